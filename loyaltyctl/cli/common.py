@@ -1,0 +1,86 @@
+"""What every command shares: options, the database, and the error boundary."""
+
+import functools
+import os
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from sqlite_utils import Database
+
+from loyaltyctl import render
+from loyaltyctl.errors import EXIT_REFUSED, InvalidProgram, LoyaltyError
+from loyaltyctl.storage.db import open_db
+
+DEFAULT_DB = "loyalty.db"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Settings:
+    """Global options, kept on the Typer context."""
+
+    db: Path | None = None  # None: not given; commands choose their default
+
+    def db_path(self, default: str = DEFAULT_DB) -> Path:
+        return self.db or Path(default)
+
+
+def settings(ctx: typer.Context) -> Settings:
+    root = ctx.find_root()
+    if not isinstance(root.obj, Settings):
+        root.obj = Settings()
+    return root.obj
+
+
+def database(ctx: typer.Context) -> Database:
+    return open_db(settings(ctx).db_path())
+
+
+def stop_on_errors(func: F) -> F:
+    """The error boundary: a LoyaltyError becomes a message on stderr and its exit code.
+
+    Applied to every command, so CliRunner sees exactly what a user sees.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InvalidProgram as error:
+            for problem in error.problems:
+                render.note(f"error: {problem}")
+            raise typer.Exit(error.exit_code) from None
+        except LoyaltyError as error:
+            render.note(f"error: {error}")
+            raise typer.Exit(error.exit_code) from None
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+            render.note(f"error: database is busy ({error}); try again")
+            raise typer.Exit(EXIT_REFUSED) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def command(app: typer.Typer, name: str | None = None) -> Callable[[F], F]:
+    """Register a command on `app` behind the error boundary."""
+
+    def register(func: F) -> F:
+        app.command(name)(stop_on_errors(func))
+        return func
+
+    return register
+
+
+ProgramOption = Annotated[str, typer.Option("--program", "-p", help="Program code.")]
+FormatOption = Annotated[render.Format, typer.Option("--format", "-f", help="Output format.")]
+OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
+
+
+def debug_enabled() -> bool:
+    return bool(os.environ.get("LOYALTYCTL_DEBUG"))

@@ -1,0 +1,173 @@
+"""`loyaltyctl program …`: define programs in TOML and store their versions."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from loyaltyctl import operations, render
+from loyaltyctl.cli.common import FormatOption, OutputOption, command, database
+from loyaltyctl.errors import BadInput, InvalidProgram
+from loyaltyctl.formats.program_toml import dump_program, load_program
+from loyaltyctl.model import Program
+from loyaltyctl.money import format_money
+from loyaltyctl.samples import template_names, template_path
+from loyaltyctl.storage import programs
+
+program_app = typer.Typer(no_args_is_help=True, help="Define loyalty programs in TOML and store their versions.")
+
+FilesArgument = Annotated[list[Path], typer.Argument(help="Program TOML files.", show_default=False)]
+
+
+def _load_all(files: list[Path]) -> list[Program]:
+    """Every file parsed, or InvalidProgram with the problems of all of them."""
+    loaded, problems = [], []
+    for path in files:
+        try:
+            loaded.append(load_program(path))
+        except InvalidProgram as error:
+            problems.extend(error.problems)
+        except BadInput as error:
+            problems.append(str(error))
+    codes = [program.code for program in loaded]
+    problems += [f"program {code!r} is defined in more than one file" for code in sorted(set(codes)) if codes.count(code) > 1]
+    if problems:
+        raise InvalidProgram(problems)
+    return loaded
+
+
+@command(program_app, "init")
+def init_template(
+    template: Annotated[str, typer.Option("--template", "-t", help="Starter to print.")] = "beauty-club",
+    output: OutputOption = None,
+) -> None:
+    """Print a starter program TOML (one of the sample programs) to edit and apply."""
+    path = template_path(template)
+    if path is None:
+        raise BadInput(f"unknown template {template!r}; choose one of: {', '.join(template_names())}")
+    text = path.read_text(encoding="utf-8")
+    if output:
+        output.write_text(text, encoding="utf-8")
+        render.note(f"wrote {output}")
+    else:
+        print(text, end="")
+
+
+@command(program_app, "validate")
+def validate(files: FilesArgument, fmt: FormatOption = render.Format.table) -> None:
+    """Check program files without applying them (exit 2 on any problem)."""
+    loaded = _load_all(files)
+    data = [{"file": str(path), "code": p.code, "name": p.name, "valid": True} for path, p in zip(files, loaded)]
+    render.emit(data, fmt, lambda rows: render.table(None, ["file", "program", "status"], [(r["file"], r["code"], "valid") for r in rows]))
+
+
+@command(program_app, "apply")
+def apply(ctx: typer.Context, files: FilesArgument, fmt: FormatOption = render.Format.table) -> None:
+    """Store a new version of each program whose rules changed; unchanged files are a no-op."""
+    loaded = _load_all(files)
+    results = operations.apply_programs(database(ctx), loaded)
+    data = [
+        {"code": r.code, "version": r.version, "status": r.status, "effective_from": r.effective_from.isoformat()}
+        for r in results
+    ]
+    render.emit(
+        data,
+        fmt,
+        lambda rows: render.table(
+            None,
+            ["program", "version", "status", "effective from"],
+            [(r["code"], r["version"], r["status"], r["effective_from"]) for r in rows],
+        ),
+    )
+
+
+@command(program_app, "list")
+def list_programs(ctx: typer.Context, fmt: FormatOption = render.Format.table) -> None:
+    """Programs in the database, with their latest name and version count."""
+    data = programs.fetch_program_summaries(database(ctx))
+    render.emit(
+        data,
+        fmt,
+        lambda rows: render.table(
+            "Programs",
+            ["code", "name", "currency", "timezone", "versions", "members"],
+            [tuple(r.values()) for r in rows],
+        ),
+    )
+
+
+def _program_summary(program: Program) -> list[tuple[str, object]]:
+    money = lambda minor: format_money(minor, program.currency)  # noqa: E731
+    earn = program.earn
+    pairs: list[tuple[str, object]] = [
+        ("name", program.name),
+        ("currency", program.currency),
+        ("timezone", program.timezone),
+        ("point value", f"{program.point_value} {program.currency} per {program.unit.rstrip('s')}"),
+        ("earning", f"{earn.points_per_unit} {program.unit} per 1.00, rounding {earn.rounding}"),
+    ]
+    if earn.points_per_visit:
+        pairs.append(("per visit", f"{earn.points_per_visit} {program.unit}"))
+    if earn.min_spend:
+        pairs.append(("min spend", money(earn.min_spend)))
+    if earn.max_points_per_txn:
+        pairs.append(("cap per purchase", earn.max_points_per_txn))
+    if earn.pending_days:
+        pairs.append(("pending", f"{earn.pending_days} days"))
+    for m in earn.multipliers:
+        pairs.append(("multiplier", f"{m.category} x{m.factor}"))
+    for p in earn.promotions:
+        pairs.append(("promotion", f"{p.name}: x{p.factor} {p.starts} to {p.ends}"))
+    if program.expiry and program.expiry.policy != "none":
+        pairs.append(("expiry", f"{program.expiry.policy}, {program.expiry.months} months"))
+    if program.tiers:
+        for level in program.tiers.levels:
+            pairs.append(("tier", f"{level.name}: from {level.threshold} {program.tiers.basis}, x{level.multiplier}"))
+    for r in program.rewards:
+        pairs.append(("reward", f"{r.code}: {r.name} for {r.points} {program.unit} ({money(r.value)}, {r.kind})"))
+    if program.membership:
+        pairs.append(("membership", f"{money(program.membership.fee)} {program.membership.term}"))
+    for partner in program.partners:
+        pairs.append(("partner", f"{partner.code}: {partner.name}, {partner.points_per_unit} per 1.00"))
+    return pairs
+
+
+@command(program_app, "show")
+def show(ctx: typer.Context, code: str, fmt: FormatOption = render.Format.table) -> None:
+    """A program's current rules and its version history."""
+    versions = programs.fetch_versions(database(ctx), code)
+    latest = versions[-1].program
+    data = {
+        "code": code,
+        "name": latest.name,
+        "currency": latest.currency,
+        "timezone": latest.timezone,
+        "versions": [
+            {"version": v.version, "effective_from": v.effective_from.isoformat(), "applied_at": v.applied_at}
+            for v in versions
+        ],
+        "definition": dump_program(latest),
+    }
+    render.emit(
+        data,
+        fmt,
+        lambda _: [
+            render.fields(f"{code} (version {versions[-1].version})", _program_summary(latest)),
+            render.table(
+                "Versions",
+                ["version", "effective from"],
+                [(v.version, v.effective_from.isoformat()) for v in versions],
+            ),
+        ],
+    )
+
+
+@command(program_app, "export")
+def export(ctx: typer.Context, code: str, output: OutputOption = None) -> None:
+    """Write the latest version back as TOML (apply -> export -> apply changes nothing)."""
+    text = dump_program(programs.fetch_latest_version(database(ctx), code).program)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        render.note(f"wrote {output}")
+    else:
+        print(text, end="")

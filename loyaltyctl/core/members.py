@@ -1,0 +1,190 @@
+"""Member records: field rules and the plan for adding or updating them in bulk.
+
+Pure functions over plain values; the storage layer writes what the plan says.
+"""
+
+import base64
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+
+from loyaltyctl.model import Member
+
+MEMBER_FIELDS = ("member_id", "name", "email", "birthday", "card", "joined", "referred_by")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An input row that was not taken, with where it was and why."""
+
+    line: int
+    reason: str
+    row: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MemberPlan:
+    added: tuple[Member, ...]
+    updated: tuple[Member, ...]
+    unchanged: int
+    rejected: tuple[Rejected, ...]
+
+
+def referral_code(program: str, member_id: str, attempt: int = 0) -> str:
+    """A short, stable code a member hands to friends (`R7K2QX4M`)."""
+    digest = hashlib.sha256(f"{program}\x00{member_id}\x00{attempt}".encode()).digest()
+    return base64.b32encode(digest).decode()[:8]
+
+
+def _date_field(name: str, text: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{name} {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def parse_member(fields: Mapping[str, str], program: str, today: date) -> Member:
+    """A member from text fields (a CSV row or command options); ValueError says what is wrong.
+
+    Empty optional fields stay empty (None): on update they keep what was stored.
+    """
+    member_id = (fields.get("member_id") or "").strip()
+    if not member_id:
+        raise ValueError("member_id is empty")
+    if len(member_id) > 64 or _CONTROL.search(member_id):
+        raise ValueError(f"member_id {member_id[:64]!r} must be at most 64 printable characters")
+    email = (fields.get("email") or "").strip()
+    if email and not _EMAIL.fullmatch(email):
+        raise ValueError(f"email {email!r} is not an email address")
+    birthday = _date_field("birthday", (fields.get("birthday") or "").strip())
+    if birthday and birthday > today:
+        raise ValueError(f"birthday {birthday} is in the future")
+    joined = _date_field("joined", (fields.get("joined") or "").strip())
+    return Member(
+        program=program,
+        member_id=member_id,
+        name=(fields.get("name") or "").strip(),
+        email=email,
+        birthday=birthday,
+        card=(fields.get("card") or "").strip() or None,
+        joined=joined,
+        referred_by=(fields.get("referred_by") or "").strip() or None,
+    )
+
+
+def _merged(existing: Member, incoming: Member) -> Member:
+    """`existing` with every field the incoming row fills in."""
+    changes = {
+        name: getattr(incoming, name)
+        for name in ("name", "email", "birthday", "card", "joined", "referred_by")
+        if getattr(incoming, name) not in (None, "")
+    }
+    return replace(existing, **changes)
+
+
+def plan_members(
+    rows: Iterable[tuple[int, tuple[str, ...], Member | str]],
+    existing: Mapping[str, Member],
+    today: date,
+) -> MemberPlan:
+    """Decide, row by row, which members to add, which to update, and which rows to reject.
+
+    Each row is (line, original cells, parsed member or the reason it did not
+    parse). `existing` maps member ids to stored members. A row naming a stored
+    member updates the fields it fills in; a row that changes nothing is
+    unchanged, so importing the same file twice writes nothing the second time.
+    A row may name as referrer a member added further down the same file; if
+    that member's own row is rejected, so is the referral, hence the re-plan.
+    """
+    rows = list(rows)
+    in_file = {row.member_id for _, _, row in rows if isinstance(row, Member)}
+    while True:
+        plan, accepted = _plan_once(rows, existing, today, in_file)
+        if accepted >= in_file:
+            return plan
+        in_file = accepted
+
+
+def _plan_once(
+    rows: list[tuple[int, tuple[str, ...], Member | str]],
+    existing: Mapping[str, Member],
+    today: date,
+    in_file: set[str],
+) -> tuple[MemberPlan, set[str]]:
+    cards = {m.card: m.member_id for m in existing.values() if m.card}
+    codes = {m.referral_code: m.member_id for m in existing.values()}
+    first_line: dict[str, int] = {}
+    added: list[Member] = []
+    updated: list[Member] = []
+    rejected: list[Rejected] = []
+    unchanged = 0
+    for line, raw, row in rows:
+        reason = _conflict(row, first_line, existing, in_file, codes, cards)
+        if reason:
+            rejected.append(Rejected(line, reason, raw))
+            continue
+        first_line[row.member_id] = line
+        previous = existing.get(row.member_id)
+        if row.referred_by is not None:
+            row = replace(row, referred_by=_referrer(row.referred_by, existing, in_file, codes))
+        if previous is None:
+            member = replace(row, joined=row.joined or today, referral_code=_unused_code(row, codes))
+            added.append(member)
+        else:
+            member = _merged(previous, row)
+            if member == previous:
+                unchanged += 1
+                continue
+            updated.append(member)
+            if previous.card and previous.card != member.card:
+                del cards[previous.card]
+        if member.card:
+            cards[member.card] = member.member_id
+        codes[member.referral_code] = member.member_id
+    plan = MemberPlan(tuple(added), tuple(updated), unchanged, tuple(rejected))
+    return plan, set(first_line) & in_file
+
+
+def _referrer(text: str, existing: Mapping[str, Member], in_file: set[str], codes: Mapping[str, str]) -> str | None:
+    """The member id that `referred_by` names, directly or by referral code."""
+    return text if text in existing or text in in_file else codes.get(text)
+
+
+def _conflict(
+    row: Member | str,
+    first_line: Mapping[str, int],
+    existing: Mapping[str, Member],
+    in_file: set[str],
+    codes: Mapping[str, str],
+    cards: Mapping[str, str],
+) -> str | None:
+    """Why a row cannot be taken as it stands, or None."""
+    if isinstance(row, str):
+        return row
+    if row.member_id in first_line:
+        return f"duplicate member_id {row.member_id!r} (first on line {first_line[row.member_id]})"
+    if row.referred_by is not None:
+        referrer = _referrer(row.referred_by, existing, in_file, codes)
+        if referrer is None:
+            return f"referred_by {row.referred_by!r} is not a member id or referral code"
+        if referrer == row.member_id:
+            return "a member cannot refer themselves"
+        previous = existing.get(row.member_id)
+        if previous and previous.referred_by and previous.referred_by != referrer:
+            return f"already referred by {previous.referred_by!r}"
+    if row.card and cards.get(row.card, row.member_id) != row.member_id:
+        return f"card {row.card!r} already belongs to member {cards[row.card]!r}"
+    return None
+
+
+def _unused_code(member: Member, codes: Mapping[str, str]) -> str:
+    attempt = 0
+    while (code := referral_code(member.program, member.member_id, attempt)) in codes:
+        attempt += 1
+    return code

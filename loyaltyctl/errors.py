@@ -1,0 +1,38 @@
+"""One exception hierarchy; the only place exit codes are chosen (SPEC.md).
+
+0 done, 1 refused by a rule, 2 bad usage or bad input file, 3 import finished
+with rejected rows (chosen by the import commands, not raised).
+"""
+
+from typing import ClassVar
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_BAD_INPUT = 2
+EXIT_REJECTED_ROWS = 3
+
+
+class LoyaltyError(Exception):
+    """Stops a command with a one-line message and an exit code."""
+
+    exit_code: ClassVar[int] = EXIT_REFUSED
+
+
+class Refused(LoyaltyError):
+    """A rule refused the request: short balance, unknown member, closed period."""
+
+    exit_code = EXIT_REFUSED
+
+
+class BadInput(LoyaltyError):
+    """Bad usage or a bad input file: invalid TOML, unreadable CSV, wrong database."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class InvalidProgram(BadInput):
+    """A program file with one or more problems, all reported at once."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))

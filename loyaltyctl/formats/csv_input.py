@@ -1,0 +1,115 @@
+"""Streaming CSV input with header matching, and the reject file for bad rows."""
+
+import csv
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from loyaltyctl.errors import BadInput
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    line: int  # 1-based line where the row starts
+    raw: tuple[str, ...]
+    fields: dict[str, str]  # known field -> trimmed cell
+    problem: str | None = None  # set when the row's shape is wrong
+
+
+def _normalise(name: str) -> str:
+    return name.strip().lower()
+
+
+def parse_mapping(pairs: Iterable[str]) -> dict[str, str]:
+    """`--map CSVCOL=FIELD` options -> {csv column (normalised): field}."""
+    mapping = {}
+    for pair in pairs:
+        column, sep, field = pair.partition("=")
+        if not sep or not column.strip() or not field.strip():
+            raise BadInput(f"--map {pair!r}: expected CSVCOL=FIELD")
+        mapping[_normalise(column)] = _normalise(field)
+    return mapping
+
+
+def read_csv(
+    path: Path,
+    fields: tuple[str, ...],
+    required: tuple[str, ...],
+    mapping: Mapping[str, str] | None = None,
+    delimiter: str = ",",
+) -> tuple[tuple[str, ...], Iterator[CsvRow]]:
+    """The file's header and a lazy iterator of its rows (memory flat in file size).
+
+    Headers match field names case-insensitively after trimming, or through
+    `mapping`; other columns are ignored. Raises BadInput (exit 2) for a file
+    that cannot be read, is not UTF-8, or lacks a required column.
+    """
+    mapping = mapping or {}
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as err:
+        raise BadInput(f"{path}: cannot read: {err.strerror}") from None
+    reader = csv.reader(handle, delimiter=delimiter, strict=True)
+    try:
+        header = tuple(next(reader))
+    except StopIteration:
+        handle.close()
+        raise BadInput(f"{path}: empty file, expected a header row") from None
+    except (UnicodeDecodeError, csv.Error) as err:
+        handle.close()
+        raise BadInput(f"{path}:1: {_describe(err)}") from None
+    columns: dict[str, int] = {}
+    for index, name in enumerate(header):
+        field = mapping.get(_normalise(name), _normalise(name))
+        if field in fields:
+            if field in columns:
+                handle.close()
+                raise BadInput(f"{path}:1: two columns map to {field!r}")
+            columns[field] = index
+    missing = [field for field in required if field not in columns]
+    if missing:
+        handle.close()
+        raise BadInput(
+            f"{path}:1: missing required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} (found: {', '.join(header) or 'nothing'})"
+        )
+    return header, _rows(path, handle, reader, header, columns)
+
+
+def _rows(path: Path, handle, reader, header: tuple[str, ...], columns: dict[str, int]) -> Iterator[CsvRow]:
+    with handle:
+        line = reader.line_num + 1
+        while True:
+            try:
+                raw = next(reader)
+            except StopIteration:
+                return
+            except (UnicodeDecodeError, csv.Error) as err:
+                raise BadInput(f"{path}:{line}: {_describe(err)}") from None
+            start, line = line, reader.line_num + 1
+            if not raw or raw == [""]:
+                continue
+            problem = None
+            if len(raw) != len(header):
+                problem = f"has {len(raw)} fields, the header has {len(header)}"
+            fields = {field: raw[index].strip() if index < len(raw) else "" for field, index in columns.items()}
+            yield CsvRow(start, tuple(raw), fields, problem)
+
+
+def _describe(err: Exception) -> str:
+    if isinstance(err, UnicodeDecodeError):
+        return "not UTF-8 text; save the file as UTF-8 (with or without BOM) and try again"
+    return f"malformed CSV: {err}"
+
+
+def write_rejects(path: Path, header: tuple[str, ...], rejects: Iterable[tuple[int, str, tuple[str, ...]]]) -> None:
+    """The reject file: line number, reason, then the original row as it was."""
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(("line", "reason", *header))
+        for line, reason, raw in rejects:
+            writer.writerow((line, reason, *raw))
+
+
+def default_reject_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.rejects.csv")

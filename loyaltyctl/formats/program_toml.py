@@ -1,0 +1,626 @@
+"""Program definitions in TOML: parse, validate, and write back.
+
+`parse_program` returns every problem it finds (file, line, key path), so an
+owner fixes a file in one pass. `dump_program` writes the canonical TOML that
+`program export` prints and that program versions are stored as; parsing it
+gives back an equal `Program`.
+"""
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import tomli_w
+
+from loyaltyctl.errors import BadInput, InvalidProgram
+from loyaltyctl.model import (
+    Accounting,
+    Bonuses,
+    EarnRules,
+    Expiry,
+    Membership,
+    Multiplier,
+    Partner,
+    Program,
+    Promotion,
+    Reward,
+    TierLevel,
+    Tiers,
+)
+from loyaltyctl.money import format_money, is_currency, parse_decimal, to_minor
+
+CODE_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
+ACCOUNT_PATTERN = re.compile(r"(Assets|Liabilities|Equity|Income|Expenses)(:[A-Z0-9][A-Za-z0-9-]*)+")
+_MISSING = object()
+
+
+@dataclass
+class _Section:
+    """Reads one TOML table, recording a problem per bad or unknown key."""
+
+    raw: dict[str, Any]
+    path: str
+    problems: list[tuple[str, str]]
+    seen: set[str] = field(default_factory=set)
+
+    def key_path(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append((self.key_path(key), message))
+
+    def get(self, key: str, convert: Callable[[Any], Any], default: Any = _MISSING) -> Any:
+        """The converted value of `key`; its default (or None) when absent or invalid."""
+        self.seen.add(key)
+        if key not in self.raw:
+            if default is _MISSING:
+                self.problem(key, "is required")
+                return None
+            return default
+        try:
+            return convert(self.raw[key])
+        except ValueError as err:
+            self.problem(key, str(err))
+            return None if default is _MISSING else default
+
+    def table(self, key: str) -> "_Section | None":
+        self.seen.add(key)
+        value = self.raw.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.problem(key, "must be a table")
+            return None
+        return _Section(value, self.key_path(key), self.problems)
+
+    def tables(self, key: str) -> list["_Section"]:
+        """An array of tables (`[[earn.multipliers]]`), each with an indexed path."""
+        self.seen.add(key)
+        value = self.raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            self.problem(key, "must be an array of tables")
+            return []
+        return [_Section(item, f"{self.key_path(key)}[{i}]", self.problems) for i, item in enumerate(value)]
+
+    def finish(self) -> None:
+        for key in self.raw:
+            if key not in self.seen:
+                self.problem(key, "unknown key")
+
+
+# -- value converters: each takes a raw TOML value and returns it or raises ValueError
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, not {_type_name(value)}")
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value.strip()
+
+
+def _code(value: Any) -> str:
+    text = _text(value)
+    if not CODE_PATTERN.fullmatch(text):
+        raise ValueError(f"{text!r} must use only a-z, 0-9 and '-'")
+    return text
+
+
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise ValueError(f"must be a decimal number written as a string, not {_type_name(value)}")
+    if isinstance(value, str):
+        try:
+            return parse_decimal(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a decimal number (write it like \"1.5\")") from None
+    return Decimal(value)
+
+
+def _non_negative(value: Any) -> Decimal:
+    number = _decimal(value)
+    if number < 0:
+        raise ValueError(f"must not be negative, got {number}")
+    return number
+
+
+def _positive(value: Any) -> Decimal:
+    number = _decimal(value)
+    if number <= 0:
+        raise ValueError(f"must be greater than 0, got {number}")
+    return number
+
+
+def _fraction(value: Any) -> Decimal:
+    number = _decimal(value)
+    if not 0 <= number <= 1:
+        raise ValueError(f"must be between 0 and 1, got {number}")
+    return number
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"must be a whole number, not {_type_name(value)}")
+    if value < 0:
+        raise ValueError(f"must not be negative, got {value}")
+    return value
+
+
+def _positive_integer(value: Any) -> int:
+    number = _integer(value)
+    if number == 0:
+        raise ValueError("must be greater than 0")
+    return number
+
+
+def _date(value: Any) -> date:
+    if isinstance(value, date) and not hasattr(value, "hour"):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"must be a date like 2026-01-31, not {value!r}")
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, not {_type_name(value)}")
+    return value
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ValueError(f"must be an array of strings, not {_type_name(value)}")
+    return tuple(_text(item) for item in value)
+
+
+def _choice(*options: str) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        text = _text(value)
+        if text not in options:
+            raise ValueError(f"{text!r} is not one of {', '.join(options)}")
+        return text
+
+    return convert
+
+
+def _currency(value: Any) -> str:
+    text = _text(value)
+    if not is_currency(text):
+        raise ValueError(f"{text!r} is not an ISO 4217 currency code")
+    return text
+
+
+def _timezone(value: Any) -> str:
+    text = _text(value)
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{text!r} is not a known time zone (e.g. America/New_York, UTC)") from None
+    if text not in available_timezones() and text != "UTC":
+        raise ValueError(f"{text!r} is not a known time zone (e.g. America/New_York, UTC)")
+    return text
+
+
+def _account(value: Any) -> str:
+    text = _text(value)
+    if not ACCOUNT_PATTERN.fullmatch(text):
+        raise ValueError(
+            f"{text!r} is not an account name like Liabilities:Loyalty:Points "
+            "(Assets|Liabilities|Equity|Income|Expenses, then segments starting with a capital or digit)"
+        )
+    return text
+
+
+def _type_name(value: Any) -> str:
+    names = {bool: "a boolean", int: "an integer", str: "a string", list: "an array", dict: "a table"}
+    if isinstance(value, Decimal):
+        return "a number"
+    if isinstance(value, date):
+        return "a date"
+    return names.get(type(value), type(value).__name__)
+
+
+def _money(currency: str | None) -> Callable[[Any], int]:
+    """Money as minor units; a currency's precision is checked once the currency is known."""
+
+    def convert(value: Any) -> int:
+        amount = _non_negative(value)
+        try:
+            return to_minor(amount, currency or "USD")
+        except ValueError as err:
+            raise ValueError(str(err)) from None
+
+    return convert
+
+
+def _check_unique(sections: list[_Section], values: list[Any], what: str) -> None:
+    seen: set[Any] = set()
+    for section, value in zip(sections, values):
+        if value is None:
+            continue
+        if value in seen:
+            section.problem("code", f"duplicate {what} {value!r}")
+        seen.add(value)
+
+
+# -- sections
+
+
+def _read_earn(section: _Section, money: Callable[[Any], int]) -> EarnRules:
+    multipliers = []
+    for item in section.tables("multipliers"):
+        multipliers.append(Multiplier(item.get("category", _text), item.get("factor", _positive)))
+        item.finish()
+    promotions = []
+    for item in section.tables("promotions"):
+        promotion = Promotion(
+            name=item.get("name", _text),
+            starts=item.get("starts", _date),
+            ends=item.get("ends", _date),
+            factor=item.get("factor", _positive),
+            categories=item.get("categories", _texts, ()),
+        )
+        if promotion.starts and promotion.ends and promotion.ends < promotion.starts:
+            item.problem("ends", f"{promotion.ends} is before starts {promotion.starts}")
+        promotions.append(promotion)
+        item.finish()
+    categories = [m.category for m in multipliers]
+    rules = EarnRules(
+        points_per_unit=section.get("points_per_unit", _non_negative),
+        rounding=section.get("rounding", _choice("floor", "round", "ceil"), "floor"),
+        min_spend=section.get("min_spend", money, 0),
+        max_points_per_txn=section.get("max_points_per_txn", _integer, 0),
+        exclude_categories=section.get("exclude_categories", _texts, ()),
+        points_per_visit=section.get("points_per_visit", _non_negative, Decimal(0)),
+        pending_days=section.get("pending_days", _integer, 0),
+        multipliers=tuple(multipliers),
+        promotions=tuple(promotions),
+    )
+    duplicates = {c for c in categories if c and categories.count(c) > 1}
+    for category in sorted(duplicates):
+        section.problem("multipliers", f"category {category!r} has more than one multiplier")
+    section.finish()
+    return rules
+
+
+def _read_expiry(section: _Section) -> Expiry:
+    policy = section.get("policy", _choice("none", "lot", "inactivity"))
+    months = section.get("months", _positive_integer, 0)
+    if policy in ("lot", "inactivity") and not months:
+        if "months" not in section.raw:
+            section.problem("months", f"is required when policy is {policy!r}")
+    section.finish()
+    return Expiry(policy=policy or "none", months=months or 0)
+
+
+def _read_tiers(section: _Section) -> Tiers:
+    basis = section.get("basis", _choice("spend", "points"), "spend")
+    window = section.get("window", _choice("calendar-year", "rolling-12-months"), "calendar-year")
+    items = section.tables("levels")
+    levels = []
+    for item in items:
+        code = item.get("code", _code)
+        levels.append(
+            TierLevel(
+                code=code,
+                name=item.get("name", _text, code or ""),
+                threshold=item.get("threshold", _non_negative),
+                multiplier=item.get("multiplier", _positive, Decimal(1)),
+                perks=item.get("perks", _texts, ()),
+            )
+        )
+        item.finish()
+    if "levels" in section.raw and not items:
+        section.problem("levels", "must list at least one level")
+    if "levels" not in section.raw:
+        section.problem("levels", "is required")
+    _check_unique(items, [level.code for level in levels], "tier code")
+    previous = None
+    for item, level in zip(items, levels):
+        if level.threshold is None:
+            continue
+        if previous is None and level.threshold != 0:
+            item.problem("threshold", f"the first level's threshold must be 0, got {level.threshold}")
+        if previous is not None and level.threshold <= previous:
+            item.problem("threshold", f"{level.threshold} must be greater than the previous level's {previous}")
+        if basis == "points" and level.threshold != level.threshold.to_integral_value():
+            item.problem("threshold", f"{level.threshold} must be a whole number of points")
+        previous = level.threshold
+    section.finish()
+    return Tiers(basis=basis, window=window, levels=tuple(levels))
+
+
+def _read_rewards(items: list[_Section], money: Callable[[Any], int]) -> tuple[Reward, ...]:
+    rewards = []
+    for item in items:
+        kind = item.get("kind", _choice("discount", "product", "cashback", "donation"), "discount")
+        charity = item.get("charity", _text, None)
+        if kind == "donation" and charity is None and "charity" not in item.raw:
+            item.problem("charity", "is required for a donation reward")
+        if kind != "donation" and charity is not None:
+            item.problem("charity", "is only for rewards of kind 'donation'")
+        rewards.append(
+            Reward(
+                code=item.get("code", _code),
+                name=item.get("name", _text),
+                points=item.get("points", _positive_integer),
+                value=item.get("value", money),
+                kind=kind,
+                charity=charity,
+            )
+        )
+        item.finish()
+    _check_unique(items, [reward.code for reward in rewards], "reward code")
+    return tuple(rewards)
+
+
+def _read_bonuses(section: _Section, money: Callable[[Any], int]) -> Bonuses:
+    bonuses = Bonuses(
+        signup=section.get("signup", _integer, 0),
+        birthday=section.get("birthday", _integer, 0),
+        referral_referrer=section.get("referral_referrer", _integer, 0),
+        referral_referee=section.get("referral_referee", _integer, 0),
+        referral_min_spend=section.get("referral_min_spend", money, 0),
+    )
+    section.finish()
+    return bonuses
+
+
+def _read_membership(section: _Section, money: Callable[[Any], int]) -> Membership:
+    membership = Membership(
+        fee=section.get("fee", money),
+        term=section.get("term", _choice("lifetime", "annual"), "lifetime"),
+        required_to_earn=section.get("required_to_earn", _boolean, False),
+    )
+    section.finish()
+    return membership
+
+
+def _read_partners(items: list[_Section]) -> tuple[Partner, ...]:
+    partners = []
+    for item in items:
+        partners.append(
+            Partner(
+                code=item.get("code", _code),
+                name=item.get("name", _text),
+                points_per_unit=item.get("points_per_unit", _non_negative),
+            )
+        )
+        item.finish()
+    _check_unique(items, [partner.code for partner in partners], "partner code")
+    return tuple(partners)
+
+
+def _read_accounting(section: _Section) -> Accounting:
+    defaults = Accounting()
+    accounting = Accounting(
+        **{name: section.get(name, _account, getattr(defaults, name)) for name in defaults.__dataclass_fields__}
+    )
+    section.finish()
+    return accounting
+
+
+def _read_program(raw: dict[str, Any], problems: list[tuple[str, str]]) -> Program:
+    root = _Section(raw, "", problems)
+    head = root.table("program")
+    earn = root.table("earn")
+    if head is None:
+        root.problem("program", "the [program] table is required")
+        head = _Section({}, "program", [])
+    if earn is None:
+        root.problem("earn", "the [earn] table is required")
+        earn = _Section({"points_per_unit": "0"}, "earn", [])
+    currency = head.get("currency", _currency)
+    money = _money(currency)
+    expiry = root.table("expiry")
+    tiers = root.table("tiers")
+    bonuses = root.table("bonuses")
+    membership = root.table("membership")
+    accounting = root.table("accounting")
+    program = Program(
+        code=head.get("code", _code),
+        name=head.get("name", _text),
+        currency=currency,
+        timezone=head.get("timezone", _timezone),
+        point_value=head.get("point_value", _non_negative),
+        breakage_rate=head.get("breakage_rate", _fraction, None),
+        effective_from=head.get("effective_from", _date, None),
+        unit=head.get("unit", _text, "points"),
+        earn=_read_earn(earn, money),
+        expiry=_read_expiry(expiry) if expiry else None,
+        tiers=_read_tiers(tiers) if tiers else None,
+        rewards=_read_rewards(root.tables("rewards"), money),
+        bonuses=_read_bonuses(bonuses, money) if bonuses else None,
+        membership=_read_membership(membership, money) if membership else None,
+        partners=_read_partners(root.tables("partners")),
+        accounting=_read_accounting(accounting) if accounting else None,
+    )
+    if program.tiers and program.tiers.basis == "spend" and currency:
+        for i, level in enumerate(program.tiers.levels):
+            if level.threshold is not None:
+                try:
+                    to_minor(level.threshold, currency)
+                except ValueError as err:
+                    problems.append((f"tiers.levels[{i}].threshold", str(err)))
+    head.finish()
+    root.finish()
+    return program
+
+
+def locate_key(text: str, key_path: str) -> int | None:
+    """The 1-based line where `key_path` (e.g. `earn.multipliers[1].factor`) is written.
+
+    tomllib reports lines only for syntax errors, so validation problems are
+    located by scanning table headers and keys. Best effort: a key that is not
+    written (a missing one) gives the line of its table's header, if any.
+    """
+    target = re.sub(r"\[(\d+)\]", r"#\1", key_path).split(".")
+    array_counts: dict[str, int] = {}
+    table: list[str] = []
+    fallback: int | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        header = re.match(r"\[\[\s*([\w.-]+)\s*\]\]|\[\s*([\w.-]+)\s*\]", stripped)
+        if header:
+            if header.group(1):
+                parts = header.group(1).split(".")
+                index = array_counts[header.group(1)] = array_counts.get(header.group(1), -1) + 1
+                table = parts[:-1] + [f"{parts[-1]}#{index}"]
+            else:
+                table = header.group(2).split(".")
+            if target[: len(table)] == table:
+                fallback = number
+            continue
+        key = re.match(r"([\w-]+)\s*=", stripped)
+        if key and table + [key.group(1)] == target:
+            return number
+    return fallback
+
+
+def parse_program(text: str, source: str = "<program>") -> Program:
+    """Parse and validate a program's TOML; InvalidProgram lists every problem found."""
+    try:
+        raw = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as err:
+        raise InvalidProgram([f"{source}: invalid TOML: {err}"]) from None
+    problems: list[tuple[str, str]] = []
+    program = _read_program(raw, problems)
+    if problems:
+        located = sorted(
+            ((locate_key(text, key_path), key_path, message) for key_path, message in problems),
+            key=lambda problem: problem[0] or 0,
+        )
+        raise InvalidProgram(
+            [f"{source}:{line}: {key_path}: {message}" if line else f"{source}: {key_path}: {message}"
+             for line, key_path, message in located]
+        )
+    return program
+
+
+def load_program(path: Path) -> Program:
+    """Read and validate one program file."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise BadInput(f"{path}: cannot read: {err.strerror}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise BadInput(f"{path}: not UTF-8 text (byte {err.start})") from None
+    return parse_program(text, str(path))
+
+
+# -- writing back
+
+
+def _number(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def program_to_dict(program: Program) -> dict[str, Any]:
+    """The program as a TOML-ready dict: decimals as strings, money in currency digits."""
+    money = lambda minor: format_money(minor, program.currency)  # noqa: E731
+    head: dict[str, Any] = {
+        "code": program.code,
+        "name": program.name,
+        "currency": program.currency,
+        "timezone": program.timezone,
+        "point_value": _number(program.point_value),
+    }
+    if program.breakage_rate is not None:
+        head["breakage_rate"] = _number(program.breakage_rate)
+    if program.effective_from is not None:
+        head["effective_from"] = program.effective_from
+    head["unit"] = program.unit
+    rules = program.earn
+    earn: dict[str, Any] = {
+        "points_per_unit": _number(rules.points_per_unit),
+        "rounding": rules.rounding,
+        "min_spend": money(rules.min_spend),
+        "max_points_per_txn": rules.max_points_per_txn,
+        "exclude_categories": list(rules.exclude_categories),
+        "points_per_visit": _number(rules.points_per_visit),
+        "pending_days": rules.pending_days,
+    }
+    if rules.multipliers:
+        earn["multipliers"] = [{"category": m.category, "factor": _number(m.factor)} for m in rules.multipliers]
+    if rules.promotions:
+        earn["promotions"] = [
+            {
+                "name": p.name,
+                "starts": p.starts,
+                "ends": p.ends,
+                "factor": _number(p.factor),
+                "categories": list(p.categories),
+            }
+            for p in rules.promotions
+        ]
+    doc: dict[str, Any] = {"program": head, "earn": earn}
+    if program.expiry is not None:
+        doc["expiry"] = {"policy": program.expiry.policy}
+        if program.expiry.months:
+            doc["expiry"]["months"] = program.expiry.months
+    if program.tiers is not None:
+        threshold = (lambda t: money(to_minor(t, program.currency))) if program.tiers.basis == "spend" else _number
+        doc["tiers"] = {
+            "basis": program.tiers.basis,
+            "window": program.tiers.window,
+            "levels": [
+                {
+                    "code": level.code,
+                    "name": level.name,
+                    "threshold": threshold(level.threshold),
+                    "multiplier": _number(level.multiplier),
+                    "perks": list(level.perks),
+                }
+                for level in program.tiers.levels
+            ],
+        }
+    if program.rewards:
+        doc["rewards"] = [
+            {"code": r.code, "name": r.name, "points": r.points, "value": money(r.value), "kind": r.kind}
+            | ({"charity": r.charity} if r.charity else {})
+            for r in program.rewards
+        ]
+    if program.bonuses is not None:
+        b = program.bonuses
+        doc["bonuses"] = {
+            "signup": b.signup,
+            "birthday": b.birthday,
+            "referral_referrer": b.referral_referrer,
+            "referral_referee": b.referral_referee,
+            "referral_min_spend": money(b.referral_min_spend),
+        }
+    if program.membership is not None:
+        m = program.membership
+        doc["membership"] = {"fee": money(m.fee), "term": m.term, "required_to_earn": m.required_to_earn}
+    if program.partners:
+        doc["partners"] = [
+            {"code": p.code, "name": p.name, "points_per_unit": _number(p.points_per_unit)} for p in program.partners
+        ]
+    if program.accounting is not None:
+        doc["accounting"] = dict(vars(program.accounting))
+    return doc
+
+
+def dump_program(program: Program) -> str:
+    """Canonical TOML for a program (what `program export` writes)."""
+    return tomli_w.dumps(program_to_dict(program))
+
+
+def definition_digest(program: Program) -> str:
+    """A digest of what the program does, leaving out when it takes effect.
+
+    Two applies of the same rules compare equal even when the file leaves
+    `effective_from` to default to the (different) apply dates.
+    """
+    return hashlib.sha256(dump_program(replace(program, effective_from=None)).encode()).hexdigest()

@@ -1,0 +1,79 @@
+"""Money and points: integer minor units, Decimal only for parsing and rates.
+
+Points are ints. Money is an int of minor units (cents) in the program's
+currency. Every rounding of points goes through `round_points`.
+"""
+
+import re
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+
+# ISO 4217 active codes and their minor units (digits after the decimal mark).
+_ZERO_DIGIT = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
+_THREE_DIGIT = "BHD IQD JOD KWD LYD OMR TND"
+_FOUR_DIGIT = "CLF UYW"
+_TWO_DIGIT = (
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD "
+    "BTN BWP BYN BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUP CVE CZK DKK DOP DZD EGP "
+    "ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR "
+    "JMD KES KGS KHR KPW KYD KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU "
+    "MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR "
+    "RON RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS "
+    "TMT TOP TRY TTD TWD TZS UAH USD USN UYU UZS VED VES WST XCD XCG YER ZAR ZMW ZWG"
+)
+MINOR_DIGITS: dict[str, int] = {
+    code: digits
+    for codes, digits in ((_ZERO_DIGIT, 0), (_TWO_DIGIT, 2), (_THREE_DIGIT, 3), (_FOUR_DIGIT, 4))
+    for code in codes.split()
+}
+
+_PLAIN_DECIMAL = re.compile(r"-?(\d+(\.\d*)?|\.\d+)")
+
+ROUNDING_MODES = {"floor": ROUND_FLOOR, "round": ROUND_HALF_UP, "ceil": ROUND_CEILING}
+
+
+def is_currency(code: str) -> bool:
+    return code in MINOR_DIGITS
+
+
+def parse_decimal(text: str) -> Decimal:
+    """A plain decimal with a dot (`12.50`, `-3`, `.5`); ValueError for anything else.
+
+    Rejects thousands separators, commas, currency signs, exponents, NaN and
+    the empty string, all of which `Decimal()` would accept or misread.
+    """
+    cleaned = text.strip()
+    if not _PLAIN_DECIMAL.fullmatch(cleaned):
+        raise ValueError(f"not a plain decimal number: {text!r}")
+    try:
+        return Decimal(cleaned)
+    except InvalidOperation as err:  # pragma: no cover - the regex admits only valid input
+        raise ValueError(f"not a plain decimal number: {text!r}") from err
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """Decimal money -> int minor units; ValueError if it has more digits than the currency."""
+    digits = MINOR_DIGITS[currency]
+    scaled = amount.scaleb(digits)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{amount} has more than {digits} decimal places for {currency}")
+    return int(scaled)
+
+
+def parse_money(text: str, currency: str) -> int:
+    """A money string such as `12.50` -> minor units (1250 for USD)."""
+    return to_minor(parse_decimal(text), currency)
+
+
+def from_minor(minor: int, currency: str) -> Decimal:
+    return Decimal(minor).scaleb(-MINOR_DIGITS[currency])
+
+
+def format_money(minor: int, currency: str) -> str:
+    """Minor units -> the plain string SPEC.md uses in JSON (`"12.30"`)."""
+    digits = MINOR_DIGITS[currency]
+    return f"{from_minor(minor, currency):.{digits}f}"
+
+
+def round_points(points: Decimal, mode: str) -> int:
+    """The one rounding of a fractional point amount: floor, round (half up) or ceil."""
+    return int(points.to_integral_value(rounding=ROUNDING_MODES[mode]))

@@ -1,0 +1,72 @@
+"""Use cases that combine files, the pure core and storage; the CLI and the demo call these."""
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from loyaltyctl import clock
+from loyaltyctl.core.members import MEMBER_FIELDS, MemberPlan, parse_member, plan_members
+from loyaltyctl.formats.csv_input import CsvRow, default_reject_path, read_csv, write_rejects
+from loyaltyctl.model import Member, Program
+from loyaltyctl.storage import members as member_store
+from loyaltyctl.storage import programs
+from loyaltyctl.storage.db import write
+
+
+def apply_programs(db: Database, loaded: list[Program]) -> list[programs.ApplyResult]:
+    """Store each program's new version in one transaction."""
+    with write(db):
+        return [programs.apply_program(db, program, clock.today_in(program.timezone)) for program in loaded]
+
+
+@dataclass(frozen=True)
+class MemberImport:
+    plan: MemberPlan
+    reject_file: Path | None
+
+    def summary(self) -> dict:
+        plan = self.plan
+        return {
+            "rows": len(plan.added) + len(plan.updated) + plan.unchanged + len(plan.rejected),
+            "added": len(plan.added),
+            "updated": len(plan.updated),
+            "unchanged": plan.unchanged,
+            "rejected": len(plan.rejected),
+            "reject_file": str(self.reject_file) if self.reject_file else None,
+        }
+
+
+def _parsed_members(rows: Iterator[CsvRow], program: str, today) -> Iterator[tuple[int, tuple[str, ...], Member | str]]:
+    for row in rows:
+        if row.problem:
+            yield row.line, row.raw, row.problem
+            continue
+        try:
+            yield row.line, row.raw, parse_member(row.fields, program, today)
+        except ValueError as error:
+            yield row.line, row.raw, str(error)
+
+
+def import_members(
+    db: Database,
+    program: str,
+    file: Path,
+    reject_file: Path | None = None,
+    mapping: Mapping[str, str] | None = None,
+    dry_run: bool = False,
+) -> MemberImport:
+    """Add or update members from a CSV file in one transaction; bad rows go to the reject file."""
+    ref = programs.fetch_program_ref(db, program)
+    today = clock.today_in(ref.timezone)
+    header, rows = read_csv(file, MEMBER_FIELDS, ("member_id",), mapping)
+    with write(db):
+        plan = plan_members(_parsed_members(rows, program, today), member_store.fetch_members(db, ref.id, program), today)
+        if not dry_run:
+            member_store.save_members(db, ref.id, plan.added, plan.updated)
+    written = None
+    if plan.rejected and not dry_run:
+        written = reject_file or default_reject_path(file)
+        write_rejects(written, header, ((r.line, r.reason, r.row) for r in plan.rejected))
+    return MemberImport(plan, written)

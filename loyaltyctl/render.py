@@ -1,0 +1,60 @@
+"""Output: the only module that prints data. Tables for people, JSON for scripts."""
+
+import json
+from collections.abc import Callable, Sequence
+from enum import Enum
+from typing import Any
+
+from rich.console import Console, RenderableType
+from rich.table import Table
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def out() -> Console:
+    """stdout, looked up at call time so redirected streams (and CliRunner) are honoured."""
+    return Console(highlight=False)
+
+
+def err() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def note(message: str) -> None:
+    """A remark for the person at the terminal; stderr, so stdout stays data."""
+    err().print(message, markup=False)
+
+
+def emit(data: Any, fmt: Format, as_table: Callable[[Any], RenderableType | Sequence[RenderableType]]) -> None:
+    """Print `data` as one JSON document or as Rich tables."""
+    if fmt == Format.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+        return
+    rendered = as_table(data)
+    console = out()
+    for item in rendered if isinstance(rendered, (list, tuple)) else [rendered]:
+        console.print(item)
+
+
+def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], **options: Any) -> Table:
+    """A Rich table; numbers are right-aligned, None shows as blank."""
+    result = Table(title=title, title_justify="left", **options)
+    numeric = [bool(rows) and all(isinstance(row[i], int) for row in rows if row[i] is not None) for i in range(len(columns))]
+    for name, is_number in zip(columns, numeric):
+        result.add_column(name, justify="right" if is_number else "left")
+    for row in rows:
+        result.add_row(*("" if cell is None else str(cell) for cell in row))
+    return result
+
+
+def fields(title: str, pairs: Sequence[tuple[str, Any]]) -> Table:
+    """A two-column key/value table for one record."""
+    result = Table(title=title, title_justify="left", show_header=False)
+    result.add_column(style="bold")
+    result.add_column()
+    for key, value in pairs:
+        result.add_row(key, "" if value is None else str(value))
+    return result

@@ -1,0 +1,89 @@
+"""Members of a program."""
+
+import time
+from datetime import date
+
+from sqlite_utils import Database
+
+from loyaltyctl.errors import Refused
+from loyaltyctl.model import Member
+
+_COLUMNS = """m.member_id, m.name, m.email, m.birthday, m.card, m.joined,
+              (SELECT r.member_id FROM members r WHERE r.id = m.referred_by), m.referral_code"""
+
+
+def _member(program: str, row: tuple) -> Member:
+    member_id, name, email, birthday, card, joined, referred_by, code = row
+    return Member(
+        program=program,
+        member_id=member_id,
+        name=name,
+        email=email,
+        birthday=date.fromisoformat(birthday) if birthday else None,
+        card=card,
+        joined=date.fromisoformat(joined),
+        referred_by=referred_by,
+        referral_code=code,
+    )
+
+
+def fetch_members(db: Database, program_id: int, program: str) -> dict[str, Member]:
+    """Every member of a program, by member id."""
+    rows = db.execute(f"SELECT {_COLUMNS} FROM members m WHERE m.program_id = ? ORDER BY m.member_id", [program_id])
+    return {row[0]: _member(program, row) for row in rows}
+
+
+def find_member(db: Database, program_id: int, program: str, ident: str) -> tuple[int, Member]:
+    """A member by member id or, failing that, by card number (so a counter can scan a card)."""
+    row = db.execute(
+        f"""SELECT m.id, {_COLUMNS} FROM members m
+            WHERE m.program_id = ? AND (m.member_id = ? OR m.card = ?)
+            ORDER BY m.member_id = ? DESC LIMIT 1""",
+        [program_id, ident, ident, ident],
+    ).fetchone()
+    if row is None:
+        raise Refused(f"unknown member {ident!r} in program {program!r}")
+    return row[0], _member(program, row[1:])
+
+
+def _values(program_id: int, member: Member) -> dict:
+    return {
+        "program_id": program_id,
+        "member_id": member.member_id,
+        "name": member.name,
+        "email": member.email,
+        "birthday": member.birthday.isoformat() if member.birthday else None,
+        "card": member.card,
+        "joined": member.joined.isoformat(),
+        "referred_by": member.referred_by,
+        "referral_code": member.referral_code,
+    }
+
+
+def save_members(db: Database, program_id: int, added: tuple[Member, ...], updated: tuple[Member, ...]) -> None:
+    """Insert new members, then update changed ones. Call inside a write transaction.
+
+    Cards are cleared first for updated members so that two members can swap
+    cards in one import without tripping the unique index.
+    """
+    now = int(time.time())
+    db.conn.executemany(
+        """INSERT INTO members (program_id, member_id, name, email, birthday, card, joined, referral_code, created_at)
+           VALUES (:program_id, :member_id, :name, :email, :birthday, :card, :joined, :referral_code, :now)""",
+        [_values(program_id, m) | {"now": now} for m in added],
+    )
+    db.conn.executemany(
+        "UPDATE members SET card = NULL WHERE program_id = ? AND member_id = ?",
+        [(program_id, m.member_id) for m in updated],
+    )
+    db.conn.executemany(
+        """UPDATE members SET name = :name, email = :email, birthday = :birthday, card = :card, joined = :joined
+           WHERE program_id = :program_id AND member_id = :member_id""",
+        [_values(program_id, m) for m in updated],
+    )
+    db.conn.executemany(
+        """UPDATE members SET referred_by = (SELECT id FROM members r WHERE r.program_id = :program_id
+                                              AND r.member_id = :referred_by)
+           WHERE program_id = :program_id AND member_id = :member_id""",
+        [_values(program_id, m) for m in added + updated if m.referred_by],
+    )
