@@ -16,11 +16,11 @@ class Format(str, Enum):
 
 def out() -> Console:
     """stdout, looked up at call time so redirected streams (and CliRunner) are honoured."""
-    return Console(highlight=False)
+    return Console(highlight=False, soft_wrap=True)
 
 
 def err() -> Console:
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def note(message: str) -> None:

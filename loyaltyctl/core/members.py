@@ -171,10 +171,10 @@ def _conflict(
         return f"duplicate member_id {row.member_id!r} (first on line {first_line[row.member_id]})"
     if row.referred_by is not None:
         referrer = _referrer(row.referred_by, existing, in_file, codes)
+        if row.member_id in (row.referred_by, referrer):
+            return "a member cannot refer themselves"
         if referrer is None:
             return f"referred_by {row.referred_by!r} is not a member id or referral code"
-        if referrer == row.member_id:
-            return "a member cannot refer themselves"
         previous = existing.get(row.member_id)
         if previous and previous.referred_by and previous.referred_by != referrer:
             return f"already referred by {previous.referred_by!r}"

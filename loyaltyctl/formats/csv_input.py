@@ -46,18 +46,21 @@ def read_csv(
     """
     mapping = mapping or {}
     try:
-        handle = path.open(encoding="utf-8-sig", newline="")
+        handle = path.open("rb")
     except OSError as err:
         raise BadInput(f"{path}: cannot read: {err.strerror}") from None
-    reader = csv.reader(handle, delimiter=delimiter, strict=True)
+    reader = csv.reader(_utf8_lines(path, handle), delimiter=delimiter, strict=True)
     try:
         header = tuple(next(reader))
     except StopIteration:
         handle.close()
         raise BadInput(f"{path}: empty file, expected a header row") from None
-    except (UnicodeDecodeError, csv.Error) as err:
+    except csv.Error as err:
         handle.close()
-        raise BadInput(f"{path}:1: {_describe(err)}") from None
+        raise BadInput(f"{path}:1: malformed CSV: {err}") from None
+    except BadInput:
+        handle.close()
+        raise
     columns: dict[str, int] = {}
     for index, name in enumerate(header):
         field = mapping.get(_normalise(name), _normalise(name))
@@ -84,8 +87,8 @@ def _rows(path: Path, handle, reader, header: tuple[str, ...], columns: dict[str
                 raw = next(reader)
             except StopIteration:
                 return
-            except (UnicodeDecodeError, csv.Error) as err:
-                raise BadInput(f"{path}:{line}: {_describe(err)}") from None
+            except csv.Error as err:
+                raise BadInput(f"{path}:{line}: malformed CSV: {err}") from None
             start, line = line, reader.line_num + 1
             if not raw or raw == [""]:
                 continue
@@ -96,10 +99,18 @@ def _rows(path: Path, handle, reader, header: tuple[str, ...], columns: dict[str
             yield CsvRow(start, tuple(raw), fields, problem)
 
 
-def _describe(err: Exception) -> str:
-    if isinstance(err, UnicodeDecodeError):
-        return "not UTF-8 text; save the file as UTF-8 (with or without BOM) and try again"
-    return f"malformed CSV: {err}"
+def _utf8_lines(path: Path, handle) -> Iterator[str]:
+    """Decode line by line, so a bad byte is reported on its own line.
+
+    Splitting bytes on newlines is safe: no UTF-8 sequence contains 0x0A.
+    """
+    for number, data in enumerate(handle, start=1):
+        try:
+            yield data.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            raise BadInput(
+                f"{path}:{number}: not UTF-8 text; save the file as UTF-8 (with or without BOM) and try again"
+            ) from None
 
 
 def write_rejects(path: Path, header: tuple[str, ...], rejects: Iterable[tuple[int, str, tuple[str, ...]]]) -> None:

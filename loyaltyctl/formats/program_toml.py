@@ -419,6 +419,7 @@ def _read_program(raw: dict[str, Any], problems: list[tuple[str, str]]) -> Progr
     if earn is None:
         root.problem("earn", "the [earn] table is required")
         earn = _Section({"points_per_unit": "0"}, "earn", [])
+    code, name = head.get("code", _code), head.get("name", _text)
     currency = head.get("currency", _currency)
     money = _money(currency)
     expiry = root.table("expiry")
@@ -427,8 +428,8 @@ def _read_program(raw: dict[str, Any], problems: list[tuple[str, str]]) -> Progr
     membership = root.table("membership")
     accounting = root.table("accounting")
     program = Program(
-        code=head.get("code", _code),
-        name=head.get("name", _text),
+        code=code,
+        name=name,
         currency=currency,
         timezone=head.get("timezone", _timezone),
         point_value=head.get("point_value", _non_negative),

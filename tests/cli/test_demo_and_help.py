@@ -1,0 +1,40 @@
+import json
+
+import pytest
+import typer
+
+from loyaltyctl.cli import app
+from tests.conftest import run
+
+
+def test_demo_applies_samples_and_imports_members(tmp_path):
+    result = run("demo", "--db", tmp_path / "demo.db")
+    assert result.exit_code == 0, result.stderr
+    assert "program corner-cafe: version 1, created" in result.stdout
+    assert "members: 60 added, 0 updated, 0 unchanged, 2 rejected" in result.stdout
+    programs = json.loads(run("--db", tmp_path / "demo.db", "program", "list", "--format", "json").stdout)
+    assert [(p["code"], p["members"]) for p in programs] == [
+        ("beauty-club", 48), ("corner-cafe", 60), ("fashion-house", 42), ("outdoor-coop", 40)
+    ]
+
+
+def test_demo_twice_changes_nothing_the_second_time(tmp_path):
+    run("demo", "--db", tmp_path / "demo.db")
+    again = run("demo", "--db", tmp_path / "demo.db")
+    assert again.exit_code == 0
+    assert "version 1, unchanged" in again.stdout
+    assert "members: 0 added, 0 updated, 60 unchanged, 2 rejected" in again.stdout
+
+
+def _commands(group: typer.Typer, prefix: str = ""):
+    for info in group.registered_commands:
+        yield f"{prefix}{info.name}", info
+    for sub in group.registered_groups:
+        yield from _commands(sub.typer_instance, f"{prefix}{sub.name} ")
+
+
+@pytest.mark.parametrize("name, info", list(_commands(app)), ids=lambda x: x if isinstance(x, str) else "")
+def test_every_command_has_help(name, info):
+    assert info.callback.__doc__, f"{name} has no help text"
+    result = run(*name.split(), "--help")
+    assert result.exit_code == 0

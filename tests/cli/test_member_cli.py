@@ -1,0 +1,148 @@
+import csv
+import json
+
+from loyaltyctl.core.members import referral_code
+from tests.conftest import run, snapshot, write
+
+HEADER = "member_id,name,email,birthday,card,joined,referred_by\n"
+
+
+def members_json(program="shop"):
+    return json.loads(run("member", "list", "--program", program, "--format", "json").stdout)
+
+
+def test_add_then_show_by_id_or_card(shop):
+    added = run("member", "add", "--program", "shop", "M1", "--name", "Ann Lee", "--email", "ann@example.com",
+                "--birthday", "1990-02-28", "--card", "4000123", "--format", "json")
+    assert added.exit_code == 0, added.stderr
+    expected = {
+        "member_id": "M1", "name": "Ann Lee", "email": "ann@example.com", "birthday": "1990-02-28",
+        "card": "4000123", "joined": "2026-06-15", "referred_by": None, "referral_code": referral_code("shop", "M1"),
+    }
+    assert json.loads(added.stdout) == expected
+    by_card = run("member", "show", "--program", "shop", "4000123", "--format", "json")
+    assert json.loads(by_card.stdout) == expected
+
+
+def test_member_id_wins_over_a_card_with_the_same_text(shop):
+    run("member", "add", "--program", "shop", "M1", "--card", "M2")
+    run("member", "add", "--program", "shop", "M2")
+    shown = run("member", "show", "--program", "shop", "M2", "--format", "json")
+    assert json.loads(shown.stdout)["member_id"] == "M2"
+
+
+def test_referred_by_a_referral_code(shop):
+    run("member", "add", "--program", "shop", "M1")
+    result = run("member", "add", "--program", "shop", "M2", "--referred-by", referral_code("shop", "M1"), "--format", "json")
+    assert json.loads(result.stdout)["referred_by"] == "M1"
+
+
+def test_add_refusals_exit_1_and_change_nothing(shop, db_path):
+    run("member", "add", "--program", "shop", "M1", "--card", "77")
+    before = snapshot(db_path)
+    cases = [
+        (["M1"], "error: member 'M1' already exists in 'shop' (member import updates members)"),
+        (["M2", "--card", "77"], "error: card '77' already belongs to member 'M1'"),
+        (["M2", "--referred-by", "NOBODY"], "error: referred_by 'NOBODY' is not a member id or referral code"),
+    ]
+    for args, message in cases:
+        result = run("member", "add", "--program", "shop", *args)
+        assert (result.exit_code, result.stderr) == (1, message + "\n")
+    assert snapshot(db_path) == before
+
+
+def test_add_with_a_bad_date_is_bad_input(shop, db_path):
+    before = snapshot(db_path)
+    result = run("member", "add", "--program", "shop", "M1", "--birthday", "1990-02-30")
+    assert (result.exit_code, result.stderr) == (2, "error: birthday '1990-02-30' is not a date (YYYY-MM-DD)\n")
+    assert snapshot(db_path) == before
+
+
+def test_add_to_an_unknown_program_is_refused():
+    result = run("member", "add", "--program", "nope", "M1")
+    assert (result.exit_code, result.stderr) == (1, "error: unknown program 'nope' (see `loyaltyctl program list`)\n")
+
+
+def test_import_adds_updates_and_is_idempotent(shop, tmp_path):
+    path = write(tmp_path / "m.csv", HEADER + "M1,Ann,,,C1,2026-01-02,\nM2,Bob,,,C2,,M1\n")
+    first = run("member", "import", "--program", "shop", path, "--format", "json")
+    assert first.exit_code == 0
+    assert json.loads(first.stdout) == {
+        "rows": 2, "added": 2, "updated": 0, "unchanged": 0, "rejected": 0, "reject_file": None, "dry_run": False,
+    }
+    second = run("member", "import", "--program", "shop", path, "--format", "json")
+    assert json.loads(second.stdout)["unchanged"] == 2
+    write(path, HEADER + "M1,Ann Smith,,,,,\n")
+    third = run("member", "import", "--program", "shop", path, "--format", "json")
+    assert json.loads(third.stdout)["updated"] == 1
+    assert [(m["member_id"], m["name"], m["card"], m["joined"], m["referred_by"]) for m in members_json()] == [
+        ("M1", "Ann Smith", "C1", "2026-01-02", None),
+        ("M2", "Bob", "C2", "2026-06-15", "M1"),
+    ]
+
+
+def test_import_headers_match_loosely_and_by_map(shop, tmp_path):
+    path = write(tmp_path / "m.csv", " Member_ID ,Full Name,CARD\nM1,Ann,C1\n")
+    result = run("member", "import", "--program", "shop", path, "--map", "Full Name=name")
+    assert result.exit_code == 0, result.stderr
+    assert [(m["member_id"], m["name"], m["card"]) for m in members_json()] == [("M1", "Ann", "C1")]
+
+
+def test_bad_rows_go_to_the_reject_file_and_exit_3(shop, tmp_path):
+    path = write(
+        tmp_path / "m.csv",
+        HEADER
+        + "M1,Ann,,,C1,,\n"
+        + "M1,Ann again,,,,,\n"
+        + "M2,Bob,,1990-13-01,,,\n"
+        + "M3,Cy,,,C1,,\n"
+        + "M4,Di,,,,,\n",
+    )
+    result = run("member", "import", "--program", "shop", path, "--format", "json")
+    assert result.exit_code == 3
+    summary = json.loads(result.stdout)
+    assert (summary["rows"], summary["added"], summary["rejected"]) == (5, 2, 3)
+    assert summary["reject_file"] == str(tmp_path / "m.rejects.csv")
+    with open(tmp_path / "m.rejects.csv", newline="") as handle:
+        rejects = list(csv.reader(handle))
+    assert rejects == [
+        ["line", "reason", "member_id", "name", "email", "birthday", "card", "joined", "referred_by"],
+        ["3", "duplicate member_id 'M1' (first on line 2)", "M1", "Ann again", "", "", "", "", ""],
+        ["4", "birthday '1990-13-01' is not a date (YYYY-MM-DD)", "M2", "Bob", "", "1990-13-01", "", "", ""],
+        ["5", "card 'C1' already belongs to member 'M1'", "M3", "Cy", "", "", "C1", "", ""],
+    ]
+    assert f"{path}:3: duplicate member_id 'M1' (first on line 2)" in result.stderr
+    assert [m["member_id"] for m in members_json()] == ["M1", "M4"]
+
+
+def test_missing_required_column_exits_2_and_writes_nothing(shop, tmp_path, db_path):
+    path = write(tmp_path / "m.csv", "id,name\nM1,Ann\n")
+    before = snapshot(db_path)
+    result = run("member", "import", "--program", "shop", path)
+    assert (result.exit_code, result.stderr) == (2, f"error: {path}:1: missing required column member_id (found: id, name)\n")
+    assert snapshot(db_path) == before
+
+
+def test_non_utf8_file_exits_2_and_writes_nothing(shop, tmp_path, db_path):
+    path = tmp_path / "m.csv"
+    path.write_bytes(HEADER.encode() + "M1,Ann,,,,,\nM2,Zo\xeb,,,,,\n".encode("latin-1"))
+    before = snapshot(db_path)
+    result = run("member", "import", "--program", "shop", path)
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {path}:3: not UTF-8 text; save the file as UTF-8 (with or without BOM) and try again\n"
+    assert snapshot(db_path) == before
+
+
+def test_utf8_with_bom_is_read(shop, tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_bytes("\ufeffmember_id,name\nM1,Zoë\n".encode("utf-8"))
+    assert run("member", "import", "--program", "shop", path).exit_code == 0
+    assert members_json()[0]["name"] == "Zoë"
+
+
+def test_dry_run_writes_nothing(shop, tmp_path, db_path):
+    path = write(tmp_path / "m.csv", HEADER + "M1,Ann,,,,,\n")
+    before = snapshot(db_path)
+    result = run("member", "import", "--program", "shop", path, "--dry-run", "--format", "json")
+    assert json.loads(result.stdout)["added"] == 1
+    assert snapshot(db_path) == before

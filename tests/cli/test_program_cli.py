@@ -1,0 +1,110 @@
+import json
+
+from loyaltyctl.samples import template_names
+from tests.conftest import MINIMAL_PROGRAM, run, snapshot, write
+
+
+def test_init_creates_the_database_and_reports_its_schema_version(db_path):
+    result = run("init")
+    assert result.exit_code == 0
+    assert result.stdout == f"{db_path}: loyaltyctl database, schema version 1\n"
+    assert db_path.exists()
+
+
+def test_init_on_a_foreign_file_exits_2_with_one_line(tmp_path):
+    path = tmp_path / "photo.db"
+    path.write_bytes(b"\x89PNG" + b"\x00" * 200)
+    result = run("--db", path, "init")
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {path}: not a loyaltyctl database (not an SQLite file)\n"
+    assert path.read_bytes() == b"\x89PNG" + b"\x00" * 200
+
+
+def test_apply_creates_then_is_a_no_op_then_versions_a_change(tmp_path):
+    path = write(tmp_path / "shop.toml", MINIMAL_PROGRAM)
+    first = run("program", "apply", path, "--format", "json")
+    assert first.exit_code == 0
+    assert json.loads(first.stdout) == [{"code": "shop", "version": 1, "status": "created", "effective_from": "2026-06-15"}]
+    again = run("program", "apply", path, "--format", "json")
+    assert json.loads(again.stdout) == [{"code": "shop", "version": 1, "status": "unchanged", "effective_from": "2026-06-15"}]
+    write(path, MINIMAL_PROGRAM.replace('points_per_unit = "1"', 'points_per_unit = "2"'))
+    changed = run("program", "apply", path, "--format", "json")
+    assert json.loads(changed.stdout) == [{"code": "shop", "version": 2, "status": "updated", "effective_from": "2026-06-15"}]
+
+
+def test_apply_export_apply_is_a_no_op(tmp_path):
+    for name in template_names():
+        source = tmp_path / f"{name}.toml"
+        assert run("program", "init", "--template", name, "-o", source).exit_code == 0
+        assert run("program", "apply", source).exit_code == 0
+        exported = tmp_path / f"{name}.exported.toml"
+        assert run("program", "export", name, "-o", exported).exit_code == 0
+        result = run("program", "apply", exported, "--format", "json")
+        assert json.loads(result.stdout)[0]["status"] == "unchanged", name
+
+
+def test_a_changed_currency_is_refused(tmp_path, shop):
+    write(shop, MINIMAL_PROGRAM.replace('"USD"', '"EUR"'))
+    result = run("program", "apply", shop)
+    assert result.exit_code == 2
+    assert result.stderr == "error: program 'shop': program.currency cannot change from 'USD' to 'EUR'\n"
+
+
+def test_invalid_files_exit_2_list_every_problem_and_write_nothing(tmp_path, db_path):
+    good = write(tmp_path / "good.toml", MINIMAL_PROGRAM)
+    bad = write(tmp_path / "bad.toml", MINIMAL_PROGRAM.replace('"1"', '"1,5"') + "colour = 'red'\n")
+    run("init")
+    before = snapshot(db_path)
+    result = run("program", "apply", good, bad)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: {bad}:9: earn.points_per_unit: '1,5' is not a decimal number (write it like \"1.5\")",
+        f"error: {bad}:10: earn.colour: unknown key",
+    ]
+    assert result.stdout == ""
+    assert snapshot(db_path) == before
+
+
+def test_validate_reports_without_writing(tmp_path, db_path):
+    path = write(tmp_path / "shop.toml", MINIMAL_PROGRAM)
+    result = run("program", "validate", path, "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == [{"file": str(path), "code": "shop", "name": "Shop Points", "valid": True}]
+    assert not db_path.exists()
+
+
+def test_validate_of_a_missing_file_is_bad_input(tmp_path):
+    result = run("program", "validate", tmp_path / "nope.toml")
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {tmp_path / 'nope.toml'}: cannot read: No such file or directory\n"
+
+
+def test_list_and_show(shop):
+    listed = run("program", "list", "--format", "json")
+    assert json.loads(listed.stdout) == [
+        {"code": "shop", "name": "Shop Points", "currency": "USD", "timezone": "America/New_York", "versions": 1, "members": 0}
+    ]
+    shown = json.loads(run("program", "show", "shop", "--format", "json").stdout)
+    assert [v["version"] for v in shown["versions"]] == [1]
+    assert 'effective_from = 2026-06-15' in shown["definition"]
+    table = run("program", "show", "shop").stdout
+    assert "1 points per 1.00, rounding floor" in table
+
+
+def test_unknown_program_is_refused_with_exit_1():
+    result = run("program", "show", "nope")
+    assert result.exit_code == 1
+    assert result.stderr == "error: unknown program 'nope' (see `loyaltyctl program list`)\n"
+
+
+def test_init_template_prints_a_valid_starter_and_unknown_names_are_listed(tmp_path):
+    printed = run("program", "init", "--template", "corner-cafe")
+    assert printed.exit_code == 0 and 'code = "corner-cafe"' in printed.stdout
+    unknown = run("program", "init", "--template", "spaceship")
+    assert unknown.exit_code == 2
+    assert unknown.stderr == f"error: unknown template 'spaceship'; choose one of: {', '.join(template_names())}\n"
+
+
+def test_an_unknown_format_is_a_usage_error(shop):
+    result = run("program", "list", "--format", "yaml")
+    assert result.exit_code == 2
