@@ -77,3 +77,9 @@ def format_money(minor: int, currency: str) -> str:
 def round_points(points: Decimal, mode: str) -> int:
     """The one rounding of a fractional point amount: floor, round (half up) or ceil."""
     return int(points.to_integral_value(rounding=ROUNDING_MODES[mode]))
+
+
+def points_value(points: int, point_value: Decimal, currency: str) -> int:
+    """The money value of points at a point value, in minor units, rounded half up."""
+    exponent = Decimal(1).scaleb(-MINOR_DIGITS[currency])
+    return to_minor((Decimal(points) * point_value).quantize(exponent, ROUND_HALF_UP), currency)

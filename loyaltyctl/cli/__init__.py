@@ -8,7 +8,9 @@ import typer
 
 from loyaltyctl import __version__, render
 from loyaltyctl.cli.common import Settings, command, debug_enabled, settings
+from loyaltyctl.cli.db import db_app
 from loyaltyctl.cli.demo import demo
+from loyaltyctl.cli.ledger import ledger_app
 from loyaltyctl.cli.member import member_app
 from loyaltyctl.cli.program import program_app
 from loyaltyctl.storage.db import open_db, schema_version
@@ -21,6 +23,8 @@ app = typer.Typer(
 )
 app.add_typer(program_app, name="program")
 app.add_typer(member_app, name="member")
+app.add_typer(ledger_app)
+app.add_typer(db_app, name="db")
 command(app, "demo")(demo)
 
 

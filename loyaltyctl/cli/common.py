@@ -67,11 +67,11 @@ def stop_on_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def command(app: typer.Typer, name: str | None = None) -> Callable[[F], F]:
+def command(app: typer.Typer, name: str | None = None, **settings: Any) -> Callable[[F], F]:
     """Register a command on `app` behind the error boundary."""
 
     def register(func: F) -> F:
-        app.command(name)(stop_on_errors(func))
+        app.command(name, **settings)(stop_on_errors(func))
         return func
 
     return register

@@ -5,7 +5,8 @@ from typing import Annotated
 
 import typer
 
-from loyaltyctl import operations, render
+from loyaltyctl import render
+from loyaltyctl.operations import setup
 from loyaltyctl.cli.common import settings
 from loyaltyctl.formats.program_toml import load_program
 from loyaltyctl.samples import samples_dir
@@ -26,11 +27,11 @@ def demo(
     console.rule(f"loyaltyctl demo on {path}")
     samples = samples_dir()
     files = sorted(samples.glob("*.toml"))
-    for toml_path, result in zip(files, operations.apply_programs(database, [load_program(f) for f in files])):
+    for toml_path, result in zip(files, setup.apply_programs(database, [load_program(f) for f in files])):
         console.print(f"program [bold]{result.code}[/]: version {result.version}, {result.status}")
         members_csv = samples / f"{result.code}.members.csv"
         rejects_dir.mkdir(exist_ok=True)
-        imported = operations.import_members(
+        imported = setup.import_members(
             database, result.code, members_csv, reject_file=rejects_dir / members_csv.name
         ).summary()
         line = f"  members: {imported['added']} added, {imported['updated']} updated, {imported['unchanged']} unchanged"

@@ -5,7 +5,8 @@ from typing import Annotated
 
 import typer
 
-from loyaltyctl import clock, operations, render
+from loyaltyctl import clock, render
+from loyaltyctl.operations import setup
 from loyaltyctl.cli.common import FormatOption, ProgramOption, command, database
 from loyaltyctl.core.members import parse_member, plan_members
 from loyaltyctl.errors import EXIT_REJECTED_ROWS, BadInput, Refused
@@ -76,7 +77,7 @@ def import_members(
     fmt: FormatOption = render.Format.table,
 ) -> None:
     """Add or update members from a CSV; the same file twice changes nothing. Exit 3 if rows were rejected."""
-    result = operations.import_members(database(ctx), program, file, reject_file, parse_mapping(column_map or []), dry_run)
+    result = setup.import_members(database(ctx), program, file, reject_file, parse_mapping(column_map or []), dry_run)
     plan = result.plan
     data = result.summary() | {"dry_run": dry_run}
     render.emit(data, fmt, lambda d: render.fields(f"Member import into {program}", list(d.items())))

@@ -5,7 +5,8 @@ from typing import Annotated
 
 import typer
 
-from loyaltyctl import operations, render
+from loyaltyctl import render
+from loyaltyctl.operations import setup
 from loyaltyctl.cli.common import FormatOption, OutputOption, command, database
 from loyaltyctl.errors import BadInput, InvalidProgram
 from loyaltyctl.formats.program_toml import dump_program, load_program
@@ -65,7 +66,7 @@ def validate(files: FilesArgument, fmt: FormatOption = render.Format.table) -> N
 def apply(ctx: typer.Context, files: FilesArgument, fmt: FormatOption = render.Format.table) -> None:
     """Store a new version of each program whose rules changed; unchanged files are a no-op."""
     loaded = _load_all(files)
-    results = operations.apply_programs(database(ctx), loaded)
+    results = setup.apply_programs(database(ctx), loaded)
     data = [
         {"code": r.code, "version": r.version, "status": r.status, "effective_from": r.effective_from.isoformat()}
         for r in results

@@ -50,3 +50,78 @@ def m001_programs_and_members(db: Database) -> None:
 
 def known_migrations() -> list[str]:
     return [migration.name for migration in migrations._migrations]
+
+
+@migrations()
+def m002_ledger(db: Database) -> None:
+    """Append-only entries, the lots credits create, what each debit took, and debts.
+
+    Entries never change (triggers refuse it). Lots and debts carry running
+    `remaining` figures that `db verify` checks against the consumptions.
+    """
+    db.executescript(
+        """
+        CREATE TABLE entries (
+            id INTEGER PRIMARY KEY,
+            program_id INTEGER NOT NULL REFERENCES programs(id),
+            member INTEGER NOT NULL REFERENCES members(id),
+            kind TEXT NOT NULL,
+            points INTEGER NOT NULL,
+            effective_at INTEGER NOT NULL,
+            recorded_at INTEGER NOT NULL,
+            key TEXT,
+            reason TEXT,
+            reward TEXT,
+            money INTEGER,
+            charity TEXT,
+            ref INTEGER REFERENCES entries(id),
+            hash BLOB NOT NULL
+        );
+        CREATE UNIQUE INDEX entries_key ON entries(program_id, key) WHERE key IS NOT NULL;
+        CREATE INDEX entries_member_time ON entries(member, effective_at, points);
+        CREATE UNIQUE INDEX entries_reversed_once ON entries(ref) WHERE kind = 'reverse';
+        CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
+            BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+        CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
+            BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+
+        CREATE TABLE lots (
+            id INTEGER PRIMARY KEY,
+            entry INTEGER NOT NULL REFERENCES entries(id),
+            member INTEGER NOT NULL REFERENCES members(id),
+            points INTEGER NOT NULL,
+            earned_at INTEGER NOT NULL,
+            expires_at INTEGER,
+            available_at INTEGER NOT NULL,
+            remaining INTEGER NOT NULL,
+            expired INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX lots_entry ON lots(entry);
+        CREATE INDEX lots_open ON lots(member, expires_at) WHERE remaining > 0 OR expired > 0;
+        CREATE INDEX lots_due ON lots(expires_at) WHERE remaining > 0;
+
+        CREATE TABLE consumptions (
+            debit INTEGER NOT NULL REFERENCES entries(id),
+            lot INTEGER NOT NULL REFERENCES lots(id),
+            points INTEGER NOT NULL,
+            at INTEGER NOT NULL
+        );
+        CREATE INDEX consumptions_lot ON consumptions(lot, at);
+        CREATE INDEX consumptions_debit ON consumptions(debit);
+
+        CREATE TABLE debts (
+            debit INTEGER PRIMARY KEY REFERENCES entries(id),
+            member INTEGER NOT NULL REFERENCES members(id),
+            points INTEGER NOT NULL,
+            remaining INTEGER NOT NULL,
+            at INTEGER NOT NULL
+        );
+        CREATE INDEX debts_open ON debts(member) WHERE remaining > 0;
+
+        CREATE TABLE chain_heads (
+            program_id INTEGER PRIMARY KEY REFERENCES programs(id),
+            entry INTEGER NOT NULL,
+            hash BLOB NOT NULL
+        );
+        """
+    )

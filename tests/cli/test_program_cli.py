@@ -1,4 +1,5 @@
 import json
+from loyaltyctl.storage.migrations import known_migrations
 
 from loyaltyctl.samples import template_names
 from tests.conftest import MINIMAL_PROGRAM, run, snapshot, write
@@ -7,7 +8,7 @@ from tests.conftest import MINIMAL_PROGRAM, run, snapshot, write
 def test_init_creates_the_database_and_reports_its_schema_version(db_path):
     result = run("init")
     assert result.exit_code == 0
-    assert result.stdout == f"{db_path}: loyaltyctl database, schema version 1\n"
+    assert result.stdout == f"{db_path}: loyaltyctl database, schema version {len(known_migrations())}\n"
     assert db_path.exists()
 
 

@@ -1,4 +1,4 @@
-"""Use cases that combine files, the pure core and storage; the CLI and the demo call these."""
+"""Programs and members: applying program files, importing member CSVs."""
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass

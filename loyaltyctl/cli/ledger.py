@@ -1,0 +1,163 @@
+"""Posting commands (earn, redeem, adjust, reverse, transfer, expire) and `balance`."""
+
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from loyaltyctl import render
+from loyaltyctl.cli.common import FormatOption, ProgramOption, command, database
+from loyaltyctl.core.dates import format_instant, parse_day
+from loyaltyctl.errors import BadInput
+from loyaltyctl.money import format_money
+from loyaltyctl.operations import ledger as ops
+from loyaltyctl.storage.ledger import Entry
+
+ledger_app = typer.Typer()
+
+MemberArgument = Annotated[str, typer.Argument(help="Member id or card number.", show_default=False)]
+PointsArgument = Annotated[int, typer.Argument(help="Whole points.", show_default=False)]
+ReasonOption = Annotated[str, typer.Option("--reason", "-r", help="Why (shown on statements).")]
+KeyOption = Annotated[str | None, typer.Option("--key", help="Idempotency key: posting it again changes nothing.")]
+AtOption = Annotated[str | None, typer.Option("--at", help="When it happened (ISO date or time; default now).")]
+AsOfOption = Annotated[str | None, typer.Option("--as-of", help="End of this day, YYYY-MM-DD (default today).")]
+
+
+def as_of_date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return parse_day(text)
+    except ValueError as error:
+        raise BadInput(f"--as-of {error}") from None
+
+
+def entry_json(entry: Entry, posted: ops.Posted) -> dict:
+    tz, currency = posted.program.timezone, posted.program.currency
+    return {
+        "id": entry.id,
+        "member": entry.member_id,
+        "kind": entry.kind,
+        "points": entry.points,
+        "effective_at": format_instant(entry.effective_at, tz),
+        "recorded_at": format_instant(entry.recorded_at, tz),
+        "key": entry.key,
+        "reason": entry.reason,
+        "reward": entry.reward,
+        "value": format_money(entry.money, currency) if entry.money is not None else None,
+        "charity": entry.charity,
+        "ref": entry.ref,
+    }
+
+
+def _emit_posted(ctx: typer.Context, posted: ops.Posted, fmt: render.Format) -> None:
+    balance = ops.member_balance(database(ctx), posted.program.code, posted.member.member_id)
+    data = {
+        "program": posted.program.code,
+        "member": posted.member.member_id,
+        "duplicate": posted.duplicate,
+        "entries": [entry_json(e, posted) for e in posted.entries],
+        "balance": balance.points,
+        "available": balance.available,
+    }
+
+    def as_table(d: dict):
+        title = "Already posted (same --key); nothing changed" if d["duplicate"] else "Posted"
+        rows = [(e["id"], e["member"], e["kind"], e["points"], e["effective_at"][:16].replace("T", " "), e["reason"], e["value"])
+                for e in d["entries"]]
+        return [
+            render.table(title, ["entry", "member", "kind", balance.unit, "effective", "reason", "value"], rows),
+            f"{d['member']} now has {d['balance']} {balance.unit} ({d['available']} available)",
+        ]
+
+    if posted.duplicate:
+        render.note(f"key {posted.entries[0].key!r} was already used by entry {posted.entries[0].id}; nothing posted")
+    render.emit(data, fmt, as_table)
+
+
+@command(ledger_app, "earn")
+def earn(ctx: typer.Context, program: ProgramOption, member: MemberArgument, points: PointsArgument,
+         reason: ReasonOption, key: KeyOption = None, at: AtOption = None, fmt: FormatOption = render.Format.table) -> None:
+    """Credit points by hand (a purchase the till missed, a goodwill gesture)."""
+    _emit_posted(ctx, ops.post_earn(database(ctx), program, member, points, reason, key, at), fmt)
+
+
+@command(ledger_app, "redeem")
+def redeem(
+    ctx: typer.Context,
+    program: ProgramOption,
+    member: MemberArgument,
+    reward: Annotated[str | None, typer.Option("--reward", help="Reward code from the program.")] = None,
+    points: Annotated[int | None, typer.Option("--points", help="Points to spend, valued at point_value.")] = None,
+    key: KeyOption = None,
+    at: AtOption = None,
+    fmt: FormatOption = render.Format.table,
+) -> None:
+    """Spend points on a reward; refused (exit 1) when the available balance is short."""
+    _emit_posted(ctx, ops.post_redeem(database(ctx), program, member, reward, points, key, at), fmt)
+
+
+# Negative points (-50) must reach the argument instead of being read as an option.
+@command(ledger_app, "adjust", context_settings={"ignore_unknown_options": True})
+def adjust(ctx: typer.Context, program: ProgramOption, member: MemberArgument,
+           points: Annotated[int, typer.Argument(help="Signed points, e.g. 25 or -50.")],
+           reason: ReasonOption, key: KeyOption = None, at: AtOption = None,
+           fmt: FormatOption = render.Format.table) -> None:
+    """A signed manual correction; a negative one beyond the balance leaves points owed."""
+    _emit_posted(ctx, ops.post_adjust(database(ctx), program, member, points, reason, key, at), fmt)
+
+
+@command(ledger_app, "reverse")
+def reverse(ctx: typer.Context, program: ProgramOption,
+            entry_id: Annotated[int, typer.Argument(help="The entry to undo.")],
+            reason: ReasonOption, key: KeyOption = None, fmt: FormatOption = render.Format.table) -> None:
+    """Undo one earn, bonus, adjustment or redemption (once)."""
+    _emit_posted(ctx, ops.post_reverse(database(ctx), program, entry_id, reason, key), fmt)
+
+
+@command(ledger_app, "transfer")
+def transfer(ctx: typer.Context, program: ProgramOption,
+             source: Annotated[str, typer.Argument(help="Member giving points.")],
+             target: Annotated[str, typer.Argument(help="Member receiving them.")],
+             points: PointsArgument, key: KeyOption = None, at: AtOption = None,
+             fmt: FormatOption = render.Format.table) -> None:
+    """Move points to another member; they keep their expiry dates."""
+    _emit_posted(ctx, ops.post_transfer(database(ctx), program, source, target, points, key, at), fmt)
+
+
+@command(ledger_app, "balance")
+def balance(ctx: typer.Context, program: ProgramOption, member: MemberArgument, as_of: AsOfOption = None,
+            fmt: FormatOption = render.Format.table) -> None:
+    """Points, available and pending points, and what expires in the next 90 days."""
+    result = ops.member_balance(database(ctx), program, member, as_of_date(as_of))
+    data = {
+        "program": result.program.code,
+        "member": result.member.member_id,
+        "as_of": result.as_of.isoformat(),
+        "points": result.points,
+        "available": result.available,
+        "pending": result.pending,
+        "tier": result.tier,
+        "expiring": [{"on": on.isoformat(), "points": points} for on, points in result.expiring],
+    }
+
+    def as_table(d: dict):
+        unit = result.unit
+        pairs = [("member", f"{d['member']} {result.member.name}".strip()), ("as of", d["as_of"]),
+                 (unit, d["points"]), ("available", d["available"]), ("pending", d["pending"])]
+        if d["tier"]:
+            pairs.append(("tier", d["tier"]))
+        pairs += [(f"expires {e['on']}", e["points"]) for e in d["expiring"]]
+        return render.fields(f"Balance in {d['program']}", pairs)
+
+    render.emit(data, fmt, as_table)
+
+
+@command(ledger_app, "expire")
+def expire(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = None,
+           fmt: FormatOption = render.Format.table) -> None:
+    """Post every expiry due up to a date, each dated the day it expired; re-running posts nothing."""
+    result = ops.run_expire(database(ctx), program, as_of_date(as_of))
+    data = {"program": result.program, "as_of": result.as_of.isoformat(), "lots": result.lots,
+            "points": result.points, "members": result.members}
+    render.emit(data, fmt, lambda d: render.fields(f"Expiry posted through {d['as_of']}", list(d.items())))

@@ -1,0 +1,55 @@
+"""`db verify`: recompute the hash chain and reconcile entries, lots, takes and debts."""
+
+from sqlite_utils import Database
+
+from loyaltyctl.core.chain import GENESIS, entry_digest
+from loyaltyctl.storage.ledger import HASHED_COLUMNS
+
+
+def first_broken_link(db: Database) -> tuple[int, str] | None:
+    """The first entry (per program, in order) whose stored hash does not match its content."""
+    previous: dict[int, bytes] = {}
+    for row in db.execute(f"SELECT {HASHED_COLUMNS}, hash FROM entries ORDER BY id"):
+        *fields, stored = row
+        program_id = fields[0]
+        expected = entry_digest(previous.get(program_id, GENESIS), tuple(fields))
+        if stored != expected:
+            return fields[1], "its content or position does not match the hash chain"
+        previous[program_id] = stored
+    for program_id, entry, head in db.execute("SELECT program_id, entry, hash FROM chain_heads"):
+        if previous.get(program_id) != head:
+            return entry, "the chain ends at a different entry than recorded (entries removed?)"
+    return None
+
+
+def reconciliation_problems(db: Database) -> list[str]:
+    """Each lot, debt and member balance against the entries and takes behind it."""
+    problems = []
+    for lot, points, remaining, expired, taken, by_expiry in db.execute(
+        """SELECT l.id, l.points, l.remaining, l.expired,
+                  coalesce(sum(c.points), 0),
+                  coalesce(sum(CASE WHEN e.kind = 'expire' THEN c.points END), 0)
+           FROM lots l LEFT JOIN consumptions c ON c.lot = l.id LEFT JOIN entries e ON e.id = c.debit
+           GROUP BY l.id"""
+    ):
+        if remaining != points - taken or remaining < 0 or expired != by_expiry:
+            problems.append(f"lot {lot}: {remaining} left and {expired} expired, but its takes leave {points - taken}")
+    for entry, points, lots, takes, owed in db.execute(
+        """SELECT e.id, e.points,
+                  (SELECT coalesce(sum(points), 0) FROM lots WHERE entry = e.id),
+                  (SELECT coalesce(sum(points), 0) FROM consumptions WHERE debit = e.id),
+                  (SELECT coalesce(sum(remaining), 0) FROM debts WHERE debit = e.id)
+           FROM entries e"""
+    ):
+        if points != lots - takes - owed:
+            problems.append(f"entry {entry}: {points} points, but its lots, takes and debt make {lots - takes - owed}")
+    for member, total, held, owed in db.execute(
+        """SELECT m.member_id,
+                  (SELECT coalesce(sum(points), 0) FROM entries WHERE member = m.id),
+                  (SELECT coalesce(sum(remaining), 0) FROM lots WHERE member = m.id),
+                  (SELECT coalesce(sum(remaining), 0) FROM debts WHERE member = m.id)
+           FROM members m"""
+    ):
+        if total != held - owed:
+            problems.append(f"member {member}: entries sum to {total}, lots hold {held} and {owed} is owed")
+    return problems
