@@ -9,7 +9,7 @@ from loyaltyctl import render
 from loyaltyctl.cli.common import FormatOption, command, database
 from loyaltyctl.errors import EXIT_REFUSED, BadInput
 from loyaltyctl.storage.db import backup_to
-from loyaltyctl.storage.integrity import first_broken_link, reconciliation_problems
+from loyaltyctl.storage.integrity import count_entries, first_broken_link, reconciliation_problems
 
 db_app = typer.Typer(no_args_is_help=True, help="Check and back up the database.")
 
@@ -20,7 +20,7 @@ def verify(ctx: typer.Context, fmt: FormatOption = render.Format.table) -> None:
     db = database(ctx)
     broken = first_broken_link(db)
     problems = reconciliation_problems(db)
-    entries = db.execute("SELECT count(*) FROM entries").fetchone()[0]
+    entries = count_entries(db)
     data = {
         "ok": broken is None and not problems,
         "entries": entries,

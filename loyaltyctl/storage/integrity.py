@@ -6,6 +6,10 @@ from loyaltyctl.core.chain import GENESIS, entry_digest
 from loyaltyctl.storage.ledger import HASHED_COLUMNS
 
 
+def count_entries(db: Database) -> int:
+    return db.execute("SELECT count(*) FROM entries").fetchone()[0]
+
+
 def first_broken_link(db: Database) -> tuple[int, str] | None:
     """The first entry (per program, in order) whose stored hash does not match its content."""
     previous: dict[int, bytes] = {}

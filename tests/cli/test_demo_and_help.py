@@ -30,7 +30,7 @@ def _commands(group: typer.Typer, prefix: str = ""):
     for info in group.registered_commands:
         yield f"{prefix}{info.name}", info
     for sub in group.registered_groups:
-        yield from _commands(sub.typer_instance, f"{prefix}{sub.name} ")
+        yield from _commands(sub.typer_instance, f"{prefix}{sub.name} " if sub.name else prefix)
 
 
 @pytest.mark.parametrize("name, info", list(_commands(app)), ids=lambda x: x if isinstance(x, str) else "")
