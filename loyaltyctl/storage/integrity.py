@@ -47,6 +47,12 @@ def reconciliation_problems(db: Database) -> list[str]:
     ):
         if points != lots - takes - owed:
             problems.append(f"entry {entry}: {points} points, but its lots, takes and debt make {lots - takes - owed}")
+    for debit, lot in db.execute(
+        """SELECT c.debit, c.lot FROM consumptions c JOIN lots l ON l.id = c.lot JOIN entries e ON e.id = c.debit
+           WHERE e.kind != 'expire' AND c.points > 0
+             AND (c.at < l.earned_at OR (l.expires_at IS NOT NULL AND c.at >= l.expires_at))"""
+    ):
+        problems.append(f"entry {debit}: took points from lot {lot} outside its life")
     for member, total, held, owed in db.execute(
         """SELECT m.member_id,
                   (SELECT coalesce(sum(points), 0) FROM entries WHERE member = m.id),

@@ -1,0 +1,200 @@
+import json
+
+import pytest
+
+from tests.conftest import run, snapshot, write
+
+CLUB = """\
+[program]
+code = "club"
+name = "Club"
+currency = "USD"
+timezone = "America/New_York"
+point_value = "0.10"
+effective_from = 2025-01-01
+
+[earn]
+points_per_unit = "1"
+
+[expiry]
+policy = "lot"
+months = 12
+
+[[rewards]]
+code = "ten-off"
+name = "$10 reward"
+points = 100
+value = "10.00"
+
+[[rewards]]
+code = "give"
+name = "Donate $10"
+points = 100
+value = "10.00"
+kind = "donation"
+charity = "Community Trust"
+"""
+
+
+@pytest.fixture
+def club(tmp_path):
+    assert run("program", "apply", write(tmp_path / "club.toml", CLUB)).exit_code == 0
+    assert run("member", "add", "-p", "club", "M1", "--card", "C1").exit_code == 0
+    assert run("member", "add", "-p", "club", "M2").exit_code == 0
+
+
+def post(*args):
+    result = run(*args, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def balance(member="M1", as_of=None):
+    return post("balance", "-p", "club", member, *(["--as-of", as_of] if as_of else []))
+
+
+def refused(*args):
+    result = run(*args)
+    assert result.exit_code == 1, result.stdout
+    assert result.stderr.count("\n") == 1
+    return result.stderr.strip()
+
+
+def test_earn_then_redeem_a_reward_records_its_value(club):
+    earned = post("earn", "-p", "club", "M1", "150", "-r", "welcome", "--at", "2026-01-10T09:30")
+    assert earned["entries"][0] | {"recorded_at": None} == {
+        "id": 1, "member": "M1", "kind": "earn", "points": 150, "effective_at": "2026-01-10T09:30:00-05:00",
+        "recorded_at": None, "key": None, "reason": "welcome", "reward": None, "value": None, "charity": None, "ref": None,
+    }
+    assert (earned["balance"], earned["available"]) == (150, 150)
+    redeemed = post("redeem", "-p", "club", "M1", "--reward", "ten-off")
+    entry = redeemed["entries"][0]
+    assert (entry["kind"], entry["points"], entry["reward"], entry["value"], entry["reason"]) == ("redeem", -100, "ten-off", "10.00", "$10 reward")
+    assert redeemed["balance"] == 50
+
+
+def test_redeem_points_are_valued_at_point_value_and_donations_name_the_charity(club):
+    post("earn", "-p", "club", "M1", "200", "-r", "x")
+    assert post("redeem", "-p", "club", "M1", "--points", "35")["entries"][0]["value"] == "3.50"
+    donation = post("redeem", "-p", "club", "M1", "--reward", "give")["entries"][0]
+    assert (donation["charity"], donation["value"]) == ("Community Trust", "10.00")
+    assert balance()["points"] == 65
+
+
+def test_a_card_number_names_the_member(club):
+    assert post("earn", "-p", "club", "C1", "10", "-r", "scan")["member"] == "M1"
+
+
+def test_a_repeated_key_changes_nothing_and_reports_the_original(club, db_path):
+    first = post("earn", "-p", "club", "M1", "100", "-r", "x", "--key", "till-7")
+    before = snapshot(db_path)
+    again = post("earn", "-p", "club", "M1", "100", "-r", "x", "--key", "till-7")
+    assert again["duplicate"] is True
+    assert again["entries"] == first["entries"]
+    assert again["balance"] == 100
+    assert snapshot(db_path) == before
+
+
+def test_refusals_exit_1_with_one_line_and_write_nothing(club, tmp_path, db_path):
+    other = CLUB.replace('code = "club"', 'code = "other"').replace('"ten-off"', '"gift"')
+    run("program", "apply", write(tmp_path / "other.toml", other))
+    post("earn", "-p", "club", "M1", "50", "-r", "x")
+    before = snapshot(db_path)
+    assert refused("redeem", "-p", "club", "M1", "--reward", "ten-off") == "error: short balance: member 'M1' has 50 points available, needs 100"
+    assert refused("redeem", "-p", "club", "M9", "--points", "5") == "error: unknown member 'M9' in program 'club'"
+    assert refused("redeem", "-p", "club", "M1", "--reward", "nope") == "error: unknown reward 'nope' in 'club' (rewards: ten-off, give)"
+    assert refused("redeem", "-p", "club", "M1", "--reward", "gift") == "error: reward 'gift' belongs to program 'other', not 'club'"
+    assert refused("transfer", "-p", "club", "M1", "C1", "5") == "error: cannot transfer from member 'M1' to themselves"
+    assert refused("transfer", "-p", "club", "M1", "M2", "0") == "error: points must be a positive whole number, got 0"
+    assert refused("transfer", "-p", "club", "M1", "M2", "60") == "error: short balance: member 'M1' has 50 points available, needs 60"
+    assert refused("earn", "-p", "club", "M1", "0", "-r", "x") == "error: points must be a positive whole number, got 0"
+    assert refused("redeem", "-p", "club", "M1", "--points", "-5") == "error: points must be a positive whole number, got -5"
+    assert refused("adjust", "-p", "club", "M1", "0", "-r", "x") == "error: an adjustment must be a non-zero number of points"
+    assert refused("earn", "-p", "club", "M1", "5", "-r", "x", "--at", "yesterday") == (
+        "error: --at 'yesterday' is not an ISO 8601 date or time (2026-06-15 or 2026-06-15T14:30)"
+    )
+    assert snapshot(db_path) == before
+
+
+def test_reverse_a_redemption_once_and_its_points_come_back(club, db_path):
+    post("earn", "-p", "club", "M1", "120", "-r", "x", "--at", "2026-02-01")
+    redeemed = post("redeem", "-p", "club", "M1", "--reward", "ten-off")["entries"][0]
+    reversed_ = post("reverse", "-p", "club", str(redeemed["id"]), "-r", "customer returned the voucher")
+    entry = reversed_["entries"][0]
+    assert (entry["kind"], entry["points"], entry["ref"], entry["value"]) == ("reverse", 100, redeemed["id"], "-10.00")
+    assert reversed_["balance"] == 120
+    # the points keep their expiry: earned 1 Feb 2026, expiring 1 Feb 2027
+    assert balance(as_of="2027-01-31")["points"] == 120
+    assert balance(as_of="2027-02-01")["points"] == 0
+    before = snapshot(db_path)
+    assert refused("reverse", "-p", "club", str(redeemed["id"]), "-r", "again") == (
+        f"error: entry {redeemed['id']} was already reversed by entry {entry['id']}"
+    )
+    assert refused("reverse", "-p", "club", "99", "-r", "x") == "error: unknown entry 99 in 'club'"
+    assert snapshot(db_path) == before
+
+
+def test_reversing_a_spent_bonus_leaves_points_owed_that_later_earnings_pay(club):
+    bonus = post("earn", "-p", "club", "M1", "100", "-r", "bonus")["entries"][0]
+    post("redeem", "-p", "club", "M1", "--points", "70")
+    assert post("reverse", "-p", "club", str(bonus["id"]), "-r", "sent in error")["balance"] == -70
+    assert post("earn", "-p", "club", "M1", "100", "-r", "x")["balance"] == 30
+    assert run("db", "verify").exit_code == 0
+
+
+def test_negative_adjustment_beyond_the_balance_is_owed(club):
+    post("earn", "-p", "club", "M1", "20", "-r", "x")
+    assert post("adjust", "-p", "club", "M1", "-50", "-r", "double-counted visit")["balance"] == -30
+    assert post("adjust", "-p", "club", "M1", "45", "-r", "goodwill")["balance"] == 15
+
+
+def test_lot_expiry_is_a_function_of_time_and_posting_it_changes_no_balance(club, db_path):
+    post("earn", "-p", "club", "M1", "100", "-r", "x", "--at", "2025-03-10T15:00")
+    post("earn", "-p", "club", "M1", "40", "-r", "y", "--at", "2025-07-01T10:00")
+    before = [balance(as_of=d)["points"] for d in ("2026-03-09", "2026-03-10", "2026-06-15")]
+    assert before == [140, 40, 40]
+    assert balance(as_of="2026-06-15")["expiring"] == [{"on": "2026-07-01", "points": 40}]
+    expired = post("expire", "-p", "club", "--as-of", "2026-06-15")
+    assert (expired["lots"], expired["points"], expired["members"]) == (1, 100, 1)
+    assert [balance(as_of=d)["points"] for d in ("2026-03-09", "2026-03-10", "2026-06-15")] == before
+    statement = snapshot(db_path)
+    assert "'expire',-100,1773115200," in statement  # dated 2026-03-10 00:00 EDT = 04:00 UTC
+    assert post("expire", "-p", "club", "--as-of", "2026-06-15")["lots"] == 0
+    assert snapshot(db_path) == statement
+
+
+def test_a_debit_dated_before_a_posted_expiry_can_still_use_those_points(club, tmp_path):
+    post("earn", "-p", "club", "M1", "100", "-r", "x", "--at", "2025-03-10")
+    post("expire", "-p", "club")
+    post("redeem", "-p", "club", "M1", "--points", "40", "--at", "2026-03-01")
+    assert [balance(as_of=d)["points"] for d in ("2026-02-28", "2026-03-01", "2026-03-10")] == [100, 60, 0]
+    assert run("db", "verify").exit_code == 0
+
+
+def test_transfer_keeps_the_expiry_dates_of_the_lots(club):
+    post("earn", "-p", "club", "M1", "100", "-r", "x", "--at", "2025-09-01")
+    moved = post("transfer", "-p", "club", "M1", "M2", "30", "--key", "t1")
+    assert [(e["member"], e["kind"], e["points"]) for e in moved["entries"]] == [("M1", "transfer_out", -30), ("M2", "transfer_in", 30)]
+    assert balance("M2")["expiring"] == [{"on": "2026-09-01", "points": 30}]
+    assert balance("M1")["expiring"] == [{"on": "2026-09-01", "points": 70}]
+    again = post("transfer", "-p", "club", "M1", "M2", "30", "--key", "t1")
+    assert again["duplicate"] and [e["id"] for e in again["entries"]] == [e["id"] for e in moved["entries"]]
+
+
+def test_inactivity_expiry_restarts_with_each_earn_or_redeem(tmp_path):
+    text = CLUB.replace('policy = "lot"\nmonths = 12', 'policy = "inactivity"\nmonths = 6')
+    run("program", "apply", write(tmp_path / "club.toml", text))
+    run("member", "add", "-p", "club", "M1")
+    post("earn", "-p", "club", "M1", "100", "-r", "x", "--at", "2025-01-01")
+    post("earn", "-p", "club", "M1", "10", "-r", "y", "--at", "2025-05-01")
+    assert balance(as_of="2025-07-01")["points"] == 110
+    assert balance(as_of="2025-10-31")["points"] == 110
+    assert balance(as_of="2025-11-01")["points"] == 0
+
+
+def test_balance_table_and_bad_as_of(club):
+    post("earn", "-p", "club", "M1", "75", "-r", "x")
+    table = run("balance", "-p", "club", "M1").stdout
+    assert "available" in table and "75" in table
+    result = run("balance", "-p", "club", "M1", "--as-of", "15/06/2026")
+    assert (result.exit_code, result.stderr) == (2, "error: --as-of '15/06/2026' is not a date (YYYY-MM-DD)\n")

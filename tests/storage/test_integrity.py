@@ -1,0 +1,91 @@
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from tests.cli.test_ledger_cli import CLUB, post
+from tests.conftest import run, write
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    run("program", "apply", write(tmp_path / "club.toml", CLUB))
+    run("member", "add", "-p", "club", "M1")
+    run("member", "add", "-p", "club", "M2")
+    post("earn", "-p", "club", "M1", "300", "-r", "a", "--at", "2026-01-05")
+    post("earn", "-p", "club", "M2", "40", "-r", "a", "--at", "2025-02-01")
+    post("redeem", "-p", "club", "M1", "--reward", "ten-off")
+    post("transfer", "-p", "club", "M1", "M2", "50")
+    post("adjust", "-p", "club", "M2", "-80", "-r", "b")
+    post("expire", "-p", "club")
+
+
+def test_verify_passes_on_an_untouched_ledger(ledger):
+    result = run("db", "verify", "--format", "json")
+    assert result.exit_code == 0
+    assert json_of(result) == {"ok": True, "entries": 7, "first_bad_entry": None, "problems": []}
+
+
+def json_of(result):
+    import json
+
+    return json.loads(result.stdout)
+
+
+def test_entries_cannot_be_changed_through_sql(ledger, db_path):
+    conn = sqlite3.connect(db_path)
+    with pytest.raises(sqlite3.IntegrityError, match="ledger entries are append-only"):
+        conn.execute("UPDATE entries SET points = 999 WHERE id = 2")
+    with pytest.raises(sqlite3.IntegrityError, match="ledger entries are append-only"):
+        conn.execute("DELETE FROM entries WHERE id = 2")
+
+
+def test_an_edit_behind_the_tools_back_is_found(ledger, db_path):
+    conn = sqlite3.connect(db_path)
+    conn.execute("DROP TRIGGER entries_no_update")
+    conn.execute("UPDATE entries SET points = -10 WHERE id = 2")
+    conn.commit()
+    conn.close()
+    result = run("db", "verify", "--format", "json")
+    assert result.exit_code == 1
+    assert json_of(result)["first_bad_entry"] == 2
+    assert result.stderr.splitlines()[0] == "error: entry 2: its content or position does not match the hash chain"
+
+
+def test_a_lot_changed_behind_the_tools_back_is_found(ledger, db_path):
+    conn = sqlite3.connect(db_path)
+    conn.execute("UPDATE lots SET remaining = remaining + 5 WHERE id = 1")
+    conn.commit()
+    conn.close()
+    result = run("db", "verify")
+    assert result.exit_code == 1
+    assert "error: lot 1: " in result.stderr
+
+
+def test_backup_is_a_working_copy_and_will_not_overwrite(ledger, tmp_path):
+    copy = tmp_path / "copy.db"
+    assert run("db", "backup", copy).exit_code == 0
+    assert run("--db", copy, "db", "verify").exit_code == 0
+    assert json_of(run("--db", copy, "balance", "-p", "club", "M1", "--format", "json"))["points"] == 150
+    again = run("db", "backup", copy)
+    assert (again.exit_code, again.stderr) == (2, f"error: {copy}: already exists; choose a new file name\n")
+
+
+def test_backup_while_another_process_writes(ledger, db_path, tmp_path):
+    writer = subprocess.Popen(
+        [sys.executable, "-c", (
+            "import sys\nfrom loyaltyctl.cli import app\n"
+            "for i in range(30):\n"
+            "    try: app(['--db', sys.argv[1], 'earn', '-p', 'club', 'M1', '1', '-r', 'tick'])\n"
+            "    except SystemExit: pass\n"
+        ), str(db_path)],
+        stdout=subprocess.DEVNULL,
+    )
+    copies = []
+    for n in range(3):
+        copies.append(tmp_path / f"b{n}.db")
+        assert run("db", "backup", copies[-1]).exit_code == 0
+    writer.wait(timeout=60)
+    for copy in copies:
+        assert run("--db", copy, "db", "verify").exit_code == 0
