@@ -216,11 +216,12 @@ def post_reverse(db: Database, program: str, entry_id: int, reason: str, key: st
             if target.points > 0:
                 new_id, _ = writer.debit(entry, first=store.fetch_lot_of(db, target.id))
             else:
+                takes, owed = store.fetch_takes(db, target.id), store.fetch_debt(db, target.id)
                 new_id = writer.append(entry)
-                for _lot, taken, expires_at in store.fetch_takes(db, target.id):
-                    writer.add_lot(new_id, target.member, taken, session.at, expires_at)
-                if owed := store.fetch_debt(db, target.id):
+                if owed:  # first, so that it cancels the debt and the points given back keep their expiry
                     writer.add_lot(new_id, target.member, owed, session.at, None)
+                for _lot, taken, expires_at in takes:
+                    writer.add_lot(new_id, target.member, taken, session.at, expires_at)
         return session.posted(member, [new_id])
 
 

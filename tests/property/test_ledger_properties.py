@@ -1,10 +1,11 @@
 """Ledger invariants under random sequences of postings (hypothesis)."""
 
+import os
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from loyaltyctl.core.dates import cutoff, local_date
@@ -93,8 +94,9 @@ def _post(db, op, at: str, key: str):
     return ops.post_reverse(db, "p", op[1], "r", key, at)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("LEDGER_EXAMPLES", 60)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(policy=st.sampled_from(["lot", "inactivity", "none"]), steps=st.lists(step, min_size=1, max_size=25))
+@example(policy="lot", steps=[(0, ("adjust", "A", -2)), (0, ("earn", "A", 1)), (0, ("reverse", 1))])  # a part-paid debt reversed
 def test_ledger_invariants(policy, steps):
     db, path = _setup(policy)
     day = START
