@@ -6,20 +6,20 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import render
+from loyaltyctl.operations import ledger as ops
 from loyaltyctl.operations import setup
 from loyaltyctl.cli.common import settings
 from loyaltyctl.formats.program_toml import load_program
 from loyaltyctl.samples import samples_dir
-from loyaltyctl.storage import members as member_store
-from loyaltyctl.storage import programs
 from loyaltyctl.storage.db import open_db
+from loyaltyctl.storage.integrity import first_broken_link, reconciliation_problems
 
 
 def demo(
     ctx: typer.Context,
     db: Annotated[Path | None, typer.Option("--db", help="Database file (default ./demo.db).", show_default=False)] = None,
 ) -> None:
-    """The sample programs end to end: apply them, import their members, show them."""
+    """The sample programs end to end: apply them, import members, post to the ledger, show balances."""
     path = db or settings(ctx).db or Path("demo.db")
     database = open_db(path)
     rejects_dir = path.with_name(f"{path.stem}.rejects")
@@ -38,13 +38,31 @@ def demo(
         if imported["rejected"]:
             line += f", {imported['rejected']} rejected (see {imported['reject_file']})"
         console.print(line)
-    first = files[0].stem
-    ref = programs.fetch_program_ref(database, first)
-    members = list(member_store.fetch_members(database, ref.id, first).values())[:8]
+    _ledger_tour(database, console)
+    problems = reconciliation_problems(database)
+    intact = first_broken_link(database) is None and not problems
+    console.print(f"db verify: {'hash chain intact, balances reconcile' if intact else 'PROBLEMS: ' + '; '.join(problems)}")
+
+
+def _ledger_tour(database, console) -> None:
+    """A few postings at the beauty club (with keys, so a re-run posts nothing) and the balances they leave."""
+    program = "beauty-club"
+    ops.post_earn(database, program, "M001", 180, "welcome back visit", key="demo-1", at="2026-09-14T11:00")
+    ops.post_earn(database, program, "M002", 130, "spring order", key="demo-2", at="2026-04-02T16:20")
+    ops.post_redeem(database, program, "M001", reward_code="ten-off", key="demo-3", at="2026-10-01T12:00")
+    ops.post_redeem(database, program, "M002", reward_code="donate-ten", key="demo-4", at="2026-10-03T09:00")
+    ops.post_transfer(database, program, "M001", "M003", 30, key="demo-5", at="2026-10-05T10:00")
+    ops.post_adjust(database, program, "M003", -5, "duplicate scan", key="demo-6", at="2026-10-06T10:00")
+    ops.run_expire(database, program)
+    balances = [ops.member_balance(database, program, member) for member in ("M001", "M002", "M003")]
     console.print(
         render.table(
-            f"First members of {first}",
-            ["member", "name", "card", "joined", "referral code"],
-            [(m.member_id, m.name, m.card, m.joined, m.referral_code) for m in members],
+            f"Balances in {program} after a few postings",
+            ["member", "name", "points", "available", "pending", "next expiry"],
+            [
+                (b.member.member_id, b.member.name, b.points, b.available, b.pending,
+                 f"{b.expiring[0][1]} on {b.expiring[0][0]}" if b.expiring else "")
+                for b in balances
+            ],
         )
     )

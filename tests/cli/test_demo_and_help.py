@@ -7,7 +7,8 @@ from loyaltyctl.cli import app
 from tests.conftest import run
 
 
-def test_demo_applies_samples_and_imports_members(tmp_path):
+def test_demo_applies_samples_imports_members_and_posts(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOYALTYCTL_NOW", "2026-11-23T12:00:00+00:00")
     result = run("demo", "--db", tmp_path / "demo.db")
     assert result.exit_code == 0, result.stderr
     assert "program corner-cafe: version 1, created" in result.stdout
@@ -16,6 +17,13 @@ def test_demo_applies_samples_and_imports_members(tmp_path):
     assert [(p["code"], p["members"]) for p in programs] == [
         ("beauty-club", 48), ("corner-cafe", 60), ("fashion-house", 42), ("outdoor-coop", 40)
     ]
+    # M001: 180 - 100 (reward) - 30 (to M003) = 50; M002: 130 - 100 (donation) = 30; M003: 30 - 5 = 25
+    points = [
+        json.loads(run("--db", tmp_path / "demo.db", "balance", "-p", "beauty-club", m, "--format", "json").stdout)["points"]
+        for m in ("M001", "M002", "M003")
+    ]
+    assert points == [50, 30, 25]
+    assert "db verify: hash chain intact, balances reconcile" in result.stdout
 
 
 def test_demo_twice_changes_nothing_the_second_time(tmp_path):
