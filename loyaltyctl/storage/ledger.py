@@ -193,33 +193,28 @@ def ledger_writer(db: Database, program_id: int) -> Iterator[LedgerWriter]:
     writer.save_head()
 
 
+def _fetch_entries(db: Database, where: str, params: list) -> list[Entry]:
+    rows = db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries e JOIN members m ON m.id = e.member WHERE {where}", params)
+    return [Entry(*row) for row in rows]
+
+
 def fetch_entry(db: Database, program_id: int, entry_id: int) -> Entry | None:
-    row = db.execute(
-        f"SELECT {_ENTRY_COLUMNS} FROM entries e JOIN members m ON m.id = e.member WHERE e.program_id = ? AND e.id = ?",
-        [program_id, entry_id],
-    ).fetchone()
-    return Entry(*row) if row else None
+    found = _fetch_entries(db, "e.program_id = ? AND e.id = ?", [program_id, entry_id])
+    return found[0] if found else None
 
 
 def fetch_entry_by_key(db: Database, program_id: int, key: str) -> Entry | None:
-    row = db.execute(
-        f"SELECT {_ENTRY_COLUMNS} FROM entries e JOIN members m ON m.id = e.member WHERE e.program_id = ? AND e.key = ?",
-        [program_id, key],
-    ).fetchone()
-    return Entry(*row) if row else None
+    found = _fetch_entries(db, "e.program_id = ? AND e.key = ?", [program_id, key])
+    return found[0] if found else None
+
+
+def fetch_entries_referring(db: Database, entry_id: int, kind: str) -> list[Entry]:
+    return _fetch_entries(db, "e.ref = ? AND e.kind = ?", [entry_id, kind])
 
 
 def fetch_lot_of(db: Database, entry_id: int) -> int | None:
     row = db.execute("SELECT id FROM lots WHERE entry = ? ORDER BY id LIMIT 1", [entry_id]).fetchone()
     return row[0] if row else None
-
-
-def fetch_entries_referring(db: Database, entry_id: int, kind: str) -> list[Entry]:
-    rows = db.execute(
-        f"SELECT {_ENTRY_COLUMNS} FROM entries e JOIN members m ON m.id = e.member WHERE e.ref = ? AND e.kind = ?",
-        [entry_id, kind],
-    ).fetchall()
-    return [Entry(*row) for row in rows]
 
 
 def fetch_reversal(db: Database, entry_id: int) -> int | None:
