@@ -1,0 +1,103 @@
+"""Earn rules with hand-worked figures."""
+
+from datetime import date
+from decimal import Decimal
+
+from loyaltyctl.core.rules import EarnRules, MemberState, Purchase, clawback_points
+from loyaltyctl.formats.program_toml import parse_program
+
+BASE = """\
+[program]
+code = "shop"
+name = "Shop"
+currency = "USD"
+timezone = "UTC"
+point_value = "0.01"
+[earn]
+"""
+DAY = date(2026, 5, 5)
+
+
+def rules(earn: str, extra: str = "") -> EarnRules:
+    return EarnRules(parse_program(BASE + earn + extra))
+
+
+def points(r: EarnRules, amount: int, **kw) -> int:
+    return r.earn_points(Purchase(amount=amount, day=kw.pop("day", DAY), **kw), **({"member": kw.pop("member")} if "member" in kw else {})).points
+
+
+def test_points_per_unit_with_each_rounding():
+    # 12.50 x 1.5 = 18.75
+    assert points(rules('points_per_unit = "1.5"\nrounding = "floor"\n'), 1250) == 18
+    assert points(rules('points_per_unit = "1.5"\nrounding = "round"\n'), 1250) == 19
+    assert points(rules('points_per_unit = "1.5"\nrounding = "ceil"\n'), 1250) == 19
+    # 12.30 x 1.5 = 18.45: round half-up gives 18, ceil 19
+    assert points(rules('points_per_unit = "1.5"\nrounding = "round"\n'), 1230) == 18
+    assert points(rules('points_per_unit = "1.5"\nrounding = "ceil"\n'), 1230) == 19
+    # exactly half rounds up: 12.30 x 2.5 = 30.75 -> 31; 0.50 x 1 = 0.5 -> 1
+    assert points(rules('points_per_unit = "1"\nrounding = "round"\n'), 50) == 1
+
+
+def test_cashback_ten_percent_as_ten_points_per_unit():
+    assert points(rules('points_per_unit = "10"\n'), 4999) == 499  # 49.99 x 10 = 499.9, floor
+
+
+def test_min_spend_and_excluded_categories_earn_nothing():
+    r = rules('points_per_unit = "1"\nmin_spend = "5.00"\nexclude_categories = ["gift-cards"]\n')
+    assert points(r, 499) == 0
+    assert r.earn_points(Purchase(499, DAY)).no_points_because == "below min_spend"
+    assert points(r, 500) == 5
+    assert r.earn_points(Purchase(9000, DAY, "gift-cards")).no_points_because == "category 'gift-cards' earns no points"
+
+
+def test_points_per_visit_is_added_before_multipliers():
+    r = rules('points_per_unit = "0"\npoints_per_visit = "1"\nmin_spend = "3.00"\n',
+              '[[earn.multipliers]]\ncategory = "beans"\nfactor = "2"\n')
+    assert points(r, 450, category="coffee") == 1
+    assert points(r, 1800, category="beans") == 2
+    assert points(r, 299, category="coffee") == 0
+
+
+def test_category_multiplier_promotion_and_tier_stack_with_one_rounding():
+    r = rules(
+        'points_per_unit = "1"\nrounding = "floor"\n',
+        '[[earn.multipliers]]\ncategory = "skincare"\nfactor = "2"\n'
+        '[[earn.promotions]]\nname = "weekend"\nstarts = 2026-05-01\nends = 2026-05-10\nfactor = "1.5"\n'
+        '[[earn.promotions]]\nname = "skin week"\nstarts = 2026-05-05\nends = 2026-05-05\nfactor = "3"\ncategories = ["skincare"]\n',
+    )
+    # 10.10 x 2 (skincare) x 3 (largest active promotion for skincare) x 1.25 (tier) = 75.75 -> 75
+    earning = r.earn_points(Purchase(1010, DAY, "skincare"), MemberState(tier="silver", tier_multiplier=Decimal("1.25")))
+    assert (earning.points, earning.promotion, earning.unrounded) == (75, "skin week", Decimal("75.7500"))
+    # makeup on the same day: only "weekend" applies: 10.10 x 1.5 = 15.15 -> 15
+    assert points(r, 1010, category="makeup") == 15
+    # outside both windows: 10.10 -> 10
+    assert points(r, 1010, category="makeup", day=date(2026, 5, 11)) == 10
+    # rounding once: 0.30 x 2 x 1.5 = 0.9 -> 0 (rounding each step would not give the same)
+    assert points(r, 30, category="skincare", day=date(2026, 5, 1)) == 0
+
+
+def test_partner_rate_replaces_the_program_rate_and_multipliers_still_apply():
+    r = rules('points_per_unit = "10"\n', '[[partners]]\ncode = "fleet"\nname = "Fleet"\npoints_per_unit = "2"\n'
+              '[[earn.promotions]]\nname = "p"\nstarts = 2026-05-01\nends = 2026-05-31\nfactor = "2"\n')
+    assert points(r, 2575, partner="fleet") == 103  # 25.75 x 2 x 2 = 103
+    assert r.knows_partner("fleet") and not r.knows_partner("moon")
+
+
+def test_cap_applies_after_rounding():
+    r = rules('points_per_unit = "1"\nmax_points_per_txn = 500\n')
+    assert points(r, 49999) == 499
+    earning = r.earn_points(Purchase(80000, DAY))
+    assert (earning.points, earning.capped) == (500, True)
+
+
+def test_a_member_who_may_not_earn_gets_nothing():
+    r = rules('points_per_unit = "1"\n')
+    earning = r.earn_points(Purchase(5000, DAY), MemberState(may_earn=False, why_not="membership lapsed"))
+    assert (earning.points, earning.no_points_because) == (0, "membership lapsed")
+
+
+def test_clawback_is_proportional_rounded_half_up_and_never_more_than_earned():
+    assert clawback_points(75, 5000, -2500, 0) == 38  # 37.5 -> 38
+    assert clawback_points(75, 5000, -2500, 38) == 37  # the rest, not 38 again
+    assert clawback_points(75, 5000, -9000, 0) == 75
+    assert clawback_points(0, 5000, -5000, 0) == 0
