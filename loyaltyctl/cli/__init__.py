@@ -13,6 +13,7 @@ from loyaltyctl.cli.demo import demo
 from loyaltyctl.cli.ledger import ledger_app
 from loyaltyctl.cli.member import member_app
 from loyaltyctl.cli.program import program_app
+from loyaltyctl.cli.txn import txn_app
 from loyaltyctl.storage.db import open_db, schema_version
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 app.add_typer(program_app, name="program")
 app.add_typer(member_app, name="member")
+app.add_typer(txn_app, name="txn")
 app.add_typer(ledger_app)
 app.add_typer(db_app, name="db")
 command(app, "demo")(demo)

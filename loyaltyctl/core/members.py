@@ -6,7 +6,7 @@ Pure functions over plain values; the storage layer writes what the plan says.
 import base64
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -134,7 +134,7 @@ def _plan_once(
         if row.referred_by is not None:
             row = replace(row, referred_by=_referrer(row.referred_by, existing, in_file, codes))
         if previous is None:
-            member = replace(row, joined=row.joined or today, referral_code=_unused_code(row, codes))
+            member = replace(row, joined=row.joined or today, referral_code=unused_referral_code(row.program, row.member_id, codes))
             added.append(member)
         else:
             member = _merged(previous, row)
@@ -183,8 +183,9 @@ def _conflict(
     return None
 
 
-def _unused_code(member: Member, codes: Mapping[str, str]) -> str:
+def unused_referral_code(program: str, member_id: str, taken: Container[str]) -> str:
+    """The member's referral code, or its next variant if another member holds it."""
     attempt = 0
-    while (code := referral_code(member.program, member.member_id, attempt)) in codes:
+    while (code := referral_code(program, member_id, attempt)) in taken:
         attempt += 1
     return code

@@ -1,7 +1,7 @@
 """Streaming CSV input with header matching, and the reject file for bad rows."""
 
 import csv
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,11 +37,13 @@ def read_csv(
     required: tuple[str, ...],
     mapping: Mapping[str, str] | None = None,
     delimiter: str = ",",
+    on_bytes: Callable[[int], None] | None = None,
 ) -> tuple[tuple[str, ...], Iterator[CsvRow]]:
     """The file's header and a lazy iterator of its rows (memory flat in file size).
 
     Headers match field names case-insensitively after trimming, or through
-    `mapping`; other columns are ignored. Raises BadInput (exit 2) for a file
+    `mapping`; other columns are ignored. `on_bytes` hears how many bytes each
+    line had (for a progress bar). Raises BadInput (exit 2) for a file
     that cannot be read, is not UTF-8, or lacks a required column.
     """
     mapping = mapping or {}
@@ -49,7 +51,7 @@ def read_csv(
         handle = path.open("rb")
     except OSError as err:
         raise BadInput(f"{path}: cannot read: {err.strerror}") from None
-    reader = csv.reader(_utf8_lines(path, handle), delimiter=delimiter, strict=True)
+    reader = csv.reader(_utf8_lines(path, handle, on_bytes), delimiter=delimiter, strict=True)
     try:
         header = tuple(next(reader))
     except StopIteration:
@@ -99,12 +101,14 @@ def _rows(path: Path, handle, reader, header: tuple[str, ...], columns: dict[str
             yield CsvRow(start, tuple(raw), fields, problem)
 
 
-def _utf8_lines(path: Path, handle) -> Iterator[str]:
+def _utf8_lines(path: Path, handle, on_bytes: Callable[[int], None] | None = None) -> Iterator[str]:
     """Decode line by line, so a bad byte is reported on its own line.
 
     Splitting bytes on newlines is safe: no UTF-8 sequence contains 0x0A.
     """
     for number, data in enumerate(handle, start=1):
+        if on_bytes:
+            on_bytes(len(data))
         try:
             yield data.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError:

@@ -58,6 +58,11 @@ _ENTRY_COLUMNS = """e.id, e.member, m.member_id, e.kind, e.points, e.effective_a
 HASHED_COLUMNS = "program_id, id, member, kind, points, effective_at, recorded_at, key, reason, reward, money, charity, ref"
 
 
+_INSERT_ENTRY = f"INSERT INTO entries ({HASHED_COLUMNS}, hash) VALUES ({', '.join('?' * 14)})"
+_INSERT_LOT = ("INSERT INTO lots (id, entry, member, points, earned_at, expires_at, available_at, remaining)"
+               " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+
+
 def hashed_fields(program_id: int, entry_id: int, entry: NewEntry, recorded_at: int) -> tuple:
     """The fields the chain covers, in HASHED_COLUMNS order."""
     return (program_id, entry_id, entry.member, entry.kind, entry.points, entry.effective_at, recorded_at,
@@ -74,21 +79,46 @@ class LedgerWriter:
         row = db.execute("SELECT entry, hash FROM chain_heads WHERE program_id = ?", [program_id]).fetchone()
         self.head_id, self.head_hash = row if row else (None, GENESIS)
         self.next_id = (db.execute("SELECT max(id) FROM entries").fetchone()[0] or 0) + 1
+        self.next_lot_id = (db.execute("SELECT max(id) FROM lots").fetchone()[0] or 0) + 1
+        self.indebted = {row[0] for row in db.execute("SELECT DISTINCT member FROM debts WHERE remaining > 0")}
+        self._entry_rows: list[tuple] = []
+        self._lot_rows: list[tuple] = []
+
+    def _entry_row(self, entry: NewEntry) -> tuple:
+        """The next entry's row, chained to the one before it."""
+        fields = hashed_fields(self.program_id, self.next_id, entry, self.recorded_at)
+        digest = entry_digest(self.head_hash, fields)
+        self.head_id, self.head_hash = self.next_id, digest
+        self.next_id += 1
+        return (*fields, digest)
 
     def append(self, entry: NewEntry) -> int:
-        """Append one entry to the chain; lots and takes are the caller's (see credit and debit)."""
-        entry_id = self.next_id
-        digest = entry_digest(self.head_hash, hashed_fields(self.program_id, entry_id, entry, self.recorded_at))
-        self.db.execute(
-            f"INSERT INTO entries ({HASHED_COLUMNS}, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [self.program_id, entry_id, entry.member, entry.kind, entry.points, entry.effective_at, self.recorded_at,
-             entry.key, entry.reason, entry.reward, entry.money, entry.charity, entry.ref, digest],
-        )
-        self.next_id += 1
-        self.head_id, self.head_hash = entry_id, digest
-        return entry_id
+        """Append one entry now; lots and takes are the caller's (see credit and debit)."""
+        self.flush()
+        self.db.execute(_INSERT_ENTRY, self._entry_row(entry))
+        return self.head_id
+
+    def queue_credit(self, entry: NewEntry, expires_at: int | None, available_at: int | None = None) -> int:
+        """`credit` for a member who owes nothing, buffered so that an import writes with executemany.
+
+        Entry and lot ids are assigned here, so they are known before `flush`.
+        """
+        self._entry_rows.append(self._entry_row(entry))
+        self._lot_rows.append((self.next_lot_id, self.head_id, entry.member, entry.points, entry.effective_at,
+                               expires_at, available_at or entry.effective_at, entry.points))
+        self.next_lot_id += 1
+        return self.head_id
+
+    def flush(self) -> None:
+        """Write buffered credits: entries before the lots that reference them."""
+        if self._entry_rows:
+            self.db.conn.executemany(_INSERT_ENTRY, self._entry_rows)
+            self.db.conn.executemany(_INSERT_LOT, self._lot_rows)
+            self._entry_rows.clear()
+            self._lot_rows.clear()
 
     def save_head(self) -> None:
+        self.flush()
         if self.head_id is not None:
             self.db.execute(
                 "INSERT INTO chain_heads (program_id, entry, hash) VALUES (?, ?, ?)"
@@ -115,11 +145,11 @@ class LedgerWriter:
             "SELECT debit, remaining, at FROM debts WHERE member = ? AND remaining > 0", [member])]
         payments = pay_debts(debts, points, earned_at, expires_at)
         paid = sum(points for _, points in payments)
-        lot_id = self.db.execute(
-            "INSERT INTO lots (entry, member, points, earned_at, expires_at, available_at, remaining)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [entry_id, member, points, earned_at, expires_at, available_at or earned_at, points - paid],
-        ).lastrowid
+        self.flush()
+        lot_id = self.next_lot_id
+        self.next_lot_id += 1
+        self.db.execute(_INSERT_LOT, [lot_id, entry_id, member, points, earned_at, expires_at,
+                                      available_at or earned_at, points - paid])
         at_by_debit = {debt.debit: debt.at for debt in debts}
         for debit, amount in payments:
             self.db.execute("INSERT INTO consumptions (debit, lot, points, at) VALUES (?, ?, ?, ?)",
@@ -128,11 +158,13 @@ class LedgerWriter:
 
     def debit(self, entry: NewEntry, *, include_pending: bool = True, first: int | None = None) -> tuple[int, list[Take]]:
         """Append a negative entry; take its points from lots, and owe what they cannot cover."""
+        self.flush()
         takes, shortfall = consume(fetch_open_lots(self.db, entry.member), -entry.points, entry.effective_at,
                                    include_pending=include_pending, first=first)
         entry_id = self.append(entry)
         self.record_takes(entry_id, entry.effective_at, takes)
         if shortfall:
+            self.indebted.add(entry.member)
             self.db.execute("INSERT INTO debts (debit, member, points, remaining, at) VALUES (?, ?, ?, ?, ?)",
                             [entry_id, entry.member, shortfall, shortfall, entry.effective_at])
         return entry_id, takes
@@ -171,6 +203,7 @@ class LedgerWriter:
 
     def extend_expiry(self, member: int, at: int, expires_at: int) -> None:
         """Inactivity policy: activity at `at` pushes every open lot's expiry out to `expires_at`."""
+        self.flush()
         self.db.execute(
             """UPDATE lots SET expires_at = ? WHERE member = ? AND remaining > 0 AND expired = 0
                AND expires_at > ? AND expires_at < ?""",

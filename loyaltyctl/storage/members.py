@@ -87,3 +87,17 @@ def save_members(db: Database, program_id: int, added: tuple[Member, ...], updat
            WHERE program_id = :program_id AND member_id = :member_id""",
         [_values(program_id, m) for m in added + updated if m.referred_by],
     )
+
+
+def fetch_member_index(db: Database, program_id: int) -> tuple[dict[str, int], dict[str, int]]:
+    """Row ids by member id and by card number, for fast lookups during an import."""
+    by_id, by_card = {}, {}
+    for row_id, member_id, card in db.execute("SELECT id, member_id, card FROM members WHERE program_id = ?", [program_id]):
+        by_id[member_id] = row_id
+        if card:
+            by_card[card] = row_id
+    return by_id, by_card
+
+
+def fetch_referral_codes(db: Database, program_id: int) -> set[str]:
+    return {row[0] for row in db.execute("SELECT referral_code FROM members WHERE program_id = ?", [program_id])}

@@ -125,3 +125,30 @@ def m002_ledger(db: Database) -> None:
         );
         """
     )
+
+
+@migrations()
+def m003_transactions(db: Database) -> None:
+    """Imported purchases and refunds: the idempotency key of an import is (program, txn_id)."""
+    db.executescript(
+        """
+        CREATE TABLE transactions (
+            id INTEGER PRIMARY KEY,
+            program_id INTEGER NOT NULL REFERENCES programs(id),
+            txn_id TEXT NOT NULL,
+            member INTEGER NOT NULL REFERENCES members(id),
+            occurred_at INTEGER NOT NULL,
+            amount INTEGER NOT NULL,
+            category TEXT,
+            store TEXT,
+            partner TEXT,
+            refund_of INTEGER REFERENCES transactions(id),
+            description TEXT,
+            points INTEGER NOT NULL,
+            entry INTEGER REFERENCES entries(id),
+            note TEXT,
+            UNIQUE (program_id, txn_id)
+        );
+        CREATE INDEX transactions_refunds ON transactions(refund_of) WHERE refund_of IS NOT NULL;
+        """
+    )

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from sqlite_utils import Database
 
+from loyaltyctl.core.versions import in_force
 from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.formats.program_toml import definition_digest, dump_program, parse_program
 from loyaltyctl.model import Program
@@ -74,24 +75,15 @@ def fetch_latest_version(db: Database, code: str) -> ProgramVersion:
 
 
 def fetch_version_in_force(db: Database, code: str, on: date) -> ProgramVersion:
-    """The version in force on a date: latest effective_from on or before it.
-
-    Before the first version took effect (history imported from before the
-    program was set up) the earliest version applies.
-    """
-    program_id = fetch_program_id(db, code)
-    select = f"SELECT {_VERSION_COLUMNS} FROM program_versions WHERE program_id = ?"
-    row = db.execute(
-        f"{select} AND effective_from <= ? ORDER BY effective_from DESC, version DESC LIMIT 1",
-        [program_id, on.isoformat()],
-    ).fetchone() or db.execute(f"{select} ORDER BY effective_from, version DESC LIMIT 1", [program_id]).fetchone()
-    return _version_from_row(row)
+    """The version in force on a date (see `core.versions.in_force`)."""
+    return in_force(sorted((v.effective_from, v.version, v) for v in fetch_versions(db, code)), on)
 
 
 def fetch_versions(db: Database, code: str) -> list[ProgramVersion]:
     program_id = fetch_program_id(db, code)
     rows = db.execute(
-        f"SELECT {_VERSION_COLUMNS} FROM program_versions WHERE program_id = ? ORDER BY version", [program_id]
+        f"SELECT {_VERSION_COLUMNS} FROM program_versions WHERE program_id = ? ORDER BY version",
+        [program_id],
     ).fetchall()
     return [_version_from_row(row) for row in rows]
 

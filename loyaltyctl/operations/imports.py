@@ -1,0 +1,264 @@
+"""`txn import`: a transactions CSV into the ledger, in one transaction, streaming.
+
+Rows are read in chunks: one query per chunk finds txn ids already imported;
+purchases of members who owe nothing are buffered and written with
+executemany; refunds, and members with debt, take the exact one-by-one path
+(after a flush, so they see every row before them).
+"""
+
+import csv
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import islice
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from loyaltyctl.core.dates import DAY, local_date
+from loyaltyctl.core.lots import lot_expiry
+from loyaltyctl.core.members import unused_referral_code
+from loyaltyctl.core.rules import EarnRules, MemberState, Purchase, clawback_points
+from loyaltyctl.core.versions import in_force
+from loyaltyctl.errors import BadInput
+from loyaltyctl.formats.csv_input import CsvRow, default_reject_path, read_csv
+from loyaltyctl.formats.txn_csv import TXN_FIELDS, TXN_REQUIRED, TxnRow, parse_txn
+from loyaltyctl.model import Member, Program
+from loyaltyctl.storage import ledger as ledger_store
+from loyaltyctl.storage import members as member_store
+from loyaltyctl.storage import programs
+from loyaltyctl.storage import transactions as txn_store
+from loyaltyctl.storage.db import write
+from loyaltyctl.storage.ledger import LedgerWriter, NewEntry, ledger_writer
+
+CHUNK_ROWS = 2000
+
+
+@dataclass
+class ImportSummary:
+    rows: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    points_earned: int = 0
+    points_clawed_back: int = 0
+    earned_nothing: int = 0
+    members_created: int = 0
+    reject_file: Path | None = None
+    dry_run: bool = False
+    first_rejects: list[tuple[int, str]] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {
+            "rows": self.rows,
+            "imported": self.imported,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "points_earned": self.points_earned,
+            "points_clawed_back": self.points_clawed_back,
+            "earned_nothing": self.earned_nothing,
+            "members_created": self.members_created,
+            "reject_file": str(self.reject_file) if self.reject_file else None,
+            "dry_run": self.dry_run,
+        }
+
+
+class _RollBack(Exception):
+    """Raised inside the write transaction to discard a dry run or a strict run with bad rows."""
+
+
+class _Rejects:
+    """Bad rows streamed to a temporary file, moved into place only if the run keeps them."""
+
+    def __init__(self, target: Path, header: tuple[str, ...]):
+        self.target = target
+        handle, self.temp = tempfile.mkstemp(prefix=".rejects-", suffix=".csv", dir=target.parent)
+        self.handle = os.fdopen(handle, "w", encoding="utf-8", newline="")
+        self.writer = csv.writer(self.handle)
+        self.writer.writerow(("line", "reason", *header))
+
+    def add(self, line: int, reason: str, raw: tuple[str, ...]) -> None:
+        self.writer.writerow((line, reason, *raw))
+
+    def keep(self) -> Path:
+        self.handle.close()
+        os.replace(self.temp, self.target)
+        return self.target
+
+    def discard(self) -> None:
+        self.handle.close()
+        os.unlink(self.temp)
+
+
+class _Importer:
+    def __init__(self, db: Database, ref: programs.ProgramRef, writer: LedgerWriter, create_members: bool,
+                 summary: ImportSummary, rejects: _Rejects):
+        self.db, self.ref, self.writer = db, ref, writer
+        self.create_members = create_members
+        self.summary, self.rejects = summary, rejects
+        versions = programs.fetch_versions(db, ref.code)
+        self.versions = sorted((v.effective_from, v.version, (v.program, EarnRules(v.program))) for v in versions)
+        self.by_id, self.by_card = member_store.fetch_member_index(db, ref.id)
+        self.txn_rows: list[tuple] = []
+        self.expiry_cache: dict[tuple[int, date], int | None] = {}
+        self.referral_codes: set[str] | None = None  # loaded when --create-members first needs it
+
+    def reject(self, line: int, reason: str, raw: tuple[str, ...]) -> None:
+        self.summary.rejected += 1
+        if len(self.summary.first_rejects) < 5:
+            self.summary.first_rejects.append((line, reason))
+        self.rejects.add(line, reason, raw)
+
+    def flush(self) -> None:
+        self.writer.flush()
+        txn_store.insert_transactions(self.db, self.txn_rows)
+        self.txn_rows.clear()
+
+    def chunk(self, rows: list[CsvRow]) -> None:
+        parsed: list[tuple[CsvRow, TxnRow | str]] = []
+        for row in rows:
+            if row.problem:
+                parsed.append((row, row.problem))
+                continue
+            try:
+                parsed.append((row, parse_txn(row.fields, self.ref.currency, self.ref.timezone)))
+            except ValueError as error:
+                parsed.append((row, str(error)))
+        known = txn_store.fetch_known_txn_ids(self.db, self.ref.id, [t.txn_id for _, t in parsed if isinstance(t, TxnRow)])
+        for row, txn in parsed:
+            self.summary.rows += 1
+            if isinstance(txn, str):
+                self.reject(row.line, txn, row.raw)
+            elif txn.txn_id in known:
+                self.summary.duplicates += 1
+            else:
+                reason = self.refund(txn) if txn.amount < 0 else self.purchase(txn)
+                if reason:
+                    self.reject(row.line, reason, row.raw)
+                else:
+                    known.add(txn.txn_id)
+                    self.summary.imported += 1
+
+    def member(self, txn: TxnRow) -> int | None:
+        found = self.by_id.get(txn.member_id) or self.by_card.get(txn.member_id)
+        if found is None and self.create_members:
+            if self.referral_codes is None:
+                self.referral_codes = member_store.fetch_referral_codes(self.db, self.ref.id)
+            code = unused_referral_code(self.ref.code, txn.member_id, self.referral_codes)
+            self.referral_codes.add(code)
+            joined = local_date(txn.occurred_at, self.ref.timezone)
+            member_store.save_members(self.db, self.ref.id, (Member(self.ref.code, txn.member_id, joined=joined, referral_code=code),), ())
+            found = self.by_id[txn.member_id] = member_store.find_member(self.db, self.ref.id, self.ref.code, txn.member_id)[0]
+            self.summary.members_created += 1
+        return found
+
+    def version(self, day: date) -> tuple[Program, EarnRules]:
+        return in_force(self.versions, day)
+
+    def expiry(self, program: Program, at: int, day: date) -> int | None:
+        key = (id(program), day)
+        if key not in self.expiry_cache:
+            self.expiry_cache[key] = lot_expiry(program.expiry, at, self.ref.timezone)
+        return self.expiry_cache[key]
+
+    def member_state(self, member: int, at: int, program: Program) -> MemberState:
+        """The seam where tiers and paid membership decide (next issue); everyone earns at x1 for now."""
+        return MemberState()
+
+    def purchase(self, txn: TxnRow) -> str | None:
+        member = self.member(txn)
+        if member is None:
+            return f"unknown member {txn.member_id!r} (add them first, or import with --create-members)"
+        day = local_date(txn.occurred_at, self.ref.timezone)
+        program, rules = self.version(day)
+        if txn.partner and not rules.knows_partner(txn.partner):
+            return f"unknown partner {txn.partner!r}"
+        earning = rules.earn_points(Purchase(txn.amount, day, txn.category, txn.partner),
+                                    self.member_state(member, txn.occurred_at, program))
+        entry_id = None
+        if earning.points:
+            entry = NewEntry(member, "earn", earning.points, txn.occurred_at, reason=txn.description or txn.store or "purchase")
+            available = txn.occurred_at + program.earn.pending_days * DAY
+            expires = self.expiry(program, txn.occurred_at, day)
+            inactivity = program.expiry is not None and program.expiry.policy == "inactivity"
+            if member in self.writer.indebted or inactivity:
+                self.flush()
+                entry_id = self.writer.credit(entry, expires, available)
+                if inactivity:
+                    self.writer.extend_expiry(member, txn.occurred_at, expires)
+            else:
+                entry_id = self.writer.queue_credit(entry, expires, available)
+            self.summary.points_earned += earning.points
+        else:
+            self.summary.earned_nothing += 1
+        self.txn_rows.append((self.ref.id, txn.txn_id, member, txn.occurred_at, txn.amount, txn.category, txn.store,
+                              txn.partner, None, txn.description, earning.points, entry_id, earning.no_points_because))
+        return None
+
+    def refund(self, txn: TxnRow) -> str | None:
+        self.flush()
+        original = txn_store.fetch_original(self.db, self.ref.id, txn.refund_of)
+        if original is None:
+            return f"refund_of {txn.refund_of!r} is not an imported transaction"
+        if original.is_refund:
+            return f"refund_of {txn.refund_of!r} is itself a refund"
+        member = self.member(txn)
+        if member != original.member:
+            return f"refund_of {txn.refund_of!r} belongs to another member"
+        points = clawback_points(original.points, original.amount, txn.amount, original.clawed_back)
+        entry_id = None
+        if points:
+            entry = NewEntry(member, "clawback", -points, txn.occurred_at, reason=f"refund of {txn.refund_of}",
+                             ref=original.entry)
+            entry_id, _ = self.writer.debit(entry, first=ledger_store.fetch_lot_of(self.db, original.entry))
+            self.summary.points_clawed_back += points
+        self.txn_rows.append((self.ref.id, txn.txn_id, member, txn.occurred_at, txn.amount, txn.category, txn.store,
+                              txn.partner, original.id, txn.description, -points, entry_id, None))
+        return None
+
+
+def import_transactions(
+    db: Database,
+    program: str,
+    path: Path,
+    *,
+    reject_file: Path | None = None,
+    mapping: Mapping[str, str] | None = None,
+    delimiter: str = ",",
+    dry_run: bool = False,
+    strict: bool = False,
+    create_members: bool = False,
+    on_bytes: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """Import a transactions CSV: all of it or (after a crash) none of it.
+
+    Rejected rows go to the reject file and the rest still import, unless
+    `strict`, which refuses the whole file on any bad row (BadInput, exit 2).
+    """
+    ref = programs.fetch_program_ref(db, program)
+    header, rows = read_csv(path, TXN_FIELDS, TXN_REQUIRED, mapping, delimiter, on_bytes=on_bytes)
+    summary = ImportSummary(dry_run=dry_run)
+    rejects = _Rejects(reject_file or default_reject_path(path), header)
+    try:
+        with write(db), ledger_writer(db, ref.id) as writer:
+            importer = _Importer(db, ref, writer, create_members, summary, rejects)
+            while chunk := list(islice(rows, CHUNK_ROWS)):
+                importer.chunk(chunk)
+            importer.flush()
+            if dry_run or (strict and summary.rejected):
+                raise _RollBack
+    except _RollBack:
+        pass
+    except BaseException:
+        rejects.discard()
+        raise
+    if summary.rejected and not dry_run and not strict:
+        summary.reject_file = rejects.keep()
+    else:
+        rejects.discard()
+    if strict and summary.rejected:
+        line, reason = summary.first_rejects[0]
+        raise BadInput(f"{path}:{line}: {reason} ({summary.rejected} bad rows; --strict imported nothing)")
+    return summary

@@ -1,0 +1,53 @@
+"""Imported transactions: duplicate checks, originals of refunds, and batched inserts."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+_CHUNK = 500  # well under SQLite's bound-parameter limit
+
+
+@dataclass(frozen=True)
+class Original:
+    """A purchase a refund names."""
+
+    id: int
+    member: int
+    amount: int
+    points: int
+    entry: int | None
+    is_refund: bool
+    clawed_back: int
+
+
+def fetch_known_txn_ids(db: Database, program_id: int, txn_ids: Sequence[str]) -> set[str]:
+    """Which of these txn ids are already imported (one query per 500 ids)."""
+    known: set[str] = set()
+    for start in range(0, len(txn_ids), _CHUNK):
+        chunk = list(txn_ids[start : start + _CHUNK])
+        marks = ",".join("?" * len(chunk))
+        known.update(row[0] for row in db.execute(
+            f"SELECT txn_id FROM transactions WHERE program_id = ? AND txn_id IN ({marks})", [program_id, *chunk]))
+    return known
+
+
+def fetch_original(db: Database, program_id: int, txn_id: str) -> Original | None:
+    row = db.execute(
+        """SELECT t.id, t.member, t.amount, t.points, t.entry, t.refund_of IS NOT NULL,
+                  (SELECT coalesce(sum(-r.points), 0) FROM transactions r WHERE r.refund_of = t.id)
+           FROM transactions t WHERE t.program_id = ? AND t.txn_id = ?""",
+        [program_id, txn_id],
+    ).fetchone()
+    return Original(*row) if row else None
+
+
+TXN_COLUMNS = ("program_id", "txn_id", "member", "occurred_at", "amount", "category", "store", "partner",
+               "refund_of", "description", "points", "entry", "note")
+
+
+def insert_transactions(db: Database, rows: list[tuple]) -> None:
+    """Rows in TXN_COLUMNS order."""
+    db.conn.executemany(
+        f"INSERT INTO transactions ({', '.join(TXN_COLUMNS)}) VALUES ({', '.join('?' * len(TXN_COLUMNS))})", rows
+    )
