@@ -34,6 +34,7 @@ from loyaltyctl.storage.db import write
 from loyaltyctl.storage.ledger import LedgerWriter, NewEntry, ledger_writer
 
 CHUNK_ROWS = 2000
+IMPORT_CACHE_KIB = 32768  # a larger page cache makes index inserts for big files much cheaper
 
 
 @dataclass
@@ -102,6 +103,8 @@ class _Importer:
         self.versions = sorted((v.effective_from, v.version, (v.program, EarnRules(v.program))) for v in versions)
         self.by_id, self.by_card = member_store.fetch_member_index(db, ref.id)
         self.txn_rows: list[tuple] = []
+        self.buffered_members: set[int] = set()  # members and txn ids with rows not yet written
+        self.buffered_txns: set[str] = set()
         self.expiry_cache: dict[tuple[int, date], int | None] = {}
         self.referral_codes: set[str] | None = None  # loaded when --create-members first needs it
 
@@ -115,6 +118,8 @@ class _Importer:
         self.writer.flush()
         txn_store.insert_transactions(self.db, self.txn_rows)
         self.txn_rows.clear()
+        self.buffered_members.clear()
+        self.buffered_txns.clear()
 
     def chunk(self, rows: list[CsvRow]) -> None:
         parsed: list[tuple[CsvRow, TxnRow | str]] = []
@@ -195,16 +200,21 @@ class _Importer:
             self.summary.earned_nothing += 1
         self.txn_rows.append((self.ref.id, txn.txn_id, member, txn.occurred_at, txn.amount, txn.category, txn.store,
                               txn.partner, None, txn.description, earning.points, entry_id, earning.no_points_because))
+        self.buffered_members.add(member)
+        self.buffered_txns.add(txn.txn_id)
         return None
 
     def refund(self, txn: TxnRow) -> str | None:
-        self.flush()
+        member = self.member(txn)
+        if member is None:
+            return f"unknown member {txn.member_id!r}"
+        if txn.refund_of in self.buffered_txns or member in self.buffered_members:
+            self.flush()  # the clawback must see the original and every lot of the member
         original = txn_store.fetch_original(self.db, self.ref.id, txn.refund_of)
         if original is None:
             return f"refund_of {txn.refund_of!r} is not an imported transaction"
         if original.is_refund:
             return f"refund_of {txn.refund_of!r} is itself a refund"
-        member = self.member(txn)
         if member != original.member:
             return f"refund_of {txn.refund_of!r} belongs to another member"
         points = clawback_points(original.points, original.amount, txn.amount, original.clawed_back)
@@ -238,6 +248,7 @@ def import_transactions(
     `strict`, which refuses the whole file on any bad row (BadInput, exit 2).
     """
     ref = programs.fetch_program_ref(db, program)
+    db.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
     header, rows = read_csv(path, TXN_FIELDS, TXN_REQUIRED, mapping, delimiter, on_bytes=on_bytes)
     summary = ImportSummary(dry_run=dry_run)
     rejects = _Rejects(reject_file or default_reject_path(path), header)

@@ -83,6 +83,7 @@ class LedgerWriter:
         self.indebted = {row[0] for row in db.execute("SELECT DISTINCT member FROM debts WHERE remaining > 0")}
         self._entry_rows: list[tuple] = []
         self._lot_rows: list[tuple] = []
+        self._buffered_members: set[int] = set()
 
     def _entry_row(self, entry: NewEntry) -> tuple:
         """The next entry's row, chained to the one before it."""
@@ -92,9 +93,14 @@ class LedgerWriter:
         self.next_id += 1
         return (*fields, digest)
 
+    def _flush_for(self, member: int, ref: int | None = None) -> None:
+        """Write the buffer only if what comes next reads it: this member's lots, or a buffered entry."""
+        if member in self._buffered_members or (ref is not None and self._entry_rows and ref >= self._entry_rows[0][1]):
+            self.flush()
+
     def append(self, entry: NewEntry) -> int:
         """Append one entry now; lots and takes are the caller's (see credit and debit)."""
-        self.flush()
+        self._flush_for(entry.member, entry.ref)
         self.db.execute(_INSERT_ENTRY, self._entry_row(entry))
         return self.head_id
 
@@ -106,6 +112,7 @@ class LedgerWriter:
         self._entry_rows.append(self._entry_row(entry))
         self._lot_rows.append((self.next_lot_id, self.head_id, entry.member, entry.points, entry.effective_at,
                                expires_at, available_at or entry.effective_at, entry.points))
+        self._buffered_members.add(entry.member)
         self.next_lot_id += 1
         return self.head_id
 
@@ -116,6 +123,7 @@ class LedgerWriter:
             self.db.conn.executemany(_INSERT_LOT, self._lot_rows)
             self._entry_rows.clear()
             self._lot_rows.clear()
+            self._buffered_members.clear()
 
     def save_head(self) -> None:
         self.flush()
@@ -145,7 +153,6 @@ class LedgerWriter:
             "SELECT debit, remaining, at FROM debts WHERE member = ? AND remaining > 0", [member])]
         payments = pay_debts(debts, points, earned_at, expires_at)
         paid = sum(points for _, points in payments)
-        self.flush()
         lot_id = self.next_lot_id
         self.next_lot_id += 1
         self.db.execute(_INSERT_LOT, [lot_id, entry_id, member, points, earned_at, expires_at,
@@ -158,7 +165,7 @@ class LedgerWriter:
 
     def debit(self, entry: NewEntry, *, include_pending: bool = True, first: int | None = None) -> tuple[int, list[Take]]:
         """Append a negative entry; take its points from lots, and owe what they cannot cover."""
-        self.flush()
+        self._flush_for(entry.member)
         takes, shortfall = consume(fetch_open_lots(self.db, entry.member), -entry.points, entry.effective_at,
                                    include_pending=include_pending, first=first)
         entry_id = self.append(entry)
@@ -203,7 +210,7 @@ class LedgerWriter:
 
     def extend_expiry(self, member: int, at: int, expires_at: int) -> None:
         """Inactivity policy: activity at `at` pushes every open lot's expiry out to `expires_at`."""
-        self.flush()
+        self._flush_for(member)
         self.db.execute(
             """UPDATE lots SET expires_at = ? WHERE member = ? AND remaining > 0 AND expired = 0
                AND expires_at > ? AND expires_at < ?""",

@@ -1,0 +1,131 @@
+"""Import benchmark: loyaltyctl txn import against the tools a user would load the same CSV with.
+
+    python bench/import_bench.py [ROWS ...]      (default: 100000 1000000)
+
+For each size it generates a realistic file (100,000 members, purchases over
+two years, about 3% refunds of earlier purchases, several categories), then
+times on that same file:
+  (a) loyaltyctl txn import  (every earn rule, ledger entries, lots, hash chain)
+  (b) sqlite-utils insert --csv  (raw rows, its defaults)
+  (c) sqlite3 .import --csv  (raw rows, the C floor)
+and prints wall time, rows/s, peak RSS of each, and the ratios a/b and a/c.
+"""
+
+import csv
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+MEMBERS = 100_000
+CATEGORIES = ["skincare", "makeup", "haircare", "fragrance", "gift-cards", "accessories"]
+PROGRAM = """\
+[program]
+code = "bench"
+name = "Bench Club"
+currency = "USD"
+timezone = "America/New_York"
+point_value = "0.01"
+effective_from = 2024-01-01
+
+[earn]
+points_per_unit = "1"
+rounding = "floor"
+min_spend = "5.00"
+exclude_categories = ["gift-cards"]
+
+[[earn.multipliers]]
+category = "skincare"
+factor = "2"
+
+[[earn.promotions]]
+name = "Double days"
+starts = 2025-11-27
+ends = 2025-11-30
+factor = "2"
+
+[expiry]
+policy = "lot"
+months = 12
+"""
+BIN = Path(sys.executable).parent
+
+
+def generate(path: Path, rows: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    start = datetime(2024, 11, 1, 8, 0)
+    span = 730 * 24 * 3600
+    times = sorted(rng.randrange(span) for _ in range(rows))
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["txn_id", "member_id", "occurred_at", "amount", "category", "currency", "store", "refund_of"])
+        purchases: list[tuple[str, str, str]] = []
+        for n, offset in enumerate(times):
+            moment = (start + timedelta(seconds=offset)).isoformat(timespec="seconds")
+            if purchases and rng.random() < 0.03:
+                txn, member, amount = purchases[rng.randrange(len(purchases))]
+                writer.writerow([f"T{n:08d}", member, moment, f"-{amount}", "", "USD", "S1", txn])
+                continue
+            member = f"M{rng.randrange(MEMBERS):06d}"
+            amount = f"{rng.uniform(3, 250):.2f}"
+            writer.writerow([f"T{n:08d}", member, moment, amount, rng.choice(CATEGORIES), "USD", f"S{rng.randrange(40)}", ""])
+            purchases.append((f"T{n:08d}", member, amount))
+            if len(purchases) > 50_000:
+                purchases = purchases[-25_000:]
+
+
+def run(args: list[str], env: dict | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (MiB) of one child process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) not in (0, 3):
+        raise SystemExit(f"{args[0]} failed: {process.stderr.read().decode()}")
+    return elapsed, usage.ru_maxrss // 1024
+
+
+def prepare_loyaltyctl(work: Path) -> tuple[Path, dict]:
+    db = work / "loyalty.db"
+    env = dict(os.environ, LOYALTYCTL_DB=str(db), LOYALTYCTL_NOW="2026-11-01T12:00:00+00:00")
+    (work / "bench.toml").write_text(PROGRAM)
+    members = work / "members.csv"
+    with members.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["member_id", "name", "joined"])
+        writer.writerows([f"M{n:06d}", f"Member {n}", "2024-10-01"] for n in range(MEMBERS))
+    loyaltyctl = str(BIN / "loyaltyctl")
+    subprocess.run([loyaltyctl, "program", "apply", str(work / "bench.toml")], env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([loyaltyctl, "member", "import", "-p", "bench", str(members)], env=env, check=True, stdout=subprocess.DEVNULL)
+    return db, env
+
+
+def bench(rows: int) -> None:
+    work = Path(tempfile.mkdtemp(prefix="loyaltyctl-bench-"))
+    try:
+        data = work / "txns.csv"
+        generate(data, rows)
+        size = data.stat().st_size / 2**20
+        db, env = prepare_loyaltyctl(work)
+        shutil.copy(db, work / "fresh.db")
+        a = run([str(BIN / "loyaltyctl"), "txn", "import", "-p", "bench", str(data), "--format", "json"], env)
+        b = run([str(BIN / "sqlite-utils"), "insert", str(work / "raw-b.db"), "txns", str(data), "--csv"])
+        c = run(["sqlite3", str(work / "raw-c.db"), ".import --csv " + str(data) + " txns"])
+        print(f"\n{rows:,} rows ({size:.0f} MiB CSV, {MEMBERS:,} members)")
+        for label, (seconds, rss) in (("(a) loyaltyctl txn import", a), ("(b) sqlite-utils insert --csv", b), ("(c) sqlite3 .import --csv", c)):
+            print(f"  {label:32} {seconds:7.2f} s  {rows / seconds:10,.0f} rows/s  peak RSS {rss:4d} MiB")
+        print(f"  ratio a/b {a[0] / b[0]:.2f} (target <= 0.5)   ratio a/c {a[0] / c[0]:.1f} (target <= 10)")
+        verify = subprocess.run([str(BIN / "loyaltyctl"), "db", "verify"], env=env, capture_output=True, text=True)
+        print(f"  db verify after import: {verify.stdout.strip() or verify.stderr.strip()}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    for size in [int(arg) for arg in sys.argv[1:]] or [100_000, 1_000_000]:
+        bench(size)
