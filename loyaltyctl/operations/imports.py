@@ -30,7 +30,7 @@ from loyaltyctl.storage import ledger as ledger_store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
 from loyaltyctl.storage import transactions as txn_store
-from loyaltyctl.storage.db import write
+from loyaltyctl.storage.db import set_cache_size, write
 from loyaltyctl.storage.ledger import LedgerWriter, NewEntry, ledger_writer
 
 CHUNK_ROWS = 2000
@@ -248,7 +248,7 @@ def import_transactions(
     `strict`, which refuses the whole file on any bad row (BadInput, exit 2).
     """
     ref = programs.fetch_program_ref(db, program)
-    db.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+    set_cache_size(db, IMPORT_CACHE_KIB)
     header, rows = read_csv(path, TXN_FIELDS, TXN_REQUIRED, mapping, delimiter, on_bytes=on_bytes)
     summary = ImportSummary(dry_run=dry_run)
     rejects = _Rejects(reject_file or default_reject_path(path), header)

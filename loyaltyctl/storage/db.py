@@ -100,3 +100,8 @@ def backup_to(db: Database, target: Path) -> int:
         return destination.execute("PRAGMA page_count").fetchone()[0]
     finally:
         destination.close()
+
+
+def set_cache_size(db: Database, kib: int) -> None:
+    """SQLite's page cache for this connection (bulk writes into big indexes want more than the 2 MiB default)."""
+    db.execute(f"PRAGMA cache_size = -{int(kib)}")
