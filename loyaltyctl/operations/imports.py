@@ -226,6 +226,7 @@ class _Importer:
             self.summary.points_clawed_back += points
         self.txn_rows.append((self.ref.id, txn.txn_id, member, txn.occurred_at, txn.amount, txn.category, txn.store,
                               txn.partner, original.id, txn.description, -points, entry_id, None))
+        self.buffered_txns.update((txn.txn_id, txn.refund_of))  # a second refund of it must see this one
         return None
 
 

@@ -166,8 +166,9 @@ class LedgerWriter:
     def debit(self, entry: NewEntry, *, include_pending: bool = True, first: int | None = None) -> tuple[int, list[Take]]:
         """Append a negative entry; take its points from lots, and owe what they cannot cover."""
         self._flush_for(entry.member)
-        takes, shortfall = consume(fetch_open_lots(self.db, entry.member), -entry.points, entry.effective_at,
-                                   include_pending=include_pending, first=first)
+        lots = fetch_open_lots(self.db, entry.member, entry.effective_at, include_pending=include_pending,
+                               enough=-entry.points, first=first)
+        takes, shortfall = consume(lots, -entry.points, entry.effective_at, include_pending=include_pending, first=first)
         entry_id = self.append(entry)
         self.record_takes(entry_id, entry.effective_at, takes)
         if shortfall:
@@ -218,11 +219,35 @@ class LedgerWriter:
         )
 
 
-def fetch_open_lots(db: Database, member: int) -> list[Lot]:
-    """A member's lots with points left, or with posted expiries a backdated debit may re-open."""
-    return [Lot(*row) for row in db.execute(
-        """SELECT id, remaining, earned_at, expires_at, available_at, expired FROM lots
-           WHERE member = ? AND (remaining > 0 OR expired > 0)""", [member])]
+def fetch_open_lots(db: Database, member: int, at: int | None = None, *, include_pending: bool = True,
+                    enough: int | None = None, first: int | None = None) -> list[Lot]:
+    """A member's lots with points left (or with posted expiries a backdated debit may re-open).
+
+    With `at`, only lots alive then, in consumption order, and only as many as
+    it takes to hold `enough` points (plus the `first` lot): a debit reads a
+    few rows, however many lots the member has.
+    """
+    if at is None:
+        return [Lot(*row) for row in db.execute(
+            f"SELECT {_LOT_COLUMNS} FROM lots WHERE member = ? AND (remaining > 0 OR expired > 0)", [member])]
+    pending = "" if include_pending else "AND available_at <= :at"
+    rows = db.execute(
+        f"""SELECT {_LOT_COLUMNS} FROM lots
+            WHERE member = :m AND (remaining > 0 OR expired > 0) AND earned_at <= :at
+              AND (expires_at IS NULL OR expires_at > :at) {pending}
+            ORDER BY id != :first, expires_at IS NULL, expires_at, earned_at, id""",
+        {"m": member, "at": at, "first": first},
+    )
+    lots, held = [], 0
+    for row in rows:
+        lots.append(Lot(*row))
+        held += row[1] + row[5]
+        if enough is not None and held >= enough:
+            break
+    return lots
+
+
+_LOT_COLUMNS = "id, remaining, earned_at, expires_at, available_at, expired"
 
 
 @contextmanager
@@ -316,8 +341,12 @@ def expiring_as_of(db: Database, member: int, before: int, until: int) -> list[t
 
 def spendable_at(db: Database, member: int, at: int) -> int:
     """Points a redemption or transfer dated `at` could take: alive, past pending, not yet taken."""
-    return sum(lot.remaining + lot.expired for lot in fetch_open_lots(db, member)
-               if lot.alive_at(at) and lot.available_at <= at)
+    return db.execute(
+        """SELECT coalesce(sum(remaining + expired), 0) FROM lots
+           WHERE member = :m AND (remaining > 0 OR expired > 0) AND earned_at <= :at
+             AND (expires_at IS NULL OR expires_at > :at) AND available_at <= :at""",
+        {"m": member, "at": at},
+    ).fetchone()[0]
 
 
 def fetch_due_expiries(db: Database, program_id: int, before: int) -> list[tuple[int, int, int, int]]:

@@ -1,0 +1,240 @@
+"""txn import end to end, with points worked out by hand."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import run, snapshot, write
+
+SHOP = """\
+[program]
+code = "shop"
+name = "Shop"
+currency = "USD"
+timezone = "America/New_York"
+point_value = "0.01"
+effective_from = 2026-01-01
+
+[earn]
+points_per_unit = "1"
+rounding = "floor"
+min_spend = "5.00"
+max_points_per_txn = 500
+exclude_categories = ["gift-cards"]
+pending_days = {pending}
+
+[[earn.multipliers]]
+category = "skincare"
+factor = "2"
+
+[[earn.promotions]]
+name = "May days"
+starts = 2026-05-01
+ends = 2026-05-03
+factor = "3"
+
+[expiry]
+policy = "lot"
+months = 12
+
+[[partners]]
+code = "fleet"
+name = "Fleet Rides"
+points_per_unit = "2"
+"""
+HEADER = "txn_id,member_id,occurred_at,amount,category,currency,store,partner,refund_of,description\n"
+GOOD = (
+    "T1,M1,2026-04-10T10:00,50.00,makeup,USD,Main,,,lipstick\n"        # 50
+    "T2,M1,2026-04-11T10:00,20.10,skincare,,Main,,,serum\n"            # 20.10 x 2 = 40.2 -> 40
+    "T3,C1,2026-05-02T10:00,10.00,skincare,USD,Main,,,\n"              # card C1 = M1; 10 x 2 x 3 = 60
+    "T4,M2,2026-04-12T10:00,4.99,makeup,USD,Main,,,\n"                 # below min_spend: 0
+    "T5,M2,2026-04-12T11:00,100.00,gift-cards,USD,Main,,,\n"           # excluded: 0
+    "T6,M2,2026-04-13T09:00,25.75,,USD,Fleet,fleet,,ride\n"            # partner: 25.75 x 2 = 51.5 -> 51
+    "T7,M1,2026-04-20T10:00,-25.00,makeup,USD,Main,,T1,return\n"       # claws back round(50 x 25 / 50) = 25
+    "T8,M2,2026-04-14T10:00,2000.00,makeup,USD,Main,,,\n"              # 2000 capped at 500
+)
+BAD = (
+    'T9,M1,2026-04-15T10:00,"12,50",makeup,USD,Main,,,\n'
+    "T10,M9,2026-04-15T10:00,12.50,makeup,USD,Main,,,\n"
+    "T11,M1,2026-04-15T10:00,-5.00,makeup,USD,Main,,T99,\n"
+    "T12,M1,2026-04-15T10:00,12.50,makeup,EUR,Main,,,\n"
+    "T1,M1,2026-04-10T10:00,50.00,makeup,USD,Main,,,lipstick\n"       # a repeat: duplicate
+)
+
+
+@pytest.fixture
+def shop(tmp_path):
+    run("program", "apply", write(tmp_path / "shop.toml", SHOP.format(pending=0)))
+    run("member", "add", "-p", "shop", "M1", "--card", "C1")
+    run("member", "add", "-p", "shop", "M2")
+    return tmp_path
+
+
+def imported(*args):
+    result = run("txn", "import", "-p", "shop", *args, "--format", "json")
+    return result, json.loads(result.stdout) if result.stdout else None
+
+
+def points(member, as_of=None):
+    args = ["balance", "-p", "shop", member, "--format", "json"] + (["--as-of", as_of] if as_of else [])
+    return json.loads(run(*args).stdout)
+
+
+def test_every_rule_and_bad_row_with_exact_points(shop):
+    path = write(shop / "day.csv", HEADER + GOOD + BAD)
+    result, summary = imported(path)
+    assert result.exit_code == 3
+    assert summary == {
+        "rows": 13, "imported": 8, "duplicates": 1, "rejected": 4,
+        "points_earned": 50 + 40 + 60 + 51 + 500, "points_clawed_back": 25, "earned_nothing": 2,
+        "members_created": 0, "reject_file": str(shop / "day.rejects.csv"), "dry_run": False,
+    }
+    assert points("M1")["points"] == 50 + 40 + 60 - 25
+    assert points("M2")["points"] == 51 + 500
+    with open(shop / "day.rejects.csv", newline="") as handle:
+        rejects = [(r["line"], r["reason"], r["txn_id"]) for r in csv.DictReader(handle)]
+    assert rejects == [
+        ("10", "amount '12,50' is not a plain decimal like 12.50", "T9"),
+        ("11", "unknown member 'M9' (add them first, or import with --create-members)", "T10"),
+        ("12", "refund_of 'T99' is not an imported transaction", "T11"),
+        ("13", "currency 'EUR' is not the program's USD", "T12"),
+    ]
+    assert f"{path}:10: amount '12,50' is not a plain decimal like 12.50" in result.stderr
+    assert run("db", "verify").exit_code == 0
+
+
+def test_the_same_file_twice_posts_nothing_the_second_time(shop, db_path):
+    path = write(shop / "day.csv", HEADER + GOOD)
+    first, _ = imported(path)
+    assert first.exit_code == 0
+    before = snapshot(db_path)
+    again, summary = imported(path)
+    assert again.exit_code == 0
+    assert (summary["imported"], summary["duplicates"], summary["points_earned"]) == (0, 8, 0)
+    assert snapshot(db_path) == before
+
+
+def test_refunds_never_claw_back_more_than_was_earned(shop):
+    write(shop / "a.csv", HEADER + "T1,M1,2026-04-10T10:00,75.00,makeup,,,,,\n"
+          "R1,M1,2026-04-11T10:00,-45.00,,,,,T1,\n"    # round(75 x 45 / 75) = 45
+          "R2,M1,2026-04-12T10:00,-45.00,,,,,T1,\n")   # 45 more would pass 75: only 30 left
+    result, summary = imported(shop / "a.csv")
+    assert summary["points_clawed_back"] == 75
+    assert points("M1")["points"] == 0
+
+
+def test_a_clawback_beyond_the_balance_leaves_points_owed(shop):
+    write(shop / "a.csv", HEADER + "T1,M1,2026-04-10T10:00,80.00,makeup,,,,,\n")
+    imported(shop / "a.csv")
+    run("redeem", "-p", "shop", "M1", "--points", "70", "--at", "2026-04-11")
+    write(shop / "b.csv", HEADER + "R1,M1,2026-04-12T10:00,-80.00,,,,,T1,\n"
+          "T2,M1,2026-04-13T10:00,30.00,makeup,,,,,\n")  # pays the 70 owed first
+    imported(shop / "b.csv")
+    assert points("M1", "2026-04-12")["points"] == -70
+    assert points("M1", "2026-04-13")["points"] == -40
+    assert run("db", "verify").exit_code == 0
+
+
+def test_pending_points_wait_and_a_refund_in_the_window_cancels_them(tmp_path):
+    run("program", "apply", write(tmp_path / "shop.toml", SHOP.format(pending=30)))
+    run("member", "add", "-p", "shop", "M1")
+    write(tmp_path / "a.csv", HEADER + "T1,M1,2026-06-10T10:00,100.00,makeup,,,,,\n")
+    imported(tmp_path / "a.csv")
+    now = points("M1")  # the clock says 2026-06-15
+    assert (now["points"], now["pending"], now["available"]) == (100, 100, 0)
+    refused = run("redeem", "-p", "shop", "M1", "--points", "10")
+    assert (refused.exit_code, refused.stderr) == (1, "error: short balance: member 'M1' has 0 points available, needs 10\n")
+    write(tmp_path / "b.csv", HEADER + "R1,M1,2026-06-12T10:00,-40.00,,,,,T1,\n")
+    imported(tmp_path / "b.csv")
+    assert (points("M1")["points"], points("M1")["pending"]) == (60, 60)
+    later = points("M1", "2026-07-10")  # available from 10 July 10:00
+    assert (later["points"], later["pending"], later["available"]) == (60, 0, 60)
+
+
+def test_strict_refuses_the_whole_file_and_dry_run_writes_nothing(shop, db_path):
+    path = write(shop / "day.csv", HEADER + GOOD + BAD)
+    before = snapshot(db_path)
+    strict = run("txn", "import", "-p", "shop", path, "--strict")
+    assert strict.exit_code == 2
+    assert strict.stderr == f"error: {path}:10: amount '12,50' is not a plain decimal like 12.50 (4 bad rows; --strict imported nothing)\n"
+    assert snapshot(db_path) == before
+    assert not (shop / "day.rejects.csv").exists()
+    result, summary = imported(path, "--dry-run")
+    assert (summary["imported"], summary["points_earned"], summary["dry_run"]) == (8, 701, True)
+    assert snapshot(db_path) == before
+    assert not (shop / "day.rejects.csv").exists()
+
+
+def test_other_headers_delimiters_and_new_members(shop):
+    path = write(shop / "pos.csv", "Receipt;Customer;When;Total\nP1;NEW1;2026-04-10T10:00;12.00\nP2;M2;2026-04-10;8.00\n")
+    args = ["--map", "receipt=txn_id", "--map", "customer=member_id", "--map", "when=occurred_at", "--map", "total=amount",
+            "--delimiter", ";"]
+    result, summary = imported(path, *args)
+    assert (result.exit_code, summary["rejected"]) == (3, 1)
+    result, summary = imported(path, *args, "--create-members")
+    assert (result.exit_code, summary["imported"], summary["members_created"], summary["duplicates"]) == (0, 1, 1, 1)
+    assert points("NEW1")["points"] == 12
+
+
+def test_unreadable_files_exit_2_and_write_nothing(shop, db_path):
+    before = snapshot(db_path)
+    missing = write(shop / "m.csv", "txn_id,member_id,amount\nT1,M1,5\n")
+    result = run("txn", "import", "-p", "shop", missing)
+    assert (result.exit_code, result.stderr) == (2, f"error: {missing}:1: missing required column occurred_at (found: txn_id, member_id, amount)\n")
+    latin = shop / "l.csv"
+    latin.write_bytes((HEADER + "T1,M1,2026-04-10T10:00,50.00,,,,,,caf\xe9\n").encode("latin-1"))
+    result = run("txn", "import", "-p", "shop", latin)
+    assert result.exit_code == 2 and "l.csv:2: not UTF-8 text" in result.stderr
+    bad_delimiter = run("txn", "import", "-p", "shop", missing, "--delimiter", ";;")
+    assert (bad_delimiter.exit_code, bad_delimiter.stderr) == (2, "error: --delimiter ';;': give one character (or 'tab')\n")
+    assert snapshot(db_path) == before
+
+
+def _big_file(path, rows):
+    with path.open("w") as out:
+        out.write(HEADER)
+        for n in range(rows):
+            out.write(f"B{n},M{n % 300},2026-04-{1 + n % 28:02d}T10:00,{5 + n % 90}.25,makeup,,,,,\n")
+            if n % 50 == 49:
+                out.write(f"BR{n},M{(n - 1) % 300},2026-04-28T12:00,-3.00,,,,,B{n - 1},\n")
+
+
+def _state(db_path):
+    import sqlite3
+
+    conn = sqlite3.connect(db_path)
+    balances = conn.execute("SELECT member, sum(points) FROM entries GROUP BY member ORDER BY member").fetchall()
+    counts = [conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in ("transactions", "entries", "lots")]
+    conn.close()
+    return balances, counts
+
+
+def test_killed_mid_import_leaves_all_or_nothing_and_a_rerun_completes_it(shop, db_path, tmp_path):
+    data = tmp_path / "big.csv"
+    _big_file(data, 60_000)
+    members = write(tmp_path / "members.csv", "member_id\n" + "".join(f"M{n}\n" for n in range(300)))
+    assert run("member", "import", "-p", "shop", members).exit_code == 0
+    env = dict(os.environ, LOYALTYCTL_DB=str(db_path))
+    victim = subprocess.Popen([sys.executable, "-m", "loyaltyctl", "txn", "import", "-p", "shop", str(data)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    _, counts = _state(db_path)
+    assert counts[0] in (0, 61_200), "a killed import left part of the file"
+    rerun = subprocess.run([sys.executable, "-m", "loyaltyctl", "txn", "import", "-p", "shop", str(data)], env=env,
+                           capture_output=True)
+    assert rerun.returncode == 0, rerun.stderr
+    clean = tmp_path / "clean.db"
+    for args in (["program", "apply", str(shop / "shop.toml")], ["member", "add", "-p", "shop", "M1", "--card", "C1"],
+                 ["member", "add", "-p", "shop", "M2"], ["member", "import", "-p", "shop", str(members)],
+                 ["txn", "import", "-p", "shop", str(data)]):
+        assert run("--db", clean, *args).exit_code == 0
+    assert _state(db_path) == _state(clean)
+    assert run("db", "verify").exit_code == 0
