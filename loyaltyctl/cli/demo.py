@@ -8,6 +8,7 @@ import typer
 from loyaltyctl import render
 from loyaltyctl.operations import ledger as ops
 from loyaltyctl.operations import setup
+from loyaltyctl.operations.imports import import_transactions
 from loyaltyctl.cli.common import settings
 from loyaltyctl.formats.program_toml import load_program
 from loyaltyctl.samples import samples_dir
@@ -19,7 +20,7 @@ def demo(
     ctx: typer.Context,
     db: Annotated[Path | None, typer.Option("--db", help="Database file (default ./demo.db).", show_default=False)] = None,
 ) -> None:
-    """The sample programs end to end: apply them, import members, post to the ledger, show balances."""
+    """The sample programs end to end: apply them, import members and transactions, post, show balances."""
     path = db or settings(ctx).db or Path("demo.db")
     database = open_db(path)
     rejects_dir = path.with_name(f"{path.stem}.rejects")
@@ -38,10 +39,23 @@ def demo(
         if imported["rejected"]:
             line += f", {imported['rejected']} rejected (see {imported['reject_file']})"
         console.print(line)
+    _import_transactions(database, console, samples, rejects_dir)
     _ledger_tour(database, console)
     problems = reconciliation_problems(database)
     intact = first_broken_link(database) is None and not problems
     console.print(f"db verify: {'hash chain intact, balances reconcile' if intact else 'PROBLEMS: ' + '; '.join(problems)}")
+
+
+def _import_transactions(database, console, samples: Path, rejects_dir: Path) -> None:
+    """Each sample's transactions CSV, with its deliberately bad rows going to a reject file."""
+    rows = []
+    for csv_path in sorted(samples.glob("*.transactions.csv")):
+        program = csv_path.name.removesuffix(".transactions.csv")
+        summary = import_transactions(database, program, csv_path, reject_file=rejects_dir / csv_path.name)
+        rows.append((program, summary.rows, summary.imported, summary.duplicates, summary.rejected,
+                     summary.points_earned, summary.points_clawed_back))
+    console.print(render.table(f"Transactions imported (bad rows: {rejects_dir}/)",
+                               ["program", "rows", "new", "dupes", "bad", "earned", "clawed"], rows))
 
 
 def _ledger_tour(database, console) -> None:

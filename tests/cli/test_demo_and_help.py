@@ -4,6 +4,7 @@ import pytest
 import typer
 
 from loyaltyctl.cli import app
+from loyaltyctl.samples import samples_dir
 from tests.conftest import run
 
 
@@ -17,12 +18,14 @@ def test_demo_applies_samples_imports_members_and_posts(tmp_path, monkeypatch):
     assert [(p["code"], p["members"]) for p in programs] == [
         ("beauty-club", 48), ("corner-cafe", 60), ("fashion-house", 42), ("outdoor-coop", 40)
     ]
-    # M001: 180 - 100 (reward) - 30 (to M003) = 50; M002: 130 - 100 (donation) = 30; M003: 30 - 5 = 25
-    points = [
-        json.loads(run("--db", tmp_path / "demo.db", "balance", "-p", "beauty-club", m, "--format", "json").stdout)["points"]
-        for m in ("M001", "M002", "M003")
-    ]
-    assert points == [50, 30, 25]
+    demo_db = tmp_path / "demo.db"
+    redeemed = json.loads(run("--db", demo_db, "redeem", "-p", "beauty-club", "M001", "--reward", "ten-off",
+                              "--key", "demo-3", "--format", "json").stdout)
+    assert (redeemed["duplicate"], redeemed["entries"][0]["points"]) == (True, -100)
+    again = run("--db", demo_db, "txn", "import", "-p", "corner-cafe", samples_dir() / "corner-cafe.transactions.csv",
+                "--reject-file", tmp_path / "r.csv", "--format", "json")
+    summary = json.loads(again.stdout)
+    assert (summary["rows"], summary["imported"], summary["duplicates"], summary["rejected"]) == (440, 0, 433, 7)
     assert "db verify: hash chain intact, balances reconcile" in result.stdout
 
 
