@@ -12,7 +12,7 @@ import typer
 from sqlite_utils import Database
 
 from loyaltyctl import render
-from loyaltyctl.errors import EXIT_REFUSED, InvalidProgram, LoyaltyError
+from loyaltyctl.errors import EXIT_REFUSED, EXIT_REJECTED_ROWS, InvalidProgram, LoyaltyError
 from loyaltyctl.storage.db import open_db
 
 DEFAULT_DB = "loyalty.db"
@@ -80,6 +80,21 @@ def command(app: typer.Typer, name: str | None = None, **settings: Any) -> Calla
 ProgramOption = Annotated[str, typer.Option("--program", "-p", help="Program code.")]
 FormatOption = Annotated[render.Format, typer.Option("--format", "-f", help="Output format.")]
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
+
+
+RejectFileOption = Annotated[Path | None, typer.Option("--reject-file", help="Where bad rows go (default FILE.rejects.csv).")]
+MapOption = Annotated[list[str] | None, typer.Option("--map", help="CSVCOL=FIELD for other header names (repeatable).")]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Compute and print the summary; write nothing.")]
+
+
+def report_rejects(file: Path, first: list[tuple[int, str]], total: int, reject_file: Path | None) -> None:
+    """The first bad rows on stderr, where the rest are, and exit 3 when there were any."""
+    for line, reason in first:
+        render.note(f"{file}:{line}: {reason}")
+    if total > len(first):
+        render.note(f"... {total - len(first)} more in {reject_file or 'the reject file'}")
+    if total:
+        raise typer.Exit(EXIT_REJECTED_ROWS)
 
 
 def debug_enabled() -> bool:

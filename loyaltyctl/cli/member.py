@@ -7,9 +7,18 @@ import typer
 
 from loyaltyctl import clock, render
 from loyaltyctl.operations import setup
-from loyaltyctl.cli.common import FormatOption, ProgramOption, command, database
+from loyaltyctl.cli.common import (
+    DryRunOption,
+    FormatOption,
+    MapOption,
+    ProgramOption,
+    RejectFileOption,
+    command,
+    database,
+    report_rejects,
+)
 from loyaltyctl.core.members import parse_member, plan_members
-from loyaltyctl.errors import EXIT_REJECTED_ROWS, BadInput, Refused
+from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.formats.csv_input import parse_mapping
 from loyaltyctl.model import Member
 from loyaltyctl.storage import members as member_store
@@ -71,9 +80,9 @@ def import_members(
     ctx: typer.Context,
     program: ProgramOption,
     file: Annotated[Path, typer.Argument(help="Members CSV: member_id, name, email, birthday, card, joined, referred_by.")],
-    reject_file: Annotated[Path | None, typer.Option(help="Where bad rows go; default FILE.rejects.csv.")] = None,
-    column_map: Annotated[list[str] | None, typer.Option("--map", help="CSVCOL=FIELD for other header names.")] = None,
-    dry_run: Annotated[bool, typer.Option(help="Report what would change; write nothing.")] = False,
+    reject_file: RejectFileOption = None,
+    column_map: MapOption = None,
+    dry_run: DryRunOption = False,
     fmt: FormatOption = render.Format.table,
 ) -> None:
     """Add or update members from a CSV; the same file twice changes nothing. Exit 3 if rows were rejected."""
@@ -81,12 +90,8 @@ def import_members(
     plan = result.plan
     data = result.summary() | {"dry_run": dry_run}
     render.emit(data, fmt, lambda d: render.fields(f"Member import into {program}", list(d.items())))
-    for reject in plan.rejected[:5]:
-        render.note(f"{file}:{reject.line}: {reject.reason}")
-    if len(plan.rejected) > 5:
-        render.note(f"... and {len(plan.rejected) - 5} more in {result.reject_file or 'the reject file'}")
-    if plan.rejected:
-        raise typer.Exit(EXIT_REJECTED_ROWS)
+    first = [(r.line, r.reason) for r in plan.rejected[:5]]
+    report_rejects(file, first, len(plan.rejected), result.reject_file)
 
 
 @command(member_app, "list")

@@ -9,8 +9,17 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
 from loyaltyctl import render
-from loyaltyctl.cli.common import FormatOption, ProgramOption, command, database
-from loyaltyctl.errors import EXIT_REJECTED_ROWS, BadInput
+from loyaltyctl.cli.common import (
+    DryRunOption,
+    FormatOption,
+    MapOption,
+    ProgramOption,
+    RejectFileOption,
+    command,
+    database,
+    report_rejects,
+)
+from loyaltyctl.errors import BadInput
 from loyaltyctl.formats.csv_input import parse_mapping
 from loyaltyctl.operations.imports import import_transactions
 
@@ -50,10 +59,10 @@ def import_command(
     ctx: typer.Context,
     program: ProgramOption,
     file: Annotated[Path, typer.Argument(help="CSV: txn_id, member_id, occurred_at, amount [, category, currency, store, partner, refund_of, description].")],
-    reject_file: Annotated[Path | None, typer.Option(help="Where bad rows go (default FILE.rejects.csv).")] = None,
-    column_map: Annotated[list[str] | None, typer.Option("--map", help="CSVCOL=FIELD for other header names (repeatable).")] = None,
+    reject_file: RejectFileOption = None,
+    column_map: MapOption = None,
     delimiter: Annotated[str, typer.Option(help="Field separator: one character, or 'tab'.")] = ",",
-    dry_run: Annotated[bool, typer.Option(help="Compute and print the summary; write nothing.")] = False,
+    dry_run: DryRunOption = False,
     strict: Annotated[bool, typer.Option(help="Any bad row refuses the whole file (exit 2).")] = False,
     create_members: Annotated[bool, typer.Option(help="Add unknown member ids instead of rejecting their rows.")] = False,
     fmt: FormatOption = render.Format.table,
@@ -67,9 +76,4 @@ def import_command(
         )
     title = f"Import into {program}" + (" (dry run: nothing written)" if dry_run else "")
     render.emit(summary.as_json(), fmt, lambda d: render.fields(title, [(k, v) for k, v in d.items() if k != "dry_run"]))
-    for line, reason in summary.first_rejects:
-        render.note(f"{file}:{line}: {reason}")
-    if summary.rejected > len(summary.first_rejects):
-        render.note(f"... {summary.rejected - len(summary.first_rejects)} more in {summary.reject_file or 'the reject file'}")
-    if summary.rejected:
-        raise typer.Exit(EXIT_REJECTED_ROWS)
+    report_rejects(file, summary.first_rejects, summary.rejected, summary.reject_file)
