@@ -29,8 +29,8 @@ txn_app = typer.Typer(no_args_is_help=True, help="Import purchases and refunds."
 @contextmanager
 def _progress(path: Path):
     """A byte-based progress bar on stderr, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        yield None
+    if not sys.stderr.isatty() or not path.is_file():
+        yield None  # no terminal to draw on, or no file (the import says why)
         return
     with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                   TimeRemainingColumn(), console=render.err(), transient=True) as bar:
