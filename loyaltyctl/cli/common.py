@@ -12,7 +12,7 @@ import typer
 from sqlite_utils import Database
 
 from loyaltyctl import render
-from loyaltyctl.errors import EXIT_REFUSED, EXIT_REJECTED_ROWS, InvalidProgram, LoyaltyError
+from loyaltyctl.errors import EXIT_REFUSED, EXIT_REJECTED_ROWS, BadInput, InvalidProgram, LoyaltyError
 from loyaltyctl.storage.db import open_db
 
 DEFAULT_DB = "loyalty.db"
@@ -95,6 +95,15 @@ def report_rejects(file: Path, first: list[tuple[int, str]], total: int, reject_
         render.note(f"... {total - len(first)} more in {reject_file or 'the reject file'}")
     if total:
         raise typer.Exit(EXIT_REJECTED_ROWS)
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write a file the user named with -o; a path that cannot be written is bad usage (exit 2)."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise BadInput(f"{path}: cannot write: {error.strerror}") from None
+    render.note(f"wrote {path}")
 
 
 def debug_enabled() -> bool:

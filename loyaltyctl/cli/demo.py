@@ -28,10 +28,10 @@ def demo(
     console.rule(f"loyaltyctl demo on {path}")
     samples = samples_dir()
     files = sorted(samples.glob("*.toml"))
-    for toml_path, result in zip(files, setup.apply_programs(database, [load_program(f) for f in files])):
+    rejects_dir.mkdir(exist_ok=True)
+    for result in setup.apply_programs(database, [load_program(f) for f in files]):
         console.print(f"program [bold]{result.code}[/]: version {result.version}, {result.status}")
         members_csv = samples / f"{result.code}.members.csv"
-        rejects_dir.mkdir(exist_ok=True)
         imported = setup.import_members(
             database, result.code, members_csv, reject_file=rejects_dir / members_csv.name
         ).summary()

@@ -7,7 +7,7 @@ import typer
 
 from loyaltyctl import render
 from loyaltyctl.operations import setup
-from loyaltyctl.cli.common import FormatOption, OutputOption, command, database
+from loyaltyctl.cli.common import FormatOption, OutputOption, command, database, write_output
 from loyaltyctl.errors import BadInput, InvalidProgram
 from loyaltyctl.formats.program_toml import dump_program, load_program
 from loyaltyctl.model import Program
@@ -48,8 +48,7 @@ def init_template(
         raise BadInput(f"unknown template {template!r}; choose one of: {', '.join(template_names())}")
     text = path.read_text(encoding="utf-8")
     if output:
-        output.write_text(text, encoding="utf-8")
-        render.note(f"wrote {output}")
+        write_output(output, text)
     else:
         print(text, end="")
 
@@ -168,7 +167,6 @@ def export(ctx: typer.Context, code: str, output: OutputOption = None) -> None:
     """Write the latest version back as TOML (apply -> export -> apply changes nothing)."""
     text = dump_program(programs.fetch_latest_version(database(ctx), code).program)
     if output:
-        output.write_text(text, encoding="utf-8")
-        render.note(f"wrote {output}")
+        write_output(output, text)
     else:
         print(text, end="")

@@ -126,5 +126,12 @@ def write_rejects(path: Path, header: tuple[str, ...], rejects: Iterable[tuple[i
             writer.writerow((line, reason, *raw))
 
 
+def check_reject_path(path: Path) -> Path:
+    """Refuse, before anything is written, a reject file that could not be created."""
+    if not path.parent.is_dir():
+        raise BadInput(f"{path}: cannot write the reject file there: No such file or directory")
+    return path
+
+
 def default_reject_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.rejects.csv")

@@ -233,11 +233,7 @@ def _money(currency: str | None) -> Callable[[Any], int]:
     """Money as minor units; a currency's precision is checked once the currency is known."""
 
     def convert(value: Any) -> int:
-        amount = _non_negative(value)
-        try:
-            return to_minor(amount, currency or "USD")
-        except ValueError as err:
-            raise ValueError(str(err)) from None
+        return to_minor(_non_negative(value), currency or "USD")
 
     return convert
 

@@ -75,7 +75,10 @@ class _Rejects:
 
     def __init__(self, target: Path, header: tuple[str, ...]):
         self.target = target
-        handle, self.temp = tempfile.mkstemp(prefix=".rejects-", suffix=".csv", dir=target.parent)
+        try:
+            handle, self.temp = tempfile.mkstemp(prefix=".rejects-", suffix=".csv", dir=target.parent)
+        except OSError as error:
+            raise BadInput(f"{target}: cannot write the reject file there: {error.strerror}") from None
         self.handle = os.fdopen(handle, "w", encoding="utf-8", newline="")
         self.writer = csv.writer(self.handle)
         self.writer.writerow(("line", "reason", *header))

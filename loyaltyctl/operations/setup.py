@@ -8,7 +8,7 @@ from sqlite_utils import Database
 
 from loyaltyctl import clock
 from loyaltyctl.core.members import MEMBER_FIELDS, MemberPlan, parse_member, plan_members
-from loyaltyctl.formats.csv_input import CsvRow, default_reject_path, read_csv, write_rejects
+from loyaltyctl.formats.csv_input import CsvRow, check_reject_path, default_reject_path, read_csv, write_rejects
 from loyaltyctl.model import Member, Program
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
@@ -61,12 +61,13 @@ def import_members(
     ref = programs.fetch_program_ref(db, program)
     today = clock.today_in(ref.timezone)
     header, rows = read_csv(file, MEMBER_FIELDS, ("member_id",), mapping)
+    reject_file = check_reject_path(reject_file or default_reject_path(file))
     with write(db):
         plan = plan_members(_parsed_members(rows, program, today), member_store.fetch_members(db, ref.id, program), today)
         if not dry_run:
             member_store.save_members(db, ref.id, plan.added, plan.updated)
     written = None
     if plan.rejected and not dry_run:
-        written = reject_file or default_reject_path(file)
+        written = reject_file
         write_rejects(written, header, ((r.line, r.reason, r.row) for r in plan.rejected))
     return MemberImport(plan, written)

@@ -94,7 +94,10 @@ def write(db: Database) -> Iterator[Database]:
 
 def backup_to(db: Database, target: Path) -> int:
     """An online backup: a consistent copy even while other processes write. Returns pages copied."""
-    destination = sqlite3.connect(target)
+    try:
+        destination = sqlite3.connect(target)
+    except sqlite3.OperationalError as error:
+        raise BadInput(f"{target}: cannot create the backup: {error}") from None
     try:
         db.conn.backup(destination)
         return destination.execute("PRAGMA page_count").fetchone()[0]

@@ -146,3 +146,12 @@ def test_dry_run_writes_nothing(shop, tmp_path, db_path):
     result = run("member", "import", "--program", "shop", path, "--dry-run", "--format", "json")
     assert json.loads(result.stdout)["added"] == 1
     assert snapshot(db_path) == before
+
+
+def test_a_reject_file_in_a_missing_folder_is_refused_before_writing(shop, tmp_path, db_path):
+    path = write(tmp_path / "m.csv", HEADER + "M1,Ann,,,,,\nM1,Dup,,,,,\n")
+    before = snapshot(db_path)
+    target = tmp_path / "nowhere" / "r.csv"
+    result = run("member", "import", "--program", "shop", path, "--reject-file", target)
+    assert (result.exit_code, result.stderr) == (2, f"error: {target}: cannot write the reject file there: No such file or directory\n")
+    assert snapshot(db_path) == before

@@ -109,3 +109,9 @@ def test_init_template_prints_a_valid_starter_and_unknown_names_are_listed(tmp_p
 def test_an_unknown_format_is_a_usage_error(shop):
     result = run("program", "list", "--format", "yaml")
     assert result.exit_code == 2
+
+
+def test_export_to_a_path_that_cannot_be_written_is_bad_usage(shop, tmp_path):
+    target = tmp_path / "no-such-dir" / "shop.toml"
+    result = run("program", "export", "shop", "-o", target)
+    assert (result.exit_code, result.stderr) == (2, f"error: {target}: cannot write: No such file or directory\n")

@@ -238,3 +238,12 @@ def test_killed_mid_import_leaves_all_or_nothing_and_a_rerun_completes_it(shop, 
         assert run("--db", clean, *args).exit_code == 0
     assert _state(db_path) == _state(clean)
     assert run("db", "verify").exit_code == 0
+
+
+def test_a_reject_file_in_a_missing_folder_is_bad_usage_and_writes_nothing(shop, db_path):
+    path = write(shop / "day.csv", HEADER + GOOD)
+    before = snapshot(db_path)
+    target = shop / "nowhere" / "r.csv"
+    result = run("txn", "import", "-p", "shop", path, "--reject-file", target)
+    assert (result.exit_code, result.stderr) == (2, f"error: {target}: cannot write the reject file there: No such file or directory\n")
+    assert snapshot(db_path) == before

@@ -89,3 +89,9 @@ def test_backup_while_another_process_writes(ledger, db_path, tmp_path):
     writer.wait(timeout=60)
     for copy in copies:
         assert run("--db", copy, "db", "verify").exit_code == 0
+
+
+def test_backup_into_a_missing_folder_is_bad_usage(ledger, tmp_path):
+    target = tmp_path / "nowhere" / "copy.db"
+    result = run("db", "backup", target)
+    assert (result.exit_code, result.stderr) == (2, f"error: {target}: cannot create the backup: unable to open database file\n")
