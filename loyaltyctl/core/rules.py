@@ -28,7 +28,7 @@ class Purchase:
 
 @dataclass(frozen=True)
 class MemberState:
-    """The member at the purchase's time: the seam for tiers and paid membership."""
+    """The member at the purchase's time: tier (None without tiers) and whether they may earn."""
 
     tier: str | None = None
     tier_multiplier: Decimal = ONE
@@ -66,6 +66,10 @@ class EarnRules:
         self.cap = earn.max_points_per_txn
         self.per_visit = earn.points_per_visit
 
+    def qualifying_spend(self, purchase: Purchase) -> int:
+        """What a purchase counts toward a spend tier: all of it, unless its category earns nothing."""
+        return 0 if purchase.category and purchase.category in self.excluded else purchase.amount
+
     def knows_partner(self, code: str) -> bool:
         return code in self.partner_rates
 
@@ -102,6 +106,11 @@ class EarnRules:
             unrounded=unrounded,
             capped=capped,
         )
+
+
+def refund_qualifying(refund_amount: int, original_qualifying_left: int) -> int:
+    """A refund's (negative) tier spend: what it returns, never more than the purchase still counts."""
+    return -min(abs(refund_amount), max(original_qualifying_left, 0))
 
 
 def clawback_points(original_points: int, original_amount: int, refund_amount: int, already_clawed: int) -> int:

@@ -20,3 +20,16 @@ def in_force(versions: Sequence[tuple[date, int, V]], day: date) -> V:
         earliest = versions[0][0]
         return max((v for v in versions if v[0] == earliest), key=lambda v: v[1])[2]
     return versions[index - 1][2]
+
+
+class VersionTable:
+    """A program's versions in memory, for code that asks about many days (imports, histories)."""
+
+    def __init__(self, versions: Sequence[tuple[date, int, V]]):
+        self.versions = sorted(versions, key=lambda v: (v[0], v[1]))
+
+    def on(self, day: date):
+        return in_force(self.versions, day)
+
+    def all(self) -> list:
+        return [value for _, _, value in self.versions]

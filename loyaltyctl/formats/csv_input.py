@@ -1,6 +1,8 @@
 """Streaming CSV input with header matching, and the reject file for bad rows."""
 
 import csv
+import os
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,3 +137,29 @@ def check_reject_path(path: Path) -> Path:
 
 def default_reject_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.rejects.csv")
+
+
+class RejectWriter:
+    """Bad rows streamed to a temporary file, moved into place only if the run keeps them."""
+
+    def __init__(self, target: Path, header: tuple[str, ...]):
+        self.target = target
+        try:
+            handle, self.temp = tempfile.mkstemp(prefix=".rejects-", suffix=".csv", dir=target.parent)
+        except OSError as error:
+            raise BadInput(f"{target}: cannot write the reject file there: {error.strerror}") from None
+        self.handle = os.fdopen(handle, "w", encoding="utf-8", newline="")
+        self.writer = csv.writer(self.handle)
+        self.writer.writerow(("line", "reason", *header))
+
+    def add(self, line: int, reason: str, raw: tuple[str, ...]) -> None:
+        self.writer.writerow((line, reason, *raw))
+
+    def keep(self) -> Path:
+        self.handle.close()
+        os.replace(self.temp, self.target)
+        return self.target
+
+    def discard(self) -> None:
+        self.handle.close()
+        os.unlink(self.temp)

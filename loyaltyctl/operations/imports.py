@@ -3,12 +3,11 @@
 Rows are read in chunks: one query per chunk finds txn ids already imported;
 purchases of members who owe nothing are buffered and written with
 executemany; refunds, and members with debt, take the exact one-by-one path
-(after a flush, so they see every row before them).
+(after a flush, so they see every row before them). Each purchase earns at
+the member's tier and membership at its own instant (`MemberStates`, kept
+current as rows import), and may pay a pending referral bonus.
 """
 
-import csv
-import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,17 +19,18 @@ from sqlite_utils import Database
 from loyaltyctl.core.dates import DAY, local_date
 from loyaltyctl.core.lots import lot_expiry
 from loyaltyctl.core.members import unused_referral_code
-from loyaltyctl.core.rules import EarnRules, MemberState, Purchase, clawback_points
-from loyaltyctl.core.versions import in_force
+from loyaltyctl.core.rules import EarnRules, Purchase, clawback_points, refund_qualifying
 from loyaltyctl.errors import BadInput
-from loyaltyctl.formats.csv_input import CsvRow, default_reject_path, read_csv
+from loyaltyctl.formats.csv_input import CsvRow, RejectWriter, default_reject_path, read_csv
 from loyaltyctl.formats.txn_csv import TXN_FIELDS, TXN_REQUIRED, TxnRow, parse_txn
 from loyaltyctl.model import Member, Program
 from loyaltyctl.storage import ledger as ledger_store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
 from loyaltyctl.storage import transactions as txn_store
-from loyaltyctl.storage.db import set_cache_size, write
+from loyaltyctl.operations.bonuses import Referrals, post_signup_bonuses
+from loyaltyctl.operations.member_state import MemberStates, program_versions
+from loyaltyctl.storage.db import Discard, set_cache_size, write
 from loyaltyctl.storage.ledger import LedgerWriter, NewEntry, ledger_writer
 
 CHUNK_ROWS = 2000
@@ -46,6 +46,8 @@ class ImportSummary:
     points_earned: int = 0
     points_clawed_back: int = 0
     earned_nothing: int = 0
+    without_membership: int = 0  # of those that earned nothing: no valid paid membership
+    bonus_points: int = 0  # referral bonuses, and signup bonuses of --create-members
     members_created: int = 0
     reject_file: Path | None = None
     dry_run: bool = False
@@ -60,50 +62,24 @@ class ImportSummary:
             "points_earned": self.points_earned,
             "points_clawed_back": self.points_clawed_back,
             "earned_nothing": self.earned_nothing,
+            "without_membership": self.without_membership,
+            "bonus_points": self.bonus_points,
             "members_created": self.members_created,
             "reject_file": str(self.reject_file) if self.reject_file else None,
             "dry_run": self.dry_run,
         }
 
 
-class _RollBack(Exception):
-    """Raised inside the write transaction to discard a dry run or a strict run with bad rows."""
-
-
-class _Rejects:
-    """Bad rows streamed to a temporary file, moved into place only if the run keeps them."""
-
-    def __init__(self, target: Path, header: tuple[str, ...]):
-        self.target = target
-        try:
-            handle, self.temp = tempfile.mkstemp(prefix=".rejects-", suffix=".csv", dir=target.parent)
-        except OSError as error:
-            raise BadInput(f"{target}: cannot write the reject file there: {error.strerror}") from None
-        self.handle = os.fdopen(handle, "w", encoding="utf-8", newline="")
-        self.writer = csv.writer(self.handle)
-        self.writer.writerow(("line", "reason", *header))
-
-    def add(self, line: int, reason: str, raw: tuple[str, ...]) -> None:
-        self.writer.writerow((line, reason, *raw))
-
-    def keep(self) -> Path:
-        self.handle.close()
-        os.replace(self.temp, self.target)
-        return self.target
-
-    def discard(self) -> None:
-        self.handle.close()
-        os.unlink(self.temp)
-
-
 class _Importer:
     def __init__(self, db: Database, ref: programs.ProgramRef, writer: LedgerWriter, create_members: bool,
-                 summary: ImportSummary, rejects: _Rejects):
+                 summary: ImportSummary, rejects: RejectWriter):
         self.db, self.ref, self.writer = db, ref, writer
         self.create_members = create_members
         self.summary, self.rejects = summary, rejects
-        versions = programs.fetch_versions(db, ref.code)
-        self.versions = sorted((v.effective_from, v.version, (v.program, EarnRules(v.program))) for v in versions)
+        self.versions = program_versions(db, ref.code)
+        self.rules = {id(p): EarnRules(p) for p in self.versions.all()}
+        self.states = MemberStates(db, ref, self.versions)
+        self.referrals = Referrals(db, ref.id)
         self.by_id, self.by_card = member_store.fetch_member_index(db, ref.id)
         self.txn_rows: list[tuple] = []
         self.buffered_members: set[int] = set()  # members and txn ids with rows not yet written
@@ -134,7 +110,9 @@ class _Importer:
                 parsed.append((row, parse_txn(row.fields, self.ref.currency, self.ref.timezone)))
             except ValueError as error:
                 parsed.append((row, str(error)))
-        known = txn_store.fetch_known_txn_ids(self.db, self.ref.id, [t.txn_id for _, t in parsed if isinstance(t, TxnRow)])
+        txns = [t for _, t in parsed if isinstance(t, TxnRow)]
+        known = txn_store.fetch_known_txn_ids(self.db, self.ref.id, [t.txn_id for t in txns])
+        self.states.load(m for t in txns if (m := self.by_id.get(t.member_id) or self.by_card.get(t.member_id)))
         for row, txn in parsed:
             self.summary.rows += 1
             if isinstance(txn, str):
@@ -157,13 +135,12 @@ class _Importer:
             code = unused_referral_code(self.ref.code, txn.member_id, self.referral_codes)
             self.referral_codes.add(code)
             joined = local_date(txn.occurred_at, self.ref.timezone)
-            member_store.save_members(self.db, self.ref.id, (Member(self.ref.code, txn.member_id, joined=joined, referral_code=code),), ())
+            member = Member(self.ref.code, txn.member_id, joined=joined, referral_code=code)
+            member_store.save_members(self.db, self.ref.id, (member,), ())
             found = self.by_id[txn.member_id] = member_store.find_member(self.db, self.ref.id, self.ref.code, txn.member_id)[0]
             self.summary.members_created += 1
+            self.summary.bonus_points += post_signup_bonuses(self.writer, self.versions, [(found, member)])
         return found
-
-    def version(self, day: date) -> tuple[Program, EarnRules]:
-        return in_force(self.versions, day)
 
     def expiry(self, program: Program, at: int, day: date) -> int | None:
         key = (id(program), day)
@@ -171,38 +148,37 @@ class _Importer:
             self.expiry_cache[key] = lot_expiry(program.expiry, at, self.ref.timezone)
         return self.expiry_cache[key]
 
-    def member_state(self, member: int, at: int, program: Program) -> MemberState:
-        """The seam where tiers and paid membership decide (next issue); everyone earns at x1 for now."""
-        return MemberState()
-
     def purchase(self, txn: TxnRow) -> str | None:
         member = self.member(txn)
         if member is None:
             return f"unknown member {txn.member_id!r} (add them first, or import with --create-members)"
         day = local_date(txn.occurred_at, self.ref.timezone)
-        program, rules = self.version(day)
+        program = self.versions.on(day)
+        rules = self.rules[id(program)]
         if txn.partner and not rules.knows_partner(txn.partner):
             return f"unknown partner {txn.partner!r}"
-        earning = rules.earn_points(Purchase(txn.amount, day, txn.category, txn.partner),
-                                    self.member_state(member, txn.occurred_at, program))
+        purchase = Purchase(txn.amount, day, txn.category, txn.partner)
+        state = self.states.state(member, txn.occurred_at, program)
+        earning = rules.earn_points(purchase, state)
         entry_id = None
         if earning.points:
             entry = NewEntry(member, "earn", earning.points, txn.occurred_at, reason=txn.description or txn.store or "purchase")
             available = txn.occurred_at + program.earn.pending_days * DAY
             expires = self.expiry(program, txn.occurred_at, day)
-            inactivity = program.expiry is not None and program.expiry.policy == "inactivity"
-            if member in self.writer.indebted or inactivity:
-                self.flush()
-                entry_id = self.writer.credit(entry, expires, available)
-                if inactivity:
-                    self.writer.extend_expiry(member, txn.occurred_at, expires)
-            else:
-                entry_id = self.writer.queue_credit(entry, expires, available)
+            entry_id = self.writer.credit_batched(entry, expires, available)
+            if program.expiry is not None and program.expiry.policy == "inactivity":
+                self.writer.extend_expiry(member, txn.occurred_at, expires)
             self.summary.points_earned += earning.points
         else:
             self.summary.earned_nothing += 1
+            self.summary.without_membership += not state.may_earn
+        qualifying = rules.qualifying_spend(purchase)
+        self.states.record_activity(member, txn.occurred_at, qualifying, earning.points)
+        self.summary.bonus_points += self.referrals.on_purchase(self.writer, program, member, txn.amount,
+                                                                txn.occurred_at)
         self.txn_rows.append((self.ref.id, txn.txn_id, member, txn.occurred_at, txn.amount, txn.category, txn.store,
-                              txn.partner, None, txn.description, earning.points, entry_id, earning.no_points_because))
+                              txn.partner, None, txn.description, earning.points, entry_id, earning.no_points_because,
+                              qualifying))
         self.buffered_members.add(member)
         self.buffered_txns.add(txn.txn_id)
         return None
@@ -227,8 +203,10 @@ class _Importer:
                              ref=original.entry)
             entry_id, _ = self.writer.debit(entry, first=ledger_store.fetch_lot_of(self.db, original.entry))
             self.summary.points_clawed_back += points
+        qualifying = refund_qualifying(txn.amount, original.qualifying)
+        self.states.record_activity(member, txn.occurred_at, qualifying, -points)
         self.txn_rows.append((self.ref.id, txn.txn_id, member, txn.occurred_at, txn.amount, txn.category, txn.store,
-                              txn.partner, original.id, txn.description, -points, entry_id, None))
+                              txn.partner, original.id, txn.description, -points, entry_id, None, qualifying))
         self.buffered_txns.update((txn.txn_id, txn.refund_of))  # a second refund of it must see this one
         return None
 
@@ -255,7 +233,7 @@ def import_transactions(
     set_cache_size(db, IMPORT_CACHE_KIB)
     header, rows = read_csv(path, TXN_FIELDS, TXN_REQUIRED, mapping, delimiter, on_bytes=on_bytes)
     summary = ImportSummary(dry_run=dry_run)
-    rejects = _Rejects(reject_file or default_reject_path(path), header)
+    rejects = RejectWriter(reject_file or default_reject_path(path), header)
     try:
         with write(db), ledger_writer(db, ref.id) as writer:
             importer = _Importer(db, ref, writer, create_members, summary, rejects)
@@ -263,9 +241,7 @@ def import_transactions(
                 importer.chunk(chunk)
             importer.flush()
             if dry_run or (strict and summary.rejected):
-                raise _RollBack
-    except _RollBack:
-        pass
+                raise Discard
     except BaseException:
         rejects.discard()
         raise

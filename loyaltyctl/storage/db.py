@@ -77,6 +77,10 @@ def schema_version(db: Database) -> int:
     return len(migrations.applied(db))
 
 
+class Discard(Exception):
+    """Raised inside `write()` to roll the transaction back quietly (a dry run, a strict run with bad rows)."""
+
+
 @contextmanager
 def write(db: Database) -> Iterator[Database]:
     """One write transaction, holding the write lock from its first statement."""
@@ -86,6 +90,9 @@ def write(db: Database) -> Iterator[Database]:
         raise Refused(f"database is busy ({err}); try again") from None
     try:
         yield db
+    except Discard:
+        db.conn.execute("ROLLBACK")
+        return
     except BaseException:
         db.conn.execute("ROLLBACK")
         raise

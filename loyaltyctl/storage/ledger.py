@@ -116,6 +116,12 @@ class LedgerWriter:
         self.next_lot_id += 1
         return self.head_id
 
+    def credit_batched(self, entry: NewEntry, expires_at: int | None, available_at: int | None = None) -> int:
+        """`queue_credit` for a member who owes nothing, `credit` (which pays debts first) otherwise."""
+        if entry.member in self.indebted:
+            return self.credit(entry, expires_at, available_at)
+        return self.queue_credit(entry, expires_at, available_at)
+
     def flush(self) -> None:
         """Write buffered credits: entries before the lots that reference them."""
         if self._entry_rows:
@@ -275,6 +281,16 @@ def fetch_entry_by_key(db: Database, program_id: int, key: str) -> Entry | None:
 
 def fetch_entries_referring(db: Database, entry_id: int, kind: str) -> list[Entry]:
     return _fetch_entries(db, "e.ref = ? AND e.kind = ?", [entry_id, kind])
+
+
+def fetch_used_keys(db: Database, program_id: int, keys: list[str]) -> set[str]:
+    """Which of these idempotency keys entries already carry (one query per 500)."""
+    used: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        used.update(row[0] for row in db.execute(
+            f"SELECT key FROM entries WHERE program_id = ? AND key IN ({','.join('?' * len(chunk))})", [program_id, *chunk]))
+    return used
 
 
 def fetch_lot_of(db: Database, entry_id: int) -> int | None:

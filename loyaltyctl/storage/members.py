@@ -101,3 +101,22 @@ def fetch_member_index(db: Database, program_id: int) -> tuple[dict[str, int], d
 
 def fetch_referral_codes(db: Database, program_id: int) -> set[str]:
     return {row[0] for row in db.execute("SELECT referral_code FROM members WHERE program_id = ?", [program_id])}
+
+
+def fetch_birthday_members(db: Database, program_id: int, month_days: tuple[str, ...], day: date) -> list[tuple[int, str]]:
+    """(row id, member id) of members who had joined by `day` with a birthday on one of these MM-DD."""
+    return db.execute(
+        f"""SELECT id, member_id FROM members
+            WHERE program_id = ? AND substr(birthday, 6) IN ({','.join('?' * len(month_days))}) AND joined <= ?
+            ORDER BY member_id""",
+        [program_id, *month_days, day.isoformat()],
+    ).fetchall()
+
+
+def fetch_referred_members(db: Database, program_id: int) -> list[tuple[int, int, str, str]]:
+    """(row id, referrer's row id, member id, referrer's member id) of every referred member."""
+    return db.execute(
+        """SELECT m.id, m.referred_by, m.member_id, r.member_id FROM members m JOIN members r ON r.id = m.referred_by
+           WHERE m.program_id = ?""",
+        [program_id],
+    ).fetchall()

@@ -152,3 +152,35 @@ def m003_transactions(db: Database) -> None:
         CREATE INDEX transactions_refunds ON transactions(refund_of) WHERE refund_of IS NOT NULL;
         """
     )
+
+
+@migrations()
+def m004_memberships_and_tier_activity(db: Database) -> None:
+    """Paid membership terms, and each transaction's qualifying spend for tier status.
+
+    `qualifying` is the spend a row counts toward a spend tier (excluded
+    categories count nothing; a refund counts minus what it returns), fixed at
+    import by the version in force. The covering index reads one member's
+    activity in time order without touching the table.
+    """
+    db.executescript(
+        """
+        CREATE TABLE memberships (
+            id INTEGER PRIMARY KEY,
+            program_id INTEGER NOT NULL REFERENCES programs(id),
+            member INTEGER NOT NULL REFERENCES members(id),
+            paid_at INTEGER NOT NULL,
+            fee INTEGER NOT NULL,
+            term TEXT NOT NULL,
+            valid_from INTEGER NOT NULL,
+            valid_until INTEGER,
+            key TEXT,
+            recorded_at INTEGER NOT NULL
+        );
+        CREATE INDEX memberships_member ON memberships(member, valid_from);
+        CREATE UNIQUE INDEX memberships_key ON memberships(program_id, key) WHERE key IS NOT NULL;
+        ALTER TABLE transactions ADD COLUMN qualifying INTEGER NOT NULL DEFAULT 0;
+        UPDATE transactions SET qualifying = amount;
+        CREATE INDEX transactions_member_time ON transactions(member, occurred_at, qualifying, points);
+        """
+    )

@@ -19,6 +19,7 @@ class Original:
     entry: int | None
     is_refund: bool
     clawed_back: int
+    qualifying: int  # spend it still counts toward a tier, after earlier refunds
 
 
 def fetch_known_txn_ids(db: Database, program_id: int, txn_ids: Sequence[str]) -> set[str]:
@@ -35,7 +36,8 @@ def fetch_known_txn_ids(db: Database, program_id: int, txn_ids: Sequence[str]) -
 def fetch_original(db: Database, program_id: int, txn_id: str) -> Original | None:
     row = db.execute(
         """SELECT t.id, t.member, t.amount, t.points, t.entry, t.refund_of IS NOT NULL,
-                  (SELECT coalesce(sum(-r.points), 0) FROM transactions r WHERE r.refund_of = t.id)
+                  (SELECT coalesce(sum(-r.points), 0) FROM transactions r WHERE r.refund_of = t.id),
+                  t.qualifying + (SELECT coalesce(sum(r.qualifying), 0) FROM transactions r WHERE r.refund_of = t.id)
            FROM transactions t WHERE t.program_id = ? AND t.txn_id = ?""",
         [program_id, txn_id],
     ).fetchone()
@@ -43,7 +45,7 @@ def fetch_original(db: Database, program_id: int, txn_id: str) -> Original | Non
 
 
 TXN_COLUMNS = ("program_id", "txn_id", "member", "occurred_at", "amount", "category", "store", "partner",
-               "refund_of", "description", "points", "entry", "note")
+               "refund_of", "description", "points", "entry", "note", "qualifying")
 
 
 def insert_transactions(db: Database, rows: list[tuple]) -> None:
@@ -51,3 +53,19 @@ def insert_transactions(db: Database, rows: list[tuple]) -> None:
     db.conn.executemany(
         f"INSERT INTO transactions ({', '.join(TXN_COLUMNS)}) VALUES ({', '.join('?' * len(TXN_COLUMNS))})", rows
     )
+
+
+def fetch_activity(db: Database, members: Sequence[int], basis: str) -> dict[int, list[tuple[int, int]]]:
+    """Each member's tier activity, (occurred_at, amount) in time order: spend or points, refunds negative."""
+    column = "qualifying" if basis == "spend" else "points"
+    found: dict[int, list[tuple[int, int]]] = {member: [] for member in members}
+    for start in range(0, len(members), _CHUNK):
+        chunk = list(members[start : start + _CHUNK])
+        rows = db.execute(
+            f"""SELECT member, occurred_at, {column} FROM transactions INDEXED BY transactions_member_time
+                WHERE member IN ({",".join("?" * len(chunk))}) AND {column} != 0 ORDER BY member, occurred_at""",
+            chunk,
+        )
+        for member, at, amount in rows:
+            found[member].append((at, amount))
+    return found

@@ -1,0 +1,200 @@
+"""Posting bonuses: signup (on joining), birthday (a daily cron run), referral (on a
+qualifying purchase, from the import) and campaign grants (a CSV, idempotent by key).
+
+Bonuses are fixed amounts: no multiplier applies, and they do not count toward
+a tier. Their lots expire like any other under the program's expiry policy.
+"""
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import islice
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from loyaltyctl import clock
+from loyaltyctl.core.bonuses import birthday_key, birthdays_on, grant_key, referral_keys, signup_key
+from loyaltyctl.core.dates import local_date, parse_instant, start_of_day, utc_now_instant
+from loyaltyctl.core.lots import lot_expiry
+from loyaltyctl.core.versions import VersionTable
+from loyaltyctl.errors import Refused
+from loyaltyctl.formats.csv_input import CsvRow, RejectWriter, default_reject_path, read_csv
+from loyaltyctl.model import Member, Program
+from loyaltyctl.storage import ledger as ledger_store
+from loyaltyctl.storage import members as member_store
+from loyaltyctl.storage import programs
+from loyaltyctl.storage.db import Discard, write
+from loyaltyctl.storage.ledger import LedgerWriter, NewEntry, ledger_writer
+
+GRANT_FIELDS = ("member_id", "points", "reason", "key")
+GRANT_REQUIRED = ("member_id", "points", "key")
+GRANT_CHUNK_ROWS = 500
+_WHOLE_NUMBER = re.compile(r"\d+")
+
+
+def credit_bonus(writer: LedgerWriter, program: Program, member: int, points: int, at: int, key: str,
+                 reason: str) -> int:
+    """One bonus entry and its lot (expiring as the version in force says)."""
+    entry = NewEntry(member, "bonus", points, at, key=key, reason=reason)
+    return writer.credit_batched(entry, lot_expiry(program.expiry, at, program.timezone))
+
+
+def post_signup_bonuses(writer: LedgerWriter, versions: VersionTable, joined: Iterable[tuple[int, Member]]) -> int:
+    """The signup bonus of the version in force on each new member's join day, effective that day."""
+    total = 0
+    for row, member in joined:
+        program = versions.on(member.joined)
+        points = program.bonuses.signup if program.bonuses else 0
+        if points:
+            at = start_of_day(member.joined, program.timezone)
+            credit_bonus(writer, program, row, points, at, signup_key(member.member_id), "signup bonus")
+            total += points
+    return total
+
+
+class Referrals:
+    """Referred members whose bonuses are unpaid; paid on their first purchase reaching referral_min_spend."""
+
+    def __init__(self, db: Database, program_id: int):
+        referred = member_store.fetch_referred_members(db, program_id)
+        keys = [key for _, _, member_id, _ in referred for key in referral_keys(member_id)]
+        paid = ledger_store.fetch_used_keys(db, program_id, keys)
+        self.unpaid = {row: (referrer, member_id, referrer_id) for row, referrer, member_id, referrer_id in referred
+                       if not paid.intersection(referral_keys(member_id))}
+
+    def on_purchase(self, writer: LedgerWriter, program: Program, member: int, amount: int, at: int) -> int:
+        """Pay both bonuses if this purchase qualifies; the points posted (0 if it does not)."""
+        bonuses = program.bonuses
+        if member not in self.unpaid or bonuses is None or amount < bonuses.referral_min_spend:
+            return 0
+        if not (bonuses.referral_referee or bonuses.referral_referrer):
+            return 0
+        referrer, member_id, referrer_id = self.unpaid.pop(member)
+        referee_key, referrer_key = referral_keys(member_id)
+        if bonuses.referral_referee:
+            credit_bonus(writer, program, member, bonuses.referral_referee, at, referee_key,
+                         f"referral bonus: joined through {referrer_id}")
+        if bonuses.referral_referrer:
+            credit_bonus(writer, program, referrer, bonuses.referral_referrer, at, referrer_key,
+                         f"referral bonus: referred {member_id}")
+        return bonuses.referral_referee + bonuses.referral_referrer
+
+
+@dataclass(frozen=True)
+class BirthdayRun:
+    program: str
+    day: date
+    members: int  # paid by this run
+    points: int
+    already_paid: int  # celebrating today, paid by an earlier run
+    bonus: int  # points per member (0: the program has no birthday bonus)
+
+
+def run_birthdays(db: Database, program: str, day: date | None = None) -> BirthdayRun:
+    """The birthday bonus for members whose birthday is `day` (default today), once per member per year."""
+    ref = programs.fetch_program_ref(db, program)
+    day = day or clock.today_in(ref.timezone)
+    with write(db):
+        version = programs.fetch_version_in_force(db, program, day).program
+        bonus = version.bonuses.birthday if version.bonuses else 0
+        celebrating = member_store.fetch_birthday_members(db, ref.id, birthdays_on(day), day) if bonus else []
+        keys = {row: birthday_key(day.year, member_id) for row, member_id in celebrating}
+        paid = ledger_store.fetch_used_keys(db, ref.id, list(keys.values()))
+        due = [(row, key) for row, key in keys.items() if key not in paid]
+        at = start_of_day(day, ref.timezone)
+        with ledger_writer(db, ref.id) as writer:
+            for row, key in due:
+                credit_bonus(writer, version, row, bonus, at, key, f"birthday bonus {day.year}")
+    return BirthdayRun(program, day, len(due), len(due) * bonus, len(celebrating) - len(due), bonus)
+
+
+@dataclass
+class GrantSummary:
+    rows: int = 0
+    granted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    points_granted: int = 0
+    reject_file: Path | None = None
+    dry_run: bool = False
+    first_rejects: list[tuple[int, str]] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {
+            "rows": self.rows,
+            "granted": self.granted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "points_granted": self.points_granted,
+            "reject_file": str(self.reject_file) if self.reject_file else None,
+            "dry_run": self.dry_run,
+        }
+
+
+def _grant_points(text: str) -> int:
+    if not _WHOLE_NUMBER.fullmatch(text) or int(text) == 0:
+        raise ValueError(f"points {text!r} must be a positive whole number")
+    return int(text)
+
+
+def grant_bonuses(db: Database, program: str, path: Path, *, reject_file: Path | None = None,
+                  mapping: Mapping[str, str] | None = None, dry_run: bool = False,
+                  at: str | None = None) -> GrantSummary:
+    """Campaign bonuses from a CSV (member_id, points, reason, key); a key already granted is a duplicate."""
+    ref = programs.fetch_program_ref(db, program)
+    try:
+        when = parse_instant(at, ref.timezone) if at else utc_now_instant(clock.now())
+    except ValueError as error:
+        raise Refused(f"--at {error}") from None
+    header, rows = read_csv(path, GRANT_FIELDS, GRANT_REQUIRED, mapping)
+    summary = GrantSummary(dry_run=dry_run)
+    rejects = RejectWriter(reject_file or default_reject_path(path), header)
+
+    def reject(row: CsvRow, reason: str) -> None:
+        summary.rejected += 1
+        if len(summary.first_rejects) < 5:
+            summary.first_rejects.append((row.line, reason))
+        rejects.add(row.line, reason, row.raw)
+
+    try:
+        with write(db), ledger_writer(db, ref.id) as writer:
+            version = programs.fetch_version_in_force(db, program, local_date(when, ref.timezone)).program
+            by_id, by_card = member_store.fetch_member_index(db, ref.id)
+            seen: set[str] = set()
+            while chunk := list(islice(rows, GRANT_CHUNK_ROWS)):
+                used = ledger_store.fetch_used_keys(db, ref.id, [grant_key(r.fields["key"]) for r in chunk])
+                for row in chunk:
+                    summary.rows += 1
+                    fields = row.fields
+                    member = by_id.get(fields["member_id"]) or by_card.get(fields["member_id"])
+                    key = grant_key(fields["key"])
+                    try:
+                        if row.problem:
+                            raise ValueError(row.problem)
+                        points = _grant_points(fields["points"])
+                        if not fields["key"]:
+                            raise ValueError("key is empty (it makes re-running the file safe)")
+                        if member is None:
+                            raise ValueError(f"unknown member {fields['member_id']!r}")
+                    except ValueError as error:
+                        reject(row, str(error))
+                        continue
+                    if key in used or key in seen:
+                        summary.duplicates += 1
+                        continue
+                    seen.add(key)
+                    credit_bonus(writer, version, member, points, when, key, fields.get("reason") or "campaign bonus")
+                    summary.granted += 1
+                    summary.points_granted += points
+            if dry_run:
+                raise Discard
+    except BaseException:
+        rejects.discard()
+        raise
+    if summary.rejected and not dry_run:
+        summary.reject_file = rejects.keep()
+    else:
+        rejects.discard()
+    return summary

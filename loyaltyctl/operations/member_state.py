@@ -1,0 +1,96 @@
+"""Members as the earn rules see them: tier status and paid membership at an instant.
+
+`MemberStates` loads each member's tier activity and membership terms once
+(in batches, for imports) and keeps them current as an import adds rows, so
+the tier a purchase earns at counts every purchase before it, including
+those earlier in the same file.
+"""
+
+from collections.abc import Iterable
+from sqlite_utils import Database
+
+from loyaltyctl.core.dates import local_date
+from loyaltyctl.core.membership import Term, term_at
+from loyaltyctl.core.rules import MemberState
+from loyaltyctl.core.tiers import Activity, TierChange, TierRules, TierStatus, tier_history
+from loyaltyctl.core.versions import VersionTable
+from loyaltyctl.model import Program
+from loyaltyctl.storage import memberships as membership_store
+from loyaltyctl.storage import programs
+from loyaltyctl.storage import transactions as txn_store
+
+
+def program_versions(db: Database, code: str) -> VersionTable:
+    return VersionTable([(v.effective_from, v.version, v.program) for v in programs.fetch_versions(db, code)])
+
+
+class MemberStates:
+    def __init__(self, db: Database, ref: programs.ProgramRef, versions: VersionTable):
+        self.db, self.ref, self.versions = db, ref, versions
+        self.bases = {p.tiers.basis for p in versions.all() if p.tiers}
+        self.membership_matters = any(p.membership and p.membership.required_to_earn for p in versions.all())
+        self.activity: dict[str, dict[int, Activity]] = {basis: {} for basis in self.bases}
+        self.terms: dict[int, list[Term]] = {}
+        self._tier_rules: dict[int, TierRules] = {}
+
+    def load(self, members: Iterable[int]) -> None:
+        """Read the history of members not seen yet: one query per 500 members."""
+        for basis, known in self.activity.items():
+            missing = [m for m in set(members) if m not in known]
+            for member, events in txn_store.fetch_activity(self.db, missing, basis).items():
+                known[member] = Activity(events)
+        if self.membership_matters:
+            missing = [m for m in set(members) if m not in self.terms]
+            self.terms.update(membership_store.fetch_terms(self.db, missing))
+
+    def record_activity(self, member: int, at: int, spend: int, points: int) -> None:
+        """A purchase or refund just imported: it counts for every later instant."""
+        for basis, known in self.activity.items():
+            amount = spend if basis == "spend" else points
+            if amount:
+                known.setdefault(member, Activity()).add(at, amount)
+
+    def record_term(self, member: int, term: Term) -> None:
+        self.terms.setdefault(member, []).append(term)
+
+    def tier_rules(self, program: Program) -> TierRules | None:
+        if program.tiers is None:
+            return None
+        key = id(program)
+        if key not in self._tier_rules:
+            self._tier_rules[key] = TierRules(program.tiers, self.ref.currency)
+        return self._tier_rules[key]
+
+    def tier_status(self, member: int, at: int, program: Program | None = None) -> TierStatus | None:
+        """The member's tier at an instant under the version in force then (None: no tiers)."""
+        program = program or self.versions.on(local_date(at, self.ref.timezone))
+        rules = self.tier_rules(program)
+        if rules is None:
+            return None
+        self.load([member])
+        return rules.status(self.activity[program.tiers.basis][member], at, self.ref.timezone)
+
+    def tier_history(self, member: int, until: int) -> list[TierChange]:
+        if not self.bases:
+            return []
+        self.load([member])
+        basis = [p.tiers.basis for p in self.versions.all() if p.tiers][-1]  # the latest definition's
+        return tier_history(lambda day: self.tier_rules(self.versions.on(day)), self.activity[basis][member],
+                            self.ref.timezone, until)
+
+    def membership(self, member: int, at: int) -> Term | None:
+        if member not in self.terms:
+            self.terms.update(membership_store.fetch_terms(self.db, [member]))
+        return term_at(self.terms[member], at)
+
+    def state(self, member: int, at: int, program: Program) -> MemberState:
+        """What the earn rules need about a member at the instant of a purchase."""
+        if not self.bases and not self.membership_matters:
+            return MemberState()
+        status = self.tier_status(member, at, program)
+        may_earn, why_not = True, ""
+        if program.membership and program.membership.required_to_earn and self.membership(member, at) is None:
+            may_earn, why_not = False, "no valid membership"
+        if status is None:
+            return MemberState(may_earn=may_earn, why_not=why_not)
+        return MemberState(status.level.code, status.level.multiplier, may_earn, why_not)
