@@ -7,6 +7,7 @@ import typer
 
 from loyaltyctl import render
 from loyaltyctl.cli.common import FormatOption, ProgramOption, command, database
+from loyaltyctl.cli.views import tier_json, tier_line
 from loyaltyctl.core.dates import format_instant, parse_day
 from loyaltyctl.errors import BadInput
 from loyaltyctl.money import format_money
@@ -70,6 +71,8 @@ def _emit_posted(ctx: typer.Context, posted: ops.Posted, fmt: render.Format) -> 
             f"{d['member']} now has {d['balance']} {balance.unit} ({d['available']} available)",
         ]
 
+    if posted.note:
+        render.note(posted.note)
     if posted.duplicate:
         render.note(f"key {posted.entries[0].key!r} was already used by entry {posted.entries[0].id}; nothing posted")
     render.emit(data, fmt, as_table)
@@ -130,6 +133,7 @@ def balance(ctx: typer.Context, program: ProgramOption, member: MemberArgument, 
             fmt: FormatOption = render.Format.table) -> None:
     """Points, available and pending points, and what expires in the next 90 days."""
     result = ops.member_balance(database(ctx), program, member, as_of_date(as_of))
+    tier, next_tier = tier_json(result.tier, result.tiers, result.program)
     data = {
         "program": result.program.code,
         "member": result.member.member_id,
@@ -137,7 +141,8 @@ def balance(ctx: typer.Context, program: ProgramOption, member: MemberArgument, 
         "points": result.points,
         "available": result.available,
         "pending": result.pending,
-        "tier": result.tier,
+        "tier": tier,
+        "next_tier": next_tier,
         "expiring": [{"on": on.isoformat(), "points": points} for on, points in result.expiring],
     }
 
@@ -146,7 +151,7 @@ def balance(ctx: typer.Context, program: ProgramOption, member: MemberArgument, 
         pairs = [("member", f"{d['member']} {result.member.name}".strip()), ("as of", d["as_of"]),
                  (unit, d["points"]), ("available", d["available"]), ("pending", d["pending"])]
         if d["tier"]:
-            pairs.append(("tier", d["tier"]))
+            pairs.append(("tier", tier_line(result.tier, result.tiers, result.program, unit)))
         pairs += [(f"expires {e['on']}", e["points"]) for e in d["expiring"]]
         return render.fields(f"Balance in {d['program']}", pairs)
 

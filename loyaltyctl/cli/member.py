@@ -5,8 +5,11 @@ from typing import Annotated
 
 import typer
 
-from loyaltyctl import clock, render
+from loyaltyctl import render
+from loyaltyctl.cli.views import term_json, tier_json, tier_line
+from loyaltyctl.money import format_money
 from loyaltyctl.operations import setup
+from loyaltyctl.operations.member_state import MemberDetails, member_details, pay_membership
 from loyaltyctl.cli.common import (
     DryRunOption,
     FormatOption,
@@ -17,13 +20,10 @@ from loyaltyctl.cli.common import (
     database,
     report_rejects,
 )
-from loyaltyctl.core.members import parse_member, plan_members
-from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.formats.csv_input import parse_mapping
 from loyaltyctl.model import Member
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
-from loyaltyctl.storage.db import write
 
 member_app = typer.Typer(no_args_is_help=True, help="Add, import, list and show members.")
 
@@ -54,25 +54,11 @@ def add(
     joined: Annotated[str, typer.Option(help="YYYY-MM-DD; default today.")] = "",
     fmt: FormatOption = render.Format.table,
 ) -> None:
-    """Add one member."""
-    db = database(ctx)
-    ref = programs.fetch_program_ref(db, program)
-    today = clock.today_in(ref.timezone)
+    """Add one member (and post the program's signup bonus, if it has one)."""
     fields = dict(member_id=member_id, name=name, email=email, birthday=birthday, card=card, referred_by=referred_by, joined=joined)
-    try:
-        member = parse_member(fields, program, today)
-    except ValueError as error:
-        raise BadInput(str(error)) from None
-    with write(db):
-        existing = member_store.fetch_members(db, ref.id, program)
-        if member.member_id in existing:
-            raise Refused(f"member {member.member_id!r} already exists in {program!r} (member import updates members)")
-        plan = plan_members([(0, (), member)], existing, today)
-        if plan.rejected:
-            raise Refused(plan.rejected[0].reason)
-        member_store.save_members(db, ref.id, plan.added, ())
-    added = plan.added[0]
-    render.emit(member_json(added), fmt, lambda data: render.fields(f"Added member {added.member_id}", list(data.items())))
+    added, signup_points = setup.add_member(database(ctx), program, fields)
+    data = member_json(added) | {"signup_bonus_points": signup_points}
+    render.emit(data, fmt, lambda d: render.fields(f"Added member {added.member_id}", list(d.items())))
 
 
 @command(member_app, "import")
@@ -118,9 +104,61 @@ def show(
     member_id: Annotated[str, typer.Argument(help="Member id or card number.")],
     fmt: FormatOption = render.Format.table,
 ) -> None:
-    """One member's details (by member id or card number)."""
-    db = database(ctx)
-    ref = programs.fetch_program_ref(db, program)
-    _, member = member_store.find_member(db, ref.id, program, member_id)
-    data = member_json(member)
-    render.emit(data, fmt, lambda d: render.fields(f"Member {member.member_id}", list(d.items())))
+    """One member's details, tier (with its history) and paid membership (by member id or card number)."""
+    details = member_details(database(ctx), program, member_id)
+    ref, version = details.ref, details.version
+    tier, next_tier = tier_json(details.tier, version.tiers, ref)
+    data = member_json(details.member) | {
+        "tier": tier,
+        "next_tier": next_tier,
+        "tier_history": [{"on": c.on.isoformat(), "from": c.from_level, "to": c.to_level} for c in details.tier_history],
+        "membership": _membership_json(details),
+    }
+
+    def as_table(d: dict):
+        pairs = [(k, v) for k, v in d.items() if k not in ("tier", "next_tier", "tier_history", "membership")]
+        if tier:
+            pairs.append(("tier", tier_line(details.tier, version.tiers, ref, version.unit)))
+        if d["membership"]:
+            m = d["membership"]
+            held = f"valid through {m['valid_through'] or 'life'}" if m["valid"] else "not valid now"
+            pairs.append(("membership", f"{held}; fees paid {m['fees_paid']} {ref.currency}"))
+        shown = [render.fields(f"Member {details.member.member_id}", pairs)]
+        if d["tier_history"]:
+            shown.append(render.table("Tier history", ["on", "from", "to"],
+                                      [(c["on"], c["from"], c["to"]) for c in d["tier_history"]]))
+        return shown
+
+    render.emit(data, fmt, as_table)
+
+
+def _membership_json(details: MemberDetails) -> dict | None:
+    """Paid membership, shown when the program sells one or the member ever paid."""
+    if details.version.membership is None and not details.terms:
+        return None
+    current = details.membership
+    return {
+        "valid": current is not None,
+        "term": current.term if current else None,
+        "valid_through": term_json(current, details.ref)["valid_through"] if current else None,
+        "fees_paid": format_money(sum(t.fee for t in details.terms), details.ref.currency),
+        "payments": [term_json(t, details.ref) for t in details.terms],
+    }
+
+
+@command(member_app, "pay")
+def pay(
+    ctx: typer.Context,
+    program: ProgramOption,
+    member_id: Annotated[str, typer.Argument(help="Member id or card number.")],
+    at: Annotated[str | None, typer.Option("--at", help="When it was paid (ISO date or time; default now).")] = None,
+    key: Annotated[str | None, typer.Option("--key", help="Idempotency key: recording it again changes nothing.")] = None,
+    fmt: FormatOption = render.Format.table,
+) -> None:
+    """Record a paid membership fee: the program's fee and term (lifetime, or annual from the day paid)."""
+    paid = pay_membership(database(ctx), program, member_id, at, key)
+    data = {"program": paid.ref.code, "member": paid.member.member_id, "duplicate": paid.duplicate,
+            **term_json(paid.term, paid.ref)}
+    if paid.duplicate:
+        render.note(f"key {key!r} was already used; nothing recorded")
+    render.emit(data, fmt, lambda d: render.fields(f"Membership of {d['member']}", list(d.items())))

@@ -22,6 +22,7 @@ from loyaltyctl.core.versions import VersionTable
 from loyaltyctl.errors import Refused
 from loyaltyctl.formats.csv_input import CsvRow, RejectWriter, default_reject_path, read_csv
 from loyaltyctl.model import Member, Program
+from loyaltyctl.operations.member_state import program_versions
 from loyaltyctl.storage import ledger as ledger_store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
@@ -52,6 +53,16 @@ def post_signup_bonuses(writer: LedgerWriter, versions: VersionTable, joined: It
             credit_bonus(writer, program, row, points, at, signup_key(member.member_id), "signup bonus")
             total += points
     return total
+
+
+def welcome_members(db: Database, ref: programs.ProgramRef, added: Iterable[Member]) -> int:
+    """Signup bonuses for members just saved (inside the caller's write transaction)."""
+    added = list(added)
+    if not added:
+        return 0
+    by_id, _ = member_store.fetch_member_index(db, ref.id)
+    with ledger_writer(db, ref.id) as writer:
+        return post_signup_bonuses(writer, program_versions(db, ref.code), [(by_id[m.member_id], m) for m in added])
 
 
 class Referrals:

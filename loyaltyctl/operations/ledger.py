@@ -5,17 +5,20 @@ check and the new entries are read and written under the same lock, so two
 processes can never overspend a balance or post one key twice.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from decimal import Decimal
 
 from sqlite_utils import Database
 
 from loyaltyctl import clock
 from loyaltyctl.core.dates import DAY, cutoff, local_date, parse_instant, utc_now_instant
 from loyaltyctl.core.lots import lot_expiry
+from loyaltyctl.core.tiers import TierStatus
 from loyaltyctl.errors import Refused
-from loyaltyctl.model import Member, Program, Reward
-from loyaltyctl.money import points_value
+from loyaltyctl.model import Member, Program, Reward, Tiers
+from loyaltyctl.money import points_value, round_points
+from loyaltyctl.operations.member_state import MemberStates, program_versions
 from loyaltyctl.storage import ledger as store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
@@ -34,6 +37,7 @@ class Posted:
     member: Member
     entries: tuple[Entry, ...]
     duplicate: bool = False
+    note: str | None = None  # how the points were worked out, when not as typed
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,8 @@ class Balance:
     pending: int
     expiring: tuple[tuple[date, int], ...]
     unit: str = "points"
-    tier: str | None = None
+    tier: TierStatus | None = None
+    tiers: Tiers | None = None  # the definition `tier` was worked out under
 
     @property
     def available(self) -> int:
@@ -111,20 +116,33 @@ class _Session:
 
 
 def post_earn(db: Database, program: str, ident: str, points: int, reason: str, key: str | None = None,
-              at: str | None = None, kind: str = "earn") -> Posted:
-    """Credit points by hand (a goodwill gesture, a purchase the till missed)."""
+              at: str | None = None) -> Posted:
+    """Credit points by hand (a goodwill gesture, a purchase the till missed).
+
+    Earning, like a purchase, goes through the member's tier multiplier and
+    needs a valid membership where the program requires one.
+    """
     _positive(points)
     with write(db):
         session = _Session(db, program, at)
         if replayed := session.replay(key):
             return replayed
         member_row, member = session.member(ident)
+        state = MemberStates(db, session.ref, program_versions(db, program)).state(member_row, session.at, session.version)
+        if not state.may_earn:
+            day = local_date(session.at, session.ref.timezone)
+            raise Refused(f"member {member.member_id!r} has no valid membership on {day}, which {program!r} requires "
+                          "to earn (record the fee with `member pay`)")
+        note = None
+        if state.tier_multiplier != 1:
+            typed = points
+            points = round_points(Decimal(points) * state.tier_multiplier, session.version.earn.rounding)
+            note = f"{state.tier} tier: {typed} x {state.tier_multiplier} = {points} {session.version.unit}"
         with ledger_writer(db, session.ref.id) as writer:
-            entry = writer.credit(NewEntry(member_row, kind, points, session.at, key=key, reason=reason),
+            entry = writer.credit(NewEntry(member_row, "earn", points, session.at, key=key, reason=reason),
                                   session.expiry_for(session.at))
-            if kind == "earn":
-                session.record_activity(writer, member_row)
-        return session.posted(member, [entry])
+            session.record_activity(writer, member_row)
+        return replace(session.posted(member, [entry]), note=note)
 
 
 def _find_reward(session: _Session, code: str) -> Reward:
@@ -270,7 +288,8 @@ def member_balance(db: Database, program: str, ident: str, as_of: date | None = 
     as_of = as_of or clock.today_in(ref.timezone)
     member_row, member = member_store.find_member(db, ref.id, program, ident)
     before = cutoff(as_of, ref.timezone)
-    version = programs.fetch_version_in_force(db, program, as_of).program
+    versions = program_versions(db, program)
+    version = versions.on(as_of)
     expiring = store.expiring_as_of(db, member_row, before, before + EXPIRING_WINDOW_DAYS * DAY)
     return Balance(
         program=ref,
@@ -280,5 +299,7 @@ def member_balance(db: Database, program: str, ident: str, as_of: date | None = 
         pending=store.pending_as_of(db, member_row, before),
         expiring=tuple((local_date(at, ref.timezone), points) for at, points in expiring),
         unit=version.unit,
+        tier=MemberStates(db, ref, versions).tier_status(member_row, before, version),
+        tiers=version.tiers,
     )
 

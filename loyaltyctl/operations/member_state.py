@@ -7,17 +7,23 @@ those earlier in the same file.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+
 from sqlite_utils import Database
 
-from loyaltyctl.core.dates import local_date
-from loyaltyctl.core.membership import Term, term_at
+from loyaltyctl import clock
+from loyaltyctl.core.dates import local_date, parse_instant, utc_now_instant
+from loyaltyctl.core.membership import AlreadyLifetime, Term, new_term, term_at
 from loyaltyctl.core.rules import MemberState
 from loyaltyctl.core.tiers import Activity, TierChange, TierRules, TierStatus, tier_history
 from loyaltyctl.core.versions import VersionTable
-from loyaltyctl.model import Program
+from loyaltyctl.errors import Refused
+from loyaltyctl.model import Member, Program
+from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import memberships as membership_store
 from loyaltyctl.storage import programs
 from loyaltyctl.storage import transactions as txn_store
+from loyaltyctl.storage.db import write
 
 
 def program_versions(db: Database, code: str) -> VersionTable:
@@ -94,3 +100,66 @@ class MemberStates:
         if status is None:
             return MemberState(may_earn=may_earn, why_not=why_not)
         return MemberState(status.level.code, status.level.multiplier, may_earn, why_not)
+
+
+@dataclass(frozen=True)
+class MemberDetails:
+    ref: programs.ProgramRef
+    member: Member
+    version: Program  # in force at `at`
+    at: int
+    tier: TierStatus | None
+    tier_history: list[TierChange]
+    terms: list[Term]  # every paid membership term, oldest first
+    membership: Term | None  # the term valid at `at`
+
+
+def member_details(db: Database, program: str, ident: str, at: int | None = None) -> MemberDetails:
+    """A member's record with their tier, tier history and paid membership at an instant (default now)."""
+    ref = programs.fetch_program_ref(db, program)
+    at = utc_now_instant(clock.now()) if at is None else at
+    row, member = member_store.find_member(db, ref.id, program, ident)
+    versions = program_versions(db, program)
+    states = MemberStates(db, ref, versions)
+    return MemberDetails(
+        ref=ref,
+        member=member,
+        version=versions.on(local_date(at, ref.timezone)),
+        at=at,
+        tier=states.tier_status(row, at),
+        tier_history=states.tier_history(row, at),
+        terms=membership_store.fetch_terms(db, [row])[row],
+        membership=states.membership(row, at),
+    )
+
+
+@dataclass(frozen=True)
+class MembershipPayment:
+    ref: programs.ProgramRef
+    member: Member
+    term: Term
+    duplicate: bool = False
+
+
+def pay_membership(db: Database, program: str, ident: str, at: str | None = None,
+                   key: str | None = None) -> MembershipPayment:
+    """Record a paid membership fee and the term it buys (refused if the program sells none)."""
+    ref = programs.fetch_program_ref(db, program)
+    try:
+        paid_at = parse_instant(at, ref.timezone) if at else utc_now_instant(clock.now())
+    except ValueError as error:
+        raise Refused(f"--at {error}") from None
+    with write(db):
+        if key is not None and (earlier := membership_store.fetch_term_by_key(db, ref.id, key)) is not None:
+            member = member_store.fetch_member_by_row(db, earlier[0], program)
+            return MembershipPayment(ref, member, earlier[1], duplicate=True)
+        row, member = member_store.find_member(db, ref.id, program, ident)
+        version = programs.fetch_version_in_force(db, program, local_date(paid_at, ref.timezone)).program
+        if version.membership is None:
+            raise Refused(f"program {program!r} has no paid membership (add a [membership] section)")
+        try:
+            term = new_term(membership_store.fetch_terms(db, [row])[row], paid_at, version.membership, ref.timezone)
+        except AlreadyLifetime as error:
+            raise Refused(f"member {member.member_id!r} {error}") from None
+        membership_store.insert_term(db, ref.id, row, term, key)
+    return MembershipPayment(ref, member, term)

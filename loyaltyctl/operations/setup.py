@@ -9,7 +9,9 @@ from sqlite_utils import Database
 from loyaltyctl import clock
 from loyaltyctl.core.members import MEMBER_FIELDS, MemberPlan, parse_member, plan_members
 from loyaltyctl.formats.csv_input import CsvRow, check_reject_path, default_reject_path, read_csv, write_rejects
+from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.model import Member, Program
+from loyaltyctl.operations.bonuses import welcome_members
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
 from loyaltyctl.storage.db import write
@@ -25,6 +27,7 @@ def apply_programs(db: Database, loaded: list[Program]) -> list[programs.ApplyRe
 class MemberImport:
     plan: MemberPlan
     reject_file: Path | None
+    signup_points: int = 0
 
     def summary(self) -> dict:
         plan = self.plan
@@ -34,6 +37,7 @@ class MemberImport:
             "updated": len(plan.updated),
             "unchanged": plan.unchanged,
             "rejected": len(plan.rejected),
+            "signup_bonus_points": self.signup_points,
             "reject_file": str(self.reject_file) if self.reject_file else None,
         }
 
@@ -62,12 +66,33 @@ def import_members(
     today = clock.today_in(ref.timezone)
     header, rows = read_csv(file, MEMBER_FIELDS, ("member_id",), mapping)
     reject_file = check_reject_path(reject_file or default_reject_path(file))
+    signup_points = 0
     with write(db):
         plan = plan_members(_parsed_members(rows, program, today), member_store.fetch_members(db, ref.id, program), today)
         if not dry_run:
             member_store.save_members(db, ref.id, plan.added, plan.updated)
+            signup_points = welcome_members(db, ref, plan.added)
     written = None
     if plan.rejected and not dry_run:
         written = reject_file
         write_rejects(written, header, ((r.line, r.reason, r.row) for r in plan.rejected))
-    return MemberImport(plan, written)
+    return MemberImport(plan, written, signup_points)
+
+
+def add_member(db: Database, program: str, fields: Mapping[str, str]) -> tuple[Member, int]:
+    """One new member from command options, and the signup bonus they were given."""
+    ref = programs.fetch_program_ref(db, program)
+    today = clock.today_in(ref.timezone)
+    try:
+        member = parse_member(fields, program, today)
+    except ValueError as error:
+        raise BadInput(str(error)) from None
+    with write(db):
+        existing = member_store.fetch_members(db, ref.id, program)
+        if member.member_id in existing:
+            raise Refused(f"member {member.member_id!r} already exists in {program!r} (member import updates members)")
+        plan = plan_members([(0, (), member)], existing, today)
+        if plan.rejected:
+            raise Refused(plan.rejected[0].reason)
+        member_store.save_members(db, ref.id, plan.added, ())
+        return plan.added[0], welcome_members(db, ref, plan.added)

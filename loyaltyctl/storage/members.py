@@ -46,6 +46,10 @@ def find_member(db: Database, program_id: int, program: str, ident: str) -> tupl
     return row[0], _member(program, row[1:])
 
 
+def fetch_member_by_row(db: Database, row_id: int, program: str) -> Member:
+    return _member(program, db.execute(f"SELECT {_COLUMNS} FROM members m WHERE m.id = ?", [row_id]).fetchone())
+
+
 def _values(program_id: int, member: Member) -> dict:
     return {
         "program_id": program_id,

@@ -19,9 +19,9 @@ def test_add_then_show_by_id_or_card(shop):
         "member_id": "M1", "name": "Ann Lee", "email": "ann@example.com", "birthday": "1990-02-28",
         "card": "4000123", "joined": "2026-06-15", "referred_by": None, "referral_code": referral_code("shop", "M1"),
     }
-    assert json.loads(added.stdout) == expected
+    assert json.loads(added.stdout) == expected | {"signup_bonus_points": 0}
     by_card = run("member", "show", "--program", "shop", "4000123", "--format", "json")
-    assert json.loads(by_card.stdout) == expected
+    assert json.loads(by_card.stdout) == expected | {"tier": None, "next_tier": None, "tier_history": [], "membership": None}
 
 
 def test_member_id_wins_over_a_card_with_the_same_text(shop):
@@ -68,7 +68,8 @@ def test_import_adds_updates_and_is_idempotent(shop, tmp_path):
     first = run("member", "import", "--program", "shop", path, "--format", "json")
     assert first.exit_code == 0
     assert json.loads(first.stdout) == {
-        "rows": 2, "added": 2, "updated": 0, "unchanged": 0, "rejected": 0, "reject_file": None, "dry_run": False,
+        "rows": 2, "added": 2, "updated": 0, "unchanged": 0, "rejected": 0, "signup_bonus_points": 0,
+        "reject_file": None, "dry_run": False,
     }
     second = run("member", "import", "--program", "shop", path, "--format", "json")
     assert json.loads(second.stdout)["unchanged"] == 2

@@ -1,0 +1,50 @@
+"""JSON shapes several commands share: a member's tier and their paid membership."""
+
+from loyaltyctl.core.dates import format_instant, local_date
+from loyaltyctl.core.membership import Term
+from loyaltyctl.core.tiers import TierStatus
+from loyaltyctl.model import Tiers
+from loyaltyctl.money import format_money
+from loyaltyctl.storage.programs import ProgramRef
+
+
+def tier_json(status: TierStatus | None, tiers: Tiers | None, ref: ProgramRef) -> tuple[str | None, dict | None]:
+    """(`tier`, `next_tier`) as SPEC.md shapes them; `remaining` is money for spend tiers, points otherwise."""
+    if status is None or tiers is None:
+        return None, None
+    if status.next_level is None:
+        return status.level.code, None
+    remaining = format_money(status.remaining, ref.currency) if tiers.basis == "spend" else status.remaining
+    return status.level.code, {
+        "code": status.next_level.code,
+        "name": status.next_level.name,
+        "basis": tiers.basis,
+        "remaining": remaining,
+        "perks": list(status.next_level.perks),
+    }
+
+
+def tier_line(status: TierStatus | None, tiers: Tiers | None, ref: ProgramRef, unit: str) -> str | None:
+    """`Silver (x1.25); 320.00 more spend to Luxe` for a table."""
+    code, following = tier_json(status, tiers, ref)
+    if code is None:
+        return None
+    line = f"{status.level.name or code} (x{status.level.multiplier})"
+    if status.held_until:
+        line += f", held through {status.held_until}"
+    if following:
+        amount = f"{following['remaining']} {ref.currency} more spend" if following["basis"] == "spend" \
+            else f"{following['remaining']} more {unit}"
+        line += f"; {amount} to {following['name'] or following['code']}"
+    return line
+
+
+def term_json(term: Term, ref: ProgramRef) -> dict:
+    return {
+        "paid_at": format_instant(term.paid_at, ref.timezone),
+        "fee": format_money(term.fee, ref.currency),
+        "term": term.term,
+        "valid_from": local_date(term.valid_from, ref.timezone).isoformat(),
+        "valid_through": None if term.valid_until is None
+        else local_date(term.valid_until - 1, ref.timezone).isoformat(),
+    }
