@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from enum import Enum
 from typing import Any
 
@@ -12,6 +13,12 @@ from rich.table import Table
 class Format(str, Enum):
     table = "table"
     json = "json"
+
+
+class ReportFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
 
 
 def out() -> Console:
@@ -42,7 +49,7 @@ def emit(data: Any, fmt: Format, as_table: Callable[[Any], RenderableType | Sequ
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], **options: Any) -> Table:
     """A Rich table; numbers are right-aligned, None shows as blank."""
     result = Table(title=title, title_justify="left", **options)
-    numeric = [bool(rows) and all(isinstance(row[i], int) for row in rows if row[i] is not None) for i in range(len(columns))]
+    numeric = [bool(rows) and all(isinstance(row[i], (int, Decimal)) for row in rows if row[i] is not None) for i in range(len(columns))]
     for name, is_number in zip(columns, numeric):
         result.add_column(name, justify="right" if is_number else "left")
     for row in rows:

@@ -7,12 +7,14 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import __version__, render
+from loyaltyctl.cli.bonus import bonus_app
 from loyaltyctl.cli.common import Settings, command, debug_enabled, settings
 from loyaltyctl.cli.db import db_app
 from loyaltyctl.cli.demo import demo
 from loyaltyctl.cli.ledger import ledger_app
 from loyaltyctl.cli.member import member_app
 from loyaltyctl.cli.program import program_app
+from loyaltyctl.cli.report import report_app
 from loyaltyctl.cli.txn import txn_app
 from loyaltyctl.storage.db import open_db, schema_version
 
@@ -26,6 +28,8 @@ app.add_typer(program_app, name="program")
 app.add_typer(member_app, name="member")
 app.add_typer(txn_app, name="txn")
 app.add_typer(ledger_app)
+app.add_typer(bonus_app, name="bonus")
+app.add_typer(report_app, name="report")
 app.add_typer(db_app, name="db")
 command(app, "demo")(demo)
 

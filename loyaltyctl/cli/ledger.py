@@ -12,6 +12,7 @@ from loyaltyctl.core.dates import format_instant, parse_day
 from loyaltyctl.errors import BadInput
 from loyaltyctl.money import format_money
 from loyaltyctl.operations import ledger as ops
+from loyaltyctl.operations.quote import quote as quote_purchase
 from loyaltyctl.storage.ledger import Entry
 
 ledger_app = typer.Typer()
@@ -166,3 +167,66 @@ def expire(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = None,
     data = {"program": result.program, "as_of": result.as_of.isoformat(), "lots": result.lots,
             "points": result.points, "members": result.members}
     render.emit(data, fmt, lambda d: render.fields(f"Expiry posted through {d['as_of']}", list(d.items())))
+
+
+@command(ledger_app, "quote")
+def quote(
+    ctx: typer.Context,
+    program: ProgramOption,
+    member: MemberArgument,
+    amount: Annotated[str, typer.Argument(help="Purchase amount, e.g. 42.50.", show_default=False)],
+    category: Annotated[str, typer.Option("--category", "-c", help="Product category.")] = "",
+    partner: Annotated[str, typer.Option("--partner", help="Partner code, for a purchase at a partner.")] = "",
+    at: AtOption = None,
+    fmt: FormatOption = render.Format.table,
+) -> None:
+    """What a purchase would earn now, and why (rate, multipliers, tier, promotion, rounding, cap); writes nothing."""
+    result = quote_purchase(database(ctx), program, member, amount, category, partner, at)
+    earning, version, ref = result.earning, result.version, result.ref
+    rate = next((p.points_per_unit for p in version.partners if p.code == partner), version.earn.points_per_unit)
+    data = {
+        "program": ref.code,
+        "member": result.member.member_id,
+        "at": format_instant(result.at, ref.timezone),
+        "amount": format_money(result.purchase.amount, ref.currency),
+        "category": category or None,
+        "partner": partner or None,
+        "tier": result.state.tier,
+        "points": earning.points,
+        "no_points_because": earning.no_points_because,
+        "breakdown": {
+            "points_per_unit": str(rate),
+            "points_per_visit": str(version.earn.points_per_visit),
+            "base": str(earning.base),
+            "category_factor": str(earning.category_factor),
+            "promotion": earning.promotion,
+            "promotion_factor": str(earning.promotion_factor),
+            "tier_factor": str(earning.tier_factor),
+            "unrounded": str(earning.unrounded),
+            "rounding": version.earn.rounding,
+            "cap": version.earn.max_points_per_txn or None,
+            "capped": earning.capped,
+        },
+    }
+
+    def as_table(d: dict):
+        b, unit = d["breakdown"], version.unit
+        if d["no_points_because"]:
+            return render.fields(f"Quote for {d['member']}: {d['amount']} {ref.currency}",
+                                 [(unit, 0), ("why", d["no_points_because"])])
+        pairs = [("base", f"{d['amount']} x {b['points_per_unit']}"
+                  + (f" + {b['points_per_visit']} per visit" if earning.base and version.earn.points_per_visit else "")
+                  + f" = {b['base']}")]
+        if earning.category_factor != 1:
+            pairs.append((f"category {category}", f"x{b['category_factor']}"))
+        if earning.promotion:
+            pairs.append((f"promotion {earning.promotion}", f"x{b['promotion_factor']}"))
+        if d["tier"]:
+            pairs.append((f"tier {d['tier']}", f"x{b['tier_factor']}"))
+        pairs.append(("before rounding", f"{b['unrounded']} (rounding: {b['rounding']})"))
+        if earning.capped:
+            pairs.append(("capped at", b["cap"]))
+        pairs.append((unit, d["points"]))
+        return render.fields(f"Quote for {d['member']}: {d['amount']} {ref.currency}", pairs)
+
+    render.emit(data, fmt, as_table)

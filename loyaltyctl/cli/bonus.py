@@ -1,0 +1,63 @@
+"""`loyaltyctl bonus …`: birthday runs for cron, and campaign grants from a CSV."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from loyaltyctl import render
+from loyaltyctl.cli.common import (
+    DryRunOption,
+    FormatOption,
+    MapOption,
+    ProgramOption,
+    RejectFileOption,
+    command,
+    database,
+    report_rejects,
+)
+from loyaltyctl.core.dates import parse_day
+from loyaltyctl.errors import BadInput
+from loyaltyctl.formats.csv_input import parse_mapping
+from loyaltyctl.operations import bonuses
+
+bonus_app = typer.Typer(no_args_is_help=True, help="Birthday and campaign bonuses.")
+
+
+@command(bonus_app, "birthday")
+def birthday(
+    ctx: typer.Context,
+    program: ProgramOption,
+    day: Annotated[str | None, typer.Option("--date", help="The day to celebrate, YYYY-MM-DD (default today).")] = None,
+    fmt: FormatOption = render.Format.table,
+) -> None:
+    """Post the birthday bonus to members born on this day; once per member per year, safe to re-run."""
+    try:
+        on = parse_day(day) if day else None
+    except ValueError as error:
+        raise BadInput(f"--date {error}") from None
+    run = bonuses.run_birthdays(database(ctx), program, on)
+    if not run.bonus:
+        render.note(f"{program} has no birthday bonus on {run.day} ([bonuses] birthday); nothing posted")
+    data = {"program": run.program, "date": run.day.isoformat(), "members": run.members, "points": run.points,
+            "already_paid": run.already_paid}
+    render.emit(data, fmt, lambda d: render.fields(f"Birthday bonuses for {d['date']}", list(d.items())))
+
+
+@command(bonus_app, "grant")
+def grant(
+    ctx: typer.Context,
+    program: ProgramOption,
+    file: Annotated[Path, typer.Argument(help="CSV: member_id, points, key [, reason].")],
+    at: Annotated[str | None, typer.Option("--at", help="When the bonus is effective (default now).")] = None,
+    reject_file: RejectFileOption = None,
+    column_map: MapOption = None,
+    dry_run: DryRunOption = False,
+    fmt: FormatOption = render.Format.table,
+) -> None:
+    """Campaign bonuses (a social-media post, a survey); a key already granted is skipped. Exit 3 on bad rows."""
+    summary = bonuses.grant_bonuses(database(ctx), program, file, reject_file=reject_file,
+                                    mapping=parse_mapping(column_map or []), dry_run=dry_run, at=at)
+    title = f"Bonus grant in {program}" + (" (dry run: nothing written)" if dry_run else "")
+    render.emit(summary.as_json(), fmt, lambda d: render.fields(title, [(k, v) for k, v in d.items() if k != "dry_run"]))
+    report_rejects(file, summary.first_rejects, summary.rejected, summary.reject_file)

@@ -1,0 +1,79 @@
+"""Reports on partners (what each owes for the points its customers earned) and donations."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlite_utils import Database
+
+from loyaltyctl.core.dates import cutoff, start_of_day
+from loyaltyctl.errors import BadInput
+from loyaltyctl.money import points_value
+from loyaltyctl.operations.member_state import program_versions
+from loyaltyctl.storage import programs
+from loyaltyctl.storage import reports as store
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+
+
+def check_period(start: date, end: date) -> Period:
+    if end < start:
+        raise BadInput(f"--to {end} is before --from {start}")
+    return Period(start, end)
+
+
+@dataclass(frozen=True)
+class PartnerLine:
+    code: str
+    name: str
+    purchases: int
+    refunds: int
+    spend: int  # net, minor units
+    points_issued: int
+    points_clawed_back: int
+    value: int  # net points at the point value in force when they were earned, minor units
+
+    @property
+    def net_points(self) -> int:
+        return self.points_issued - self.points_clawed_back
+
+
+def partner_report(db: Database, program: str, period: Period) -> tuple[programs.ProgramRef, list[PartnerLine]]:
+    """Per partner: purchases, refunds, spend, points issued and clawed back, and what they are worth.
+
+    Points are valued at the `point_value` of the program version in force on
+    the day they were earned, so a later change of value does not reprice a
+    bill already sent.
+    """
+    ref = programs.fetch_program_ref(db, program)
+    versions = program_versions(db, program)
+    days = sorted({effective for effective, _, _ in versions.versions})
+    segments = [versions.on(day) for day in days]
+    rows = store.partner_totals(db, ref.id, start_of_day(period.start, ref.timezone), cutoff(period.end, ref.timezone),
+                                [start_of_day(day, ref.timezone) for day in days])
+    names = {p.code: p.name for version in versions.all() for p in version.partners}
+    totals: dict[str, list[int]] = {}
+    for partner, segment, purchases, refunds, spend, issued, clawed in rows:
+        line = totals.setdefault(partner, [0] * 6)
+        value = points_value(issued - clawed, segments[segment].point_value, ref.currency)
+        for i, amount in enumerate((purchases, refunds, spend, issued, clawed, value)):
+            line[i] += amount
+    return ref, [PartnerLine(code, names.get(code, code), *figures) for code, figures in totals.items()]
+
+
+@dataclass(frozen=True)
+class DonationLine:
+    charity: str
+    donations: int
+    points: int
+    value: int  # minor units
+
+
+def donation_report(db: Database, program: str, period: Period) -> tuple[programs.ProgramRef, list[DonationLine]]:
+    """Per charity: rewards donated in the period, their points and the money owed to the charity."""
+    ref = programs.fetch_program_ref(db, program)
+    rows = store.donation_totals(db, ref.id, start_of_day(period.start, ref.timezone), cutoff(period.end, ref.timezone))
+    return ref, [DonationLine(*row) for row in rows]
