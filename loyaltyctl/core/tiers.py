@@ -79,8 +79,10 @@ class TierRules:
         """Index of the highest level whose threshold the amount reaches (a threshold met exactly counts)."""
         return max(bisect_right(self.thresholds, amount) - 1, 0)
 
-    def status(self, activity: Activity, at: int, tz: str) -> TierStatus:
-        day = local_date(at, tz)
+    def status(self, activity: Activity, at: int, tz: str, day: date | None = None) -> TierStatus:
+        """Status at `at`; `day` (default: at's local day) names the window, so that the end of a
+        day (at = the next day's first instant) still counts as that day."""
+        day = day or local_date(at, tz)
         held_until = None
         if self.tiers.window == "calendar-year":
             this_year = start_of_day(date(day.year, 1, 1), tz)

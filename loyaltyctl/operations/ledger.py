@@ -299,7 +299,7 @@ def member_balance(db: Database, program: str, ident: str, as_of: date | None = 
         pending=store.pending_as_of(db, member_row, before),
         expiring=tuple((local_date(at, ref.timezone), points) for at, points in expiring),
         unit=version.unit,
-        tier=MemberStates(db, ref, versions).tier_status(member_row, before, version),
+        tier=MemberStates(db, ref, versions).tier_status(member_row, before, version, as_of),
         tiers=version.tiers,
     )
 

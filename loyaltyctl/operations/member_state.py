@@ -8,6 +8,7 @@ those earlier in the same file.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from sqlite_utils import Database
 
@@ -67,14 +68,18 @@ class MemberStates:
             self._tier_rules[key] = TierRules(program.tiers, self.ref.currency)
         return self._tier_rules[key]
 
-    def tier_status(self, member: int, at: int, program: Program | None = None) -> TierStatus | None:
-        """The member's tier at an instant under the version in force then (None: no tiers)."""
-        program = program or self.versions.on(local_date(at, self.ref.timezone))
+    def tier_status(self, member: int, at: int, program: Program | None = None,
+                    day: date | None = None) -> TierStatus | None:
+        """The member's tier at an instant under the version in force then (None: no tiers).
+
+        `day` is for "as of the end of day D": `at` is then the next day's first instant.
+        """
+        program = program or self.versions.on(day or local_date(at, self.ref.timezone))
         rules = self.tier_rules(program)
         if rules is None:
             return None
         self.load([member])
-        return rules.status(self.activity[program.tiers.basis][member], at, self.ref.timezone)
+        return rules.status(self.activity[program.tiers.basis][member], at, self.ref.timezone, day)
 
     def tier_history(self, member: int, until: int) -> list[TierChange]:
         if not self.bases:

@@ -1,0 +1,240 @@
+"""Tiers, signup/birthday/referral bonuses and paid membership, end to end with hand-worked points."""
+
+import json
+
+from tests.conftest import run, snapshot, write
+
+CLUB = """\
+[program]
+code = "club"
+name = "Club"
+currency = "USD"
+timezone = "UTC"
+point_value = "0.01"
+effective_from = 2025-01-01
+
+[earn]
+points_per_unit = "1"
+rounding = "floor"
+
+[tiers]
+basis = "spend"
+window = "calendar-year"
+
+[[tiers.levels]]
+code = "member"
+threshold = "0"
+
+[[tiers.levels]]
+code = "silver"
+name = "Silver"
+threshold = "500.00"
+multiplier = "1.5"
+perks = ["free shipping"]
+
+[[tiers.levels]]
+code = "luxe"
+name = "Luxe"
+threshold = "1500.00"
+multiplier = "2"
+perks = ["personal stylist"]
+
+[bonuses]
+signup = 50
+birthday = 100
+referral_referrer = 200
+referral_referee = 100
+referral_min_spend = "20.00"
+"""
+MEMBERS = "member_id,name,birthday,joined,referred_by\n"
+TXNS = "txn_id,member_id,occurred_at,amount,refund_of\n"
+
+
+def setup(tmp_path, members: str, program: str = CLUB) -> None:
+    assert run("program", "apply", write(tmp_path / "p.toml", program)).exit_code == 0
+    result = run("member", "import", "-p", "club", write(tmp_path / "m.csv", MEMBERS + members))
+    assert result.exit_code == 0, result.stderr
+
+
+def imported(tmp_path, rows: str, name: str = "t.csv") -> dict:
+    result = run("txn", "import", "-p", "club", write(tmp_path / name, TXNS + rows), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def balance(member: str, as_of: str | None = None) -> dict:
+    args = ["balance", "-p", "club", member, "--format", "json"] + (["--as-of", as_of] if as_of else [])
+    return json.loads(run(*args).stdout)
+
+
+def earned(member: str) -> list[int]:
+    """Points of each earn entry, in order, read from the statement-free route: the database itself."""
+    import sqlite3
+
+    with sqlite3.connect("test.db") as conn:
+        return [row[0] for row in conn.execute(
+            "SELECT e.points FROM entries e JOIN members m ON m.id = e.member"
+            " WHERE m.member_id = ? AND e.kind = 'earn' ORDER BY e.effective_at", [member])]
+
+
+def test_one_member_upgrades_mid_import_and_lapses_when_the_window_ends(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOYALTYCTL_NOW", "2027-02-01T12:00:00+00:00")
+    setup(tmp_path, "M1,Ann,,2025-01-01,\n")
+    summary = imported(tmp_path, (
+        "T1,M1,2025-03-01T10:00,300.00,\n"   # member x1: 300
+        "T2,M1,2025-06-01T10:00,200.00,\n"   # still member (300 before it): 200; 500.00 reached exactly
+        "T3,M1,2025-06-02T10:00,100.00,\n"   # silver x1.5: 150
+        "T4,M1,2026-05-01T10:00,100.00,\n"   # silver held through 2026 (2025 total 600.00): 150
+        "T5,M1,2027-01-10T10:00,100.00,\n"   # 2026 reached only 100.00, 2027 nothing yet: member x1: 100
+    ))
+    assert summary["points_earned"] == 300 + 200 + 150 + 150 + 100
+    assert earned("M1") == [300, 200, 150, 150, 100]
+    # signup 50 on 2025-01-01 + 900 earned
+    assert balance("M1")["points"] == 950
+    assert (balance("M1", "2025-06-01")["tier"], balance("M1", "2025-06-01")["next_tier"]["remaining"]) == (
+        "silver", "1000.00")  # luxe at 1500.00, 500.00 spent in 2025
+    end_2026 = balance("M1", "2026-12-31")
+    assert (end_2026["tier"], end_2026["next_tier"]) == ("silver", {
+        "code": "luxe", "name": "Luxe", "basis": "spend", "remaining": "1400.00", "perks": ["personal stylist"]})
+    assert balance("M1", "2027-01-01")["tier"] == "member"
+    shown = json.loads(run("member", "show", "-p", "club", "M1", "--format", "json").stdout)
+    assert shown["tier_history"] == [
+        {"on": "2025-06-01", "from": "member", "to": "silver"},
+        {"on": "2027-01-01", "from": "silver", "to": "member"},
+    ]
+    # 2027 so far: 100.00 of silver's 500.00
+    assert (shown["tier"], shown["next_tier"]["code"], shown["next_tier"]["remaining"]) == ("member", "silver", "400.00")
+
+
+def test_a_refund_takes_back_tier_spend_too(tmp_path):
+    setup(tmp_path, "M1,Ann,,2025-01-01,\n")
+    imported(tmp_path, (
+        "T1,M1,2026-01-05T10:00,600.00,\n"    # 600, then silver
+        "T2,M1,2026-01-06T10:00,-200.00,T1\n"  # claws back 200; spend 400.00: member again
+        "T3,M1,2026-01-07T10:00,100.00,\n"    # member x1: 100
+    ))
+    assert earned("M1") == [600, 100]
+    assert balance("M1")["points"] == 50 + 600 - 200 + 100
+
+
+def test_manual_earn_goes_through_the_tier_multiplier(tmp_path):
+    setup(tmp_path, "M1,Ann,,2025-01-01,\n")
+    imported(tmp_path, "T1,M1,2026-01-05T10:00,500.00,\n")
+    result = run("earn", "-p", "club", "M1", "15", "--reason", "missed scan", "--at", "2026-02-01", "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["entries"][0]["points"] == 22  # 15 x 1.5 = 22.5, floor
+    assert "silver tier: 15 x 1.5 = 22 points" in result.stderr
+
+
+def test_signup_bonus_is_posted_once_effective_on_the_join_day(tmp_path):
+    setup(tmp_path, "M1,Ann,,2026-03-01,\nM2,Bob,,,\n")  # M2 joins today, 2026-06-15
+    assert (balance("M1", "2026-02-28")["points"], balance("M1", "2026-03-01")["points"]) == (0, 50)
+    assert balance("M2")["points"] == 50
+    again = run("member", "import", "-p", "club", tmp_path / "m.csv", "--format", "json")
+    assert json.loads(again.stdout)["signup_bonus_points"] == 0
+    added = run("member", "add", "-p", "club", "M3", "--format", "json")
+    assert json.loads(added.stdout)["signup_bonus_points"] == 50
+    assert balance("M1")["points"] == 50
+
+
+def test_birthday_bonus_once_per_year_with_leap_day_birthdays_on_28_february(tmp_path):
+    setup(tmp_path, (
+        "B1,Leap,2000-02-29,2025-01-01,\n"
+        "B2,Feb28,1990-02-28,2025-01-01,\n"
+        "B3,March,1985-03-01,2025-01-01,\n"
+        "B4,Late,1991-02-28,2027-03-01,\n"   # joins after the birthday: not paid in 2027
+    ))
+    first = json.loads(run("bonus", "birthday", "-p", "club", "--date", "2027-02-28", "--format", "json").stdout)
+    assert first == {"program": "club", "date": "2027-02-28", "members": 2, "points": 200, "already_paid": 0}
+    again = json.loads(run("bonus", "birthday", "-p", "club", "--date", "2027-02-28", "--format", "json").stdout)
+    assert (again["members"], again["points"], again["already_paid"]) == (0, 0, 2)
+    leap_year = json.loads(run("bonus", "birthday", "-p", "club", "--date", "2028-02-28", "--format", "json").stdout)
+    assert leap_year["members"] == 2  # B2 and B4; B1 waits for the 29th
+    leap_day = json.loads(run("bonus", "birthday", "-p", "club", "--date", "2028-02-29", "--format", "json").stdout)
+    assert leap_day["members"] == 1
+    # B1: signup 50 + 100 (2027) + 100 (2028); the 2027 bonus is effective from the start of 28 February
+    assert balance("B1", "2027-02-27")["points"] == 50
+    assert balance("B1", "2028-02-29")["points"] == 250
+
+
+def test_birthday_without_a_birthday_bonus_posts_nothing_and_says_so(tmp_path):
+    setup(tmp_path, "B1,Ann,1990-06-15,2025-01-01,\n", CLUB.replace("birthday = 100\n", ""))
+    result = run("bonus", "birthday", "-p", "club")
+    assert result.exit_code == 0
+    assert "club has no birthday bonus on 2026-06-15" in result.stderr
+
+
+def test_referral_bonuses_on_the_first_qualifying_purchase_and_a_refund_keeps_them(tmp_path):
+    setup(tmp_path, "R1,Referrer,,2025-01-01,\nR2,Friend,,2025-01-01,R1\n")
+    rows = (
+        "T1,R2,2026-01-05T10:00,15.00,\n"     # below referral_min_spend 20.00: 15, no bonus yet
+        "T2,R2,2026-01-06T10:00,25.00,\n"     # qualifies: 25, R2 +100, R1 +200
+        "T3,R2,2026-01-07T10:00,30.00,\n"     # 30, bonuses already paid
+        "T4,R2,2026-01-08T10:00,-25.00,T2\n"  # claws back T2's own 25 only
+    )
+    summary = imported(tmp_path, rows)
+    assert (summary["points_earned"], summary["points_clawed_back"], summary["bonus_points"]) == (70, 25, 300)
+    assert balance("R2")["points"] == 50 + 15 + 25 + 100 + 30 - 25
+    assert balance("R1")["points"] == 50 + 200
+    rerun = imported(tmp_path, rows)
+    assert (rerun["duplicates"], rerun["bonus_points"]) == (4, 0)
+    more = imported(tmp_path, "T5,R2,2026-02-01T10:00,50.00,\n", "more.csv")
+    assert more["bonus_points"] == 0
+    assert balance("R1")["points"] == 250
+
+
+COOP = CLUB.replace('code = "club"', 'code = "club"').split("[tiers]")[0] + """
+[membership]
+fee = "20.00"
+term = "annual"
+required_to_earn = true
+"""
+
+
+def test_annual_membership_that_lapses_mid_year_stops_earning(tmp_path):
+    setup(tmp_path, "M1,Ann,,2025-01-01,\n", COOP)
+    paid = run("member", "pay", "-p", "club", "M1", "--at", "2025-03-10T09:00", "--format", "json")
+    assert paid.exit_code == 0, paid.stderr
+    assert json.loads(paid.stdout) | {"paid_at": None} == {
+        "program": "club", "member": "M1", "duplicate": False, "paid_at": None, "fee": "20.00", "term": "annual",
+        "valid_from": "2025-03-10", "valid_through": "2026-03-09"}
+    summary = imported(tmp_path, (
+        "T1,M1,2025-03-09T10:00,50.00,\n"    # the day before paying: nothing
+        "T2,M1,2025-03-10T08:00,50.00,\n"    # paid later that day, valid from its start: 50
+        "T3,M1,2026-03-09T23:00,10.00,\n"    # last day of the term: 10
+        "T4,M1,2026-03-10T10:00,40.00,\n"    # lapsed: nothing
+    ))
+    assert (summary["points_earned"], summary["earned_nothing"], summary["without_membership"]) == (60, 2, 2)
+    refused = run("earn", "-p", "club", "M1", "5", "--reason", "goodwill", "--at", "2026-03-15")
+    assert refused.exit_code == 1 and "no valid membership on 2026-03-15" in refused.stderr
+
+
+def test_renewals_extend_the_term_and_fees_add_up_in_member_show(tmp_path):
+    setup(tmp_path, "M1,Ann,,2025-01-01,\n", COOP)
+    for when in ("2025-03-10", "2026-03-20", "2026-06-01"):  # the last renews early: from 2027-03-20
+        assert run("member", "pay", "-p", "club", "M1", "--at", when).exit_code == 0
+    shown = json.loads(run("member", "show", "-p", "club", "M1", "--format", "json").stdout)["membership"]
+    assert (shown["valid"], shown["valid_through"], shown["fees_paid"]) == (True, "2027-03-19", "60.00")
+    assert [(p["valid_from"], p["valid_through"]) for p in shown["payments"]] == [
+        ("2025-03-10", "2026-03-09"), ("2026-03-20", "2027-03-19"), ("2027-03-20", "2028-03-19")]
+
+
+def test_membership_payment_is_idempotent_by_key_and_refused_where_not_sold(tmp_path, db_path):
+    setup(tmp_path, "M1,Ann,,2025-01-01,\n", COOP)
+    assert run("member", "pay", "-p", "club", "M1", "--key", "till-1").exit_code == 0
+    again = run("member", "pay", "-p", "club", "M1", "--key", "till-1", "--format", "json")
+    assert json.loads(again.stdout)["duplicate"] is True
+    shown = json.loads(run("member", "show", "-p", "club", "M1", "--format", "json").stdout)
+    assert shown["membership"]["fees_paid"] == "20.00"
+    assert run("program", "apply", write(tmp_path / "p.toml", CLUB)).exit_code == 0  # a version without membership
+    before = snapshot(db_path)
+    refused = run("member", "pay", "-p", "club", "M1")
+    assert refused.exit_code == 1 and "has no paid membership" in refused.stderr
+    assert snapshot(db_path) == before
+
+
+def test_a_lifetime_membership_is_paid_once(tmp_path):
+    setup(tmp_path, "M1,Ann,,2025-01-01,\n", COOP.replace('term = "annual"', 'term = "lifetime"'))
+    assert run("member", "pay", "-p", "club", "M1").exit_code == 0
+    second = run("member", "pay", "-p", "club", "M1")
+    assert (second.exit_code, second.stderr) == (1, "error: member 'M1' already holds a lifetime membership\n")
