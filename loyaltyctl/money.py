@@ -74,6 +74,11 @@ def format_money(minor: int, currency: str) -> str:
     return f"{from_minor(minor, currency):.{digits}f}"
 
 
+def plain_decimal(value: Decimal) -> str:
+    """A rate or factor as people write it: `1.5`, `270`, never `2.7E+2` or `270.0000`."""
+    return format(value.normalize(), "f")
+
+
 def round_points(points: Decimal, mode: str) -> int:
     """The one rounding of a fractional point amount: floor, round (half up) or ceil."""
     return int(points.to_integral_value(rounding=ROUNDING_MODES[mode]))

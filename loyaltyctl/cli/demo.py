@@ -1,13 +1,20 @@
 """`loyaltyctl demo`: the sample programs end to end on a fresh database."""
 
+from collections import Counter
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from loyaltyctl import render
+from loyaltyctl.money import format_money, plain_decimal
+from loyaltyctl.operations import bonuses, reports, setup
 from loyaltyctl.operations import ledger as ops
-from loyaltyctl.operations import setup
+from loyaltyctl.operations.member_state import member_details, pay_membership
+from loyaltyctl.operations.quote import quote
+from loyaltyctl.storage import programs
+from loyaltyctl.storage.members import fetch_members
 from loyaltyctl.operations.imports import import_transactions
 from loyaltyctl.cli.common import settings
 from loyaltyctl.formats.program_toml import load_program
@@ -38,9 +45,15 @@ def demo(
         line = f"  members: {imported['added']} added, {imported['updated']} updated, {imported['unchanged']} unchanged"
         if imported["rejected"]:
             line += f", {imported['rejected']} rejected (see {imported['reject_file']})"
+        if imported["signup_bonus_points"]:
+            line += f"; signup bonuses {imported['signup_bonus_points']} points"
         console.print(line)
+    _pay_memberships(database, console)
     _import_transactions(database, console, samples, rejects_dir)
     _ledger_tour(database, console)
+    _bonuses(database, console, samples, rejects_dir)
+    _tiers_and_quote(database, console)
+    _partners_and_donations(database, console)
     problems = reconciliation_problems(database)
     intact = first_broken_link(database) is None and not problems
     console.print(f"db verify: {'hash chain intact, balances reconcile' if intact else 'PROBLEMS: ' + '; '.join(problems)}")
@@ -53,9 +66,11 @@ def _import_transactions(database, console, samples: Path, rejects_dir: Path) ->
         program = csv_path.name.removesuffix(".transactions.csv")
         summary = import_transactions(database, program, csv_path, reject_file=rejects_dir / csv_path.name)
         rows.append((program, summary.rows, summary.imported, summary.duplicates, summary.rejected,
-                     summary.points_earned, summary.points_clawed_back))
+                     summary.points_earned, summary.points_clawed_back, summary.without_membership,
+                     summary.bonus_points))
     console.print(render.table(f"Transactions imported (bad rows: {rejects_dir}/)",
-                               ["program", "rows", "new", "dupes", "bad", "earned", "clawed"], rows))
+                               ["program", "rows", "new", "dupes", "bad", "earned", "clawed", "unpaid",
+                                "referral"], rows))
 
 
 def _ledger_tour(database, console) -> None:
@@ -80,3 +95,57 @@ def _ledger_tour(database, console) -> None:
             ],
         )
     )
+
+
+def _pay_memberships(database, console) -> None:
+    """The co-op sells a $20 lifetime membership; most members paid it the day they joined, every 8th did not."""
+    program = "outdoor-coop"
+    members = fetch_members(database, programs.fetch_program_ref(database, program).id, program)
+    paid = [m for m in members.values() if int(m.member_id[1:]) % 8]
+    for member in paid:
+        pay_membership(database, program, member.member_id, at=member.joined.isoformat(),
+                       key=f"demo-membership-{member.member_id}")
+    console.print(f"{program}: {len(paid)} members paid the membership fee when they joined, "
+                  f"{len(members) - len(paid)} did not (their purchases earn nothing)")
+
+
+def _bonuses(database, console, samples: Path, rejects_dir: Path) -> None:
+    """A birthday run (the cafe's 29 February member is paid on 28 February 2026) and a campaign grant."""
+    run = bonuses.run_birthdays(database, "corner-cafe", date(2026, 2, 28))
+    console.print(f"corner-cafe birthday bonuses for {run.day}: {run.points} stamps to {run.members} member(s)"
+                  + (f" ({run.already_paid} already paid)" if run.already_paid else ""))
+    grants = samples / "beauty-club.grants.csv"
+    grant = bonuses.grant_bonuses(database, "beauty-club", grants, reject_file=rejects_dir / grants.name,
+                                  at="2026-10-20T12:00")
+    console.print(f"beauty-club campaign grant: {grant.granted} granted ({grant.points_granted} points), "
+                  f"{grant.duplicates} duplicates, {grant.rejected} rejected")
+
+
+def _tiers_and_quote(database, console) -> None:
+    """Fashion-house members by tier today, and what the top member would earn on a new-season purchase."""
+    program = "fashion-house"
+    ref = programs.fetch_program_ref(database, program)
+    details = [member_details(database, program, member_id) for member_id in fetch_members(database, ref.id, program)]
+    by_tier = Counter(d.tier.level.code for d in details)
+    levels = details[0].version.tiers.levels
+    console.print(render.table(f"{program} members by tier today", ["tier", "multiplier", "members"],
+                               [(level.name, str(level.multiplier), by_tier[level.code]) for level in levels]))
+    top = max(details, key=lambda d: (d.tier.level.threshold, d.member.member_id))
+    result = quote(database, program, top.member.member_id, "120.00", category="new-season")
+    earning = result.earning
+    console.print(f"quote at the counter: {top.member.name} ({top.tier.level.name}) buying £120.00 of new-season: "
+                  f"120.00 x {earning.category_factor} (new-season) x {earning.tier_factor} (tier) "
+                  f"= {plain_decimal(earning.unrounded)} -> {earning.points} points")
+
+
+def _partners_and_donations(database, console) -> None:
+    period = reports.Period(date(2025, 6, 1), date(2026, 10, 31))
+    ref, lines = reports.partner_report(database, "outdoor-coop", period)
+    console.print(render.table(
+        f"What partners owe outdoor-coop, {period.start} to {period.end}",
+        ["partner", "purchases", "net points", "value"],
+        [(p.name, p.purchases, p.net_points, format_money(p.value, ref.currency)) for p in lines]))
+    ref, gifts = reports.donation_report(database, "beauty-club", period)
+    console.print(render.table(
+        f"Donations at beauty-club, {period.start} to {period.end}", ["charity", "donations", "points", "value"],
+        [(d.charity, d.donations, d.points, format_money(d.value, ref.currency)) for d in gifts]))

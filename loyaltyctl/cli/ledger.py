@@ -10,7 +10,7 @@ from loyaltyctl.cli.common import FormatOption, ProgramOption, command, database
 from loyaltyctl.cli.views import tier_json, tier_line
 from loyaltyctl.core.dates import format_instant, parse_day
 from loyaltyctl.errors import BadInput
-from loyaltyctl.money import format_money
+from loyaltyctl.money import format_money, plain_decimal
 from loyaltyctl.operations import ledger as ops
 from loyaltyctl.operations.quote import quote as quote_purchase
 from loyaltyctl.storage.ledger import Entry
@@ -195,14 +195,14 @@ def quote(
         "points": earning.points,
         "no_points_because": earning.no_points_because,
         "breakdown": {
-            "points_per_unit": str(rate),
-            "points_per_visit": str(version.earn.points_per_visit),
-            "base": str(earning.base),
-            "category_factor": str(earning.category_factor),
+            "points_per_unit": plain_decimal(rate),
+            "points_per_visit": plain_decimal(version.earn.points_per_visit),
+            "base": plain_decimal(earning.base),
+            "category_factor": plain_decimal(earning.category_factor),
             "promotion": earning.promotion,
-            "promotion_factor": str(earning.promotion_factor),
-            "tier_factor": str(earning.tier_factor),
-            "unrounded": str(earning.unrounded),
+            "promotion_factor": plain_decimal(earning.promotion_factor),
+            "tier_factor": plain_decimal(earning.tier_factor),
+            "unrounded": plain_decimal(earning.unrounded),
             "rounding": version.earn.rounding,
             "cap": version.earn.max_points_per_txn or None,
             "capped": earning.capped,

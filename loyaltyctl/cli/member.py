@@ -121,7 +121,9 @@ def show(
             pairs.append(("tier", tier_line(details.tier, version.tiers, ref, version.unit)))
         if d["membership"]:
             m = d["membership"]
-            held = f"valid through {m['valid_through'] or 'life'}" if m["valid"] else "not valid now"
+            held = "not valid now"
+            if m["valid"]:
+                held = f"{m['term']}, valid through {m['valid_through']}" if m["valid_through"] else "lifetime"
             pairs.append(("membership", f"{held}; fees paid {m['fees_paid']} {ref.currency}"))
         shown = [render.fields(f"Member {details.member.member_id}", pairs)]
         if d["tier_history"]:
