@@ -119,11 +119,18 @@ def _utf8_lines(path: Path, handle, on_bytes: Callable[[int], None] | None = Non
             ) from None
 
 
+def reject_header(header: tuple[str, ...]) -> tuple[str, ...]:
+    """`line`, `reason`, then the input's columns; ours become `reject_line`/`reject_reason`
+    when the input has columns of those names, so every column can be read by name."""
+    taken = {_normalise(name) for name in header}
+    return (*(f"reject_{name}" if name in taken else name for name in ("line", "reason")), *header)
+
+
 def write_rejects(path: Path, header: tuple[str, ...], rejects: Iterable[tuple[int, str, tuple[str, ...]]]) -> None:
     """The reject file: line number, reason, then the original row as it was."""
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
-        writer.writerow(("line", "reason", *header))
+        writer.writerow(reject_header(header))
         for line, reason, raw in rejects:
             writer.writerow((line, reason, *raw))
 
@@ -150,7 +157,7 @@ class RejectWriter:
             raise BadInput(f"{target}: cannot write the reject file there: {error.strerror}") from None
         self.handle = os.fdopen(handle, "w", encoding="utf-8", newline="")
         self.writer = csv.writer(self.handle)
-        self.writer.writerow(("line", "reason", *header))
+        self.writer.writerow(reject_header(header))
 
     def add(self, line: int, reason: str, raw: tuple[str, ...]) -> None:
         self.writer.writerow((line, reason, *raw))

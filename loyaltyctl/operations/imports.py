@@ -196,6 +196,8 @@ class _Importer:
             return f"refund_of {txn.refund_of!r} is itself a refund"
         if member != original.member:
             return f"refund_of {txn.refund_of!r} belongs to another member"
+        if txn.partner and txn.partner != (original.partner or ""):
+            return f"refund_of {txn.refund_of!r} was not a purchase at partner {txn.partner!r}"
         points = clawback_points(original.points, original.amount, txn.amount, original.clawed_back)
         entry_id = None
         if points:
@@ -206,7 +208,7 @@ class _Importer:
         qualifying = refund_qualifying(txn.amount, original.qualifying)
         self.states.record_activity(member, txn.occurred_at, qualifying, -points)
         self.txn_rows.append((self.ref.id, txn.txn_id, member, txn.occurred_at, txn.amount, txn.category, txn.store,
-                              txn.partner, original.id, txn.description, -points, entry_id, None, qualifying))
+                              original.partner, original.id, txn.description, -points, entry_id, None, qualifying))
         self.buffered_txns.update((txn.txn_id, txn.refund_of))  # a second refund of it must see this one
         return None
 

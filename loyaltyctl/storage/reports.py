@@ -16,14 +16,19 @@ def _segment(column: str, starts: Sequence[int]) -> tuple[str, list[int]]:
 def partner_totals(db: Database, program_id: int, start: int, end: int,
                    segment_starts: Sequence[int]) -> list[tuple[str, int, int, int, int, int, int]]:
     """Per partner and program-version segment, transactions in [start, end):
-    (partner, segment, purchases, refunds, net spend, points issued, points clawed back)."""
-    segment, params = _segment("occurred_at", segment_starts)
+    (partner, segment, purchases, refunds, net spend, points issued, points clawed back).
+
+    A refund falls in the segment of the purchase it refunds: the points it
+    takes back were earned (and are valued) under that purchase's version.
+    """
+    segment, params = _segment("coalesce(o.occurred_at, t.occurred_at)", segment_starts)
     return db.execute(
-        f"""SELECT partner, {segment} AS segment, sum(amount > 0), sum(amount < 0), sum(amount),
-                   sum(max(points, 0)), sum(max(-points, 0))
-            FROM transactions
-            WHERE program_id = ? AND partner IS NOT NULL AND partner != '' AND occurred_at >= ? AND occurred_at < ?
-            GROUP BY partner, segment ORDER BY partner, segment""",
+        f"""SELECT t.partner, {segment} AS segment, sum(t.amount > 0), sum(t.amount < 0), sum(t.amount),
+                   sum(max(t.points, 0)), sum(max(-t.points, 0))
+            FROM transactions t LEFT JOIN transactions o ON o.id = t.refund_of
+            WHERE t.program_id = ? AND t.partner IS NOT NULL AND t.partner != ''
+              AND t.occurred_at >= ? AND t.occurred_at < ?
+            GROUP BY t.partner, segment ORDER BY t.partner, segment""",
         [*params, program_id, start, end],
     ).fetchall()
 

@@ -20,6 +20,7 @@ class Original:
     is_refund: bool
     clawed_back: int
     qualifying: int  # spend it still counts toward a tier, after earlier refunds
+    partner: str | None
 
 
 def fetch_known_txn_ids(db: Database, program_id: int, txn_ids: Sequence[str]) -> set[str]:
@@ -37,7 +38,8 @@ def fetch_original(db: Database, program_id: int, txn_id: str) -> Original | Non
     row = db.execute(
         """SELECT t.id, t.member, t.amount, t.points, t.entry, t.refund_of IS NOT NULL,
                   (SELECT coalesce(sum(-r.points), 0) FROM transactions r WHERE r.refund_of = t.id),
-                  t.qualifying + (SELECT coalesce(sum(r.qualifying), 0) FROM transactions r WHERE r.refund_of = t.id)
+                  t.qualifying + (SELECT coalesce(sum(r.qualifying), 0) FROM transactions r WHERE r.refund_of = t.id),
+                  t.partner
            FROM transactions t WHERE t.program_id = ? AND t.txn_id = ?""",
         [program_id, txn_id],
     ).fetchone()
