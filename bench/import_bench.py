@@ -5,7 +5,8 @@
 For each size it generates a realistic file (100,000 members, purchases over
 two years, about 3% refunds of earlier purchases, several categories), then
 times on that same file:
-  (a) loyaltyctl txn import  (every earn rule, ledger entries, lots, hash chain)
+  (a) loyaltyctl txn import  (every earn rule, ledger entries, lots, hash chain),
+      and again into a program with calendar-year spend tiers (tier status per row)
   (b) sqlite-utils insert --csv  (raw rows, its defaults)
   (c) sqlite3 .import --csv  (raw rows, the C floor)
 and prints wall time, rows/s, peak RSS of each, and the ratios a/b and a/c.
@@ -53,6 +54,25 @@ factor = "2"
 policy = "lot"
 months = 12
 """
+TIERS = """
+[tiers]
+basis = "spend"
+window = "calendar-year"
+
+[[tiers.levels]]
+code = "member"
+threshold = "0"
+
+[[tiers.levels]]
+code = "silver"
+threshold = "500.00"
+multiplier = "1.25"
+
+[[tiers.levels]]
+code = "gold"
+threshold = "1500.00"
+multiplier = "1.5"
+"""
 BIN = Path(sys.executable).parent
 
 
@@ -90,10 +110,10 @@ def run(args: list[str], env: dict | None = None) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss // 1024
 
 
-def prepare_loyaltyctl(work: Path) -> tuple[Path, dict]:
-    db = work / "loyalty.db"
+def prepare_loyaltyctl(work: Path, program: str = PROGRAM, name: str = "loyalty") -> tuple[Path, dict]:
+    db = work / f"{name}.db"
     env = dict(os.environ, LOYALTYCTL_DB=str(db), LOYALTYCTL_NOW="2026-11-01T12:00:00+00:00")
-    (work / "bench.toml").write_text(PROGRAM)
+    (work / "bench.toml").write_text(program)
     members = work / "members.csv"
     with members.open("w", newline="") as out:
         writer = csv.writer(out)
@@ -112,13 +132,15 @@ def bench(rows: int) -> None:
         generate(data, rows)
         size = data.stat().st_size / 2**20
         db, env = prepare_loyaltyctl(work)
-        shutil.copy(db, work / "fresh.db")
         a = run([str(BIN / "loyaltyctl"), "txn", "import", "-p", "bench", str(data), "--format", "json"], env)
+        _, tiers_env = prepare_loyaltyctl(work, PROGRAM + TIERS, "tiers")
+        a_tiers = run([str(BIN / "loyaltyctl"), "txn", "import", "-p", "bench", str(data), "--format", "json"], tiers_env)
         b = run([str(BIN / "sqlite-utils"), "insert", str(work / "raw-b.db"), "txns", str(data), "--csv"])
         c = run(["sqlite3", str(work / "raw-c.db"), ".import --csv " + str(data) + " txns"])
         print(f"\n{rows:,} rows ({size:.0f} MiB CSV, {MEMBERS:,} members)")
-        for label, (seconds, rss) in (("(a) loyaltyctl txn import", a), ("(b) sqlite-utils insert --csv", b), ("(c) sqlite3 .import --csv", c)):
-            print(f"  {label:32} {seconds:7.2f} s  {rows / seconds:10,.0f} rows/s  peak RSS {rss:4d} MiB")
+        for label, (seconds, rss) in (("(a) loyaltyctl txn import", a), ("(a) same, program with spend tiers", a_tiers),
+                                      ("(b) sqlite-utils insert --csv", b), ("(c) sqlite3 .import --csv", c)):
+            print(f"  {label:36} {seconds:7.2f} s  {rows / seconds:10,.0f} rows/s  peak RSS {rss:4d} MiB")
         print(f"  ratio a/b {a[0] / b[0]:.2f} (target <= 0.5)   ratio a/c {a[0] / c[0]:.1f} (target <= 10)")
         verify = subprocess.run([str(BIN / "loyaltyctl"), "db", "verify"], env=env, capture_output=True, text=True)
         print(f"  db verify after import: {verify.stdout.strip() or verify.stderr.strip()}")
