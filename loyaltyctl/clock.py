@@ -8,6 +8,7 @@ import os
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
+from loyaltyctl.core.dates import parse_instant, utc_now_instant
 from loyaltyctl.errors import BadInput
 
 
@@ -25,3 +26,16 @@ def now() -> datetime:
 def today_in(tz: str) -> date:
     """Today's date in a program's time zone."""
     return now().astimezone(ZoneInfo(tz)).date()
+
+
+def at_or_now(text: str | None, tz: str) -> int:
+    """An `--at` value (ISO date or time, local to `tz` without an offset) as an instant; now when absent.
+
+    A value that is not a date or time is bad usage (exit 2).
+    """
+    if text is None:
+        return utc_now_instant(now())
+    try:
+        return parse_instant(text, tz)
+    except ValueError as error:
+        raise BadInput(f"--at {error}") from None

@@ -147,10 +147,17 @@ def default_reject_path(path: Path) -> Path:
 
 
 class RejectWriter:
-    """Bad rows streamed to a temporary file, moved into place only if the run keeps them."""
+    """Bad rows streamed to a temporary file, moved into place only if the run keeps them.
+
+    It also counts them and keeps the first few for the terminal.
+    """
+
+    SHOWN = 5
 
     def __init__(self, target: Path, header: tuple[str, ...]):
         self.target = target
+        self.count = 0
+        self.first: list[tuple[int, str]] = []
         try:
             handle, self.temp = tempfile.mkstemp(prefix=".rejects-", suffix=".csv", dir=target.parent)
         except OSError as error:
@@ -160,12 +167,19 @@ class RejectWriter:
         self.writer.writerow(reject_header(header))
 
     def add(self, line: int, reason: str, raw: tuple[str, ...]) -> None:
+        self.count += 1
+        if len(self.first) < self.SHOWN:
+            self.first.append((line, reason))
         self.writer.writerow((line, reason, *raw))
 
-    def keep(self) -> Path:
-        self.handle.close()
-        os.replace(self.temp, self.target)
-        return self.target
+    def finish(self, keep: bool) -> Path | None:
+        """Move the file into place if asked to and there were bad rows; otherwise remove it."""
+        if keep and self.count:
+            self.handle.close()
+            os.replace(self.temp, self.target)
+            return self.target
+        self.discard()
+        return None
 
     def discard(self) -> None:
         self.handle.close()

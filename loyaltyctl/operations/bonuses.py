@@ -16,11 +16,10 @@ from sqlite_utils import Database
 
 from loyaltyctl import clock
 from loyaltyctl.core.bonuses import birthday_key, birthdays_on, grant_key, referral_keys, signup_key
-from loyaltyctl.core.dates import local_date, parse_instant, start_of_day, utc_now_instant
+from loyaltyctl.core.dates import local_date, start_of_day
 from loyaltyctl.core.lots import lot_expiry
 from loyaltyctl.core.versions import VersionTable
-from loyaltyctl.errors import Refused
-from loyaltyctl.formats.csv_input import CsvRow, RejectWriter, default_reject_path, read_csv
+from loyaltyctl.formats.csv_input import RejectWriter, default_reject_path, read_csv
 from loyaltyctl.model import Member, Program
 from loyaltyctl.operations.member_state import program_versions
 from loyaltyctl.storage import ledger as ledger_store
@@ -155,19 +154,10 @@ def grant_bonuses(db: Database, program: str, path: Path, *, reject_file: Path |
                   at: str | None = None) -> GrantSummary:
     """Campaign bonuses from a CSV (member_id, points, reason, key); a key already granted is a duplicate."""
     ref = programs.fetch_program_ref(db, program)
-    try:
-        when = parse_instant(at, ref.timezone) if at else utc_now_instant(clock.now())
-    except ValueError as error:
-        raise Refused(f"--at {error}") from None
+    when = clock.at_or_now(at, ref.timezone)
     header, rows = read_csv(path, GRANT_FIELDS, GRANT_REQUIRED, mapping)
     summary = GrantSummary(dry_run=dry_run)
     rejects = RejectWriter(reject_file or default_reject_path(path), header)
-
-    def reject(row: CsvRow, reason: str) -> None:
-        summary.rejected += 1
-        if len(summary.first_rejects) < 5:
-            summary.first_rejects.append((row.line, reason))
-        rejects.add(row.line, reason, row.raw)
 
     try:
         with write(db), ledger_writer(db, ref.id) as writer:
@@ -190,7 +180,7 @@ def grant_bonuses(db: Database, program: str, path: Path, *, reject_file: Path |
                         if member is None:
                             raise ValueError(f"unknown member {fields['member_id']!r}")
                     except ValueError as error:
-                        reject(row, str(error))
+                        rejects.add(row.line, str(error), row.raw)
                         continue
                     if key in used or key in seen:
                         summary.duplicates += 1
@@ -204,8 +194,6 @@ def grant_bonuses(db: Database, program: str, path: Path, *, reject_file: Path |
     except BaseException:
         rejects.discard()
         raise
-    if summary.rejected and not dry_run:
-        summary.reject_file = rejects.keep()
-    else:
-        rejects.discard()
+    summary.rejected, summary.first_rejects = rejects.count, rejects.first
+    summary.reject_file = rejects.finish(keep=not dry_run)
     return summary

@@ -87,12 +87,6 @@ class _Importer:
         self.expiry_cache: dict[tuple[int, date], int | None] = {}
         self.referral_codes: set[str] | None = None  # loaded when --create-members first needs it
 
-    def reject(self, line: int, reason: str, raw: tuple[str, ...]) -> None:
-        self.summary.rejected += 1
-        if len(self.summary.first_rejects) < 5:
-            self.summary.first_rejects.append((line, reason))
-        self.rejects.add(line, reason, raw)
-
     def flush(self) -> None:
         self.writer.flush()
         txn_store.insert_transactions(self.db, self.txn_rows)
@@ -116,13 +110,13 @@ class _Importer:
         for row, txn in parsed:
             self.summary.rows += 1
             if isinstance(txn, str):
-                self.reject(row.line, txn, row.raw)
+                self.rejects.add(row.line, txn, row.raw)
             elif txn.txn_id in known:
                 self.summary.duplicates += 1
             else:
                 reason = self.refund(txn) if txn.amount < 0 else self.purchase(txn)
                 if reason:
-                    self.reject(row.line, reason, row.raw)
+                    self.rejects.add(row.line, reason, row.raw)
                 else:
                     known.add(txn.txn_id)
                     self.summary.imported += 1
@@ -242,15 +236,13 @@ def import_transactions(
             while chunk := list(islice(rows, CHUNK_ROWS)):
                 importer.chunk(chunk)
             importer.flush()
-            if dry_run or (strict and summary.rejected):
+            if dry_run or (strict and rejects.count):
                 raise Discard
     except BaseException:
         rejects.discard()
         raise
-    if summary.rejected and not dry_run and not strict:
-        summary.reject_file = rejects.keep()
-    else:
-        rejects.discard()
+    summary.rejected, summary.first_rejects = rejects.count, rejects.first
+    summary.reject_file = rejects.finish(keep=not dry_run and not strict)
     if strict and summary.rejected:
         line, reason = summary.first_rejects[0]
         raise BadInput(f"{path}:{line}: {reason} ({summary.rejected} bad rows; --strict imported nothing)")

@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlite_utils import Database
 
 from loyaltyctl import clock
-from loyaltyctl.core.dates import DAY, cutoff, local_date, parse_instant, utc_now_instant
+from loyaltyctl.core.dates import DAY, cutoff, local_date
 from loyaltyctl.core.lots import lot_expiry
 from loyaltyctl.core.tiers import TierStatus
 from loyaltyctl.errors import Refused
@@ -66,15 +66,6 @@ class Expired:
     members: int
 
 
-def _instant(text: str | None, ref: programs.ProgramRef) -> int:
-    if text is None:
-        return utc_now_instant(clock.now())
-    try:
-        return parse_instant(text, ref.timezone)
-    except ValueError as error:
-        raise Refused(f"--at {error}") from None
-
-
 def _positive(points: int, what: str = "points") -> None:
     if points <= 0:
         raise Refused(f"{what} must be a positive whole number, got {points}")
@@ -86,7 +77,7 @@ class _Session:
     def __init__(self, db: Database, program: str, at: str | None):
         self.db = db
         self.ref = programs.fetch_program_ref(db, program)
-        self.at = _instant(at, self.ref)
+        self.at = clock.at_or_now(at, self.ref.timezone)
         self.version: Program = programs.fetch_version_in_force(db, program, local_date(self.at, self.ref.timezone)).program
 
     def member(self, ident: str) -> tuple[int, Member]:

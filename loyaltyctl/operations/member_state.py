@@ -13,7 +13,7 @@ from datetime import date
 from sqlite_utils import Database
 
 from loyaltyctl import clock
-from loyaltyctl.core.dates import local_date, parse_instant, utc_now_instant
+from loyaltyctl.core.dates import local_date, utc_now_instant
 from loyaltyctl.core.membership import AlreadyLifetime, Term, new_term, term_at
 from loyaltyctl.core.rules import MemberState
 from loyaltyctl.core.tiers import Activity, TierChange, TierRules, TierStatus, tier_history
@@ -150,10 +150,7 @@ def pay_membership(db: Database, program: str, ident: str, at: str | None = None
                    key: str | None = None) -> MembershipPayment:
     """Record a paid membership fee and the term it buys (refused if the program sells none)."""
     ref = programs.fetch_program_ref(db, program)
-    try:
-        paid_at = parse_instant(at, ref.timezone) if at else utc_now_instant(clock.now())
-    except ValueError as error:
-        raise Refused(f"--at {error}") from None
+    paid_at = clock.at_or_now(at, ref.timezone)
     with write(db):
         if key is not None and (earlier := membership_store.fetch_term_by_key(db, ref.id, key)) is not None:
             member = member_store.fetch_member_by_row(db, earlier[0], program)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from loyaltyctl import clock
-from loyaltyctl.core.dates import local_date, parse_instant, utc_now_instant
+from loyaltyctl.core.dates import local_date
 from loyaltyctl.core.rules import EarnRules, Earning, MemberState, Purchase
 from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.model import Member, Program
@@ -35,10 +35,7 @@ def quote(db: Database, program: str, ident: str, amount: str, category: str = "
         raise BadInput(f"amount: {error}") from None
     if minor <= 0:
         raise BadInput(f"amount must be positive, got {amount}")
-    try:
-        instant = parse_instant(at, ref.timezone) if at else utc_now_instant(clock.now())
-    except ValueError as error:
-        raise BadInput(f"--at {error}") from None
+    instant = clock.at_or_now(at, ref.timezone)
     row, member = member_store.find_member(db, ref.id, program, ident)
     versions = program_versions(db, program)
     day = local_date(instant, ref.timezone)

@@ -110,9 +110,9 @@ def test_refusals_exit_1_with_one_line_and_write_nothing(club, tmp_path, db_path
     assert refused("earn", "-p", "club", "M1", "0", "-r", "x") == "error: points must be a positive whole number, got 0"
     assert refused("redeem", "-p", "club", "M1", "--points", "-5") == "error: points must be a positive whole number, got -5"
     assert refused("adjust", "-p", "club", "M1", "0", "-r", "x") == "error: an adjustment must be a non-zero number of points"
-    assert refused("earn", "-p", "club", "M1", "5", "-r", "x", "--at", "yesterday") == (
-        "error: --at 'yesterday' is not an ISO 8601 date or time (2026-06-15 or 2026-06-15T14:30)"
-    )
+    bad_time = run("earn", "-p", "club", "M1", "5", "-r", "x", "--at", "yesterday")
+    assert (bad_time.exit_code, bad_time.stderr) == (
+        2, "error: --at 'yesterday' is not an ISO 8601 date or time (2026-06-15 or 2026-06-15T14:30)\n")
     assert snapshot(db_path) == before
 
 
