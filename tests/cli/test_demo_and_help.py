@@ -1,4 +1,5 @@
 import json
+import sqlite3
 
 import pytest
 import typer
@@ -27,6 +28,25 @@ def test_demo_applies_samples_imports_members_and_posts(tmp_path, monkeypatch):
     summary = json.loads(again.stdout)
     assert (summary["rows"], summary["imported"], summary["duplicates"], summary["rejected"]) == (440, 0, 433, 7)
     assert "db verify: hash chain intact, balances reconcile" in result.stdout
+
+
+def test_demo_shows_memberships_bonuses_tiers_partners_and_donations(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOYALTYCTL_NOW", "2026-11-23T12:00:00+00:00")
+    demo_db = tmp_path / "demo.db"
+    shown = run("demo", "--db", demo_db).stdout
+    # every 8th of the co-op's 40 members did not pay: M008, M016, M024, M032, M040
+    assert "outdoor-coop: 35 members paid the membership fee when they joined, 5 did not" in shown
+    # beauty-club.grants.csv: 4 good keys (25 + 25 + 25 + 40), one repeated key, one unknown member
+    assert "beauty-club campaign grant: 4 granted (115 points), 1 duplicates, 1 rejected" in shown
+    # the cafe's M007 was born on 29 February: paid on 28 February 2026
+    with sqlite3.connect(demo_db) as conn:
+        birthday = conn.execute("SELECT kind, points, reason FROM entries WHERE key = 'birthday:2026:M007'").fetchall()
+    assert birthday == [("bonus", 5, "birthday bonus 2026")]
+    for title in ("fashion-house members by tier today", "What partners owe outdoor-coop", "Donations at beauty-club"):
+        assert title in shown
+    unpaid = json.loads(run("--db", demo_db, "member", "show", "-p", "outdoor-coop", "M008", "--format", "json").stdout)
+    assert unpaid["membership"] == {"valid": False, "term": None, "valid_through": None, "fees_paid": "0.00",
+                                    "payments": []}
 
 
 def test_demo_twice_changes_nothing_the_second_time(tmp_path):
