@@ -26,6 +26,10 @@ MINOR_DIGITS: dict[str, int] = {
     for code in codes.split()
 }
 
+# Bounds that keep every sum of a ledger inside SQLite's 64-bit integers.
+MAX_POINTS = 10**12  # points in one posting
+MAX_MINOR = 10**13  # minor units in one amount (100 billion dollars)
+
 _PLAIN_DECIMAL = re.compile(r"-?(\d+(\.\d*)?|\.\d+)")
 
 ROUNDING_MODES = {"floor": ROUND_FLOOR, "round": ROUND_HALF_UP, "ceil": ROUND_CEILING}
@@ -59,9 +63,23 @@ def to_minor(amount: Decimal, currency: str) -> int:
     return int(scaled)
 
 
+class AmountTooLarge(ValueError):
+    """A well-formed amount beyond MAX_MINOR."""
+
+
 def parse_money(text: str, currency: str) -> int:
     """A money string such as `12.50` -> minor units (1250 for USD)."""
-    return to_minor(parse_decimal(text), currency)
+    minor = to_minor(parse_decimal(text), currency)
+    if abs(minor) > MAX_MINOR:
+        raise AmountTooLarge(f"{text!r} is too large for one amount")
+    return minor
+
+
+def check_points(points: int, what: str = "points") -> int:
+    """A posting's points within MAX_POINTS; ValueError otherwise."""
+    if abs(points) > MAX_POINTS:
+        raise ValueError(f"{what} {points} is more than the {MAX_POINTS:,} one posting may carry")
+    return points
 
 
 def from_minor(minor: int, currency: str) -> Decimal:

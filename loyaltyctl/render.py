@@ -46,6 +46,14 @@ def emit(data: Any, fmt: Format, as_table: Callable[[Any], RenderableType | Sequ
         console.print(item)
 
 
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], **options: Any) -> Table:
     """A Rich table; numbers are right-aligned, None shows as blank."""
     result = Table(title=title, title_justify="left", **options)
@@ -53,7 +61,7 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
     for name, is_number in zip(columns, numeric):
         result.add_column(name, justify="right" if is_number else "left")
     for row in rows:
-        result.add_row(*("" if cell is None else str(cell) for cell in row))
+        result.add_row(*(_cell(cell) for cell in row))
     return result
 
 
@@ -63,5 +71,5 @@ def fields(title: str, pairs: Sequence[tuple[str, Any]]) -> Table:
     result.add_column(style="bold")
     result.add_column()
     for key, value in pairs:
-        result.add_row(key, "" if value is None else str(value))
+        result.add_row(key, _cell(value))
     return result

@@ -92,7 +92,8 @@ def report_rejects(file: Path, first: list[tuple[int, str]], total: int, reject_
     for line, reason in first:
         render.note(f"{file}:{line}: {reason}")
     if total > len(first):
-        render.note(f"... {total - len(first)} more in {reject_file or 'the reject file'}")
+        render.note(f"... {total - len(first)} more in {reject_file}" if reject_file
+                    else f"... {total - len(first)} more (no reject file is written by a dry run)")
     if total:
         raise typer.Exit(EXIT_REJECTED_ROWS)
 

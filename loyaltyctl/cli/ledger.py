@@ -214,7 +214,7 @@ def quote(
         if d["no_points_because"]:
             return render.fields(f"Quote for {d['member']}: {d['amount']} {ref.currency}",
                                  [(unit, 0), ("why", d["no_points_because"])])
-        pairs = [("base", f"{d['amount']} x {b['points_per_unit']}"
+        pairs = [(f"base ({partner} rate)" if partner else "base", f"{d['amount']} x {b['points_per_unit']}"
                   + (f" + {b['points_per_visit']} per visit" if earning.base and version.earn.points_per_visit else "")
                   + f" = {b['base']}")]
         if earning.category_factor != 1:

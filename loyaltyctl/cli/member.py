@@ -129,6 +129,10 @@ def show(
         if d["tier_history"]:
             shown.append(render.table("Tier history", ["on", "from", "to"],
                                       [(c["on"], c["from"], c["to"]) for c in d["tier_history"]]))
+        if d["membership"] and d["membership"]["payments"]:
+            shown.append(render.table("Membership payments", ["paid", "fee", "term", "valid from", "valid through"],
+                                      [(p["paid_at"][:10], p["fee"], p["term"], p["valid_from"], p["valid_through"] or "")
+                                       for p in d["membership"]["payments"]]))
         return shown
 
     render.emit(data, fmt, as_table)

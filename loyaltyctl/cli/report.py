@@ -36,7 +36,11 @@ def _emit(fmt: render.ReportFormat, output: Path | None, data: dict, title: str,
           rows: list[list[Any]]) -> None:
     """One report as a table, one JSON document, or CSV (money as plain numbers, text made formula-safe)."""
     if fmt == render.ReportFormat.table:
+        if output:
+            raise BadInput(f"-o {output}: a file takes --format csv or --format json")
         render.out().print(render.table(title, columns, rows))
+        if not rows:
+            render.note("nothing in this period")
         return
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n" if fmt == render.ReportFormat.json \
         else csv_text(columns, rows)

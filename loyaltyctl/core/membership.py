@@ -22,14 +22,18 @@ class Term:
     valid_until: int | None  # first instant it no longer holds; None for lifetime
 
 
-class AlreadyLifetime(ValueError):
-    """A lifetime membership was already paid; there is nothing more to buy."""
+class TermRefused(ValueError):
+    """The payment cannot buy a term: a lifetime one is held, or it predates a recorded payment."""
 
 
 def new_term(terms: Sequence[Term], paid_at: int, membership: Membership, tz: str) -> Term:
     """The term a payment at `paid_at` buys, given the terms already paid."""
     if any(t.valid_until is None for t in terms):
-        raise AlreadyLifetime("already holds a lifetime membership")
+        raise TermRefused("already holds a lifetime membership")
+    latest = max((t.paid_at for t in terms), default=None)
+    if latest is not None and paid_at < latest:
+        raise TermRefused(f"has a payment recorded on {local_date(latest, tz)}; record payments in date order "
+                          "(terms chain one after another)")
     start = start_of_day(local_date(paid_at, tz), tz)
     running = [t.valid_until for t in terms if t.valid_from <= start < t.valid_until]
     if running:

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from loyaltyctl.core.dates import parse_instant
-from loyaltyctl.money import parse_money
+from loyaltyctl.money import AmountTooLarge, parse_money
 
 TXN_FIELDS = ("txn_id", "member_id", "occurred_at", "amount", "category", "currency", "store", "partner", "refund_of", "description")
 TXN_REQUIRED = ("txn_id", "member_id", "occurred_at", "amount")
@@ -35,6 +35,8 @@ def parse_txn(fields: Mapping[str, str], currency: str, timezone: str) -> TxnRow
         raise ValueError(f"currency {row_currency!r} is not the program's {currency}")
     try:
         amount = parse_money(fields["amount"], currency)
+    except AmountTooLarge as error:
+        raise ValueError(f"amount {error}") from None
     except ValueError:
         raise ValueError(f"amount {fields['amount']!r} is not a plain decimal like 12.50") from None
     try:

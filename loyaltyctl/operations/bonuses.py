@@ -21,6 +21,7 @@ from loyaltyctl.core.lots import lot_expiry
 from loyaltyctl.core.versions import VersionTable
 from loyaltyctl.formats.csv_input import RejectWriter, default_reject_path, read_csv
 from loyaltyctl.model import Member, Program
+from loyaltyctl.money import check_points
 from loyaltyctl.operations.member_state import program_versions
 from loyaltyctl.storage import ledger as ledger_store
 from loyaltyctl.storage import members as member_store
@@ -70,9 +71,9 @@ class Referrals:
     def __init__(self, db: Database, program_id: int):
         referred = member_store.fetch_referred_members(db, program_id)
         keys = [key for _, _, member_id, _ in referred for key in referral_keys(member_id)]
-        paid = ledger_store.fetch_used_keys(db, program_id, keys)
+        paid = ledger_store.fetch_key_owners(db, program_id, keys)
         self.unpaid = {row: (referrer, member_id, referrer_id) for row, referrer, member_id, referrer_id in referred
-                       if not paid.intersection(referral_keys(member_id))}
+                       if not paid.keys() & set(referral_keys(member_id))}
 
     def on_purchase(self, writer: LedgerWriter, program: Program, member: int, amount: int, at: int) -> int:
         """Pay both bonuses if this purchase qualifies; the points posted (0 if it does not)."""
@@ -111,7 +112,7 @@ def run_birthdays(db: Database, program: str, day: date | None = None) -> Birthd
         bonus = version.bonuses.birthday if version.bonuses else 0
         celebrating = member_store.fetch_birthday_members(db, ref.id, birthdays_on(day), day) if bonus else []
         keys = {row: birthday_key(day.year, member_id) for row, member_id in celebrating}
-        paid = ledger_store.fetch_used_keys(db, ref.id, list(keys.values()))
+        paid = ledger_store.fetch_key_owners(db, ref.id, list(keys.values()))
         due = [(row, key) for row, key in keys.items() if key not in paid]
         at = start_of_day(day, ref.timezone)
         with ledger_writer(db, ref.id) as writer:
@@ -146,7 +147,7 @@ class GrantSummary:
 def _grant_points(text: str) -> int:
     if not _WHOLE_NUMBER.fullmatch(text) or int(text) == 0:
         raise ValueError(f"points {text!r} must be a positive whole number")
-    return int(text)
+    return check_points(int(text))
 
 
 def grant_bonuses(db: Database, program: str, path: Path, *, reject_file: Path | None = None,
@@ -163,9 +164,9 @@ def grant_bonuses(db: Database, program: str, path: Path, *, reject_file: Path |
         with write(db), ledger_writer(db, ref.id) as writer:
             version = programs.fetch_version_in_force(db, program, local_date(when, ref.timezone)).program
             by_id, by_card = member_store.fetch_member_index(db, ref.id)
-            seen: set[str] = set()
+            seen: dict[str, int] = {}  # key -> member, for keys earlier in the file
             while chunk := list(islice(rows, GRANT_CHUNK_ROWS)):
-                used = ledger_store.fetch_used_keys(db, ref.id, [grant_key(r.fields["key"]) for r in chunk])
+                used = ledger_store.fetch_key_owners(db, ref.id, [grant_key(r.fields["key"]) for r in chunk])
                 for row in chunk:
                     summary.rows += 1
                     fields = row.fields
@@ -182,10 +183,14 @@ def grant_bonuses(db: Database, program: str, path: Path, *, reject_file: Path |
                     except ValueError as error:
                         rejects.add(row.line, str(error), row.raw)
                         continue
-                    if key in used or key in seen:
+                    owner = used.get(key, seen.get(key))
+                    if owner is not None and owner != member:
+                        rejects.add(row.line, f"key {fields['key']!r} was already granted to another member", row.raw)
+                        continue
+                    if owner is not None:
                         summary.duplicates += 1
                         continue
-                    seen.add(key)
+                    seen[key] = member
                     credit_bonus(writer, version, member, points, when, key, fields.get("reason") or "campaign bonus")
                     summary.granted += 1
                     summary.points_granted += points

@@ -168,8 +168,9 @@ class _Importer:
             self.summary.without_membership += not state.may_earn
         qualifying = rules.qualifying_spend(purchase)
         self.states.record_activity(member, txn.occurred_at, qualifying, earning.points)
-        self.summary.bonus_points += self.referrals.on_purchase(self.writer, program, member, txn.amount,
-                                                                txn.occurred_at)
+        if state.may_earn:  # a purchase that could not earn (no valid membership) cannot qualify a referral
+            self.summary.bonus_points += self.referrals.on_purchase(self.writer, program, member, txn.amount,
+                                                                    txn.occurred_at)
         self.txn_rows.append((self.ref.id, txn.txn_id, member, txn.occurred_at, txn.amount, txn.category, txn.store,
                               txn.partner, None, txn.description, earning.points, entry_id, earning.no_points_because,
                               qualifying))

@@ -17,7 +17,7 @@ from loyaltyctl.core.lots import lot_expiry
 from loyaltyctl.core.tiers import TierStatus
 from loyaltyctl.errors import Refused
 from loyaltyctl.model import Member, Program, Reward, Tiers
-from loyaltyctl.money import points_value, round_points
+from loyaltyctl.money import check_points, points_value, round_points
 from loyaltyctl.operations.member_state import MemberStates, program_versions
 from loyaltyctl.storage import ledger as store
 from loyaltyctl.storage import members as member_store
@@ -66,9 +66,17 @@ class Expired:
     members: int
 
 
+def _sane(points: int) -> None:
+    try:
+        check_points(points)
+    except ValueError as error:
+        raise Refused(str(error)) from None
+
+
 def _positive(points: int, what: str = "points") -> None:
     if points <= 0:
         raise Refused(f"{what} must be a positive whole number, got {points}")
+    _sane(points)
 
 
 class _Session:
@@ -185,6 +193,7 @@ def post_adjust(db: Database, program: str, ident: str, points: int, reason: str
     """A signed manual correction. A negative one beyond the balance leaves points owed."""
     if points == 0:
         raise Refused("an adjustment must be a non-zero number of points")
+    _sane(points)
     with write(db):
         session = _Session(db, program, at)
         if replayed := session.replay(key):

@@ -14,7 +14,7 @@ from sqlite_utils import Database
 
 from loyaltyctl import clock
 from loyaltyctl.core.dates import local_date, utc_now_instant
-from loyaltyctl.core.membership import AlreadyLifetime, Term, new_term, term_at
+from loyaltyctl.core.membership import TermRefused, Term, new_term, term_at
 from loyaltyctl.core.rules import MemberState
 from loyaltyctl.core.tiers import Activity, TierChange, TierRules, TierStatus, tier_history
 from loyaltyctl.core.versions import VersionTable
@@ -161,7 +161,7 @@ def pay_membership(db: Database, program: str, ident: str, at: str | None = None
             raise Refused(f"program {program!r} has no paid membership (add a [membership] section)")
         try:
             term = new_term(membership_store.fetch_terms(db, [row])[row], paid_at, version.membership, ref.timezone)
-        except AlreadyLifetime as error:
+        except TermRefused as error:
             raise Refused(f"member {member.member_id!r} {error}") from None
         membership_store.insert_term(db, ref.id, row, term, key)
     return MembershipPayment(ref, member, term)

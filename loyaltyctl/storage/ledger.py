@@ -283,14 +283,15 @@ def fetch_entries_referring(db: Database, entry_id: int, kind: str) -> list[Entr
     return _fetch_entries(db, "e.ref = ? AND e.kind = ?", [entry_id, kind])
 
 
-def fetch_used_keys(db: Database, program_id: int, keys: list[str]) -> set[str]:
-    """Which of these idempotency keys entries already carry (one query per 500)."""
-    used: set[str] = set()
+def fetch_key_owners(db: Database, program_id: int, keys: list[str]) -> dict[str, int]:
+    """Which of these idempotency keys entries already carry, and the member (row id) of each."""
+    owners: dict[str, int] = {}
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
-        used.update(row[0] for row in db.execute(
-            f"SELECT key FROM entries WHERE program_id = ? AND key IN ({','.join('?' * len(chunk))})", [program_id, *chunk]))
-    return used
+        owners.update(db.execute(
+            f"SELECT key, member FROM entries WHERE program_id = ? AND key IN ({','.join('?' * len(chunk))})",
+            [program_id, *chunk]).fetchall())
+    return owners
 
 
 def fetch_lot_of(db: Database, entry_id: int) -> int | None:

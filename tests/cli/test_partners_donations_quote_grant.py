@@ -614,3 +614,27 @@ def test_bonus_grant_dry_run_writes_nothing(grant_shop, db_path):
     # and the real run afterwards still grants everything
     result, summary = granted(path)
     assert (summary["granted"], summary["points_granted"]) == (3, 85)  # 50 + 25 + 10
+
+
+def test_a_grant_key_already_used_for_another_member_is_a_rejected_row(grant_shop):
+    granted(write(grant_shop / "first.csv", "member_id,points,reason,key\nM1,50,post,camp-1\n"))
+    result, summary = granted(write(grant_shop / "second.csv", "member_id,points,reason,key\n"
+                                                               "M2,50,post,camp-1\n"      # line 2: M1's key
+                                                               "M2,20,post,camp-2\n"      # line 3: granted
+                                                               "M1,20,post,camp-2\n"))    # line 4: M2's key now
+    assert result.exit_code == 3
+    assert (summary["granted"], summary["duplicates"], summary["rejected"]) == (1, 0, 2)
+    assert "second.csv:2: key 'camp-1' was already granted to another member" in result.stderr
+    assert (points("M1"), points("M2")) == (50, 20)
+
+
+def test_bonus_grant_of_an_absurd_number_of_points_is_a_rejected_row(grant_shop, db_path):
+    result, summary = granted(write(grant_shop / "huge.csv", "member_id,points,reason,key\n"
+                                                             "M1,99999999999999999999,oops,k1\n"))
+    assert (result.exit_code, summary["granted"], summary["rejected"]) == (3, 0, 1)
+    assert "one posting may carry" in result.stderr
+
+
+def test_a_table_report_cannot_be_written_to_a_file(coalition):
+    result = run("report", "partners", "-p", "coal", "--from", "2026-03-01", "--to", "2026-03-31", "-o", "p.txt")
+    assert result.exit_code == 2 and "a file takes --format csv or --format json" in result.stderr

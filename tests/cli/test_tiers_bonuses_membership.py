@@ -238,3 +238,34 @@ def test_a_lifetime_membership_is_paid_once(tmp_path):
     assert run("member", "pay", "-p", "club", "M1").exit_code == 0
     second = run("member", "pay", "-p", "club", "M1")
     assert (second.exit_code, second.stderr) == (1, "error: member 'M1' already holds a lifetime membership\n")
+
+
+def test_a_referral_needs_a_purchase_that_could_earn(tmp_path):
+    with_referrals = COOP.replace("[membership]", '[bonuses]\nreferral_referrer = 200\nreferral_referee = 100\n'
+                                  'referral_min_spend = "20.00"\n\n[membership]')
+    setup(tmp_path, "R1,Referrer,,2025-01-01,\nR2,Friend,,2025-01-01,R1\n", with_referrals)
+    unpaid = imported(tmp_path, "T1,R2,2026-01-05T10:00,50.00,\n")  # R2 has no membership: earns nothing
+    assert (unpaid["without_membership"], unpaid["bonus_points"]) == (1, 0)
+    assert run("member", "pay", "-p", "club", "R2", "--at", "2026-01-06").exit_code == 0
+    paid = imported(tmp_path, "T2,R2,2026-01-07T10:00,50.00,\n", "later.csv")
+    assert (paid["points_earned"], paid["bonus_points"]) == (50, 300)
+
+
+def test_membership_payments_are_recorded_in_date_order(tmp_path, db_path):
+    setup(tmp_path, "M1,Ann,,2025-01-01,\n", COOP)
+    assert run("member", "pay", "-p", "club", "M1", "--at", "2026-03-01").exit_code == 0
+    before = snapshot(db_path)
+    backdated = run("member", "pay", "-p", "club", "M1", "--at", "2025-06-01")
+    assert backdated.exit_code == 1
+    assert "has a payment recorded on 2026-03-01; record payments in date order" in backdated.stderr
+    assert snapshot(db_path) == before
+
+
+def test_absurdly_large_points_and_amounts_are_refused_not_crashed_on(tmp_path, db_path):
+    setup(tmp_path, "M1,Ann,,2025-01-01,\n")
+    before = snapshot(db_path)
+    earn = run("earn", "-p", "club", "M1", "99999999999999999999", "--reason", "x")
+    assert earn.exit_code == 1 and "one posting may carry" in earn.stderr
+    assert snapshot(db_path) == before
+    result = run("txn", "import", "-p", "club", write(tmp_path / "big.csv", TXNS + "T1,M1,2026-01-05,99999999999999999.99,\n"))
+    assert result.exit_code == 3 and "too large for one amount" in result.stderr

@@ -6,7 +6,7 @@ import pytest
 
 from loyaltyctl.core.bonuses import birthdays_on
 from loyaltyctl.core.dates import start_of_day
-from loyaltyctl.core.membership import AlreadyLifetime, new_term, term_at
+from loyaltyctl.core.membership import TermRefused, new_term, term_at
 from loyaltyctl.model import Membership
 
 UTC = "UTC"
@@ -36,7 +36,7 @@ def test_a_lifetime_term_never_ends_and_is_bought_once():
     lifetime = Membership(fee=2000, term="lifetime")
     term = new_term([], day("2025-01-01"), lifetime, UTC)
     assert term.valid_until is None and term_at([term], day("2099-01-01")) == term
-    with pytest.raises(AlreadyLifetime):
+    with pytest.raises(TermRefused):
         new_term([term], day("2025-02-01"), lifetime, UTC)
 
 
@@ -48,3 +48,9 @@ def test_a_lifetime_term_never_ends_and_is_bought_once():
 ])
 def test_leap_day_birthdays_are_celebrated_on_28_february_in_other_years(on, celebrated):
     assert birthdays_on(date.fromisoformat(on)) == celebrated
+
+
+def test_a_payment_dated_before_one_already_recorded_is_refused_so_terms_always_chain():
+    later = new_term([], day("2026-03-01"), ANNUAL, UTC)
+    with pytest.raises(TermRefused, match="record payments in date order"):
+        new_term([later], day("2025-06-01"), ANNUAL, UTC)
