@@ -4,8 +4,9 @@ import csv
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from loyaltyctl.errors import BadInput
 
@@ -184,3 +185,10 @@ class RejectWriter:
     def discard(self) -> None:
         self.handle.close()
         os.unlink(self.temp)
+
+
+def run_summary_json(summary: Any) -> dict:
+    """A CSV run's summary dataclass as JSON: its counts in field order, the reject file as a path."""
+    data = {name: value for name, value in asdict(summary).items() if name != "first_rejects"}
+    data["reject_file"] = str(summary.reject_file) if summary.reject_file else None
+    return data

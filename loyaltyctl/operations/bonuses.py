@@ -19,7 +19,7 @@ from loyaltyctl.core.bonuses import birthday_key, birthdays_on, grant_key, refer
 from loyaltyctl.core.dates import local_date, start_of_day
 from loyaltyctl.core.lots import lot_expiry
 from loyaltyctl.core.versions import VersionTable
-from loyaltyctl.formats.csv_input import RejectWriter, default_reject_path, read_csv
+from loyaltyctl.formats.csv_input import RejectWriter, default_reject_path, read_csv, run_summary_json
 from loyaltyctl.model import Member, Program
 from loyaltyctl.money import check_points
 from loyaltyctl.operations.member_state import program_versions
@@ -133,15 +133,7 @@ class GrantSummary:
     first_rejects: list[tuple[int, str]] = field(default_factory=list)
 
     def as_json(self) -> dict:
-        return {
-            "rows": self.rows,
-            "granted": self.granted,
-            "duplicates": self.duplicates,
-            "rejected": self.rejected,
-            "points_granted": self.points_granted,
-            "reject_file": str(self.reject_file) if self.reject_file else None,
-            "dry_run": self.dry_run,
-        }
+        return run_summary_json(self)
 
 
 def _grant_points(text: str) -> int:

@@ -21,7 +21,7 @@ from loyaltyctl.core.lots import lot_expiry
 from loyaltyctl.core.members import unused_referral_code
 from loyaltyctl.core.rules import EarnRules, Purchase, clawback_points, refund_qualifying
 from loyaltyctl.errors import BadInput
-from loyaltyctl.formats.csv_input import CsvRow, RejectWriter, default_reject_path, read_csv
+from loyaltyctl.formats.csv_input import CsvRow, RejectWriter, default_reject_path, read_csv, run_summary_json
 from loyaltyctl.formats.txn_csv import TXN_FIELDS, TXN_REQUIRED, TxnRow, parse_txn
 from loyaltyctl.model import Member, Program
 from loyaltyctl.storage import ledger as ledger_store
@@ -54,20 +54,7 @@ class ImportSummary:
     first_rejects: list[tuple[int, str]] = field(default_factory=list)
 
     def as_json(self) -> dict:
-        return {
-            "rows": self.rows,
-            "imported": self.imported,
-            "duplicates": self.duplicates,
-            "rejected": self.rejected,
-            "points_earned": self.points_earned,
-            "points_clawed_back": self.points_clawed_back,
-            "earned_nothing": self.earned_nothing,
-            "without_membership": self.without_membership,
-            "bonus_points": self.bonus_points,
-            "members_created": self.members_created,
-            "reject_file": str(self.reject_file) if self.reject_file else None,
-            "dry_run": self.dry_run,
-        }
+        return run_summary_json(self)
 
 
 class _Importer:
