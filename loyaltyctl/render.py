@@ -35,10 +35,15 @@ def note(message: str) -> None:
     err().print(message, markup=False)
 
 
+def json_text(data: Any) -> str:
+    """One JSON document, as every `--format json` prints it."""
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
 def emit(data: Any, fmt: Format, as_table: Callable[[Any], RenderableType | Sequence[RenderableType]]) -> None:
     """Print `data` as one JSON document or as Rich tables."""
     if fmt == Format.json:
-        print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+        print(json_text(data), end="")
         return
     rendered = as_table(data)
     console = out()

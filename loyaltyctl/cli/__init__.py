@@ -15,6 +15,7 @@ from loyaltyctl.cli.ledger import ledger_app
 from loyaltyctl.cli.member import member_app
 from loyaltyctl.cli.program import program_app
 from loyaltyctl.cli.report import report_app
+from loyaltyctl.cli.statement import statement
 from loyaltyctl.cli.txn import txn_app
 from loyaltyctl.storage.db import open_db, schema_version
 
@@ -32,6 +33,7 @@ app.add_typer(bonus_app, name="bonus")
 app.add_typer(report_app, name="report")
 app.add_typer(db_app, name="db")
 command(app, "demo")(demo)
+command(app, "statement")(statement)
 
 
 def _version(value: bool) -> None:

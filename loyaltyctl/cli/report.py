@@ -1,6 +1,5 @@
 """`loyaltyctl report …`: partners and donations."""
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -42,8 +41,7 @@ def _emit(fmt: render.ReportFormat, output: Path | None, data: dict, title: str,
         if not rows:
             render.note("nothing in this period")
         return
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n" if fmt == render.ReportFormat.json \
-        else csv_text(columns, rows)
+    text = render.json_text(data) if fmt == render.ReportFormat.json else csv_text(columns, rows)
     if output:
         write_output(output, text)
     else:

@@ -373,3 +373,32 @@ def fetch_due_expiries(db: Database, program_id: int, before: int) -> list[tuple
            WHERE m.program_id = ? AND l.remaining > 0 AND l.expires_at < ? ORDER BY l.expires_at, l.entry""",
         [program_id, before],
     ).fetchall()
+
+
+def fetch_movements(db: Database, member: int, start: int, end: int) -> list[tuple[int, str, int, str | None]]:
+    """A member's entries effective in [start, end): (effective_at, kind, points, reason), in order."""
+    return db.execute(
+        """SELECT effective_at, kind, points, reason FROM entries
+           WHERE member = ? AND effective_at >= ? AND effective_at < ? ORDER BY effective_at, id""",
+        [member, start, end],
+    ).fetchall()
+
+
+def fetch_unposted_expiries(db: Database, member: int, start: int, end: int) -> list[tuple[int, int]]:
+    """Lots that expired in [start, end) with points `expire` has not posted yet: (expires_at, points)."""
+    return db.execute(
+        """SELECT expires_at, sum(remaining) FROM lots
+           WHERE member = ? AND remaining > 0 AND expires_at >= ? AND expires_at < ?
+           GROUP BY expires_at ORDER BY expires_at""",
+        [member, start, end],
+    ).fetchall()
+
+
+def saved_as_of(db: Database, member: int, before: int) -> int:
+    """Money value of the rewards a member redeemed before an instant (net of reversals; donations excluded)."""
+    return db.execute(
+        """SELECT coalesce(sum(money), 0) FROM entries
+           WHERE member = ? AND kind IN ('redeem', 'reverse') AND charity IS NULL AND money IS NOT NULL
+             AND effective_at < ?""",
+        [member, before],
+    ).fetchone()[0]

@@ -1,0 +1,42 @@
+"""Statement figures: the period's lines with a running balance, and what a balance can buy.
+
+Pure. The lines are the period's ledger entries plus one line for each
+expiry that fell in the period but was not posted yet (expiry is a function
+of time), so opening + lines = closing always holds.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from loyaltyctl.model import Reward
+
+
+@dataclass(frozen=True)
+class Movement:
+    at: int
+    kind: str
+    points: int
+    description: str
+
+
+@dataclass(frozen=True)
+class Line:
+    at: int
+    kind: str
+    points: int
+    balance: int
+    description: str
+
+
+def statement_lines(opening: int, movements: Iterable[Movement]) -> list[Line]:
+    """Movements in time order, each with the balance after it."""
+    balance, lines = opening, []
+    for m in sorted(movements, key=lambda m: m.at):
+        balance += m.points
+        lines.append(Line(m.at, m.kind, m.points, balance, m.description))
+    return lines
+
+
+def affordable(rewards: Sequence[Reward], available: int) -> list[Reward]:
+    """Rewards the available points pay for now, cheapest first."""
+    return sorted((r for r in rewards if r.points <= available), key=lambda r: (r.points, r.code))

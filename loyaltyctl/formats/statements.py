@@ -1,0 +1,157 @@
+"""A statement written out: JSON (SPEC.md shape), CSV lines, plain text for a counter printer, HTML to email.
+
+Pure functions of a `Statement`; the HTML is one self-contained file (inline
+CSS, no external assets) that is also well-formed XML.
+"""
+
+import html
+import textwrap
+from typing import Any
+
+from loyaltyctl.core.dates import format_instant, local_date
+from loyaltyctl.formats.csv_output import csv_text
+from loyaltyctl.money import format_money
+from loyaltyctl.operations.statements import Statement
+
+WIDTH = 80
+
+
+def _tier(s: Statement) -> tuple[str | None, dict | None, str | None]:
+    """(tier code, next_tier JSON, one readable line)."""
+    if s.tier is None:
+        return None, None, None
+    level, following = s.tier.level, s.tier.next_level
+    line = f"{level.name or level.code}"
+    if following is None:
+        return level.code, None, line + " (top tier)"
+    spend = s.version.tiers.basis == "spend"
+    remaining: Any = format_money(s.tier.remaining, s.ref.currency) if spend else s.tier.remaining
+    amount = f"{remaining} {s.ref.currency} more spend" if spend else f"{remaining} more {s.version.unit}"
+    line += f"; {amount} to {following.name or following.code}"
+    if following.perks:
+        line += f" ({', '.join(following.perks)})"
+    return level.code, {"code": following.code, "name": following.name, "remaining": remaining,
+                        "perks": list(following.perks)}, line
+
+
+def _day(s: Statement, at: int) -> str:
+    return local_date(at, s.ref.timezone).isoformat()
+
+
+def statement_json(s: Statement) -> dict:
+    tier, next_tier, _ = _tier(s)
+    def money(minor: int) -> str:
+        return format_money(minor, s.ref.currency)
+
+    return {
+        "program": s.ref.code,
+        "program_name": s.version.name,
+        "member": s.member.member_id,
+        "name": s.member.name,
+        "card": s.member.card,
+        "unit": s.version.unit,
+        "from": s.start.isoformat(),
+        "to": s.end.isoformat(),
+        "opening_points": s.opening,
+        "closing_points": s.closing,
+        "available_points": s.available,
+        "pending_points": s.pending,
+        "entries": [{"at": format_instant(line.at, s.ref.timezone), "kind": line.kind, "points": line.points,
+                     "balance": line.balance, "description": line.description} for line in s.lines],
+        "tier": tier,
+        "next_tier": next_tier,
+        "expiring": [{"on": on.isoformat(), "points": points} for on, points in s.expiring],
+        "rewards_available": [{"code": r.code, "name": r.name, "points": r.points, "value": money(r.value)}
+                              for r in s.rewards_available],
+        "saved": money(s.saved),
+    }
+
+
+def statement_csv(s: Statement) -> str:
+    rows = [[_day(s, line.at), line.kind, line.description, line.points, line.balance] for line in s.lines]
+    return csv_text(["date", "kind", "description", "points", "balance"], rows)
+
+
+def summary_lines(s: Statement) -> list[tuple[str, str]]:
+    """The figures under the entry lines, as (label, text), shared by text and HTML."""
+    unit, currency = s.version.unit, s.ref.currency
+    _, _, tier_line = _tier(s)
+    pairs = [("Available now", f"{s.available} {unit}" + (f" ({s.pending} pending)" if s.pending else ""))]
+    if tier_line:
+        pairs.append(("Tier", tier_line))
+    for on, points in s.expiring:
+        pairs.append(("Expiring", f"{points} {unit} on {on}"))
+    rewards = ", ".join(f"{r.name} ({r.points} {unit})" for r in s.rewards_available)
+    pairs.append(("Rewards you can get now", rewards or "none yet"))
+    pairs.append(("Saved to date", f"{format_money(s.saved, currency)} {currency}"))
+    return pairs
+
+
+def statement_text(s: Statement) -> str:
+    """Plain text that fits 80 columns, for a counter printer."""
+    unit = s.version.unit
+    out = [s.version.name, f"Statement {s.start} to {s.end}", ""]
+    who = f"{s.member.name} ({s.member.member_id})" if s.member.name else s.member.member_id
+    out.append(f"Member: {who}" + (f"   Card: {s.member.card}" if s.member.card else ""))
+    out.append("-" * WIDTH)
+    out.append(f"{'Date':<11}{'Description':<45}{unit.capitalize():>12}{'Balance':>12}")
+    out.append(f"{s.start.isoformat():<11}{'Opening balance':<45}{'':>12}{s.opening:>12}")
+    for line in s.lines:
+        description = textwrap.shorten(line.description, 44, placeholder="...")
+        out.append(f"{_day(s, line.at):<11}{description:<45}{line.points:>+12}{line.balance:>12}")
+    out.append(f"{s.end.isoformat():<11}{'Closing balance':<45}{'':>12}{s.closing:>12}")
+    out.append("-" * WIDTH)
+    for label, text in summary_lines(s):
+        out.extend(textwrap.wrap(f"{label}: {text}", WIDTH, subsequent_indent="  "))
+    return "\n".join(out) + "\n"
+
+
+_CSS = """
+body { font-family: Helvetica, Arial, sans-serif; color: #222; max-width: 44em; margin: 2em auto; }
+h1 { font-size: 1.4em; margin-bottom: 0; } .period { color: #555; margin-top: 0.2em; }
+table { border-collapse: collapse; width: 100%; margin: 1em 0; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.5em; text-align: left; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.total td { font-weight: bold; border-bottom: 2px solid #222; }
+dl { display: grid; grid-template-columns: max-content auto; gap: 0.3em 1em; }
+dt { font-weight: bold; } dd { margin: 0; }
+@media print { body { margin: 0; max-width: none; } @page { size: auto; margin: 15mm; } }
+"""
+
+
+def statement_html(s: Statement) -> str:
+    """One self-contained HTML page (inline CSS), readable printed on A4 or Letter."""
+    e = html.escape
+    unit = e(s.version.unit)
+    rows = [f'<tr class="total"><td>{s.start}</td><td>Opening balance</td><td class="num"></td>'
+            f'<td class="num">{s.opening}</td></tr>']
+    for line in s.lines:
+        rows.append(f'<tr><td>{_day(s, line.at)}</td><td>{e(line.description)}</td>'
+                    f'<td class="num">{line.points:+d}</td><td class="num">{line.balance}</td></tr>')
+    rows.append(f'<tr class="total"><td>{s.end}</td><td>Closing balance</td><td class="num"></td>'
+                f'<td class="num">{s.closing}</td></tr>')
+    who = e(f"{s.member.name} ({s.member.member_id})" if s.member.name else s.member.member_id)
+    card = f" &#183; card {e(s.member.card)}" if s.member.card else ""
+    facts = "\n".join(f"<dt>{e(label)}</dt><dd>{e(text)}</dd>" for label, text in summary_lines(s))
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8" />
+<title>{e(s.version.name)}: statement {s.start} to {s.end}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<h1>{e(s.version.name)}</h1>
+<p class="period">Statement for {who}{card}, {s.start} to {s.end}</p>
+<table>
+<thead><tr><th>Date</th><th>Description</th><th class="num">{unit}</th><th class="num">Balance</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody>
+</table>
+<dl>
+{facts}
+</dl>
+</body>
+</html>
+"""

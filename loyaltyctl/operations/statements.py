@@ -1,0 +1,94 @@
+"""Member statements: where a member stands, what moved in a period, what they can get now."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlite_utils import Database
+
+from loyaltyctl.core.dates import DAY, cutoff, local_date, start_of_day
+from loyaltyctl.core.statements import Line, Movement, affordable, statement_lines
+from loyaltyctl.core.tiers import TierStatus
+from loyaltyctl.errors import BadInput
+from loyaltyctl.model import Member, Program, Reward
+from loyaltyctl.operations.ledger import EXPIRING_WINDOW_DAYS
+from loyaltyctl.operations.member_state import MemberStates, program_versions
+from loyaltyctl.storage import ledger as store
+from loyaltyctl.storage import members as member_store
+from loyaltyctl.storage import programs
+
+
+@dataclass(frozen=True)
+class Statement:
+    ref: programs.ProgramRef
+    version: Program  # in force on the last day
+    member: Member
+    start: date
+    end: date
+    opening: int
+    closing: int
+    pending: int
+    lines: list[Line]
+    tier: TierStatus | None
+    expiring: list[tuple[date, int]]
+    rewards_available: list[Reward]
+    saved: int  # minor units, value of every reward redeemed up to the end
+
+    @property
+    def available(self) -> int:
+        return self.closing - self.pending
+
+
+def period_of_month(text: str) -> tuple[date, date]:
+    """`2026-10` -> (2026-10-01, 2026-10-31)."""
+    try:
+        first = date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise BadInput(f"--period {text!r} is not a month (YYYY-MM)") from None
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return first, following - timedelta(days=1)
+
+
+class StatementBuilder:
+    """Statements for one program; the versions and tier history reader are shared across members."""
+
+    def __init__(self, db: Database, program: str):
+        self.db = db
+        self.ref = programs.fetch_program_ref(db, program)
+        self.versions = program_versions(db, program)
+        self.states = MemberStates(db, self.ref, self.versions)
+
+    def build(self, member_row: int, member: Member, start: date, end: date) -> Statement:
+        tz = self.ref.timezone
+        begin, finish = start_of_day(start, tz), cutoff(end, tz)
+        version = self.versions.on(end)
+        opening = store.balance_as_of(self.db, member_row, begin)
+        closing = store.balance_as_of(self.db, member_row, finish)
+        movements = [Movement(at, kind, points, reason or kind)
+                     for at, kind, points, reason in store.fetch_movements(self.db, member_row, begin, finish)]
+        movements += [Movement(at, "expire", -points, f"{version.unit} expired (not yet posted)")
+                      for at, points in store.fetch_unposted_expiries(self.db, member_row, begin, finish)]
+        pending = store.pending_as_of(self.db, member_row, finish)
+        expiring = store.expiring_as_of(self.db, member_row, finish, finish + EXPIRING_WINDOW_DAYS * DAY)
+        return Statement(
+            ref=self.ref,
+            version=version,
+            member=member,
+            start=start,
+            end=end,
+            opening=opening,
+            closing=closing,
+            pending=pending,
+            lines=statement_lines(opening, movements),
+            tier=self.states.tier_status(member_row, finish, version, end),
+            expiring=[(local_date(at, tz), points) for at, points in expiring],
+            rewards_available=affordable(version.rewards, closing - pending),
+            saved=store.saved_as_of(self.db, member_row, finish),
+        )
+
+
+def member_statement(db: Database, program: str, ident: str, start: date, end: date) -> Statement:
+    if end < start:
+        raise BadInput(f"--to {end} is before --from {start}")
+    builder = StatementBuilder(db, program)
+    row, member = member_store.find_member(db, builder.ref.id, program, ident)
+    return builder.build(row, member, start, end)

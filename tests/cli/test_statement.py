@@ -1,0 +1,145 @@
+"""Member statements end to end, figures worked by hand."""
+
+import csv
+import io
+import json
+import xml.etree.ElementTree as ET
+
+from tests.conftest import run, write
+
+SHOP = """\
+[program]
+code = "shop"
+name = "Corner & Co Rewards"
+currency = "USD"
+timezone = "UTC"
+point_value = "0.01"
+effective_from = 2025-01-01
+
+[earn]
+points_per_unit = "1"
+rounding = "floor"
+
+[expiry]
+policy = "lot"
+months = 3
+
+[tiers]
+basis = "spend"
+window = "calendar-year"
+
+[[tiers.levels]]
+code = "member"
+threshold = "0"
+
+[[tiers.levels]]
+code = "silver"
+name = "Silver"
+threshold = "300.00"
+multiplier = "2"
+
+[[tiers.levels]]
+code = "gold"
+name = "Gold"
+threshold = "1000.00"
+multiplier = "3"
+perks = ["free gift wrap"]
+
+[[rewards]]
+code = "five-off"
+name = "$5 off"
+points = 100
+value = "5.00"
+"""
+TXNS = """\
+txn_id,member_id,occurred_at,amount,refund_of,description
+T0,M1,2025-09-15T10:00,50.00,,September visit
+T1,M1,2025-10-03T10:00,200.00,,Coat
+T2,M1,2025-10-10T10:00,100.00,,Boots
+T3,M1,2025-10-12T10:00,-50.00,T2,Boots returned
+T4,M1,2025-10-20T10:00,40.00,,Scarf
+"""
+# T0 50 (lot expires 2025-12-15); T1 200 (member, expires 2026-01-03); T2 100 (member: 250.00 spent before it;
+# 350.00 after: silver); T3 claws back round(100 x 50 / 100) = 50 from T2's lot, spend 300.00 = silver exactly;
+# T4 40.00 x 2 = 80 (expires 2026-01-20). Redeem 100 on 2025-10-25: soonest expiry first: T0's 50, then 50 of T1's.
+
+
+def setup_member(tmp_path) -> None:
+    assert run("program", "apply", write(tmp_path / "shop.toml", SHOP)).exit_code == 0
+    assert run("member", "add", "-p", "shop", "M1", "--name", "Ann <Lee> & Co", "--card", "C1",
+               "--joined", "2025-01-01").exit_code == 0
+    assert run("txn", "import", "-p", "shop", write(tmp_path / "t.csv", TXNS)).exit_code == 0
+    assert run("redeem", "-p", "shop", "M1", "--reward", "five-off", "--at", "2025-10-25T12:00").exit_code == 0
+
+
+def statement(*args: str) -> dict:
+    result = run("statement", "-p", "shop", "M1", *args, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def balance(as_of: str) -> int:
+    return json.loads(run("balance", "-p", "shop", "M1", "--as-of", as_of, "--format", "json").stdout)["points"]
+
+
+def test_october_statement_has_every_figure(tmp_path):
+    setup_member(tmp_path)
+    s = statement("--period", "2025-10")
+    assert (s["from"], s["to"], s["opening_points"], s["closing_points"]) == ("2025-10-01", "2025-10-31", 50, 280)
+    assert [(e["at"][:10], e["kind"], e["points"], e["balance"], e["description"]) for e in s["entries"]] == [
+        ("2025-10-03", "earn", 200, 250, "Coat"),
+        ("2025-10-10", "earn", 100, 350, "Boots"),
+        ("2025-10-12", "clawback", -50, 300, "refund of T2"),
+        ("2025-10-20", "earn", 80, 380, "Scarf"),
+        ("2025-10-25", "redeem", -100, 280, "$5 off"),
+    ]
+    # 2025 spend: 50 + 200 + 100 - 50 + 40 = 340.00; gold at 1000.00
+    assert (s["tier"], s["next_tier"]["code"], s["next_tier"]["remaining"]) == ("silver", "gold", "660.00")
+    # lots left: T1 150 (2026-01-03), T2 50 (2026-01-10), T4 80 (2026-01-20), all within 90 days of 31 October
+    assert s["expiring"] == [{"on": "2026-01-03", "points": 150}, {"on": "2026-01-10", "points": 50},
+                             {"on": "2026-01-20", "points": 80}]
+    assert [r["code"] for r in s["rewards_available"]] == ["five-off"]
+    assert s["saved"] == "5.00"
+    assert (s["opening_points"], s["closing_points"]) == (balance("2025-09-30"), balance("2025-10-31"))
+
+
+def test_unposted_expiries_are_lines_so_the_statement_always_adds_up(tmp_path):
+    setup_member(tmp_path)
+    before = statement("--period", "2026-01")
+    assert (before["opening_points"], before["closing_points"]) == (280, 0)
+    assert [(e["at"][:10], e["kind"], e["points"], e["balance"]) for e in before["entries"]] == [
+        ("2026-01-03", "expire", -150, 130), ("2026-01-10", "expire", -50, 80), ("2026-01-20", "expire", -80, 0)]
+    assert run("expire", "-p", "shop", "--as-of", "2026-01-31").exit_code == 0
+    after = statement("--period", "2026-01")
+    assert [(e["points"], e["balance"]) for e in after["entries"]] == [(-150, 130), (-50, 80), (-80, 0)]
+    assert (after["opening_points"], after["closing_points"]) == (balance("2025-12-31"), balance("2026-01-31"))
+
+
+def test_text_fits_80_columns_and_csv_holds_the_lines(tmp_path):
+    setup_member(tmp_path)
+    text = run("statement", "-p", "shop", "C1", "--from", "2025-10-01", "--to", "2025-10-31", "--format", "text").stdout
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "Opening balance" in text and "Closing balance" in text and "Saved to date: 5.00 USD" in text
+    rows = list(csv.reader(io.StringIO(run("statement", "-p", "shop", "M1", "--period", "2025-10",
+                                           "--format", "csv").stdout)))
+    assert rows[0] == ["date", "kind", "description", "points", "balance"]
+    assert rows[3] == ["2025-10-12", "clawback", "refund of T2", "-50", "300"]
+
+
+def test_html_is_one_well_formed_self_contained_page_with_every_figure(tmp_path):
+    setup_member(tmp_path)
+    page = run("statement", "-p", "shop", "M1", "--period", "2025-10", "--format", "html").stdout
+    root = ET.fromstring(page.split("\n", 1)[1])  # after <!DOCTYPE html>
+    assert root.tag == "html"
+    assert not [el for el in root.iter() if el.tag in ("link", "script", "img")]
+    text = "".join(root.itertext())
+    for figure in ("Ann <Lee> & Co", "50", "+200", "-50", "+80", "-100", "280", "660.00", "5.00", "2026-01-03"):
+        assert figure in text, figure
+
+
+def test_default_period_is_this_month_and_bad_periods_are_bad_usage(tmp_path):
+    setup_member(tmp_path)
+    assert (statement()["from"], statement()["to"]) == ("2026-06-01", "2026-06-30")  # the clock is 2026-06-15
+    assert run("statement", "-p", "shop", "M1", "--period", "2025-13").exit_code == 2
+    assert run("statement", "-p", "shop", "M1", "--from", "2025-10-31", "--to", "2025-10-01").exit_code == 2
+    assert run("statement", "-p", "shop", "M9").exit_code == 1
