@@ -1,12 +1,15 @@
 """Output: the only module that prints data. Tables for people, JSON for scripts."""
 
 import json
-from collections.abc import Callable, Sequence
+import sys
+from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
 from rich.console import Console, RenderableType
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
 
@@ -78,3 +81,15 @@ def fields(title: str, pairs: Sequence[tuple[str, Any]]) -> Table:
     for key, value in pairs:
         result.add_row(key, _cell(value))
     return result
+
+
+@contextmanager
+def progress(total: int, description: str) -> Iterator[Callable[[], None] | None]:
+    """A progress bar on stderr, only when stderr is a terminal; yields `advance()` (or None)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err(), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda: bar.advance(task)

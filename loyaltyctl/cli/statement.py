@@ -2,6 +2,7 @@
 
 from datetime import date
 from enum import Enum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,6 +12,7 @@ from loyaltyctl.cli.common import OutputOption, ProgramOption, database, write_o
 from loyaltyctl.core.dates import local_date, parse_day
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats import statements as written
+from loyaltyctl.operations import statement_batch as batch
 from loyaltyctl.operations import statements
 from loyaltyctl.operations.reports import check_period
 from loyaltyctl.storage import programs
@@ -22,6 +24,7 @@ class StatementFormat(str, Enum):
     json = "json"
     csv = "csv"
     html = "html"
+    eml = "eml"
 
 
 RENDERERS = {
@@ -71,16 +74,28 @@ def _table(s: statements.Statement):
 def statement(
     ctx: typer.Context,
     program: ProgramOption,
-    member: Annotated[str, typer.Argument(help="Member id or card number.", show_default=False)],
+    member: Annotated[str | None, typer.Argument(help="Member id or card number (or --all).", show_default=False)] = None,
     period: Annotated[str | None, typer.Option("--period", help="A month, YYYY-MM (default: this month).")] = None,
     start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last day (inclusive), YYYY-MM-DD.")] = None,
-    fmt: Annotated[StatementFormat, typer.Option("--format", "-f", help="Output format.")] = StatementFormat.table,
+    fmt: Annotated[StatementFormat, typer.Option("--format", "-f", help="Output format (eml: batch only).")] = StatementFormat.table,
     output: OutputOption = None,
+    every: Annotated[bool, typer.Option("--all", help="Every member with activity or points: one file each.")] = False,
+    out_dir: Annotated[Path | None, typer.Option("--out-dir", help="Where --all writes (with an index.csv).")] = None,
+    include_inactive: Annotated[bool, typer.Option(help="With --all: members with no activity and no points too.")] = False,
+    sender: Annotated[str | None, typer.Option("--sender", help="From address of --format eml messages.")] = None,
 ) -> None:
-    """A member's statement: opening and closing balance, every entry, tier, expiring points, rewards, savings."""
+    """A member's statement (opening and closing balance, every entry, tier, expiring points, rewards, savings),
+    or with --all one file per member for a mail merge or a printer."""
     db = database(ctx)
     first, last = statement_period(db, program, period, start, end)
+    if every:
+        _batch(db, program, member, first, last, fmt, out_dir, include_inactive, sender)
+        return
+    if member is None:
+        raise BadInput("name a member, or give --all --out-dir DIR")
+    if fmt == StatementFormat.eml:
+        raise BadInput("--format eml is for batches: --all --out-dir DIR")
     result = statements.member_statement(db, program, member, first, last)
     if fmt == StatementFormat.table:
         if output:
@@ -92,3 +107,32 @@ def statement(
         write_output(output, text)
     else:
         print(text, end="")
+
+
+def _batch(db, program: str, member: str | None, first: date, last: date, fmt: StatementFormat,
+           out_dir: Path | None, include_inactive: bool, sender: str | None) -> None:
+    if member is not None:
+        raise BadInput("--all writes every member; leave out the member id")
+    if out_dir is None:
+        raise BadInput("--all needs --out-dir DIR")
+    if fmt == StatementFormat.table:
+        fmt = StatementFormat.html
+    renderer = _batch_renderer(fmt, sender or f"{program}@localhost")
+    total = programs.count_members(db, program)
+    with render.progress(total, f"statements {first} to {last}") as advance:
+        result = batch.write_statements(db, program, first, last, out_dir, fmt.value, renderer,
+                                        include_inactive=include_inactive, on_member=advance)
+    data = {"program": program, "from": first.isoformat(), "to": last.isoformat(), "written": result.written,
+            "skipped_inactive": result.skipped_inactive, "skipped_no_email": result.skipped_no_email,
+            "index": str(result.index)}
+    render.emit(data, render.Format.table, lambda d: render.fields(f"Statements written to {out_dir}", list(d.items())))
+
+
+def _batch_renderer(fmt: StatementFormat, sender: str):
+    """What each batch file holds: an email (None without an address), JSON, or a written statement."""
+    if fmt == StatementFormat.eml:
+        sent_at = clock.now()
+        return lambda s: written.statement_email(s, sender, sent_at)
+    if fmt == StatementFormat.json:
+        return lambda s: render.json_text(written.statement_json(s))
+    return RENDERERS[fmt]

@@ -6,6 +6,9 @@ CSS, no external assets) that is also well-formed XML.
 
 import html
 import textwrap
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
 from typing import Any
 
 from loyaltyctl.core.dates import format_instant, local_date
@@ -155,3 +158,26 @@ def statement_html(s: Statement) -> str:
 </body>
 </html>
 """
+
+
+def period_label(s: Statement) -> str:
+    """`October 2025` for a whole month, `2025-10-01 to 2025-10-15` otherwise."""
+    if s.start.day == 1 and (s.end + timedelta(days=1)).day == 1 and (s.start.year, s.start.month) == (
+            s.end.year, s.end.month):
+        return s.start.strftime("%B %Y")
+    return f"{s.start} to {s.end}"
+
+
+def statement_email(s: Statement, sender: str, sent_at: datetime) -> bytes | None:
+    """An RFC 5322 message with text and HTML alternatives; None for a member without an email address."""
+    if not s.member.email:
+        return None
+    message = EmailMessage()
+    message["Subject"] = f"{s.version.name}: your statement for {period_label(s)}"
+    message["From"] = sender
+    message["To"] = formataddr((s.member.name, s.member.email))
+    message["Date"] = format_datetime(sent_at)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message.set_content(statement_text(s))
+    message.add_alternative(statement_html(s), subtype="html")
+    return bytes(message)

@@ -33,6 +33,12 @@ def fetch_members(db: Database, program_id: int, program: str) -> dict[str, Memb
     return {row[0]: _member(program, row) for row in rows}
 
 
+def fetch_member_rows(db: Database, program_id: int, program: str) -> list[tuple[int, Member]]:
+    """Every member of a program with its row id, by member id."""
+    rows = db.execute(f"SELECT m.id, {_COLUMNS} FROM members m WHERE m.program_id = ? ORDER BY m.member_id", [program_id])
+    return [(row[0], _member(program, row[1:])) for row in rows]
+
+
 def find_member(db: Database, program_id: int, program: str, ident: str) -> tuple[int, Member]:
     """A member by member id or, failing that, by card number (so a counter can scan a card)."""
     row = db.execute(

@@ -64,6 +64,10 @@ def fetch_program_id(db: Database, code: str) -> int:
     return fetch_program_ref(db, code).id
 
 
+def count_members(db: Database, code: str) -> int:
+    return db.execute("SELECT count(*) FROM members WHERE program_id = ?", [fetch_program_id(db, code)]).fetchone()[0]
+
+
 def fetch_latest_version(db: Database, code: str) -> ProgramVersion:
     """The most recently applied version of a program."""
     program_id = fetch_program_id(db, code)

@@ -143,3 +143,45 @@ def test_default_period_is_this_month_and_bad_periods_are_bad_usage(tmp_path):
     assert run("statement", "-p", "shop", "M1", "--period", "2025-13").exit_code == 2
     assert run("statement", "-p", "shop", "M1", "--from", "2025-10-31", "--to", "2025-10-01").exit_code == 2
     assert run("statement", "-p", "shop", "M9").exit_code == 1
+
+
+def test_batch_writes_one_file_per_active_member_with_an_index_and_reruns_cleanly(tmp_path):
+    setup_member(tmp_path)
+    assert run("member", "add", "-p", "shop", "idle", "--joined", "2025-01-01").exit_code == 0  # nothing, ever
+    assert run("member", "add", "-p", "shop", "../a b/ü", "--joined", "2025-01-01", "--email", "x@example.com").exit_code == 0
+    assert run("adjust", "-p", "shop", "../a b/ü", "7", "--reason", "welcome", "--at", "2025-09-20").exit_code == 0
+    out = tmp_path / "out"
+    first = run("statement", "-p", "shop", "--all", "--period", "2025-10", "--out-dir", out, "--format", "json")
+    assert first.exit_code == 0, first.stderr
+    files = sorted(p.name for p in out.iterdir())
+    unsafe = [name for name in files if name.startswith("___a_b__")]
+    assert files == sorted(["M1.json", "index.csv", *unsafe]) and len(unsafe) == 1  # no activity in October, 7 points (expire 2025-12-20)
+    assert json.loads((out / "M1.json").read_text())["closing_points"] == 280
+    assert json.loads((out / unsafe[0]).read_text())["closing_points"] == 7
+    index = list(csv.DictReader(io.StringIO((out / "index.csv").read_text())))
+    assert [(r["member_id"], r["file"], r["closing_points"]) for r in index] == [
+        ("../a b/ü", unsafe[0], "7"), ("M1", "M1.json", "280")]
+    again = run("statement", "-p", "shop", "--all", "--period", "2025-10", "--out-dir", out, "--format", "json",
+                "--include-inactive")
+    assert again.exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted([*files, "idle.json"])  # overwritten, no temp files left
+
+
+def test_batch_as_email_has_text_and_html_and_skips_members_without_an_address(tmp_path):
+    from email import policy
+    from email.parser import BytesParser
+
+    setup_member(tmp_path)
+    assert run("member", "import", "-p", "shop", write(tmp_path / "m.csv", "member_id,email\nM1,ann@example.com\n")).exit_code == 0
+    assert run("member", "add", "-p", "shop", "M2", "--joined", "2025-01-01").exit_code == 0
+    assert run("adjust", "-p", "shop", "M2", "5", "--reason", "x", "--at", "2025-10-02").exit_code == 0
+    out = tmp_path / "mail"
+    result = run("statement", "-p", "shop", "--all", "--period", "2025-10", "--out-dir", out, "--format", "eml",
+                 "--sender", "rewards@corner.example")
+    assert result.exit_code == 0 and "skipped_no_email" in result.stdout
+    message = BytesParser(policy=policy.default).parsebytes((out / "M1.eml").read_bytes())
+    assert message["Subject"] == "Corner & Co Rewards: your statement for October 2025"
+    assert (message["From"], message["To"]) == ("rewards@corner.example", '"Ann <Lee> & Co" <ann@example.com>')
+    assert "Closing balance" in message.get_body(("plain",)).get_content()
+    assert "<table>" in message.get_body(("html",)).get_content()
+    assert not (out / "M2.eml").exists()

@@ -1,0 +1,84 @@
+"""Monthly statements for every member: one file each plus an index, each written atomically."""
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from loyaltyctl.errors import BadInput
+from loyaltyctl.formats.csv_output import csv_text
+from loyaltyctl.operations.statements import Statement, StatementBuilder
+from loyaltyctl.storage import members as member_store
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def file_stem(member_id: str) -> str:
+    """A file name for a member id: the id itself when safe, else a cleaned id and a short hash of it."""
+    cleaned = _UNSAFE.sub("_", member_id)
+    if cleaned == member_id:
+        return member_id
+    return f"{cleaned[:40]}-{hashlib.sha256(member_id.encode()).hexdigest()[:8]}"
+
+
+def write_atomically(path: Path, data: str | bytes) -> None:
+    """Write next to the target and rename over it: a reader never sees half a file."""
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    written: int
+    skipped_inactive: int
+    skipped_no_email: int
+    index: Path
+
+
+def write_statements(db: Database, program: str, start: date, end: date, out_dir: Path, extension: str,
+                     render: Callable[[Statement], str | bytes | None], include_inactive: bool = False,
+                     on_member: Callable[[], None] | None = None) -> BatchResult:
+    """One file per member with activity in the period or points (all members with `include_inactive`).
+
+    `render` returns None for a member it cannot write for (an email without an address).
+    """
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BadInput(f"{out_dir}: cannot create the output directory: {error.strerror}") from None
+    builder = StatementBuilder(db, program)
+    members = member_store.fetch_member_rows(db, builder.ref.id, program)
+    written = inactive = no_email = 0
+    index_rows = []
+    for row, member in members:
+        statement = builder.build(row, member, start, end)
+        if on_member:
+            on_member()
+        if not include_inactive and not statement.lines and statement.closing == 0:
+            inactive += 1
+            continue
+        content = render(statement)
+        if content is None:
+            no_email += 1
+            continue
+        name = f"{file_stem(member.member_id)}.{extension}"
+        write_atomically(out_dir / name, content)
+        written += 1
+        index_rows.append((member.member_id, member.name, member.email, name, statement.opening, statement.closing))
+    index = out_dir / "index.csv"
+    write_atomically(index, csv_text(["member_id", "name", "email", "file", "opening_points", "closing_points"],
+                                     index_rows))
+    return BatchResult(written, inactive, no_email, index)
