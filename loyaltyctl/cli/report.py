@@ -87,3 +87,28 @@ def donations(ctx: typer.Context, program: ProgramOption, start: FromOption, end
     rows = [[d.charity, d.donations, d.points, from_minor(d.value, ref.currency)] for d in lines]
     _emit(fmt, output, data, f"Donations in {ref.code}, {period.start} to {period.end} ({ref.currency})",
           ["charity", "donations", "points", "value"], rows)
+
+
+@command(report_app, "expiring")
+def expiring(ctx: typer.Context, program: ProgramOption,
+             within: Annotated[int, typer.Option("--within", help="Days after --as-of to look ahead.")] = 30,
+             as_of: Annotated[str | None, typer.Option("--as-of", help="End of this day (default today).")] = None,
+             fmt: ReportFormatOption = render.ReportFormat.table, output: OutputOption = None) -> None:
+    """Members whose points expire soon, with their email and what they could still redeem: a mail-merge list."""
+    day = None
+    if as_of:
+        try:
+            day = parse_day(as_of)
+        except ValueError as error:
+            raise BadInput(f"--as-of {error}") from None
+    ref, day, lines = reports.expiring_report(database(ctx), program, within, day)
+    data = {
+        "program": ref.code, "as_of": day.isoformat(), "within_days": within,
+        "members": [{"member": x.member.member_id, "name": x.member.name, "email": x.member.email,
+                     "points": x.points, "first_expiry": x.first_expiry.isoformat(), "available": x.available,
+                     "rewards": [r.code for r in x.rewards]} for x in lines],
+    }
+    columns = ["member", "name", "email", "points", "first_expiry", "available", "rewards"]
+    rows = [[x.member.member_id, x.member.name, x.member.email, x.points, x.first_expiry.isoformat(), x.available,
+             " ".join(r.code for r in x.rewards)] for x in lines]
+    _emit(fmt, output, data, f"Points expiring in {ref.code} within {within} days of {day}", columns, rows)

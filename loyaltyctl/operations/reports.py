@@ -5,10 +5,15 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from loyaltyctl.core.dates import cutoff, start_of_day
+from loyaltyctl import clock
+from loyaltyctl.core.dates import DAY, cutoff, local_date, start_of_day
+from loyaltyctl.core.statements import affordable
 from loyaltyctl.errors import BadInput
+from loyaltyctl.model import Member, Reward
 from loyaltyctl.money import points_value
 from loyaltyctl.operations.member_state import program_versions
+from loyaltyctl.storage import ledger as ledger_store
+from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
 from loyaltyctl.storage import reports as store
 
@@ -77,3 +82,30 @@ def donation_report(db: Database, program: str, period: Period) -> tuple[program
     ref = programs.fetch_program_ref(db, program)
     rows = store.donation_totals(db, ref.id, start_of_day(period.start, ref.timezone), cutoff(period.end, ref.timezone))
     return ref, [DonationLine(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class ExpiringLine:
+    member: Member
+    points: int
+    first_expiry: date
+    available: int
+    rewards: list[Reward]  # what the available points still buy
+
+
+def expiring_report(db: Database, program: str, within: int, as_of: date | None = None
+                    ) -> tuple[programs.ProgramRef, date, list[ExpiringLine]]:
+    """Members with points expiring in the `within` days after the end of `as_of` (default today)."""
+    if within <= 0:
+        raise BadInput(f"--within must be a positive number of days, got {within}")
+    ref = programs.fetch_program_ref(db, program)
+    as_of = as_of or clock.today_in(ref.timezone)
+    before = cutoff(as_of, ref.timezone)
+    version = program_versions(db, program).on(as_of)
+    members = dict(member_store.fetch_member_rows(db, ref.id, program))
+    lines = []
+    for row, points, first in ledger_store.expiring_by_member(db, ref.id, before, before + within * DAY):
+        available = ledger_store.balance_as_of(db, row, before) - ledger_store.pending_as_of(db, row, before)
+        lines.append(ExpiringLine(members[row], points, local_date(first, ref.timezone), available,
+                                  affordable(version.rewards, available)))
+    return ref, as_of, lines

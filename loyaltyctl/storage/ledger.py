@@ -402,3 +402,18 @@ def saved_as_of(db: Database, member: int, before: int) -> int:
              AND effective_at < ?""",
         [member, before],
     ).fetchone()[0]
+
+
+def expiring_by_member(db: Database, program_id: int, before: int, until: int) -> list[tuple[int, int, int]]:
+    """Members with points alive at `before` that expire before `until`: (member row, points, first expiry)."""
+    return db.execute(
+        """SELECT member, sum(held), min(expires_at) FROM (
+               SELECT l.member, l.expires_at,
+                      l.points - coalesce((SELECT sum(c.points) FROM consumptions c
+                                           WHERE c.lot = l.id AND c.at < :t), 0) AS held
+               FROM lots l JOIN members m ON m.id = l.member
+               WHERE m.program_id = :p AND l.expires_at >= :t AND l.expires_at < :u
+                 AND l.earned_at < :t)
+           WHERE held > 0 GROUP BY member ORDER BY min(expires_at), member""",
+        {"p": program_id, "t": before, "u": until},
+    ).fetchall()

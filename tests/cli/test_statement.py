@@ -185,3 +185,23 @@ def test_batch_as_email_has_text_and_html_and_skips_members_without_an_address(t
     assert "Closing balance" in message.get_body(("plain",)).get_content()
     assert "<table>" in message.get_body(("html",)).get_content()
     assert not (out / "M2.eml").exists()
+
+
+def test_expiring_report_lists_members_to_warn_with_what_they_can_still_redeem(tmp_path):
+    setup_member(tmp_path)
+
+    def expiring(within: str) -> list[dict]:
+        result = run("report", "expiring", "-p", "shop", "--within", within, "--as-of", "2025-10-31", "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)["members"]
+
+    assert expiring("60") == []  # to 2025-12-30: T0's lot (2025-12-15) was used up by the redemption
+    # to 2026-01-05: T1's 150 left (2026-01-03)
+    assert expiring("66") == [{"member": "M1", "name": "Ann <Lee> & Co", "email": "", "points": 150,
+                               "first_expiry": "2026-01-03", "available": 280, "rewards": ["five-off"]}]
+    assert expiring("90")[0]["points"] == 150 + 50 + 80
+    rows = list(csv.reader(io.StringIO(run("report", "expiring", "-p", "shop", "--within", "90", "--as-of", "2025-10-31",
+                                           "--format", "csv").stdout)))
+    assert rows == [["member", "name", "email", "points", "first_expiry", "available", "rewards"],
+                    ["M1", "Ann <Lee> & Co", "", "280", "2026-01-03", "280", "five-off"]]
+    assert run("report", "expiring", "-p", "shop", "--within", "0").exit_code == 2
