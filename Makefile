@@ -14,11 +14,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	rm -f demo.db demo.db-wal demo.db-shm
+	rm -rf demo.db demo.db-wal demo.db-shm demo.statements
 	$(BIN)/loyaltyctl demo --db demo.db
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm demo.rejects .pytest_cache
+	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm demo.rejects demo.statements .pytest_cache

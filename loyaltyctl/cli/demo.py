@@ -8,11 +8,14 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import render
+from loyaltyctl.formats.statements import statement_html, statement_text
 from loyaltyctl.money import format_money, plain_decimal
 from loyaltyctl.operations import bonuses, reports, setup
 from loyaltyctl.operations import ledger as ops
 from loyaltyctl.operations.member_state import member_details, pay_membership
 from loyaltyctl.operations.quote import quote
+from loyaltyctl.operations.statement_batch import write_statements
+from loyaltyctl.operations.statements import member_statement
 from loyaltyctl.storage import programs
 from loyaltyctl.storage.members import fetch_members
 from loyaltyctl.operations.imports import import_transactions
@@ -54,6 +57,7 @@ def demo(
     _bonuses(database, console, samples, rejects_dir)
     _tiers_and_quote(database, console)
     _partners_and_donations(database, console)
+    _statements(database, console, path.with_name(f"{path.stem}.statements"))
     problems = reconciliation_problems(database)
     intact = first_broken_link(database) is None and not problems
     console.print(f"db verify: {'hash chain intact, balances reconcile' if intact else 'PROBLEMS: ' + '; '.join(problems)}")
@@ -149,3 +153,13 @@ def _partners_and_donations(database, console) -> None:
     console.print(render.table(
         f"Donations at beauty-club, {period.start} to {period.end}", ["charity", "donations", "points", "value"],
         [(d.charity, d.donations, d.points, format_money(d.value, ref.currency)) for d in gifts]))
+
+
+def _statements(database, console, out_dir: Path) -> None:
+    """M001's October statement at the beauty club as a counter would print it, and October's batch as HTML."""
+    statement = member_statement(database, "beauty-club", "M001", date(2026, 10, 1), date(2026, 10, 31))
+    console.print(statement_text(statement), end="", markup=False, highlight=False)
+    batch = write_statements(database, "beauty-club", date(2026, 10, 1), date(2026, 10, 31), out_dir, "html",
+                             statement_html)
+    console.print(f"October statements: {batch.written} HTML files and {batch.index.name} in {out_dir}/ "
+                  f"({batch.skipped_inactive} members without activity or points skipped)")
