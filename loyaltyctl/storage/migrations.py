@@ -184,3 +184,10 @@ def m004_memberships_and_tier_activity(db: Database) -> None:
         CREATE INDEX transactions_member_time ON transactions(member, occurred_at, qualifying, points);
         """
     )
+
+
+@migrations()
+def m005_lots_by_member(db: Database) -> None:
+    """Every lot of a member, by expiry: point-in-time questions (pending, expiring, held at D) read a
+    member's lots whatever they hold now, which the partial `lots_open` index cannot serve."""
+    db.executescript("CREATE INDEX lots_member ON lots(member, expires_at);")
