@@ -1,6 +1,6 @@
 """Statement batch benchmark: a monthly `statement --all` over 100,000 members and ~1,000,000 entries.
 
-    python bench/statements_bench.py [ROWS]      (default: 1000000 transactions)
+    python bench/statements_bench.py [ROWS]      (default: 1,250,000 transactions, about 1,030,000 entries)
 
 Builds the database with `txn import` (bench/import_bench.py's generator: 100,000
 members, two years of purchases, ~3% refunds), then times, in the same run:
@@ -62,4 +62,4 @@ def main(rows: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_250_000)
