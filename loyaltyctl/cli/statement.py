@@ -90,6 +90,8 @@ def statement(
     db = database(ctx)
     first, last = statement_period(db, program, period, start, end)
     if every:
+        if output:
+            raise BadInput("--all writes one file per member into --out-dir; -o is for one statement")
         _batch(db, program, member, first, last, fmt, out_dir, include_inactive, sender)
         return
     if member is None:

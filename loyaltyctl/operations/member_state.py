@@ -57,9 +57,6 @@ class MemberStates:
             if amount:
                 known.setdefault(member, Activity()).add(at, amount)
 
-    def record_term(self, member: int, term: Term) -> None:
-        self.terms.setdefault(member, []).append(term)
-
     def tier_rules(self, program: Program) -> TierRules | None:
         if program.tiers is None:
             return None
