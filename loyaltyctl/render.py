@@ -24,6 +24,19 @@ class ReportFormat(str, Enum):
     csv = "csv"
 
 
+class AccountingFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+class JournalFormat(str, Enum):
+    csv = "csv"
+    beancount = "beancount"
+    ledger = "ledger"
+
+
 def out() -> Console:
     """stdout, looked up at call time so redirected streams (and CliRunner) are honoured."""
     return Console(highlight=False, soft_wrap=True)

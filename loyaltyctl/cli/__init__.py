@@ -13,6 +13,7 @@ from loyaltyctl.cli.db import db_app
 from loyaltyctl.cli.demo import demo
 from loyaltyctl.cli.ledger import ledger_app
 from loyaltyctl.cli.member import member_app
+from loyaltyctl.cli.period import period_app
 from loyaltyctl.cli.program import program_app
 from loyaltyctl.cli.report import report_app
 from loyaltyctl.cli.statement import statement
@@ -31,6 +32,7 @@ app.add_typer(txn_app, name="txn")
 app.add_typer(ledger_app)
 app.add_typer(bonus_app, name="bonus")
 app.add_typer(report_app, name="report")
+app.add_typer(period_app, name="period")
 app.add_typer(db_app, name="db")
 command(app, "demo")(demo)
 command(app, "statement")(statement)

@@ -14,10 +14,9 @@ from loyaltyctl.cli.common import (
     RejectFileOption,
     command,
     database,
+    day_option,
     report_rejects,
 )
-from loyaltyctl.core.dates import parse_day
-from loyaltyctl.errors import BadInput
 from loyaltyctl.formats.csv_input import parse_mapping
 from loyaltyctl.operations import bonuses
 
@@ -32,11 +31,7 @@ def birthday(
     fmt: FormatOption = render.Format.table,
 ) -> None:
     """Post the birthday bonus to members born on this day; once per member per year, safe to re-run."""
-    try:
-        on = parse_day(day) if day else None
-    except ValueError as error:
-        raise BadInput(f"--date {error}") from None
-    run = bonuses.run_birthdays(database(ctx), program, on)
+    run = bonuses.run_birthdays(database(ctx), program, day_option("--date", day))
     if not run.bonus:
         render.note(f"{program} has no birthday bonus on {run.day} ([bonuses] birthday); nothing posted")
     data = {"program": run.program, "date": run.day.isoformat(), "members": run.members, "points": run.points,

@@ -5,6 +5,7 @@ import os
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -12,6 +13,7 @@ import typer
 from sqlite_utils import Database
 
 from loyaltyctl import render
+from loyaltyctl.core.dates import parse_day
 from loyaltyctl.errors import EXIT_REFUSED, EXIT_REJECTED_ROWS, BadInput, InvalidProgram, LoyaltyError
 from loyaltyctl.storage.db import open_db
 
@@ -80,6 +82,18 @@ def command(app: typer.Typer, name: str | None = None, **settings: Any) -> Calla
 ProgramOption = Annotated[str, typer.Option("--program", "-p", help="Program code.")]
 FormatOption = Annotated[render.Format, typer.Option("--format", "-f", help="Output format.")]
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
+AsOfOption = Annotated[str | None, typer.Option("--as-of", help="End of this day, YYYY-MM-DD (default today).",
+                                                 show_default=False)]
+
+
+def day_option(option: str, text: str | None) -> date | None:
+    """A YYYY-MM-DD option's date (None when not given); a bad date is bad usage."""
+    if text is None:
+        return None
+    try:
+        return parse_day(text)
+    except ValueError as error:
+        raise BadInput(f"{option} {error}") from None
 
 
 RejectFileOption = Annotated[Path | None, typer.Option("--reject-file", help="Where bad rows go (default FILE.rejects.csv).")]
@@ -98,10 +112,13 @@ def report_rejects(file: Path, first: list[tuple[int, str]], total: int, reject_
         raise typer.Exit(EXIT_REJECTED_ROWS)
 
 
-def write_output(path: Path, text: str) -> None:
+def write_output(path: Path, content: str | bytes) -> None:
     """Write a file the user named with -o; a path that cannot be written is bad usage (exit 2)."""
     try:
-        path.write_text(text, encoding="utf-8")
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
     except OSError as error:
         raise BadInput(f"{path}: cannot write: {error.strerror}") from None
     render.note(f"wrote {path}")

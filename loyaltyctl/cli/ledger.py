@@ -1,15 +1,13 @@
 """Posting commands (earn, redeem, adjust, reverse, transfer, expire) and `balance`."""
 
-from datetime import date
 from typing import Annotated
 
 import typer
 
 from loyaltyctl import render
-from loyaltyctl.cli.common import FormatOption, ProgramOption, command, database
+from loyaltyctl.cli.common import AsOfOption, FormatOption, ProgramOption, command, database, day_option
 from loyaltyctl.cli.views import tier_json, tier_line
-from loyaltyctl.core.dates import format_instant, parse_day
-from loyaltyctl.errors import BadInput
+from loyaltyctl.core.dates import format_instant
 from loyaltyctl.money import format_money, plain_decimal
 from loyaltyctl.operations import ledger as ops
 from loyaltyctl.operations.quote import quote as quote_purchase
@@ -22,16 +20,6 @@ PointsArgument = Annotated[int, typer.Argument(help="Whole points.", show_defaul
 ReasonOption = Annotated[str, typer.Option("--reason", "-r", help="Why (shown on statements).")]
 KeyOption = Annotated[str | None, typer.Option("--key", help="Idempotency key: posting it again changes nothing.")]
 AtOption = Annotated[str | None, typer.Option("--at", help="When it happened (ISO date or time; default now).")]
-AsOfOption = Annotated[str | None, typer.Option("--as-of", help="End of this day, YYYY-MM-DD (default today).")]
-
-
-def as_of_date(text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return parse_day(text)
-    except ValueError as error:
-        raise BadInput(f"--as-of {error}") from None
 
 
 def entry_json(entry: Entry, posted: ops.Posted) -> dict:
@@ -133,7 +121,7 @@ def transfer(ctx: typer.Context, program: ProgramOption,
 def balance(ctx: typer.Context, program: ProgramOption, member: MemberArgument, as_of: AsOfOption = None,
             fmt: FormatOption = render.Format.table) -> None:
     """Points, available and pending points, and what expires in the next 90 days."""
-    result = ops.member_balance(database(ctx), program, member, as_of_date(as_of))
+    result = ops.member_balance(database(ctx), program, member, day_option("--as-of", as_of))
     tier, next_tier = tier_json(result.tier, result.tiers, result.program)
     data = {
         "program": result.program.code,
@@ -163,7 +151,7 @@ def balance(ctx: typer.Context, program: ProgramOption, member: MemberArgument, 
 def expire(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = None,
            fmt: FormatOption = render.Format.table) -> None:
     """Post every expiry due up to a date, each dated the day it expired; re-running posts nothing."""
-    result = ops.run_expire(database(ctx), program, as_of_date(as_of))
+    result = ops.run_expire(database(ctx), program, day_option("--as-of", as_of))
     data = {"program": result.program, "as_of": result.as_of.isoformat(), "lots": result.lots,
             "points": result.points, "members": result.members}
     render.emit(data, fmt, lambda d: render.fields(f"Expiry posted through {d['as_of']}", list(d.items())))

@@ -1,18 +1,17 @@
-"""`loyaltyctl report …`: partners and donations."""
+"""`loyaltyctl report …`: accounting (liability, roll-forward, journal), partners, donations, expiring points."""
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from loyaltyctl import render
-from loyaltyctl.cli.common import OutputOption, ProgramOption, command, database, write_output
-from loyaltyctl.core.dates import parse_day
+from loyaltyctl.cli.common import AsOfOption, OutputOption, ProgramOption, command, database, day_option, write_output
 from loyaltyctl.errors import BadInput
+from loyaltyctl.formats import accounting as accounting_out
 from loyaltyctl.formats.csv_output import csv_text
 from loyaltyctl.money import format_money, from_minor
-from loyaltyctl.operations import reports
+from loyaltyctl.operations import accounting, reports
 
 report_app = typer.Typer(no_args_is_help=True, help="Reports for the owner, partners and accountants.")
 
@@ -21,14 +20,9 @@ ToOption = Annotated[str, typer.Option("--to", help="Last day (inclusive), YYYY-
 ReportFormatOption = Annotated[render.ReportFormat, typer.Option("--format", "-f", help="Output format.")]
 
 
+AccountingFormatOption = Annotated[render.AccountingFormat, typer.Option("--format", "-f", help="Output format.")]
 def _period(start: str, end: str) -> reports.Period:
-    days: list[date] = []
-    for option, text in (("--from", start), ("--to", end)):
-        try:
-            days.append(parse_day(text))
-        except ValueError as error:
-            raise BadInput(f"{option} {error}") from None
-    return reports.check_period(*days)
+    return reports.check_period(day_option("--from", start), day_option("--to", end))
 
 
 def _emit(fmt: render.ReportFormat, output: Path | None, data: dict, title: str, columns: list[str],
@@ -42,6 +36,82 @@ def _emit(fmt: render.ReportFormat, output: Path | None, data: dict, title: str,
             render.note("nothing in this period")
         return
     text = render.json_text(data) if fmt == render.ReportFormat.json else csv_text(columns, rows)
+    if output:
+        write_output(output, text)
+    else:
+        print(text, end="")
+
+
+def _emit_sections(fmt: render.AccountingFormat, output: Path | None, data: dict, title: str, currency: str,
+                   sections: list[accounting_out.Section]) -> None:
+    """An accounting report as tables, one JSON document, one CSV, or an XLSX workbook (sheet per section)."""
+    if fmt == render.AccountingFormat.table:
+        if output:
+            raise BadInput(f"-o {output}: a file takes --format csv, json or xlsx")
+        console = render.out()
+        console.print(title, markup=False)
+        for section in sections:
+            console.print(render.table(section.title, accounting_out.COLUMNS,
+                                       [[accounting_out.table_cell(cell) for cell in row] for row in section.rows]))
+        return
+    if fmt == render.AccountingFormat.xlsx:
+        if not output:
+            raise BadInput("--format xlsx writes a workbook: give -o FILE.xlsx")
+        write_output(output, accounting_out.sections_xlsx(sections, currency))
+        return
+    text = render.json_text(data) if fmt == render.AccountingFormat.json else accounting_out.sections_csv(sections)
+    if output:
+        write_output(output, text)
+    else:
+        print(text, end="")
+
+
+@command(report_app, "liability")
+def liability(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = None,
+              breakage: Annotated[str, typer.Option("--breakage", help="program: the program's breakage_rate; "
+                                                     "estimated: expired / (redeemed + expired), trailing 12 months.")
+                                  ] = "program",
+              fmt: AccountingFormatOption = render.AccountingFormat.table, output: OutputOption = None) -> None:
+    """Points outstanding at the end of a day: valued, with breakage, aged by lot age and by time to expiry."""
+    ref, report = accounting.liability_report(database(ctx), program, day_option("--as-of", as_of), breakage)
+    if report.unposted_expiries:
+        render.note(f"{report.unposted_expiries} expiries due by {report.as_of} are not posted yet "
+                    f"({report.unposted_points} points); they count as expired all the same")
+    _emit_sections(fmt, output, accounting_out.liability_json(ref.code, report),
+                   f"Points liability of {ref.code} as of the end of {report.as_of} ({ref.currency})", ref.currency,
+                   accounting_out.liability_sections(report))
+
+
+@command(report_app, "rollforward")
+def rollforward(ctx: typer.Context, program: ProgramOption, start: FromOption, end: ToOption,
+                fmt: AccountingFormatOption = render.AccountingFormat.table, output: OutputOption = None) -> None:
+    """Opening balance, points issued, redeemed, expired, clawed back and adjusted, closing balance; in money too."""
+    ref, report = accounting.rollforward_report(database(ctx), program, _period(start, end))
+    if report.unposted_expiries:
+        render.note(f"{report.unposted_expiries} expiries in the period are not posted yet; "
+                    "they count as expired all the same")
+    _emit_sections(fmt, output, accounting_out.rollforward_json(ref.code, report),
+                   f"Roll-forward of {ref.code}, {report.start} to {report.end} ({ref.currency})", ref.currency,
+                   accounting_out.rollforward_sections(report))
+
+
+@command(report_app, "journal")
+def journal(ctx: typer.Context, program: ProgramOption, start: FromOption, end: ToOption,
+            fmt: Annotated[render.JournalFormat, typer.Option("--format", "-f", help="Output format.")
+                           ] = render.JournalFormat.csv,
+            output: OutputOption = None,
+            declarations: Annotated[bool, typer.Option(
+                "--declarations/--no-declarations",
+                help="Open/account/commodity directives, so the file checks on its own; leave them out when "
+                     "appending to a ledger that declares the accounts.")] = True) -> None:
+    """The period's movements as balanced double-entry postings, daily by kind (csv, beancount or ledger)."""
+    ref, report, accounts, entries = accounting.journal_report(database(ctx), program, _period(start, end))
+    if fmt == render.JournalFormat.beancount:
+        text = accounting_out.journal_beancount(ref.code, report, accounts, entries, declarations=declarations)
+    elif fmt == render.JournalFormat.ledger:
+        text = accounting_out.journal_ledger(ref.code, report, accounts, entries, declarations=declarations)
+    else:
+        text = accounting_out.journal_csv(ref.code, report, entries)
     if output:
         write_output(output, text)
     else:
@@ -92,16 +162,10 @@ def donations(ctx: typer.Context, program: ProgramOption, start: FromOption, end
 @command(report_app, "expiring")
 def expiring(ctx: typer.Context, program: ProgramOption,
              within: Annotated[int, typer.Option("--within", help="Days after --as-of to look ahead.")] = 30,
-             as_of: Annotated[str | None, typer.Option("--as-of", help="End of this day (default today).")] = None,
+             as_of: AsOfOption = None,
              fmt: ReportFormatOption = render.ReportFormat.table, output: OutputOption = None) -> None:
     """Members whose points expire soon, with their email and what they could still redeem: a mail-merge list."""
-    day = None
-    if as_of:
-        try:
-            day = parse_day(as_of)
-        except ValueError as error:
-            raise BadInput(f"--as-of {error}") from None
-    ref, day, lines = reports.expiring_report(database(ctx), program, within, day)
+    ref, day, lines = reports.expiring_report(database(ctx), program, within, day_option("--as-of", as_of))
     data = {
         "program": ref.code, "as_of": day.isoformat(), "within_days": within,
         "members": [{"member": x.member.member_id, "name": x.member.name, "email": x.member.email,

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import clock, render
-from loyaltyctl.cli.common import OutputOption, ProgramOption, database, write_output
-from loyaltyctl.core.dates import local_date, parse_day
+from loyaltyctl.cli.common import OutputOption, ProgramOption, database, day_option, write_output
+from loyaltyctl.core.dates import local_date
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats import statements as written
 from loyaltyctl.operations import statement_batch as batch
@@ -34,13 +34,6 @@ RENDERERS = {
 }
 
 
-def _day(option: str, text: str) -> date:
-    try:
-        return parse_day(text)
-    except ValueError as error:
-        raise BadInput(f"{option} {error}") from None
-
-
 def statement_period(db, program: str, period: str | None, start: str | None, end: str | None) -> tuple[date, date]:
     """--period YYYY-MM, or --from/--to, or the current month in the program's time zone."""
     if period and (start or end):
@@ -50,7 +43,7 @@ def statement_period(db, program: str, period: str | None, start: str | None, en
     if start or end:
         if not (start and end):
             raise BadInput("--from and --to go together")
-        period_ = check_period(_day("--from", start), _day("--to", end))
+        period_ = check_period(day_option("--from", start), day_option("--to", end))
         return period_.start, period_.end
     today = clock.today_in(programs.fetch_program_ref(db, program).timezone)
     return statements.period_of_month(today.strftime("%Y-%m"))

@@ -228,7 +228,7 @@ def post_reverse(db: Database, program: str, entry_id: int, reason: str, key: st
             raise Refused(f"entry {entry_id} was already reversed by entry {earlier}")
         _, member = session.member(target.member_id)
         entry = NewEntry(target.member, "reverse", -target.points, session.at, key=key, reason=reason,
-                         reward=target.reward, money=-target.money if target.money else None,
+                         reward=target.reward, money=-target.money if target.money is not None else None,
                          charity=target.charity, ref=target.id)
         with ledger_writer(db, session.ref.id) as writer:
             if target.points > 0:
@@ -270,15 +270,21 @@ def post_transfer(db: Database, program: str, source: str, target: str, points: 
         return session.posted(source_member, [out_id, in_id])
 
 
+def post_due_expiries(db: Database, program_id: int, before: int) -> list[tuple[int, int, int, int]]:
+    """Inside a write transaction: post the expiry of every lot expired before an instant with points left."""
+    due = store.fetch_due_expiries(db, program_id, before)
+    with ledger_writer(db, program_id) as writer:
+        for lot, member, points, expires_at in due:
+            writer.expire_lot(lot, member, points, expires_at)
+    return due
+
+
 def run_expire(db: Database, program: str, as_of: date | None = None) -> Expired:
     """Post every expiry due on or before a date, each on the day its lot expired, once."""
     ref = programs.fetch_program_ref(db, program)
     as_of = as_of or clock.today_in(ref.timezone)
     with write(db):
-        due = store.fetch_due_expiries(db, ref.id, cutoff(as_of, ref.timezone))
-        with ledger_writer(db, ref.id) as writer:
-            for lot, member, points, expires_at in due:
-                writer.expire_lot(lot, member, points, expires_at)
+        due = post_due_expiries(db, ref.id, cutoff(as_of, ref.timezone))
     return Expired(program, as_of, len(due), sum(row[2] for row in due), len({row[1] for row in due}))
 
 

@@ -22,6 +22,7 @@ from loyaltyctl.errors import Refused
 from loyaltyctl.model import Member, Program
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import memberships as membership_store
+from loyaltyctl.storage import periods
 from loyaltyctl.storage import programs
 from loyaltyctl.storage import transactions as txn_store
 from loyaltyctl.storage.db import write
@@ -160,5 +161,6 @@ def pay_membership(db: Database, program: str, ident: str, at: str | None = None
             term = new_term(membership_store.fetch_terms(db, [row])[row], paid_at, version.membership, ref.timezone)
         except TermRefused as error:
             raise Refused(f"member {member.member_id!r} {error}") from None
+        periods.refuse_if_closed(db, ref.id, paid_at, "a membership payment")
         membership_store.insert_term(db, ref.id, row, term, key)
     return MembershipPayment(ref, member, term)

@@ -4,6 +4,8 @@ from sqlite_utils import Database
 
 from loyaltyctl.core.chain import GENESIS, entry_digest
 from loyaltyctl.storage.ledger import HASHED_COLUMNS
+from loyaltyctl.storage.periods import fetch_all_closes
+from loyaltyctl.storage.reports import points_before
 
 
 def count_entries(db: Database) -> int:
@@ -27,7 +29,8 @@ def first_broken_link(db: Database) -> tuple[int, str] | None:
 
 
 def reconciliation_problems(db: Database) -> list[str]:
-    """Each lot, debt and member balance against the entries and takes behind it."""
+    """Each lot, debt and member balance against the entries and takes behind it; each closed period's
+    closing points against the ledger now."""
     problems = []
     for lot, points, remaining, expired, taken, by_expiry in db.execute(
         """SELECT l.id, l.points, l.remaining, l.expired,
@@ -62,4 +65,9 @@ def reconciliation_problems(db: Database) -> list[str]:
     ):
         if total != held - owed:
             problems.append(f"member {member}: entries sum to {total}, lots hold {held} and {owed} is owed")
+    for program_id, code, close in fetch_all_closes(db):
+        now = points_before(db, program_id, close.closed_before)
+        if now != close.closing_points:
+            problems.append(f"{code} closed through {close.through} at {close.closing_points} points; "
+                            f"its ledger now gives {now}")
     return problems

@@ -13,6 +13,8 @@ from sqlite_utils import Database
 
 from loyaltyctl.core.chain import GENESIS, entry_digest
 from loyaltyctl.core.lots import Debt, Lot, Take, consume, pay_debts
+from loyaltyctl.errors import Refused
+from loyaltyctl.storage.periods import fetch_closed_through
 
 CREDIT_KINDS = ("earn", "bonus", "adjust", "transfer_in", "reverse")
 DEBIT_KINDS = ("redeem", "clawback", "adjust", "expire", "transfer_out", "reverse")
@@ -70,7 +72,11 @@ def hashed_fields(program_id: int, entry_id: int, entry: NewEntry, recorded_at: 
 
 
 class LedgerWriter:
-    """Appends entries for one program, keeping lots, debts and the hash chain right."""
+    """Appends entries for one program, keeping lots, debts and the hash chain right.
+
+    It refuses (Refused) any entry effective in a closed period, whichever
+    command posts it, so a closed period's reports cannot change.
+    """
 
     def __init__(self, db: Database, program_id: int):
         self.db = db
@@ -80,6 +86,7 @@ class LedgerWriter:
         self.head_id, self.head_hash = row if row else (None, GENESIS)
         self.next_id = (db.execute("SELECT max(id) FROM entries").fetchone()[0] or 0) + 1
         self.next_lot_id = (db.execute("SELECT max(id) FROM lots").fetchone()[0] or 0) + 1
+        self.closed = fetch_closed_through(db, program_id)
         self.indebted = {row[0] for row in db.execute("SELECT DISTINCT member FROM debts WHERE remaining > 0")}
         self._entry_rows: list[tuple] = []
         self._lot_rows: list[tuple] = []
@@ -87,6 +94,8 @@ class LedgerWriter:
 
     def _entry_row(self, entry: NewEntry) -> tuple:
         """The next entry's row, chained to the one before it."""
+        if self.closed and self.closed.covers(entry.effective_at):
+            raise Refused(self.closed.refusal(entry.effective_at, f"the {entry.kind} entry"))
         fields = hashed_fields(self.program_id, self.next_id, entry, self.recorded_at)
         digest = entry_digest(self.head_hash, fields)
         self.head_id, self.head_hash = self.next_id, digest

@@ -191,3 +191,36 @@ def m005_lots_by_member(db: Database) -> None:
     """Every lot of a member, by expiry: point-in-time questions (pending, expiring, held at D) read a
     member's lots whatever they hold now, which the partial `lots_open` index cannot serve."""
     db.executescript("CREATE INDEX lots_member ON lots(member, expires_at);")
+
+
+@migrations()
+def m006_accounting(db: Database) -> None:
+    """Closed periods, and indexes for the accounting reports.
+
+    `entries_program_time` covers what the roll-forward, journal and KPIs read
+    (a program's entries in a time range, by kind), so they scan a narrow index
+    range instead of the table; `entries_money` finds redemptions and donations,
+    `consumptions_at` what lots gave up after a date (to age lots as of it). A
+    close records the figures it saw, so `db verify` can show that a closed
+    period's reports have not changed.
+    """
+    db.executescript(
+        """
+        CREATE TABLE period_closes (
+            id INTEGER PRIMARY KEY,
+            program_id INTEGER NOT NULL REFERENCES programs(id),
+            through TEXT NOT NULL,
+            closed_before INTEGER NOT NULL,
+            expiries_posted INTEGER NOT NULL,
+            closing_points INTEGER NOT NULL,
+            closing_liability INTEGER NOT NULL,
+            recorded_at INTEGER NOT NULL,
+            UNIQUE (program_id, through)
+        );
+        CREATE INDEX entries_program_time ON entries(program_id, effective_at, kind, points);
+        CREATE INDEX entries_money ON entries(program_id, effective_at) WHERE money IS NOT NULL;
+        CREATE INDEX consumptions_at ON consumptions(at, lot, points);
+        CREATE INDEX transactions_partner_time ON transactions(program_id, occurred_at)
+            WHERE partner IS NOT NULL AND partner != '';
+        """
+    )

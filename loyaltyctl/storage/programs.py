@@ -11,6 +11,7 @@ from loyaltyctl.core.versions import in_force
 from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.formats.program_toml import definition_digest, dump_program, parse_program
 from loyaltyctl.model import Program
+from loyaltyctl.storage.periods import fetch_closed_through
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,10 @@ def apply_program(db: Database, program: Program, today: date) -> ApplyResult:
         latest_from = date.fromisoformat(latest_from)
         if latest_digest == definition_digest(program) and program.effective_from in (None, latest_from):
             return ApplyResult(program.code, latest_version, "unchanged", latest_from)
+        closed = fetch_closed_through(db, program_id)
+        if closed and effective_from <= closed.through:
+            raise Refused(f"program {program.code!r}: effective_from {effective_from} falls in a closed period "
+                          f"(closed through {closed.through}); a new version can take effect the day after")
         version, status = latest_version + 1, "updated"
     db.execute(
         """INSERT INTO program_versions (program_id, version, effective_from, applied_at, digest, definition)

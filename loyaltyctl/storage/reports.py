@@ -42,7 +42,127 @@ def donation_totals(db: Database, program_id: int, start: int, end: int) -> list
         """SELECT charity, sum(CASE kind WHEN 'redeem' THEN 1 WHEN 'reverse' THEN -1 ELSE 0 END),
                   -sum(points), sum(coalesce(money, 0))
            FROM entries
-           WHERE program_id = ? AND charity IS NOT NULL AND effective_at >= ? AND effective_at < ?
+           WHERE program_id = ? AND money IS NOT NULL AND charity IS NOT NULL
+             AND effective_at >= ? AND effective_at < ?
            GROUP BY charity ORDER BY charity""",
         [program_id, start, end],
     ).fetchall()
+
+
+_PROGRAM_MEMBERS = "SELECT id FROM members WHERE program_id = :p"
+_UNPOSTED = f"""SELECT member, sum(remaining) AS points FROM lots
+               WHERE remaining > 0 AND expires_at < :t AND member IN ({_PROGRAM_MEMBERS}) GROUP BY member"""
+
+
+def balance_totals(db: Database, program_id: int, before: int) -> tuple[int, int, int]:
+    """Members' balances at an instant, summed: (members with points, points they hold, points owed).
+
+    A balance is the member's entries effective before the instant less their
+    lots expired by then that `expire` has not posted (see `balance_as_of`).
+    The sum runs over the covering index `entries_member_time`.
+    """
+    return db.execute(
+        f"""WITH balances AS (
+                SELECT member, sum(points) AS points FROM entries
+                WHERE member IN ({_PROGRAM_MEMBERS}) AND effective_at < :t GROUP BY member),
+            unposted AS ({_UNPOSTED}),
+            net AS (SELECT b.points - coalesce(u.points, 0) AS points
+                    FROM balances b LEFT JOIN unposted u ON u.member = b.member)
+            SELECT count(*) FILTER (WHERE points > 0), coalesce(sum(points) FILTER (WHERE points > 0), 0),
+                   coalesce(-sum(points) FILTER (WHERE points < 0), 0)
+            FROM net""",
+        {"p": program_id, "t": before},
+    ).fetchone()
+
+
+def unposted_expiries(db: Database, program_id: int, before: int, since: int | None = None) -> tuple[int, int]:
+    """Lots expired in [since, before) whose expiry `expire` has not posted: (lots, points)."""
+    return db.execute(
+        f"""SELECT count(*), coalesce(sum(remaining), 0) FROM lots
+            WHERE remaining > 0 AND expires_at < :t AND expires_at >= :s AND member IN ({_PROGRAM_MEMBERS})""",
+        {"p": program_id, "t": before, "s": since if since is not None else -(2**62)},
+    ).fetchone()
+
+
+def lot_aging(db: Database, program_id: int, before: int, earned_since: Sequence[int],
+              expiring_before: Sequence[int]) -> list[tuple[int, int, int]]:
+    """Points each lot held at an instant, by age bucket and by time-to-expiry bucket: (age, expiry, points).
+
+    A lot alive at the instant held what it holds now plus what it gave up
+    since (takes, posted expiries and debts paid dated at or after it).
+    Age bucket i: earned at or after earned_since[i] (the last bucket: before
+    them all); expiry bucket i: expiring before expiring_before[i], then
+    `len(expiring_before)` for later and one more for never.
+    """
+    ages = " ".join(f"WHEN l.earned_at >= :a{i} THEN {i}" for i in range(len(earned_since)))
+    expiries = " ".join(f"WHEN l.expires_at < :e{i} THEN {i}" for i in range(len(expiring_before)))
+    params = {"p": program_id, "t": before, **{f"a{i}": v for i, v in enumerate(earned_since)},
+              **{f"e{i}": v for i, v in enumerate(expiring_before)}}
+    return db.execute(
+        f"""WITH given_up AS (SELECT lot, sum(points) AS points FROM consumptions WHERE at >= :t GROUP BY lot)
+            SELECT CASE {ages} ELSE {len(earned_since)} END AS age,
+                   CASE WHEN l.expires_at IS NULL THEN {len(expiring_before) + 1} {expiries}
+                        ELSE {len(expiring_before)} END AS expiry,
+                   sum(l.remaining + coalesce(g.points, 0))
+            FROM lots l LEFT JOIN given_up g ON g.lot = l.id
+            WHERE l.member IN ({_PROGRAM_MEMBERS}) AND l.earned_at < :t
+              AND (l.expires_at IS NULL OR l.expires_at >= :t)
+            GROUP BY age, expiry""",
+        params,
+    ).fetchall()
+
+
+def points_before(db: Database, program_id: int, before: int) -> int:
+    """Net points outstanding at an instant: entries before it less unposted expiries (`entries_program_time`)."""
+    entries = db.execute("SELECT coalesce(sum(points), 0) FROM entries WHERE program_id = ? AND effective_at < ?",
+                         [program_id, before]).fetchone()[0]
+    return entries - unposted_expiries(db, program_id, before)[1]
+
+
+BUCKET_SECONDS = 900  # every time zone's day starts on a quarter hour, so a bucket lies in one local day
+
+
+def kind_totals(db: Database, program_id: int, start: int, end: int) -> list[tuple[int, str, int]]:
+    """Entries effective in [start, end) summed per quarter-hour bucket and kind: (bucket, kind, points)."""
+    return db.execute(
+        f"""SELECT effective_at / {BUCKET_SECONDS}, kind, sum(points) FROM entries
+            WHERE program_id = ? AND effective_at >= ? AND effective_at < ? GROUP BY 1, 2""",
+        [program_id, start, end],
+    ).fetchall()
+
+
+def money_totals(db: Database, program_id: int, start: int, end: int) -> list[tuple[int, str, bool, int, int]]:
+    """Redemptions and their reversals (the entries that carry money) per bucket:
+    (bucket, kind, to a charity, points, money)."""
+    return db.execute(
+        f"""SELECT effective_at / {BUCKET_SECONDS}, kind, charity IS NOT NULL, sum(points), sum(money) FROM entries
+            WHERE program_id = ? AND money IS NOT NULL AND effective_at >= ? AND effective_at < ? GROUP BY 1, 2, 3""",
+        [program_id, start, end],
+    ).fetchall()
+
+
+def partner_point_totals(db: Database, program_id: int, start: int, end: int) -> list[tuple[int, int, int]]:
+    """Points partner purchases earned and partner refunds clawed back, per bucket: (bucket, earned, clawed)."""
+    return db.execute(
+        f"""SELECT occurred_at / {BUCKET_SECONDS}, sum(max(points, 0)), sum(min(points, 0)) FROM transactions
+            WHERE program_id = ? AND partner IS NOT NULL AND partner != '' AND occurred_at >= ? AND occurred_at < ?
+            GROUP BY 1""",
+        [program_id, start, end],
+    ).fetchall()
+
+
+def unposted_expiry_totals(db: Database, program_id: int, start: int, end: int) -> list[tuple[int, int]]:
+    """Unposted expiries falling in [start, end) per bucket of the expiry instant: (bucket, points)."""
+    return db.execute(
+        f"""SELECT expires_at / {BUCKET_SECONDS}, sum(remaining) FROM lots
+            WHERE remaining > 0 AND expires_at >= :s AND expires_at < :e AND member IN ({_PROGRAM_MEMBERS})
+            GROUP BY 1""",
+        {"p": program_id, "s": start, "e": end},
+    ).fetchall()
+
+
+def kind_sums(db: Database, program_id: int, start: int, end: int) -> dict[str, int]:
+    """Entries effective in [start, end) summed per kind."""
+    return dict(db.execute("""SELECT kind, sum(points) FROM entries
+                              WHERE program_id = ? AND effective_at >= ? AND effective_at < ? GROUP BY kind""",
+                           [program_id, start, end]).fetchall())

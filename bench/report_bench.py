@@ -1,0 +1,362 @@
+"""Report benchmark: `report liability` and `report rollforward` against one full scan of the ledger.
+
+    python bench/report_bench.py [--members N] [--db PATH]
+        (default: 100,000 members, about 10,000,000 entries, in bench/.cache/report-bench-100000.db)
+
+The ledger (about 100 entries per member) is written directly in SQL, since
+`txn import` would take many minutes to build it, and it is consistent the way
+LedgerWriter keeps it (only the hash chain is left out): two years, 2024-12-01
+to 2026-11-20, of earns, bonuses, redemptions, adjustments and clawbacks in
+time order, as an import writes them. Every credit has a lot expiring 12 months
+later; every debit has the consumptions it took, soonest expiry first; a
+monthly expiry run posts what expired before it, the last one on 2026-10-01,
+so lots that expired after that are left unposted for the reports to count.
+The database is built once and reused while its counts match.
+
+Then, with the database as built (no ANALYZE) and again after ANALYZE, it times
+each command as a fresh process, wall clock, best of 3, with its peak RSS:
+  (0) sqlite3 DB "SELECT sum(points) FROM entries"             the baseline: one full scan (plan printed)
+  (1) report liability --as-of 2026-10-31 --format json          target: at most 2x (0)
+  (2) report rollforward --from 2026-10-01 --to 2026-10-31 ...   target: at most 2x (0)
+  (3) balance M000123 --as-of 2026-10-31 --format json           target: under 50 ms end to end
+and, to show how much of (3) is start-up, `import loyaltyctl.cli` alone and
+the same balance called in-process. A report the CLI does not have yet is
+reported as missing.
+"""
+
+import argparse
+import random
+import sqlite3
+import subprocess
+import sys
+import time
+from array import array
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from import_bench import BIN, run  # noqa: E402
+
+from loyaltyctl.core.dates import add_months, cutoff, start_of_day  # noqa: E402
+from loyaltyctl.operations.ledger import member_balance  # noqa: E402
+from loyaltyctl.storage.db import open_db  # noqa: E402
+
+PROGRAM = """\
+[program]
+code = "bench"
+name = "Bench Rewards"
+currency = "USD"
+timezone = "America/New_York"
+point_value = "0.01"
+breakage_rate = "0.2"
+effective_from = 2024-11-01
+
+[earn]
+points_per_unit = "1"
+rounding = "floor"
+
+[expiry]
+policy = "lot"
+months = 12
+
+[[rewards]]
+code = "one"
+name = "$1 off"
+points = 100
+value = "1.00"
+
+[[rewards]]
+code = "five"
+name = "$5 off"
+points = 500
+value = "5.00"
+
+[[rewards]]
+code = "ten"
+name = "$10 off"
+points = 1000
+value = "10.00"
+"""
+TZ = "America/New_York"
+FIRST_DAY, LAST_DAY = date(2024, 12, 1), date(2026, 11, 20)
+LAST_EXPIRY_RUN = date(2026, 10, 1)
+EVENTS_PER_MEMBER = 88  # with the expiries they lead to, about 100 entries per member
+REWARDS = ((100, "one"), (500, "five"), (1000, "ten"))  # points, code; 1 point = 1 cent
+AS_OF, PERIOD = "2026-10-31", ("2026-10-01", "2026-10-31")
+MEMBER = "M000123"
+CACHE = Path(__file__).parent / ".cache"
+LOYALTYCTL = str(BIN / "loyaltyctl")
+
+INSERT_ENTRY = """INSERT INTO entries (id, program_id, member, kind, points, effective_at, recorded_at, reason, reward,
+                                       money, ref, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, x'00')"""
+INSERT_LOT = """INSERT INTO lots (id, entry, member, points, earned_at, expires_at, available_at, remaining, expired)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+INSERT_CONSUMPTION = "INSERT INTO consumptions (debit, lot, points, at) VALUES (?, ?, ?, ?)"
+
+
+class LedgerBuilder:
+    """Entries, lots and consumptions as LedgerWriter would write them, for members who never owe points.
+
+    Lots are indexed by id in arrays (index 0 unused) and written once, at the
+    end, as they finally stand; each member keeps the ids of their lots that
+    still hold points, oldest first, which with one expiry rule is also the
+    order debits take them in.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, program_id: int, members: int):
+        self.conn, self.program_id = conn, program_id
+        self.entries: list[tuple] = []
+        self.consumptions: list[tuple] = []
+        self.next_entry = 1
+        self.lots = tuple(array("i", [0]) for _ in range(7))  # entry, member, points, earned_at, expires_at, ...
+        self.lot_points, self.lot_expires, self.lot_remaining, self.lot_expired = (self.lots[i] for i in (2, 4, 5, 6))
+        self.holding = [array("i") for _ in range(members + 1)]
+        self.last_earn = array("i", bytes(4 * (members + 1)))  # each member's latest earn lot, for clawbacks
+
+    def entry(self, member: int, kind: str, points: int, at: int, recorded_at: int | None = None,
+              reason: str | None = None, reward: str | None = None, money: int | None = None,
+              ref: int | None = None) -> int:
+        entry_id = self.next_entry
+        self.next_entry += 1
+        self.entries.append((entry_id, self.program_id, member, kind, points, at, recorded_at or at, reason, reward,
+                             money, ref))
+        return entry_id
+
+    def credit(self, member: int, kind: str, points: int, at: int, expires_at: int, reason: str) -> int:
+        """A positive entry and its lot; returns the lot id."""
+        entry_id = self.entry(member, kind, points, at, reason=reason)
+        for column, value in zip(self.lots, (entry_id, member, points, at, expires_at, points, 0)):
+            column.append(value)
+        lot = len(self.lot_points) - 1
+        self.holding[member].append(lot)
+        return lot
+
+    def spendable(self, member: int, at: int) -> int:
+        return sum(self.lot_remaining[lot] for lot in self.holding[member] if self.lot_expires[lot] > at)
+
+    def debit(self, member: int, kind: str, points: int, at: int, first: int = 0, **details) -> None:
+        """A negative entry taking its points from lots alive at `at`: lot `first`, then soonest expiry.
+
+        The caller checks that they hold enough (`spendable`).
+        """
+        entry_id = self.entry(member, kind, -points, at, **details)
+        holding = self.holding[member]
+        left = points
+        for lot in sorted(holding, key=lambda lot: lot != first):
+            if self.lot_expires[lot] <= at:
+                continue
+            taken = min(self.lot_remaining[lot], left)
+            self.lot_remaining[lot] -= taken
+            self.consumptions.append((entry_id, lot, taken, at))
+            left -= taken
+            if not left:
+                break
+        self.holding[member] = array("i", (lot for lot in holding if self.lot_remaining[lot]))
+
+    def post_expiries(self, run_at: int) -> None:
+        """The `expire` run: each lot expired before `run_at` with points left, dated its expiry."""
+        due = []
+        for member, holding in enumerate(self.holding):
+            count = 0
+            while count < len(holding) and self.lot_expires[holding[count]] < run_at:
+                count += 1
+            due += ((self.lot_expires[lot], lot, member) for lot in holding[:count])
+            del holding[:count]
+        for expires_at, lot, member in sorted(due):
+            points = self.lot_remaining[lot]
+            entry_id = self.entry(member, "expire", -points, expires_at, recorded_at=run_at,
+                                  reason="points expired", ref=lot)
+            self.consumptions.append((entry_id, lot, points, expires_at))
+            self.lot_remaining[lot], self.lot_expired[lot] = 0, points
+
+    def flush(self) -> None:
+        self.conn.executemany(INSERT_ENTRY, self.entries)
+        self.conn.executemany(INSERT_CONSUMPTION, self.consumptions)
+        self.entries.clear()
+        self.consumptions.clear()
+
+    def write_lots(self) -> None:
+        rows = zip(range(1, len(self.lot_points)), *(column[1:] for column in self.lots))
+        self.conn.executemany(INSERT_LOT, ((lot, entry, member, points, earned, expires, earned, remaining, expired)
+                                           for lot, entry, member, points, earned, expires, remaining, expired in rows))
+
+
+def member_event(ledger: LedgerBuilder, rng: random.Random, member: int, at: int, expires_at: int) -> None:
+    """One thing a member does: mostly a purchase; a redemption, clawback or debit adjustment only when covered."""
+    roll = rng.random()
+    if roll < 0.14:
+        points, code = rng.choices(REWARDS, weights=(6, 3, 1))[0]
+        if ledger.spendable(member, at) >= points:
+            ledger.debit(member, "redeem", points, at, reward=code, money=points)
+            return
+    elif roll < 0.18 and (lot := ledger.last_earn[member]):
+        points = min(rng.randint(1, ledger.lot_points[lot]), ledger.spendable(member, at))
+        if points:
+            ledger.debit(member, "clawback", points, at, first=lot, reason="refund", ref=ledger.lots[0][lot])
+            return
+    elif roll < 0.19:
+        points = min(rng.randint(10, 100), ledger.spendable(member, at))
+        if points:
+            ledger.debit(member, "adjust", points, at, reason="correction")
+            return
+    elif roll < 0.20:
+        ledger.credit(member, "adjust", rng.randint(10, 100), at, expires_at, "goodwill")
+        return
+    elif roll < 0.25:
+        ledger.credit(member, "bonus", rng.choice((50, 100, 250)), at, expires_at, "campaign")
+        return
+    ledger.last_earn[member] = ledger.credit(member, "earn", rng.randint(5, 250), at, expires_at, "purchase")
+
+
+def generate(conn: sqlite3.Connection, program_id: int, members: int, seed: int = 11) -> None:
+    rng = random.Random(seed)
+    conn.executemany(
+        """INSERT INTO members (id, program_id, member_id, name, email, joined, referral_code, created_at)
+           VALUES (?, ?, ?, ?, ?, '2024-11-15', ?, 1731628800)""",
+        ((n + 1, program_id, f"M{n:06d}", f"Member {n}", f"m{n}@example.com", f"R{n:07d}") for n in range(members)))
+    ledger = LedgerBuilder(conn, program_id, members)
+    days = (LAST_DAY - FIRST_DAY).days + 1
+    per_day = round(members * EVENTS_PER_MEMBER / days)
+    for n in range(days):
+        day = FIRST_DAY + timedelta(n)
+        opens = start_of_day(day, TZ)
+        if day.day == 1 and day <= LAST_EXPIRY_RUN:
+            ledger.post_expiries(opens)
+        expires_at = start_of_day(add_months(day, 12), TZ)
+        events = sorted((opens + rng.randrange(8 * 3600, 21 * 3600), rng.randrange(1, members + 1))
+                        for _ in range(per_day))
+        for at, member in events:
+            member_event(ledger, rng, member, at, expires_at)
+        ledger.flush()
+    ledger.write_lots()
+    conn.execute("INSERT INTO chain_heads (program_id, entry, hash) VALUES (?, ?, x'00')",
+                 [program_id, ledger.next_entry - 1])
+
+
+def counts(db: Path) -> dict[str, int]:
+    with sqlite3.connect(db) as conn:
+        return {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("members", "entries", "lots", "consumptions")}
+
+
+def build(db: Path, members: int) -> None:
+    """Create the database the normal way (init, program apply), then write the ledger into a copy and rename it."""
+    partial = db.with_suffix(".building")
+    partial.unlink(missing_ok=True)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    program = db.parent / "report-bench.toml"
+    program.write_text(PROGRAM)
+    for args in (["init"], ["program", "apply", str(program)]):
+        subprocess.run([LOYALTYCTL, "--db", str(partial), *args], check=True, stdout=subprocess.DEVNULL)
+    conn = sqlite3.connect(partial)
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("PRAGMA cache_size = -1000000")
+    program_id = conn.execute("SELECT id FROM programs WHERE code = 'bench'").fetchone()[0]
+    generate(conn, program_id, members)
+    conn.commit()
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.close()
+    partial.rename(db)
+
+
+def ready(db: Path, members: int) -> bool:
+    """A database built earlier for this many members (100 entries each, give or take 10%)."""
+    if not db.exists():
+        return False
+    found = counts(db)
+    return found["members"] == members and abs(found["entries"] - 100 * members) <= 10 * members
+
+
+def describe(db: Path) -> None:
+    found = counts(db)
+    before = cutoff(date.fromisoformat(AS_OF), TZ)
+    with sqlite3.connect(db) as conn:
+        outstanding, unposted = conn.execute(
+            """SELECT (SELECT sum(points) FROM entries WHERE effective_at < :t)
+                    - (SELECT coalesce(sum(remaining), 0) FROM lots WHERE remaining > 0 AND expires_at < :t),
+                      (SELECT count(*) FROM lots WHERE remaining > 0 AND expires_at < :t)""", {"t": before}).fetchone()
+    print(f"  {db}: {db.stat().st_size / 2**20:,.0f} MiB; " + ", ".join(f"{n:,} {t}" for t, n in found.items()))
+    print(f"  as of {AS_OF}: {outstanding:,} points outstanding, {unposted:,} lots expired with the expiry unposted")
+
+
+def has_command(*words: str) -> bool:
+    return subprocess.run([LOYALTYCTL, *words, "--help"], capture_output=True).returncode == 0
+
+
+def best_of(args: list[str], times: int = 3) -> tuple[float, int]:
+    """The fastest of `times` runs: (seconds, peak RSS MiB)."""
+    return min(run(args) for _ in range(times))
+
+
+def balance_in_process(db: Path, times: int = 3) -> float:
+    """Open the database and compute the balance, without interpreter start-up or imports."""
+    best = float("inf")
+    for _ in range(times):
+        started = time.perf_counter()
+        database = open_db(db)
+        member_balance(database, "bench", MEMBER, date.fromisoformat(AS_OF))
+        best = min(best, time.perf_counter() - started)
+        database.conn.close()
+    return best
+
+
+def set_statistics(db: Path, analyze: bool) -> float:
+    """ANALYZE (returns its seconds), or drop what an earlier ANALYZE left."""
+    with sqlite3.connect(db, isolation_level=None) as conn:
+        started = time.perf_counter()
+        if analyze:
+            conn.execute("ANALYZE")
+        elif conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone():
+            conn.execute("DELETE FROM sqlite_stat1")
+        return time.perf_counter() - started
+
+
+def time_reports(db: Path, label: str) -> None:
+    print(f"\n{label}")
+    scan = "SELECT sum(points) FROM entries"
+    with sqlite3.connect(db) as conn:
+        plan = " / ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {scan}"))
+    base, rss = best_of(["sqlite3", str(db), scan])
+    print(f"  {'(0) ' + scan:62} {base:7.2f} s  peak RSS {rss:4d} MiB  plan: {plan}")
+    cli = [LOYALTYCTL, "--db", str(db)]
+    reports = (("(1) report liability --as-of " + AS_OF, ["liability", "--as-of", AS_OF]),
+               ("(2) report rollforward --from {} --to {}".format(*PERIOD),
+                ["rollforward", "--from", PERIOD[0], "--to", PERIOD[1]]))
+    for label, args in reports:
+        if not has_command("report", args[0]):
+            print(f"  {label:62} not in this loyaltyctl yet")
+            continue
+        seconds, rss = best_of(cli + ["report", *args, "--program", "bench", "--format", "json"])
+        print(f"  {label:62} {seconds:7.2f} s  peak RSS {rss:4d} MiB  {seconds / base:.2f}x (0), target <= 2x")
+    seconds, rss = best_of(cli + ["balance", "--program", "bench", MEMBER, "--as-of", AS_OF, "--format", "json"])
+    startup, _ = best_of([str(BIN / "python"), "-c", "import loyaltyctl.cli"])
+    label = f"(3) balance {MEMBER} --as-of {AS_OF}"
+    print(f"  {label:62} {seconds * 1000:7.0f} ms peak RSS {rss:4d} MiB  target < 50 ms")
+    print(f"      of which python + import loyaltyctl.cli {startup * 1000:.0f} ms; "
+          f"open + balance in-process {balance_in_process(db) * 1000:.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--db", type=Path, help="database to build or reuse (default: bench/.cache/…)")
+    options = parser.parse_args()
+    db = options.db or CACHE / f"report-bench-{options.members}.db"
+    if ready(db, options.members):
+        print(f"reusing {db}")
+    else:
+        print(f"building {db} ({options.members:,} members; a few minutes at 100,000)")
+        started = time.perf_counter()
+        build(db, options.members)
+        print(f"  built in {time.perf_counter() - started:.0f} s")
+    subprocess.run([LOYALTYCTL, "--db", str(db), "init"], check=True)  # any newer migration, before timing
+    describe(db)
+    set_statistics(db, analyze=False)
+    time_reports(db, "as built, no ANALYZE (a user's database)")
+    print(f"\nANALYZE: {set_statistics(db, analyze=True):.1f} s")
+    time_reports(db, "after ANALYZE")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""`loyaltyctl period …`: close the books through a day, and list the closes."""
+
+from typing import Annotated
+
+import typer
+
+from loyaltyctl import render
+from loyaltyctl.cli.common import FormatOption, ProgramOption, command, database, day_option
+from loyaltyctl.core.dates import format_instant
+from loyaltyctl.money import format_money
+from loyaltyctl.operations import periods
+from loyaltyctl.storage.periods import Close
+
+period_app = typer.Typer(no_args_is_help=True, help="Close accounting periods: nothing can be posted into them after.")
+
+
+def close_json(code: str, currency: str, timezone: str, close: Close) -> dict:
+    return {
+        "program": code, "through": close.through.isoformat(), "expiries_posted": close.expiries_posted,
+        "closing_points": close.closing_points, "closing_liability": format_money(close.closing_liability, currency),
+        "closed_at": format_instant(close.recorded_at, timezone),
+    }
+
+
+@command(period_app, "close")
+def close(ctx: typer.Context, program: ProgramOption,
+          through: Annotated[str, typer.Option("--through", help="Last day to close, YYYY-MM-DD.", show_default=False)],
+          fmt: FormatOption = render.Format.table) -> None:
+    """Post the expiries due through a day, then close it: later postings dated on or before it are refused."""
+    closed = periods.close_period(database(ctx), program, day_option("--through", through))
+    ref, c = closed.ref, closed.close
+    data = {**close_json(ref.code, ref.currency, ref.timezone, c), "already_closed": closed.already}
+    if closed.already:
+        render.note(f"{ref.code} is already closed through {c.through}; nothing to do")
+    render.emit(data, fmt, lambda d: render.fields(f"{ref.code} closed through {d['through']}", [
+        ("expiries posted", d["expiries_posted"]), ("closing points", d["closing_points"]),
+        ("closing liability", f"{d['closing_liability']} {ref.currency}"), ("closed at", d["closed_at"])]))
+
+
+@command(period_app, "list")
+def list_closes(ctx: typer.Context, program: ProgramOption, fmt: FormatOption = render.Format.table) -> None:
+    """Every close of a program, oldest first, with the figures it closed at."""
+    ref, closes = periods.list_periods(database(ctx), program)
+    data = {"program": ref.code, "currency": ref.currency,
+            "periods": [close_json(ref.code, ref.currency, ref.timezone, c) for c in closes]}
+    render.emit(data, fmt, lambda d: render.table(
+        f"Closed periods of {ref.code} ({ref.currency})",
+        ["through", "expiries posted", "closing points", "closing liability", "closed at"],
+        [[p["through"], p["expiries_posted"], p["closing_points"], p["closing_liability"], p["closed_at"]]
+         for p in d["periods"]]))
+    if not closes:
+        render.note(f"no period of {ref.code} is closed yet")

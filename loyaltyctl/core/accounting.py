@@ -1,0 +1,295 @@
+"""Accounting figures as pure functions: liability and its aging, the roll-forward, journal postings.
+
+Points outstanding are a liability valued at the program's `point_value`.
+Every money figure here is derived so that the parts add up to the whole to
+the minor unit: bucket values are cut from one cumulative rounding, and the
+roll-forward carries an explicit revaluation line for what the point value
+(and per-day rounding) moved, so opening + movements = closing in money too.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from loyaltyctl.model import Accounting
+from loyaltyctl.money import points_value
+
+AGE_BUCKETS = ("0-90 days", "91-180 days", "181-365 days", "over 365 days")
+AGE_LIMITS = (90, 180, 365)  # days since the lot was earned, inclusive upper bounds
+EXPIRY_BUCKETS = ("within 30 days", "31-60 days", "61-90 days", "later", "never")
+EXPIRY_LIMITS = (30, 60, 90)  # days from the as-of date to the expiry day, inclusive upper bounds
+NETTED_BUCKET = "netted against points owed"
+RATE_EXPONENT = Decimal("0.0001")
+
+
+def split_value(points: Sequence[int], point_value: Decimal, currency: str) -> list[int]:
+    """The money value of each part, such that the values add up to the value of the total.
+
+    Each part's value is the difference of two cumulative roundings, so no
+    part is off by more than one minor unit and the sum is exact.
+    """
+    values, running, valued = [], 0, 0
+    for part in points:
+        running += part
+        cumulative = points_value(running, point_value, currency)
+        values.append(cumulative - valued)
+        valued = cumulative
+    return values
+
+
+@dataclass(frozen=True)
+class Bucket:
+    label: str
+    points: int
+    value: int  # minor units
+
+
+def buckets(labels: Sequence[str], points: Sequence[int], point_value: Decimal, currency: str) -> tuple[Bucket, ...]:
+    return tuple(Bucket(label, p, v) for label, p, v in zip(labels, points, split_value(points, point_value, currency)))
+
+
+@dataclass(frozen=True)
+class Breakage:
+    """The breakage rate a report uses, and where it comes from."""
+
+    rate: Decimal
+    basis: str  # program | estimated | none
+    redeemed: int = 0  # for an estimate: points redeemed and expired over the trailing 12 months
+    expired: int = 0
+
+    @property
+    def description(self) -> str:
+        if self.basis == "estimated":
+            return (f"estimated: expired / (redeemed + expired) over the trailing 12 months = "
+                    f"{self.expired} / {self.redeemed + self.expired}")
+        if self.basis == "program":
+            return "the program's breakage_rate"
+        return "none: the program sets no breakage_rate (use --breakage estimated)"
+
+
+def estimated_breakage(redeemed: int, expired: int) -> Breakage:
+    """expired / (redeemed + expired), to four decimal places (0 when nothing left the ledger either way)."""
+    total = redeemed + expired
+    rate = (Decimal(expired) / total).quantize(RATE_EXPONENT, ROUND_HALF_UP) if total > 0 else Decimal(0)
+    return Breakage(rate, "estimated", redeemed, expired)
+
+
+def program_breakage(rate: Decimal | None) -> Breakage:
+    return Breakage(rate, "program") if rate is not None else Breakage(Decimal(0), "none")
+
+
+@dataclass(frozen=True)
+class Liability:
+    as_of: date
+    currency: str
+    point_value: Decimal
+    members_with_points: int
+    outstanding: int  # points held by members with a positive balance
+    owed: int  # points owed by members with a negative balance (a positive number)
+    breakage: Breakage
+    by_age: tuple[Bucket, ...]
+    by_expiry: tuple[Bucket, ...]
+    unposted_expiries: int  # lots expired on or before as_of that `expire` has not posted
+    unposted_points: int
+
+    @property
+    def gross(self) -> int:
+        return points_value(self.outstanding, self.point_value, self.currency)
+
+    @property
+    def net_points(self) -> int:
+        return self.outstanding - self.owed
+
+    @property
+    def net(self) -> int:
+        """Value of points outstanding less points owed: the roll-forward's closing liability."""
+        return points_value(self.net_points, self.point_value, self.currency)
+
+    @property
+    def expected(self) -> int:
+        """Gross liability less the share expected never to be redeemed, rounded half up."""
+        return _scale(self.gross, 1 - self.breakage.rate)
+
+
+def _scale(minor: int, factor: Decimal) -> int:
+    """minor x factor, rounded half up to a whole minor unit."""
+    return int((Decimal(minor) * factor).to_integral_value(ROUND_HALF_UP))
+
+
+def aged(labels: Sequence[str], held: Sequence[int], outstanding: int, point_value: Decimal,
+         currency: str) -> tuple[Bucket, ...]:
+    """Aging buckets that add up to points outstanding.
+
+    Lots held add up to more than the positive balances only when a member
+    holds lots and owes points at once (a debit dated before a credit that was
+    already posted); that overlap is shown as its own negative line.
+    """
+    parts = list(held)
+    labels = list(labels)
+    netted = outstanding - sum(parts)
+    if netted:
+        parts.append(netted)
+        labels.append(NETTED_BUCKET)
+    return buckets(labels, parts, point_value, currency)
+
+
+@dataclass(frozen=True)
+class MovementKind:
+    line: str  # the roll-forward line it counts in
+    counter: str  # the `Accounting` account on the other side of the liability
+    narration: str
+
+
+ROLLFORWARD_LINES = ("issued", "redeemed", "expired", "clawed_back", "adjusted")
+MOVEMENT_KINDS = {
+    "earn": MovementKind("issued", "expense", "points earned on purchases"),
+    "partner_earn": MovementKind("issued", "partners", "points earned on partner purchases"),
+    "bonus": MovementKind("issued", "expense", "bonus points"),
+    "redeem": MovementKind("redeemed", "redemptions", "points redeemed"),
+    "donate": MovementKind("redeemed", "donations", "points donated"),
+    "expire": MovementKind("expired", "breakage", "points expired"),
+    "clawback": MovementKind("clawed_back", "expense", "points clawed back on refunds"),
+    "partner_clawback": MovementKind("clawed_back", "partners", "points clawed back on partner refunds"),
+    "adjust": MovementKind("adjusted", "expense", "manual adjustments"),
+    "transfer": MovementKind("adjusted", "expense", "transfers between members"),
+    "reverse": MovementKind("adjusted", "expense", "reversed credits and adjustments"),
+    "reverse_redeem": MovementKind("adjusted", "redemptions", "reversed redemptions"),
+    "reverse_donate": MovementKind("adjusted", "donations", "reversed donations"),
+}
+REVALUATION_NARRATION = "revaluation of points outstanding (point value and rounding)"
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One day's total of one kind of movement; `points` is the signed change in points outstanding."""
+
+    day: date
+    kind: str
+    points: int
+    money: int = 0  # donations: what is owed to the charity (negative when reversed)
+    value: int = 0  # points at that day's point value, minor units (signed like points)
+
+
+@dataclass(frozen=True)
+class DayTotals:
+    """One local day's ledger figures as the storage layer sums them (all points signed as posted)."""
+
+    by_kind: dict[str, int]  # entry kind -> sum of points
+    partner_earned: int = 0  # of the `earn` points, those from partner purchases
+    partner_clawed: int = 0  # of the `clawback` points, those from partner refunds
+    donated: tuple[int, int] = (0, 0)  # redeem entries to a charity: (points, money)
+    reversed_redemptions: int = 0  # of the `reverse` points, reversals of non-donation redemptions
+    reversed_donations: tuple[int, int] = (0, 0)  # reversals of donations: (points, money)
+    unposted_expired: int = 0  # lots that expired that day with points `expire` has not posted (negative)
+
+
+def day_movements(day: date, totals: DayTotals) -> list[Movement]:
+    """A day's figures as journal movements, one per kind, leaving out the ones that are zero."""
+    kind = totals.by_kind
+    points = {
+        "earn": kind.get("earn", 0) - totals.partner_earned,
+        "partner_earn": totals.partner_earned,
+        "bonus": kind.get("bonus", 0),
+        "redeem": kind.get("redeem", 0) - totals.donated[0],
+        "donate": totals.donated[0],
+        "expire": kind.get("expire", 0) + totals.unposted_expired,
+        "clawback": kind.get("clawback", 0) - totals.partner_clawed,
+        "partner_clawback": totals.partner_clawed,
+        "adjust": kind.get("adjust", 0),
+        "transfer": kind.get("transfer_in", 0) + kind.get("transfer_out", 0),
+        "reverse": kind.get("reverse", 0) - totals.reversed_redemptions - totals.reversed_donations[0],
+        "reverse_redeem": totals.reversed_redemptions,
+        "reverse_donate": totals.reversed_donations[0],
+    }
+    money = {"donate": totals.donated[1], "reverse_donate": totals.reversed_donations[1]}
+    return [Movement(day, name, amount, money.get(name, 0)) for name, amount in points.items()
+            if amount or money.get(name, 0)]
+
+
+@dataclass(frozen=True)
+class Rollforward:
+    start: date
+    end: date
+    currency: str
+    opening_points: int
+    closing_points: int
+    points: dict[str, int]  # per ROLLFORWARD_LINES, positive numbers except `adjusted` (net)
+    opening_liability: int
+    closing_liability: int
+    values: dict[str, int]  # the same lines in money
+    revaluation: int  # what the point value (and per-day rounding) moved, so the money adds up
+    movements: tuple[Movement, ...]
+    unposted_expiries: int = 0
+
+    @property
+    def balances(self) -> bool:
+        """opening + issued - redeemed - expired - clawed_back + adjusted = closing, in points and money."""
+        def moved(lines: dict[str, int]) -> int:
+            return (lines["issued"] - lines["redeemed"] - lines["expired"] - lines["clawed_back"]
+                    + lines["adjusted"])
+        return (self.opening_points + moved(self.points) == self.closing_points
+                and self.opening_liability + moved(self.values) + self.revaluation == self.closing_liability)
+
+
+def _line_sign(line: str) -> int:
+    """Lines SPEC.md states as positive numbers taken away (redeemed, expired, clawed back)."""
+    return 1 if line in ("issued", "adjusted") else -1
+
+
+def rollforward(start: date, end: date, currency: str, opening_points: int, opening_value: Decimal,
+                closing_value: Decimal, movements: Sequence[Movement], value_on: Callable[[date], Decimal],
+                unposted_expiries: int = 0) -> Rollforward:
+    """Opening + the period's movements = closing, in points and in money.
+
+    Each day's movement is valued at that day's point value; the opening at
+    the value in force on the day before `start`, the closing at `end`'s.
+    """
+    valued = tuple(Movement(m.day, m.kind, m.points, m.money, points_value(m.points, value_on(m.day), currency))
+                   for m in movements)
+    points = dict.fromkeys(ROLLFORWARD_LINES, 0)
+    values = dict.fromkeys(ROLLFORWARD_LINES, 0)
+    for movement in valued:
+        line = MOVEMENT_KINDS[movement.kind].line
+        points[line] += _line_sign(line) * movement.points
+        values[line] += _line_sign(line) * movement.value
+    closing_points = opening_points + sum(m.points for m in valued)
+    opening_liability = points_value(opening_points, opening_value, currency)
+    closing_liability = points_value(closing_points, closing_value, currency)
+    revaluation = closing_liability - opening_liability - sum(m.value for m in valued)
+    return Rollforward(start, end, currency, opening_points, closing_points, points, opening_liability,
+                       closing_liability, values, revaluation, valued, unposted_expiries)
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    day: date
+    narration: str
+    points: int
+    postings: tuple[tuple[str, int], ...]  # (account, minor units; positive = debit), debits first, summing to zero
+
+
+def journal(result: Rollforward, accounts: Accounting) -> list[JournalEntry]:
+    """The roll-forward's movements as balanced postings against the liability account.
+
+    A donation credits the charity with the reward's money; any difference
+    from the points' value goes to the redemptions account. The revaluation
+    (if any) is posted on the last day against the expense account.
+    """
+    entries = []
+    for movement in result.movements:
+        kind = MOVEMENT_KINDS[movement.kind]
+        counter = getattr(accounts, kind.counter)
+        if kind.counter == "donations":
+            postings = [(accounts.liability, -movement.value), (counter, -movement.money),
+                        (accounts.redemptions, movement.value + movement.money)]
+        else:
+            postings = [(accounts.liability, -movement.value), (counter, movement.value)]
+        postings = sorted(((account, amount) for account, amount in postings if amount), key=lambda p: -p[1])
+        if postings:
+            entries.append(JournalEntry(movement.day, kind.narration, movement.points, tuple(postings)))
+    if result.revaluation:
+        entries.append(JournalEntry(result.end, REVALUATION_NARRATION, 0,
+                                    tuple(sorted(((accounts.liability, -result.revaluation),
+                                                  (accounts.expense, result.revaluation)), key=lambda p: -p[1]))))
+    return entries

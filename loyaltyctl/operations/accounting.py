@@ -1,0 +1,115 @@
+"""Accounting reports: liability as of a day, the roll-forward of a period and its journal."""
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+from sqlite_utils import Database
+
+from loyaltyctl import clock
+from loyaltyctl.core import accounting as core
+from loyaltyctl.core.dates import add_months, cutoff, local_date, start_of_day
+from loyaltyctl.errors import BadInput
+from loyaltyctl.model import Accounting
+from loyaltyctl.operations.member_state import program_versions
+from loyaltyctl.operations.reports import Period
+from loyaltyctl.storage import programs
+from loyaltyctl.storage import reports as store
+
+BREAKAGE_MODES = ("program", "estimated")
+
+
+def liability_report(db: Database, program: str, as_of: date | None = None, breakage: str = "program"
+                     ) -> tuple[programs.ProgramRef, core.Liability]:
+    """Points outstanding at the end of a day, valued, with breakage and aging.
+
+    Computed from entries effective up to the end of the day; lots past their
+    expiry count as expired whether or not `expire` has posted them.
+    """
+    if breakage not in BREAKAGE_MODES:
+        raise BadInput(f"--breakage must be one of {', '.join(BREAKAGE_MODES)}, got {breakage!r}")
+    ref = programs.fetch_program_ref(db, program)
+    tz = ref.timezone
+    as_of = as_of or clock.today_in(tz)
+    version = program_versions(db, program).on(as_of)
+    before = cutoff(as_of, tz)
+    members_with_points, outstanding, owed = store.balance_totals(db, ref.id, before)
+    by_age = [0] * len(core.AGE_BUCKETS)
+    by_expiry = [0] * len(core.EXPIRY_BUCKETS)
+    for age, expiry, points in store.lot_aging(
+            db, ref.id, before, [start_of_day(as_of - timedelta(days=days), tz) for days in core.AGE_LIMITS],
+            [cutoff(as_of + timedelta(days=days), tz) for days in core.EXPIRY_LIMITS]):
+        by_age[age] += points
+        by_expiry[expiry] += points
+    if breakage == "estimated":
+        since = cutoff(add_months(as_of, -12), tz)
+        sums = store.kind_sums(db, ref.id, since, before)
+        unposted = store.unposted_expiries(db, ref.id, before, since)[1]
+        rate = core.estimated_breakage(-sums.get("redeem", 0), unposted - sums.get("expire", 0))
+    else:
+        rate = core.program_breakage(version.breakage_rate)
+    lots, points = store.unposted_expiries(db, ref.id, before)
+    value, currency = version.point_value, ref.currency
+    return ref, core.Liability(
+        as_of, currency, value, members_with_points, outstanding, owed, rate,
+        core.aged(core.AGE_BUCKETS, by_age, outstanding, value, currency),
+        core.aged(core.EXPIRY_BUCKETS, by_expiry, outstanding, value, currency),
+        lots, points)
+
+
+def _day_totals(db: Database, ref: programs.ProgramRef, start: int, end: int) -> dict[date, core.DayTotals]:
+    """The ledger's figures for [start, end) per local day, from quarter-hour sums in SQL."""
+    days: dict[int, date] = {}
+
+    def day_of(bucket: int) -> date:
+        if bucket not in days:
+            days[bucket] = local_date(bucket * store.BUCKET_SECONDS, ref.timezone)
+        return days[bucket]
+
+    figures: dict[date, dict] = defaultdict(lambda: {"by_kind": defaultdict(int), "partner_earned": 0,
+                                                      "partner_clawed": 0, "donated": [0, 0],
+                                                      "reversed_redemptions": 0, "reversed_donations": [0, 0],
+                                                      "unposted_expired": 0})
+    for bucket, kind, points in store.kind_totals(db, ref.id, start, end):
+        figures[day_of(bucket)]["by_kind"][kind] += points
+    for bucket, kind, to_charity, points, money in store.money_totals(db, ref.id, start, end):
+        day = figures[day_of(bucket)]
+        if kind == "redeem" and to_charity:
+            day["donated"][0] += points
+            day["donated"][1] += money
+        elif kind == "reverse" and to_charity:
+            day["reversed_donations"][0] += points
+            day["reversed_donations"][1] += money
+        elif kind == "reverse":
+            day["reversed_redemptions"] += points
+    for bucket, earned, clawed in store.partner_point_totals(db, ref.id, start, end):
+        day = figures[day_of(bucket)]
+        day["partner_earned"] += earned
+        day["partner_clawed"] += clawed
+    for bucket, points in store.unposted_expiry_totals(db, ref.id, start, end):
+        figures[day_of(bucket)]["unposted_expired"] -= points
+    return {day: core.DayTotals(dict(f["by_kind"]), f["partner_earned"], f["partner_clawed"], tuple(f["donated"]),
+                                f["reversed_redemptions"], tuple(f["reversed_donations"]), f["unposted_expired"])
+            for day, f in sorted(figures.items())}
+
+
+def rollforward_report(db: Database, program: str, period: Period) -> tuple[programs.ProgramRef, core.Rollforward]:
+    """Opening points, the period's movements by kind and closing points, in points and money."""
+    ref = programs.fetch_program_ref(db, program)
+    versions = program_versions(db, program)
+    start, end = start_of_day(period.start, ref.timezone), cutoff(period.end, ref.timezone)
+    opening = store.points_before(db, ref.id, start)
+    movements = [movement for day, totals in _day_totals(db, ref, start, end).items()
+                 for movement in core.day_movements(day, totals)]
+    unposted = store.unposted_expiries(db, ref.id, end, start)[0]
+    return ref, core.rollforward(
+        period.start, period.end, ref.currency, opening,
+        versions.on(period.start - timedelta(days=1)).point_value, versions.on(period.end).point_value,
+        movements, lambda day: versions.on(day).point_value, unposted)
+
+
+def journal_report(db: Database, program: str, period: Period
+                   ) -> tuple[programs.ProgramRef, core.Rollforward, Accounting, list[core.JournalEntry]]:
+    """The period's movements as balanced postings, with the accounts of the version in force at its end."""
+    ref, result = rollforward_report(db, program, period)
+    accounts = program_versions(db, program).on(period.end).accounting or Accounting()
+    return ref, result, accounts, core.journal(result, accounts)

@@ -1,0 +1,62 @@
+"""Period closes: the record of each `period close`, and the latest one a posting must respect."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlite_utils import Database
+
+from loyaltyctl.core.periods import ClosedThrough
+from loyaltyctl.errors import Refused
+
+
+@dataclass(frozen=True)
+class Close:
+    through: date
+    closed_before: int
+    expiries_posted: int
+    closing_points: int  # net points outstanding at the end of `through`, as the close saw them
+    closing_liability: int  # their value, minor units
+    recorded_at: int
+
+
+_COLUMNS = "through, closed_before, expiries_posted, closing_points, closing_liability, recorded_at"
+
+
+def _close(row: tuple) -> Close:
+    return Close(date.fromisoformat(row[0]), *row[1:])
+
+
+def fetch_closes(db: Database, program_id: int) -> list[Close]:
+    return [_close(row) for row in db.execute(
+        f"SELECT {_COLUMNS} FROM period_closes WHERE program_id = ? ORDER BY through", [program_id])]
+
+
+def fetch_all_closes(db: Database) -> list[tuple[int, str, Close]]:
+    """Every close of every program: (program id, program code, close)."""
+    return [(row[0], row[1], _close(row[2:])) for row in db.execute(
+        f"""SELECT c.program_id, p.code, {', '.join('c.' + c for c in _COLUMNS.split(', '))}
+            FROM period_closes c JOIN programs p ON p.id = c.program_id ORDER BY p.code, c.through""")]
+
+
+def fetch_closed_through(db: Database, program_id: int) -> ClosedThrough | None:
+    row = db.execute(
+        """SELECT p.code, c.through, c.closed_before, p.timezone FROM period_closes c JOIN programs p ON p.id = c.program_id
+           WHERE c.program_id = ? ORDER BY c.through DESC LIMIT 1""",
+        [program_id],
+    ).fetchone()
+    return ClosedThrough(row[0], date.fromisoformat(row[1]), row[2], row[3]) if row else None
+
+
+def insert_close(db: Database, program_id: int, close: Close) -> None:
+    db.execute(
+        f"INSERT INTO period_closes (program_id, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [program_id, close.through.isoformat(), close.closed_before, close.expiries_posted, close.closing_points,
+         close.closing_liability, close.recorded_at],
+    )
+
+
+def refuse_if_closed(db: Database, program_id: int, instant: int, what: str) -> None:
+    """Refuse a write dated in a closed period (ledger entries are checked by `LedgerWriter` itself)."""
+    closed = fetch_closed_through(db, program_id)
+    if closed and closed.covers(instant):
+        raise Refused(closed.refusal(instant, what))
