@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 
 class Format(str, Enum):
@@ -67,7 +68,9 @@ def emit(data: Any, fmt: Format, as_table: Callable[[Any], RenderableType | Sequ
         console.print(item)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any) -> RenderableType:
+    if isinstance(value, Text):
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -84,6 +87,11 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
     for row in rows:
         result.add_row(*(_cell(cell) for cell in row))
     return result
+
+
+def bars(parts: Sequence[tuple[int, str]]) -> Text:
+    """Horizontal bars, one line each (cells, colour); empty bars take no line."""
+    return Text("\n").join(Text("█" * cells, style=colour) for cells, colour in parts if cells)
 
 
 def fields(title: str, pairs: Sequence[tuple[str, Any]]) -> Table:

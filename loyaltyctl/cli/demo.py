@@ -8,7 +8,10 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import render
+from loyaltyctl.cli.report import print_sections
+from loyaltyctl.formats.accounting import liability_sections, rollforward_sections
 from loyaltyctl.formats.statements import statement_html, statement_text
+from loyaltyctl.operations.accounting import liability_report, rollforward_report
 from loyaltyctl.money import format_money, plain_decimal
 from loyaltyctl.operations import bonuses, reports, setup
 from loyaltyctl.operations import ledger as ops
@@ -58,6 +61,7 @@ def demo(
     _tiers_and_quote(database, console)
     _partners_and_donations(database, console)
     _statements(database, console, path.with_name(f"{path.stem}.statements"))
+    _accounting(database)
     problems = reconciliation_problems(database)
     intact = first_broken_link(database) is None and not problems
     console.print(f"db verify: {'hash chain intact, balances reconcile' if intact else 'PROBLEMS: ' + '; '.join(problems)}")
@@ -153,6 +157,17 @@ def _partners_and_donations(database, console) -> None:
     console.print(render.table(
         f"Donations at beauty-club, {period.start} to {period.end}", ["charity", "donations", "points", "value"],
         [(d.charity, d.donations, d.points, format_money(d.value, ref.currency)) for d in gifts]))
+
+
+def _accounting(database) -> None:
+    """What the accountant sees: the beauty club's points liability at the end of October, and the year's roll-forward."""
+    ref, liability = liability_report(database, "beauty-club", date(2026, 10, 31))
+    print_sections(f"Points liability of {ref.code} as of the end of {liability.as_of} ({ref.currency})",
+                   liability_sections(liability)[:3])
+    period = reports.Period(date(2026, 1, 1), date(2026, 10, 31))
+    ref, rolled = rollforward_report(database, "beauty-club", period)
+    print_sections(f"Roll-forward of {ref.code}, {period.start} to {period.end} ({ref.currency})",
+                   rollforward_sections(rolled)[:1])
 
 
 def _statements(database, console, out_dir: Path) -> None:

@@ -1,17 +1,20 @@
 """`loyaltyctl report …`: accounting (liability, roll-forward, journal), partners, donations, expiring points."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from loyaltyctl import render
-from loyaltyctl.cli.common import AsOfOption, OutputOption, ProgramOption, command, database, day_option, write_output
+from loyaltyctl.cli.common import AsOfOption, FormatOption, OutputOption, ProgramOption, command, database, day_option, write_output
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats import accounting as accounting_out
 from loyaltyctl.formats.csv_output import csv_text
-from loyaltyctl.money import format_money, from_minor
-from loyaltyctl.operations import accounting, reports
+from loyaltyctl.core.dates import add_months
+from loyaltyctl.money import format_money, from_minor, plain_decimal
+from loyaltyctl.core.kpis import Kpis, bar, scale
+from loyaltyctl.operations import accounting, kpis, reports
 
 report_app = typer.Typer(no_args_is_help=True, help="Reports for the owner, partners and accountants.")
 
@@ -42,17 +45,25 @@ def _emit(fmt: render.ReportFormat, output: Path | None, data: dict, title: str,
         print(text, end="")
 
 
+def print_sections(title: str, sections: list[accounting_out.Section]) -> None:
+    """A report's sections as Rich tables; a section of plain values as a two-column list."""
+    console = render.out()
+    console.print(title, markup=False)
+    for section in sections:
+        cells = [[accounting_out.table_cell(cell) for cell in row] for row in section.rows]
+        if all(points is None for _, points, _ in section.rows):
+            console.print(render.fields(section.title, [(line, value) for line, _, value in cells]))
+        else:
+            console.print(render.table(section.title, accounting_out.COLUMNS, cells))
+
+
 def _emit_sections(fmt: render.AccountingFormat, output: Path | None, data: dict, title: str, currency: str,
                    sections: list[accounting_out.Section]) -> None:
     """An accounting report as tables, one JSON document, one CSV, or an XLSX workbook (sheet per section)."""
     if fmt == render.AccountingFormat.table:
         if output:
             raise BadInput(f"-o {output}: a file takes --format csv, json or xlsx")
-        console = render.out()
-        console.print(title, markup=False)
-        for section in sections:
-            console.print(render.table(section.title, accounting_out.COLUMNS,
-                                       [[accounting_out.table_cell(cell) for cell in row] for row in section.rows]))
+        print_sections(title, sections)
         return
     if fmt == render.AccountingFormat.xlsx:
         if not output:
@@ -116,6 +127,75 @@ def journal(ctx: typer.Context, program: ProgramOption, start: FromOption, end: 
         write_output(output, text)
     else:
         print(text, end="")
+
+
+def _rate(value) -> str | None:
+    return plain_decimal(value) if value is not None else None
+
+
+def kpis_json(code: str, currency: str, k: Kpis) -> dict:
+    return {
+        "program": code, "from": k.start.isoformat(), "to": k.end.isoformat(), "currency": currency,
+        "members": k.members, "new_members": k.new_members, "active_members": k.active_members,
+        "active_days": kpis.ACTIVE_DAYS, "points_issued": k.issued, "points_redeemed": k.redeemed,
+        "points_expired": k.expired, "redemption_rate": _rate(k.redemption_rate),
+        "breakage_rate": _rate(k.breakage_rate), "members_with_points": k.members_with_points,
+        "average_balance": _rate(k.average_balance), "repeat_purchase_rate": _rate(k.repeat_purchase_rate),
+        "buyers": k.buyers, "repeat_buyers": k.repeat_buyers, "membership_payments": k.membership_payments,
+        "membership_fee_revenue": format_money(k.membership_revenue, currency),
+        "tiers": [{"tier": code, "name": name, "members": count} for code, name, count in k.tiers],
+        "monthly": [{"month": m.start.strftime("%Y-%m"), "issued": m.issued, "redeemed": m.redeemed}
+                    for m in k.months],
+    }
+
+
+CHART_WIDTH = 40
+
+
+def _kpi_tables(code: str, currency: str, k: Kpis) -> list:
+    def percent(value) -> str:
+        return f"{value * 100:.1f}%" if value is not None else "n/a"
+
+    summary = render.fields(f"{code}: {k.start} to {k.end}", [
+        ("members (new in period)", f"{k.members} ({k.new_members})"),
+        (f"active in the last {kpis.ACTIVE_DAYS} days", f"{k.active_members} ({percent(k.active_rate)})"),
+        ("points issued", k.issued), ("points redeemed", k.redeemed), ("points expired", k.expired),
+        ("redemption rate (redeemed / issued)", percent(k.redemption_rate)),
+        ("breakage rate (expired / (redeemed + expired))", percent(k.breakage_rate)),
+        ("average balance (members with points)", k.average_balance if k.average_balance is not None else "n/a"),
+        ("repeat purchase rate (2+ purchases)", f"{percent(k.repeat_purchase_rate)} of {k.buyers} buyers"),
+        ("membership fee revenue", f"{format_money(k.membership_revenue, currency)} {currency} "
+                                   f"({k.membership_payments} payments)"),
+    ])
+    tables = [summary]
+    if k.tiers:
+        tables.append(render.table("Members by tier", ["tier", "name", "members"], [list(t) for t in k.tiers]))
+    largest = scale(k.months)
+    chart = render.table("Points issued (green) and redeemed (magenta) by month", ["month", "issued", "redeemed", ""],
+                         [[m.start.strftime("%Y-%m"), m.issued, m.redeemed,
+                           render.bars([(bar(m.issued, largest, CHART_WIDTH), "green"),
+                                        (bar(m.redeemed, largest, CHART_WIDTH), "magenta")])]
+                          for m in k.months])
+    tables.append(chart)
+    return tables
+
+
+@command(report_app, "kpis")
+def kpi_report(ctx: typer.Context, program: ProgramOption,
+               start: Annotated[str | None, typer.Option("--from", help="First day (default: 12 months to --to).",
+                                                         show_default=False)] = None,
+               end: Annotated[str | None, typer.Option("--to", help="Last day (default today).",
+                                                       show_default=False)] = None,
+               fmt: FormatOption = render.Format.table) -> None:
+    """Members, activity, points issued/redeemed/expired, rates, tiers, fees, and a monthly chart."""
+    db = database(ctx)
+    period = None
+    if start or end:
+        last = day_option("--to", end) or kpis.default_period(db, program).end
+        first = day_option("--from", start) or add_months(last, -12) + timedelta(days=1)
+        period = reports.check_period(first, last)
+    ref, k = kpis.kpi_report(db, program, period)
+    render.emit(kpis_json(ref.code, ref.currency, k), fmt, lambda _: _kpi_tables(ref.code, ref.currency, k))
 
 
 @command(report_app, "partners")

@@ -166,3 +166,39 @@ def kind_sums(db: Database, program_id: int, start: int, end: int) -> dict[str, 
     return dict(db.execute("""SELECT kind, sum(points) FROM entries
                               WHERE program_id = ? AND effective_at >= ? AND effective_at < ? GROUP BY kind""",
                            [program_id, start, end]).fetchall())
+
+
+def member_counts(db: Database, program_id: int, first: str, last: str) -> tuple[int, int]:
+    """Members joined on or before `last`, and of them those joined on or after `first` (ISO dates)."""
+    return db.execute("SELECT count(*), count(*) FILTER (WHERE joined >= ?) FROM members"
+                      " WHERE program_id = ? AND joined <= ?", [first, program_id, last]).fetchone()
+
+
+def active_members(db: Database, program_id: int, start: int, end: int) -> int:
+    """Members with a purchase or a redemption in [start, end)."""
+    return db.execute(
+        """SELECT count(*) FROM (
+                SELECT member FROM transactions
+                WHERE program_id = :p AND amount > 0 AND occurred_at >= :s AND occurred_at < :e
+                UNION
+                SELECT member FROM entries
+                WHERE program_id = :p AND kind = 'redeem' AND effective_at >= :s AND effective_at < :e)""",
+        {"p": program_id, "s": start, "e": end},
+    ).fetchone()[0]
+
+
+def purchase_counts(db: Database, program_id: int, start: int, end: int) -> tuple[int, int]:
+    """Members with a purchase in [start, end), and those with two or more."""
+    return db.execute(
+        """SELECT count(*), count(*) FILTER (WHERE purchases > 1) FROM (
+               SELECT member, count(*) AS purchases FROM transactions
+               WHERE program_id = ? AND amount > 0 AND occurred_at >= ? AND occurred_at < ? GROUP BY member)""",
+        [program_id, start, end],
+    ).fetchone()
+
+
+def membership_fees(db: Database, program_id: int, start: int, end: int) -> tuple[int, int]:
+    """Membership fees paid in [start, end): (payments, total in minor units)."""
+    return db.execute("""SELECT count(*), coalesce(sum(fee), 0) FROM memberships
+                         WHERE program_id = ? AND paid_at >= ? AND paid_at < ?""",
+                      [program_id, start, end]).fetchone()

@@ -1,0 +1,65 @@
+"""`report kpis`: members, activity, points flows, rates, tiers and fees for a period."""
+
+from collections import Counter
+from datetime import date, timedelta
+
+from sqlite_utils import Database
+
+from loyaltyctl import clock
+from loyaltyctl.core.dates import DAY, add_months, cutoff, start_of_day
+from loyaltyctl.core.kpis import Kpis, Month, months_ending
+from loyaltyctl.operations.member_state import MemberStates, program_versions
+from loyaltyctl.operations.reports import Period, check_period
+from loyaltyctl.storage import members as member_store
+from loyaltyctl.storage import programs
+from loyaltyctl.storage import reports as store
+
+ACTIVE_DAYS = 90
+CHART_MONTHS = 12
+
+
+def default_period(db: Database, program: str) -> Period:
+    """The twelve months ending today in the program's time zone."""
+    today = clock.today_in(programs.fetch_program_ref(db, program).timezone)
+    return check_period(add_months(today, -12) + timedelta(days=1), today)
+
+
+def _issued_redeemed(sums: dict[str, int]) -> tuple[int, int]:
+    return sums.get("earn", 0) + sums.get("bonus", 0), -sums.get("redeem", 0)
+
+
+def kpi_report(db: Database, program: str, period: Period | None = None) -> tuple[programs.ProgramRef, Kpis]:
+    period = period or default_period(db, program)
+    ref = programs.fetch_program_ref(db, program)
+    tz = ref.timezone
+    start, end = start_of_day(period.start, tz), cutoff(period.end, tz)
+    members, new_members = store.member_counts(db, ref.id, period.start.isoformat(), period.end.isoformat())
+    sums = store.kind_sums(db, ref.id, start, end)
+    issued, redeemed = _issued_redeemed(sums)
+    expired = store.unposted_expiries(db, ref.id, end, start)[1] - sums.get("expire", 0)
+    with_points, outstanding, _ = store.balance_totals(db, ref.id, end)
+    buyers, repeat = store.purchase_counts(db, ref.id, start, end)
+    payments, revenue = store.membership_fees(db, ref.id, start, end)
+    months = []
+    for first, last in months_ending(period.end, CHART_MONTHS):
+        month_issued, month_redeemed = _issued_redeemed(
+            store.kind_sums(db, ref.id, start_of_day(first, tz), cutoff(last, tz)))
+        months.append(Month(first, month_issued, month_redeemed))
+    return ref, Kpis(period.start, period.end, members, new_members,
+                     store.active_members(db, ref.id, end - ACTIVE_DAYS * DAY, end), issued, redeemed, expired,
+                     with_points, outstanding, buyers, repeat, payments, revenue, _tier_counts(db, ref, period.end),
+                     tuple(months))
+
+
+def _tier_counts(db: Database, ref: programs.ProgramRef, day: date) -> tuple[tuple[str, str, int], ...]:
+    """Members per tier at the end of `day` under the version in force then (empty without tiers)."""
+    versions = program_versions(db, ref.code)
+    version = versions.on(day)
+    if version.tiers is None:
+        return ()
+    states = MemberStates(db, ref, versions)
+    rows = [row for row, _ in member_store.fetch_member_rows(db, ref.id, ref.code)]
+    states.load(rows)
+    before = cutoff(day, ref.timezone)
+    counts = Counter(states.tier_status(row, before, version, day).level.code for row in rows)
+    return tuple((level.code, level.name, counts.get(level.code, 0)) for level in version.tiers.levels)
