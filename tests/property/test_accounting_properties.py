@@ -1,0 +1,86 @@
+"""Accounting reports against the ledger under random postings (hypothesis).
+
+Whatever was posted: the liability's figures are the sum of members' own
+balances, its aging adds up to the points outstanding, the roll-forward runs
+from one liability to the other, the journal balances and moves the liability
+account by exactly the change in liability, and running `expire` changes none
+of it.
+"""
+
+import os
+from dataclasses import replace
+from datetime import date, timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from loyaltyctl.core.dates import cutoff
+from loyaltyctl.errors import Refused
+from loyaltyctl.model import Accounting
+from loyaltyctl.operations import ledger as ops
+from loyaltyctl.operations.accounting import journal_report, liability_report, rollforward_report
+from loyaltyctl.operations.reports import Period
+from loyaltyctl.storage import ledger as store
+from loyaltyctl.storage.members import find_member
+from tests.property.test_ledger_properties import MEMBERS, START, _post, _setup, step
+
+TZ = "America/New_York"
+
+
+def _member_balances(db, day: date) -> list[int]:
+    return [store.balance_as_of(db, find_member(db, 1, "p", m)[0], cutoff(day, TZ)) for m in MEMBERS]
+
+
+def _figures(db, days: list[date]) -> list:
+    """Every figure of the reports, less the count of expiries not posted yet (which `expire` changes by design)."""
+    figures = []
+    for day in days:
+        figures.append(replace(liability_report(db, "p", day)[1], unposted_expiries=0, unposted_points=0))
+    for first, last in zip(days, days[1:]):
+        _, rolled, _, entries = journal_report(db, "p", Period(first + timedelta(days=1), last))
+        figures.append((replace(rolled, unposted_expiries=0), entries))
+    return figures
+
+
+def _check(db, days: list[date]) -> None:
+    for day in days:
+        report = liability_report(db, "p", day)[1]
+        balances = _member_balances(db, day)
+        assert report.outstanding == sum(b for b in balances if b > 0), day
+        assert report.owed == -sum(b for b in balances if b < 0), day
+        assert report.members_with_points == sum(1 for b in balances if b > 0), day
+        for buckets in (report.by_age, report.by_expiry):
+            assert sum(b.points for b in buckets) == report.outstanding
+            assert sum(b.value for b in buckets) == report.gross
+    for first, last in zip(days, days[1:]):
+        _, rolled, accounts, entries = journal_report(db, "p", Period(first + timedelta(days=1), last))
+        assert rolled.opening_points == liability_report(db, "p", first)[1].net_points
+        assert rolled.closing_points == liability_report(db, "p", last)[1].net_points
+        assert rolled.balances
+        assert rolled == rollforward_report(db, "p", Period(first + timedelta(days=1), last))[1]
+        for entry in entries:
+            assert sum(amount for _, amount in entry.postings) == 0, entry
+        moved = sum(amount for entry in entries for account, amount in entry.postings if account == accounts.liability)
+        assert -moved == rolled.closing_liability - rolled.opening_liability
+        assert accounts == Accounting()
+
+
+@settings(max_examples=int(os.environ.get("LEDGER_EXAMPLES", 40)), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(policy=st.sampled_from(["lot", "inactivity", "none"]), steps=st.lists(step, min_size=1, max_size=20))
+def test_reports_reconcile_with_the_ledger(policy, steps):
+    db, _ = _setup(policy)
+    day = START
+    for number, (gap, op) in enumerate(steps):
+        day += timedelta(days=gap)
+        if op[0] == "expire":
+            continue
+        try:
+            _post(db, op, f"{day.isoformat()}T12:00", f"k{number}")
+        except Refused:
+            pass
+    days = [START - timedelta(days=1), START + timedelta(days=90), START + timedelta(days=200), day + timedelta(days=400)]
+    _check(db, days)
+    before = _figures(db, days)
+    ops.run_expire(db, "p", day + timedelta(days=400))
+    assert _figures(db, days) == before, "posting expiries changed a report"
