@@ -30,6 +30,7 @@ import random
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from array import array
 from datetime import date, datetime, timedelta
@@ -261,10 +262,21 @@ def build(db: Path, members: int) -> None:
     partial.rename(db)
 
 
+def schema(db: Path) -> set[tuple]:
+    with sqlite3.connect(db) as conn:
+        return set(conn.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite%'"))
+
+
 def ready(db: Path, members: int) -> bool:
-    """A database built earlier for this many members (100 entries each, give or take 10%)."""
+    """A database built earlier for this many members (100 entries each, give or take 10%), with the schema
+    `init` creates today (a migration edited since would otherwise go unnoticed)."""
     if not db.exists():
         return False
+    with tempfile.TemporaryDirectory() as work:
+        fresh = Path(work) / "fresh.db"
+        subprocess.run([LOYALTYCTL, "--db", str(fresh), "init"], check=True, stdout=subprocess.DEVNULL)
+        if schema(fresh) != schema(db):
+            return False
     found = counts(db)
     return found["members"] == members and abs(found["entries"] - 100 * members) <= 10 * members
 

@@ -116,13 +116,13 @@ def journal(ctx: typer.Context, program: ProgramOption, start: FromOption, end: 
                 help="Open/account/commodity directives, so the file checks on its own; leave them out when "
                      "appending to a ledger that declares the accounts.")] = True) -> None:
     """The period's movements as balanced double-entry postings, daily by kind (csv, beancount or ledger)."""
-    ref, report, accounts, entries = accounting.journal_report(database(ctx), program, _period(start, end))
+    j = accounting.journal_report(database(ctx), program, _period(start, end))
     if fmt == render.JournalFormat.beancount:
-        text = accounting_out.journal_beancount(ref.code, report, accounts, entries, declarations=declarations)
+        text = accounting_out.journal_beancount(j.ref.code, j.rollforward, j.accounts, j.entries, j.unit, declarations)
     elif fmt == render.JournalFormat.ledger:
-        text = accounting_out.journal_ledger(ref.code, report, accounts, entries, declarations=declarations)
+        text = accounting_out.journal_ledger(j.ref.code, j.rollforward, j.accounts, j.entries, j.unit, declarations)
     else:
-        text = accounting_out.journal_csv(ref.code, report, entries)
+        text = accounting_out.journal_csv(j.ref.code, j.rollforward, j.entries, j.unit)
     if output:
         write_output(output, text)
     else:

@@ -1,6 +1,7 @@
 """Accounting reports: liability as of a day, the roll-forward of a period and its journal."""
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlite_utils import Database
@@ -107,9 +108,18 @@ def rollforward_report(db: Database, program: str, period: Period) -> tuple[prog
         movements, lambda day: versions.on(day).point_value, unposted)
 
 
-def journal_report(db: Database, program: str, period: Period
-                   ) -> tuple[programs.ProgramRef, core.Rollforward, Accounting, list[core.JournalEntry]]:
+@dataclass(frozen=True)
+class Journal:
+    ref: programs.ProgramRef
+    rollforward: core.Rollforward
+    accounts: Accounting
+    unit: str
+    entries: list[core.JournalEntry]
+
+
+def journal_report(db: Database, program: str, period: Period) -> Journal:
     """The period's movements as balanced postings, with the accounts of the version in force at its end."""
     ref, result = rollforward_report(db, program, period)
-    accounts = program_versions(db, program).on(period.end).accounting or Accounting()
-    return ref, result, accounts, core.journal(result, accounts)
+    version = program_versions(db, program).on(period.end)
+    accounts = version.accounting or Accounting()
+    return Journal(ref, result, accounts, version.unit, core.journal(result, accounts))

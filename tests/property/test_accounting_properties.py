@@ -37,8 +37,8 @@ def _figures(db, days: list[date]) -> list:
     for day in days:
         figures.append(replace(liability_report(db, "p", day)[1], unposted_expiries=0, unposted_points=0))
     for first, last in zip(days, days[1:]):
-        _, rolled, _, entries = journal_report(db, "p", Period(first + timedelta(days=1), last))
-        figures.append((replace(rolled, unposted_expiries=0), entries))
+        j = journal_report(db, "p", Period(first + timedelta(days=1), last))
+        figures.append((replace(j.rollforward, unposted_expiries=0), j.entries))
     return figures
 
 
@@ -53,7 +53,8 @@ def _check(db, days: list[date]) -> None:
             assert sum(b.points for b in buckets) == report.outstanding
             assert sum(b.value for b in buckets) == report.gross
     for first, last in zip(days, days[1:]):
-        _, rolled, accounts, entries = journal_report(db, "p", Period(first + timedelta(days=1), last))
+        j = journal_report(db, "p", Period(first + timedelta(days=1), last))
+        rolled, accounts, entries = j.rollforward, j.accounts, j.entries
         assert rolled.opening_points == liability_report(db, "p", first)[1].net_points
         assert rolled.closing_points == liability_report(db, "p", last)[1].net_points
         assert rolled.balances
