@@ -238,8 +238,8 @@ def post_reverse(db: Database, program: str, entry_id: int, reason: str, key: st
                 new_id = writer.append(entry)
                 if owed:  # first, so that it cancels the debt and the points given back keep their expiry
                     writer.add_lot(new_id, target.member, owed, session.at, None)
-                for _lot, taken, expires_at in takes:
-                    writer.add_lot(new_id, target.member, taken, session.at, expires_at)
+                for _lot, taken, expires_at, issued_at in takes:
+                    writer.add_lot(new_id, target.member, taken, session.at, expires_at, issued_at=issued_at)
         return session.posted(member, [new_id])
 
 
@@ -264,9 +264,10 @@ def post_transfer(db: Database, program: str, source: str, target: str, points: 
             )
             in_id = writer.append(NewEntry(target_row, "transfer_in", points, session.at,
                                             reason=f"from {source_member.member_id}", ref=out_id))
-            expiries = {lot: expires_at for lot, _, expires_at in store.fetch_takes(db, out_id)}
+            origins = {lot: (expires_at, issued_at) for lot, _, expires_at, issued_at in store.fetch_takes(db, out_id)}
             for take in takes:
-                writer.add_lot(in_id, target_row, take.points, session.at, expiries[take.lot])
+                expires_at, issued_at = origins[take.lot]
+                writer.add_lot(in_id, target_row, take.points, session.at, expires_at, issued_at=issued_at)
         return session.posted(source_member, [out_id, in_id])
 
 

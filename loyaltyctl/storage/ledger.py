@@ -61,8 +61,8 @@ HASHED_COLUMNS = "program_id, id, member, kind, points, effective_at, recorded_a
 
 
 _INSERT_ENTRY = f"INSERT INTO entries ({HASHED_COLUMNS}, hash) VALUES ({', '.join('?' * 14)})"
-_INSERT_LOT = ("INSERT INTO lots (id, entry, member, points, earned_at, expires_at, available_at, remaining)"
-               " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_LOT = ("INSERT INTO lots (id, entry, member, points, earned_at, expires_at, available_at, remaining, issued_at)"
+               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 def hashed_fields(program_id: int, entry_id: int, entry: NewEntry, recorded_at: int) -> tuple:
@@ -120,7 +120,7 @@ class LedgerWriter:
         """
         self._entry_rows.append(self._entry_row(entry))
         self._lot_rows.append((self.next_lot_id, self.head_id, entry.member, entry.points, entry.effective_at,
-                               expires_at, available_at or entry.effective_at, entry.points))
+                               expires_at, available_at or entry.effective_at, entry.points, None))
         self._buffered_members.add(entry.member)
         self.next_lot_id += 1
         return self.head_id
@@ -156,8 +156,11 @@ class LedgerWriter:
         return entry_id
 
     def add_lot(self, entry_id: int, member: int, points: int, earned_at: int, expires_at: int | None,
-                available_at: int | None = None) -> None:
+                available_at: int | None = None, issued_at: int | None = None) -> None:
         """A lot for (part of) a credit entry; it pays the member's debts first.
+
+        `issued_at`: when points carried on from another lot (a transfer, a
+        reversed debit) were first issued, for aging the liability.
 
         Points that arrive already past their expiry (a reversal of a redemption
         whose points have since expired) expire the moment they arrive.
@@ -171,7 +174,7 @@ class LedgerWriter:
         lot_id = self.next_lot_id
         self.next_lot_id += 1
         self.db.execute(_INSERT_LOT, [lot_id, entry_id, member, points, earned_at, expires_at,
-                                      available_at or earned_at, points - paid])
+                                      available_at or earned_at, points - paid, issued_at])
         at_by_debit = {debt.debit: debt.at for debt in debts}
         for debit, amount in payments:
             self.db.execute("INSERT INTO consumptions (debit, lot, points, at) VALUES (?, ?, ?, ?)",
@@ -313,10 +316,10 @@ def fetch_reversal(db: Database, entry_id: int) -> int | None:
     return row[0] if row else None
 
 
-def fetch_takes(db: Database, entry_id: int) -> list[tuple[int, int, int | None]]:
-    """What a debit took: (lot, points, that lot's expiry)."""
+def fetch_takes(db: Database, entry_id: int) -> list[tuple[int, int, int | None, int]]:
+    """What a debit took: (lot, points, that lot's expiry, when its points were first issued)."""
     return db.execute(
-        """SELECT c.lot, c.points, l.expires_at FROM consumptions c JOIN lots l ON l.id = c.lot
+        """SELECT c.lot, c.points, l.expires_at, coalesce(l.issued_at, l.earned_at) FROM consumptions c JOIN lots l ON l.id = c.lot
            WHERE c.debit = ? AND c.points > 0 ORDER BY c.rowid""",
         [entry_id],
     ).fetchall()

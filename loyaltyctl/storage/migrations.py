@@ -200,8 +200,10 @@ def m006_accounting(db: Database) -> None:
     `entries_program_time` covers what the roll-forward, journal and KPIs read
     (a program's entries in a time range, by kind), so they scan a narrow index
     range instead of the table; `entries_money` finds redemptions and donations,
-    `consumptions_at` what lots gave up after a date (to age lots as of it). A
-    close records the figures it saw, so `db verify` can show that a closed
+    `consumptions_at` what lots gave up after a date (to age lots as of it).
+    `lots.issued_at` is when a lot's points were first issued, for a lot that
+    carries points on (a transfer, a reversed debit): the liability is aged from
+    then; NULL means `earned_at`. A close records the figures it saw, so `db verify` can show that a closed
     period's reports have not changed.
     """
     db.executescript(
@@ -217,6 +219,7 @@ def m006_accounting(db: Database) -> None:
             recorded_at INTEGER NOT NULL,
             UNIQUE (program_id, through)
         );
+        ALTER TABLE lots ADD COLUMN issued_at INTEGER;
         CREATE INDEX entries_program_time ON entries(program_id, effective_at, kind, points);
         CREATE INDEX entries_money ON entries(program_id, effective_at) WHERE money IS NOT NULL;
         CREATE INDEX consumptions_at ON consumptions(at, lot, points);

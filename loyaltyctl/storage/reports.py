@@ -90,11 +90,11 @@ def lot_aging(db: Database, program_id: int, before: int, earned_since: Sequence
 
     A lot alive at the instant held what it holds now plus what it gave up
     since (takes, posted expiries and debts paid dated at or after it).
-    Age bucket i: earned at or after earned_since[i] (the last bucket: before
+    Age bucket i: first issued (`issued_at`, else earned) at or after earned_since[i] (the last bucket: before
     them all); expiry bucket i: expiring before expiring_before[i], then
     `len(expiring_before)` for later and one more for never.
     """
-    ages = " ".join(f"WHEN l.earned_at >= :a{i} THEN {i}" for i in range(len(earned_since)))
+    ages = " ".join(f"WHEN coalesce(l.issued_at, l.earned_at) >= :a{i} THEN {i}" for i in range(len(earned_since)))
     expiries = " ".join(f"WHEN l.expires_at < :e{i} THEN {i}" for i in range(len(expiring_before)))
     params = {"p": program_id, "t": before, **{f"a{i}": v for i, v in enumerate(earned_since)},
               **{f"e{i}": v for i, v in enumerate(expiring_before)}}
