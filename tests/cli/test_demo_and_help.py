@@ -69,3 +69,18 @@ def test_every_command_has_help(name, info):
     assert info.callback.__doc__, f"{name} has no help text"
     result = run(*name.split(), "--help")
     assert result.exit_code == 0
+
+
+def test_demo_ends_with_a_liability_the_roll_forward_closes_at(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOYALTYCTL_NOW", "2026-11-23T12:00:00+00:00")
+    demo_db = tmp_path / "demo.db"
+    shown = run("demo", "--db", demo_db).stdout
+    assert "Points liability of beauty-club as of the end of 2026-10-31 (USD)" in shown
+    assert "Roll-forward of beauty-club, 2026-01-01 to 2026-10-31 (USD)" in shown
+    liability = json.loads(run("--db", demo_db, "report", "liability", "-p", "beauty-club", "--as-of", "2026-10-31",
+                               "--format", "json").stdout)
+    rolled = json.loads(run("--db", demo_db, "report", "rollforward", "-p", "beauty-club", "--from", "2026-01-01",
+                            "--to", "2026-10-31", "--format", "json").stdout)
+    assert rolled["closing_points"] == liability["net_points"] and rolled["closing_liability"] == liability["net_liability"]
+    # the tables print what the JSON says: the closing balance line carries the same points and money
+    assert "│ closing balance" in shown and f"{rolled['closing_points']} │ {rolled['closing_liability']} │" in shown
