@@ -43,14 +43,20 @@ def credit_bonus(writer: LedgerWriter, program: Program, member: int, points: in
 
 
 def post_signup_bonuses(writer: LedgerWriter, versions: VersionTable, joined: Iterable[tuple[int, Member]]) -> int:
-    """The signup bonus of the version in force on each new member's join day, effective that day."""
+    """The signup bonus of the version in force on each new member's join day, effective that day.
+
+    A member added after the period they joined in was closed gets it on the
+    first day after the close instead: the closed books stay as they were.
+    """
     total = 0
     for row, member in joined:
         program = versions.on(member.joined)
         points = program.bonuses.signup if program.bonuses else 0
         if points:
-            at = start_of_day(member.joined, program.timezone)
-            credit_bonus(writer, program, row, points, at, signup_key(member.member_id), "signup bonus")
+            at, reason = start_of_day(member.joined, program.timezone), "signup bonus"
+            if writer.closed and writer.closed.covers(at):
+                at, reason = writer.closed.before, f"signup bonus (joined {member.joined}, in a closed period)"
+            credit_bonus(writer, program, row, points, at, signup_key(member.member_id), reason)
             total += points
     return total
 
