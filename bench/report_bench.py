@@ -11,7 +11,8 @@ time order, as an import writes them. Every credit has a lot expiring 12 months
 later; every debit has the consumptions it took, soonest expiry first; a
 monthly expiry run posts what expired before it, the last one on 2026-10-01,
 so lots that expired after that are left unposted for the reports to count.
-The database is built once and reused while its counts match.
+The database is built once (in bench/.cache/ unless --db names a path) and
+reused while its counts and its schema match what this loyaltyctl creates.
 
 Then, with the database as built (no ANALYZE) and again after ANALYZE, it times
 each command as a fresh process, wall clock, best of 3, with its peak RSS:
@@ -109,7 +110,8 @@ class LedgerBuilder:
         self.consumptions: list[tuple] = []
         self.next_entry = 1
         self.lots = tuple(array("i", [0]) for _ in range(7))  # entry, member, points, earned_at, expires_at, ...
-        self.lot_points, self.lot_expires, self.lot_remaining, self.lot_expired = (self.lots[i] for i in (2, 4, 5, 6))
+        self.lot_entry, self.lot_points, self.lot_expires, self.lot_remaining, self.lot_expired = (
+            self.lots[i] for i in (0, 2, 4, 5, 6))
         self.holding = [array("i") for _ in range(members + 1)]
         self.last_earn = array("i", bytes(4 * (members + 1)))  # each member's latest earn lot, for clawbacks
 
@@ -192,7 +194,7 @@ def member_event(ledger: LedgerBuilder, rng: random.Random, member: int, at: int
     elif roll < 0.18 and (lot := ledger.last_earn[member]):
         points = min(rng.randint(1, ledger.lot_points[lot]), ledger.spendable(member, at))
         if points:
-            ledger.debit(member, "clawback", points, at, first=lot, reason="refund", ref=ledger.lots[0][lot])
+            ledger.debit(member, "clawback", points, at, first=lot, reason="refund", ref=ledger.lot_entry[lot])
             return
     elif roll < 0.19:
         points = min(rng.randint(10, 100), ledger.spendable(member, at))
@@ -209,7 +211,8 @@ def member_event(ledger: LedgerBuilder, rng: random.Random, member: int, at: int
 
 
 def generate(conn: sqlite3.Connection, program_id: int, members: int, seed: int = 11) -> None:
-    from loyaltyctl.core.dates import add_months, start_of_day  # in the build's process only (see in_child)
+    # Imported here, in the build's own process (see in_child).
+    from loyaltyctl.core.dates import add_months, start_of_day
 
     rng = random.Random(seed)
     conn.executemany(
@@ -253,7 +256,7 @@ def build(db: Path, members: int) -> None:
     conn = sqlite3.connect(partial)
     conn.execute("PRAGMA journal_mode = OFF")
     conn.execute("PRAGMA synchronous = OFF")
-    conn.execute("PRAGMA cache_size = -1000000")
+    conn.execute("PRAGMA cache_size = -256000")
     program_id = conn.execute("SELECT id FROM programs WHERE code = 'bench'").fetchone()[0]
     generate(conn, program_id, members)
     conn.commit()
@@ -287,7 +290,8 @@ def describe(db: Path) -> None:
         outstanding, unposted = conn.execute(
             """SELECT (SELECT sum(points) FROM entries WHERE effective_at < :t)
                     - (SELECT coalesce(sum(remaining), 0) FROM lots WHERE remaining > 0 AND expires_at < :t),
-                      (SELECT count(*) FROM lots WHERE remaining > 0 AND expires_at < :t)""", {"t": AS_OF_CUTOFF}).fetchone()
+                      (SELECT count(*) FROM lots WHERE remaining > 0 AND expires_at < :t)""",
+            {"t": AS_OF_CUTOFF}).fetchone()
     print(f"  {db}: {db.stat().st_size / 2**20:,.0f} MiB; " + ", ".join(f"{n:,} {t}" for t, n in found.items()))
     print(f"  as of {AS_OF}: {outstanding:,} points outstanding, {unposted:,} lots expired with the expiry unposted")
 
@@ -300,7 +304,7 @@ def in_child(function, *args):
 
 
 def has_command(*words: str) -> bool:
-    return subprocess.run([LOYALTYCTL, *words, "--help"], capture_output=True).returncode == 0
+    return subprocess.run([LOYALTYCTL, *words, "--help"], check=False, capture_output=True).returncode == 0
 
 
 def best_of(args: list[str], times: int = 3) -> tuple[float, int]:
@@ -310,7 +314,8 @@ def best_of(args: list[str], times: int = 3) -> tuple[float, int]:
 
 def balance_in_process(db: Path, times: int = 3) -> float:
     """Open the database and compute the balance, without interpreter start-up or imports."""
-    from loyaltyctl.operations.ledger import member_balance  # in a child process only (see in_child)
+    # Imported here, in a child process (see in_child).
+    from loyaltyctl.operations.ledger import member_balance
     from loyaltyctl.storage.db import open_db
 
     best = float("inf")
@@ -334,8 +339,8 @@ def set_statistics(db: Path, analyze: bool) -> float:
         return time.perf_counter() - started
 
 
-def time_reports(db: Path, label: str) -> None:
-    print(f"\n{label}")
+def time_reports(db: Path, heading: str) -> None:
+    print(f"\n{heading}")
     scan = "SELECT sum(points) FROM entries"
     with sqlite3.connect(db) as conn:
         plan = " / ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {scan}"))
@@ -367,12 +372,14 @@ def main() -> None:
     db = options.db or CACHE / f"report-bench-{options.members}.db"
     if ready(db, options.members):
         print(f"reusing {db}")
+    elif options.db and options.db.exists():
+        raise SystemExit(f"{db} is not a bench database of {options.members:,} members with today's schema; "
+                         "remove it or name another path")
     else:
         print(f"building {db} ({options.members:,} members; a few minutes at 100,000)")
         started = time.perf_counter()
         in_child(build, db, options.members)
         print(f"  built in {time.perf_counter() - started:.0f} s")
-    subprocess.run([LOYALTYCTL, "--db", str(db), "init"], check=True)  # any newer migration, before timing
     describe(db)
     set_statistics(db, analyze=False)
     time_reports(db, "as built, no ANALYZE (a user's database)")
