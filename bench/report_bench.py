@@ -19,6 +19,7 @@ each command as a fresh process, wall clock, best of 3, with its peak RSS:
   (0) sqlite3 DB "SELECT sum(points) FROM entries"             the baseline: one full scan (plan printed)
   (1) report liability --as-of 2026-10-31 --format json          target: at most 2x (0)
   (2) report rollforward --from 2026-10-01 --to 2026-10-31 ...   target: at most 2x (0)
+  (2b) the same with the books closed through 2026-09-30 (opening from the close; reopened after)
   (3) balance M000123 --as-of 2026-10-31 --format json           target: under 50 ms end to end
 and, to show how much of (3) is start-up, `import loyaltyctl.cli` alone and
 the same balance called in-process. A report the CLI does not have yet is
@@ -34,6 +35,7 @@ import sys
 import tempfile
 import time
 from array import array
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -83,6 +85,7 @@ LAST_EXPIRY_RUN = date(2026, 10, 1)
 EVENTS_PER_MEMBER = 91  # with the expiries they lead to, about 100 entries per member
 REWARDS = ((100, "one"), (500, "five"), (1000, "ten"))  # points, code; 1 point = 1 cent
 AS_OF, PERIOD = "2026-10-31", ("2026-10-01", "2026-10-31")
+CLOSED_THROUGH = "2026-09-30"  # the day before PERIOD starts
 AS_OF_CUTOFF = int(datetime(2026, 11, 1, tzinfo=ZoneInfo(TZ)).timestamp())  # the first instant after AS_OF
 MEMBER = "M000123"
 CACHE = Path(__file__).parent / ".cache"
@@ -339,6 +342,19 @@ def set_statistics(db: Path, analyze: bool) -> float:
         return time.perf_counter() - started
 
 
+@contextmanager
+def closed_through(db: Path, through: str):
+    """The books closed through a day (the roll-forward then opens from the close), reopened afterwards so the
+    cached database stays as built (the close posts no expiries: the monthly runs already did)."""
+    subprocess.run([LOYALTYCTL, "--db", str(db), "period", "close", "--program", "bench", "--through", through],
+                   check=True, stdout=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        with sqlite3.connect(db) as conn:
+            conn.execute("DELETE FROM period_closes WHERE through = ?", [through])
+
+
 def time_reports(db: Path, heading: str) -> None:
     print(f"\n{heading}")
     scan = "SELECT sum(points) FROM entries"
@@ -356,6 +372,11 @@ def time_reports(db: Path, heading: str) -> None:
             continue
         seconds, rss = best_of(cli + ["report", *args, "--program", "bench", "--format", "json"])
         print(f"  {label:62} {seconds:7.2f} s  peak RSS {rss:4d} MiB  {seconds / base:.2f}x (0), target <= 2x")
+    if has_command("period", "close"):
+        label = f"(2b) the same after period close --through {CLOSED_THROUGH}"
+        with closed_through(db, CLOSED_THROUGH):
+            seconds, rss = best_of(cli + ["report", *reports[1][1], "--program", "bench", "--format", "json"])
+        print(f"  {label:62} {seconds:7.2f} s  peak RSS {rss:4d} MiB  {seconds / base:.2f}x (0)")
     seconds, rss = best_of(cli + ["balance", "--program", "bench", MEMBER, "--as-of", AS_OF, "--format", "json"])
     startup, _ = best_of([str(BIN / "python"), "-c", "import loyaltyctl.cli"])
     label = f"(3) balance {MEMBER} --as-of {AS_OF}"

@@ -50,8 +50,9 @@ def donation_totals(db: Database, program_id: int, start: int, end: int) -> list
 
 
 _PROGRAM_MEMBERS = "SELECT id FROM members WHERE program_id = :p"
+# `+member` keeps SQLite on `lots_due` (unposted lots are few) rather than walking every lot by member.
 _UNPOSTED = f"""SELECT member, sum(remaining) AS points FROM lots
-               WHERE remaining > 0 AND expires_at < :t AND member IN ({_PROGRAM_MEMBERS}) GROUP BY member"""
+               WHERE remaining > 0 AND expires_at < :t AND +member IN ({_PROGRAM_MEMBERS}) GROUP BY +member"""
 
 
 def balance_totals(db: Database, program_id: int, before: int) -> tuple[int, int, int]:
@@ -79,43 +80,56 @@ def unposted_expiries(db: Database, program_id: int, before: int, since: int | N
     """Lots expired in [since, before) whose expiry `expire` has not posted: (lots, points)."""
     return db.execute(
         f"""SELECT count(*), coalesce(sum(remaining), 0) FROM lots
-            WHERE remaining > 0 AND expires_at < :t AND expires_at >= :s AND member IN ({_PROGRAM_MEMBERS})""",
+            WHERE remaining > 0 AND expires_at < :t AND expires_at >= :s AND +member IN ({_PROGRAM_MEMBERS})""",
         {"p": program_id, "t": before, "s": since if since is not None else -(2**62)},
     ).fetchone()
 
 
 def lot_aging(db: Database, program_id: int, before: int, earned_since: Sequence[int],
-              expiring_before: Sequence[int]) -> list[tuple[int, int, int]]:
-    """Points each lot held at an instant, by age bucket and by time-to-expiry bucket: (age, expiry, points).
+              expiring_before: Sequence[int]) -> tuple[list[int], list[int]]:
+    """Points the lots alive at an instant held then, summed by age bucket and by time-to-expiry bucket.
 
     A lot alive at the instant held what it holds now plus what it gave up
-    since (takes, posted expiries and debts paid dated at or after it).
+    since (takes, posted expiries and debts paid dated at or after it): the
+    lots still holding points (`lots_held`) and the consumptions since the
+    instant (`consumptions_at`) are read apart and added up, with no sort.
     Age bucket i: first issued (`issued_at`, else earned) at or after earned_since[i] (the last bucket: before
     them all); expiry bucket i: expiring before expiring_before[i], then
     `len(expiring_before)` for later and one more for never.
     """
-    ages = " ".join(f"WHEN coalesce(l.issued_at, l.earned_at) >= :a{i} THEN {i}" for i in range(len(earned_since)))
-    expiries = " ".join(f"WHEN l.expires_at < :e{i} THEN {i}" for i in range(len(expiring_before)))
+    ages = " ".join(f"WHEN issued >= :a{i} THEN {i}" for i in range(len(earned_since)))
+    expiries = " ".join(f"WHEN expires_at < :e{i} THEN {i}" for i in range(len(expiring_before)))
     params = {"p": program_id, "t": before, **{f"a{i}": v for i, v in enumerate(earned_since)},
               **{f"e{i}": v for i, v in enumerate(expiring_before)}}
-    return db.execute(
-        f"""WITH given_up AS (SELECT lot, sum(points) AS points FROM consumptions WHERE at >= :t GROUP BY lot)
-            SELECT CASE {ages} ELSE {len(earned_since)} END AS age,
-                   CASE WHEN l.expires_at IS NULL THEN {len(expiring_before) + 1} {expiries}
-                        ELSE {len(expiring_before)} END AS expiry,
-                   sum(l.remaining + coalesce(g.points, 0))
-            FROM lots l LEFT JOIN given_up g ON g.lot = l.id
-            WHERE l.member IN ({_PROGRAM_MEMBERS}) AND l.earned_at < :t
-              AND (l.expires_at IS NULL OR l.expires_at >= :t)
-            GROUP BY age, expiry""",
+    age_count, expiry_count = len(earned_since) + 1, len(expiring_before) + 2
+    sums = [f"coalesce(sum(points) FILTER (WHERE age = {i}), 0)" for i in range(age_count)] + [
+        f"coalesce(sum(points) FILTER (WHERE expiry = {i}), 0)" for i in range(expiry_count)]
+    alive = "l.earned_at < :t AND (l.expires_at IS NULL OR l.expires_at >= :t)"
+    row = db.execute(
+        f"""SELECT {", ".join(sums)} FROM (
+                SELECT CASE {ages} ELSE {len(earned_since)} END AS age,
+                       CASE WHEN expires_at IS NULL THEN {expiry_count - 1} {expiries}
+                            ELSE {expiry_count - 2} END AS expiry, points
+                FROM (SELECT coalesce(l.issued_at, l.earned_at) AS issued, l.expires_at, l.remaining AS points
+                      FROM lots l WHERE l.remaining > 0 AND {alive} AND l.member IN ({_PROGRAM_MEMBERS})
+                      UNION ALL
+                      SELECT coalesce(l.issued_at, l.earned_at), l.expires_at, c.points
+                      FROM consumptions c JOIN lots l ON l.id = c.lot
+                      WHERE c.at >= :t AND {alive} AND +l.member IN ({_PROGRAM_MEMBERS})))""",
         params,
-    ).fetchall()
+    ).fetchone()
+    return list(row[:age_count]), list(row[age_count:])
 
 
-def points_before(db: Database, program_id: int, before: int) -> int:
-    """Net points outstanding at an instant: entries before it less unposted expiries (`entries_program_time`)."""
-    entries = db.execute("SELECT coalesce(sum(points), 0) FROM entries WHERE program_id = ? AND effective_at < ?",
-                         [program_id, before]).fetchone()[0]
+def points_before(db: Database, program_id: int, before: int, since: int | None = None) -> int:
+    """Net points outstanding at an instant: entries before it less unposted expiries (`entries_program_time`).
+
+    With `since`, only entries from that instant on are summed: the caller
+    adds the points outstanding at `since` (a period close's figure).
+    """
+    entries = db.execute(
+        "SELECT coalesce(sum(points), 0) FROM entries WHERE program_id = ? AND effective_at >= ? AND effective_at < ?",
+        [program_id, since if since is not None else -(2**62), before]).fetchone()[0]
     return entries - unposted_expiries(db, program_id, before)[1]
 
 
@@ -155,7 +169,7 @@ def unposted_expiry_totals(db: Database, program_id: int, start: int, end: int) 
     """Unposted expiries falling in [start, end) per bucket of the expiry instant: (bucket, points)."""
     return db.execute(
         f"""SELECT expires_at / {BUCKET_SECONDS}, sum(remaining) FROM lots
-            WHERE remaining > 0 AND expires_at >= :s AND expires_at < :e AND member IN ({_PROGRAM_MEMBERS})
+            WHERE remaining > 0 AND expires_at >= :s AND expires_at < :e AND +member IN ({_PROGRAM_MEMBERS})
             GROUP BY 1""",
         {"p": program_id, "s": start, "e": end},
     ).fetchall()

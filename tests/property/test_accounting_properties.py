@@ -4,7 +4,7 @@ Whatever was posted: the liability's figures are the sum of members' own
 balances, its aging adds up to the points outstanding, the roll-forward runs
 from one liability to the other, the journal balances and moves the liability
 account by exactly the change in liability, and running `expire` changes none
-of it.
+of it, nor does closing periods (a roll-forward then opens from the close).
 """
 
 import os
@@ -19,6 +19,7 @@ from loyaltyctl.errors import Refused
 from loyaltyctl.model import Accounting
 from loyaltyctl.operations import ledger as ops
 from loyaltyctl.operations.accounting import journal_report, liability_report, rollforward_report
+from loyaltyctl.operations.periods import close_period
 from loyaltyctl.operations.reports import Period
 from loyaltyctl.storage import ledger as store
 from loyaltyctl.storage.members import find_member
@@ -85,3 +86,6 @@ def test_reports_reconcile_with_the_ledger(policy, steps):
     before = _figures(db, days)
     ops.run_expire(db, "p", day + timedelta(days=400))
     assert _figures(db, days) == before, "posting expiries changed a report"
+    for through in days[1:3]:
+        close_period(db, "p", through)
+    assert _figures(db, days) == before, "a roll-forward opening from a period close differs from the full sum"
