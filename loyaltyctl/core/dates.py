@@ -10,6 +10,16 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 DAY = 86400
+# Dates a command accepts: reports look a year either side of a date and a lot may expire up to 100
+# years after it, so the ends of Python's date range (years 1 and 9999) stay out of reach.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9000, 12, 31)
+
+
+def supported_day(day: date) -> date:
+    """The day itself, or ValueError when it is outside FIRST_DAY..LAST_DAY."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"{day} is outside the dates loyaltyctl handles ({FIRST_DAY} to {LAST_DAY})")
+    return day
 
 
 def add_months(day: date, months: int) -> date:
@@ -45,11 +55,10 @@ def parse_instant(text: str, tz: str) -> int:
     """
     text = text.strip()
     try:
-        if len(text) == 10:
-            return start_of_day(date.fromisoformat(text), tz)
-        moment = datetime.fromisoformat(text)
+        moment = datetime.combine(date.fromisoformat(text), time(0)) if len(text) == 10 else datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{text!r} is not an ISO 8601 date or time (2026-06-15 or 2026-06-15T14:30)") from None
+    supported_day(moment.date())
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(tz))
     return int(moment.timestamp())
@@ -57,9 +66,10 @@ def parse_instant(text: str, tz: str) -> int:
 
 def parse_day(text: str) -> date:
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+    return supported_day(day)
 
 
 def utc_now_instant(now: datetime) -> int:

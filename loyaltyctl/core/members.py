@@ -10,6 +10,7 @@ from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 
+from loyaltyctl.core.dates import supported_day
 from loyaltyctl.model import Member
 
 MEMBER_FIELDS = ("member_id", "name", "email", "birthday", "card", "joined", "referred_by")
@@ -44,9 +45,13 @@ def _date_field(name: str, text: str) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{name} {text!r} is not a date (YYYY-MM-DD)") from None
+    try:
+        return supported_day(day)
+    except ValueError as error:
+        raise ValueError(f"{name} {error}") from None
 
 
 def parse_member(fields: Mapping[str, str], program: str, today: date) -> Member:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import tomli_w
 
+from loyaltyctl.core.dates import supported_day
 from loyaltyctl.errors import BadInput, InvalidProgram
 from loyaltyctl.model import (
     Accounting,
@@ -160,13 +161,13 @@ def _positive_integer(value: Any) -> int:
 
 
 def _date(value: Any) -> date:
-    if isinstance(value, date) and not hasattr(value, "hour"):
-        return value
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value)
+            value = date.fromisoformat(value)
         except ValueError:
             pass
+    if isinstance(value, date) and not hasattr(value, "hour"):
+        return supported_day(value)
     raise ValueError(f"must be a date like 2026-01-31, not {value!r}")
 
 
@@ -288,12 +289,17 @@ def _read_earn(section: _Section, money: Callable[[Any], int]) -> EarnRules:
     return rules
 
 
+MAX_EXPIRY_MONTHS = 1200
+
+
 def _read_expiry(section: _Section) -> Expiry:
     policy = section.get("policy", _choice("none", "lot", "inactivity"))
     months = section.get("months", _positive_integer, 0)
     if policy in ("lot", "inactivity") and not months:
         if "months" not in section.raw:
             section.problem("months", f"is required when policy is {policy!r}")
+    if months and months > MAX_EXPIRY_MONTHS:
+        section.problem("months", f"must be at most {MAX_EXPIRY_MONTHS} (100 years), got {months}")
     section.finish()
     return Expiry(policy=policy or "none", months=months or 0)
 

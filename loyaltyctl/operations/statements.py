@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 from sqlite_utils import Database
 
-from loyaltyctl.core.dates import DAY, cutoff, local_date, start_of_day
+from loyaltyctl.core.dates import DAY, add_months, cutoff, local_date, start_of_day, supported_day
 from loyaltyctl.core.statements import Line, Movement, affordable, statement_lines
 from loyaltyctl.core.tiers import TierStatus
 from loyaltyctl.errors import BadInput
@@ -44,8 +44,11 @@ def period_of_month(text: str) -> tuple[date, date]:
         first = date.fromisoformat(f"{text}-01")
     except ValueError:
         raise BadInput(f"--period {text!r} is not a month (YYYY-MM)") from None
-    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return first, following - timedelta(days=1)
+    try:
+        supported_day(first)
+    except ValueError as error:
+        raise BadInput(f"--period {error}") from None
+    return first, add_months(first, 1) - timedelta(days=1)
 
 
 class StatementBuilder:

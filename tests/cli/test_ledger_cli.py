@@ -198,3 +198,34 @@ def test_balance_table_and_bad_as_of(club):
     assert "available" in table and "75" in table
     result = run("balance", "-p", "club", "M1", "--as-of", "15/06/2026")
     assert (result.exit_code, result.stderr) == (2, "error: --as-of '15/06/2026' is not a date (YYYY-MM-DD)\n")
+
+
+RANGE = "(1900-01-01 to 9000-12-31)"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["earn", "-p", "club", "M1", "5", "--reason", "x", "--at", "9999-12-31"],
+     f"--at 9999-12-31 is outside the dates loyaltyctl handles {RANGE}"),
+    (["report", "liability", "-p", "club", "--as-of", "9999-12-31"],
+     f"--as-of 9999-12-31 is outside the dates loyaltyctl handles {RANGE}"),
+    (["report", "rollforward", "-p", "club", "--from", "0001-01-01", "--to", "2026-01-31"],
+     f"--from 0001-01-01 is outside the dates loyaltyctl handles {RANGE}"),
+    (["expire", "-p", "club", "--as-of", "9001-01-01"],
+     f"--as-of 9001-01-01 is outside the dates loyaltyctl handles {RANGE}"),
+    (["statement", "-p", "club", "M1", "--period", "9999-12"],
+     f"--period 9999-12-01 is outside the dates loyaltyctl handles {RANGE}"),
+    (["member", "add", "-p", "club", "M3", "--joined", "9999-01-01"],
+     f"joined 9999-01-01 is outside the dates loyaltyctl handles {RANGE}"),
+])
+def test_a_date_a_script_uses_for_ever_is_bad_usage_not_a_crash(club, db_path, args, message):
+    """Year 9999 or 0001 once overflowed a year-ahead date inside a report or an expiry (exit 70)."""
+    before = snapshot(db_path)
+    result = run(*args)
+    assert (result.exit_code, result.stderr) == (2, f"error: {message}\n")
+    assert snapshot(db_path) == before
+
+
+def test_the_last_supported_day_works_end_to_end(club):
+    earned = post("earn", "-p", "club", "M1", "5", "--reason", "x", "--at", "9000-12-31T10:00")
+    assert earned["entries"][0]["points"] == 5
+    assert post("report", "liability", "-p", "club", "--as-of", "9000-12-31")["outstanding_points"] == 5

@@ -177,3 +177,11 @@ def test_locate_key_finds_array_of_tables_entries():
     assert locate_key(text, "earn.multipliers[1].factor") == 7
     assert locate_key(text, "earn.multipliers[0].category") == 3  # missing key: its table's header
     assert locate_key(text, "nowhere.key") is None
+
+
+def test_expiry_and_effective_date_stay_where_dates_can_be_computed():
+    expiry = '\n[expiry]\npolicy = "lot"\nmonths = 1201\n'
+    assert problems(MINIMAL_PROGRAM + expiry) == ["p.toml:13: expiry.months: must be at most 1200 (100 years), got 1201"]
+    text = MINIMAL_PROGRAM.replace('point_value = "0.01"', 'point_value = "0.01"\neffective_from = 9999-01-01')
+    assert problems(text) == ["p.toml:7: program.effective_from: 9999-01-01 is outside the dates loyaltyctl "
+                              "handles (1900-01-01 to 9000-12-31)"]
