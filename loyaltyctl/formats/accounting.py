@@ -196,9 +196,10 @@ def _header(program: str, report: Rollforward, unit: str) -> list[str]:
          if report.unposted_expiries else [])
 
 
-def _accounts(accounts: Accounting, entries: Sequence[JournalEntry]) -> list[str]:
-    used = {account for entry in entries for account, _ in entry.postings}
-    return [account for account in dict.fromkeys(vars(accounts).values()) if account in used]
+def _accounts(accounts: Accounting) -> list[str]:
+    """Every account the program names, used this period or not, so a later month's journal appended with
+    `--no-declarations` finds each account it posts to already open."""
+    return list(dict.fromkeys(vars(accounts).values()))
 
 
 def _narration(program: str, entry: JournalEntry, unit: str) -> str:
@@ -211,7 +212,7 @@ def journal_beancount(program: str, report: Rollforward, accounts: Accounting, e
     c = report.currency
     lines = [f"; {text}" for text in _header(program, report, unit)] + [""]
     if declarations:
-        lines += [f"{report.start} open {account} {c}" for account in _accounts(accounts, entries)] + [""]
+        lines += [f"{report.start} open {account} {c}" for account in _accounts(accounts)] + [""]
     for entry in entries:
         lines.append(f'{entry.day} * "loyaltyctl" "{_narration(program, entry, unit)}"')
         if entry.points:
@@ -234,7 +235,7 @@ def journal_ledger(program: str, report: Rollforward, accounts: Accounting, entr
     c = report.currency
     lines = [f"; {text}" for text in _header(program, report, unit)] + [""]
     if declarations:
-        lines += [f"commodity {_commodity_sample(c)}"] + [f"account {a}" for a in _accounts(accounts, entries)] + [""]
+        lines += [f"commodity {_commodity_sample(c)}"] + [f"account {a}" for a in _accounts(accounts)] + [""]
     for entry in entries:
         tag = f"  ; points: {entry.points}" if entry.points else ""
         lines.append(f"{entry.day} {_narration(program, entry, unit)}{tag}")

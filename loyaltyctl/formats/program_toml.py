@@ -106,6 +106,17 @@ def _text(value: Any) -> str:
     return value.strip()
 
 
+UNIT_PATTERN = re.compile(r"\w[\w '.-]{0,29}")
+
+
+def _unit(value: Any) -> str:
+    """What points are called: it goes into journal narrations and statements, so no quotes or line breaks."""
+    text = _text(value)
+    if not UNIT_PATTERN.fullmatch(text):
+        raise ValueError(f"{text!r} must be a word or a few (letters, digits, spaces, ' . -; at most 30)")
+    return text
+
+
 def _code(value: Any) -> str:
     text = _text(value)
     if not CODE_PATTERN.fullmatch(text):
@@ -437,7 +448,7 @@ def _read_program(raw: dict[str, Any], problems: list[tuple[str, str]]) -> Progr
         point_value=head.get("point_value", _non_negative),
         breakage_rate=head.get("breakage_rate", _fraction, None),
         effective_from=head.get("effective_from", _date, None),
-        unit=head.get("unit", _text, "points"),
+        unit=head.get("unit", _unit, "points"),
         earn=_read_earn(earn, money),
         expiry=_read_expiry(expiry) if expiry else None,
         tiers=_read_tiers(tiers) if tiers else None,

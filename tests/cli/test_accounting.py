@@ -552,6 +552,38 @@ def test_journal_ledger_passes_hledger_check(books):
     assert "-1.14 USD" in total.stdout
 
 
+def _monthly_book(books: Path, fmt: str) -> Path:
+    """January's journal with its declarations, then February's and March's appended with --no-declarations."""
+    parts = []
+    for first, last in (("2026-01-01", "2026-01-31"), ("2026-02-01", "2026-02-28"), ("2026-03-01", "2026-03-31")):
+        parts.append(ok("report", "journal", "-p", "acct", "--from", first, "--to", last, "--format", fmt,
+                        *(["--no-declarations"] if parts else [])).stdout)
+    path = books / f"monthly.{fmt}"
+    path.write_text("\n".join(parts))
+    return path
+
+
+def test_monthly_beancount_journals_append_into_one_book(books):
+    """Declarations open every account the program names, so a later month posting to an account January did
+    not use (a donation, a transfer) still finds it open."""
+    from beancount import loader
+
+    entries, errors, _ = loader.load_file(str(_monthly_book(books, "beancount")))
+    assert errors == [], [e.message for e in errors]
+    liability_total = sum(p.units.number for t in entries if type(t).__name__ == "Transaction"
+                          for p in t.postings if p.account == LIABILITY)
+    assert liability_total == Decimal("-1.14")  # the quarter's movement, as in one file
+
+
+@pytest.mark.skipif(shutil.which("hledger") is None and not os.environ.get("CI"),
+                    reason="hledger is not installed (.ci/run installs it; under CI this test runs regardless)")
+def test_monthly_ledger_journals_append_into_one_book(books):
+    path = _monthly_book(books, "ledger")
+    checked = subprocess.run(["hledger", "-f", str(path), "check", "accounts", "commodities", "ordereddates"],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
 # --------------------------------------------------------------------------- CSV and XLSX
 
 def test_liability_csv_has_every_section_with_plain_numbers(books):

@@ -185,3 +185,16 @@ def test_expiry_and_effective_date_stay_where_dates_can_be_computed():
     text = MINIMAL_PROGRAM.replace('point_value = "0.01"', 'point_value = "0.01"\neffective_from = 9999-01-01')
     assert problems(text) == ["p.toml:7: program.effective_from: 9999-01-01 is outside the dates loyaltyctl "
                               "handles (1900-01-01 to 9000-12-31)"]
+
+
+@pytest.mark.parametrize("toml_value, unit", [('"pts\\"x"', 'pts"x'), ('"x\\ny"', "x\ny"), ('"a;b"', "a;b")])
+def test_a_unit_that_would_break_a_journal_narration_is_refused(toml_value, unit):
+    text = MINIMAL_PROGRAM.replace('point_value = "0.01"', f'point_value = "0.01"\nunit = {toml_value}')
+    assert problems(text) == [f"p.toml:7: program.unit: {unit!r} must be a word or a few "
+                              "(letters, digits, spaces, ' . -; at most 30)"]
+
+
+def test_units_people_use_are_accepted():
+    for unit in ("points", "stamps", "Beauty Points", "air-miles", "étoiles"):
+        text = MINIMAL_PROGRAM.replace('point_value = "0.01"', f'point_value = "0.01"\nunit = "{unit}"')
+        assert parse_program(text).unit == unit
