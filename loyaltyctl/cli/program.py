@@ -5,9 +5,10 @@ from typing import Annotated
 
 import typer
 
-from loyaltyctl import render
+from loyaltyctl import clock, render
 from loyaltyctl.operations import setup
 from loyaltyctl.cli.common import FormatOption, OutputOption, command, database, write_output
+from loyaltyctl.core.versions import VersionTable
 from loyaltyctl.errors import BadInput, InvalidProgram
 from loyaltyctl.formats.program_toml import dump_program, load_program
 from loyaltyctl.model import Program
@@ -134,25 +135,33 @@ def _program_summary(program: Program) -> list[tuple[str, object]]:
 
 @command(program_app, "show")
 def show(ctx: typer.Context, code: str, fmt: FormatOption = render.Format.table) -> None:
-    """A program's current rules and its version history."""
+    """The rules in force today and the program's version history.
+
+    In force is the version with the latest effective date on or before today,
+    which is not always the last one applied (a version can be dated earlier).
+    """
     versions = programs.fetch_versions(database(ctx), code)
-    latest = versions[-1].program
+    current = VersionTable([(v.effective_from, v.version, v) for v in versions]).on(
+        clock.today_in(versions[-1].program.timezone))
+    program = current.program
     data = {
         "code": code,
-        "name": latest.name,
-        "currency": latest.currency,
-        "timezone": latest.timezone,
+        "name": program.name,
+        "currency": program.currency,
+        "timezone": program.timezone,
+        "in_force": current.version,
         "versions": [
             {"version": v.version, "effective_from": v.effective_from.isoformat(), "applied_at": v.applied_at}
             for v in versions
         ],
-        "definition": dump_program(latest),
+        "definition": dump_program(program),
     }
     render.emit(
         data,
         fmt,
         lambda _: [
-            render.fields(f"{code} (version {versions[-1].version})", _program_summary(latest)),
+            render.fields(f"{code} (version {current.version}, in force since {current.effective_from})",
+                          _program_summary(program)),
             render.table(
                 "Versions",
                 ["version", "effective from"],

@@ -115,3 +115,16 @@ def test_export_to_a_path_that_cannot_be_written_is_bad_usage(shop, tmp_path):
     target = tmp_path / "no-such-dir" / "shop.toml"
     result = run("program", "export", "shop", "-o", target)
     assert (result.exit_code, result.stderr) == (2, f"error: {target}: cannot write: No such file or directory\n")
+
+
+def test_show_gives_the_version_in_force_not_the_last_applied(tmp_path):
+    """v3 is applied last but dated before v2, so on 2026-06-15 (the test clock) v2's rules are in force."""
+    for value, effective in (("0.10", "2026-01-01"), ("0.20", "2026-03-15"), ("0.30", "2026-02-01")):
+        text = MINIMAL_PROGRAM.replace('point_value = "0.01"', f'point_value = "{value}"\neffective_from = {effective}')
+        assert run("program", "apply", write(tmp_path / "shop.toml", text)).exit_code == 0
+    shown = json.loads(run("program", "show", "shop", "--format", "json").stdout)
+    assert shown["in_force"] == 2
+    assert 'point_value = "0.20"' in shown["definition"]
+    assert [(v["version"], v["effective_from"]) for v in shown["versions"]] == [
+        (1, "2026-01-01"), (2, "2026-03-15"), (3, "2026-02-01")]
+    assert "shop (version 2, in force since 2026-03-15)" in run("program", "show", "shop").stdout
