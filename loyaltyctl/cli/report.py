@@ -57,17 +57,21 @@ def print_sections(title: str, sections: list[accounting_out.Section]) -> None:
             console.print(render.table(section.title, accounting_out.COLUMNS, cells))
 
 
+def _check_destination(fmt: render.AccountingFormat, output: Path | None) -> None:
+    """Refuse a format and -o that do not go together before any work is done."""
+    if fmt == render.AccountingFormat.table and output:
+        raise BadInput(f"-o {output}: a file takes --format csv, json or xlsx")
+    if fmt == render.AccountingFormat.xlsx and not output:
+        raise BadInput("--format xlsx writes a workbook: give -o FILE.xlsx")
+
+
 def _emit_sections(fmt: render.AccountingFormat, output: Path | None, data: dict, title: str, currency: str,
                    sections: list[accounting_out.Section]) -> None:
     """An accounting report as tables, one JSON document, one CSV, or an XLSX workbook (sheet per section)."""
     if fmt == render.AccountingFormat.table:
-        if output:
-            raise BadInput(f"-o {output}: a file takes --format csv, json or xlsx")
         print_sections(title, sections)
         return
     if fmt == render.AccountingFormat.xlsx:
-        if not output:
-            raise BadInput("--format xlsx writes a workbook: give -o FILE.xlsx")
         write_output(output, accounting_out.sections_xlsx(sections, currency))
         return
     text = render.json_text(data) if fmt == render.AccountingFormat.json else accounting_out.sections_csv(sections)
@@ -84,6 +88,7 @@ def liability(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = No
                                   ] = "program",
               fmt: AccountingFormatOption = render.AccountingFormat.table, output: OutputOption = None) -> None:
     """Points outstanding at the end of a day: valued, with breakage, aged by lot age and by time to expiry."""
+    _check_destination(fmt, output)
     ref, report = accounting.liability_report(database(ctx), program, day_option("--as-of", as_of), breakage)
     if report.unposted_expiries:
         render.note(f"{report.unposted_expiries} expiries due by {report.as_of} are not posted yet "
@@ -97,6 +102,7 @@ def liability(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = No
 def rollforward(ctx: typer.Context, program: ProgramOption, start: FromOption, end: ToOption,
                 fmt: AccountingFormatOption = render.AccountingFormat.table, output: OutputOption = None) -> None:
     """Opening balance, points issued, redeemed, expired, clawed back and adjusted, closing balance; in money too."""
+    _check_destination(fmt, output)
     ref, report = accounting.rollforward_report(database(ctx), program, _period(start, end))
     if report.unposted_expiries:
         render.note(f"{report.unposted_expiries} expiries in the period are not posted yet; "

@@ -223,7 +223,7 @@ def post_reverse(db: Database, program: str, entry_id: int, reason: str, key: st
         if target is None:
             raise Refused(f"unknown entry {entry_id} in {session.ref.code!r}")
         if target.kind not in REVERSIBLE:
-            raise Refused(f"entry {entry_id} is a {target.kind} entry; only {', '.join(REVERSIBLE)} entries can be reversed")
+            raise Refused(f"entry {entry_id} is {target.kind!r}; only {', '.join(REVERSIBLE)} entries can be reversed")
         if (earlier := store.fetch_reversal(db, entry_id)) is not None:
             raise Refused(f"entry {entry_id} was already reversed by entry {earlier}")
         _, member = session.member(target.member_id)

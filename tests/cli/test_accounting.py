@@ -704,6 +704,17 @@ def test_rollforward_xlsx_has_a_sheet_per_section_with_money_as_numbers(books):
     assert [row[1].value for row in sheet.iter_rows(min_row=2)] == [340, 866, -450, -230, -90, -20, None, 416]
 
 
+@pytest.mark.parametrize("fmt, output, message", [
+    ("xlsx", None, "--format xlsx writes a workbook: give -o FILE.xlsx"),
+    ("table", "t.txt", "-o t.txt: a file takes --format csv, json or xlsx"),
+])
+def test_a_format_and_output_that_do_not_go_together_are_refused_before_any_work(books, fmt, output, message):
+    """March has unposted expiries: had the report run first, their note would be on stderr too."""
+    result = run("report", "liability", "-p", "acct", "--as-of", "2026-03-31", "--format", fmt,
+                 *(["-o", output] if output else []))
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"error: {message}\n")
+
+
 # --------------------------------------------------------------------------- period close
 
 def close(through: str) -> dict:
