@@ -106,14 +106,15 @@ def _text(value: Any) -> str:
     return value.strip()
 
 
-UNIT_PATTERN = re.compile(r"\w[\w '.-]{0,29}")
+UNIT_PATTERN = re.compile(r'[^"\\;\x00-\x1f\x7f]{1,30}')
 
 
 def _unit(value: Any) -> str:
-    """What points are called: it goes into journal narrations and statements, so no quotes or line breaks."""
+    """What points are called. It goes into journal narrations (a quoted string in beancount, the rest of
+    the line in hledger, where `;` starts a comment), so quotes, backslashes, `;` and line breaks are out."""
     text = _text(value)
     if not UNIT_PATTERN.fullmatch(text):
-        raise ValueError(f"{text!r} must be a word or a few (letters, digits, spaces, ' . -; at most 30)")
+        raise ValueError(f'{text!r} must be at most 30 characters, without quotes, backslashes, ";" or line breaks')
     return text
 
 
