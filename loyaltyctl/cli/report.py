@@ -1,19 +1,26 @@
-"""`loyaltyctl report …`: accounting (liability, roll-forward, journal), partners, donations, expiring points."""
+"""`loyaltyctl report …`: accounting (liability, roll-forward, journal, KPIs), partners, donations, expiring points."""
 
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from loyaltyctl import render
-from loyaltyctl.cli.common import AsOfOption, FormatOption, OutputOption, ProgramOption, command, database, day_option, write_output
+from loyaltyctl.cli.common import (
+    AsOfOption,
+    FormatOption,
+    OutputOption,
+    ProgramOption,
+    command,
+    database,
+    day_option,
+    write_output,
+)
+from loyaltyctl.core.kpis import Kpis, bar, scale
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats import accounting as accounting_out
 from loyaltyctl.formats.csv_output import csv_text
-from loyaltyctl.core.dates import add_months
 from loyaltyctl.money import format_money, from_minor, plain_decimal
-from loyaltyctl.core.kpis import Kpis, bar, scale
 from loyaltyctl.operations import accounting, kpis, reports
 
 report_app = typer.Typer(no_args_is_help=True, help="Reports for the owner, partners and accountants.")
@@ -21,9 +28,9 @@ report_app = typer.Typer(no_args_is_help=True, help="Reports for the owner, part
 FromOption = Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.", show_default=False)]
 ToOption = Annotated[str, typer.Option("--to", help="Last day (inclusive), YYYY-MM-DD.", show_default=False)]
 ReportFormatOption = Annotated[render.ReportFormat, typer.Option("--format", "-f", help="Output format.")]
-
-
 AccountingFormatOption = Annotated[render.AccountingFormat, typer.Option("--format", "-f", help="Output format.")]
+
+
 def _period(start: str, end: str) -> reports.Period:
     return reports.check_period(day_option("--from", start), day_option("--to", end))
 
@@ -194,13 +201,7 @@ def kpi_report(ctx: typer.Context, program: ProgramOption,
                                                        show_default=False)] = None,
                fmt: FormatOption = render.Format.table) -> None:
     """Members, activity, points issued/redeemed/expired, rates, tiers, fees, and a monthly chart."""
-    db = database(ctx)
-    period = None
-    if start or end:
-        last = day_option("--to", end) or kpis.default_period(db, program).end
-        first = day_option("--from", start) or add_months(last, -12) + timedelta(days=1)
-        period = reports.check_period(first, last)
-    ref, k = kpis.kpi_report(db, program, period)
+    ref, k = kpis.kpi_report(database(ctx), program, day_option("--from", start), day_option("--to", end))
     render.emit(kpis_json(ref.code, ref.currency, k), fmt, lambda _: _kpi_tables(ref.code, ref.currency, k))
 
 

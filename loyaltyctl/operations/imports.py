@@ -26,7 +26,6 @@ from loyaltyctl.formats.txn_csv import TXN_FIELDS, TXN_REQUIRED, TxnRow, parse_t
 from loyaltyctl.model import Member, Program
 from loyaltyctl.storage import ledger as ledger_store
 from loyaltyctl.storage import members as member_store
-from loyaltyctl.storage import periods
 from loyaltyctl.storage import programs
 from loyaltyctl.storage import transactions as txn_store
 from loyaltyctl.operations.bonuses import Referrals, post_signup_bonuses
@@ -74,7 +73,6 @@ class _Importer:
         self.buffered_txns: set[str] = set()
         self.expiry_cache: dict[tuple[int, date], int | None] = {}
         self.referral_codes: set[str] | None = None  # loaded when --create-members first needs it
-        self.closed = periods.fetch_closed_through(db, ref.id)
 
     def flush(self) -> None:
         self.writer.flush()
@@ -102,8 +100,8 @@ class _Importer:
                 self.rejects.add(row.line, txn, row.raw)
             elif txn.txn_id in known:
                 self.summary.duplicates += 1
-            elif self.closed and self.closed.covers(txn.occurred_at):
-                self.rejects.add(row.line, self.closed.refusal(txn.occurred_at, "a transaction"), row.raw)
+            elif (closed := self.writer.closed) and closed.covers(txn.occurred_at):
+                self.rejects.add(row.line, closed.refusal(txn.occurred_at, "a transaction"), row.raw)
             else:
                 reason = self.refund(txn) if txn.amount < 0 else self.purchase(txn)
                 if reason:

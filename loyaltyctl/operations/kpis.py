@@ -18,20 +18,21 @@ ACTIVE_DAYS = 90
 CHART_MONTHS = 12
 
 
-def default_period(db: Database, program: str) -> Period:
-    """The twelve months ending today in the program's time zone."""
-    today = clock.today_in(programs.fetch_program_ref(db, program).timezone)
-    return check_period(add_months(today, -12) + timedelta(days=1), today)
+def kpi_period(first: date | None, last: date | None, today: date) -> Period:
+    """The days asked for; by default the twelve months ending on `last`, or today."""
+    last = last or today
+    return check_period(first or add_months(last, -12) + timedelta(days=1), last)
 
 
 def _issued_redeemed(sums: dict[str, int]) -> tuple[int, int]:
     return sums.get("earn", 0) + sums.get("bonus", 0), -sums.get("redeem", 0)
 
 
-def kpi_report(db: Database, program: str, period: Period | None = None) -> tuple[programs.ProgramRef, Kpis]:
-    period = period or default_period(db, program)
+def kpi_report(db: Database, program: str, first: date | None = None, last: date | None = None
+               ) -> tuple[programs.ProgramRef, Kpis]:
     ref = programs.fetch_program_ref(db, program)
     tz = ref.timezone
+    period = kpi_period(first, last, clock.today_in(tz))
     start, end = start_of_day(period.start, tz), cutoff(period.end, tz)
     members, new_members = store.member_counts(db, ref.id, period.start.isoformat(), period.end.isoformat())
     sums = store.kind_sums(db, ref.id, start, end)

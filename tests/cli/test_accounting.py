@@ -715,6 +715,45 @@ def test_a_format_and_output_that_do_not_go_together_are_refused_before_any_work
     assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"error: {message}\n")
 
 
+# --------------------------------------------------------------------------- KPIs
+
+# The quarter 2026-01-01..03-31: 4 members, none new.
+#   issued: earn T1 200 + T2 150 + T3 160 + E1 50 + T4 60 + T5 30 + T6 100 + T7 45 + T8 11 = 806, bonus BD 60 -> 866
+#   redeemed: five-off 300 + donation 100 + 50 points = 450 (the donation's reversal is an adjustment, not netted)
+#   expired (all unposted): T0 40 + T2 60 + R 70 + T4 60 = 230
+#   redemption rate 450 / 866 = 0.51963 -> 0.5196; breakage 230 / (450 + 230) = 0.33824 -> 0.3382
+#   at the end: 4 members hold 416 -> average 104; buyers A (T1 T4 T7), B (T2 T5 T8), C (T3), D (T6): 4, 2 repeat
+#   monthly issued / redeemed: 2025-07 O1 120, 2025-10 O2 50, 2025-12 T0 40 + T00 100 = 140,
+#   2026-01 200 + 150 + 160 + 50 + 60 = 620, 2026-02 60 + 30 = 90 / 400, 2026-03 100 + 45 + 11 = 156 / 50
+QUARTER_MONTHS = {"2025-07": (120, 0), "2025-10": (50, 0), "2025-12": (140, 0), "2026-01": (620, 0),
+                  "2026-02": (90, 400), "2026-03": (156, 50)}
+
+
+def test_kpis_of_the_quarter(books):
+    k = json.loads(ok("report", "kpis", "-p", "acct", "--from", "2026-01-01", "--to", "2026-03-31",
+                      "--format", "json").stdout)
+    assert (k["from"], k["to"], k["members"], k["new_members"], k["active_members"]) == (
+        "2026-01-01", "2026-03-31", 4, 0, 4)
+    assert (k["points_issued"], k["points_redeemed"], k["points_expired"]) == (866, 450, 230)
+    assert Decimal(k["redemption_rate"]) == Decimal("0.5196")
+    assert Decimal(k["breakage_rate"]) == Decimal("0.3382")
+    assert (k["members_with_points"], Decimal(k["average_balance"])) == (4, Decimal("104"))
+    assert (k["buyers"], k["repeat_buyers"], Decimal(k["repeat_purchase_rate"])) == (4, 2, Decimal("0.5"))
+    assert (k["membership_payments"], k["membership_fee_revenue"], k["tiers"]) == (0, "0.00", [])
+    months = [m["month"] for m in k["monthly"]]
+    assert months == [f"2025-{n:02d}" for n in range(4, 13)] + ["2026-01", "2026-02", "2026-03"]
+    assert {m["month"]: (m["issued"], m["redeemed"]) for m in k["monthly"] if m["issued"] or m["redeemed"]} \
+        == QUARTER_MONTHS
+
+
+def test_kpis_default_to_the_twelve_months_ending_on_to(books):
+    """2025-04-01..2026-03-31 adds the history since April: O1 120 + O2 50 + T0 40 + T00 100 = 310 issued."""
+    k = json.loads(ok("report", "kpis", "-p", "acct", "--to", "2026-03-31", "--format", "json").stdout)
+    assert (k["from"], k["points_issued"], k["points_redeemed"]) == ("2025-04-01", 866 + 310, 450)
+    table = ok("report", "kpis", "-p", "acct", "--to", "2026-03-31").stdout
+    assert re.search(r"2026-01\s+│\s+620\s+│\s+0\s+│\s+█", table), table
+
+
 # --------------------------------------------------------------------------- period close
 
 def close(through: str) -> dict:
