@@ -5,7 +5,7 @@
 
 The ledger (about 100 entries per member) is written directly in SQL, since
 `txn import` would take many minutes to build it, and it is consistent the way
-LedgerWriter keeps it (only the hash chain is left out): two years, 2024-12-01
+the Poster keeps it (only the hash chain is left out): two years, 2024-12-01
 to 2026-11-20, of earns, bonuses, redemptions, adjustments and clawbacks in
 time order, as an import writes them. Every credit has a lot expiring 12 months
 later; every debit has the consumptions it took, soonest expiry first; a
@@ -99,7 +99,7 @@ INSERT_CONSUMPTION = "INSERT INTO consumptions (debit, lot, points, at) VALUES (
 
 
 class LedgerBuilder:
-    """Entries, lots and consumptions as LedgerWriter would write them, for members who never owe points.
+    """Entries, lots and consumptions as the Poster would write them, for members who never owe points.
 
     Lots are indexed by id in arrays (index 0 unused) and written once, at the
     end, as they finally stand; each member keeps the ids of their lots that

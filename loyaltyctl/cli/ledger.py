@@ -102,9 +102,10 @@ def adjust(ctx: typer.Context, program: ProgramOption, member: MemberArgument,
 @command(ledger_app, "reverse")
 def reverse(ctx: typer.Context, program: ProgramOption,
             entry_id: Annotated[int, typer.Argument(help="The entry to undo.")],
-            reason: ReasonOption, key: KeyOption = None, fmt: FormatOption = render.Format.table) -> None:
-    """Undo one earn, bonus, adjustment or redemption (once)."""
-    _emit_posted(ctx, ops.post_reverse(database(ctx), program, entry_id, reason, key), fmt)
+            reason: ReasonOption, key: KeyOption = None, at: AtOption = None,
+            fmt: FormatOption = render.Format.table) -> None:
+    """Undo one entry (once) by what it still comes to: expired points are never taken or given twice."""
+    _emit_posted(ctx, ops.post_reverse(database(ctx), program, entry_id, reason, key, at), fmt)
 
 
 @command(ledger_app, "transfer")

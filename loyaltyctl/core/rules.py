@@ -111,9 +111,3 @@ class EarnRules:
 def refund_qualifying(refund_amount: int, original_qualifying_left: int) -> int:
     """A refund's (negative) tier spend: what it returns, never more than the purchase still counts."""
     return -min(abs(refund_amount), max(original_qualifying_left, 0))
-
-
-def clawback_points(original_points: int, original_amount: int, refund_amount: int, already_clawed: int) -> int:
-    """Points a refund takes back: round(points x refunded / paid), half up, never past what is left."""
-    share = Decimal(original_points) * Decimal(abs(refund_amount)) / Decimal(original_amount)
-    return min(round_points(share, "round"), original_points - already_clawed)

@@ -17,7 +17,6 @@ from sqlite_utils import Database
 from loyaltyctl import clock
 from loyaltyctl.core.bonuses import birthday_key, birthdays_on, grant_key, referral_keys, signup_key
 from loyaltyctl.core.dates import local_date, start_of_day
-from loyaltyctl.core.lots import lot_expiry
 from loyaltyctl.core.versions import VersionTable
 from loyaltyctl.formats.csv_input import RejectWriter, default_reject_path, read_csv, run_summary_json
 from loyaltyctl.model import Member, Program
@@ -27,7 +26,8 @@ from loyaltyctl.storage import ledger as ledger_store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
 from loyaltyctl.storage.db import Discard, write
-from loyaltyctl.storage.ledger import LedgerWriter, NewEntry, ledger_writer
+from loyaltyctl.operations.posting import Poster, posting
+from loyaltyctl.storage.ledger import NewEntry
 
 GRANT_FIELDS = ("member_id", "points", "reason", "key")
 GRANT_REQUIRED = ("member_id", "points", "key")
@@ -35,14 +35,12 @@ GRANT_CHUNK_ROWS = 500
 _WHOLE_NUMBER = re.compile(r"\d+")
 
 
-def credit_bonus(writer: LedgerWriter, program: Program, member: int, points: int, at: int, key: str,
-                 reason: str) -> int:
-    """One bonus entry and its lot (expiring as the version in force says)."""
-    entry = NewEntry(member, "bonus", points, at, key=key, reason=reason)
-    return writer.credit_batched(entry, lot_expiry(program.expiry, at, program.timezone))
+def credit_bonus(poster: Poster, member: int, points: int, at: int, key: str, reason: str) -> int:
+    """One bonus entry and its lot (expiring as the version in force then says)."""
+    return poster.credit(NewEntry(member, "bonus", points, at, key=key, reason=reason))
 
 
-def post_signup_bonuses(writer: LedgerWriter, versions: VersionTable, joined: Iterable[tuple[int, Member]]) -> int:
+def post_signup_bonuses(poster: Poster, versions: VersionTable, joined: Iterable[tuple[int, Member]]) -> int:
     """The signup bonus of the version in force on each new member's join day, effective that day.
 
     A member added after the period they joined in was closed gets it on the
@@ -54,9 +52,9 @@ def post_signup_bonuses(writer: LedgerWriter, versions: VersionTable, joined: It
         points = program.bonuses.signup if program.bonuses else 0
         if points:
             at, reason = start_of_day(member.joined, program.timezone), "signup bonus"
-            if writer.closed and writer.closed.covers(at):
-                at, reason = writer.closed.before, f"signup bonus (joined {member.joined}, in a closed period)"
-            credit_bonus(writer, program, row, points, at, signup_key(member.member_id), reason)
+            if poster.closed and poster.closed.covers(at):
+                at, reason = poster.closed.before, f"signup bonus (joined {member.joined}, in a closed period)"
+            credit_bonus(poster, row, points, at, signup_key(member.member_id), reason)
             total += points
     return total
 
@@ -67,8 +65,9 @@ def welcome_members(db: Database, ref: programs.ProgramRef, added: Iterable[Memb
     if not added:
         return 0
     by_id, _ = member_store.fetch_member_index(db, ref.id)
-    with ledger_writer(db, ref.id) as writer:
-        return post_signup_bonuses(writer, program_versions(db, ref.code), [(by_id[m.member_id], m) for m in added])
+    versions = program_versions(db, ref.code)
+    with posting(db, ref, versions) as poster:
+        return post_signup_bonuses(poster, versions, [(by_id[m.member_id], m) for m in added])
 
 
 class Referrals:
@@ -81,7 +80,7 @@ class Referrals:
         self.unpaid = {row: (referrer, member_id, referrer_id) for row, referrer, member_id, referrer_id in referred
                        if not paid.keys() & set(referral_keys(member_id))}
 
-    def on_purchase(self, writer: LedgerWriter, program: Program, member: int, amount: int, at: int) -> int:
+    def on_purchase(self, poster: Poster, program: Program, member: int, amount: int, at: int) -> int:
         """Pay both bonuses if this purchase qualifies; the points posted (0 if it does not)."""
         bonuses = program.bonuses
         if member not in self.unpaid or bonuses is None or amount < bonuses.referral_min_spend:
@@ -91,10 +90,10 @@ class Referrals:
         referrer, member_id, referrer_id = self.unpaid.pop(member)
         referee_key, referrer_key = referral_keys(member_id)
         if bonuses.referral_referee:
-            credit_bonus(writer, program, member, bonuses.referral_referee, at, referee_key,
+            credit_bonus(poster, member, bonuses.referral_referee, at, referee_key,
                          f"referral bonus: joined through {referrer_id}")
         if bonuses.referral_referrer:
-            credit_bonus(writer, program, referrer, bonuses.referral_referrer, at, referrer_key,
+            credit_bonus(poster, referrer, bonuses.referral_referrer, at, referrer_key,
                          f"referral bonus: referred {member_id}")
         return bonuses.referral_referee + bonuses.referral_referrer
 
@@ -121,9 +120,9 @@ def run_birthdays(db: Database, program: str, day: date | None = None) -> Birthd
         paid = ledger_store.fetch_key_owners(db, ref.id, list(keys.values()))
         due = [(row, key) for row, key in keys.items() if key not in paid]
         at = start_of_day(day, ref.timezone)
-        with ledger_writer(db, ref.id) as writer:
+        with posting(db, ref) as poster:
             for row, key in due:
-                credit_bonus(writer, version, row, bonus, at, key, f"birthday bonus {day.year}")
+                credit_bonus(poster, row, bonus, at, key, f"birthday bonus {day.year}")
     return BirthdayRun(program, day, len(due), len(due) * bonus, len(celebrating) - len(due), bonus)
 
 
@@ -159,8 +158,7 @@ def grant_bonuses(db: Database, program: str, path: Path, *, reject_file: Path |
     rejects = RejectWriter(reject_file or default_reject_path(path), header)
 
     try:
-        with write(db), ledger_writer(db, ref.id) as writer:
-            version = programs.fetch_version_in_force(db, program, local_date(when, ref.timezone)).program
+        with write(db), posting(db, ref) as poster:
             by_id, by_card = member_store.fetch_member_index(db, ref.id)
             seen: dict[str, int] = {}  # key -> member, for keys earlier in the file
             while chunk := list(islice(rows, GRANT_CHUNK_ROWS)):
@@ -189,7 +187,7 @@ def grant_bonuses(db: Database, program: str, path: Path, *, reject_file: Path |
                         summary.duplicates += 1
                         continue
                     seen[key] = member
-                    credit_bonus(writer, version, member, points, when, key, fields.get("reason") or "campaign bonus")
+                    credit_bonus(poster, member, points, when, key, fields.get("reason") or "campaign bonus")
                     summary.granted += 1
                     summary.points_granted += points
             if dry_run:

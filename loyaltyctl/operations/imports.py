@@ -17,9 +17,9 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from loyaltyctl.core.dates import DAY, local_date
-from loyaltyctl.core.lots import lot_expiry
+from loyaltyctl.core.posting import Book, clawback_points, contribution
 from loyaltyctl.core.members import unused_referral_code
-from loyaltyctl.core.rules import EarnRules, Purchase, clawback_points, refund_qualifying
+from loyaltyctl.core.rules import EarnRules, Purchase, refund_qualifying
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats.csv_input import CsvRow, RejectWriter, default_reject_path, read_csv, run_summary_json
 from loyaltyctl.formats.txn_csv import TXN_FIELDS, TXN_REQUIRED, TxnRow, parse_txn
@@ -31,7 +31,9 @@ from loyaltyctl.storage import transactions as txn_store
 from loyaltyctl.operations.bonuses import Referrals, post_signup_bonuses
 from loyaltyctl.operations.member_state import MemberStates, program_versions
 from loyaltyctl.storage.db import Discard, set_cache_size, write
-from loyaltyctl.storage.ledger import LedgerWriter, NewEntry, ledger_writer
+from loyaltyctl.money import format_money
+from loyaltyctl.operations.posting import Poster, posting
+from loyaltyctl.storage.ledger import NewEntry
 
 CHUNK_ROWS = 2000
 IMPORT_CACHE_KIB = 32768  # a larger page cache makes index inserts for big files much cheaper
@@ -58,12 +60,12 @@ class ImportSummary:
 
 
 class _Importer:
-    def __init__(self, db: Database, ref: programs.ProgramRef, writer: LedgerWriter, create_members: bool,
+    def __init__(self, db: Database, ref: programs.ProgramRef, poster: Poster, create_members: bool,
                  summary: ImportSummary, rejects: RejectWriter):
-        self.db, self.ref, self.writer = db, ref, writer
+        self.db, self.ref, self.poster = db, ref, poster
         self.create_members = create_members
         self.summary, self.rejects = summary, rejects
-        self.versions = program_versions(db, ref.code)
+        self.versions = poster.versions
         self.rules = {id(p): EarnRules(p) for p in self.versions.all()}
         self.states = MemberStates(db, ref, self.versions)
         self.referrals = Referrals(db, ref.id)
@@ -71,11 +73,10 @@ class _Importer:
         self.txn_rows: list[tuple] = []
         self.buffered_members: set[int] = set()  # members and txn ids with rows not yet written
         self.buffered_txns: set[str] = set()
-        self.expiry_cache: dict[tuple[int, date], int | None] = {}
         self.referral_codes: set[str] | None = None  # loaded when --create-members first needs it
 
     def flush(self) -> None:
-        self.writer.flush()
+        self.poster.chain.flush()
         txn_store.insert_transactions(self.db, self.txn_rows)
         self.txn_rows.clear()
         self.buffered_members.clear()
@@ -93,14 +94,16 @@ class _Importer:
                 parsed.append((row, str(error)))
         txns = [t for _, t in parsed if isinstance(t, TxnRow)]
         known = txn_store.fetch_known_txn_ids(self.db, self.ref.id, [t.txn_id for t in txns])
-        self.states.load(m for t in txns if (m := self.by_id.get(t.member_id) or self.by_card.get(t.member_id)))
+        members = [m for t in txns if (m := self.find(t)) is not None]
+        self.states.load(members)
+        self.poster.preload(members)
         for row, txn in parsed:
             self.summary.rows += 1
             if isinstance(txn, str):
                 self.rejects.add(row.line, txn, row.raw)
             elif txn.txn_id in known:
                 self.summary.duplicates += 1
-            elif (closed := self.writer.closed) and closed.covers(txn.occurred_at):
+            elif (closed := self.poster.closed) and closed.covers(txn.occurred_at):
                 self.rejects.add(row.line, closed.refusal(txn.occurred_at, "a transaction"), row.raw)
             else:
                 reason = self.refund(txn) if txn.amount < 0 else self.purchase(txn)
@@ -110,8 +113,12 @@ class _Importer:
                     known.add(txn.txn_id)
                     self.summary.imported += 1
 
+    def find(self, txn: TxnRow) -> int | None:
+        return self.by_id.get(txn.member_id) or self.by_card.get(txn.member_id)
+
     def member(self, txn: TxnRow) -> int | None:
-        found = self.by_id.get(txn.member_id) or self.by_card.get(txn.member_id)
+        """The row's member, added first with --create-members (only once the row is known to import)."""
+        found = self.find(txn)
         if found is None and self.create_members:
             if self.referral_codes is None:
                 self.referral_codes = member_store.fetch_referral_codes(self.db, self.ref.id)
@@ -122,35 +129,26 @@ class _Importer:
             member_store.save_members(self.db, self.ref.id, (member,), ())
             found = self.by_id[txn.member_id] = member_store.find_member(self.db, self.ref.id, self.ref.code, txn.member_id)[0]
             self.summary.members_created += 1
-            self.summary.bonus_points += post_signup_bonuses(self.writer, self.versions, [(found, member)])
+            self.summary.bonus_points += post_signup_bonuses(self.poster, self.versions, [(found, member)])
         return found
 
-    def expiry(self, program: Program, at: int, day: date) -> int | None:
-        key = (id(program), day)
-        if key not in self.expiry_cache:
-            self.expiry_cache[key] = lot_expiry(program.expiry, at, self.ref.timezone)
-        return self.expiry_cache[key]
-
     def purchase(self, txn: TxnRow) -> str | None:
-        member = self.member(txn)
-        if member is None:
-            return f"unknown member {txn.member_id!r} (add them first, or import with --create-members)"
         day = local_date(txn.occurred_at, self.ref.timezone)
         program = self.versions.on(day)
         rules = self.rules[id(program)]
         if txn.partner and not rules.knows_partner(txn.partner):
             return f"unknown partner {txn.partner!r}"
+        member = self.member(txn)
+        if member is None:
+            return f"unknown member {txn.member_id!r} (add them first, or import with --create-members)"
         purchase = Purchase(txn.amount, day, txn.category, txn.partner)
         state = self.states.state(member, txn.occurred_at, program)
         earning = rules.earn_points(purchase, state)
         entry_id = None
         if earning.points:
-            entry = NewEntry(member, "earn", earning.points, txn.occurred_at, reason=txn.description or txn.store or "purchase")
-            available = txn.occurred_at + program.earn.pending_days * DAY
-            expires = self.expiry(program, txn.occurred_at, day)
-            entry_id = self.writer.credit_batched(entry, expires, available)
-            if program.expiry is not None and program.expiry.policy == "inactivity":
-                self.writer.extend_expiry(member, txn.occurred_at, expires)
+            entry_id = self.poster.credit(NewEntry(member, "earn", earning.points, txn.occurred_at,
+                                                   reason=txn.description or txn.store or "purchase",
+                                                   available_at=txn.occurred_at + program.earn.pending_days * DAY))
             self.summary.points_earned += earning.points
         else:
             self.summary.earned_nothing += 1
@@ -158,7 +156,7 @@ class _Importer:
         qualifying = rules.qualifying_spend(purchase)
         self.states.record_activity(member, txn.occurred_at, qualifying, earning.points)
         if state.may_earn:  # a purchase that could not earn (no valid membership) cannot qualify a referral
-            self.summary.bonus_points += self.referrals.on_purchase(self.writer, program, member, txn.amount,
+            self.summary.bonus_points += self.referrals.on_purchase(self.poster, program, member, txn.amount,
                                                                     txn.occurred_at)
         self.txn_rows.append((self.ref.id, txn.txn_id, member, txn.occurred_at, txn.amount, txn.category, txn.store,
                               txn.partner, None, txn.description, earning.points, entry_id, earning.no_points_because,
@@ -168,7 +166,7 @@ class _Importer:
         return None
 
     def refund(self, txn: TxnRow) -> str | None:
-        member = self.member(txn)
+        member = self.find(txn)  # a refund never adds a member: its purchase must be there
         if member is None:
             return f"unknown member {txn.member_id!r}"
         if txn.refund_of in self.buffered_txns or member in self.buffered_members:
@@ -182,19 +180,36 @@ class _Importer:
             return f"refund_of {txn.refund_of!r} belongs to another member"
         if txn.partner and txn.partner != (original.partner or ""):
             return f"refund_of {txn.refund_of!r} was not a purchase at partner {txn.partner!r}"
-        points = clawback_points(original.points, original.amount, txn.amount, original.clawed_back)
-        entry_id = None
-        if points:
-            entry = NewEntry(member, "clawback", -points, txn.occurred_at, reason=f"refund of {txn.refund_of}",
-                             ref=original.entry)
-            entry_id, _ = self.writer.debit(entry, first=ledger_store.fetch_lot_of(self.db, original.entry))
-            self.summary.points_clawed_back += points
+        if original.refunded - txn.amount > original.amount:
+            currency = self.ref.currency
+            return (f"refund {format_money(-txn.amount, currency)} exceeds what is left of {txn.refund_of}: "
+                    f"{format_money(original.amount - original.refunded, currency)}")
+        entry_id, points = self.clawback(txn, original) or (None, 0)
+        self.summary.points_clawed_back += points
         qualifying = refund_qualifying(txn.amount, original.qualifying)
         self.states.record_activity(member, txn.occurred_at, qualifying, -points)
         self.txn_rows.append((self.ref.id, txn.txn_id, member, txn.occurred_at, txn.amount, txn.category, txn.store,
                               original.partner, original.id, txn.description, -points, entry_id, None, qualifying))
         self.buffered_txns.update((txn.txn_id, txn.refund_of))  # a second refund of it must see this one
         return None
+
+    def clawback(self, txn: TxnRow, original: txn_store.Original) -> tuple[int, int] | None:
+        """Post the refund's clawback, if it takes anything back: (entry id, points)."""
+        if original.entry is None or ledger_store.fetch_reversal(self.db, original.entry) is not None:
+            return None  # it earned nothing, or its earn entry was reversed: nothing more to take back
+        clawed = ledger_store.fetch_clawed_back(self.db, original.entry)
+        decided: list[NewEntry] = []
+
+        def take_back(book: Book) -> list[NewEntry]:
+            still = contribution(book, original.entry, original.points, clawed, txn.occurred_at)
+            points = clawback_points(original.points, original.amount, original.refunded, -txn.amount, clawed, still)
+            if points:
+                decided.append(NewEntry(original.member, "clawback", -points, txn.occurred_at,
+                                        reason=f"refund of {txn.refund_of}", ref=original.entry))
+            return decided
+
+        ids = self.poster.post([original.member], txn.occurred_at, take_back, about=[original.entry])
+        return (ids[0], -decided[0].points) if ids else None
 
 
 def import_transactions(
@@ -221,8 +236,8 @@ def import_transactions(
     summary = ImportSummary(dry_run=dry_run)
     rejects = RejectWriter(reject_file or default_reject_path(path), header)
     try:
-        with write(db), ledger_writer(db, ref.id) as writer:
-            importer = _Importer(db, ref, writer, create_members, summary, rejects)
+        with write(db), posting(db, ref) as poster:
+            importer = _Importer(db, ref, poster, create_members, summary, rejects)
             while chunk := list(islice(rows, CHUNK_ROWS)):
                 importer.chunk(chunk)
             importer.flush()

@@ -13,9 +13,9 @@ from sqlite_utils import Database
 
 from loyaltyctl import clock
 from loyaltyctl.core.dates import DAY, cutoff, local_date
-from loyaltyctl.core.lots import lot_expiry
+from loyaltyctl.core.posting import REVERSIBLE, Book, contribution, debit_reversal
 from loyaltyctl.core.tiers import TierStatus
-from loyaltyctl.errors import Refused
+from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.model import Member, Program, Reward, Tiers
 from loyaltyctl.money import check_points, points_value, round_points
 from loyaltyctl.operations.member_state import MemberStates, program_versions
@@ -23,10 +23,10 @@ from loyaltyctl.storage import ledger as store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
 from loyaltyctl.storage.db import write
-from loyaltyctl.storage.ledger import Entry, LedgerWriter, NewEntry, ledger_writer
+from loyaltyctl.operations.posting import posting
+from loyaltyctl.storage.ledger import Entry, NewEntry
 
 EXPIRING_WINDOW_DAYS = 90
-REVERSIBLE = ("earn", "bonus", "adjust", "redeem")
 
 
 @dataclass(frozen=True)
@@ -102,14 +102,6 @@ class _Session:
         _, member = self.member(original.member_id)
         return Posted(self.ref, member, tuple(entries), duplicate=True)
 
-    def expiry_for(self, at: int) -> int | None:
-        return lot_expiry(self.version.expiry, at, self.ref.timezone)
-
-    def record_activity(self, writer: LedgerWriter, member: int) -> None:
-        """Earning or redeeming restarts the inactivity clock on every open lot."""
-        if self.version.expiry and self.version.expiry.policy == "inactivity":
-            writer.extend_expiry(member, self.at, self.expiry_for(self.at))
-
     def posted(self, member: Member, entry_ids: list[int]) -> Posted:
         return Posted(self.ref, member, tuple(store.fetch_entry(self.db, self.ref.id, i) for i in entry_ids))
 
@@ -137,10 +129,8 @@ def post_earn(db: Database, program: str, ident: str, points: int, reason: str, 
             typed = points
             points = round_points(Decimal(points) * state.tier_multiplier, session.version.earn.rounding)
             note = f"{state.tier} tier: {typed} x {state.tier_multiplier} = {points} {session.version.unit}"
-        with ledger_writer(db, session.ref.id) as writer:
-            entry = writer.credit(NewEntry(member_row, "earn", points, session.at, key=key, reason=reason),
-                                  session.expiry_for(session.at))
-            session.record_activity(writer, member_row)
+        with posting(db, session.ref) as poster:
+            entry = poster.credit(NewEntry(member_row, "earn", points, session.at, key=key, reason=reason))
         return replace(session.posted(member, [entry]), note=note)
 
 
@@ -156,8 +146,8 @@ def _find_reward(session: _Session, code: str) -> Reward:
     raise Refused(f"unknown reward {code!r} in {session.ref.code!r} (rewards: {codes})")
 
 
-def _check_spendable(db: Database, member_row: int, member: Member, points: int, at: int, unit: str) -> None:
-    spendable = store.spendable_at(db, member_row, at)
+def _check_spendable(book: Book, member_row: int, member: Member, points: int, at: int, unit: str) -> None:
+    spendable = book.spendable(member_row, at)
     if spendable < points:
         raise Refused(f"short balance: member {member.member_id!r} has {spendable} {unit} available, needs {points}")
 
@@ -180,12 +170,14 @@ def post_redeem(db: Database, program: str, ident: str, reward_code: str | None 
             _positive(points)
             value = points_value(points, session.version.point_value, session.version.currency)
             details = dict(reason=f"{points} {session.version.unit}")
-        _check_spendable(db, member_row, member, points, session.at, session.version.unit)
-        with ledger_writer(db, session.ref.id) as writer:
-            entry, _ = writer.debit(NewEntry(member_row, "redeem", -points, session.at, key=key, money=value, **details),
-                                    include_pending=False)
-            session.record_activity(writer, member_row)
-        return session.posted(member, [entry])
+
+        def redemption(book: Book) -> list[NewEntry]:
+            _check_spendable(book, member_row, member, points, session.at, session.version.unit)
+            return [NewEntry(member_row, "redeem", -points, session.at, key=key, money=value, **details)]
+
+        with posting(db, session.ref) as poster:
+            entries = poster.post([member_row], session.at, redemption, spends=True)
+        return session.posted(member, entries)
 
 
 def post_adjust(db: Database, program: str, ident: str, points: int, reason: str, key: str | None = None,
@@ -200,20 +192,23 @@ def post_adjust(db: Database, program: str, ident: str, points: int, reason: str
             return replayed
         member_row, member = session.member(ident)
         entry = NewEntry(member_row, "adjust", points, session.at, key=key, reason=reason)
-        with ledger_writer(db, session.ref.id) as writer:
+        with posting(db, session.ref) as poster:
             if points > 0:
-                entry_id = writer.credit(entry, session.expiry_for(session.at))
+                entries = [poster.credit(entry)]
             else:
-                entry_id, _ = writer.debit(entry)
-        return session.posted(member, [entry_id])
+                entries = poster.post([member_row], session.at, lambda book: [entry])
+        return session.posted(member, entries)
 
 
 def post_reverse(db: Database, program: str, entry_id: int, reason: str, key: str | None = None,
                  at: str | None = None) -> Posted:
-    """Undo one earn, bonus, adjustment or redemption, once.
+    """Undo one entry, once, by what it still comes to at `at` (default now).
 
-    Reversing a credit takes back that credit's own points first; reversing a
-    debit gives back the points it took with the expiry dates they had.
+    A credit is reversed by what it still contributes: its points less what
+    refunds took back and what of them expired (breakage is never taken
+    twice). A debit gives back what it took, with the expiry each lot had;
+    nothing comes back into a lot past its expiry. Reversing one side of a
+    transfer reverses both.
     """
     with write(db):
         session = _Session(db, program, at)
@@ -224,23 +219,33 @@ def post_reverse(db: Database, program: str, entry_id: int, reason: str, key: st
             raise Refused(f"unknown entry {entry_id} in {session.ref.code!r}")
         if target.kind not in REVERSIBLE:
             raise Refused(f"entry {entry_id} is {target.kind!r}; only {', '.join(REVERSIBLE)} entries can be reversed")
-        if (earlier := store.fetch_reversal(db, entry_id)) is not None:
-            raise Refused(f"entry {entry_id} was already reversed by entry {earlier}")
+        targets = [target, *store.fetch_transfer_side(db, target)]
+        for side in targets:
+            if (earlier := store.fetch_reversal(db, side.id)) is not None:
+                raise Refused(f"entry {side.id} was already reversed by entry {earlier}")
+        if session.at < target.effective_at:
+            raise Refused(f"--at {local_date(session.at, session.ref.timezone)} is before entry {entry_id} "
+                          f"({local_date(target.effective_at, session.ref.timezone)}); a reversal comes after it")
         _, member = session.member(target.member_id)
-        entry = NewEntry(target.member, "reverse", -target.points, session.at, key=key, reason=reason,
-                         reward=target.reward, money=-target.money if target.money is not None else None,
-                         charity=target.charity, ref=target.id)
-        with ledger_writer(db, session.ref.id) as writer:
-            if target.points > 0:
-                new_id, _ = writer.debit(entry, first=store.fetch_lot_of(db, target.id))
-            else:
-                takes, owed = store.fetch_takes(db, target.id), store.fetch_debt(db, target.id)
-                new_id = writer.append(entry)
-                if owed:  # first, so that it cancels the debt and the points given back keep their expiry
-                    writer.add_lot(new_id, target.member, owed, session.at, None)
-                for _lot, taken, expires_at, issued_at in takes:
-                    writer.add_lot(new_id, target.member, taken, session.at, expires_at, issued_at=issued_at)
-        return session.posted(member, [new_id])
+        taken_back = {side.id: store.fetch_clawed_back(db, side.id) for side in targets}
+
+        def reversal(book: Book) -> list[NewEntry]:
+            entries = []
+            for side in targets:
+                points = (-contribution(book, side.id, side.points, taken_back[side.id], session.at)
+                          if side.points > 0 else debit_reversal(book, side.id, session.at))
+                if points:
+                    entries.append(NewEntry(side.member, "reverse", points, session.at, key=key if side is target else None,
+                                            reason=reason, reward=side.reward, charity=side.charity, ref=side.id,
+                                            money=-side.money if side.money is not None else None))
+            if not entries:
+                raise Refused(f"nothing to reverse: entry {entry_id}'s points have expired or were taken back already")
+            return entries
+
+        with posting(db, session.ref) as poster:
+            entries = poster.post([side.member for side in targets], session.at, reversal,
+                                  about=[side.id for side in targets])
+        return session.posted(member, entries)
 
 
 def post_transfer(db: Database, program: str, source: str, target: str, points: int, key: str | None = None,
@@ -255,38 +260,33 @@ def post_transfer(db: Database, program: str, source: str, target: str, points: 
         target_row, target_member = session.member(target)
         if source_row == target_row:
             raise Refused(f"cannot transfer from member {source_member.member_id!r} to themselves")
-        _check_spendable(db, source_row, source_member, points, session.at, session.version.unit)
-        with ledger_writer(db, session.ref.id) as writer:
-            out_id, takes = writer.debit(
-                NewEntry(source_row, "transfer_out", -points, session.at, key=key,
-                         reason=f"to {target_member.member_id}"),
-                include_pending=False,
-            )
-            in_id = writer.append(NewEntry(target_row, "transfer_in", points, session.at,
-                                            reason=f"from {source_member.member_id}", ref=out_id))
-            origins = {lot: (expires_at, issued_at) for lot, _, expires_at, issued_at in store.fetch_takes(db, out_id)}
-            for take in takes:
-                expires_at, issued_at = origins[take.lot]
-                writer.add_lot(in_id, target_row, take.points, session.at, expires_at, issued_at=issued_at)
-        return session.posted(source_member, [out_id, in_id])
 
+        with posting(db, session.ref) as poster:
+            def transfer(book: Book) -> list[NewEntry]:
+                _check_spendable(book, source_row, source_member, points, session.at, session.version.unit)
+                return [NewEntry(source_row, "transfer_out", -points, session.at, key=key,
+                                 reason=f"to {target_member.member_id}"),
+                        NewEntry(target_row, "transfer_in", points, session.at, ref=poster.next_entry_id,
+                                 reason=f"from {source_member.member_id}")]
 
-def post_due_expiries(db: Database, program_id: int, before: int) -> list[tuple[int, int, int, int]]:
-    """Inside a write transaction: post the expiry of every lot expired before an instant with points left."""
-    due = store.fetch_due_expiries(db, program_id, before)
-    with ledger_writer(db, program_id) as writer:
-        for lot, member, points, expires_at in due:
-            writer.expire_lot(lot, member, points, expires_at)
-    return due
+            entries = poster.post([source_row, target_row], session.at, transfer, spends=True)
+        return session.posted(source_member, entries)
 
 
 def run_expire(db: Database, program: str, as_of: date | None = None) -> Expired:
-    """Post every expiry due on or before a date, each on the day its lot expired, once."""
+    """Post every expiry due on or before a date, each on the day its lot expired, once.
+
+    Only expiries that have happened: a date after today is bad usage.
+    """
     ref = programs.fetch_program_ref(db, program)
-    as_of = as_of or clock.today_in(ref.timezone)
-    with write(db):
-        due = post_due_expiries(db, ref.id, cutoff(as_of, ref.timezone))
-    return Expired(program, as_of, len(due), sum(row[2] for row in due), len({row[1] for row in due}))
+    today = clock.today_in(ref.timezone)
+    as_of = as_of or today
+    if as_of > today:
+        raise BadInput(f"--as-of {as_of} is after today ({today} in {ref.timezone}); "
+                       "only expiries that have happened are posted")
+    with write(db), posting(db, ref) as poster:
+        due = poster.expire_due(cutoff(as_of, ref.timezone))
+    return Expired(program, as_of, len(due), sum(points for _, points in due), len({member for member, _ in due}))
 
 
 def member_balance(db: Database, program: str, ident: str, as_of: date | None = None) -> Balance:

@@ -10,7 +10,7 @@ from loyaltyctl import clock
 from loyaltyctl.core.dates import cutoff
 from loyaltyctl.errors import Refused
 from loyaltyctl.money import points_value
-from loyaltyctl.operations.ledger import post_due_expiries
+from loyaltyctl.operations.posting import posting
 from loyaltyctl.operations.member_state import program_versions
 from loyaltyctl.storage import periods as store
 from loyaltyctl.storage import programs
@@ -42,7 +42,8 @@ def close_period(db: Database, program: str, through: date) -> Closed:
         if latest and latest[-1].through >= through:
             return Closed(ref, latest[-1], already=True)
         before = cutoff(through, ref.timezone)
-        posted = post_due_expiries(db, ref.id, before)
+        with posting(db, ref) as poster:
+            posted = poster.expire_due(before)
         points = points_before(db, ref.id, before)
         value = points_value(points, program_versions(db, program).on(through).point_value, ref.currency)
         close = store.Close(through, before, len(posted), points, value, int(time.time()))

@@ -1,23 +1,18 @@
-"""The points ledger: append-only entries, lots, consumptions, debts, and balances in SQL.
+"""The points ledger in SQL: append-only entries chained by hash, and the lots, takes and debts behind them.
 
-`LedgerWriter` is the only way entries are written. It must run inside a
-`write()` transaction, so the balance it checks is the balance it changes.
+This module reads what the posting rules (`core.posting`) need and writes
+what they decided; it decides nothing. Writes run inside a `write()`
+transaction, so what a posting reads is what it changes.
 """
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 
 from loyaltyctl.core.chain import GENESIS, entry_digest
-from loyaltyctl.core.lots import Debt, Lot, Take, consume, pay_debts
-from loyaltyctl.errors import Refused
-from loyaltyctl.storage.periods import fetch_closed_through
-
-CREDIT_KINDS = ("earn", "bonus", "adjust", "transfer_in", "reverse")
-DEBIT_KINDS = ("redeem", "clawback", "adjust", "expire", "transfer_out", "reverse")
+from loyaltyctl.core.posting import Book, Debt, Lot, PostedExpiry, Posting
 
 
 @dataclass(frozen=True)
@@ -34,6 +29,7 @@ class NewEntry:
     money: int | None = None
     charity: str | None = None
     ref: int | None = None
+    available_at: int | None = None  # not stored with the entry: when a fresh credit's points stop pending
 
 
 @dataclass(frozen=True)
@@ -61,8 +57,8 @@ HASHED_COLUMNS = "program_id, id, member, kind, points, effective_at, recorded_a
 
 
 _INSERT_ENTRY = f"INSERT INTO entries ({HASHED_COLUMNS}, hash) VALUES ({', '.join('?' * 14)})"
-_INSERT_LOT = ("INSERT INTO lots (id, entry, member, points, earned_at, expires_at, available_at, remaining, issued_at)"
-               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_LOT = ("INSERT INTO lots (id, entry, member, points, earned_at, expires_at, available_at, remaining, expired,"
+               " issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 def hashed_fields(program_id: int, entry_id: int, entry: NewEntry, recorded_at: int) -> tuple:
@@ -71,11 +67,11 @@ def hashed_fields(program_id: int, entry_id: int, entry: NewEntry, recorded_at: 
             entry.key, entry.reason, entry.reward, entry.money, entry.charity, entry.ref)
 
 
-class LedgerWriter:
-    """Appends entries for one program, keeping lots, debts and the hash chain right.
+class ChainWriter:
+    """Appends entries for one program, chained by hash, and writes the lots, takes and debts a `Book` changed.
 
-    It refuses (Refused) any entry effective in a closed period, whichever
-    command posts it, so a closed period's reports cannot change.
+    Fresh credits of an import are buffered and written with executemany;
+    anything that reads the ledger flushes first (`flush`).
     """
 
     def __init__(self, db: Database, program_id: int):
@@ -85,60 +81,36 @@ class LedgerWriter:
         row = db.execute("SELECT entry, hash FROM chain_heads WHERE program_id = ?", [program_id]).fetchone()
         self.head_id, self.head_hash = row if row else (None, GENESIS)
         self.next_id = (db.execute("SELECT max(id) FROM entries").fetchone()[0] or 0) + 1
-        self.next_lot_id = (db.execute("SELECT max(id) FROM lots").fetchone()[0] or 0) + 1
-        self.closed = fetch_closed_through(db, program_id)
-        self.indebted = {row[0] for row in db.execute("SELECT DISTINCT member FROM debts WHERE remaining > 0")}
         self._entry_rows: list[tuple] = []
         self._lot_rows: list[tuple] = []
-        self._buffered_members: set[int] = set()
 
     def _entry_row(self, entry: NewEntry) -> tuple:
         """The next entry's row, chained to the one before it."""
-        if self.closed and self.closed.covers(entry.effective_at):
-            raise Refused(self.closed.refusal(entry.effective_at, f"the {entry.kind} entry"))
         fields = hashed_fields(self.program_id, self.next_id, entry, self.recorded_at)
         digest = entry_digest(self.head_hash, fields)
         self.head_id, self.head_hash = self.next_id, digest
         self.next_id += 1
         return (*fields, digest)
 
-    def _flush_for(self, member: int, ref: int | None = None) -> None:
-        """Write the buffer only if what comes next reads it: this member's lots, or a buffered entry."""
-        if member in self._buffered_members or (ref is not None and self._entry_rows and ref >= self._entry_rows[0][1]):
-            self.flush()
-
     def append(self, entry: NewEntry) -> int:
-        """Append one entry now; lots and takes are the caller's (see credit and debit)."""
-        self._flush_for(entry.member, entry.ref)
+        """Append one entry now (after anything buffered)."""
+        self.flush()
         self.db.execute(_INSERT_ENTRY, self._entry_row(entry))
         return self.head_id
 
-    def queue_credit(self, entry: NewEntry, expires_at: int | None, available_at: int | None = None) -> int:
-        """`credit` for a member who owes nothing, buffered so that an import writes with executemany.
-
-        Entry and lot ids are assigned here, so they are known before `flush`.
-        """
+    def queue(self, entry: NewEntry, lots: Callable[[int], Iterable[Lot]]) -> int:
+        """Buffer an entry and the lots `lots(entry_id)` gives it; written at the next `flush`."""
         self._entry_rows.append(self._entry_row(entry))
-        self._lot_rows.append((self.next_lot_id, self.head_id, entry.member, entry.points, entry.effective_at,
-                               expires_at, available_at or entry.effective_at, entry.points, None))
-        self._buffered_members.add(entry.member)
-        self.next_lot_id += 1
+        self._lot_rows.extend(_lot_row(lot) for lot in lots(self.head_id))
         return self.head_id
 
-    def credit_batched(self, entry: NewEntry, expires_at: int | None, available_at: int | None = None) -> int:
-        """`queue_credit` for a member who owes nothing, `credit` (which pays debts first) otherwise."""
-        if entry.member in self.indebted:
-            return self.credit(entry, expires_at, available_at)
-        return self.queue_credit(entry, expires_at, available_at)
-
     def flush(self) -> None:
-        """Write buffered credits: entries before the lots that reference them."""
+        """Write buffered entries before the lots that reference them."""
         if self._entry_rows:
             self.db.conn.executemany(_INSERT_ENTRY, self._entry_rows)
             self.db.conn.executemany(_INSERT_LOT, self._lot_rows)
             self._entry_rows.clear()
             self._lot_rows.clear()
-            self._buffered_members.clear()
 
     def save_head(self) -> None:
         self.flush()
@@ -149,131 +121,117 @@ class LedgerWriter:
                 [self.program_id, self.head_id, self.head_hash],
             )
 
-    def credit(self, entry: NewEntry, expires_at: int | None, available_at: int | None = None) -> int:
-        """Append a positive entry and the lot it creates; the lot pays debts first."""
-        entry_id = self.append(entry)
-        self.add_lot(entry_id, entry.member, entry.points, entry.effective_at, expires_at, available_at)
-        return entry_id
 
-    def add_lot(self, entry_id: int, member: int, points: int, earned_at: int, expires_at: int | None,
-                available_at: int | None = None, issued_at: int | None = None) -> None:
-        """A lot for (part of) a credit entry; it pays the member's debts first.
-
-        `issued_at`: when points carried on from another lot (a transfer, a
-        reversed debit) were first issued, for aging the liability.
-
-        Points that arrive already past their expiry (a reversal of a redemption
-        whose points have since expired) expire the moment they arrive.
-        """
-        if expires_at is not None:
-            expires_at = max(expires_at, earned_at)
-        debts = [Debt(*row) for row in self.db.execute(
-            "SELECT debit, remaining, at FROM debts WHERE member = ? AND remaining > 0", [member])]
-        payments = pay_debts(debts, points, earned_at, expires_at)
-        paid = sum(points for _, points in payments)
-        lot_id = self.next_lot_id
-        self.next_lot_id += 1
-        self.db.execute(_INSERT_LOT, [lot_id, entry_id, member, points, earned_at, expires_at,
-                                      available_at or earned_at, points - paid, issued_at])
-        at_by_debit = {debt.debit: debt.at for debt in debts}
-        for debit, amount in payments:
-            self.db.execute("INSERT INTO consumptions (debit, lot, points, at) VALUES (?, ?, ?, ?)",
-                            [debit, lot_id, amount, max(earned_at, at_by_debit[debit])])
-            self.db.execute("UPDATE debts SET remaining = remaining - ? WHERE debit = ?", [amount, debit])
-
-    def debit(self, entry: NewEntry, *, include_pending: bool = True, first: int | None = None) -> tuple[int, list[Take]]:
-        """Append a negative entry; take its points from lots, and owe what they cannot cover."""
-        self._flush_for(entry.member)
-        lots = fetch_open_lots(self.db, entry.member, entry.effective_at, include_pending=include_pending,
-                               enough=-entry.points, first=first)
-        takes, shortfall = consume(lots, -entry.points, entry.effective_at, include_pending=include_pending, first=first)
-        entry_id = self.append(entry)
-        self.record_takes(entry_id, entry.effective_at, takes)
-        if shortfall:
-            self.indebted.add(entry.member)
-            self.db.execute("INSERT INTO debts (debit, member, points, remaining, at) VALUES (?, ?, ?, ?, ?)",
-                            [entry_id, entry.member, shortfall, shortfall, entry.effective_at])
-        return entry_id, takes
-
-    def record_takes(self, entry_id: int, at: int, takes: list[Take]) -> None:
-        for take in takes:
-            if take.from_expired:
-                self._reopen_expired(take, entry_id)
-            else:
-                self.db.execute("UPDATE lots SET remaining = remaining - ? WHERE id = ?", [take.points, take.lot])
-            self.db.execute("INSERT INTO consumptions (debit, lot, points, at) VALUES (?, ?, ?, ?)",
-                            [entry_id, take.lot, take.points, at])
-
-    def _reopen_expired(self, take: Take, by_entry: int) -> None:
-        """A debit dated before a posted expiry uses points that expiry took: give them back to it.
-
-        A positive `expire` entry on the expiry day undoes that much of the
-        expiry, so every balance equals what it would be had expiry not run.
-        """
-        member, expires_at = self.db.execute("SELECT member, expires_at FROM lots WHERE id = ?", [take.lot]).fetchone()
-        correction = self.append(NewEntry(member, "expire", take.points, expires_at,
-                                           reason=f"expiry reduced: used by entry {by_entry} dated before it",
-                                           ref=take.lot))
-        self.db.execute("INSERT INTO consumptions (debit, lot, points, at) VALUES (?, ?, ?, ?)",
-                        [correction, take.lot, -take.points, expires_at])
-        self.db.execute("UPDATE lots SET expired = expired - ? WHERE id = ?", [take.points, take.lot])
-
-    def expire_lot(self, lot: int, member: int, points: int, expires_at: int) -> int:
-        """Post a lot's expiry: an `expire` entry on the expiry day that takes what is left."""
-        entry_id = self.append(NewEntry(member, "expire", -points, expires_at, reason="points expired", ref=lot))
-        self.db.execute("INSERT INTO consumptions (debit, lot, points, at) VALUES (?, ?, ?, ?)",
-                        [entry_id, lot, points, expires_at])
-        self.db.execute("UPDATE lots SET remaining = remaining - ?, expired = expired + ? WHERE id = ?",
-                        [points, points, lot])
-        return entry_id
-
-    def extend_expiry(self, member: int, at: int, expires_at: int) -> None:
-        """Inactivity policy: activity at `at` pushes every open lot's expiry out to `expires_at`."""
-        self._flush_for(member)
-        self.db.execute(
-            """UPDATE lots SET expires_at = ? WHERE member = ? AND remaining > 0 AND expired = 0
-               AND expires_at > ? AND expires_at < ?""",
-            [expires_at, member, at, expires_at],
-        )
+def _lot_row(lot: Lot) -> tuple:
+    return (lot.id, lot.entry, lot.member, lot.points, lot.earned_at, lot.expires_at, lot.available_at,
+            lot.remaining, lot.expired, lot.issued_at)
 
 
-def fetch_open_lots(db: Database, member: int, at: int | None = None, *, include_pending: bool = True,
-                    enough: int | None = None, first: int | None = None) -> list[Lot]:
-    """A member's lots with points left (or with posted expiries a backdated debit may re-open).
-
-    With `at`, only lots alive then, in consumption order, and only as many as
-    it takes to hold `enough` points (plus the `first` lot): a debit reads a
-    few rows, however many lots the member has.
-    """
-    if at is None:
-        return [Lot(*row) for row in db.execute(
-            f"SELECT {_LOT_COLUMNS} FROM lots WHERE member = ? AND (remaining > 0 OR expired > 0)", [member])]
-    pending = "" if include_pending else "AND available_at <= :at"
-    rows = db.execute(
-        f"""SELECT {_LOT_COLUMNS} FROM lots
-            WHERE member = :m AND (remaining > 0 OR expired > 0) AND earned_at <= :at
-              AND (expires_at IS NULL OR expires_at > :at) {pending}
-            ORDER BY id != :first, expires_at IS NULL, expires_at, earned_at, id""",
-        {"m": member, "at": at, "first": first},
-    )
-    lots, held = [], 0
-    for row in rows:
-        lots.append(Lot(*row))
-        held += row[1] + row[5]
-        if enough is not None and held >= enough:
-            break
-    return lots
+def next_lot_id(db: Database) -> int:
+    return (db.execute("SELECT max(id) FROM lots").fetchone()[0] or 0) + 1
 
 
-_LOT_COLUMNS = "id, remaining, earned_at, expires_at, available_at, expired"
+def fetch_indebted(db: Database) -> set[int]:
+    """Members who owe points."""
+    return {row[0] for row in db.execute("SELECT DISTINCT member FROM debts WHERE remaining > 0")}
 
 
-@contextmanager
-def ledger_writer(db: Database, program_id: int) -> Iterator[LedgerWriter]:
-    """A writer whose chain head is saved when the block ends without error."""
-    writer = LedgerWriter(db, program_id)
-    yield writer
-    writer.save_head()
+def fetch_latest(db: Database, members: Sequence[int]) -> dict[int, int]:
+    """Each member's latest entry instant (members without entries are left out)."""
+    latest: dict[int, int] = {}
+    for start in range(0, len(members), 500):
+        chunk = list(members[start : start + 500])
+        latest.update(db.execute(
+            f"SELECT member, max(effective_at) FROM entries WHERE member IN ({','.join('?' * len(chunk))})"
+            " GROUP BY member", chunk).fetchall())
+    return latest
+
+
+def fetch_book(db: Database, members: Sequence[int], about: Sequence[int], next_lot: int) -> Book:
+    """The members' lots holding points and their open debts, as they stand; and for each entry in
+    `about` (a reversal's or a clawback's target), its own lots and what it took from which lots."""
+    marks = ",".join("?" * len(members))
+    lots = db.execute(f"SELECT {_LOT_COLUMNS} FROM lots WHERE member IN ({marks}) AND remaining > 0",
+                      list(members)).fetchall()
+    taken: dict[int, list[tuple[int, int]]] = {}
+    for entry in about:
+        lots += db.execute(f"SELECT {_LOT_COLUMNS} FROM lots WHERE entry = ? OR id IN "
+                           "(SELECT lot FROM consumptions WHERE debit = ?)", [entry, entry]).fetchall()
+        taken[entry] = db.execute("SELECT lot, points FROM consumptions WHERE debit = ? AND points > 0"
+                                  " ORDER BY rowid", [entry]).fetchall()
+    debts = db.execute(f"SELECT debit, member, points, remaining, at FROM debts WHERE member IN ({marks})"
+                       " AND remaining > 0", list(members)).fetchall()
+    book = Book((Lot(*row) for row in lots), (Debt(*row) for row in debts), next_lot)
+    book.taken_by.update(taken)
+    return book
+
+
+def write_book(db: Database, book: Book) -> None:
+    """Write what a book changed: new lots, lots' remaining points and expiry, takes, debts."""
+    new = {lot.id for lot in book.new_lots}
+    db.conn.executemany(_INSERT_LOT, [_lot_row(lot) for lot in book.new_lots])
+    db.conn.executemany("UPDATE lots SET remaining = ?, expired = ?, expires_at = ? WHERE id = ?",
+                        [(lot.remaining, lot.expired, lot.expires_at, lot.id)
+                         for lot_id in book.changed_lots - new if (lot := book.lots[lot_id])])
+    db.conn.executemany(_INSERT_TAKE, [(t.debit, t.lot, t.points, t.at) for t in book.takes])
+    db.conn.executemany("INSERT INTO debts (debit, member, points, remaining, at) VALUES (?, ?, ?, ?, ?)"
+                        " ON CONFLICT (debit) DO UPDATE SET remaining = excluded.remaining",
+                        [(d.debit, d.member, d.points, d.remaining, d.at)
+                         for debit in book.changed_debts if (d := book.debts[debit])])
+
+
+@dataclass(frozen=True)
+class History:
+    """Everything a replay of some members needs: their entries and the expiries already posted."""
+
+    postings: list[Posting]
+    expiries: list[PostedExpiry]
+
+
+def linked_members(db: Database, members: Iterable[int], since: int) -> list[int]:
+    """The members, and every member a transfer dated at or after `since` links them to (transitively):
+    replaying one side of a transfer changes the lots the other side received."""
+    found, todo = set(members), list(members)
+    while todo:
+        member = todo.pop()
+        for (other,) in db.execute(
+            """SELECT o.member FROM entries e JOIN entries o ON o.id = e.ref OR o.ref = e.id
+               WHERE e.member = ? AND e.kind IN ('transfer_out', 'transfer_in') AND e.effective_at >= ?
+                 AND o.kind IN ('transfer_out', 'transfer_in')""", [member, since]):
+            if other not in found:
+                found.add(other)
+                todo.append(other)
+    return sorted(found)
+
+
+def fetch_history(db: Database, members: Sequence[int]) -> History:
+    marks = ",".join("?" * len(members))
+    postings = [Posting(*row) for row in db.execute(
+        f"""SELECT e.id, e.member, e.kind, e.points, e.effective_at, e.ref,
+                   (SELECT min(l.available_at) FROM lots l WHERE l.entry = e.id)
+            FROM entries e WHERE e.member IN ({marks}) AND e.kind != 'expire'""", list(members))]
+    expiries = [PostedExpiry(*row) for row in db.execute(
+        f"""SELECT e.id, (SELECT l.entry FROM consumptions c JOIN lots l ON l.id = c.lot
+                          WHERE c.debit = e.id LIMIT 1), e.effective_at, e.points
+            FROM entries e WHERE e.member IN ({marks}) AND e.kind = 'expire'""", list(members))]
+    return History(postings, expiries)
+
+
+def replace_books(db: Database, members: Sequence[int], book: Book) -> None:
+    """Replace the members' lots, takes and debts with a replayed book's (entries are untouched)."""
+    marks = ",".join("?" * len(members))
+    db.execute(f"DELETE FROM consumptions WHERE lot IN (SELECT id FROM lots WHERE member IN ({marks}))",
+               list(members))
+    db.execute(f"DELETE FROM debts WHERE member IN ({marks})", list(members))
+    db.execute(f"DELETE FROM lots WHERE member IN ({marks})", list(members))
+    db.conn.executemany(_INSERT_LOT, [_lot_row(lot) for lot in book.lots.values()])
+    db.conn.executemany(_INSERT_TAKE, [(t.debit, t.lot, t.points, t.at) for t in book.takes])
+    db.conn.executemany("INSERT INTO debts (debit, member, points, remaining, at) VALUES (?, ?, ?, ?, ?)",
+                        [(d.debit, d.member, d.points, d.remaining, d.at) for d in book.debts.values()])
+
+
+_LOT_COLUMNS = "id, entry, member, points, earned_at, expires_at, available_at, remaining, expired, issued_at"
+_INSERT_TAKE = "INSERT INTO consumptions (debit, lot, points, at) VALUES (?, ?, ?, ?)"
 
 
 def _fetch_entries(db: Database, where: str, params: list) -> list[Entry]:
@@ -306,28 +264,26 @@ def fetch_key_owners(db: Database, program_id: int, keys: list[str]) -> dict[str
     return owners
 
 
-def fetch_lot_of(db: Database, entry_id: int) -> int | None:
-    row = db.execute("SELECT id FROM lots WHERE entry = ? ORDER BY id LIMIT 1", [entry_id]).fetchone()
-    return row[0] if row else None
+def fetch_transfer_side(db: Database, entry: Entry) -> list[Entry]:
+    """The other side of a transfer entry (none for any other kind)."""
+    if entry.kind == "transfer_out":
+        return _fetch_entries(db, "e.ref = ? AND e.kind = 'transfer_in'", [entry.id])
+    if entry.kind == "transfer_in":
+        return _fetch_entries(db, "e.id = ? AND e.kind = 'transfer_out'", [entry.ref])
+    return []
+
+
+def fetch_clawed_back(db: Database, entry_id: int) -> int:
+    """Points refunds took back from a credit entry (net of reversed clawbacks)."""
+    return db.execute(
+        """SELECT coalesce(sum(-c.points), 0) - coalesce(sum(r.points), 0) FROM entries c
+           LEFT JOIN entries r ON r.ref = c.id AND r.kind = 'reverse'
+           WHERE c.ref = ? AND c.kind = 'clawback'""", [entry_id]).fetchone()[0]
 
 
 def fetch_reversal(db: Database, entry_id: int) -> int | None:
     row = db.execute("SELECT id FROM entries WHERE ref = ? AND kind = 'reverse'", [entry_id]).fetchone()
     return row[0] if row else None
-
-
-def fetch_takes(db: Database, entry_id: int) -> list[tuple[int, int, int | None, int]]:
-    """What a debit took: (lot, points, that lot's expiry, when its points were first issued)."""
-    return db.execute(
-        """SELECT c.lot, c.points, l.expires_at, coalesce(l.issued_at, l.earned_at) FROM consumptions c JOIN lots l ON l.id = c.lot
-           WHERE c.debit = ? AND c.points > 0 ORDER BY c.rowid""",
-        [entry_id],
-    ).fetchall()
-
-
-def fetch_debt(db: Database, entry_id: int) -> int:
-    row = db.execute("SELECT remaining FROM debts WHERE debit = ?", [entry_id]).fetchone()
-    return row[0] if row else 0
 
 
 def balance_as_of(db: Database, member: int, before: int) -> int:
@@ -368,24 +324,12 @@ def expiring_as_of(db: Database, member: int, before: int, until: int) -> list[t
     ).fetchall()
 
 
-def spendable_at(db: Database, member: int, at: int) -> int:
-    """Points a redemption or transfer dated `at` could take: alive, past pending, not yet taken."""
-    return db.execute(
-        """SELECT coalesce(sum(remaining + expired), 0) FROM lots
-           WHERE member = :m AND (remaining > 0 OR expired > 0) AND earned_at <= :at
-             AND (expires_at IS NULL OR expires_at > :at) AND available_at <= :at""",
-        {"m": member, "at": at},
-    ).fetchone()[0]
-
-
-def fetch_due_expiries(db: Database, program_id: int, before: int) -> list[tuple[int, int, int, int]]:
-    """Lots of a program expired before an instant with points left: (lot, member, points, expires_at)."""
-    return db.execute(
-        """SELECT l.id, l.member, l.remaining, l.expires_at FROM lots l JOIN members m ON m.id = l.member
-           WHERE m.program_id = ? AND l.remaining > 0 AND l.expires_at < ? ORDER BY l.expires_at, l.entry""",
-        [program_id, before],
-    ).fetchall()
-
+def fetch_due_expiries(db: Database, program_id: int, before: int) -> list[Lot]:
+    """Lots of a program expired before an instant with points left, by expiry."""
+    return [Lot(*row) for row in db.execute(
+        f"""SELECT {', '.join('l.' + c for c in _LOT_COLUMNS.split(', '))} FROM lots l JOIN members m ON m.id = l.member
+            WHERE m.program_id = ? AND l.remaining > 0 AND l.expires_at < ? ORDER BY l.expires_at, l.entry""",
+        [program_id, before])]
 
 def fetch_movements(db: Database, member: int, start: int, end: int) -> list[tuple[int, str, int, str | None]]:
     """A member's entries effective in [start, end): (effective_at, kind, points, reason), in order."""

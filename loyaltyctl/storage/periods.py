@@ -56,7 +56,7 @@ def insert_close(db: Database, program_id: int, close: Close) -> None:
 
 
 def refuse_if_closed(db: Database, program_id: int, instant: int, what: str) -> None:
-    """Refuse a write dated in a closed period (ledger entries are checked by `LedgerWriter` itself)."""
+    """Refuse a write dated in a closed period (ledger entries are checked by the `Poster`)."""
     closed = fetch_closed_through(db, program_id)
     if closed and closed.covers(instant):
         raise Refused(closed.refusal(instant, what))

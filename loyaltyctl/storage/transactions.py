@@ -18,7 +18,7 @@ class Original:
     points: int
     entry: int | None
     is_refund: bool
-    clawed_back: int
+    refunded: int  # what refunds of it returned so far (positive minor units)
     qualifying: int  # spend it still counts toward a tier, after earlier refunds
     partner: str | None
 
@@ -37,7 +37,7 @@ def fetch_known_txn_ids(db: Database, program_id: int, txn_ids: Sequence[str]) -
 def fetch_original(db: Database, program_id: int, txn_id: str) -> Original | None:
     row = db.execute(
         """SELECT t.id, t.member, t.amount, t.points, t.entry, t.refund_of IS NOT NULL,
-                  (SELECT coalesce(sum(-r.points), 0) FROM transactions r WHERE r.refund_of = t.id),
+                  (SELECT coalesce(sum(-r.amount), 0) FROM transactions r WHERE r.refund_of = t.id),
                   t.qualifying + (SELECT coalesce(sum(r.qualifying), 0) FROM transactions r WHERE r.refund_of = t.id),
                   t.partner
            FROM transactions t WHERE t.program_id = ? AND t.txn_id = ?""",

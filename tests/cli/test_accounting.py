@@ -871,7 +871,8 @@ def test_reports_of_a_closed_period_never_change(books, monkeypatch, tmp_path, s
     ok("transfer", "-p", "acct", "A", "B", "10", "--at", "2026-03-01T12:00")
     ok("adjust", "-p", "acct", "C", "-200", "--reason", "fraud", "--at", "2026-03-02T12:00")
     ok("txn", "import", "-p", "acct", write(tmp_path / "march-more.csv", HEADER + "X2,D,2026-03-01T00:00,20.00,,,\n"))
-    ok("reverse", "-p", "acct", str(scenario["five_off"]), "--reason", "late correction")  # dated now: 04-02
+    # A's five-off (02-05) took T1 200 (expires 03-05): dated 03-01, the reversal gives them back
+    ok("reverse", "-p", "acct", str(scenario["five_off"]), "--reason", "late correction", "--at", "2026-03-01T13:00")
     ok("expire", "-p", "acct")
     # a new point value from the day after the close
     ok("program", "apply", write(tmp_path / "v3.toml", PROGRAM.format(effective_from="2026-03-01", expiry=EXPIRY)
@@ -885,72 +886,49 @@ def test_reports_of_a_closed_period_never_change(books, monkeypatch, tmp_path, s
 
 # --------------------------------------------------------------------------- edge cases on top of the scenario
 
-def test_reversing_a_redemption_whose_points_have_expired_gives_them_back_already_expired(books, monkeypatch,
-                                                                                          scenario):
-    # A's five-off (02-05) took T00 100 (expired 02-20) and T1 200 (expired 03-05). Reversed on 2026-04-02
-    # (12:00 EDT), the 300 points come back with those expiries, so they expire the moment they arrive:
-    # the reversal adds 300 (adjusted) and the same 300 expire on 04-02; A's balance stays 165.
-    before = {day: liability(day) for day in MONTH_ENDS}
-    quarter = rollforward("2026-01-01", "2026-03-31")
+def test_reversing_a_redemption_gives_back_only_the_points_not_yet_expired(books, db_path, monkeypatch, scenario):
+    # A's five-off (02-05) took T00 100 (expired 02-20) and T1 200 (expires 03-05).
     monkeypatch.setenv("LOYALTYCTL_NOW", "2026-04-02T16:00:00+00:00")
-    ok("reverse", "-p", "acct", str(scenario["five_off"]), "--reason", "wrong reward")
-    assert balance("A", "2026-04-02") == 165
-    for day, report_json in before.items():
-        assert liability(day) == report_json, day
-    assert rollforward("2026-01-01", "2026-03-31") == quarter
-    # April 1-2: opening 416 (6.24); adjusted +300 = 4.50; expired 300 = 4.50; closing 416 (6.24).
-    # Unposted: the two lots the reversal gave back (100 from T00, 200 from T1).
-    april = rollforward("2026-04-01", "2026-04-02")
-    assert {k: april[k] for k in ("opening_points", "issued", "redeemed", "expired", "clawed_back", "adjusted",
-                                  "closing_points", "opening_liability", "closing_liability", "values",
-                                  "revaluation", "unposted_expiries")} == {
-        "opening_points": 416, "issued": 0, "redeemed": 0, "expired": 300, "clawed_back": 0, "adjusted": 300,
-        "closing_points": 416, "opening_liability": "6.24", "closing_liability": "6.24",
-        "values": {"issued": "0.00", "redeemed": "0.00", "expired": "4.50", "clawed_back": "0.00",
-                   "adjusted": "4.50"},
-        "revaluation": "0.00", "unposted_expiries": 2}
-    on_april_2 = liability("2026-04-02")
-    assert (on_april_2["outstanding_points"], on_april_2["gross_liability"], on_april_2["unposted_expiries"]) == (
-        416, "6.24", {"lots": 6, "points": 530})  # 230 from the scenario + the 300 given back
-    rows = list(csv.DictReader(io.StringIO(ok("report", "journal", "-p", "acct", "--from", "2026-04-01", "--to",
-                                              "2026-04-02", "--format", "csv").stdout)))
-    # the expiry, then the reversed redemption: the breakage account takes what the redemption gave back
-    assert [(r["date"], r["account"], r["debit"], r["credit"]) for r in rows] == [
-        ("2026-04-02", LIABILITY, "4.50", ""), ("2026-04-02", BREAKAGE, "", "4.50"),
-        ("2026-04-02", REDEMPTIONS, "4.50", ""), ("2026-04-02", LIABILITY, "", "4.50")]
-    journal_before = rows
-    posted = json.loads(ok("expire", "-p", "acct", "--format", "json").stdout)  # as of today, 04-02
-    assert (posted["lots"], posted["points"]) == (6, 530)
-    assert {**liability("2026-04-02"), "unposted_expiries": None} == {**on_april_2, "unposted_expiries": None}
-    assert list(csv.DictReader(io.StringIO(ok("report", "journal", "-p", "acct", "--from", "2026-04-01", "--to",
-                                              "2026-04-02", "--format", "csv").stdout))) == journal_before
+    # On 04-02 both lots are past expiry: those points are breakage, nothing comes back, nothing is written
+    unchanged = snapshot(db_path)
+    result = run("reverse", "-p", "acct", scenario["five_off"], "--reason", "wrong reward")
+    assert result.exit_code == 1 and "nothing to reverse" in result.stderr
+    assert snapshot(db_path) == unchanged
+    before = {day: balance("A", day) for day in ("2026-03-01", "2026-03-04", "2026-03-05", "2026-04-02")}
+    march = rollforward("2026-03-01", "2026-03-31")
+    february = liability("2026-02-28")
+    # Dated 03-01 13:00, T1's 200 come back with their expiry, 03-05; T00's 100 stay expired
+    posted = json.loads(ok("reverse", "-p", "acct", str(scenario["five_off"]), "--reason", "wrong reward",
+                           "--at", "2026-03-01T13:00", "--format", "json").stdout)
+    assert [(e["kind"], e["points"], e["value"]) for e in posted["entries"]] == [("reverse", 200, "-5.00")]
+    assert balance("A", "2026-03-01") == before["2026-03-01"] + 200
+    assert balance("A", "2026-03-04") == before["2026-03-04"] + 200
+    assert balance("A", "2026-03-05") == before["2026-03-05"]  # they expired again on 03-05
+    assert balance("A", "2026-04-02") == before["2026-04-02"] == 165
+    assert liability("2026-02-28") == february
+    after = rollforward("2026-03-01", "2026-03-31")
+    assert (after["adjusted"], after["expired"], after["closing_points"]) == (
+        march["adjusted"] + 200, march["expired"] + 200, march["closing_points"])
+    assert json.loads(ok("db", "verify", "--format", "json").stdout)["ok"] is True
 
 
-def test_a_member_holding_lots_while_owing_more_is_netted_in_the_aging(books, tmp_path):
+def test_a_debit_dated_before_a_credit_posted_earlier_is_paid_by_that_credit(books, tmp_path):
     # E earns 100 on 2026-03-01 (lot expires 05-01), posted first; then an adjustment of -150 dated 2026-02-01,
-    # before that lot existed, so it takes nothing and E owes 150. The lot (posted earlier) does not pay it:
-    # E holds a lot of 100 and owes 150, net -50.
+    # before that lot existed: it takes nothing and E owes 150 from 02-01; on 03-01 the 100 pay 100 of it,
+    # exactly as if posted in date order. E holds no lot and owes 50.
     ok("member", "add", "-p", "acct", "E", "--joined", "2024-01-01")
     ok("txn", "import", "-p", "acct", write(tmp_path / "e.csv", HEADER + "E1,E,2026-03-01T10:00,100.00,,,\n"))
     ok("adjust", "-p", "acct", "E", "-150", "--reason", "backdated correction", "--at", "2026-02-01T12:00")
     assert (balance("E", "2026-02-28"), balance("E", "2026-03-31")) == (-150, -50)
-    # End of March: the four scenario members hold 416; E owes 50; net 366 (366 x 0.015 = 5.49)
-    #   lots held: the scenario's 416 + E's 100 (age 30: 0-90; expires in 31 days: 31-60) = 516,
-    #   so 100 more than members with a positive balance hold: a "netted against points owed" line of -100
-    #   by age: 316 -> 4.74 | 316 (0.00) | 486 -> 7.29 (2.55) | 516 -> 7.74 (0.45) | 416 -> 6.24 (-1.50)
-    #   by expiry: 90 -> 1.35 | 305 -> 4.575 -> 4.58 (3.23) | 316 -> 4.74 (0.16) | (0.00) | 516 -> 7.74 (3.00)
-    #              | 416 -> 6.24 (-1.50)
+    # End of March: the four scenario members hold 416; E owes 50; net 366 (366 x 0.015 = 5.49). The lots
+    # held are the scenario's 416, so the aging is the scenario's, with nothing to net.
     report_json = liability("2026-03-31")
     assert (report_json["members_with_points"], report_json["outstanding_points"],
             report_json["points_owed_by_members"], report_json["net_points"], report_json["gross_liability"],
             report_json["net_liability"], report_json["expected_liability"]) == (4, 416, 50, 366, "6.24", "5.49",
                                                                                 "4.99")
-    netted = "netted against points owed"
-    assert report_json["aging"] == buckets((AGE[0], 316, "4.74"), (AGE[1], 0, "0.00"), (AGE[2], 170, "2.55"),
-                                           (AGE[3], 30, "0.45"), (netted, -100, "-1.50"))
-    assert report_json["aging_by_expiry"] == buckets(
-        (TO_EXPIRY[0], 90, "1.35"), (TO_EXPIRY[1], 215, "3.23"), (TO_EXPIRY[2], 11, "0.16"),
-        (TO_EXPIRY[3], 0, "0.00"), (TO_EXPIRY[4], 200, "3.00"), (netted, -100, "-1.50"))
+    assert report_json["aging"] == MARCH_LIABILITY["aging"]
+    assert report_json["aging_by_expiry"] == MARCH_LIABILITY["aging_by_expiry"]
     # February: 440 - 150 = 290 (adjusted -120 - 150 = -270); March: 290 + 256 - 50 - 190 - 40 + 100 = 366
     february, march = rollforward("2026-02-01", "2026-02-28"), rollforward("2026-03-01", "2026-03-31")
     assert (february["adjusted"], february["closing_points"], february["closing_liability"]) == (-270, 290, "4.35")

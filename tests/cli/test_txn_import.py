@@ -121,12 +121,16 @@ def test_the_same_file_twice_posts_nothing_the_second_time(shop, db_path):
     assert snapshot(db_path) == before
 
 
-def test_refunds_never_claw_back_more_than_was_earned(shop):
+def test_a_refund_beyond_what_is_left_of_the_purchase_is_rejected(shop, tmp_path):
     write(shop / "a.csv", HEADER + "T1,M1,2026-04-10T10:00,75.00,makeup,,,,,\n"
           "R1,M1,2026-04-11T10:00,-45.00,,,,,T1,\n"    # round(75 x 45 / 75) = 45
-          "R2,M1,2026-04-12T10:00,-45.00,,,,,T1,\n")   # 45 more would pass 75: only 30 left
-    result, summary = imported(shop / "a.csv")
-    assert summary["points_clawed_back"] == 75
+          "R2,M1,2026-04-12T10:00,-45.00,,,,,T1,\n"    # 45 more would pass the 75.00 paid: 30.00 left
+          "R3,M1,2026-04-12T11:00,-30.00,,,,,T1,\n")   # the rest: round(75 x 75 / 75) - 45 = 30
+    result = run("txn", "import", "-p", "shop", shop / "a.csv", "--format", "json")
+    assert result.exit_code == 3
+    summary = json.loads(result.stdout)
+    assert (summary["imported"], summary["rejected"], summary["points_clawed_back"]) == (3, 1, 75)
+    assert "refund 45.00 exceeds what is left of T1: 30.00" in result.stderr
     assert points("M1")["points"] == 0
 
 

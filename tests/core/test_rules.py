@@ -3,7 +3,7 @@
 from datetime import date
 from decimal import Decimal
 
-from loyaltyctl.core.rules import EarnRules, MemberState, Purchase, clawback_points
+from loyaltyctl.core.rules import EarnRules, MemberState, Purchase
 from loyaltyctl.formats.program_toml import parse_program
 
 BASE = """\
@@ -94,10 +94,3 @@ def test_a_member_who_may_not_earn_gets_nothing():
     r = rules('points_per_unit = "1"\n')
     earning = r.earn_points(Purchase(5000, DAY), MemberState(may_earn=False, why_not="membership lapsed"))
     assert (earning.points, earning.no_points_because) == (0, "membership lapsed")
-
-
-def test_clawback_is_proportional_rounded_half_up_and_never_more_than_earned():
-    assert clawback_points(75, 5000, -2500, 0) == 38  # 37.5 -> 38
-    assert clawback_points(75, 5000, -2500, 38) == 37  # the rest, not 38 again
-    assert clawback_points(75, 5000, -9000, 0) == 75
-    assert clawback_points(0, 5000, -5000, 0) == 0

@@ -1,0 +1,442 @@
+"""The posting rules, in one place: what each entry does to a member's lots and debts.
+
+Every positive entry creates lots; a debit takes points from the lots alive
+at its instant in a named order (`CONSUMPTION_ORDERS`) and owes what they
+cannot cover; a new lot pays the oldest debts first. A `Book` holds one
+member's lots and debts and applies these rules; storage reads a book (as it
+stands, or replayed from the whole history) and writes back what changed. It
+decides nothing.
+
+Order never matters: a posting dated before what a member already has is
+not applied on top; the member's whole history is replayed in date order
+(`replay`), and the expiries `expire` already posted are reconciled with
+what the replay says expired (`reconcile_expiries`). So every balance, at
+every date, is what posting everything in date order would have given.
+"""
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from loyaltyctl.core.dates import add_months, local_date, start_of_day
+from loyaltyctl.model import Expiry
+from loyaltyctl.money import round_points
+
+ACTIVITY_KINDS = ("earn", "redeem")  # what restarts the inactivity clock
+REVERSIBLE = ("earn", "bonus", "adjust", "redeem", "clawback", "transfer_out", "transfer_in")
+
+
+@dataclass
+class Lot:
+    """Points one credit entry created (a carried credit, such as a transfer, creates one per source lot)."""
+
+    id: int
+    entry: int
+    member: int
+    points: int
+    earned_at: int
+    expires_at: int | None  # None: never
+    available_at: int  # pending until then (pending_days)
+    remaining: int  # not yet taken by a debit or a posted expiry
+    expired: int = 0  # taken by posted expiries
+    issued_at: int | None = None  # when carried-on points were first issued (aging); None: earned_at
+
+    def alive_at(self, at: int) -> bool:
+        return self.earned_at <= at and (self.expires_at is None or at < self.expires_at)
+
+    @property
+    def origin(self) -> int:
+        return self.earned_at if self.issued_at is None else self.issued_at
+
+
+@dataclass
+class Debt:
+    """Points a debit could not take from any lot: owed by the member, paid by later credits."""
+
+    debit: int
+    member: int
+    points: int
+    remaining: int
+    at: int
+
+
+@dataclass(frozen=True)
+class Take:
+    """One consumption: points a debit (or the debt it left) took from a lot, or a posted expiry."""
+
+    debit: int
+    lot: int
+    points: int
+    at: int
+
+
+def _expiry_key(lot: Lot) -> tuple:
+    return (lot.expires_at is None, lot.expires_at or 0, lot.earned_at, lot.id)
+
+
+def _soonest_expiry(book: "Book", member: int, own: int | None, usable: Callable[[Lot], bool]) -> Iterator[Lot]:
+    """Soonest-to-expire first, then oldest; never-expiring last."""
+    return iter(sorted(filter(usable, book.member_lots(member)), key=_expiry_key))
+
+
+def _own_lots_first(book: "Book", member: int, own: int | None, usable: Callable[[Lot], bool]) -> Iterator[Lot]:
+    """The lots of the entry `own` (the very points a clawback or reversal undoes), then soonest-expiry."""
+    yield from sorted((lot for lot in book.lots_of(own) if lot.member == member and usable(lot)), key=_expiry_key)
+    yield from sorted((lot for lot in book.member_lots(member) if lot.entry != own and usable(lot)), key=_expiry_key)
+
+
+# The consumption orders, by name (like beancount's booking methods): the order a debit takes lots in.
+CONSUMPTION_ORDERS: dict[str, Callable[["Book", int, int | None, Callable[[Lot], bool]], Iterator[Lot]]] = {
+    "soonest-expiry": _soonest_expiry,
+    "own-lots-first": _own_lots_first,
+}
+# Which order each debit uses, and whether it may take points still pending.
+DEBIT_RULES: dict[str, tuple[str, bool]] = {
+    "redeem": ("soonest-expiry", False),
+    "transfer_out": ("soonest-expiry", False),
+    "adjust": ("soonest-expiry", True),
+    "clawback": ("own-lots-first", True),
+    "reverse": ("own-lots-first", True),
+}
+
+
+def lot_expiry(expiry: Expiry | None, earned_at: int, tz: str) -> int | None:
+    """When points credited at `earned_at` expire: the start of that local day + months, or None.
+
+    `lot`: E + months (clamped to the month's end); they count as of
+    E + months - 1 day and no longer as of E + months. `inactivity`: the same
+    from the member's latest earn or redeem (see `Book.extend`).
+    """
+    if expiry is None or expiry.policy == "none":
+        return None
+    return start_of_day(add_months(local_date(earned_at, tz), expiry.months), tz)
+
+
+class ExpiryRules:
+    """A program's expiry over time: when a credit at an instant expires, and whether activity then extends.
+
+    Both depend only on the local day, so they are worked out once per quarter hour (every zone's day
+    starts on one).
+    """
+
+    def __init__(self, expiry_at: Callable[[int], Expiry | None], timezone: str):
+        self.expiry_at = expiry_at  # the expiry section of the version in force at an instant
+        self.timezone = timezone
+        self._cache: dict[int, tuple[int | None, int | None]] = {}
+
+    def _rules(self, at: int) -> tuple[int | None, int | None]:
+        bucket = at // 900
+        if bucket not in self._cache:
+            expiry = self.expiry_at(at)
+            expires = lot_expiry(expiry, at, self.timezone)
+            self._cache[bucket] = (expires, expires if expiry and expiry.policy == "inactivity" else None)
+        return self._cache[bucket]
+
+    def lot_expires(self, at: int) -> int | None:
+        return self._rules(at)[0]
+
+    def extension(self, at: int) -> int | None:
+        """Under `inactivity`, the expiry that activity at `at` gives every live lot; None otherwise."""
+        return self._rules(at)[1]
+
+
+class Book:
+    """One member's lots and debts (or several members', for a replay), and what changed since they were read."""
+
+    def __init__(self, lots: Iterable[Lot] = (), debts: Iterable[Debt] = (), next_lot_id: int = 1):
+        self.lots: dict[int, Lot] = {}
+        self._by_member: dict[int, list[Lot]] = {}
+        self._by_entry: dict[int, list[Lot]] = {}
+        for lot in lots:
+            self._add(lot)
+        self.debts: dict[int, Debt] = {}
+        self._member_debts: dict[int, list[Debt]] = {}
+        for debt in debts:
+            self._owe(debt)
+        self.next_lot_id = next_lot_id
+        self.new_lots: list[Lot] = []
+        self.changed_lots: set[int] = set()
+        self.takes: list[Take] = []
+        self.changed_debts: set[int] = set()
+        self.taken_by: dict[int, list[tuple[int, int]]] = {}  # debit -> [(lot, points)] this book recorded
+
+    def _owe(self, debt: Debt) -> None:
+        self.debts[debt.debit] = debt
+        self._member_debts.setdefault(debt.member, []).append(debt)
+
+    def _add(self, lot: Lot) -> None:
+        if lot.id not in self.lots:
+            self.lots[lot.id] = lot
+            self._by_member.setdefault(lot.member, []).append(lot)
+            self._by_entry.setdefault(lot.entry, []).append(lot)
+
+    # -- what a member holds -------------------------------------------------
+
+    def spendable(self, member: int, at: int) -> int:
+        """Points a redemption or transfer dated `at` could take: alive, past pending, not yet taken."""
+        return sum(lot.remaining for lot in self._by_member.get(member, ())
+                   if lot.alive_at(at) and lot.available_at <= at)
+
+    def owed_by(self, debit: int) -> int:
+        debt = self.debts.get(debit)
+        return debt.remaining if debt else 0
+
+    def member_lots(self, member: int) -> list[Lot]:
+        return self._by_member.get(member, [])
+
+    def lots_of(self, entry: int) -> list[Lot]:
+        return sorted(self._by_entry.get(entry, ()), key=lambda lot: lot.id)
+
+    def expired_from(self, entry: int, at: int) -> int:
+        """What the entry's lots lost to expiry before `at` (posted or not): all a lot held when it expired."""
+        return sum(lot.remaining + lot.expired for lot in self._by_entry.get(entry, ())
+                   if lot.expires_at is not None and lot.expires_at <= at)
+
+    # -- the rules -----------------------------------------------------------
+
+    def credit(self, entry: int, member: int, points: int, at: int, expires_at: int | None,
+               available_at: int | None = None, issued_at: int | None = None) -> Lot:
+        """A lot for (part of) a credit; it pays the member's debts first, oldest first.
+
+        Points that arrive already past their expiry (given back into a lot
+        that has since expired) expire the moment they arrive and pay nothing.
+        """
+        if expires_at is not None:
+            expires_at = max(expires_at, at)
+        lot = Lot(self.next_lot_id, entry, member, points, at, expires_at,
+                  at if available_at is None else available_at, points, 0, issued_at)
+        self.next_lot_id += 1
+        self._add(lot)
+        self.new_lots.append(lot)
+        if lot.alive_at(at):
+            for debt in sorted((d for d in self._member_debts.get(member, ()) if d.remaining > 0),
+                               key=lambda d: (d.at, d.debit)):
+                if lot.remaining == 0:
+                    break
+                paid = min(debt.remaining, lot.remaining)
+                debt.remaining -= paid
+                self.changed_debts.add(debt.debit)
+                self._take(debt.debit, lot, paid, max(at, debt.at))
+        return lot
+
+    def debit(self, entry: int, member: int, kind: str, points: int, at: int, own: int | None = None) -> int:
+        """Take `points` from the member's lots alive at `at`, in the order the kind uses; owe the rest.
+
+        Returns the shortfall (points now owed).
+        """
+        order, include_pending = DEBIT_RULES[kind]
+
+        def usable(lot: Lot) -> bool:
+            return lot.remaining > 0 and lot.alive_at(at) and (include_pending or lot.available_at <= at)
+
+        left = points
+        for lot in CONSUMPTION_ORDERS[order](self, member, own, usable):
+            taken = min(lot.remaining, left)
+            self._take(entry, lot, taken, at)
+            left -= taken
+            if left == 0:
+                break
+        if left:
+            self._owe(Debt(entry, member, left, left, at))
+            self.changed_debts.add(entry)
+        return left
+
+    def extend(self, member: int, at: int, until: int) -> None:
+        """Inactivity: activity at `at` pushes the expiry of every lot alive then out to `until`."""
+        for lot in self._by_member.get(member, ()):
+            if (lot.expires_at is not None and at < lot.expires_at < until
+                    and lot.earned_at <= at):
+                lot.expires_at = until
+                self.changed_lots.add(lot.id)
+
+    def carry(self, entry: int, member: int, source: int, points: int, at: int) -> None:
+        """Lots for points moved from what the debit `source` took (a transfer): each keeps its lot's expiry
+        and issue date; what the source could not cover arrives as points that never expire."""
+        carried = 0
+        for lot_id, taken in self.taken_by.get(source, []):
+            origin = self.lots[lot_id]
+            self.credit(entry, member, taken, at, origin.expires_at, issued_at=origin.origin)
+            carried += taken
+        if points > carried:
+            self.credit(entry, member, points - carried, at, None)
+
+    def give_back(self, entry: int, member: int, debit: int, points: int, at: int) -> None:
+        """A reversed debit: what it still owes is cancelled, then what it took returns with each lot's
+        expiry (nothing into a lot past expiry at `at`)."""
+        owed = min(self.owed_by(debit), points)
+        left = points - owed
+        returns = []
+        for lot_id, taken in self.taken_by.get(debit, []):
+            origin = self.lots[lot_id]
+            if left and (origin.expires_at is None or origin.expires_at > at):
+                returns.append((min(taken, left), origin))
+                left -= returns[-1][0]
+        if owed + left:  # first, so that it pays the debt and the points given back keep their expiry
+            self.credit(entry, member, owed + left, at, None)
+        for amount, origin in returns:
+            self.credit(entry, member, amount, at, origin.expires_at, issued_at=origin.origin)
+
+    def expire(self, lot_id: int, entry: int) -> None:
+        """Post a lot's expiry: an `expire` entry on its expiry instant takes what the lot still holds."""
+        lot = self.lots[lot_id]
+        lot.expired += lot.remaining
+        self._take(entry, lot, lot.remaining, lot.expires_at)
+
+    def _take(self, debit: int, lot: Lot, points: int, at: int) -> None:
+        lot.remaining -= points
+        self.changed_lots.add(lot.id)
+        self.takes.append(Take(debit, lot.id, points, at))
+        self.taken_by.setdefault(debit, []).append((lot.id, points))
+
+
+# -- what a correction takes back ---------------------------------------------
+
+
+def contribution(book: Book, entry: int, points: int, taken_back: int, at: int) -> int:
+    """What a credit still contributes at `at`: its points less what was taken back from it (clawbacks)
+    and less what of its lots expired before then. Expired points are breakage: never taken twice."""
+    return max(points - taken_back - book.expired_from(entry, at), 0)
+
+
+def debit_reversal(book: Book, debit: int, at: int) -> int:
+    """What reversing a debit gives back at `at`: what it still owes, and what it took from lots not past expiry."""
+    given = book.owed_by(debit)
+    for lot_id, taken in book.taken_by.get(debit, []):
+        lot = book.lots[lot_id]
+        if lot.expires_at is None or lot.expires_at > at:
+            given += taken
+    return given
+
+
+def clawback_points(earned: int, paid: int, refunded_before: int, refund: int, clawed_before: int,
+                    still_contributes: int) -> int:
+    """Points a refund takes back: round(earned x refunded so far / paid), half up, less what earlier
+    refunds took, never more than the purchase still contributes. So refunds in parts add up to the whole."""
+    due = round_points(Decimal(earned) * (refunded_before + refund) / Decimal(paid), "round") - clawed_before
+    return max(min(due, still_contributes), 0)
+
+
+# -- order never matters --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Posting:
+    """An entry as the replay sees it (expiries are not postings: they are derived from time)."""
+
+    id: int
+    member: int
+    kind: str
+    points: int
+    at: int
+    ref: int | None = None
+    available_at: int | None = None  # a fresh credit's pending window (None: at once)
+
+
+@dataclass(frozen=True)
+class PostedExpiry:
+    """An `expire` entry already in the ledger: `points` is negative (an expiry) or positive (given back)."""
+
+    id: int
+    credit: int  # the entry whose lot it expired
+    at: int
+    points: int
+
+
+def is_fresh_credit(kind: str, points: int) -> bool:
+    return points > 0 and kind in ("earn", "bonus", "adjust")
+
+
+def replay(postings: Sequence[Posting], rules: ExpiryRules, next_lot_id: int) -> Book:
+    """Post a set of members' entries again, in date order (ties in id order), from nothing.
+
+    The result holds every lot, take and debt the entries make when posted
+    in that order; lots hold what they held when they expired (expiries are
+    applied by `reconcile_expiries`).
+    """
+    book = Book(next_lot_id=next_lot_id)
+    for p in sorted(postings, key=lambda p: (p.at, p.id)):
+        apply(book, p, rules)
+    return book
+
+
+def apply(book: Book, p: Posting, rules: ExpiryRules) -> None:
+    """What one posting does to a book, whatever its kind."""
+    if is_fresh_credit(p.kind, p.points):
+        book.credit(p.id, p.member, p.points, p.at, rules.lot_expires(p.at), p.available_at)
+    elif p.kind == "transfer_in":
+        book.carry(p.id, p.member, p.ref, p.points, p.at)
+    elif p.kind == "reverse" and p.points > 0:
+        book.give_back(p.id, p.member, p.ref, p.points, p.at)
+    elif p.points < 0:
+        book.debit(p.id, p.member, p.kind, -p.points, p.at, own=p.ref if p.kind in ("clawback", "reverse") else None)
+    if p.kind in ACTIVITY_KINDS and (until := rules.extension(p.at)) is not None:
+        book.extend(p.member, p.at, until)
+
+
+def expiry_corrections(book: Book, posted: Sequence[PostedExpiry]) -> list[tuple[int, int, int, int]]:
+    """Posted expiries the replay no longer supports, to give back: [(member, credit entry, at, points)].
+
+    A lot's posted expiry stands as far as the lot still held those points
+    when it expired; the rest (used by a debit dated before the expiry, or
+    kept alive by later activity under `inactivity`) is given back at the
+    same instant by a positive `expire` entry.
+    """
+    corrections = []
+    for (credit, at), net in _posted_by_group(posted).items():
+        lots = [lot for lot in book.lots_of(credit) if lot.expires_at == at]
+        excess = net - sum(lot.remaining for lot in lots)
+        if excess > 0:
+            corrections.append((book.lots_of(credit)[0].member, credit, at, excess))
+    return corrections
+
+
+def allocate_expiries(book: Book, posted: Sequence[PostedExpiry]) -> None:
+    """Record every posted expiry (corrections included) as takes on the lots it expired.
+
+    Each entry's takes add up to its points, and no lot ends above what it
+    held when it expired: expiries fill a credit's lots in order; a give-back
+    empties them from the last.
+    """
+    groups: dict[tuple[int, int], list[PostedExpiry]] = {}
+    for p in sorted(posted, key=lambda p: p.id):
+        groups.setdefault((p.credit, p.at), []).append(p)
+    for (credit, at), entries in groups.items():
+        lots = [lot for lot in book.lots_of(credit) if lot.expires_at == at] or book.lots_of(credit)[:1]
+        capacity = [lot.remaining if lot.expires_at == at else 0 for lot in lots]
+        taken = [0] * len(lots)
+        for p in entries:
+            if p.points < 0:
+                left = -p.points
+                for i in range(len(lots)):
+                    amount = left if i == len(lots) - 1 else min(left, capacity[i] - taken[i])
+                    if amount > 0:
+                        taken[i] += amount
+                        book.takes.append(Take(p.id, lots[i].id, amount, at))
+                        left -= amount
+            else:
+                left = p.points
+                for i in sorted(range(len(lots)), key=lambda i: (taken[i] <= capacity[i], -i)):
+                    amount = min(left, taken[i])
+                    if amount > 0:
+                        taken[i] -= amount
+                        book.takes.append(Take(p.id, lots[i].id, -amount, at))
+                        left -= amount
+        for lot, amount in zip(lots, taken):
+            lot.remaining -= amount
+            lot.expired += amount
+
+
+def _posted_by_group(posted: Sequence[PostedExpiry]) -> dict[tuple[int, int], int]:
+    """Net points expired per (credit entry, instant)."""
+    net: dict[tuple[int, int], int] = {}
+    for p in posted:
+        net[(p.credit, p.at)] = net.get((p.credit, p.at), 0) - p.points
+    return net
+
+
+def new_shortfalls(before: Book, after: Book, postings: Sequence[Posting]) -> list[Posting]:
+    """Redemptions and transfers that `after` leaves owing more than `before` did: a posting dated
+    earlier would spend points that they spent later."""
+    spends = {p.id: p for p in postings if p.kind in ("redeem", "transfer_out")}
+    return [spends[d.debit] for d in after.debts.values()
+            if d.debit in spends and d.points > (before.debts[d.debit].points if d.debit in before.debts else 0)]
