@@ -37,3 +37,37 @@ def test_only_storage_speaks_sql():
 def test_nothing_imports_click():
     for path in PACKAGE.rglob("*.py"):
         assert not any(name == "click" or name.startswith("click.") for name in imports(path)), path
+
+
+RULE_METHODS = {"credit", "debit", "extend_expiry", "carry", "give_back", "expire"}  # Book methods that apply a rule
+POSTING_DATA = {"Book", "Lot", "Debt", "Take", "Posting", "PostedExpiry"}
+LEDGER_WRITES = ("ChainWriter", "write_book", "replace_books", "fetch_book")
+
+
+def test_storage_applies_no_posting_rule():
+    """Storage reads what the posting rules need and writes what they decided: it calls no rule,
+    imports only the rules' data types, and refuses nothing itself."""
+    for path in (PACKAGE / "storage").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        from_posting = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                        and node.module == "loyaltyctl.core.posting" for alias in node.names}
+        assert from_posting <= POSTING_DATA, f"{path.name} imports {sorted(from_posting - POSTING_DATA)}"
+        calls = {node.func.attr for node in ast.walk(tree)
+                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)}
+        assert not calls & RULE_METHODS, f"{path.name} calls {sorted(calls & RULE_METHODS)}"
+    for name in ("ledger.py", "transactions.py", "periods.py"):
+        raises = [node for node in ast.walk(ast.parse((PACKAGE / "storage" / name).read_text()))
+                  if isinstance(node, ast.Raise)]
+        assert not raises, f"storage/{name} refuses something itself"
+
+
+def test_only_the_poster_writes_the_ledger_and_the_cli_decides_no_posting():
+    for path in PACKAGE.rglob("*.py"):
+        relative = path.relative_to(PACKAGE).as_posix()
+        if relative not in ("storage/ledger.py", "operations/posting.py"):
+            text = path.read_text()
+            assert not [w for w in LEDGER_WRITES if w in text], f"{relative} writes the ledger around the Poster"
+        if relative.startswith("cli/"):
+            bad = {n for n in imports(path) if n in ("loyaltyctl.core.posting", "loyaltyctl.operations.posting",
+                                                     "loyaltyctl.storage.transactions")}
+            assert not bad, f"{relative} imports {sorted(bad)}"

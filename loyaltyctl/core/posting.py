@@ -105,7 +105,7 @@ def lot_expiry(expiry: Expiry | None, earned_at: int, tz: str) -> int | None:
 
     `lot`: E + months (clamped to the month's end); they count as of
     E + months - 1 day and no longer as of E + months. `inactivity`: the same
-    from the member's latest earn or redeem (see `Book.extend`).
+    from the member's latest earn or redeem (see `Book.extend_expiry`).
     """
     if expiry is None or expiry.policy == "none":
         return None
@@ -241,7 +241,7 @@ class Book:
             self.changed_debts.add(entry)
         return left
 
-    def extend(self, member: int, at: int, until: int) -> None:
+    def extend_expiry(self, member: int, at: int, until: int) -> None:
         """Inactivity: activity at `at` pushes the expiry of every lot alive then out to `until`."""
         for lot in self._by_member.get(member, ()):
             if (lot.expires_at is not None and at < lot.expires_at < until
@@ -370,7 +370,7 @@ def apply(book: Book, p: Posting, rules: ExpiryRules) -> None:
     elif p.points < 0:
         book.debit(p.id, p.member, p.kind, -p.points, p.at, own=p.ref if p.kind in ("clawback", "reverse") else None)
     if p.kind in ACTIVITY_KINDS and (until := rules.extension(p.at)) is not None:
-        book.extend(p.member, p.at, until)
+        book.extend_expiry(p.member, p.at, until)
 
 
 def expiry_corrections(book: Book, posted: Sequence[PostedExpiry]) -> list[tuple[int, int, int, int]]:

@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 from loyaltyctl import clock
 from loyaltyctl.core.bonuses import birthday_key, birthdays_on, grant_key, referral_keys, signup_key
-from loyaltyctl.core.dates import local_date, start_of_day
+from loyaltyctl.core.dates import start_of_day
 from loyaltyctl.core.versions import VersionTable
 from loyaltyctl.formats.csv_input import RejectWriter, default_reject_path, read_csv, run_summary_json
 from loyaltyctl.model import Member, Program

@@ -10,7 +10,6 @@ current as rows import), and may pay a pending referral bonus.
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from itertools import islice
 from pathlib import Path
 
@@ -23,13 +22,13 @@ from loyaltyctl.core.rules import EarnRules, Purchase, refund_qualifying
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats.csv_input import CsvRow, RejectWriter, default_reject_path, read_csv, run_summary_json
 from loyaltyctl.formats.txn_csv import TXN_FIELDS, TXN_REQUIRED, TxnRow, parse_txn
-from loyaltyctl.model import Member, Program
+from loyaltyctl.model import Member
 from loyaltyctl.storage import ledger as ledger_store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
 from loyaltyctl.storage import transactions as txn_store
 from loyaltyctl.operations.bonuses import Referrals, post_signup_bonuses
-from loyaltyctl.operations.member_state import MemberStates, program_versions
+from loyaltyctl.operations.member_state import MemberStates
 from loyaltyctl.storage.db import Discard, set_cache_size, write
 from loyaltyctl.money import format_money
 from loyaltyctl.operations.posting import Poster, posting

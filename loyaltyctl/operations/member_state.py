@@ -161,6 +161,7 @@ def pay_membership(db: Database, program: str, ident: str, at: str | None = None
             term = new_term(membership_store.fetch_terms(db, [row])[row], paid_at, version.membership, ref.timezone)
         except TermRefused as error:
             raise Refused(f"member {member.member_id!r} {error}") from None
-        periods.refuse_if_closed(db, ref.id, paid_at, "a membership payment")
+        if (closed := periods.fetch_closed_through(db, ref.id)) and closed.covers(paid_at):
+            raise Refused(closed.refusal(paid_at, "a membership payment"))
         membership_store.insert_term(db, ref.id, row, term, key)
     return MembershipPayment(ref, member, term)

@@ -6,7 +6,6 @@ from datetime import date
 from sqlite_utils import Database
 
 from loyaltyctl.core.periods import ClosedThrough
-from loyaltyctl.errors import Refused
 
 
 @dataclass(frozen=True)
@@ -53,10 +52,3 @@ def insert_close(db: Database, program_id: int, close: Close) -> None:
         [program_id, close.through.isoformat(), close.closed_before, close.expiries_posted, close.closing_points,
          close.closing_liability, close.recorded_at],
     )
-
-
-def refuse_if_closed(db: Database, program_id: int, instant: int, what: str) -> None:
-    """Refuse a write dated in a closed period (ledger entries are checked by the `Poster`)."""
-    closed = fetch_closed_through(db, program_id)
-    if closed and closed.covers(instant):
-        raise Refused(closed.refusal(instant, what))

@@ -1,0 +1,115 @@
+"""The posting rules without a database: lots, debts, consumption orders, replay, corrections."""
+
+from loyaltyctl.core.posting import (
+    Book,
+    Debt,
+    ExpiryRules,
+    Lot,
+    PostedExpiry,
+    Posting,
+    allocate_expiries,
+    clawback_points,
+    contribution,
+    debit_reversal,
+    expiry_corrections,
+    new_shortfalls,
+    replay,
+)
+from loyaltyctl.model import Expiry
+
+DAY = 86400
+NEVER = ExpiryRules(lambda at: None, "UTC")
+INACTIVE_1M = ExpiryRules(lambda at: Expiry("inactivity", 1), "UTC")
+JAN = 1767225600  # 2026-01-01 00:00 UTC
+
+
+def lot(id, entry, points, earned=0, expires=None, available=None, member=1):
+    return Lot(id, entry, member, points, earned, expires, earned if available is None else available, points)
+
+
+def test_a_debit_takes_the_soonest_expiring_lot_then_the_oldest_and_never_expiring_last():
+    book = Book([lot(1, 10, 50, earned=5), lot(2, 11, 50, earned=1, expires=100), lot(3, 12, 50, earned=2)])
+    assert book.debit(20, 1, "redeem", 120, at=10) == 0
+    assert [(t.lot, t.points) for t in book.takes] == [(2, 50), (3, 50), (1, 20)]
+
+
+def test_a_clawback_takes_its_own_purchase_first_and_may_take_pending_points():
+    book = Book([lot(1, 10, 50, expires=100), lot(2, 11, 30, expires=200, available=50)])
+    book.debit(20, 1, "clawback", 40, at=10, own=11)
+    assert [(t.lot, t.points) for t in book.takes] == [(2, 30), (1, 10)]
+
+
+def test_a_redemption_skips_pending_and_expired_lots_and_owes_nothing_itself_it_could_not_cover():
+    book = Book([lot(1, 10, 50, expires=10), lot(2, 11, 30, available=50)])
+    assert book.debit(20, 1, "redeem", 40, at=10) == 40  # lot 1 died at 10, lot 2 pending until 50
+    assert book.debts[20].remaining == 40
+
+
+def test_a_new_lot_pays_the_oldest_debt_first_and_a_lot_dead_on_arrival_pays_nothing():
+    book = Book(debts=[Debt(7, 1, 30, 30, at=5), Debt(6, 1, 20, 20, at=3)], next_lot_id=1)
+    book.credit(30, 1, 25, at=10, expires_at=None)
+    assert (book.debts[6].remaining, book.debts[7].remaining) == (0, 25)
+    book.credit(31, 1, 40, at=10, expires_at=8)  # given back into a lot past expiry
+    assert book.debts[7].remaining == 25
+    assert [(t.debit, t.points) for t in book.takes] == [(6, 20), (7, 5)]
+
+
+def test_under_inactivity_an_earn_pushes_every_live_lot_out():
+    feb1 = JAN + 31 * DAY
+    postings = [Posting(1, 1, "earn", 100, JAN), Posting(2, 1, "earn", 10, JAN + 20 * DAY)]
+    book = replay(postings, INACTIVE_1M, 1)
+    assert {lot.expires_at for lot in book.lots.values()} == {feb1 + 20 * DAY}  # 2026-02-21 for both
+
+
+def test_replay_is_the_same_whatever_order_the_entries_arrive_in():
+    postings = [Posting(1, 1, "earn", 100, JAN), Posting(2, 1, "earn", 100, JAN + 14 * DAY),
+                Posting(3, 1, "redeem", -100, JAN + 19 * DAY), Posting(4, 1, "clawback", -100, JAN + 9 * DAY, ref=1)]
+    forward, backward = replay(postings, NEVER, 1), replay(list(reversed(postings)), NEVER, 1)
+    held = lambda book: sorted((lot.entry, lot.remaining) for lot in book.lots.values())  # noqa: E731
+    assert held(forward) == held(backward) == [(1, 0), (2, 0)]
+    assert forward.debts == {}  # the clawback dated 01-10 took the first purchase, the redemption the second
+
+
+def test_what_a_credit_still_contributes_leaves_out_what_expired():
+    book = Book([lot(1, 10, 50, expires=100)])
+    book.debit(20, 1, "redeem", 20, at=50)
+    assert contribution(book, 10, 50, taken_back=0, at=99) == 50
+    assert contribution(book, 10, 50, taken_back=0, at=100) == 20  # the 30 it held expired at 100
+    assert contribution(book, 10, 50, taken_back=20, at=100) == 0
+
+
+def test_reversing_a_debit_gives_back_what_it_owes_and_what_it_took_from_lots_not_yet_expired():
+    book = Book([lot(1, 10, 30, expires=100), lot(2, 11, 30, expires=300)], next_lot_id=3)
+    book.debit(20, 1, "redeem", 70, at=50)  # 30 + 30 taken, 10 owed
+    assert debit_reversal(book, 20, at=200) == 40  # lot 1 is past expiry at 200: its 30 stay breakage
+
+
+def test_refunds_in_parts_add_up_to_what_the_purchase_earned():
+    clawed, refunded, taken = 0, 0, []
+    for refund in (1000, 1000, 1000):  # three refunds of 10.00 of a 30.00 purchase that earned 100
+        points = clawback_points(100, 3000, refunded, refund, clawed, still_contributes=100 - clawed)
+        taken.append(points)
+        clawed, refunded = clawed + points, refunded + refund
+    assert taken == [33, 34, 33]
+    assert clawback_points(100, 3000, 0, 3000, 0, still_contributes=60) == 60  # 40 of it had expired
+
+
+def test_a_posted_expiry_the_replay_no_longer_supports_is_given_back():
+    # The lot held 100 when `expire` posted it; a debit dated before the expiry now takes 60 of it, so only
+    # 40 expired: 60 of the posted expiry are given back.
+    postings = [Posting(1, 1, "earn", 100, 0), Posting(3, 1, "redeem", -60, 50)]
+    rules = ExpiryRules(lambda at: Expiry("lot", 1), "UTC")
+    book = replay(postings, rules, 1)
+    expires = book.lots_of(1)[0].expires_at
+    posted = [PostedExpiry(2, 1, expires, -100)]
+    assert expiry_corrections(book, posted) == [(1, 1, expires, 60)]
+    allocate_expiries(book, [*posted, PostedExpiry(4, 1, expires, 60)])
+    assert [(t.debit, t.points) for t in book.takes if t.debit in (2, 4)] == [(2, 100), (4, -60)]
+    assert (book.lots_of(1)[0].remaining, book.lots_of(1)[0].expired) == (0, 40)
+
+
+def test_a_redemption_dated_earlier_is_short_when_it_spends_what_a_later_one_spent():
+    earlier = [Posting(1, 1, "earn", 100, 0), Posting(2, 1, "redeem", -100, 20)]
+    with_new = [*earlier, Posting(3, 1, "redeem", -50, 10)]
+    short = new_shortfalls(replay(earlier, NEVER, 1), replay(with_new, NEVER, 1), with_new)
+    assert [p.id for p in short] == [2]
