@@ -155,8 +155,9 @@ def fetch_book(db: Database, members: Sequence[int], about: Sequence[int], next_
                       list(members)).fetchall()
     taken: dict[int, list[tuple[int, int]]] = {}
     for entry in about:
-        lots += db.execute(f"SELECT {_LOT_COLUMNS} FROM lots WHERE entry = ? OR id IN "
-                           "(SELECT lot FROM consumptions WHERE debit = ?)", [entry, entry]).fetchall()
+        lots += db.execute(f"SELECT {_LOT_COLUMNS} FROM lots WHERE entry = ?", [entry]).fetchall()
+        lots += db.execute(f"SELECT {_LOT_COLUMNS} FROM lots WHERE id IN (SELECT lot FROM consumptions WHERE debit = ?)",
+                           [entry]).fetchall()
         taken[entry] = db.execute("SELECT lot, points FROM consumptions WHERE debit = ? AND points > 0"
                                   " ORDER BY rowid", [entry]).fetchall()
     debts = db.execute(f"SELECT debit, member, points, remaining, at FROM debts WHERE member IN ({marks})"
@@ -195,9 +196,12 @@ def linked_members(db: Database, members: Iterable[int], since: int) -> list[int
     while todo:
         member = todo.pop()
         for (other,) in db.execute(
-            """SELECT o.member FROM entries e JOIN entries o ON o.id = e.ref OR o.ref = e.id
-               WHERE e.member = ? AND e.kind IN ('transfer_out', 'transfer_in') AND e.effective_at >= ?
-                 AND o.kind IN ('transfer_out', 'transfer_in')""", [member, since]):
+            """SELECT o.member FROM entries e JOIN entries o ON o.id = e.ref
+               WHERE e.member = :m AND e.kind = 'transfer_in' AND e.effective_at >= :t
+               UNION
+               SELECT o.member FROM entries e JOIN entries o ON o.ref = e.id AND o.kind = 'transfer_in'
+               WHERE e.member = :m AND e.kind = 'transfer_out' AND e.effective_at >= :t""",
+                {"m": member, "t": since}):
             if other not in found:
                 found.add(other)
                 todo.append(other)

@@ -236,3 +236,10 @@ def m007_lots_held(db: Database) -> None:
     7 million lots)."""
     db.executescript(
         "CREATE INDEX lots_held ON lots(member, expires_at, earned_at, issued_at, remaining) WHERE remaining > 0;")
+
+
+@migrations()
+def m008_entries_by_ref(db: Database) -> None:
+    """Entries by the entry they refer to: what refunds took back from a credit, the other side of a
+    transfer, what expired from a credit's lots, all read by the posting rules without a scan."""
+    db.executescript("CREATE INDEX entries_ref ON entries(ref, kind) WHERE ref IS NOT NULL;")
