@@ -127,6 +127,7 @@ class _Importer:
             member = Member(self.ref.code, txn.member_id, joined=joined, referral_code=code)
             member_store.save_members(self.db, self.ref.id, (member,), ())
             found = self.by_id[txn.member_id] = member_store.find_member(self.db, self.ref.id, self.ref.code, txn.member_id)[0]
+            self.poster.joined(found)
             self.summary.members_created += 1
             self.summary.bonus_points += post_signup_bonuses(self.poster, self.versions, [(found, member)])
         return found

@@ -36,6 +36,7 @@ from loyaltyctl.storage.ledger import NewEntry
 from loyaltyctl.storage.periods import fetch_closed_through
 
 Decide = Callable[[Book], list[NewEntry]]
+SETTLE_MEMBERS = 500  # members replayed together (well under SQLite's bound-parameter limit)
 
 
 def _posting(entry_id: int, entry: NewEntry) -> Posting:
@@ -147,13 +148,18 @@ class Poster:
         return ids
 
     def settle(self, members: Sequence[int] | None = None) -> None:
-        """Replay the members (default: all) that credits dated earlier left unsettled."""
+        """Replay the members (default: all) that credits dated earlier left unsettled, a few hundred at a time."""
         self.chain.flush()
-        pending = [m for m in (self.unsettled if members is None else members) if m in self.unsettled]
-        if pending:
-            since = min(self.unsettled[m] for m in pending)
-            group = store.linked_members(self.db, pending, since)
-            self._rebuild(group, store.fetch_history(self.db, group), [])
+        pending = sorted(m for m in (self.unsettled if members is None else members) if m in self.unsettled)
+        for start in range(0, len(pending), SETTLE_MEMBERS):
+            chunk = [m for m in pending[start : start + SETTLE_MEMBERS] if m in self.unsettled]
+            if chunk:
+                group = store.linked_members(self.db, chunk, min(self.unsettled[m] for m in chunk))
+                self._rebuild(group, store.fetch_history(self.db, group), [])
+
+    def joined(self, member: int) -> None:
+        """A member just added has no entries: nothing to look up before their first posting."""
+        self.latest[member] = None
 
     def _rebuild(self, group: list[int], history: store.History, new: list[Posting]) -> Book:
         """Replay the group's whole history (and the new postings), give back posted expiries that no
