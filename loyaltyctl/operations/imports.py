@@ -180,6 +180,8 @@ class _Importer:
             return f"refund_of {txn.refund_of!r} belongs to another member"
         if txn.partner and txn.partner != (original.partner or ""):
             return f"refund_of {txn.refund_of!r} was not a purchase at partner {txn.partner!r}"
+        if txn.occurred_at < original.occurred_at:
+            return f"refund_of {txn.refund_of!r} is dated after this refund"
         if original.refunded - txn.amount > original.amount:
             currency = self.ref.currency
             return (f"refund {format_money(-txn.amount, currency)} exceeds what is left of {txn.refund_of}: "

@@ -21,6 +21,7 @@ class Original:
     refunded: int  # what refunds of it returned so far (positive minor units)
     qualifying: int  # spend it still counts toward a tier, after earlier refunds
     partner: str | None
+    occurred_at: int
 
 
 def fetch_known_txn_ids(db: Database, program_id: int, txn_ids: Sequence[str]) -> set[str]:
@@ -39,7 +40,7 @@ def fetch_original(db: Database, program_id: int, txn_id: str) -> Original | Non
         """SELECT t.id, t.member, t.amount, t.points, t.entry, t.refund_of IS NOT NULL,
                   (SELECT coalesce(sum(-r.amount), 0) FROM transactions r WHERE r.refund_of = t.id),
                   t.qualifying + (SELECT coalesce(sum(r.qualifying), 0) FROM transactions r WHERE r.refund_of = t.id),
-                  t.partner
+                  t.partner, t.occurred_at
            FROM transactions t WHERE t.program_id = ? AND t.txn_id = ?""",
         [program_id, txn_id],
     ).fetchone()

@@ -182,6 +182,15 @@ def test_refunds_in_parts_take_back_exactly_what_the_purchase_earned(tmp_path):
     assert balance("A", "2026-01-31") == 0
 
 
+def test_a_refund_dated_before_its_purchase_is_rejected(tmp_path):
+    program(tmp_path)
+    load(tmp_path, "t.csv", "T1,A,2026-01-10T10:00,30.00,,\n")
+    result = run("txn", "import", "-p", "fix", write(tmp_path / "r.csv", HEADER + "R1,A,2026-01-09T10:00,-10.00,T1,\n"))
+    assert result.exit_code == 3
+    assert "refund_of 'T1' is dated after this refund" in result.stderr
+    assert balance("A", "2026-01-31") == 30
+
+
 def test_expire_refuses_a_day_that_has_not_happened(tmp_path, db_path):
     # Today is 2026-06-15 in New York: posting 06-16's expiries would post what has not happened yet.
     program(tmp_path, 'policy = "lot"\nmonths = 1')
