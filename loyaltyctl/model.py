@@ -102,6 +102,7 @@ class Accounting:
     redemptions: str = "Expenses:Loyalty:Redemptions"
     donations: str = "Liabilities:Loyalty:DonationsPayable"
     partners: str = "Assets:Loyalty:PartnerReceivable"
+    opening: str = "Equity:Opening-Balances"  # the other side of the opening balance of a journal that opens a book
 
 
 @dataclass(frozen=True)

@@ -126,10 +126,10 @@ def journal(ctx: typer.Context, program: ProgramOption, start: FromOption, end: 
             output: OutputOption = None,
             declarations: Annotated[bool, typer.Option(
                 "--declarations/--no-declarations",
-                help="Open/account/commodity directives, so the file checks on its own; leave them out when "
-                     "appending to a ledger that declares the accounts.")] = True) -> None:
+                help="Open/account/commodity directives and the opening balance, so the file opens a book on "
+                     "its own; leave them out when appending a later period to that book.")] = True) -> None:
     """The period's movements as balanced double-entry postings, daily by kind (csv, beancount or ledger)."""
-    j = accounting.journal_report(database(ctx), program, _period(start, end))
+    j = accounting.journal_report(database(ctx), program, _period(start, end), opening=declarations)
     if fmt == render.JournalFormat.beancount:
         text = accounting_out.journal_beancount(j.ref.code, j.rollforward, j.accounts, j.entries, j.unit, declarations)
     elif fmt == render.JournalFormat.ledger:

@@ -269,27 +269,49 @@ class JournalEntry:
     postings: tuple[tuple[str, int], ...]  # (account, minor units; positive = debit), debits first, summing to zero
 
 
-def journal(result: Rollforward, accounts: Accounting) -> list[JournalEntry]:
+OPENING_NARRATION = "opening balance of the liability"
+
+
+def _postings(*postings: tuple[str, int]) -> tuple[tuple[str, int], ...]:
+    """The postings that move money, debits first."""
+    return tuple(sorted((posting for posting in postings if posting[1]), key=lambda posting: -posting[1]))
+
+
+def opening_entry(result: Rollforward, accounts: Accounting) -> JournalEntry | None:
+    """The opening liability moved from the equity account into the liability account on the first day.
+
+    It is the roll-forward's opening liability: points outstanding less points
+    owed, the basis every movement and the revaluation are posted on, so a book
+    opened with it holds `report liability`'s net liability at the end of the
+    period. None when it is zero: a book opened before the first entry needs no
+    opening.
+    """
+    postings = _postings((accounts.liability, -result.opening_liability), (accounts.opening, result.opening_liability))
+    return JournalEntry(result.start, OPENING_NARRATION, result.opening_points, postings) if postings else None
+
+
+def journal(result: Rollforward, accounts: Accounting, opening: bool = False) -> list[JournalEntry]:
     """The roll-forward's movements as balanced postings against the liability account.
 
     A donation credits the charity with the reward's money; any difference
     from the points' value goes to the redemptions account. The revaluation
-    (if any) is posted on the last day against the expense account.
+    (if any) is posted on the last day against the expense account. With
+    `opening` (a journal that opens a book) the opening balance comes first.
     """
-    entries = []
+    first = opening_entry(result, accounts) if opening else None
+    entries = [first] if first else []
     for movement in result.movements:
         kind = MOVEMENT_KINDS[movement.kind]
         counter = getattr(accounts, kind.counter)
         if kind.counter == "donations":
-            postings = [(accounts.liability, -movement.value), (counter, -movement.money),
-                        (accounts.redemptions, movement.value + movement.money)]
+            postings = _postings((accounts.liability, -movement.value), (counter, -movement.money),
+                                 (accounts.redemptions, movement.value + movement.money))
         else:
-            postings = [(accounts.liability, -movement.value), (counter, movement.value)]
-        postings = sorted(((account, amount) for account, amount in postings if amount), key=lambda p: -p[1])
+            postings = _postings((accounts.liability, -movement.value), (counter, movement.value))
         if postings:
-            entries.append(JournalEntry(movement.day, kind.narration, movement.points, tuple(postings)))
+            entries.append(JournalEntry(movement.day, kind.narration, movement.points, postings))
     if result.revaluation:
         entries.append(JournalEntry(result.end, REVALUATION_NARRATION, 0,
-                                    tuple(sorted(((accounts.liability, -result.revaluation),
-                                                  (accounts.expense, result.revaluation)), key=lambda p: -p[1]))))
+                                    _postings((accounts.liability, -result.revaluation),
+                                              (accounts.expense, result.revaluation))))
     return entries

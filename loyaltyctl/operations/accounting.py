@@ -130,9 +130,10 @@ class Journal:
     entries: list[core.JournalEntry]
 
 
-def journal_report(db: Database, program: str, period: Period) -> Journal:
-    """The period's movements as balanced postings, with the accounts of the version in force at its end."""
+def journal_report(db: Database, program: str, period: Period, opening: bool = False) -> Journal:
+    """The period's movements as balanced postings, with the accounts of the version in force at its end;
+    with `opening`, preceded by the opening balance (a journal that opens a book)."""
     ref, result = rollforward_report(db, program, period)
     version = program_versions(db, program).on(period.end)
     accounts = version.accounting or Accounting()
-    return Journal(ref, result, accounts, version.unit, core.journal(result, accounts))
+    return Journal(ref, result, accounts, version.unit, core.journal(result, accounts, opening))

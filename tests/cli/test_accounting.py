@@ -140,6 +140,7 @@ BREAKAGE = "Income:Loyalty:ExpiredPoints"  # from the program's [accounting] sec
 REDEMPTIONS = "Expenses:Loyalty:Redemptions"
 DONATIONS = "Liabilities:Loyalty:DonationsPayable"
 PARTNERS = "Assets:Loyalty:PartnerReceivable"
+OPENING = "Equity:Opening-Balances"
 
 
 def ok(*args):
@@ -486,7 +487,7 @@ def test_journal_csv_postings_of_selected_days(books):
     assert [p[:3] for p in on_last_day[2:]] == [(LIABILITY, "0.01", ""), (EXPENSE, "", "0.01")]
 
 
-def test_journal_csv_entries_balance_and_move_the_liability_by_the_rollforward(books):
+def test_journal_csv_entries_balance_and_leave_the_liability_at_the_closing_balance(books):
     rows = journal_rows()
     entries = defaultdict(lambda: Decimal(0))
     by_account = defaultdict(lambda: Decimal(0))
@@ -495,11 +496,15 @@ def test_journal_csv_entries_balance_and_move_the_liability_by_the_rollforward(b
         entries[r["entry"]] += amount
         by_account[r["account"]] += amount
         assert r["currency"] == "USD"
-    # one entry per day and kind: 6 in January, 6 in February (no transfer entry), 9 in March + the revaluation
-    assert len(entries) == 22
+    # the opening balance, then one entry per day and kind: 6 in January, 6 in February (no transfer entry),
+    # 9 in March + the revaluation
+    assert len(entries) == 23
+    assert entries["1"] == 0 and {r["narration"] for r in rows if r["entry"] == "1"} == {
+        "acct: opening balance of the liability (340 points)"}
     assert all(total == 0 for total in entries.values()), entries
-    # The liability moves by -(closing - opening) = -(6.24 - 5.10) = -1.14 (a net credit)
-    assert by_account[LIABILITY] == Decimal("-1.14")
+    # The opening 5.10 comes from equity; the liability then moves by -(6.24 - 5.10) = -1.14 to -6.24 (a credit)
+    assert by_account[OPENING] == Decimal("5.10")
+    assert by_account[LIABILITY] == Decimal("-6.24")
     # Breakage: expired 0.60 + 0.90 + 1.05 + 0.90 = 3.45 (the roll-forward's expired value), a credit
     assert by_account[BREAKAGE] == Decimal("-3.45")
     # Partner: 2.40 earned - 0.60 clawed back = 1.80 receivable
@@ -528,9 +533,9 @@ def test_journal_beancount_loads_without_errors(books):
     entries, errors, _ = loader.load_file(str(path))
     assert errors == [], [e.message for e in errors]
     transactions = [e for e in entries if type(e).__name__ == "Transaction"]
-    assert len(transactions) == 22
+    assert len(transactions) == 23  # the opening balance and the 22 of the quarter's movements
     liability_total = sum(p.units.number for t in transactions for p in t.postings if p.account == LIABILITY)
-    assert liability_total == Decimal("-1.14")
+    assert liability_total == Decimal("-6.24")  # opening 5.10 + the quarter's 1.14: the closing liability
     bean_check = Path(sys.executable).with_name("bean-check")
     assert bean_check.exists(), "beancount is a test dependency: bean-check belongs next to the interpreter"
     checked = subprocess.run([str(bean_check), str(path)], capture_output=True, text=True)
@@ -549,7 +554,7 @@ def test_journal_ledger_passes_hledger_check(books):
     total = subprocess.run(["hledger", "-f", str(path), "balance", LIABILITY, "-N", "--flat"],
                            capture_output=True, text=True)
     assert total.returncode == 0, total.stderr
-    assert "-1.14 USD" in total.stdout
+    assert "-6.24 USD" in total.stdout  # the opening 5.10 and the quarter's 1.14: the closing liability
 
 
 def _monthly_book(books: Path, fmt: str) -> Path:
@@ -572,7 +577,7 @@ def test_monthly_beancount_journals_append_into_one_book(books):
     assert errors == [], [e.message for e in errors]
     liability_total = sum(p.units.number for t in entries if type(t).__name__ == "Transaction"
                           for p in t.postings if p.account == LIABILITY)
-    assert liability_total == Decimal("-1.14")  # the quarter's movement, as in one file
+    assert liability_total == Decimal("-6.24")  # January's opening and the quarter's movement, as in one file
 
 
 @pytest.mark.skipif(shutil.which("hledger") is None and not os.environ.get("CI"),

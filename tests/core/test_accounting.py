@@ -12,6 +12,7 @@ from loyaltyctl.core.accounting import (
     day_movements,
     estimated_breakage,
     journal,
+    opening_entry,
     program_breakage,
     rollforward,
     split_value,
@@ -110,6 +111,28 @@ def test_journal_postings_balance_and_use_the_program_accounts():
         (JAN, (("Expenses:Loyalty:Points", 870), ("Liabilities:Points", -870))),
     ]
     assert all(sum(amount for _, amount in e.postings) == 0 for e in entries)
+
+
+def test_a_journal_that_opens_a_book_starts_with_the_opening_liability_from_equity():
+    accounts = Accounting(liability="Liabilities:Points", opening="Equity:Opening")
+    result = _rolled([Movement(date(2026, 1, 5), "earn", 400)], closing_value="0.02")
+    # Opening 1000 points at 0.01 = 10.00: equity debited, the liability credited, on the first day.
+    opening = (date(2026, 1, 1), "opening balance of the liability", 1000,
+               (("Equity:Opening", 1000), ("Liabilities:Points", -1000)))
+    entries = journal(result, accounts, opening=True)
+    assert (entries[0].day, entries[0].narration, entries[0].points, entries[0].postings) == opening
+    assert entries[1:] == journal(result, accounts)
+    # The liability account then holds the closing liability: 1400 points at 0.02 = 28.00 (a credit).
+    assert sum(amount for e in entries for account, amount in e.postings if account == "Liabilities:Points") == -2800
+
+
+def test_an_opening_of_points_owed_debits_the_liability_and_a_zero_opening_is_left_out():
+    # Members owe 250 points net: -2.50 opening, so the liability is debited and equity credited.
+    assert opening_entry(_rolled([], opening=-250), Accounting()).postings == (
+        ("Liabilities:Loyalty:Points", 250), ("Equity:Opening-Balances", -250))
+    assert opening_entry(_rolled([], opening=0), Accounting()) is None
+    first = journal(_rolled([Movement(date(2026, 1, 5), "earn", 400)], opening=0), Accounting(), opening=True)[0]
+    assert first.narration == "points earned on purchases"
 
 
 def test_kpi_rates_and_months():

@@ -6,7 +6,7 @@ import pytest
 
 from loyaltyctl.errors import InvalidProgram
 from loyaltyctl.formats.program_toml import dump_program, locate_key, parse_program
-from loyaltyctl.model import Bonuses, EarnRules, Expiry, Multiplier, Reward
+from loyaltyctl.model import Accounting, Bonuses, EarnRules, Expiry, Multiplier, Reward
 from loyaltyctl.samples import samples_dir
 from tests.conftest import MINIMAL_PROGRAM
 
@@ -170,6 +170,17 @@ def test_account_names_must_suit_plain_text_accounting():
     text = MINIMAL_PROGRAM + '[accounting]\nliability = "Liabilities:loyalty"\n'
     (message,) = problems(text)
     assert message.startswith("p.toml:11: accounting.liability: 'Liabilities:loyalty' is not an account name")
+
+
+def test_the_opening_balance_account_has_a_default_is_checked_and_is_exported():
+    assert parse_program(MINIMAL_PROGRAM + '[accounting]\nliability = "Liabilities:Points"\n').accounting == Accounting(
+        liability="Liabilities:Points", opening="Equity:Opening-Balances")
+    program = parse_program(MINIMAL_PROGRAM + '[accounting]\nopening = "Equity:Loyalty:Opening"\n')
+    assert program.accounting == Accounting(opening="Equity:Loyalty:Opening")
+    assert 'opening = "Equity:Loyalty:Opening"' in dump_program(program)
+    assert parse_program(dump_program(program)) == program
+    (message,) = problems(MINIMAL_PROGRAM + '[accounting]\nopening = "Opening Balances"\n')
+    assert message.startswith("p.toml:11: accounting.opening: 'Opening Balances' is not an account name")
 
 
 def test_locate_key_finds_array_of_tables_entries():
