@@ -62,7 +62,7 @@ def global_options(
 def init(ctx: typer.Context) -> None:
     """Create the database, or migrate it to this version's schema."""
     path = settings(ctx).db_path()
-    db = open_db(path)
+    db = open_db(path, create=True)
     print(f"{path}: loyaltyctl database, schema version {schema_version(db)}")
 
 

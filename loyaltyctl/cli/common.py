@@ -14,8 +14,8 @@ from sqlite_utils import Database
 
 from loyaltyctl import render
 from loyaltyctl.core.dates import parse_day
-from loyaltyctl.errors import EXIT_REFUSED, EXIT_REJECTED_ROWS, BadInput, InvalidProgram, LoyaltyError
-from loyaltyctl.storage.db import open_db
+from loyaltyctl.errors import EXIT_REJECTED_ROWS, BadInput, InvalidProgram, LoyaltyError
+from loyaltyctl.storage.db import open_db, storage_refusal
 
 DEFAULT_DB = "loyalty.db"
 
@@ -39,8 +39,9 @@ def settings(ctx: typer.Context) -> Settings:
     return root.obj
 
 
-def database(ctx: typer.Context) -> Database:
-    return open_db(settings(ctx).db_path())
+def database(ctx: typer.Context, *, create: bool = False) -> Database:
+    """The database the command works on; only the commands that set one up `create` it."""
+    return open_db(settings(ctx).db_path(), create=create)
 
 
 def stop_on_errors(func: F) -> F:
@@ -60,11 +61,12 @@ def stop_on_errors(func: F) -> F:
         except LoyaltyError as error:
             render.note(f"error: {error}")
             raise typer.Exit(error.exit_code) from None
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error) and "busy" not in str(error):
+        except sqlite3.OperationalError as error:  # one that escaped write(): busy, read-only, disk full
+            refusal = storage_refusal(error)
+            if refusal is None:
                 raise
-            render.note(f"error: database is busy ({error}); try again")
-            raise typer.Exit(EXIT_REFUSED) from None
+            render.note(f"error: {refusal}")
+            raise typer.Exit(refusal.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -35,7 +35,7 @@ def demo(
 ) -> None:
     """The sample programs end to end: apply them, import members and transactions, post, show balances."""
     path = db or settings(ctx).db or Path("demo.db")
-    database = open_db(path)
+    database = open_db(path, create=True)
     rejects_dir = path.with_name(f"{path.stem}.rejects")
     console = render.out()
     console.rule(f"loyaltyctl demo on {path}")

@@ -66,7 +66,7 @@ def validate(files: FilesArgument, fmt: FormatOption = render.Format.table) -> N
 def apply(ctx: typer.Context, files: FilesArgument, fmt: FormatOption = render.Format.table) -> None:
     """Store a new version of each program whose rules changed; unchanged files are a no-op."""
     loaded = _load_all(files)
-    results = setup.apply_programs(database(ctx), loaded)
+    results = setup.apply_programs(database(ctx, create=True), loaded)
     data = [
         {"code": r.code, "version": r.version, "status": r.status, "effective_from": r.effective_from.isoformat()}
         for r in results

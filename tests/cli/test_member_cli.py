@@ -59,6 +59,7 @@ def test_add_with_a_bad_date_is_bad_input(shop, db_path):
 
 
 def test_add_to_an_unknown_program_is_refused():
+    run("init")
     result = run("member", "add", "--program", "nope", "M1")
     assert (result.exit_code, result.stderr) == (1, "error: unknown program 'nope' (see `loyaltyctl program list`)\n")
 

@@ -93,6 +93,7 @@ def test_list_and_show(shop):
 
 
 def test_unknown_program_is_refused_with_exit_1():
+    run("init")
     result = run("program", "show", "nope")
     assert result.exit_code == 1
     assert result.stderr == "error: unknown program 'nope' (see `loyaltyctl program list`)\n"

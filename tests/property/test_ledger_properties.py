@@ -53,7 +53,7 @@ step = st.tuples(st.integers(0, 45), operation)  # days after the previous step,
 
 def _setup(policy: str):
     path = Path(tempfile.mkdtemp()) / "p.db"
-    db = open_db(path)
+    db = open_db(path, create=True)
     apply_programs(db, [parse_program(PROGRAM.format(policy=policy))])
     from loyaltyctl.storage.db import write
 
