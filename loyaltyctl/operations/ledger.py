@@ -23,7 +23,7 @@ from loyaltyctl.storage import ledger as store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
 from loyaltyctl.storage.db import write
-from loyaltyctl.operations.posting import posting
+from loyaltyctl.operations.posting import expiring_as_of, posting
 from loyaltyctl.storage.ledger import Entry, NewEntry
 
 EXPIRING_WINDOW_DAYS = 90
@@ -297,7 +297,7 @@ def member_balance(db: Database, program: str, ident: str, as_of: date | None = 
     before = cutoff(as_of, ref.timezone)
     versions = program_versions(db, program)
     version = versions.on(as_of)
-    expiring = store.expiring_as_of(db, member_row, before, before + EXPIRING_WINDOW_DAYS * DAY)
+    expiring = expiring_as_of(db, ref, versions, member_row, before, before + EXPIRING_WINDOW_DAYS * DAY)
     return Balance(
         program=ref,
         member=member,

@@ -221,3 +221,20 @@ def posting(db: Database, ref: programs.ProgramRef, versions: VersionTable | Non
     poster = Poster(db, ref, versions)
     yield poster
     poster.save()
+
+
+def expiring_as_of(db: Database, ref: programs.ProgramRef, versions: VersionTable, member: int, before: int,
+                   until: int) -> list[tuple[int, int]]:
+    """(expiry instant, points) of a member's points alive at `before` that expire before `until`, as they
+    stood then. Under `inactivity` later activity has since moved lots' expiry, so the member's history up
+    to `before` is replayed; otherwise the lots as stored say it."""
+    if not any(p.expiry and p.expiry.policy == "inactivity" for p in versions.all()):
+        return store.expiring_as_of(db, member, before, until)
+    group = store.linked_members(db, [member], -(2**62))  # transfers in carry the expiry of the giver's lots
+    rules = ExpiryRules(lambda at: versions.on(local_date(at, ref.timezone)).expiry, ref.timezone)
+    book = replay([p for p in store.fetch_history(db, group).postings if p.at < before], rules, 1)
+    expiring: dict[int, int] = {}
+    for lot in book.member_lots(member):
+        if lot.remaining and lot.expires_at is not None and before <= lot.expires_at < until:
+            expiring[lot.expires_at] = expiring.get(lot.expires_at, 0) + lot.remaining
+    return sorted(expiring.items())

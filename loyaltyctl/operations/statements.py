@@ -12,6 +12,7 @@ from loyaltyctl.errors import BadInput
 from loyaltyctl.model import Member, Program, Reward
 from loyaltyctl.operations.ledger import EXPIRING_WINDOW_DAYS
 from loyaltyctl.operations.member_state import MemberStates, program_versions
+from loyaltyctl.operations.posting import expiring_as_of
 from loyaltyctl.storage import ledger as store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
@@ -71,7 +72,8 @@ class StatementBuilder:
         movements += [Movement(at, "expire", -points, f"{version.unit} expired (not yet posted)")
                       for at, points in store.fetch_unposted_expiries(self.db, member_row, begin, finish)]
         pending = store.pending_as_of(self.db, member_row, finish)
-        expiring = store.expiring_as_of(self.db, member_row, finish, finish + EXPIRING_WINDOW_DAYS * DAY)
+        expiring = expiring_as_of(self.db, self.ref, self.versions, member_row, finish,
+                                  finish + EXPIRING_WINDOW_DAYS * DAY)
         return Statement(
             ref=self.ref,
             version=version,
