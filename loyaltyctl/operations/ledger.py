@@ -6,13 +6,13 @@ processes can never overspend a balance or post one key twice.
 """
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlite_utils import Database
 
 from loyaltyctl import clock
-from loyaltyctl.core.dates import DAY, cutoff, local_date
+from loyaltyctl.core.dates import cutoff, local_date
 from loyaltyctl.core.posting import REVERSIBLE, Book, contribution, debit_reversal
 from loyaltyctl.core.tiers import TierStatus
 from loyaltyctl.errors import BadInput, Refused
@@ -27,6 +27,12 @@ from loyaltyctl.operations.posting import expiring_as_of, posting
 from loyaltyctl.storage.ledger import Entry, NewEntry
 
 EXPIRING_WINDOW_DAYS = 90
+
+
+def expiring_until(as_of: date, tz: str, days: int = EXPIRING_WINDOW_DAYS) -> int:
+    """The end of the "expiring soon" window: the end of the local day `days` after `as_of` (whole local
+    days, so a daylight-saving change inside the window neither adds nor drops a day)."""
+    return cutoff(as_of + timedelta(days=days), tz)
 
 
 @dataclass(frozen=True)
@@ -297,7 +303,7 @@ def member_balance(db: Database, program: str, ident: str, as_of: date | None = 
     before = cutoff(as_of, ref.timezone)
     versions = program_versions(db, program)
     version = versions.on(as_of)
-    expiring = expiring_as_of(db, ref, versions, member_row, before, before + EXPIRING_WINDOW_DAYS * DAY)
+    expiring = expiring_as_of(db, ref, versions, member_row, before, expiring_until(as_of, ref.timezone))
     return Balance(
         program=ref,
         member=member,

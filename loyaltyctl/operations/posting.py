@@ -55,7 +55,7 @@ class Poster:
         self.closed = fetch_closed_through(db, ref.id)
         self.indebted = store.fetch_indebted(db)
         self.latest: dict[int, int | None] = {}  # member -> latest entry instant, as far as known
-        self.unsettled: dict[int, int] = {}  # member -> earliest credit posted out of date order, not yet replayed
+        self.unsettled: set[int] = set()  # members with a credit posted out of date order, not yet replayed
         self.next_lot = store.next_lot_id(db)
 
     def _expiry_at(self, at: int):
@@ -108,7 +108,7 @@ class Poster:
             return book.new_lots
 
         if not in_order or member in self.unsettled:
-            self.unsettled[member] = min(at, self.unsettled.get(member, at))
+            self.unsettled.add(member)
         entry_id = self.chain.queue(entry, lots)
         self._seen(member, at)
         return entry_id
@@ -133,7 +133,7 @@ class Poster:
             store.write_book(self.db, book)
             self._wrote(book, members)
             return ids
-        group = store.linked_members(self.db, members, at)
+        group = store.linked_members(self.db, members)
         history = store.fetch_history(self.db, group)
         entries = decide(replay([p for p in history.postings if p.at <= at], self.rules, 1))
         if not entries:
@@ -154,7 +154,7 @@ class Poster:
         for start in range(0, len(pending), SETTLE_MEMBERS):
             chunk = [m for m in pending[start : start + SETTLE_MEMBERS] if m in self.unsettled]
             if chunk:
-                group = store.linked_members(self.db, chunk, min(self.unsettled[m] for m in chunk))
+                group = store.linked_members(self.db, chunk)
                 self._rebuild(group, store.fetch_history(self.db, group), [])
 
     def joined(self, member: int) -> None:
@@ -174,7 +174,7 @@ class Poster:
         store.replace_books(self.db, group, book)
         self._wrote(book, group)
         for member in group:
-            self.unsettled.pop(member, None)
+            self.unsettled.discard(member)
         return book
 
     def expire_due(self, before: int) -> list[tuple[int, int]]:
@@ -230,7 +230,7 @@ def expiring_as_of(db: Database, ref: programs.ProgramRef, versions: VersionTabl
     to `before` is replayed; otherwise the lots as stored say it."""
     if not any(p.expiry and p.expiry.policy == "inactivity" for p in versions.all()):
         return store.expiring_as_of(db, member, before, until)
-    group = store.linked_members(db, [member], -(2**62))  # transfers in carry the expiry of the giver's lots
+    group = store.linked_members(db, [member])  # transfers in carry the expiry of the giver's lots
     rules = ExpiryRules(lambda at: versions.on(local_date(at, ref.timezone)).expiry, ref.timezone)
     book = replay([p for p in store.fetch_history(db, group).postings if p.at < before], rules, 1)
     expiring: dict[int, int] = {}

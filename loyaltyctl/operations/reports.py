@@ -6,11 +6,12 @@ from datetime import date
 from sqlite_utils import Database
 
 from loyaltyctl import clock
-from loyaltyctl.core.dates import DAY, cutoff, local_date, start_of_day
+from loyaltyctl.core.dates import cutoff, local_date, start_of_day
 from loyaltyctl.core.statements import affordable
 from loyaltyctl.errors import BadInput
 from loyaltyctl.model import Member, Reward
 from loyaltyctl.money import points_value
+from loyaltyctl.operations.ledger import expiring_until
 from loyaltyctl.operations.member_state import program_versions
 from loyaltyctl.storage import ledger as ledger_store
 from loyaltyctl.storage import members as member_store
@@ -104,7 +105,7 @@ def expiring_report(db: Database, program: str, within: int, as_of: date | None 
     version = program_versions(db, program).on(as_of)
     members = dict(member_store.fetch_member_rows(db, ref.id, program))
     lines = []
-    for row, points, first in ledger_store.expiring_by_member(db, ref.id, before, before + within * DAY):
+    for row, points, first in ledger_store.expiring_by_member(db, ref.id, before, expiring_until(as_of, ref.timezone, within)):
         available = ledger_store.balance_as_of(db, row, before) - ledger_store.pending_as_of(db, row, before)
         lines.append(ExpiringLine(members[row], points, local_date(first, ref.timezone), available,
                                   affordable(version.rewards, available)))

@@ -5,12 +5,12 @@ from datetime import date, timedelta
 
 from sqlite_utils import Database
 
-from loyaltyctl.core.dates import DAY, add_months, cutoff, local_date, start_of_day, supported_day
+from loyaltyctl.core.dates import add_months, cutoff, local_date, start_of_day, supported_day
 from loyaltyctl.core.statements import Line, Movement, affordable, statement_lines
 from loyaltyctl.core.tiers import TierStatus
 from loyaltyctl.errors import BadInput
 from loyaltyctl.model import Member, Program, Reward
-from loyaltyctl.operations.ledger import EXPIRING_WINDOW_DAYS
+from loyaltyctl.operations.ledger import expiring_until
 from loyaltyctl.operations.member_state import MemberStates, program_versions
 from loyaltyctl.operations.posting import expiring_as_of
 from loyaltyctl.storage import ledger as store
@@ -72,8 +72,7 @@ class StatementBuilder:
         movements += [Movement(at, "expire", -points, f"{version.unit} expired (not yet posted)")
                       for at, points in store.fetch_unposted_expiries(self.db, member_row, begin, finish)]
         pending = store.pending_as_of(self.db, member_row, finish)
-        expiring = expiring_as_of(self.db, self.ref, self.versions, member_row, finish,
-                                  finish + EXPIRING_WINDOW_DAYS * DAY)
+        expiring = expiring_as_of(self.db, self.ref, self.versions, member_row, finish, expiring_until(end, tz))
         return Statement(
             ref=self.ref,
             version=version,

@@ -189,19 +189,18 @@ class History:
     expiries: list[PostedExpiry]
 
 
-def linked_members(db: Database, members: Iterable[int], since: int) -> list[int]:
-    """The members, and every member a transfer dated at or after `since` links them to (transitively):
-    replaying one side of a transfer changes the lots the other side received."""
+def linked_members(db: Database, members: Iterable[int]) -> list[int]:
+    """The members, and every member a transfer links them to (transitively): a replay from nothing of one
+    side of a transfer needs the lots the other side gave or received."""
     found, todo = set(members), list(members)
     while todo:
         member = todo.pop()
         for (other,) in db.execute(
             """SELECT o.member FROM entries e JOIN entries o ON o.id = e.ref
-               WHERE e.member = :m AND e.kind = 'transfer_in' AND e.effective_at >= :t
+               WHERE e.member = :m AND e.kind = 'transfer_in'
                UNION
                SELECT o.member FROM entries e JOIN entries o ON o.ref = e.id AND o.kind = 'transfer_in'
-               WHERE e.member = :m AND e.kind = 'transfer_out' AND e.effective_at >= :t""",
-                {"m": member, "t": since}):
+               WHERE e.member = :m AND e.kind = 'transfer_out'""", {"m": member}):
             if other not in found:
                 found.add(other)
                 todo.append(other)

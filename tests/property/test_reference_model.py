@@ -1,0 +1,738 @@
+"""A second, independent implementation of the ledger, checked against the CLI.
+
+`ReferenceModel` below is written from the SPEC ("Ledger semantics" and
+"Corrections, refunds and expiry (exact)"), not from loyaltyctl's code: it
+shares nothing with `loyaltyctl.core.posting` or the storage layer (not even
+the date helpers), so a mistake there is not repeated here. It is kept
+deliberately plain: replay every entry in (effective_at, id) order, keep lots
+and debts in lists, and recompute everything from scratch for each date asked.
+
+The test drives random sequences of CLI commands (earns, purchase and refund
+imports, redemptions, reversals, transfers, adjustments, `expire`, `period
+close`), posted at random dates out of order, then reads the entries back from
+SQLite and compares what the model derives from them with `balance`, `report
+liability`, `report rollforward` and `statement`. The model ignores `expire`
+entries and works out expiry from time alone, so production's posted expiries
+(and the "given back" ones) must come to exactly the model's figures.
+
+The amounts of the entries (what a reversal came to, which commands were
+refused) are production's decisions and are taken as they are; what is checked
+is what those entries add up to at every date. The one amount checked is a
+purchase's total clawback, round(points x refunded / paid), where nothing else
+can limit it. What the replay cannot see (an amount that depends on the order
+things were posted in) has a small test of its own at the end.
+
+The known defects the model has found are kept as `@example`s with their
+outcomes worked out by hand in small tests, at the end of the file.
+"""
+
+import calendar
+import csv
+import json
+import os
+import sqlite3
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import run, write
+
+NOW = "2030-01-01T00:00:00+00:00"  # after every date the steps reach, so `expire --as-of` any of them is allowed
+YEAR_START, YEAR_END = date(2025, 1, 1), date(2025, 12, 31)
+MEMBERS = ("A", "B", "C")
+EXPIRING_DAYS = 90
+PROGRAM_TOML = """\
+[program]
+code = "ref"
+name = "Reference"
+currency = "USD"
+timezone = "{tz}"
+point_value = "0.01"
+effective_from = 2024-01-01
+[earn]
+points_per_unit = "{ppu}"
+pending_days = {pending_days}
+[expiry]
+policy = "{policy}"
+months = {months}
+"""
+
+
+# ---------------------------------------------------------------------------
+# Calendar arithmetic, written out again on purpose
+# ---------------------------------------------------------------------------
+
+
+def months_later(day: date, months: int) -> date:
+    """Same day of month `months` later, or the last day of that month when it is shorter."""
+    year, month = divmod(day.month - 1 + months, 12)
+    year, month = day.year + year, month + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def midnight(day: date, tz: str) -> int:
+    """Epoch seconds of the local start of `day`."""
+    return int(datetime.combine(day, time(0), tzinfo=ZoneInfo(tz)).timestamp())
+
+
+def end_of(day: date, tz: str) -> int:
+    """The cut-off of "as of `day`" (what is strictly before it counts): the start of the next local day."""
+    return midnight(day + timedelta(days=1), tz)
+
+
+def day_of(instant: int, tz: str) -> date:
+    return datetime.fromtimestamp(instant, ZoneInfo(tz)).date()
+
+
+# ---------------------------------------------------------------------------
+# The reference model
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Terms:
+    policy: str  # none | lot | inactivity
+    months: int
+    pending_days: int
+    ppu: str  # points_per_unit
+    tz: str
+
+    def expiry_for(self, instant: int) -> int | None:
+        """When points credited (or activity) at `instant` expire: local start of that day + months."""
+        if self.policy == "none":
+            return None
+        return midnight(months_later(day_of(instant, self.tz), self.months), self.tz)
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    member: str
+    kind: str
+    points: int
+    at: int
+    ref: int | None
+    available_at: int  # when a purchase's points stop pending (= at for everything else)
+
+
+@dataclass
+class Lot:
+    entry: int  # the entry whose credit made it
+    points_left: int
+    earned_at: int
+    expires_at: int | None  # None: never
+    available_at: int
+    created: int  # creation order, the last tie-breaker
+
+    def alive_at(self, t: int) -> bool:
+        return self.earned_at <= t and (self.expires_at is None or t < self.expires_at)
+
+    def consumption_key(self) -> tuple:
+        """Soonest expiry first (never-expiring last), then earliest earned, then creation order."""
+        return (self.expires_at is None, self.expires_at or 0, self.earned_at, self.created)
+
+
+@dataclass
+class Debt:
+    debit: int
+    at: int
+    owed: int
+
+
+@dataclass
+class Snapshot:
+    """One member's standing just before an instant."""
+
+    balance: int
+    pending: int
+    expired: int  # breakage so far
+    owes: bool  # has debts outstanding
+    held: dict[date | None, int] = field(default_factory=dict)  # points held, by the day they expire (None: never)
+
+    def expiring(self, as_of: date, within: int = EXPIRING_DAYS) -> dict[date, int]:
+        return {on: p for on, p in self.held.items() if on is not None and (on - as_of).days <= within}
+
+
+class ReferenceModel:
+    """Lots, takes and debts of every member after replaying the entries dated before a cut-off."""
+
+    def __init__(self, terms: Terms, entries: list[Entry]):
+        self.terms = terms
+        self.entries = sorted((e for e in entries if e.kind != "expire"), key=lambda e: (e.at, e.id))
+
+    def replay(self, before: int | None = None) -> "ReferenceModel":
+        self.lots: dict[str, list[Lot]] = {}
+        self.debts: dict[str, list[Debt]] = {}
+        self.takes: dict[int, list[tuple[Lot, int]]] = {}  # debit entry -> lots it took from (debt payments too)
+        self.lots_made = 0
+        for entry in self.entries:
+            if before is None or entry.at < before:
+                self.post(entry)
+        return self
+
+    # -- what each entry does --------------------------------------------------
+
+    def post(self, e: Entry) -> None:
+        if e.kind == "transfer_in":
+            self.carry_transfer(e)
+        elif e.kind == "reverse" and e.points > 0:
+            self.give_back(e)
+        elif e.points > 0:  # earn, bonus, positive adjust
+            self.new_lot(e.member, e.id, e.points, e.at, self.terms.expiry_for(e.at), e.available_at)
+        elif e.points < 0:
+            self.take(e)
+        if self.terms.policy == "inactivity" and e.kind in ("earn", "redeem"):
+            pushed_to = self.terms.expiry_for(e.at)
+            for lot in self.lots.get(e.member, []):
+                if lot.alive_at(e.at) and lot.expires_at is not None and lot.expires_at < pushed_to:
+                    lot.expires_at = pushed_to
+
+    def new_lot(self, member: str, entry: int, points: int, at: int, expires_at: int | None,
+                available_at: int | None = None) -> None:
+        self.lots_made += 1
+        lot = Lot(entry, points, at, expires_at, at if available_at is None else available_at, self.lots_made)
+        self.lots.setdefault(member, []).append(lot)
+        if not lot.alive_at(at):
+            return  # dead on arrival: it expires at once and pays nothing
+        for debt in sorted(self.debts.get(member, []), key=lambda d: (d.at, d.debit)):
+            paid = min(debt.owed, lot.points_left)
+            if paid > 0:
+                debt.owed -= paid
+                lot.points_left -= paid
+                self.takes.setdefault(debt.debit, []).append((lot, paid))
+
+    def take(self, e: Entry) -> None:
+        own = e.ref if e.kind in ("clawback", "reverse") else None
+        spend = e.kind in ("redeem", "transfer_out")  # may not take pending points
+        usable = [lot for lot in self.lots.get(e.member, [])
+                  if lot.points_left > 0 and lot.alive_at(e.at) and not (spend and lot.available_at > e.at)]
+        wanted = -e.points
+        for lot in sorted(usable, key=lambda lot: (lot.entry != own, lot.consumption_key())):
+            taken = min(wanted, lot.points_left)
+            lot.points_left -= taken
+            wanted -= taken
+            self.takes.setdefault(e.id, []).append((lot, taken))
+            if wanted == 0:
+                break
+        if wanted:
+            self.debts.setdefault(e.member, []).append(Debt(e.id, e.at, wanted))
+
+    def carry_transfer(self, e: Entry) -> None:
+        """Transferred points keep the expiry of the lots they came from; what the sender did not have
+        arrives as points that never expire."""
+        carried = 0
+        for source, taken in list(self.takes.get(e.ref, [])):
+            self.new_lot(e.member, e.id, taken, e.at, source.expires_at)
+            carried += taken
+        if e.points > carried:
+            self.new_lot(e.member, e.id, e.points - carried, e.at, None)
+
+    def give_back(self, e: Entry) -> None:
+        """A reversed debit: cancel what it still owes, then return what it took with each lot's expiry
+        (nothing for a lot already past expiry), the rest as never-expiring points."""
+        took = list(self.takes.get(e.ref, []))
+        owed = sum(d.owed for d in self.debts.get(e.member, []) if d.debit == e.ref)
+        cancelled = min(owed, e.points)
+        left = e.points - cancelled
+        if cancelled:
+            self.new_lot(e.member, e.id, cancelled, e.at, None)
+        for source, taken in took:
+            if left and (source.expires_at is None or source.expires_at > e.at):
+                returned = min(taken, left)
+                self.new_lot(e.member, e.id, returned, e.at, source.expires_at)
+                left -= returned
+        if left:
+            self.new_lot(e.member, e.id, left, e.at, None)
+
+    # -- what it comes to --------------------------------------------------------
+
+    def snapshot(self, member: str, before: int) -> Snapshot:
+        """The member's standing just before `before`, from a replay up to `before`."""
+        owed = sum(d.owed for d in self.debts.get(member, []))
+        shot = Snapshot(balance=-owed, pending=0, expired=0, owes=owed > 0)
+        for lot in self.lots.get(member, []):
+            if lot.expires_at is not None and lot.expires_at < before:
+                shot.expired += lot.points_left
+                continue
+            shot.balance += lot.points_left
+            if lot.available_at >= before:
+                shot.pending += lot.points_left
+            if lot.points_left:
+                on = None if lot.expires_at is None else day_of(lot.expires_at, self.terms.tz)
+                shot.held[on] = shot.held.get(on, 0) + lot.points_left
+        return shot
+
+
+def model_at(model: ReferenceModel, before: int) -> dict[str, Snapshot]:
+    model.replay(before)
+    shots = {m: model.snapshot(m, before) for m in MEMBERS}
+    # The model's own bookkeeping: lots less debts = every entry so far less what expired.
+    for m, shot in shots.items():
+        total = sum(e.points for e in model.entries if e.member == m and e.at < before)
+        assert shot.balance == total - shot.expired, f"model inconsistent for {m}"
+    return shots
+
+
+# ---------------------------------------------------------------------------
+# Random CLI sequences
+# ---------------------------------------------------------------------------
+
+member = st.sampled_from(("A", "A", "A", "B", "C"))  # mostly A, so that A's debits find points to take
+day = st.integers(0, (YEAR_END - YEAR_START).days).map(lambda n: (YEAR_START + timedelta(days=n)).isoformat())
+instant = st.builds(lambda d, h, m: f"{d}T{h:02d}:{m:02d}", day, st.integers(0, 23), st.sampled_from([0, 15, 30, 59]))
+points = st.integers(20, 500)
+spend = st.integers(1, 80)  # smaller than what earns bring, so that redemptions and transfers go through
+money = st.integers(100, 30000).map(lambda cents: f"{cents // 100}.{cents % 100:02d}")
+
+terms = st.builds(
+    Terms,
+    policy=st.sampled_from(["lot", "inactivity", "none"]),
+    months=st.integers(1, 3),
+    pending_days=st.sampled_from([0, 3]),
+    ppu=st.sampled_from(["1", "3.3334", "0.5"]),
+    tz=st.sampled_from(["America/New_York", "UTC", "Pacific/Auckland"]),
+)
+earn = st.tuples(st.just("earn"), member, points, instant)
+purchase = st.tuples(st.just("purchase"), member, money, instant)
+refund = st.tuples(st.just("refund"), st.integers(1, 6), st.integers(1, 100), instant)  # purchase number, percent
+# a debit is dated at random, or (an int) that many days after the member's latest credit, so that it finds points
+debit_at = st.one_of(instant, st.integers(0, 40))
+redeem = st.tuples(st.just("redeem"), member, spend, debit_at)
+# which reversible entry (an index into those posted so far), and how many days after it
+reverse = st.tuples(st.just("reverse"), st.integers(0, 30), st.integers(0, 120))
+transfer = st.tuples(st.just("transfer"), member, member, spend, debit_at).filter(lambda s: s[1] != s[2])
+adjust = st.tuples(st.just("adjust"), member, st.integers(-150, 150).filter(bool), instant)
+expire = st.tuples(st.just("expire"), day)
+close = st.tuples(st.just("close"), day)
+STEPS = {"earn": earn, "purchase": purchase, "refund": refund, "redeem": redeem, "reverse": reverse,
+         "transfer": transfer, "adjust": adjust, "expire": expire, "close": close}
+# Credits most often, a period close rarely (it refuses everything dated on or before its day).
+WEIGHTS = {"earn": 4, "purchase": 4, "refund": 3, "redeem": 4, "reverse": 3, "transfer": 3, "adjust": 2,
+           "expire": 2, "close": 1}
+step = st.sampled_from([kind for kind, weight in WEIGHTS.items() for _ in range(weight)]).flatmap(STEPS.get)
+NORMAL_EXITS = (0, 1, 3)  # done, refused by a rule, rows rejected
+
+
+def cli(db: str, *args) -> int:
+    result = run("--db", db, *args)
+    assert result.exit_code in NORMAL_EXITS, (
+        f"loyaltyctl {' '.join(map(str, args))} exited {result.exit_code}\n{result.stdout}\n{result.stderr}")
+    return result.exit_code
+
+
+def report(db: str, *args) -> dict:
+    result = run("--db", db, *args, "--format", "json")
+    assert result.exit_code == 0, f"loyaltyctl {' '.join(map(str, args))}: {result.exit_code}\n{result.stderr}"
+    return json.loads(result.stdout)
+
+
+def query(db: str, sql: str, *args) -> list[tuple]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
+
+
+def setup(terms: Terms) -> tuple[str, Path]:
+    folder = Path(tempfile.mkdtemp(prefix="reference-"))
+    db = str(folder / "ledger.db")
+    toml = write(folder / "ref.toml", PROGRAM_TOML.format(**terms.__dict__))
+    assert run("--db", db, "program", "apply", toml).exit_code == 0
+    for m in MEMBERS:
+        assert run("--db", db, "member", "add", "-p", "ref", m, "--joined", "2025-01-01").exit_code == 0
+    return db, folder
+
+
+def import_rows(db: str, folder: Path, n: int, rows: list[dict]) -> int:
+    path = folder / f"txns-{n}.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, ["txn_id", "member_id", "occurred_at", "amount", "refund_of"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return cli(db, "txn", "import", "-p", "ref", path, "--reject-file", folder / f"rejects-{n}.csv")
+
+
+def perform(db: str, folder: Path, tz: str, steps: list[tuple]) -> list[int | None]:
+    """Run the steps through the CLI; refusals (exit 1) and rejected rows (exit 3) are normal.
+
+    Returns each step's exit code (None: the step had nothing to act on and was skipped).
+    """
+    purchases: list[tuple[str, int]] = []  # (txn_id, cents), purchase number n is purchases[n - 1]
+    outcomes: list[int | None] = []
+
+    def local(instant: int) -> str:
+        return datetime.fromtimestamp(instant, ZoneInfo(tz)).strftime("%Y-%m-%dT%H:%M")
+
+    def debit_time(member_id: str, when: str | int) -> str:
+        if isinstance(when, str):
+            return when
+        latest = query(db, "SELECT max(e.effective_at) FROM entries e JOIN members m ON m.id = e.member "
+                           "WHERE m.member_id = ? AND e.points > 0 AND e.kind != 'expire'", member_id)[0][0]
+        return local((latest or midnight(YEAR_START, tz)) + when * 86400 + 3600)
+
+    for n, s in enumerate(steps):
+        kind, code = s[0], None
+        if kind == "earn":
+            code = cli(db, "earn", "-p", "ref", s[1], s[2], "--reason", "r", "--at", s[3])
+        elif kind == "purchase":
+            txn = f"T{len(purchases) + 1}"
+            purchases.append((txn, int(Decimal(s[2]) * 100)))
+            code = import_rows(db, folder, n, [{"txn_id": txn, "member_id": s[1], "occurred_at": s[3],
+                                                "amount": s[2]}])
+        elif kind == "refund" and purchases:
+            txn, cents = purchases[(s[1] - 1) % len(purchases)]
+            # an exact amount ("10.00"), or a percentage of the purchase, rounded up to the cent
+            amount = s[2] if isinstance(s[2], str) else str(Decimal(-(-cents * s[2] // 100)) / 100)
+            buyer = query(db, "SELECT m.member_id FROM transactions t JOIN members m ON m.id = t.member "
+                              "WHERE t.txn_id = ?", txn)
+            code = import_rows(db, folder, n, [{"txn_id": f"R{n}", "member_id": buyer[0][0] if buyer else "A",
+                                                "occurred_at": s[3], "amount": f"-{amount}", "refund_of": txn}])
+        elif kind == "redeem":
+            code = cli(db, "redeem", "-p", "ref", s[1], "--points", s[2], "--at", debit_time(s[1], s[3]))
+        elif kind == "reverse":
+            reversible = query(db, "SELECT id, effective_at FROM entries WHERE kind NOT IN ('expire', 'reverse') "
+                                   "ORDER BY id")
+            if reversible:
+                entry, at = reversible[s[1] % len(reversible)]
+                when = s[2] if isinstance(s[2], str) else local(at + s[2] * 86400 + 3600)
+                code = cli(db, "reverse", "-p", "ref", entry, "--reason", "r", "--at", when)
+        elif kind == "transfer":
+            code = cli(db, "transfer", "-p", "ref", s[1], s[2], s[3], "--at", debit_time(s[1], s[4]))
+        elif kind == "adjust":
+            code = cli(db, "adjust", "-p", "ref", s[1], s[2], "--reason", "r", "--at", s[3])
+        elif kind == "expire":
+            code = cli(db, "expire", "-p", "ref", "--as-of", s[1])
+        elif kind == "close":
+            code = cli(db, "period", "close", "-p", "ref", "--through", s[1])
+        elif kind != "refund":
+            raise AssertionError(f"unknown step {s}")
+        outcomes.append(code)
+    return outcomes
+
+
+def read_entries(db: str, terms: Terms) -> list[Entry]:
+    purchase_entries = {entry for (entry,) in query(db, "SELECT entry FROM transactions WHERE amount > 0")}
+    rows = query(db, """SELECT e.id, m.member_id, e.kind, e.points, e.effective_at, e.ref
+                        FROM entries e JOIN members m ON m.id = e.member ORDER BY e.id""")
+    pending = terms.pending_days * 86400
+    return [Entry(i, m, kind, pts, at, ref, at + pending if i in purchase_entries and kind == "earn" else at)
+            for i, m, kind, pts, at, ref in rows]
+
+
+def dates_to_check(terms: Terms, model: ReferenceModel, steps: list[tuple], entries: list[Entry]) -> list[date]:
+    """The day of every step and every entry, every lot's expiry day and the day before it (posted
+    expiries included), and year end."""
+    days = {date.fromisoformat(s[-1][:10]) for s in steps if isinstance(s[-1], str)} | {YEAR_END}
+    days |= {day_of(e.at, terms.tz) for e in entries}
+    model.replay()
+    expiries = [lot.expires_at for lots in model.lots.values() for lot in lots if lot.expires_at is not None]
+    expiries += [e.at for e in entries if e.kind == "expire"]
+    for instant in expiries:
+        on = day_of(instant, terms.tz)
+        days |= {on, on - timedelta(days=1)}
+    return sorted(d for d in days if YEAR_START <= d <= date(2026, 12, 31))
+
+
+def compare(db: str, terms: Terms, steps: list[tuple]) -> list[str]:
+    """Every figure where production and the model differ, as readable lines."""
+    entries = read_entries(db, terms)
+    model = ReferenceModel(terms, entries)
+    tz, problems = terms.tz, []
+
+    def differ(what: str, production, expected) -> None:
+        if production != expected:
+            problems.append(f"{what}: production {production!r}, model {expected!r}")
+
+    days = dates_to_check(terms, model, steps, entries)
+    previous = YEAR_START - timedelta(days=1)
+    for n, d in enumerate(days):
+        shots = model_at(model, end_of(d, tz))
+        for m, shot in shots.items():
+            got = report(db, "balance", "-p", "ref", m, "--as-of", d)
+            differ(f"{d} balance {m} points", got["points"], shot.balance)
+            differ(f"{d} balance {m} pending", got["pending"], shot.pending)
+            differ(f"{d} balance {m} available", got["available"], shot.balance - shot.pending)
+            differ(f"{d} balance {m} expiring", got["expiring"],
+                   [{"on": on.isoformat(), "points": p} for on, p in sorted(shot.expiring(d).items())])
+        got = report(db, "report", "liability", "-p", "ref", "--as-of", d)
+        balances = [s.balance for s in shots.values()]
+        differ(f"{d} liability outstanding_points", got["outstanding_points"], sum(b for b in balances if b > 0))
+        differ(f"{d} liability points_owed_by_members", got["points_owed_by_members"],
+               -sum(b for b in balances if b < 0))
+        differ(f"{d} liability members_with_points", got["members_with_points"], sum(b > 0 for b in balances))
+        # (with points owed, production nets them against a bucket; under inactivity its aging by expiry for a
+        # past day is an open defect, pinned by test_expiring_as_of_a_day_ignores_activity_after_it)
+        if not any(s.owes for s in shots.values()) and terms.policy != "inactivity":
+            buckets = dict.fromkeys(("within 30 days", "31-60 days", "61-90 days", "later", "never"), 0)
+            for shot in shots.values():
+                for on, p in shot.held.items():
+                    days = None if on is None else (on - d).days
+                    bucket = ("never" if days is None else "within 30 days" if days <= 30 else "31-60 days"
+                              if days <= 60 else "61-90 days" if days <= 90 else "later")
+                    buckets[bucket] += p
+            differ(f"{d} liability aging_by_expiry", {b["bucket"]: b["points"] for b in got["aging_by_expiry"]},
+                   buckets)
+
+        # The roll-forward of the days since the previous date checked (so the year is tiled), and one
+        # member's statement over the same days.
+        first, start, end = previous + timedelta(days=1), midnight(previous + timedelta(days=1), tz), end_of(d, tz)
+        opening = model_at(model, start)
+        closing = shots
+        in_range = [e for e in model.entries if start <= e.at < end]
+
+        def total(*kinds: str, in_range=in_range) -> int:
+            return sum(e.points for e in in_range if e.kind in kinds)
+
+        expected = {
+            "opening_points": sum(s.balance for s in opening.values()),
+            "issued": total("earn", "bonus"),
+            "redeemed": -total("redeem"),
+            "expired": sum(closing[m].expired - opening[m].expired for m in MEMBERS),
+            "clawed_back": -total("clawback"),
+            "adjusted": total("adjust", "transfer_in", "transfer_out", "reverse"),
+            "closing_points": sum(s.balance for s in closing.values()),
+        }
+        got = report(db, "report", "rollforward", "-p", "ref", "--from", first, "--to", d)
+        for key, value in expected.items():
+            differ(f"{first}..{d} rollforward {key}", got[key], value)
+        if n % 3 == 0:  # statements share balance's arithmetic: spot-check them, one member at a time
+            m = MEMBERS[n // 3 % len(MEMBERS)]
+            got = report(db, "statement", "-p", "ref", m, "--from", first, "--to", d)
+            differ(f"{first}..{d} statement {m} opening_points", got["opening_points"], opening[m].balance)
+            differ(f"{first}..{d} statement {m} closing_points", got["closing_points"], closing[m].balance)
+        previous = d
+    return problems
+
+
+def check_refund_totals(db: str, terms: Terms) -> list[str]:
+    """A purchase refunded in parts claws back round(points x refunded / paid) in all (half up), never
+    more than it earned; exact when nothing else can limit it (no expiry, nothing of it reversed)."""
+    problems = []
+    rows = query(db, """SELECT p.txn_id, p.amount, e.id, e.points,
+                      (SELECT coalesce(-sum(r.amount), 0) FROM transactions r WHERE r.refund_of = p.id),
+                      (SELECT coalesce(-sum(c.points), 0) FROM entries c WHERE c.kind = 'clawback' AND c.ref = e.id),
+                      EXISTS (SELECT 1 FROM entries v WHERE v.kind = 'reverse' AND v.ref = e.id)
+                      OR EXISTS (SELECT 1 FROM entries c JOIN entries v ON v.ref = c.id AND v.kind = 'reverse'
+                                 WHERE c.kind = 'clawback' AND c.ref = e.id)
+               FROM transactions p JOIN entries e ON e.id = p.entry
+               WHERE p.amount > 0 AND e.kind = 'earn'""")
+    for txn, paid, _entry, earned, refunded, clawed, reversed_ in rows:
+        due = int((Decimal(earned) * refunded / paid).quantize(Decimal(1), ROUND_HALF_UP))
+        if clawed > earned or clawed < 0:
+            problems.append(f"{txn}: clawed back {clawed} of {earned} points earned")
+        if terms.policy == "none" and not reversed_ and clawed != due:
+            problems.append(f"{txn}: refunded {refunded} of {paid} cents, clawed back {clawed}, due {due}")
+    return problems
+
+
+def run_and_compare(terms: Terms, steps: list[tuple]) -> str:
+    """Run a sequence; '' when production agrees with the model, else what differs."""
+    os.environ["LOYALTYCTL_NOW"] = NOW
+    db, folder = setup(terms)
+    perform(db, folder, terms.tz, steps)
+    verify = run("--db", db, "db", "verify")
+    problems = [] if verify.exit_code == 0 else [f"db verify exited {verify.exit_code}: {verify.stdout}{verify.stderr}"]
+    problems += check_refund_totals(db, terms)
+    problems += compare(db, terms, steps)
+    if not problems:
+        return ""
+    ledger = "\n".join(f"  {r}" for r in query(
+        db, "SELECT id, member, kind, points, datetime(effective_at, 'unixepoch'), ref FROM entries ORDER BY id"))
+    return "\n".join([f"{len(problems)} differences (db {db}):", *problems[:25], "entries:", ledger])
+
+
+# ---------------------------------------------------------------------------
+# Known defects, kept as examples (hand-worked outcomes in the small tests below)
+# ---------------------------------------------------------------------------
+
+NEW_YORK = "America/New_York"
+# (1) Under inactivity, a purchase dated before an expiry that `expire` already posted keeps the points.
+INACTIVITY_BACKDATED = (Terms("inactivity", 1, 0, "1", NEW_YORK), [
+    ("earn", "A", 100, "2025-01-05T12:00"),
+    ("expire", "2025-02-05"),
+    ("purchase", "A", "10.00", "2025-02-04T23:00"),
+])
+# (2) A refund dated before a later purchase and redemption is taken from the refunded purchase's own points.
+REFUND_BEFORE_REDEMPTION = (Terms("none", 1, 0, "1", NEW_YORK), [
+    ("purchase", "A", "100.00", "2025-01-01T10:00"),
+    ("purchase", "A", "100.00", "2025-01-15T10:00"),
+    ("redeem", "A", 100, "2025-01-20T10:00"),
+    ("refund", 1, "100.00", "2025-01-10T10:00"),
+])
+# (3) Refunds in parts add up to the whole: 30.00 x 3.3334 = 100.002 -> 100 points; 3 x -10.00 -> 33 + 34 + 33.
+REFUND_IN_THIRDS = (Terms("none", 1, 0, "3.3334", NEW_YORK), [
+    ("purchase", "A", "30.00", "2025-03-01T10:00"),
+    ("refund", 1, "10.00", "2025-03-02T10:00"),
+    ("refund", 1, "10.00", "2025-03-03T10:00"),
+    ("refund", 1, "10.00", "2025-03-04T10:00"),
+])
+
+# (4) What expires, as of a day, is what was known that day: activity dated later moves the stored expiry
+# but not the past. Inactivity 3 months: as of 2025-01-05 the 100 points expire 2025-04-05 (day 90, so
+# "61-90 days" in liability's aging_by_expiry), although the earn of 2025-03-01 later moved them to
+# 2025-06-01. (balance and statement were fixed in 4089662; liability's aging_by_expiry still said "later".)
+EXPIRING_AS_KNOWN_THEN = (Terms("inactivity", 3, 0, "1", NEW_YORK), [
+    ("earn", "A", 100, "2025-01-05T12:00"),
+    ("earn", "A", 10, "2025-03-01T12:00"),
+])
+# (5) Fixed: the 90-day `expiring` window was is 90 x 24 hours, so across a change to
+# daylight saving it takes in a 91st day. Auckland (DST from 2025-09-28): earned 2025-06-29, 3 months ->
+# expires 2025-09-29, 91 days after 2025-06-30; as of 2025-06-30 production lists it, as of any day
+# without a DST change in the window the 91st day is left out (and liability's aging_by_expiry says "later").
+# (6) Fixed: a member replayed for a backdated earn lost the expiry of points a transfer had brought them
+# (the giver was left out of the replay, so the 42 came back as never expiring).
+TRANSFER_THEN_BACKDATED = (Terms("lot", 2, 0, "1", NEW_YORK), [
+    ("earn", "C", 82, "2025-07-04T18:00"),
+    ("transfer", "C", "A", 42, "2025-07-08T19:00"),
+    ("earn", "A", 10, "2025-12-01T12:00"),
+    ("earn", "A", 10, "2025-11-01T12:00"),
+])
+EXPIRING_ACROSS_DST = (Terms("lot", 3, 0, "1", "Pacific/Auckland"), [
+    ("earn", "A", 100, "2025-06-29T12:00"),
+    ("expire", "2025-06-30"),  # posts nothing; puts 2025-06-30 among the dates checked
+])
+# (6) Found by the model (the working tree's posting.py now links transfer partners whatever their date):
+# transferred points kept their lots' expiry only until the receiver was replayed alone. Lot, 2 months: C's 82 (07-04) expire 2025-09-04; 42 of them go to A on
+# 07-08 and must expire with them. A's earn dated 11-01, posted after one dated 12-01, replays A without C,
+# and the transfer's lot was rebuilt as never expiring: A kept 42 points from 2025-09-04 on.
+TRANSFER_THEN_BACKDATED_CREDIT = (Terms("lot", 2, 0, "1", NEW_YORK), [
+    ("earn", "C", 82, "2025-07-04T18:00"),
+    ("transfer", "C", "A", 42, "2025-07-08T19:00"),
+    ("earn", "A", 10, "2025-12-01T12:00"),
+    ("earn", "A", 10, "2025-11-01T12:00"),
+])
+
+
+@settings(max_examples=int(os.environ.get("REFERENCE_EXAMPLES", "25")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(terms=terms, steps=st.lists(step, min_size=1, max_size=10))
+@example(*INACTIVITY_BACKDATED)
+@example(*REFUND_BEFORE_REDEMPTION)
+@example(*REFUND_IN_THIRDS)
+@example(*EXPIRING_AS_KNOWN_THEN)
+@example(*EXPIRING_ACROSS_DST)
+@example(*TRANSFER_THEN_BACKDATED)
+@example(*TRANSFER_THEN_BACKDATED_CREDIT)
+def test_production_agrees_with_the_reference_model(terms, steps):
+    differences = run_and_compare(terms, steps)
+    assert not differences, differences
+
+
+def _balance(db: str, member_id: str, on: str) -> int:
+    return report(db, "balance", "-p", "ref", member_id, "--as-of", on)["points"]
+
+
+def test_activity_dated_before_a_posted_expiry_keeps_the_points():
+    # Lot of 100 earned 2025-01-05 expires at the start of 2025-02-05 (1 month); `expire` posts that.
+    # The purchase on 2025-02-04 23:00 is activity before it: every live lot now expires 2025-03-04,
+    # so the posted expiry is given back. 2025-02-28: 100 + 10 = 110; 2025-03-04 onwards: 0 (expired).
+    os.environ["LOYALTYCTL_NOW"] = NOW
+    terms, steps = INACTIVITY_BACKDATED
+    db, folder = setup(terms)
+    perform(db, folder, terms.tz, steps)
+    assert _balance(db, "A", "2025-02-05") == 110
+    assert _balance(db, "A", "2025-02-28") == 110
+    assert _balance(db, "A", "2025-03-03") == 110
+    assert _balance(db, "A", "2025-03-04") == 0
+
+
+def test_refund_dated_before_a_redemption_leaves_nothing_owed():
+    # In date order: +100 (T1, 01-01), -100 (refund of T1, 01-10) -> 0, +100 (T2, 01-15), -100 (redeem,
+    # 01-20) -> 0. So 100 on 01-01..01-09, 0 on 01-10..01-14, 100 on 01-15..01-19, 0 from 01-20; never owed.
+    os.environ["LOYALTYCTL_NOW"] = NOW
+    terms, steps = REFUND_BEFORE_REDEMPTION
+    db, folder = setup(terms)
+    perform(db, folder, terms.tz, steps)
+    expected = {"2025-01-09": 100, "2025-01-10": 0, "2025-01-15": 100, "2025-01-20": 0, "2025-06-30": 0,
+                "2025-12-31": 0}
+    assert {d: _balance(db, "A", d) for d in expected} == expected
+    for on in ("2025-01-20", "2025-12-31"):
+        liability = report(db, "report", "liability", "-p", "ref", "--as-of", on)
+        assert (liability["outstanding_points"], liability["points_owed_by_members"]) == (0, 0)
+
+
+def test_refund_in_three_parts_claws_back_everything():
+    # 30.00 x 3.3334 = 100.002 -> floor 100 points. Refunds of 10.00 each:
+    # round(100 x 10/30) = 33, round(100 x 20/30) - 33 = 34, round(100 x 30/30) - 67 = 33: 100 in all.
+    os.environ["LOYALTYCTL_NOW"] = NOW
+    terms, steps = REFUND_IN_THIRDS
+    db, folder = setup(terms)
+    perform(db, folder, terms.tz, steps)
+    clawbacks = [r[0] for r in query(db, "SELECT points FROM entries WHERE kind = 'clawback' ORDER BY id")]
+    assert clawbacks == [-33, -34, -33]
+    assert _balance(db, "A", "2025-03-01") == 100
+    assert _balance(db, "A", "2025-03-04") == 0
+    rollforward = report(db, "report", "rollforward", "-p", "ref", "--from", "2025-03-01", "--to", "2025-03-31")
+    assert (rollforward["issued"], rollforward["clawed_back"], rollforward["closing_points"]) == (100, 100, 0)
+
+
+@pytest.mark.xfail(strict=True, reason="open: the liability's aging by expiry for a past day under inactivity uses "
+                   "expiries as they stand now (balance and statement replay; the program-wide report does not yet)")
+def test_expiring_as_of_a_day_ignores_activity_after_it():
+    # Known defect (4): as of 2025-01-05 only the 2025-01-05 earn exists; it expires 2025-04-05, 90 days on.
+    os.environ["LOYALTYCTL_NOW"] = NOW
+    terms, steps = EXPIRING_AS_KNOWN_THEN
+    db, folder = setup(terms)
+    perform(db, folder, terms.tz, steps)
+    assert report(db, "balance", "-p", "ref", "A", "--as-of", "2025-01-05")["expiring"] == [
+        {"on": "2025-04-05", "points": 100}]
+    aging = report(db, "report", "liability", "-p", "ref", "--as-of", "2025-01-05")["aging_by_expiry"]
+    assert {b["bucket"]: b["points"] for b in aging} == {
+        "within 30 days": 0, "31-60 days": 0, "61-90 days": 100, "later": 0, "never": 0}
+    aging = report(db, "report", "liability", "-p", "ref", "--as-of", "2025-03-01")["aging_by_expiry"]
+    assert {b["bucket"]: b["points"] for b in aging}["later"] == 110  # both expire 2025-06-01 now
+
+
+def test_expiring_window_is_ninety_days_across_dst():
+    # Known defect (5): 2025-09-29 is the 91st day after 2025-06-30, as 2025-09-28 is after 2025-06-29.
+    os.environ["LOYALTYCTL_NOW"] = NOW
+    terms, steps = EXPIRING_ACROSS_DST
+    db, folder = setup(terms)
+    perform(db, folder, terms.tz, steps)
+    assert report(db, "balance", "-p", "ref", "A", "--as-of", "2025-06-29")["expiring"] == []
+    assert report(db, "balance", "-p", "ref", "A", "--as-of", "2025-06-30")["expiring"] == []
+    assert report(db, "balance", "-p", "ref", "A", "--as-of", "2025-07-01")["expiring"] == [
+        {"on": "2025-09-29", "points": 100}]
+
+
+def test_transferred_points_keep_their_expiry_when_the_receiver_is_replayed():
+    # Known defect (6): A holds the 42 transferred points until they expire with C's lot on 2025-09-04
+    # (last counted 2025-09-03); A's two earns of 10 come later (11-01, 12-01). C: 82 - 42 = 40, same expiry.
+    os.environ["LOYALTYCTL_NOW"] = NOW
+    terms, steps = TRANSFER_THEN_BACKDATED_CREDIT
+    db, folder = setup(terms)
+    assert perform(db, folder, terms.tz, steps) == [0, 0, 0, 0]
+    assert report(db, "balance", "-p", "ref", "A", "--as-of", "2025-09-03")["expiring"] == [
+        {"on": "2025-09-04", "points": 42}]
+    assert [_balance(db, "A", d) for d in ("2025-09-03", "2025-09-04", "2025-11-01", "2025-12-01")] == [42, 0, 10, 20]
+    assert [_balance(db, "C", d) for d in ("2025-09-03", "2025-09-04")] == [40, 0]
+
+
+@pytest.mark.xfail(strict=True, reason="open: a clawback's amount is fixed when the refund is posted; a debit dated "
+                   "before it and posted after it does not revise what the refund took back")
+def test_refund_after_expiry_claws_back_the_same_whatever_the_posting_order():
+    # FAILS (production defect), outside what the replay model can see (it takes entry amounts as given):
+    # "Order does not matter". Lot expiry, 1 month. Purchase 100.00 on 01-05 (100 points, expire 02-05),
+    # redeem 50 on 01-20, full refund on 03-01. In date order the refund claws back what had not expired:
+    # 100 - 50 expired = 50, spent already, so 50 owed: balance -50 from 03-01. Posting the redemption last
+    # (dated 01-20, after the refund was imported) must give the same; production keeps the refund's
+    # clawback at 0 (computed when everything had expired) and the balance stays 0.
+    os.environ["LOYALTYCTL_NOW"] = NOW
+    terms = Terms("lot", 1, 0, "1", NEW_YORK)
+    purchase, redeem_ = ("purchase", "A", "100.00", "2025-01-05T10:00"), ("redeem", "A", 50, "2025-01-20T10:00")
+    refund_ = ("refund", 1, "100.00", "2025-03-01T10:00")
+    balances = []
+    for steps in ([purchase, redeem_, refund_], [purchase, refund_, redeem_]):
+        db, folder = setup(terms)
+        assert perform(db, folder, terms.tz, steps) == [0, 0, 0]
+        balances.append([_balance(db, "A", d) for d in ("2025-01-20", "2025-02-05", "2025-03-01")])
+    assert balances[0] == [50, 0, -50]
+    assert balances[1] == balances[0]
