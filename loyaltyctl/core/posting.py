@@ -10,7 +10,7 @@ decides nothing.
 Order never matters: a posting dated before what a member already has is
 not applied on top; the member's whole history is replayed in date order
 (`replay`), and the expiries `expire` already posted are reconciled with
-what the replay says expired (`reconcile_expiries`). So every balance, at
+what the replay says expired (`expiry_corrections`, `allocate_expiries`). So every balance, at
 every date, is what posting everything in date order would have given.
 """
 
@@ -350,8 +350,8 @@ def replay(postings: Sequence[Posting], rules: ExpiryRules, next_lot_id: int) ->
     """Post a set of members' entries again, in date order (ties in id order), from nothing.
 
     The result holds every lot, take and debt the entries make when posted
-    in that order; lots hold what they held when they expired (expiries are
-    applied by `reconcile_expiries`).
+    in that order; lots hold what they held when they expired (posted
+    expiries are applied by `allocate_expiries`).
     """
     book = Book(next_lot_id=next_lot_id)
     for p in sorted(postings, key=lambda p: (p.at, p.id)):

@@ -233,7 +233,7 @@ def post_reverse(db: Database, program: str, entry_id: int, reason: str, key: st
             raise Refused(f"--at {local_date(session.at, session.ref.timezone)} is before entry {entry_id} "
                           f"({local_date(target.effective_at, session.ref.timezone)}); a reversal comes after it")
         _, member = session.member(target.member_id)
-        taken_back = {side.id: store.fetch_clawed_back(db, side.id) for side in targets}
+        taken_back = {side.id: store.fetch_clawed_back(db, side.id) for side in targets if side.points > 0}
 
         def reversal(book: Book) -> list[NewEntry]:
             entries = []

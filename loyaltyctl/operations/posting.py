@@ -39,27 +39,29 @@ Decide = Callable[[Book], list[NewEntry]]
 SETTLE_MEMBERS = 500  # members replayed together (well under SQLite's bound-parameter limit)
 
 
+def expiry_rules(versions: VersionTable, tz: str) -> ExpiryRules:
+    """Expiry as the version in force at each instant says."""
+    return ExpiryRules(lambda at: versions.on(local_date(at, tz)).expiry, tz)
+
+
 def _posting(entry_id: int, entry: NewEntry) -> Posting:
     return Posting(entry_id, entry.member, entry.kind, entry.points, entry.effective_at, entry.ref,
                    entry.available_at)
 
 
 class Poster:
-    """Posts one program's entries through the posting rules; call `save` when done (see `poster`)."""
+    """Posts one program's entries through the posting rules; call `save` when done (see `posting`)."""
 
     def __init__(self, db: Database, ref: programs.ProgramRef, versions: VersionTable | None = None):
         self.db, self.ref = db, ref
         self.versions = versions or program_versions(db, ref.code)
-        self.rules = ExpiryRules(self._expiry_at, ref.timezone)
+        self.rules = expiry_rules(self.versions, ref.timezone)
         self.chain = store.ChainWriter(db, ref.id)
         self.closed = fetch_closed_through(db, ref.id)
         self.indebted = store.fetch_indebted(db)
         self.latest: dict[int, int | None] = {}  # member -> latest entry instant, as far as known
         self.unsettled: set[int] = set()  # members with a credit posted out of date order, not yet replayed
         self.next_lot = store.next_lot_id(db)
-
-    def _expiry_at(self, at: int):
-        return self.versions.on(local_date(at, self.ref.timezone)).expiry
 
     @property
     def next_entry_id(self) -> int:
@@ -107,7 +109,7 @@ class Poster:
             self.next_lot = book.next_lot_id
             return book.new_lots
 
-        if not in_order or member in self.unsettled:
+        if not in_order:
             self.unsettled.add(member)
         entry_id = self.chain.queue(entry, lots)
         self._seen(member, at)
@@ -231,8 +233,8 @@ def expiring_as_of(db: Database, ref: programs.ProgramRef, versions: VersionTabl
     if not any(p.expiry and p.expiry.policy == "inactivity" for p in versions.all()):
         return store.expiring_as_of(db, member, before, until)
     group = store.linked_members(db, [member])  # transfers in carry the expiry of the giver's lots
-    rules = ExpiryRules(lambda at: versions.on(local_date(at, ref.timezone)).expiry, ref.timezone)
-    book = replay([p for p in store.fetch_history(db, group).postings if p.at < before], rules, 1)
+    book = replay([p for p in store.fetch_history(db, group).postings if p.at < before],
+                  expiry_rules(versions, ref.timezone), 1)
     expiring: dict[int, int] = {}
     for lot in book.member_lots(member):
         if lot.remaining and lot.expires_at is not None and before <= lot.expires_at < until:

@@ -68,10 +68,10 @@ def hashed_fields(program_id: int, entry_id: int, entry: NewEntry, recorded_at: 
 
 
 class ChainWriter:
-    """Appends entries for one program, chained by hash, and writes the lots, takes and debts a `Book` changed.
+    """Appends entries for one program, chained by hash.
 
-    Fresh credits of an import are buffered and written with executemany;
-    anything that reads the ledger flushes first (`flush`).
+    Fresh credits and their lots can be buffered (`queue`) and written with
+    executemany; anything that reads the ledger flushes first (`flush`).
     """
 
     def __init__(self, db: Database, program_id: int):
