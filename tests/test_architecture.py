@@ -40,7 +40,7 @@ def test_nothing_imports_click():
 
 
 RULE_METHODS = {"credit", "debit", "extend_expiry", "carry", "give_back", "expire"}  # Book methods that apply a rule
-POSTING_DATA = {"Book", "Lot", "Debt", "Take", "Posting", "PostedExpiry"}
+POSTING_DATA = {"Book", "Lot", "Debt", "Take", "Posting", "PostedExpiry", "Refund"}
 LEDGER_WRITES = ("ChainWriter", "write_book", "replace_books", "fetch_book")
 
 

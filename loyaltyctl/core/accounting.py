@@ -7,7 +7,7 @@ roll-forward carries an explicit revaluation line for what the point value
 (and per-day rounding) moved, so opening + movements = closing in money too.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -132,6 +132,23 @@ def aged(labels: Sequence[str], held: Sequence[int], outstanding: int, point_val
         parts.append(netted)
         labels.append(NETTED_BUCKET)
     return buckets(labels, parts, point_value, currency)
+
+
+def lot_buckets(lots: Iterable[tuple[int, int, int | None]], earned_since: Sequence[int],
+                expiring_before: Sequence[int]) -> tuple[list[int], list[int]]:
+    """(held, issued at, expires at) of lots alive at a day's end, summed into the buckets
+    `storage.reports.lot_aging` sums in SQL: by age (issued on or after earned_since[0], [1] …, older)
+    and by time to expiry (before expiring_before[0], [1] …, later, never)."""
+    by_age = [0] * (len(earned_since) + 1)
+    by_expiry = [0] * (len(expiring_before) + 2)
+    for held, issued_at, expires_at in lots:
+        by_age[next((i for i, since in enumerate(earned_since) if issued_at >= since), len(earned_since))] += held
+        if expires_at is None:
+            by_expiry[-1] += held
+        else:
+            by_expiry[next((i for i, limit in enumerate(expiring_before) if expires_at < limit),
+                           len(expiring_before))] += held
+    return by_age, by_expiry
 
 
 @dataclass(frozen=True)

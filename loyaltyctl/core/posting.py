@@ -9,9 +9,12 @@ decides nothing.
 
 Order never matters: a posting dated before what a member already has is
 not applied on top; the member's whole history is replayed in date order
-(`replay`), and the expiries `expire` already posted are reconciled with
-what the replay says expired (`expiry_corrections`, `allocate_expiries`). So every balance, at
-every date, is what posting everything in date order would have given.
+(`replay`). What a refund takes back is worked out again where it falls in
+the replay, and a clawback the replay no longer agrees with is revised by a
+further `clawback` entry on the refund's instant; the expiries `expire`
+already posted are reconciled with what the replay says expired
+(`expiry_corrections`, `allocate_expiries`). So every balance, at every
+date, is what posting everything in date order would have given.
 """
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -159,6 +162,9 @@ class Book:
         self.takes: list[Take] = []
         self.changed_debts: set[int] = set()
         self.taken_by: dict[int, list[tuple[int, int]]] = {}  # debit -> [(lot, points)] this book recorded
+        self.clawbacks: dict[int, list[int]] = {}  # credit -> the clawback debits against it, in posting order
+        self.returned: dict[int, int] = {}  # clawback debit -> points revisions gave back from it
+        self.revisions: list["Revision"] = []  # clawbacks this replay found wrong (see `replay`)
 
     def _owe(self, debt: Debt) -> None:
         self.debts[debt.debit] = debt
@@ -276,6 +282,21 @@ class Book:
         for amount, origin in returns:
             self.credit(entry, member, amount, at, origin.expires_at, issued_at=origin.origin)
 
+    def return_clawed(self, entry: int, member: int, credit: int, points: int, at: int) -> None:
+        """A clawback revised down: give back `points` from the credit's clawbacks, newest first, as
+        reversing that much of each would."""
+        left = points
+        for debit in reversed(self.clawbacks.get(credit, [])):
+            debt = self.debts.get(debit)
+            took = sum(taken for _, taken in self.taken_by.get(debit, [])) + (debt.points if debt else 0)
+            amount = min(left, took - self.returned.get(debit, 0))
+            if amount > 0:
+                self.give_back(entry, member, debit, amount, at)
+                self.returned[debit] = self.returned.get(debit, 0) + amount
+                left -= amount
+        if left:
+            self.credit(entry, member, left, at, None)
+
     def expire(self, lot_id: int, entry: int) -> None:
         """Post a lot's expiry: an `expire` entry on its expiry instant takes what the lot still holds."""
         lot = self.lots[lot_id]
@@ -342,20 +363,75 @@ class PostedExpiry:
     points: int
 
 
+@dataclass(frozen=True)
+class Refund:
+    """A refund of a purchase that earned points, as the replay sees it: what it takes back
+    (`clawback_points`) is worked out again where it falls among the member's postings."""
+
+    txn: int  # the refund's transaction row
+    credit: int  # the purchase's earn entry
+    member: int
+    at: int
+    amount: int  # refunded, positive minor units
+    paid: int  # what the purchase paid, minor units
+    earned: int  # the points the purchase earned
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A clawback to post on a refund's instant so that its credit's clawbacks add up to what the
+    refunds take back in date order: `points` negative takes more back, positive gives back."""
+
+    txn: int  # the (last) refund at that instant
+    member: int
+    credit: int
+    at: int
+    points: int
+
+
 def is_fresh_credit(kind: str, points: int) -> bool:
     return points > 0 and kind in ("earn", "bonus", "adjust")
 
 
-def replay(postings: Sequence[Posting], rules: ExpiryRules, next_lot_id: int) -> Book:
+def replay(postings: Sequence[Posting], rules: ExpiryRules, next_lot_id: int,
+           refunds: Sequence[Refund] = ()) -> Book:
     """Post a set of members' entries again, in date order (ties in id order), from nothing.
 
     The result holds every lot, take and debt the entries make when posted
     in that order; lots hold what they held when they expired (posted
-    expiries are applied by `allocate_expiries`).
+    expiries are applied by `allocate_expiries`). After the postings of a
+    refund's instant, what the refunds of that purchase take back so far is
+    worked out afresh; where the clawbacks posted against it add up to
+    something else, the difference is applied (with a provisional id, below
+    zero) and listed in `book.revisions`, for the caller to post and replay.
     """
     book = Book(next_lot_id=next_lot_id)
-    for p in sorted(postings, key=lambda p: (p.at, p.id)):
-        apply(book, p, rules)
+    events: list[tuple[tuple[int, int, int], Posting | list[Refund]]] = [((p.at, 0, p.id), p) for p in postings]
+    same_instant: dict[tuple[int, int], list[Refund]] = {}
+    for refund in refunds:
+        same_instant.setdefault((refund.credit, refund.at), []).append(refund)
+    events += [((at, 1, max(r.txn for r in group)), group) for (_, at), group in same_instant.items()]
+    posted: dict[int, int] = {}  # credit -> points its clawbacks took back so far
+    due: dict[int, tuple[int, int]] = {}  # credit -> (refunded so far, points those refunds take back)
+    for _, event in sorted(events, key=lambda e: e[0]):
+        if isinstance(event, Posting):
+            apply(book, event, rules)
+            if event.kind == "clawback":
+                posted[event.ref] = posted.get(event.ref, 0) - event.points
+            continue
+        first = event[0]
+        refunded, clawed = due.get(first.credit, (0, 0))
+        amount = sum(r.amount for r in event)
+        still = contribution(book, first.credit, first.earned, clawed, first.at)
+        clawed += clawback_points(first.earned, first.paid, refunded, amount, clawed, still)
+        due[first.credit] = (refunded + amount, clawed)
+        if clawed != posted.get(first.credit, 0):
+            revision = Revision(max(r.txn for r in event), first.member, first.credit, first.at,
+                                posted.get(first.credit, 0) - clawed)
+            book.revisions.append(revision)
+            apply(book, Posting(-len(book.revisions), revision.member, "clawback", revision.points, revision.at,
+                                revision.credit), rules)
+            posted[first.credit] = clawed
     return book
 
 
@@ -367,8 +443,12 @@ def apply(book: Book, p: Posting, rules: ExpiryRules) -> None:
         book.carry(p.id, p.member, p.ref, p.points, p.at)
     elif p.kind == "reverse" and p.points > 0:
         book.give_back(p.id, p.member, p.ref, p.points, p.at)
+    elif p.kind == "clawback" and p.points > 0:
+        book.return_clawed(p.id, p.member, p.ref, p.points, p.at)
     elif p.points < 0:
         book.debit(p.id, p.member, p.kind, -p.points, p.at, own=p.ref if p.kind in ("clawback", "reverse") else None)
+        if p.kind == "clawback":
+            book.clawbacks.setdefault(p.ref, []).append(p.id)
     if p.kind in ACTIVITY_KINDS and (until := rules.extension(p.at)) is not None:
         book.extend_expiry(p.member, p.at, until)
 

@@ -9,9 +9,11 @@ from sqlite_utils import Database
 from loyaltyctl import clock
 from loyaltyctl.core import accounting as core
 from loyaltyctl.core.dates import add_months, cutoff, local_date, start_of_day
+from loyaltyctl.core.versions import VersionTable
 from loyaltyctl.errors import BadInput
 from loyaltyctl.model import Accounting
 from loyaltyctl.operations.member_state import program_versions
+from loyaltyctl.operations.posting import expiries_moved_since, lots_as_of
 from loyaltyctl.operations.reports import Period
 from loyaltyctl.storage import programs
 from loyaltyctl.storage import reports as store
@@ -32,12 +34,11 @@ def liability_report(db: Database, program: str, as_of: date | None = None, brea
     ref = programs.fetch_program_ref(db, program)
     tz = ref.timezone
     as_of = as_of or clock.today_in(tz)
-    version = program_versions(db, program).on(as_of)
+    versions = program_versions(db, program)
+    version = versions.on(as_of)
     before = cutoff(as_of, tz)
     members_with_points, outstanding, owed = store.balance_totals(db, ref.id, before)
-    by_age, by_expiry = store.lot_aging(
-        db, ref.id, before, [start_of_day(as_of - timedelta(days=days), tz) for days in core.AGE_LIMITS],
-        [cutoff(as_of + timedelta(days=days), tz) for days in core.EXPIRY_LIMITS])
+    by_age, by_expiry = _aging(db, ref, versions, before, as_of)
     if breakage == "estimated":
         since = cutoff(add_months(as_of, -12), tz)
         sums = store.kind_sums(db, ref.id, since, before)
@@ -52,6 +53,24 @@ def liability_report(db: Database, program: str, as_of: date | None = None, brea
         core.aged(core.AGE_BUCKETS, by_age, outstanding, value, currency),
         core.aged(core.EXPIRY_BUCKETS, by_expiry, outstanding, value, currency),
         lots, points)
+
+
+def _aging(db: Database, ref: programs.ProgramRef, versions: VersionTable, before: int, as_of: date
+           ) -> tuple[list[int], list[int]]:
+    """Points alive at the end of `as_of` by age and by time to expiry, as they stood then: in SQL from the
+    lots as stored, except members whose expiries have moved since (replayed up to then)."""
+    tz = ref.timezone
+    earned_since = [start_of_day(as_of - timedelta(days=days), tz) for days in core.AGE_LIMITS]
+    expiring_before = [cutoff(as_of + timedelta(days=days), tz) for days in core.EXPIRY_LIMITS]
+    moved = expiries_moved_since(db, versions, ref.id, before)
+    by_age, by_expiry = store.lot_aging(db, ref.id, before, earned_since, expiring_before, skip=moved)
+    if moved:
+        replayed = core.lot_buckets(((lot.remaining, lot.origin, lot.expires_at)
+                                     for lot in lots_as_of(db, ref, versions, moved, before)),
+                                    earned_since, expiring_before)
+        by_age = [a + b for a, b in zip(by_age, replayed[0])]
+        by_expiry = [a + b for a, b in zip(by_expiry, replayed[1])]
+    return by_age, by_expiry
 
 
 def _day_totals(db: Database, ref: programs.ProgramRef, start: int, end: int) -> dict[date, core.DayTotals]:

@@ -186,12 +186,17 @@ class _Importer:
             currency = self.ref.currency
             return (f"refund {format_money(-txn.amount, currency)} exceeds what is left of {txn.refund_of}: "
                     f"{format_money(original.amount - original.refunded, currency)}")
-        entry_id, points = self.clawback(txn, original) or (None, 0)
-        self.summary.points_clawed_back += points
         qualifying = refund_qualifying(txn.amount, original.qualifying)
+        # Written before its clawback is posted: a replay that posting causes must see this refund too.
+        row = txn_store.insert_transaction(self.db, (
+            self.ref.id, txn.txn_id, member, txn.occurred_at, txn.amount, txn.category, txn.store,
+            original.partner, original.id, txn.description, 0, None, None, qualifying))
+        entry_id, points = self.clawback(txn, original) or (None, 0)
+        if entry_id is not None:
+            txn_store.add_clawed_back(self.db, [(row, -points, entry_id)])
+        self.poster.saw(member, txn.occurred_at)
+        self.summary.points_clawed_back += points
         self.states.record_activity(member, txn.occurred_at, qualifying, -points)
-        self.txn_rows.append((self.ref.id, txn.txn_id, member, txn.occurred_at, txn.amount, txn.category, txn.store,
-                              original.partner, original.id, txn.description, -points, entry_id, None, qualifying))
         self.buffered_txns.update((txn.txn_id, txn.refund_of))  # a second refund of it must see this one
         return None
 

@@ -5,8 +5,9 @@ a closed period, reads the members' book (as it stands when the posting
 comes after everything they have; replayed from their whole history when it
 is dated earlier), asks the posting rules (`core.posting`) what the request
 comes to, and writes it. A posting dated earlier thus gives every balance
-at every date that posting in date order would have given, and posted
-expiries that no longer hold are given back.
+at every date that posting in date order would have given: clawbacks the
+replay no longer agrees with are revised, and posted expiries that no
+longer hold are given back.
 """
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -16,11 +17,13 @@ from sqlite_utils import Database
 
 from loyaltyctl.core.dates import local_date
 from loyaltyctl.core.posting import (
+    ACTIVITY_KINDS,
     Book,
     ExpiryRules,
     Lot,
     PostedExpiry,
     Posting,
+    Revision,
     allocate_expiries,
     apply,
     expiry_corrections,
@@ -32,6 +35,7 @@ from loyaltyctl.errors import Refused
 from loyaltyctl.operations.member_state import program_versions
 from loyaltyctl.storage import ledger as store
 from loyaltyctl.storage import programs
+from loyaltyctl.storage import transactions as txn_store
 from loyaltyctl.storage.ledger import NewEntry
 from loyaltyctl.storage.periods import fetch_closed_through
 
@@ -82,7 +86,9 @@ class Poster:
         self.preload(members)
         return all(self.latest[m] is None or self.latest[m] <= at for m in members)
 
-    def _seen(self, member: int, at: int) -> None:
+    def saw(self, member: int, at: int) -> None:
+        """Something happened to the member at `at` (an entry, or a refund that took nothing back):
+        a posting dated before it replays the member."""
         if member in self.latest:
             latest = self.latest[member]
             self.latest[member] = at if latest is None else max(latest, at)
@@ -112,7 +118,7 @@ class Poster:
         if not in_order:
             self.unsettled.add(member)
         entry_id = self.chain.queue(entry, lots)
-        self._seen(member, at)
+        self.saw(member, at)
         return entry_id
 
     def post(self, members: Sequence[int], at: int, decide: Decide, about: Sequence[int] = (),
@@ -137,13 +143,15 @@ class Poster:
             return ids
         group = store.linked_members(self.db, members)
         history = store.fetch_history(self.db, group)
-        entries = decide(replay([p for p in history.postings if p.at <= at], self.rules, 1))
+        entries = decide(replay([p for p in history.postings if p.at <= at], self.rules, 1,
+                                [r for r in history.refunds if r.at <= at]))
         if not entries:
             return []
         ids = self._append(entries)
         new = [_posting(entry_id, entry) for entry_id, entry in zip(ids, entries)]
         book = self._rebuild(group, history, new)
-        if spends and (short := new_shortfalls(replay(history.postings, self.rules, 1), book, history.postings + new)):
+        if spends and (short := new_shortfalls(replay(history.postings, self.rules, 1, history.refunds), book,
+                                               history.postings + new)):
             day = local_date(short[0].at, self.ref.timezone)
             raise Refused(f"short balance: dated {local_date(at, self.ref.timezone)}, this would spend points "
                           f"that entry {short[0].id} spent on {day}")
@@ -164,9 +172,12 @@ class Poster:
         self.latest[member] = None
 
     def _rebuild(self, group: list[int], history: store.History, new: list[Posting]) -> Book:
-        """Replay the group's whole history (and the new postings), give back posted expiries that no
-        longer hold, and replace the group's lots, takes and debts with the replay's."""
-        book = replay([*history.postings, *new], self.rules, store.next_lot_id(self.db))
+        """Replay the group's whole history (and the new postings), revise clawbacks and give back posted
+        expiries that no longer hold, and replace the group's lots, takes and debts with the replay's."""
+        book = replay([*history.postings, *new], self.rules, store.next_lot_id(self.db), history.refunds)
+        if book.revisions:
+            new = new + self._revise(book.revisions)
+            book = replay([*history.postings, *new], self.rules, store.next_lot_id(self.db), history.refunds)
         posted = list(history.expiries)
         for member, credit, expired_at, points in expiry_corrections(book, posted):
             correction = NewEntry(member, "expire", points, expired_at, ref=credit,
@@ -178,6 +189,16 @@ class Poster:
         for member in group:
             self.unsettled.discard(member)
         return book
+
+    def _revise(self, revisions: list[Revision]) -> list[Posting]:
+        """Post the clawbacks a replay found wrong; the refunds' recorded points follow."""
+        entries = [NewEntry(r.member, "clawback", r.points, r.at, ref=r.credit,
+                            reason="refund's clawback revised: a posting dated before it changed what the purchase "
+                                   "still contributed")
+                   for r in revisions]
+        ids = self._append(entries)
+        txn_store.add_clawed_back(self.db, [(r.txn, r.points, entry_id) for r, entry_id in zip(revisions, ids)])
+        return [_posting(entry_id, entry) for entry_id, entry in zip(ids, entries)]
 
     def expire_due(self, before: int) -> list[tuple[int, int]]:
         """Post the expiry of every lot expired before an instant with points left, each dated its expiry.
@@ -200,7 +221,7 @@ class Poster:
         for entry in entries:
             self.check_open(entry.effective_at, f"the {entry.kind} entry")
             ids.append(self.chain.append(entry))
-            self._seen(entry.member, entry.effective_at)
+            self.saw(entry.member, entry.effective_at)
         return ids
 
     def _wrote(self, book: Book, members: Iterable[int]) -> None:
@@ -225,18 +246,37 @@ def posting(db: Database, ref: programs.ProgramRef, versions: VersionTable | Non
     poster.save()
 
 
+def expiries_moved_since(db: Database, versions: VersionTable, program_id: int, before: int) -> list[int]:
+    """Members whose lots' stored expiry may be later than it stood at `before`: under `inactivity`,
+    those with activity since (it pushed their lots out). Everyone else's lots say how they stood."""
+    if not any(v.expiry and v.expiry.policy == "inactivity" for v in versions.all()):
+        return []
+    return store.members_active_since(db, program_id, before, ACTIVITY_KINDS)
+
+
+def lots_as_of(db: Database, ref: programs.ProgramRef, versions: VersionTable, members: Sequence[int],
+               before: int) -> list[Lot]:
+    """The members' lots alive at `before` as they stood then (what they held, when they were to expire),
+    from a replay of their history up to then, a few hundred members at a time."""
+    rules, wanted, alive = expiry_rules(versions, ref.timezone), set(members), []
+    for start in range(0, len(members), SETTLE_MEMBERS):
+        group = store.linked_members(db, members[start : start + SETTLE_MEMBERS])  # transfers carry expiries
+        history = store.fetch_history(db, group)
+        book = replay([p for p in history.postings if p.at < before], rules, 1,
+                      [r for r in history.refunds if r.at < before])
+        alive += [lot for lot in book.lots.values() if lot.member in wanted and lot.remaining
+                  and lot.earned_at < before and (lot.expires_at is None or lot.expires_at >= before)]
+    return alive
+
+
 def expiring_as_of(db: Database, ref: programs.ProgramRef, versions: VersionTable, member: int, before: int,
                    until: int) -> list[tuple[int, int]]:
     """(expiry instant, points) of a member's points alive at `before` that expire before `until`, as they
-    stood then. Under `inactivity` later activity has since moved lots' expiry, so the member's history up
-    to `before` is replayed; otherwise the lots as stored say it."""
-    if not any(p.expiry and p.expiry.policy == "inactivity" for p in versions.all()):
+    stood then (see `expiries_moved_since`)."""
+    if member not in expiries_moved_since(db, versions, ref.id, before):
         return store.expiring_as_of(db, member, before, until)
-    group = store.linked_members(db, [member])  # transfers in carry the expiry of the giver's lots
-    book = replay([p for p in store.fetch_history(db, group).postings if p.at < before],
-                  expiry_rules(versions, ref.timezone), 1)
     expiring: dict[int, int] = {}
-    for lot in book.member_lots(member):
-        if lot.remaining and lot.expires_at is not None and before <= lot.expires_at < until:
+    for lot in lots_as_of(db, ref, versions, [member], before):
+        if lot.expires_at is not None and lot.expires_at < until:
             expiring[lot.expires_at] = expiring.get(lot.expires_at, 0) + lot.remaining
     return sorted(expiring.items())

@@ -8,11 +8,13 @@ from sqlite_utils import Database
 from loyaltyctl import clock
 from loyaltyctl.core.dates import cutoff, local_date, start_of_day
 from loyaltyctl.core.statements import affordable
+from loyaltyctl.core.versions import VersionTable
 from loyaltyctl.errors import BadInput
 from loyaltyctl.model import Member, Reward
 from loyaltyctl.money import points_value
 from loyaltyctl.operations.ledger import expiring_until
 from loyaltyctl.operations.member_state import program_versions
+from loyaltyctl.operations.posting import expiries_moved_since, lots_as_of
 from loyaltyctl.storage import ledger as ledger_store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
@@ -94,6 +96,18 @@ class ExpiringLine:
     rewards: list[Reward]  # what the available points still buy
 
 
+def _expiring_as_they_stood(db: Database, ref: programs.ProgramRef, versions: VersionTable, members: list[int],
+                            before: int, until: int) -> list[tuple[int, int, int]]:
+    """(member, points, first expiry) of the members' points alive at `before` expiring before `until`,
+    replayed (their expiries have moved since)."""
+    found: dict[int, tuple[int, int]] = {}
+    for lot in lots_as_of(db, ref, versions, members, before):
+        if lot.expires_at is not None and lot.expires_at < until:
+            points, first = found.get(lot.member, (0, lot.expires_at))
+            found[lot.member] = (points + lot.remaining, min(first, lot.expires_at))
+    return [(member, points, first) for member, (points, first) in found.items()]
+
+
 def expiring_report(db: Database, program: str, within: int, as_of: date | None = None
                     ) -> tuple[programs.ProgramRef, date, list[ExpiringLine]]:
     """Members with points expiring in the `within` days after the end of `as_of` (default today)."""
@@ -102,10 +116,17 @@ def expiring_report(db: Database, program: str, within: int, as_of: date | None 
     ref = programs.fetch_program_ref(db, program)
     as_of = as_of or clock.today_in(ref.timezone)
     before = cutoff(as_of, ref.timezone)
-    version = program_versions(db, program).on(as_of)
+    versions = program_versions(db, program)
+    version = versions.on(as_of)
     members = dict(member_store.fetch_member_rows(db, ref.id, program))
+    until = expiring_until(as_of, ref.timezone, within)
+    moved = expiries_moved_since(db, versions, ref.id, before)
+    expiring = ledger_store.expiring_by_member(db, ref.id, before, until, skip=moved)
+    if moved:
+        expiring = sorted(expiring + _expiring_as_they_stood(db, ref, versions, moved, before, until),
+                          key=lambda line: (line[2], line[0]))
     lines = []
-    for row, points, first in ledger_store.expiring_by_member(db, ref.id, before, expiring_until(as_of, ref.timezone, within)):
+    for row, points, first in expiring:
         available = ledger_store.balance_as_of(db, row, before) - ledger_store.pending_as_of(db, row, before)
         lines.append(ExpiringLine(members[row], points, local_date(first, ref.timezone), available,
                                   affordable(version.rewards, available)))

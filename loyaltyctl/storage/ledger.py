@@ -5,6 +5,7 @@ what they decided; it decides nothing. Writes run inside a `write()`
 transaction, so what a posting reads is what it changes.
 """
 
+import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from loyaltyctl.core.chain import GENESIS, entry_digest
-from loyaltyctl.core.posting import Book, Debt, Lot, PostedExpiry, Posting
+from loyaltyctl.core.posting import Book, Debt, Lot, PostedExpiry, Posting, Refund
 
 
 @dataclass(frozen=True)
@@ -137,13 +138,19 @@ def fetch_indebted(db: Database) -> set[int]:
 
 
 def fetch_latest(db: Database, members: Sequence[int]) -> dict[int, int]:
-    """Each member's latest entry instant (members without entries are left out)."""
+    """Each member's latest entry or refund instant (members with neither are left out): a posting dated
+    before a refund changes what the refund takes back, even one that took nothing."""
     latest: dict[int, int] = {}
     for start in range(0, len(members), 500):
         chunk = list(members[start : start + 500])
+        marks = ",".join("?" * len(chunk))
         latest.update(db.execute(
-            f"SELECT member, max(effective_at) FROM entries WHERE member IN ({','.join('?' * len(chunk))})"
-            " GROUP BY member", chunk).fetchall())
+            f"""SELECT member, max(at) FROM (
+                    SELECT member, max(effective_at) AS at FROM entries WHERE member IN ({marks}) GROUP BY member
+                    UNION ALL
+                    SELECT member, max(occurred_at) FROM transactions
+                    WHERE member IN ({marks}) AND refund_of IS NOT NULL GROUP BY member)
+                GROUP BY member""", chunk + chunk).fetchall())
     return latest
 
 
@@ -187,6 +194,7 @@ class History:
 
     postings: list[Posting]
     expiries: list[PostedExpiry]
+    refunds: list[Refund]
 
 
 def linked_members(db: Database, members: Iterable[int]) -> list[int]:
@@ -217,7 +225,20 @@ def fetch_history(db: Database, members: Sequence[int]) -> History:
         f"""SELECT e.id, (SELECT l.entry FROM consumptions c JOIN lots l ON l.id = c.lot
                           WHERE c.debit = e.id LIMIT 1), e.effective_at, e.points
             FROM entries e WHERE e.member IN ({marks}) AND e.kind = 'expire'""", list(members))]
-    return History(postings, expiries)
+    return History(postings, expiries, _fetch_refunds(db, members))
+
+
+def _fetch_refunds(db: Database, members: Sequence[int]) -> list[Refund]:
+    """Refunds of purchases that earned, left out where an operator reversed the earn or one of its
+    clawbacks: what was taken back there is the operator's figure, not a refund's."""
+    marks = ",".join("?" * len(members))
+    return [Refund(*row) for row in db.execute(
+        f"""SELECT r.id, o.entry, r.member, r.occurred_at, -r.amount, o.amount, o.points
+            FROM transactions r JOIN transactions o ON o.id = r.refund_of
+            WHERE r.member IN ({marks}) AND r.refund_of IS NOT NULL AND o.entry IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM entries v WHERE v.kind = 'reverse' AND v.ref = o.entry)
+              AND NOT EXISTS (SELECT 1 FROM entries c JOIN entries v ON v.ref = c.id AND v.kind = 'reverse'
+                              WHERE c.ref = o.entry AND c.kind = 'clawback')""", list(members))]
 
 
 def replace_books(db: Database, members: Sequence[int], book: Book) -> None:
@@ -363,16 +384,29 @@ def saved_as_of(db: Database, member: int, before: int) -> int:
     ).fetchone()[0]
 
 
-def expiring_by_member(db: Database, program_id: int, before: int, until: int) -> list[tuple[int, int, int]]:
-    """Members with points alive at `before` that expire before `until`: (member row, points, first expiry)."""
+def members_active_since(db: Database, program_id: int, since: int, kinds: Sequence[str]) -> list[int]:
+    """Members with entries of these kinds effective at or after `since`."""
+    return [row[0] for row in db.execute(
+        f"""SELECT DISTINCT member FROM entries WHERE program_id = ? AND effective_at >= ?
+            AND kind IN ({','.join('?' * len(kinds))}) ORDER BY member""", [program_id, since, *kinds])]
+
+
+# Leaves out the members in the JSON array :skip.
+SKIP_MEMBERS = "l.member NOT IN (SELECT value FROM json_each(:skip))"
+
+
+def expiring_by_member(db: Database, program_id: int, before: int, until: int,
+                       skip: Sequence[int] = ()) -> list[tuple[int, int, int]]:
+    """Members (but those in `skip`) with points alive at `before` that expire before `until`:
+    (member row, points, first expiry)."""
     return db.execute(
-        """SELECT member, sum(held), min(expires_at) FROM (
+        f"""SELECT member, sum(held), min(expires_at) FROM (
                SELECT l.member, l.expires_at,
                       l.points - coalesce((SELECT sum(c.points) FROM consumptions c
                                            WHERE c.lot = l.id AND c.at < :t), 0) AS held
                FROM lots l JOIN members m ON m.id = l.member
                WHERE m.program_id = :p AND l.expires_at >= :t AND l.expires_at < :u
-                 AND l.earned_at < :t)
+                 AND l.earned_at < :t AND {SKIP_MEMBERS})
            WHERE held > 0 GROUP BY member ORDER BY min(expires_at), member""",
-        {"p": program_id, "t": before, "u": until},
+        {"p": program_id, "t": before, "u": until, "skip": json.dumps(list(skip))},
     ).fetchall()

@@ -243,3 +243,11 @@ def m008_entries_by_ref(db: Database) -> None:
     """Entries by the entry they refer to: what refunds took back from a credit, the other side of a
     transfer, what expired from a credit's lots, all read by the posting rules without a scan."""
     db.executescript("CREATE INDEX entries_ref ON entries(ref, kind) WHERE ref IS NOT NULL;")
+
+
+@migrations()
+def m009_refunds_by_member(db: Database) -> None:
+    """Each member's refunds by time: a posting dated before a refund replays the member, so the
+    poster asks for a member's latest refund as often as for their latest entry."""
+    db.executescript(
+        "CREATE INDEX transactions_member_refunds ON transactions(member, occurred_at) WHERE refund_of IS NOT NULL;")

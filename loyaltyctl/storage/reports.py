@@ -1,8 +1,11 @@
 """Report figures computed in SQL, where they scan many rows."""
 
+import json
 from collections.abc import Sequence
 
 from sqlite_utils import Database
+
+from loyaltyctl.storage.ledger import SKIP_MEMBERS
 
 
 def _segment(column: str, starts: Sequence[int]) -> tuple[str, list[int]]:
@@ -86,7 +89,7 @@ def unposted_expiries(db: Database, program_id: int, before: int, since: int | N
 
 
 def lot_aging(db: Database, program_id: int, before: int, earned_since: Sequence[int],
-              expiring_before: Sequence[int]) -> tuple[list[int], list[int]]:
+              expiring_before: Sequence[int], skip: Sequence[int] = ()) -> tuple[list[int], list[int]]:
     """Points the lots alive at an instant held then, summed by age bucket and by time-to-expiry bucket.
 
     A lot alive at the instant held what it holds now plus what it gave up
@@ -98,10 +101,13 @@ def lot_aging(db: Database, program_id: int, before: int, earned_since: Sequence
     row with a CASE in a subquery and summing per label was 60% slower.)
     Age buckets: since earned_since[0], since [1] … and before them all;
     expiry buckets: before expiring_before[0], before [1] …, later, never.
+    Members in `skip` are left out.
     """
-    params = {"p": program_id, "t": before, **{f"a{i}": v for i, v in enumerate(earned_since)},
-              **{f"e{i}": v for i, v in enumerate(expiring_before)}}
+    params = {"p": program_id, "t": before, "skip": json.dumps(list(skip)),
+              **{f"a{i}": v for i, v in enumerate(earned_since)}, **{f"e{i}": v for i, v in enumerate(expiring_before)}}
     alive = "l.earned_at < :t AND (l.expires_at IS NULL OR l.expires_at >= :t)"
+    if skip:
+        alive += f" AND {SKIP_MEMBERS}"
 
     def totals(points: str) -> str:
         return ", ".join(

@@ -58,6 +58,20 @@ def insert_transactions(db: Database, rows: list[tuple]) -> None:
     )
 
 
+def insert_transaction(db: Database, row: tuple) -> int:
+    """One row in TXN_COLUMNS order, written at once; returns its id."""
+    return db.execute(
+        f"INSERT INTO transactions ({', '.join(TXN_COLUMNS)}) VALUES ({', '.join('?' * len(TXN_COLUMNS))})", row
+    ).lastrowid
+
+
+def add_clawed_back(db: Database, clawbacks: Sequence[tuple[int, int, int | None]]) -> None:
+    """Clawbacks posted for refunds: (refund row, points, negative to take back, entry); a refund's
+    points are what all its clawbacks took back (a revision adds to them), its entry the first."""
+    db.conn.executemany("UPDATE transactions SET points = points + ?, entry = coalesce(entry, ?) WHERE id = ?",
+                        [(points, entry, txn) for txn, points, entry in clawbacks])
+
+
 def fetch_activity(db: Database, members: Sequence[int], basis: str) -> dict[int, list[tuple[int, int]]]:
     """Each member's tier activity, (occurred_at, amount) in time order: spend or points, refunds negative."""
     column = "qualifying" if basis == "spend" else "points"

@@ -166,6 +166,68 @@ def test_a_refund_dated_before_a_redemption_posted_earlier_leaves_no_phantom_poi
     assert verified()
 
 
+def refund_points(txn_id: str, db_path) -> int:
+    """What the transactions table records a refund took back (partner reports and tiers read it)."""
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute("SELECT points FROM transactions WHERE txn_id = ?", [txn_id]).fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_a_redemption_dated_before_a_refund_posted_earlier_makes_the_refund_take_back_more(tmp_path, db_path):
+    # Lot policy, 1 month. T1 100.00 on 01-05 earns 100 (expire 02-05); its full refund on 03-01 is imported
+    # when all 100 have expired: it takes back nothing. A redemption of 50 dated 01-20 is posted after it.
+    # In date order the redemption spends 50 of T1's points, 50 expire on 02-05, and the refund takes back
+    # what T1 still contributes: 100 - 50 expired = 50, already spent, so A owes 50. The replay revises the
+    # refund's clawback by -50 on 03-01.
+    program(tmp_path, 'policy = "lot"\nmonths = 1')
+    load(tmp_path, "t1.csv", "T1,A,2026-01-05T10:00,100.00,,\n")
+    assert load(tmp_path, "r1.csv", "R1,A,2026-03-01T10:00,-100.00,T1,\n")["points_clawed_back"] == 0
+    ok("redeem", "-p", "fix", "A", "--points", "50", "--at", "2026-01-20T10:00")
+    assert [balance("A", day) for day in ("2026-01-20", "2026-02-05", "2026-02-28", "2026-03-01")] == [50, 0, 0, -50]
+    moves = [(e["at"][:10], e["kind"], e["points"])
+             for e in ok("statement", "-p", "fix", "A", "--from", "2026-03-01", "--to", "2026-03-31")["entries"]]
+    assert moves == [("2026-03-01", "clawback", -50)]
+    assert refund_points("R1", db_path) == -50
+    assert rollforward("2026-01-01", "2026-03-31") == {
+        "opening_points": 0, "issued": 100, "redeemed": 50, "expired": 50, "clawed_back": 50, "adjusted": 0,
+        "closing_points": -50}
+    assert liability("2026-03-31")["points_owed_by_members"] == 50
+    # Replaying A again (a credit dated 02-10, after T1's points expired) finds nothing more to revise: the
+    # clawback takes those 5 (alive until 03-10) and A owes 45.
+    ok("adjust", "-p", "fix", "A", "5", "--reason", "x", "--at", "2026-02-10T10:00")
+    assert balance("A", "2026-03-01") == -45
+    assert len(ok("statement", "-p", "fix", "A", "--from", "2026-03-01", "--to", "2026-03-31")["entries"]) == 1
+    assert liability("2026-03-31")["points_owed_by_members"] == 45
+    assert verified()
+
+
+def test_a_credit_dated_before_a_redemption_makes_a_refund_take_back_less(tmp_path, db_path):
+    # Lot policy, 1 month. T1 100.00 on 01-05 earns 100 (expire 02-05); 50 redeemed on 01-20; T1 refunded in
+    # full on 03-01: T1 still contributes 100 - 50 expired = 50, so the refund takes back 50 (owed: -50).
+    # Then +50 is adjusted in, dated 01-01 (expire 02-01). In date order the redemption spends those 50
+    # first (sooner to expire), all 100 of T1 expire on 02-05, and the refund has nothing left to take back:
+    # the replay gives the 50 back on 03-01, and A owes nothing.
+    program(tmp_path, 'policy = "lot"\nmonths = 1')
+    load(tmp_path, "t1.csv", "T1,A,2026-01-05T10:00,100.00,,\n")
+    ok("redeem", "-p", "fix", "A", "--points", "50", "--at", "2026-01-20T10:00")
+    assert load(tmp_path, "r1.csv", "R1,A,2026-03-01T10:00,-100.00,T1,\n")["points_clawed_back"] == 50
+    assert balance("A", "2026-03-01") == -50
+    ok("adjust", "-p", "fix", "A", "50", "--reason", "goodwill", "--at", "2026-01-01T10:00")
+    assert [balance("A", day) for day in ("2026-01-01", "2026-01-05", "2026-01-20", "2026-02-01", "2026-02-05",
+                                          "2026-03-01")] == [50, 150, 100, 100, 0, 0]
+    moves = [(e["at"][:10], e["kind"], e["points"])
+             for e in ok("statement", "-p", "fix", "A", "--from", "2026-03-01", "--to", "2026-03-31")["entries"]]
+    assert moves == [("2026-03-01", "clawback", -50), ("2026-03-01", "clawback", 50)]
+    assert refund_points("R1", db_path) == 0
+    assert rollforward("2026-01-01", "2026-03-31") == {
+        "opening_points": 0, "issued": 100, "redeemed": 50, "expired": 100, "clawed_back": 0, "adjusted": 50,
+        "closing_points": 0}
+    assert liability("2026-03-31")["points_owed_by_members"] == 0
+    assert verified()
+
+
 def test_refunds_in_parts_take_back_exactly_what_the_purchase_earned(tmp_path):
     # 30.00 at 3.34 points per unit: floor(100.2) = 100 points. Three refunds of 10.00 claw back
     # round(100 x 10/30) = 33, round(100 x 20/30) - 33 = 67 - 33 = 34, round(100 x 30/30) - 67 = 33: 100.
@@ -279,3 +341,21 @@ def test_a_reversal_comes_after_its_entry(tmp_path, db_path):
     before = snapshot(db_path)
     assert "before entry" in refused("reverse", "-p", "fix", earned["id"], "--reason", "x", "--at", "2026-01-09")
     assert snapshot(db_path) == before
+
+
+def test_expiring_points_as_of_a_past_day_are_as_they_stood_then_under_inactivity(tmp_path):
+    # Inactivity, 3 months. A earns 100 on 01-05 (to expire 04-05) and 10 on 03-01, which pushes all of
+    # A's points out to 06-01; B earns 20 on 01-20 (expire 04-20) and nothing since. As of 02-10 nobody knew
+    # of the 03-01 purchase: A's 100 were to expire on 04-05 (54 days on), B's 20 on 04-20 (69 days on).
+    program(tmp_path, 'policy = "inactivity"\nmonths = 3')
+    load(tmp_path, "t.csv", "T1,A,2026-01-05T12:00,100.00,,\nT2,B,2026-01-20T12:00,20.00,,\n"
+                            "T3,A,2026-03-01T12:00,10.00,,\n")
+    listed = ok("report", "expiring", "-p", "fix", "--as-of", "2026-02-10", "--within", "70")["members"]
+    assert [(m["member"], m["points"], m["first_expiry"]) for m in listed] == [
+        ("A", 100, "2026-04-05"), ("B", 20, "2026-04-20")]
+    by_expiry = {b["bucket"]: b["points"] for b in liability("2026-02-10")["aging_by_expiry"]}
+    assert by_expiry == {"within 30 days": 0, "31-60 days": 100, "61-90 days": 20, "later": 0, "never": 0}
+    # As of 03-31 the 03-01 purchase is known: A's 110 expire 06-01 (62 days on), B's 20 on 04-20 (20 days).
+    by_expiry = {b["bucket"]: b["points"] for b in liability("2026-03-31")["aging_by_expiry"]}
+    assert by_expiry == {"within 30 days": 20, "31-60 days": 0, "61-90 days": 110, "later": 0, "never": 0}
+    assert ok("balance", "-p", "fix", "A", "--as-of", "2026-02-10")["expiring"] == [{"on": "2026-04-05", "points": 100}]

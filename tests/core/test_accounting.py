@@ -12,6 +12,7 @@ from loyaltyctl.core.accounting import (
     day_movements,
     estimated_breakage,
     journal,
+    lot_buckets,
     opening_entry,
     program_breakage,
     rollforward,
@@ -146,3 +147,12 @@ def test_kpi_rates_and_months():
     # 300 / 1000; 100 / 400; 1000 / 3 = 333.33; 6 / 8.
     assert (k.redemption_rate, k.breakage_rate, k.average_balance, k.repeat_purchase_rate, k.active_rate) == (
         Decimal("0.3"), Decimal("0.25"), Decimal("333.33"), Decimal("0.75"), Decimal("0.4"))
+
+
+def test_lot_buckets_sort_held_points_by_age_and_by_time_to_expiry():
+    # Age limits newest first (issued at or after 300, at or after 200), expiry limits soonest first
+    # (before 400, before 500). Lots: (held, issued at, expires at).
+    lots = [(10, 350, 450), (20, 250, 390), (30, 100, None), (40, 300, 600), (5, 199, 500)]
+    by_age, by_expiry = lot_buckets(lots, [300, 200], [400, 500])
+    assert by_age == [10 + 40, 20, 30 + 5]
+    assert by_expiry == [20, 10, 40 + 5, 30]  # before 400, before 500, later, never

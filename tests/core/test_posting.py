@@ -7,6 +7,8 @@ from loyaltyctl.core.posting import (
     Lot,
     PostedExpiry,
     Posting,
+    Refund,
+    Revision,
     allocate_expiries,
     clawback_points,
     contribution,
@@ -19,6 +21,7 @@ from loyaltyctl.model import Expiry
 
 DAY = 86400
 NEVER = ExpiryRules(lambda at: None, "UTC")
+LOT_1M = ExpiryRules(lambda at: Expiry("lot", 1), "UTC")
 INACTIVE_1M = ExpiryRules(lambda at: Expiry("inactivity", 1), "UTC")
 JAN = 1767225600  # 2026-01-01 00:00 UTC
 
@@ -113,3 +116,42 @@ def test_a_redemption_dated_earlier_is_short_when_it_spends_what_a_later_one_spe
     with_new = [*earlier, Posting(3, 1, "redeem", -50, 10)]
     short = new_shortfalls(replay(earlier, NEVER, 1), replay(with_new, NEVER, 1), with_new)
     assert [p.id for p in short] == [2]
+
+
+def test_a_replay_revises_a_clawback_that_a_debit_dated_before_its_refund_changes():
+    # Lot, 1 month: 100 earned on 01-05 (entry 1) expire 02-05; the refund of all 100.00 on 03-01 took
+    # nothing (everything had expired). Redeeming 50 on 01-20 leaves 50 to expire, so in date order the
+    # refund takes back 100 - 50 expired = 50: a revision of -50 on 03-01, owed since nothing is left.
+    jan5, jan20, mar1 = JAN + 4 * DAY, JAN + 19 * DAY, JAN + 59 * DAY
+    refund = Refund(txn=9, credit=1, member=1, at=mar1, amount=10000, paid=10000, earned=100)
+    postings = [Posting(1, 1, "earn", 100, jan5), Posting(2, 1, "redeem", -50, jan20)]
+    book = replay(postings, LOT_1M, 1, [refund])
+    assert book.revisions == [Revision(9, 1, 1, mar1, -50)]
+    assert book.debts[-1].remaining == 50
+    # Once the revision is posted (entry 3), replaying again agrees with it.
+    again = replay([*postings, Posting(3, 1, "clawback", -50, mar1, 1)], LOT_1M, 1, [refund])
+    assert again.revisions == [] and again.debts[3].remaining == 50
+
+
+def test_a_replay_gives_back_what_a_clawback_took_too_much_of():
+    # The same purchase, a clawback of 50 posted (entry 3, owed), then a credit dated 01-01 (expire 02-01)
+    # that the redemption spends first: all 100 of entry 1 expire and the refund should take nothing.
+    # The revision gives 50 back, which cancels the 50 owed.
+    jan1, jan5, jan20, mar1 = JAN, JAN + 4 * DAY, JAN + 19 * DAY, JAN + 59 * DAY
+    refund = Refund(txn=9, credit=1, member=1, at=mar1, amount=10000, paid=10000, earned=100)
+    postings = [Posting(1, 1, "earn", 100, jan5), Posting(2, 1, "redeem", -50, jan20),
+                Posting(3, 1, "clawback", -50, mar1, 1), Posting(4, 1, "adjust", 50, jan1)]
+    book = replay(postings, LOT_1M, 1, [refund])
+    assert book.revisions == [Revision(9, 1, 1, mar1, 50)]
+    assert book.debts[3].remaining == 0
+    assert sum(lot.remaining for lot in book.lots.values() if lot.alive_at(mar1)) == 0
+
+
+def test_refunds_of_one_purchase_at_one_instant_are_worked_out_together():
+    # Two refunds of 25.00 each of a 100.00 purchase (100 points) at the same instant, clawbacks of 25 and
+    # 25 posted: round(100 x 50/100) = 50 in all, nothing to revise.
+    jan5, feb1 = JAN + 4 * DAY, JAN + 31 * DAY
+    refunds = [Refund(8, 1, 1, feb1, 2500, 10000, 100), Refund(9, 1, 1, feb1, 2500, 10000, 100)]
+    postings = [Posting(1, 1, "earn", 100, jan5), Posting(2, 1, "clawback", -25, feb1, 1),
+                Posting(3, 1, "clawback", -25, feb1, 1)]
+    assert replay(postings, NEVER, 1, refunds).revisions == []

@@ -679,8 +679,6 @@ def test_refund_in_three_parts_claws_back_everything(tmp_path):
     assert (rollforward["issued"], rollforward["clawed_back"], rollforward["closing_points"]) == (100, 100, 0)
 
 
-@pytest.mark.xfail(strict=True, reason="open: the liability's aging by expiry for a past day under inactivity uses "
-                   "expiries as they stand now (balance and statement replay; the program-wide report does not yet)")
 def test_expiring_as_of_a_day_ignores_activity_after_it(tmp_path):
     # Known defect (4): as of 2025-01-05 only the 2025-01-05 earn exists; it expires 2025-04-05, 90 days on.
     os.environ["LOYALTYCTL_NOW"] = NOW
@@ -721,15 +719,12 @@ def test_transferred_points_keep_their_expiry_when_the_receiver_is_replayed(tmp_
     assert [_balance(db, "C", d) for d in ("2025-09-03", "2025-09-04")] == [40, 0]
 
 
-@pytest.mark.xfail(strict=True, reason="open: a clawback's amount is fixed when the refund is posted; a debit dated "
-                   "before it and posted after it does not revise what the refund took back")
 def test_refund_after_expiry_claws_back_the_same_whatever_the_posting_order(tmp_path):
-    # FAILS (production defect), outside what the replay model can see (it takes entry amounts as given):
-    # "Order does not matter". Lot expiry, 1 month. Purchase 100.00 on 01-05 (100 points, expire 02-05),
+    # Found outside what the replay model can see (it takes entry amounts as given): "Order does not matter". Lot expiry, 1 month. Purchase 100.00 on 01-05 (100 points, expire 02-05),
     # redeem 50 on 01-20, full refund on 03-01. In date order the refund claws back what had not expired:
     # 100 - 50 expired = 50, spent already, so 50 owed: balance -50 from 03-01. Posting the redemption last
-    # (dated 01-20, after the refund was imported) must give the same; production keeps the refund's
-    # clawback at 0 (computed when everything had expired) and the balance stays 0.
+    # (dated 01-20, after the refund was imported, when it took nothing back) must give the same: the
+    # replay revises the refund's clawback by a further -50 on 03-01.
     os.environ["LOYALTYCTL_NOW"] = NOW
     terms = Terms("lot", 1, 0, "1", NEW_YORK)
     purchase, redeem_ = ("purchase", "A", "100.00", "2025-01-05T10:00"), ("redeem", "A", 50, "2025-01-20T10:00")
