@@ -106,3 +106,33 @@ def points_value(points: int, point_value: Decimal, currency: str) -> int:
     """The money value of points at a point value, in minor units, rounded half up."""
     exponent = Decimal(1).scaleb(-MINOR_DIGITS[currency])
     return to_minor((Decimal(points) * point_value).quantize(exponent, ROUND_HALF_UP), currency)
+
+
+_EXPORT_MONEY = re.compile(r"(?P<m1>-)?(?P<pre>[^\d\s.,()-]*)(?P<m2>-)?(?P<number>\d[\d.,' ]*)(?P<post>[^\d\s.,()-]*)(?P<m3>-)?")
+_POINT_NUMBER = re.compile(r"\d{1,3}([,' ]\d{3})*(\.\d+)?|\d+(\.\d+)?")
+_COMMA_NUMBER = re.compile(r"\d{1,3}([.' ]\d{3})*(,\d+)?|\d+(,\d+)?")
+
+
+def parse_export_money(text: str, currency: str, decimal_comma: bool = False) -> int:
+    """Money as sales exports write it -> minor units: `12.50`, `$1,149.00`, `-$0.44`, `$-0.44`,
+    `($33.62)` (negative), `12.50 USD`; with `decimal_comma`, `1.149,00 €`. A currency code other than
+    the program's is refused."""
+    body = text.strip()
+    negative = body.startswith("(") and body.endswith(")")
+    if negative:
+        body = body[1:-1].strip()
+    found = _EXPORT_MONEY.fullmatch(body.replace("\u2212", "-").replace("\u00a0", " ").strip())
+    like = "12,50 or 1.149,00 €" if decimal_comma else "12.50, $1,149.00 or ($33.62)"
+    if not found or sum(bool(found[m]) for m in ("m1", "m2", "m3")) > 1 or (negative and any(
+            found[m] for m in ("m1", "m2", "m3"))):
+        raise ValueError(f"{text!r} is not an amount like {like}")
+    for symbol in (found["pre"].strip(), found["post"].strip()):
+        if len(symbol) == 3 and symbol.isalpha() and symbol.upper() != currency:
+            raise ValueError(f"{text!r} is in {symbol.upper()}, not the program's {currency}")
+    number = found["number"].strip()
+    if not (_COMMA_NUMBER if decimal_comma else _POINT_NUMBER).fullmatch(number):
+        raise ValueError(f"{text!r} is not an amount like {like}")
+    plain = number.replace("'", "").replace(" ", "")
+    plain = plain.replace(".", "").replace(",", ".") if decimal_comma else plain.replace(",", "")
+    sign = "-" if negative or found["m1"] or found["m2"] or found["m3"] else ""
+    return parse_money(sign + plain, currency)

@@ -146,7 +146,7 @@ def _bad_rows(shape: Shape, rows: list[dict], prefix: str) -> list[dict]:
     wrong_currency = "EUR" if shape.currency != "EUR" else "USD"
     bad = [
         template | {"txn_id": f"{prefix}-BAD1", "amount": "12,50", "description": "comma decimal"},
-        template | {"txn_id": f"{prefix}-BAD2", "amount": "$18.00", "description": "currency sign"},
+        template | {"txn_id": f"{prefix}-BAD2", "amount": "18.00.00", "description": "two decimal points"},
         template | {"txn_id": f"{prefix}-BAD3", "member_id": "M999", "description": "unknown member"},
         template | {"txn_id": f"{prefix}-BAD4", "amount": "-5.00", "refund_of": f"{prefix}-99999", "description": "refund of unknown txn"},
         template | {"txn_id": f"{prefix}-BAD5", "currency": wrong_currency, "description": "wrong currency"},

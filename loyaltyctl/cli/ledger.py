@@ -163,22 +163,26 @@ def quote(
     ctx: typer.Context,
     program: ProgramOption,
     member: MemberArgument,
-    amount: Annotated[str, typer.Argument(help="Purchase amount, e.g. 42.50.", show_default=False)],
+    amount: Annotated[str | None, typer.Argument(help="Purchase amount, e.g. 42.50 (or give --line).",
+                                                 show_default=False)] = None,
     category: Annotated[str, typer.Option("--category", "-c", help="Product category.")] = "",
+    line: Annotated[list[str] | None, typer.Option(
+        "--line", "-l", metavar="AMOUNT[:CATEGORY]", help="One line of a basket; repeat for each line.")] = None,
     partner: Annotated[str, typer.Option("--partner", help="Partner code, for a purchase at a partner.")] = "",
     at: AtOption = None,
     fmt: FormatOption = render.Format.table,
 ) -> None:
-    """What a purchase would earn now, and why (rate, multipliers, tier, promotion, rounding, cap); writes nothing."""
-    result = quote_purchase(database(ctx), program, member, amount, category, partner, at)
+    """What a purchase (or a basket of lines) would earn now, and why; writes nothing."""
+    result = quote_purchase(database(ctx), program, member, amount, category, partner, at, line)
     earning, version, ref = result.earning, result.version, result.ref
     rate = next((p.points_per_unit for p in version.partners if p.code == partner), version.earn.points_per_unit)
+    lines = result.purchase.lines
     data = {
         "program": ref.code,
         "member": result.member.member_id,
         "at": format_instant(result.at, ref.timezone),
         "amount": format_money(result.purchase.amount, ref.currency),
-        "category": category or None,
+        "category": lines[0].category or None if len(lines) == 1 else None,
         "partner": partner or None,
         "tier": result.state.tier,
         "points": earning.points,
@@ -195,27 +199,39 @@ def quote(
             "rounding": version.earn.rounding,
             "cap": version.earn.max_points_per_txn or None,
             "capped": earning.capped,
+            "lines": [{"amount": format_money(e.line.amount, ref.currency), "category": e.line.category or None,
+                       "category_factor": plain_decimal(e.category_factor), "promotion": e.promotion,
+                       "promotion_factor": plain_decimal(e.promotion_factor), "earns": not e.excluded,
+                       "unrounded": plain_decimal(e.unrounded)} for e in earning.lines],
         },
     }
 
     def as_table(d: dict):
         b, unit = d["breakdown"], version.unit
+        title = f"Quote for {d['member']}: {d['amount']} {ref.currency}"
         if d["no_points_because"]:
-            return render.fields(f"Quote for {d['member']}: {d['amount']} {ref.currency}",
-                                 [(unit, 0), ("why", d["no_points_because"])])
-        pairs = [(f"base ({partner} rate)" if partner else "base", f"{d['amount']} x {b['points_per_unit']}"
-                  + (f" + {b['points_per_visit']} per visit" if earning.base and version.earn.points_per_visit else "")
-                  + f" = {b['base']}")]
-        if earning.category_factor != 1:
-            pairs.append((f"category {category}", f"x{b['category_factor']}"))
-        if earning.promotion:
-            pairs.append((f"promotion {earning.promotion}", f"x{b['promotion_factor']}"))
+            return render.fields(title, [(unit, 0), ("why", d["no_points_because"])])
+        visit = f" + {b['points_per_visit']} per visit" if earning.base and version.earn.points_per_visit else ""
+        if len(b["lines"]) > 1:
+            pairs = [(f"line {x['category'] or '(none)'}", f"{x['amount']} x {b['points_per_unit']}"
+                      + (f" x{x['category_factor']}" if x["category_factor"] != "1" else "")
+                      + (f" x{x['promotion_factor']} ({x['promotion']})" if x["promotion"] else "")
+                      + (f" = {x['unrounded']}" if x["earns"] else ": earns nothing")) for x in b["lines"]]
+            if visit:
+                pairs.append(("per visit", f"{b['points_per_visit']} x{b['category_factor']} x{b['promotion_factor']}"))
+        else:
+            pairs = [(f"base ({partner} rate)" if partner else "base",
+                      f"{d['amount']} x {b['points_per_unit']}{visit} = {b['base']}")]
+            if earning.category_factor != 1:
+                pairs.append((f"category {d['category']}", f"x{b['category_factor']}"))
+            if earning.promotion:
+                pairs.append((f"promotion {earning.promotion}", f"x{b['promotion_factor']}"))
         if d["tier"]:
             pairs.append((f"tier {d['tier']}", f"x{b['tier_factor']}"))
         pairs.append(("before rounding", f"{b['unrounded']} (rounding: {b['rounding']})"))
         if earning.capped:
             pairs.append(("capped at", b["cap"]))
         pairs.append((unit, d["points"]))
-        return render.fields(f"Quote for {d['member']}: {d['amount']} {ref.currency}", pairs)
+        return render.fields(title, pairs)
 
     render.emit(data, fmt, as_table)

@@ -1,4 +1,4 @@
-"""`loyaltyctl txn import`: the nightly transactions CSV."""
+"""`loyaltyctl txn import`: the nightly sales export; `txn sources` and `txn source show`: how each is read."""
 
 import sys
 from contextlib import contextmanager
@@ -21,9 +21,14 @@ from loyaltyctl.cli.common import (
 )
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats.csv_input import parse_mapping
+from loyaltyctl.formats.sources import builtin_sources, load_source, source_text
 from loyaltyctl.operations.imports import import_transactions
 
 txn_app = typer.Typer(no_args_is_help=True, help="Import purchases and refunds.")
+source_app = typer.Typer(no_args_is_help=True, help="The source profiles exports are read with.")
+txn_app.add_typer(source_app, name="source")
+SourceOption = Annotated[str, typer.Option(
+    "--source", "-s", help="How the file is laid out: a built-in source (see `txn sources`) or a profile FILE.toml.")]
 
 
 @contextmanager
@@ -58,7 +63,8 @@ def _delimiter(text: str) -> str:
 def import_command(
     ctx: typer.Context,
     program: ProgramOption,
-    file: Annotated[Path, typer.Argument(help="CSV: txn_id, member_id, occurred_at, amount [, category, currency, store, partner, refund_of, description].")],
+    file: Annotated[Path, typer.Argument(help="The export (generic: txn_id, member_id, occurred_at, amount [, line, category, currency, store, partner, refund_of, description, name, email]).")],
+    source: SourceOption = "generic",
     reject_file: RejectFileOption = None,
     column_map: MapOption = None,
     delimiter: Annotated[str, typer.Option(help="Field separator: one character, or 'tab'.")] = ",",
@@ -67,13 +73,36 @@ def import_command(
     create_members: Annotated[bool, typer.Option(help="Add unknown member ids instead of rejecting their rows.")] = False,
     fmt: FormatOption = render.Format.table,
 ) -> None:
-    """Import transactions: idempotent by txn_id, atomic per run; exit 3 when rows were rejected."""
+    """Import sales: idempotent by txn_id, atomic per run; skipped rows counted; exit 3 when rows were rejected."""
+    profile = load_source(source)
     with _progress(file) as on_bytes:
         summary = import_transactions(
-            database(ctx), program, file, reject_file=reject_file, mapping=parse_mapping(column_map or []),
+            database(ctx), program, file, source=profile, reject_file=reject_file,
+            mapping=parse_mapping(column_map or []),
             delimiter=_delimiter(delimiter), dry_run=dry_run, strict=strict, create_members=create_members,
             on_bytes=on_bytes,
         )
     title = f"Import into {program}" + (" (dry run: nothing written)" if dry_run else "")
-    render.emit(summary.as_json(), fmt, lambda d: render.fields(title, [(k, v) for k, v in d.items() if k != "dry_run"]))
+
+    def as_table(d: dict):
+        pairs = [(k, v) for k, v in d.items() if k not in ("dry_run", "skipped_reasons")]
+        pairs += [(f"  skipped: {reason}", count) for reason, count in d["skipped_reasons"].items()]
+        return render.fields(title, pairs)
+
+    render.emit(summary.as_json(), fmt, as_table)
     report_rejects(file, summary.first_rejects, summary.rejected, summary.reject_file)
+
+
+@command(txn_app, "sources")
+def sources_command(fmt: FormatOption = render.Format.table) -> None:
+    """The built-in sources: which system's export each reads, and where to get it."""
+    profiles = [load_source(name) for name in builtin_sources()]
+    data = [{"name": p.name, "title": p.title, "export": p.export} for p in profiles]
+    render.emit(data, fmt, lambda d: render.table("Sources (txn import --source NAME)", ["name", "reads", "export it from"],
+                                                  [(x["name"], x["title"], x["export"]) for x in d]))
+
+
+@command(source_app, "show")
+def source_show(name: Annotated[str, typer.Argument(help="A built-in source (see `txn sources`).")]) -> None:
+    """Print a built-in source's profile as TOML: a start for a profile of your own (--source FILE.toml)."""
+    print(source_text(name), end="")

@@ -18,6 +18,32 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
+class MemberIndex:
+    """A program's members by id, card and email (case-folded): how an import finds a row's member."""
+
+    def __init__(self, rows: Iterable[tuple[int, str, str | None, str | None]] = ()):
+        self.by_id: dict[str, int] = {}
+        self.by_card: dict[str, int] = {}
+        self.by_email: dict[str, int] = {}
+        for row, member_id, card, email in rows:
+            self.add(row, member_id, card, email)
+
+    def add(self, row: int, member_id: str, card: str | None = None, email: str | None = None) -> None:
+        self.by_id[member_id] = row
+        if card:
+            self.by_card[card] = row
+        if email:
+            self.by_email.setdefault(email.casefold(), row)
+
+    def find(self, key: str, by: str = "member_id") -> int | None:
+        """`by` member_id: an id, a card, or an email; card: a card; email: an email (or an id written as one)."""
+        if by == "card":
+            return self.by_card.get(key)
+        if by == "email":
+            return self.by_email.get(key.casefold()) or self.by_id.get(key) or self.by_id.get(key.casefold())
+        return self.by_id.get(key) or self.by_card.get(key) or self.by_email.get(key.casefold())
+
+
 @dataclass(frozen=True)
 class Rejected:
     """An input row that was not taken, with where it was and why."""
@@ -54,6 +80,10 @@ def _date_field(name: str, text: str) -> date | None:
         raise ValueError(f"{name} {error}") from None
 
 
+def is_email(text: str) -> bool:
+    return bool(_EMAIL.fullmatch(text))
+
+
 def parse_member(fields: Mapping[str, str], program: str, today: date) -> Member:
     """A member from text fields (a CSV row or command options); ValueError says what is wrong.
 
@@ -65,7 +95,7 @@ def parse_member(fields: Mapping[str, str], program: str, today: date) -> Member
     if len(member_id) > 64 or _CONTROL.search(member_id):
         raise ValueError(f"member_id {member_id[:64]!r} must be at most 64 printable characters")
     email = (fields.get("email") or "").strip()
-    if email and not _EMAIL.fullmatch(email):
+    if email and not is_email(email):
         raise ValueError(f"email {email!r} is not an email address")
     birthday = _date_field("birthday", (fields.get("birthday") or "").strip())
     if birthday and birthday > today:

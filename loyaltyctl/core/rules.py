@@ -17,13 +17,29 @@ ONE = Decimal(1)
 
 
 @dataclass(frozen=True)
-class Purchase:
-    """What the rules need to know about a transaction."""
+class Line:
+    """One line of a basket: spend in minor units and its category ("" for none)."""
 
-    amount: int  # minor units, positive
-    day: date  # local date, for promotions
+    amount: int
     category: str = ""
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """What the rules need to know about a transaction: its basket of lines, day and partner."""
+
+    lines: tuple[Line, ...]
+    day: date  # local date, for promotions
     partner: str = ""
+
+    @classmethod
+    def single(cls, amount: int, day: date, category: str = "", partner: str = "") -> "Purchase":
+        """A purchase of one line."""
+        return cls((Line(amount, category),), day, partner)
+
+    @property
+    def amount(self) -> int:
+        return sum(line.amount for line in self.lines)
 
 
 @dataclass(frozen=True)
@@ -37,16 +53,29 @@ class MemberState:
 
 
 @dataclass(frozen=True)
-class Earning:
-    points: int
-    base: Decimal = Decimal(0)  # spend x rate, plus points per visit
+class LineEarning:
+    """What one line contributes before rounding: spend x rate x its category factor x its promotion."""
+
+    line: Line
     category_factor: Decimal = ONE
     promotion: str | None = None
+    promotion_factor: Decimal = ONE
+    excluded: bool = False  # its category earns nothing and counts no spend
+    unrounded: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Earning:
+    points: int
+    base: Decimal = Decimal(0)  # qualifying spend x rate, plus points per visit
+    category_factor: Decimal = ONE  # the largest of the lines' (what the visit points are multiplied by)
+    promotion: str | None = None  # the largest of the lines' promotions (likewise)
     promotion_factor: Decimal = ONE
     tier_factor: Decimal = ONE
     unrounded: Decimal = Decimal(0)
     capped: bool = False
     no_points_because: str | None = None
+    lines: tuple[LineEarning, ...] = ()
 
 
 class EarnRules:
@@ -67,8 +96,11 @@ class EarnRules:
         self.per_visit = earn.points_per_visit
 
     def qualifying_spend(self, purchase: Purchase) -> int:
-        """What a purchase counts toward a spend tier: all of it, unless its category earns nothing."""
-        return 0 if purchase.category and purchase.category in self.excluded else purchase.amount
+        """What a purchase counts toward a spend tier and `min_spend`: its lines whose category earns."""
+        return sum(line.amount for line in purchase.lines if not self._excluded(line))
+
+    def _excluded(self, line: Line) -> bool:
+        return bool(line.category) and line.category in self.excluded
 
     def knows_partner(self, code: str) -> bool:
         return code in self.partner_rates
@@ -83,29 +115,46 @@ class EarnRules:
         return best
 
     def earn_points(self, purchase: Purchase, member: MemberState = MemberState()) -> Earning:
+        """A basket earns once: the sum over its lines of spend x rate x the line's category factor x the
+        largest promotion active for the line, plus the points per visit (multiplied by the largest of
+        the lines' factors, so a one-line purchase multiplies both alike), x the tier, rounded once,
+        capped once."""
         if not member.may_earn:
             return Earning(0, no_points_because=member.why_not or "no valid membership")
-        if purchase.category and purchase.category in self.excluded:
-            return Earning(0, no_points_because=f"category {purchase.category!r} earns no points")
-        if purchase.amount < self.min_spend:
+        qualifying = [line for line in purchase.lines if not self._excluded(line)]
+        if not qualifying:
+            categories = ", ".join(sorted({repr(line.category) for line in purchase.lines}))
+            return Earning(0, no_points_because=f"category {categories} earns no points")
+        if self.qualifying_spend(purchase) < self.min_spend:
             return Earning(0, no_points_because="below min_spend")
         rate = self.partner_rates[purchase.partner] if purchase.partner else self.rate
-        base = purchase.amount * self.scale * rate + self.per_visit
-        category_factor = self.category_factors.get(purchase.category, ONE)
-        promotion, promotion_factor = self.best_promotion(purchase.day, purchase.category)
-        unrounded = base * category_factor * promotion_factor * member.tier_multiplier
+        lines = tuple(self._line(line, rate, purchase.day) for line in purchase.lines)
+        earning = [e for e in lines if not e.excluded]
+        category_factor = max(e.category_factor for e in earning)
+        promotion = max(earning, key=lambda e: e.promotion_factor)
+        visit = self.per_visit * category_factor * promotion.promotion_factor
+        unrounded = (sum(e.unrounded for e in earning) + visit) * member.tier_multiplier
         points = round_points(unrounded, self.rounding)
         capped = bool(self.cap) and points > self.cap
         return Earning(
             points=self.cap if capped else points,
-            base=base,
+            base=sum(e.line.amount * self.scale * rate for e in earning) + self.per_visit,
             category_factor=category_factor,
-            promotion=promotion,
-            promotion_factor=promotion_factor,
+            promotion=promotion.promotion,
+            promotion_factor=promotion.promotion_factor,
             tier_factor=member.tier_multiplier,
             unrounded=unrounded,
             capped=capped,
+            lines=lines,
         )
+
+    def _line(self, line: Line, rate: Decimal, day: date) -> LineEarning:
+        if self._excluded(line):
+            return LineEarning(line, excluded=True)
+        factor = self.category_factors.get(line.category, ONE)
+        promotion, promotion_factor = self.best_promotion(day, line.category)
+        return LineEarning(line, factor, promotion, promotion_factor, False,
+                           line.amount * self.scale * rate * factor * promotion_factor)
 
 
 def refund_qualifying(refund_amount: int, original_qualifying_left: int) -> int:

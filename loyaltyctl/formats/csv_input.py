@@ -3,7 +3,7 @@
 import csv
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -36,20 +36,28 @@ def parse_mapping(pairs: Iterable[str]) -> dict[str, str]:
 
 def read_csv(
     path: Path,
-    fields: tuple[str, ...],
+    fields: Iterable[str],
     required: tuple[str, ...],
     mapping: Mapping[str, str] | None = None,
     delimiter: str = ",",
     on_bytes: Callable[[int], None] | None = None,
+    columns: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[tuple[str, ...], Iterator[CsvRow]]:
     """The file's header and a lazy iterator of its rows (memory flat in file size).
 
-    Headers match field names case-insensitively after trimming, or through
-    `mapping`; other columns are ignored. `on_bytes` hears how many bytes each
-    line had (for a progress bar). Raises BadInput (exit 2) for a file
-    that cannot be read, is not UTF-8, or lacks a required column.
+    Headers match field names case-insensitively after trimming or, when a
+    source gives `columns` (header -> the fields it fills), only through
+    those; `mapping` (the user's `--map`, column -> field) comes first, and
+    naming a field that does not exist or a column the file lacks is bad
+    usage. Other columns are ignored. `on_bytes` hears how many bytes each
+    line had (for a progress bar). Raises BadInput (exit 2) for a file that
+    cannot be read, is not UTF-8, or lacks a required column.
     """
+    fields = tuple(fields)
     mapping = mapping or {}
+    for column, field in mapping.items():
+        if field not in fields:
+            raise BadInput(f"--map {column}={field}: there is no field {field!r} (fields: {', '.join(fields)})")
     try:
         handle = path.open("rb")
     except OSError as err:
@@ -66,22 +74,38 @@ def read_csv(
     except BadInput:
         handle.close()
         raise
-    columns: dict[str, int] = {}
+    names = {_normalise(name) for name in header}
+    lacking = [column for column in mapping if column not in names]
+    if lacking:
+        handle.close()
+        raise BadInput(f"{path}:1: --map names column {lacking[0]!r}, which the file does not have "
+                       f"(found: {', '.join(header) or 'nothing'})")
+    remapped = set(mapping.values())
+    indexes: dict[str, int] = {}
     for index, name in enumerate(header):
-        field = mapping.get(_normalise(name), _normalise(name))
-        if field in fields:
-            if field in columns:
-                handle.close()
-                raise BadInput(f"{path}:1: two columns map to {field!r}")
-            columns[field] = index
-    missing = [field for field in required if field not in columns]
+        key = _normalise(name)
+        if key in mapping:
+            targets: Sequence[str] = (mapping[key],)
+        elif columns is not None:
+            targets = [f for f in columns.get(key, ()) if f.split("+")[0] not in remapped]
+        else:
+            targets = (key,) if key not in remapped else ()
+        for field in targets:
+            if field in fields:
+                if field in indexes:
+                    handle.close()
+                    raise BadInput(f"{path}:1: two columns map to {field!r}")
+                indexes[field] = index
+    expected = {field: header_name for header_name, keys in (columns or {}).items() for field in keys}
+    missing = [f"{expected[field]!r} ({field})" if expected.get(field, field) != field else field
+               for field in required if field not in indexes]
     if missing:
         handle.close()
         raise BadInput(
             f"{path}:1: missing required column{'s' if len(missing) > 1 else ''} "
             f"{', '.join(missing)} (found: {', '.join(header) or 'nothing'})"
         )
-    return header, _rows(path, handle, reader, header, columns)
+    return header, _rows(path, handle, reader, header, indexes)
 
 
 def _rows(path: Path, handle, reader, header: tuple[str, ...], columns: dict[str, int]) -> Iterator[CsvRow]:

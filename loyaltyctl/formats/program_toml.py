@@ -8,18 +8,26 @@ gives back an equal `Program`.
 
 import hashlib
 import re
-import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import tomli_w
 
 from loyaltyctl.core.dates import supported_day
-from loyaltyctl.errors import BadInput, InvalidProgram
+from loyaltyctl.formats.toml_tables import (
+    Section,
+    as_boolean,
+    as_choice,
+    as_text,
+    as_texts,
+    as_timezone,
+    parse_checked,
+    type_name,
+)
+from loyaltyctl.errors import BadInput
 from loyaltyctl.model import (
     Accounting,
     Bonuses,
@@ -38,72 +46,7 @@ from loyaltyctl.money import format_money, is_currency, parse_decimal, to_minor
 
 CODE_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
 ACCOUNT_PATTERN = re.compile(r"(Assets|Liabilities|Equity|Income|Expenses)(:[A-Z0-9][A-Za-z0-9-]*)+")
-_MISSING = object()
-
-
-@dataclass
-class _Section:
-    """Reads one TOML table, recording a problem per bad or unknown key."""
-
-    raw: dict[str, Any]
-    path: str
-    problems: list[tuple[str, str]]
-    seen: set[str] = field(default_factory=set)
-
-    def key_path(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def problem(self, key: str, message: str) -> None:
-        self.problems.append((self.key_path(key), message))
-
-    def get(self, key: str, convert: Callable[[Any], Any], default: Any = _MISSING) -> Any:
-        """The converted value of `key`; its default (or None) when absent or invalid."""
-        self.seen.add(key)
-        if key not in self.raw:
-            if default is _MISSING:
-                self.problem(key, "is required")
-                return None
-            return default
-        try:
-            return convert(self.raw[key])
-        except ValueError as err:
-            self.problem(key, str(err))
-            return None if default is _MISSING else default
-
-    def table(self, key: str) -> "_Section | None":
-        self.seen.add(key)
-        value = self.raw.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            self.problem(key, "must be a table")
-            return None
-        return _Section(value, self.key_path(key), self.problems)
-
-    def tables(self, key: str) -> list["_Section"]:
-        """An array of tables (`[[earn.multipliers]]`), each with an indexed path."""
-        self.seen.add(key)
-        value = self.raw.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            self.problem(key, "must be an array of tables")
-            return []
-        return [_Section(item, f"{self.key_path(key)}[{i}]", self.problems) for i, item in enumerate(value)]
-
-    def finish(self) -> None:
-        for key in self.raw:
-            if key not in self.seen:
-                self.problem(key, "unknown key")
-
-
 # -- value converters: each takes a raw TOML value and returns it or raises ValueError
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"must be a string, not {_type_name(value)}")
-    if not value.strip():
-        raise ValueError("must not be empty")
-    return value.strip()
 
 
 UNIT_PATTERN = re.compile(r'[^"\\;\x00-\x1f\x7f]{1,30}')
@@ -112,14 +55,14 @@ UNIT_PATTERN = re.compile(r'[^"\\;\x00-\x1f\x7f]{1,30}')
 def _unit(value: Any) -> str:
     """What points are called. It goes into journal narrations (a quoted string in beancount, the rest of
     the line in hledger, where `;` starts a comment), so quotes, backslashes, `;` and line breaks are out."""
-    text = _text(value)
+    text = as_text(value)
     if not UNIT_PATTERN.fullmatch(text):
         raise ValueError(f'{text!r} must be at most 30 characters, without quotes, backslashes, ";" or line breaks')
     return text
 
 
 def _code(value: Any) -> str:
-    text = _text(value)
+    text = as_text(value)
     if not CODE_PATTERN.fullmatch(text):
         raise ValueError(f"{text!r} must use only a-z, 0-9 and '-'")
     return text
@@ -127,7 +70,7 @@ def _code(value: Any) -> str:
 
 def _decimal(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-        raise ValueError(f"must be a decimal number written as a string, not {_type_name(value)}")
+        raise ValueError(f"must be a decimal number written as a string, not {type_name(value)}")
     if isinstance(value, str):
         try:
             return parse_decimal(value)
@@ -159,7 +102,7 @@ def _fraction(value: Any) -> Decimal:
 
 def _integer(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"must be a whole number, not {_type_name(value)}")
+        raise ValueError(f"must be a whole number, not {type_name(value)}")
     if value < 0:
         raise ValueError(f"must not be negative, got {value}")
     return value
@@ -183,63 +126,21 @@ def _date(value: Any) -> date:
     raise ValueError(f"must be a date like 2026-01-31, not {value!r}")
 
 
-def _boolean(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"must be true or false, not {_type_name(value)}")
-    return value
-
-
-def _texts(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        raise ValueError(f"must be an array of strings, not {_type_name(value)}")
-    return tuple(_text(item) for item in value)
-
-
-def _choice(*options: str) -> Callable[[Any], str]:
-    def convert(value: Any) -> str:
-        text = _text(value)
-        if text not in options:
-            raise ValueError(f"{text!r} is not one of {', '.join(options)}")
-        return text
-
-    return convert
-
-
 def _currency(value: Any) -> str:
-    text = _text(value)
+    text = as_text(value)
     if not is_currency(text):
         raise ValueError(f"{text!r} is not an ISO 4217 currency code")
     return text
 
 
-def _timezone(value: Any) -> str:
-    text = _text(value)
-    try:
-        ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{text!r} is not a known time zone (e.g. America/New_York, UTC)") from None
-    if text not in available_timezones() and text != "UTC":
-        raise ValueError(f"{text!r} is not a known time zone (e.g. America/New_York, UTC)")
-    return text
-
-
 def _account(value: Any) -> str:
-    text = _text(value)
+    text = as_text(value)
     if not ACCOUNT_PATTERN.fullmatch(text):
         raise ValueError(
             f"{text!r} is not an account name like Liabilities:Loyalty:Points "
             "(Assets|Liabilities|Equity|Income|Expenses, then segments starting with a capital or digit)"
         )
     return text
-
-
-def _type_name(value: Any) -> str:
-    names = {bool: "a boolean", int: "an integer", str: "a string", list: "an array", dict: "a table"}
-    if isinstance(value, Decimal):
-        return "a number"
-    if isinstance(value, date):
-        return "a date"
-    return names.get(type(value), type(value).__name__)
 
 
 def _money(currency: str | None) -> Callable[[Any], int]:
@@ -251,7 +152,7 @@ def _money(currency: str | None) -> Callable[[Any], int]:
     return convert
 
 
-def _check_unique(sections: list[_Section], values: list[Any], what: str) -> None:
+def _check_unique(sections: list[Section], values: list[Any], what: str) -> None:
     seen: set[Any] = set()
     for section, value in zip(sections, values):
         if value is None:
@@ -264,19 +165,19 @@ def _check_unique(sections: list[_Section], values: list[Any], what: str) -> Non
 # -- sections
 
 
-def _read_earn(section: _Section, money: Callable[[Any], int]) -> EarnRules:
+def _read_earn(section: Section, money: Callable[[Any], int]) -> EarnRules:
     multipliers = []
     for item in section.tables("multipliers"):
-        multipliers.append(Multiplier(item.get("category", _text), item.get("factor", _positive)))
+        multipliers.append(Multiplier(item.get("category", as_text), item.get("factor", _positive)))
         item.finish()
     promotions = []
     for item in section.tables("promotions"):
         promotion = Promotion(
-            name=item.get("name", _text),
+            name=item.get("name", as_text),
             starts=item.get("starts", _date),
             ends=item.get("ends", _date),
             factor=item.get("factor", _positive),
-            categories=item.get("categories", _texts, ()),
+            categories=item.get("categories", as_texts, ()),
         )
         if promotion.starts and promotion.ends and promotion.ends < promotion.starts:
             item.problem("ends", f"{promotion.ends} is before starts {promotion.starts}")
@@ -285,10 +186,10 @@ def _read_earn(section: _Section, money: Callable[[Any], int]) -> EarnRules:
     categories = [m.category for m in multipliers]
     rules = EarnRules(
         points_per_unit=section.get("points_per_unit", _non_negative),
-        rounding=section.get("rounding", _choice("floor", "round", "ceil"), "floor"),
+        rounding=section.get("rounding", as_choice("floor", "round", "ceil"), "floor"),
         min_spend=section.get("min_spend", money, 0),
         max_points_per_txn=section.get("max_points_per_txn", _integer, 0),
-        exclude_categories=section.get("exclude_categories", _texts, ()),
+        exclude_categories=section.get("exclude_categories", as_texts, ()),
         points_per_visit=section.get("points_per_visit", _non_negative, Decimal(0)),
         pending_days=section.get("pending_days", _integer, 0),
         multipliers=tuple(multipliers),
@@ -304,8 +205,8 @@ def _read_earn(section: _Section, money: Callable[[Any], int]) -> EarnRules:
 MAX_EXPIRY_MONTHS = 1200
 
 
-def _read_expiry(section: _Section) -> Expiry:
-    policy = section.get("policy", _choice("none", "lot", "inactivity"))
+def _read_expiry(section: Section) -> Expiry:
+    policy = section.get("policy", as_choice("none", "lot", "inactivity"))
     months = section.get("months", _positive_integer, 0)
     if policy in ("lot", "inactivity") and not months:
         if "months" not in section.raw:
@@ -316,9 +217,9 @@ def _read_expiry(section: _Section) -> Expiry:
     return Expiry(policy=policy or "none", months=months or 0)
 
 
-def _read_tiers(section: _Section) -> Tiers:
-    basis = section.get("basis", _choice("spend", "points"), "spend")
-    window = section.get("window", _choice("calendar-year", "rolling-12-months"), "calendar-year")
+def _read_tiers(section: Section) -> Tiers:
+    basis = section.get("basis", as_choice("spend", "points"), "spend")
+    window = section.get("window", as_choice("calendar-year", "rolling-12-months"), "calendar-year")
     items = section.tables("levels")
     levels = []
     for item in items:
@@ -326,10 +227,10 @@ def _read_tiers(section: _Section) -> Tiers:
         levels.append(
             TierLevel(
                 code=code,
-                name=item.get("name", _text, code or ""),
+                name=item.get("name", as_text, code or ""),
                 threshold=item.get("threshold", _non_negative),
                 multiplier=item.get("multiplier", _positive, Decimal(1)),
-                perks=item.get("perks", _texts, ()),
+                perks=item.get("perks", as_texts, ()),
             )
         )
         item.finish()
@@ -353,11 +254,11 @@ def _read_tiers(section: _Section) -> Tiers:
     return Tiers(basis=basis, window=window, levels=tuple(levels))
 
 
-def _read_rewards(items: list[_Section], money: Callable[[Any], int]) -> tuple[Reward, ...]:
+def _read_rewards(items: list[Section], money: Callable[[Any], int]) -> tuple[Reward, ...]:
     rewards = []
     for item in items:
-        kind = item.get("kind", _choice("discount", "product", "cashback", "donation"), "discount")
-        charity = item.get("charity", _text, None)
+        kind = item.get("kind", as_choice("discount", "product", "cashback", "donation"), "discount")
+        charity = item.get("charity", as_text, None)
         if kind == "donation" and charity is None and "charity" not in item.raw:
             item.problem("charity", "is required for a donation reward")
         if kind != "donation" and charity is not None:
@@ -365,7 +266,7 @@ def _read_rewards(items: list[_Section], money: Callable[[Any], int]) -> tuple[R
         rewards.append(
             Reward(
                 code=item.get("code", _code),
-                name=item.get("name", _text),
+                name=item.get("name", as_text),
                 points=item.get("points", _positive_integer),
                 value=item.get("value", money),
                 kind=kind,
@@ -377,7 +278,7 @@ def _read_rewards(items: list[_Section], money: Callable[[Any], int]) -> tuple[R
     return tuple(rewards)
 
 
-def _read_bonuses(section: _Section, money: Callable[[Any], int]) -> Bonuses:
+def _read_bonuses(section: Section, money: Callable[[Any], int]) -> Bonuses:
     bonuses = Bonuses(
         signup=section.get("signup", _integer, 0),
         birthday=section.get("birthday", _integer, 0),
@@ -389,23 +290,23 @@ def _read_bonuses(section: _Section, money: Callable[[Any], int]) -> Bonuses:
     return bonuses
 
 
-def _read_membership(section: _Section, money: Callable[[Any], int]) -> Membership:
+def _read_membership(section: Section, money: Callable[[Any], int]) -> Membership:
     membership = Membership(
         fee=section.get("fee", money),
-        term=section.get("term", _choice("lifetime", "annual"), "lifetime"),
-        required_to_earn=section.get("required_to_earn", _boolean, False),
+        term=section.get("term", as_choice("lifetime", "annual"), "lifetime"),
+        required_to_earn=section.get("required_to_earn", as_boolean, False),
     )
     section.finish()
     return membership
 
 
-def _read_partners(items: list[_Section]) -> tuple[Partner, ...]:
+def _read_partners(items: list[Section]) -> tuple[Partner, ...]:
     partners = []
     for item in items:
         partners.append(
             Partner(
                 code=item.get("code", _code),
-                name=item.get("name", _text),
+                name=item.get("name", as_text),
                 points_per_unit=item.get("points_per_unit", _non_negative),
             )
         )
@@ -414,7 +315,7 @@ def _read_partners(items: list[_Section]) -> tuple[Partner, ...]:
     return tuple(partners)
 
 
-def _read_accounting(section: _Section) -> Accounting:
+def _read_accounting(section: Section) -> Accounting:
     defaults = Accounting()
     accounting = Accounting(
         **{name: section.get(name, _account, getattr(defaults, name)) for name in defaults.__dataclass_fields__}
@@ -424,16 +325,16 @@ def _read_accounting(section: _Section) -> Accounting:
 
 
 def _read_program(raw: dict[str, Any], problems: list[tuple[str, str]]) -> Program:
-    root = _Section(raw, "", problems)
+    root = Section(raw, "", problems)
     head = root.table("program")
     earn = root.table("earn")
     if head is None:
         root.problem("program", "the [program] table is required")
-        head = _Section({}, "program", [])
+        head = Section({}, "program", [])
     if earn is None:
         root.problem("earn", "the [earn] table is required")
-        earn = _Section({"points_per_unit": "0"}, "earn", [])
-    code, name = head.get("code", _code), head.get("name", _text)
+        earn = Section({"points_per_unit": "0"}, "earn", [])
+    code, name = head.get("code", _code), head.get("name", as_text)
     currency = head.get("currency", _currency)
     money = _money(currency)
     expiry = root.table("expiry")
@@ -445,7 +346,7 @@ def _read_program(raw: dict[str, Any], problems: list[tuple[str, str]]) -> Progr
         code=code,
         name=name,
         currency=currency,
-        timezone=head.get("timezone", _timezone),
+        timezone=head.get("timezone", as_timezone),
         point_value=head.get("point_value", _non_negative),
         breakage_rate=head.get("breakage_rate", _fraction, None),
         effective_from=head.get("effective_from", _date, None),
@@ -471,54 +372,9 @@ def _read_program(raw: dict[str, Any], problems: list[tuple[str, str]]) -> Progr
     return program
 
 
-def locate_key(text: str, key_path: str) -> int | None:
-    """The 1-based line where `key_path` (e.g. `earn.multipliers[1].factor`) is written.
-
-    tomllib reports lines only for syntax errors, so validation problems are
-    located by scanning table headers and keys. Best effort: a key that is not
-    written (a missing one) gives the line of its table's header, if any.
-    """
-    target = re.sub(r"\[(\d+)\]", r"#\1", key_path).split(".")
-    array_counts: dict[str, int] = {}
-    table: list[str] = []
-    fallback: int | None = None
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        header = re.match(r"\[\[\s*([\w.-]+)\s*\]\]|\[\s*([\w.-]+)\s*\]", stripped)
-        if header:
-            if header.group(1):
-                parts = header.group(1).split(".")
-                index = array_counts[header.group(1)] = array_counts.get(header.group(1), -1) + 1
-                table = parts[:-1] + [f"{parts[-1]}#{index}"]
-            else:
-                table = header.group(2).split(".")
-            if target[: len(table)] == table:
-                fallback = number
-            continue
-        key = re.match(r"([\w-]+)\s*=", stripped)
-        if key and table + [key.group(1)] == target:
-            return number
-    return fallback
-
-
 def parse_program(text: str, source: str = "<program>") -> Program:
     """Parse and validate a program's TOML; InvalidProgram lists every problem found."""
-    try:
-        raw = tomllib.loads(text, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as err:
-        raise InvalidProgram([f"{source}: invalid TOML: {err}"]) from None
-    problems: list[tuple[str, str]] = []
-    program = _read_program(raw, problems)
-    if problems:
-        located = sorted(
-            ((locate_key(text, key_path), key_path, message) for key_path, message in problems),
-            key=lambda problem: problem[0] or 0,
-        )
-        raise InvalidProgram(
-            [f"{source}:{line}: {key_path}: {message}" if line else f"{source}: {key_path}: {message}"
-             for line, key_path, message in located]
-        )
-    return program
+    return parse_checked(text, source, _read_program)
 
 
 def load_program(path: Path) -> Program:

@@ -64,10 +64,10 @@ def welcome_members(db: Database, ref: programs.ProgramRef, added: Iterable[Memb
     added = list(added)
     if not added:
         return 0
-    by_id, _ = member_store.fetch_member_index(db, ref.id)
+    index = member_store.fetch_member_index(db, ref.id)
     versions = program_versions(db, ref.code)
     with posting(db, ref, versions) as poster:
-        return post_signup_bonuses(poster, versions, [(by_id[m.member_id], m) for m in added])
+        return post_signup_bonuses(poster, versions, [(index.by_id[m.member_id], m) for m in added])
 
 
 class Referrals:
@@ -159,14 +159,14 @@ def grant_bonuses(db: Database, program: str, path: Path, *, reject_file: Path |
 
     try:
         with write(db), posting(db, ref) as poster:
-            by_id, by_card = member_store.fetch_member_index(db, ref.id)
+            index = member_store.fetch_member_index(db, ref.id)
             seen: dict[str, int] = {}  # key -> member, for keys earlier in the file
             while chunk := list(islice(rows, GRANT_CHUNK_ROWS)):
                 used = ledger_store.fetch_key_owners(db, ref.id, [grant_key(r.fields["key"]) for r in chunk])
                 for row in chunk:
                     summary.rows += 1
                     fields = row.fields
-                    member = by_id.get(fields["member_id"]) or by_card.get(fields["member_id"])
+                    member = index.find(fields["member_id"])
                     key = grant_key(fields["key"])
                     try:
                         if row.problem:

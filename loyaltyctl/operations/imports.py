@@ -1,6 +1,7 @@
-"""`txn import`: a transactions CSV into the ledger, in one transaction, streaming.
+"""`txn import`: a sales export into the ledger, in one transaction, streaming.
 
-Rows are read in chunks: one query per chunk finds txn ids already imported;
+The file is read through a source profile (`formats.sources`) into baskets
+(`formats.sales`), in chunks: one query per chunk finds txn ids already imported;
 purchases of members who owe nothing are buffered and written with
 executemany; refunds, and members with debt, take the exact one-by-one path
 (after a flush, so they see every row before them). Each purchase earns at
@@ -9,7 +10,8 @@ current as rows import), and may pay a pending referral bonus.
 """
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from itertools import islice
 from pathlib import Path
 
@@ -17,11 +19,13 @@ from sqlite_utils import Database
 
 from loyaltyctl.core.dates import DAY, local_date
 from loyaltyctl.core.posting import Book, clawback_points, contribution
-from loyaltyctl.core.members import unused_referral_code
-from loyaltyctl.core.rules import EarnRules, Purchase, refund_qualifying
-from loyaltyctl.errors import BadInput
-from loyaltyctl.formats.csv_input import CsvRow, RejectWriter, default_reject_path, read_csv, run_summary_json
-from loyaltyctl.formats.txn_csv import TXN_FIELDS, TXN_REQUIRED, TxnRow, parse_txn
+from loyaltyctl import clock
+from loyaltyctl.core.members import is_email, unused_referral_code
+from loyaltyctl.core.rules import EarnRules, Line, Purchase, refund_qualifying
+from loyaltyctl.formats.csv_input import RejectWriter
+from loyaltyctl.formats.sales import Sale, SaleReader, TxnRow, open_export
+from loyaltyctl.formats.sources import SourceProfile, load_source
+from loyaltyctl.operations.csv_run import CsvSummary, run_csv
 from loyaltyctl.model import Member
 from loyaltyctl.storage import ledger as ledger_store
 from loyaltyctl.storage import members as member_store
@@ -29,7 +33,7 @@ from loyaltyctl.storage import programs
 from loyaltyctl.storage import transactions as txn_store
 from loyaltyctl.operations.bonuses import Referrals, post_signup_bonuses
 from loyaltyctl.operations.member_state import MemberStates
-from loyaltyctl.storage.db import Discard, set_cache_size, write
+from loyaltyctl.storage.db import set_cache_size
 from loyaltyctl.money import format_money
 from loyaltyctl.operations.posting import Poster, posting
 from loyaltyctl.storage.ledger import NewEntry
@@ -39,36 +43,41 @@ IMPORT_CACHE_KIB = 32768  # a larger page cache makes index inserts for big file
 
 
 @dataclass
-class ImportSummary:
-    rows: int = 0
-    imported: int = 0
+class ImportSummary(CsvSummary):
+    imported: int = 0  # file rows imported (a basket's lines each count)
     duplicates: int = 0
-    rejected: int = 0
+    skipped: int = 0  # rows that are not loyalty purchases (see skipped_reasons)
+    transactions: int = 0  # baskets imported
     points_earned: int = 0
     points_clawed_back: int = 0
     earned_nothing: int = 0
     without_membership: int = 0  # of those that earned nothing: no valid paid membership
     bonus_points: int = 0  # referral bonuses, and signup bonuses of --create-members
     members_created: int = 0
-    reject_file: Path | None = None
-    dry_run: bool = False
-    first_rejects: list[tuple[int, str]] = field(default_factory=list)
+    skipped_reasons: dict[str, int] = field(default_factory=dict)
 
-    def as_json(self) -> dict:
-        return run_summary_json(self)
+
+@dataclass
+class _Created:
+    """A member this import added: dated by their earliest purchase in the file, whatever its order."""
+
+    member: Member
+    joined: date
 
 
 class _Importer:
-    def __init__(self, db: Database, ref: programs.ProgramRef, poster: Poster, create_members: bool,
-                 summary: ImportSummary, rejects: RejectWriter):
+    def __init__(self, db: Database, ref: programs.ProgramRef, poster: Poster, source: SourceProfile,
+                 create_members: bool, summary: ImportSummary, rejects: RejectWriter):
         self.db, self.ref, self.poster = db, ref, poster
+        self.member_key = source.member_key
         self.create_members = create_members
         self.summary, self.rejects = summary, rejects
         self.versions = poster.versions
         self.rules = {id(p): EarnRules(p) for p in self.versions.all()}
         self.states = MemberStates(db, ref, self.versions)
         self.referrals = Referrals(db, ref.id)
-        self.by_id, self.by_card = member_store.fetch_member_index(db, ref.id)
+        self.members = member_store.fetch_member_index(db, ref.id)
+        self.created: dict[int, _Created] = {}
         self.txn_rows: list[tuple] = []
         self.buffered_members: set[int] = set()  # members and txn ids with rows not yet written
         self.buffered_txns: set[str] = set()
@@ -81,56 +90,98 @@ class _Importer:
         self.buffered_members.clear()
         self.buffered_txns.clear()
 
-    def chunk(self, rows: list[CsvRow]) -> None:
-        parsed: list[tuple[CsvRow, TxnRow | str]] = []
-        for row in rows:
-            if row.problem:
-                parsed.append((row, row.problem))
-                continue
-            try:
-                parsed.append((row, parse_txn(row.fields, self.ref.currency, self.ref.timezone)))
-            except ValueError as error:
-                parsed.append((row, str(error)))
-        txns = [t for _, t in parsed if isinstance(t, TxnRow)]
+    def chunk(self, sales: list[Sale]) -> None:
+        txns = [sale.txn for sale in sales if sale.txn]
         known = txn_store.fetch_known_txn_ids(self.db, self.ref.id, [t.txn_id for t in txns])
         members = [m for t in txns if (m := self.find(t)) is not None]
         self.states.load(members)
         self.poster.preload(members)
-        for row, txn in parsed:
-            self.summary.rows += 1
-            if isinstance(txn, str):
-                self.rejects.add(row.line, txn, row.raw)
-            elif txn.txn_id in known:
-                self.summary.duplicates += 1
+        summary = self.summary
+        for sale in sales:
+            summary.rows += len(sale.rows)
+            txn = sale.txn
+            if sale.skipped:
+                summary.skipped += len(sale.rows)
+                summary.skipped_reasons[sale.skipped] = summary.skipped_reasons.get(sale.skipped, 0) + len(sale.rows)
+                continue
+            if txn is None:
+                self.reject(sale, sale.problem or "")
+                continue
+            if txn.txn_id in known:
+                summary.duplicates += len(sale.rows)
             elif (closed := self.poster.closed) and closed.covers(txn.occurred_at):
-                self.rejects.add(row.line, closed.refusal(txn.occurred_at, "a transaction"), row.raw)
+                self.reject(sale, closed.refusal(txn.occurred_at, "a transaction"))
+                continue
+            elif reason := self.refund(txn) if txn.amount < 0 else self.purchase(txn):
+                self.reject(sale, reason)
+                continue
             else:
-                reason = self.refund(txn) if txn.amount < 0 else self.purchase(txn)
-                if reason:
-                    self.rejects.add(row.line, reason, row.raw)
-                else:
-                    known.add(txn.txn_id)
-                    self.summary.imported += 1
+                known.add(txn.txn_id)
+                summary.imported += len(sale.rows)
+                summary.transactions += 1
+            if sale.refunded:
+                self.refunded_amount(sale)
+
+    def reject(self, sale: Sale, reason: str) -> None:
+        for row in sale.rows:
+            self.rejects.add(row.line, reason, row.raw)
+
+    def refunded_amount(self, sale: Sale) -> None:
+        """A purchase's refunded-amount column: a refund of what it grew by since the last import."""
+        txn = sale.txn
+        if txn.txn_id in self.buffered_txns:
+            self.flush()
+        original = txn_store.fetch_original(self.db, self.ref.id, txn.txn_id)
+        grown = sale.refunded - original.refunded
+        if grown <= 0:
+            return
+        refund = TxnRow(f"{txn.txn_id}/refunded-{sale.refunded}", txn.member_id,
+                        sale.refunded_at or clock.at_or_now(None, self.ref.timezone), -grown, (Line(-grown, txn.category),), txn.store,
+                        txn.partner, txn.txn_id, "refunded amount")
+        if reason := self.refund(refund):
+            self.reject(sale, f"refunded amount: {reason}")
 
     def find(self, txn: TxnRow) -> int | None:
-        return self.by_id.get(txn.member_id) or self.by_card.get(txn.member_id)
+        return self.members.find(txn.member_id, self.member_key)
 
     def member(self, txn: TxnRow) -> int | None:
         """The row's member, added first with --create-members (only once the row is known to import)."""
         found = self.find(txn)
         if found is None and self.create_members:
-            if self.referral_codes is None:
-                self.referral_codes = member_store.fetch_referral_codes(self.db, self.ref.id)
-            code = unused_referral_code(self.ref.code, txn.member_id, self.referral_codes)
-            self.referral_codes.add(code)
-            joined = local_date(txn.occurred_at, self.ref.timezone)
-            member = Member(self.ref.code, txn.member_id, joined=joined, referral_code=code)
-            member_store.save_members(self.db, self.ref.id, (member,), ())
-            found = self.by_id[txn.member_id] = member_store.find_member(self.db, self.ref.id, self.ref.code, txn.member_id)[0]
-            self.poster.joined(found)
-            self.summary.members_created += 1
-            self.summary.bonus_points += post_signup_bonuses(self.poster, self.versions, [(found, member)])
+            found = self.add_member(txn)
+        elif found in self.created:
+            created = self.created[found]
+            created.joined = min(created.joined, local_date(txn.occurred_at, self.ref.timezone))
         return found
+
+    def add_member(self, txn: TxnRow) -> int:
+        """A member for the row's customer, with the export's name and email; the join date and signup
+        bonus wait for the end of the file (`welcome`)."""
+        if self.referral_codes is None:
+            self.referral_codes = member_store.fetch_referral_codes(self.db, self.ref.id)
+        by_email = self.member_key == "email"
+        member_id = txn.member_id.casefold() if by_email else txn.member_id
+        email = (txn.email or (txn.member_id if by_email else "")).casefold()
+        code = unused_referral_code(self.ref.code, member_id, self.referral_codes)
+        self.referral_codes.add(code)
+        joined = local_date(txn.occurred_at, self.ref.timezone)
+        member = Member(self.ref.code, member_id, name=txn.name.strip(), email=email if is_email(email) else "",
+                        joined=joined, referral_code=code)
+        member_store.save_members(self.db, self.ref.id, (member,), ())
+        row = member_store.find_member(self.db, self.ref.id, self.ref.code, member_id)[0]
+        self.members.add(row, member_id, None, member.email)
+        self.created[row] = _Created(member, joined)
+        self.poster.joined(row)
+        self.summary.members_created += 1
+        return row
+
+    def welcome(self) -> None:
+        """Date each member this import added by their earliest purchase in the file, and pay their signup bonus."""
+        if not self.created:
+            return
+        member_store.set_joined(self.db, {row: c.joined for row, c in self.created.items()})
+        self.summary.bonus_points += post_signup_bonuses(
+            self.poster, self.versions, [(row, replace(c.member, joined=c.joined)) for row, c in self.created.items()])
 
     def purchase(self, txn: TxnRow) -> str | None:
         day = local_date(txn.occurred_at, self.ref.timezone)
@@ -141,7 +192,7 @@ class _Importer:
         member = self.member(txn)
         if member is None:
             return f"unknown member {txn.member_id!r} (add them first, or import with --create-members)"
-        purchase = Purchase(txn.amount, day, txn.category, txn.partner)
+        purchase = Purchase(txn.lines, day, txn.partner)
         state = self.states.state(member, txn.occurred_at, program)
         earning = rules.earn_points(purchase, state)
         entry_id = None
@@ -224,6 +275,7 @@ def import_transactions(
     program: str,
     path: Path,
     *,
+    source: SourceProfile | None = None,
     reject_file: Path | None = None,
     mapping: Mapping[str, str] | None = None,
     delimiter: str = ",",
@@ -232,30 +284,26 @@ def import_transactions(
     create_members: bool = False,
     on_bytes: Callable[[int], None] | None = None,
 ) -> ImportSummary:
-    """Import a transactions CSV: all of it or (after a crash) none of it.
+    """Import a sales export (default: the generic CSV): all of it or (after a crash) none of it.
 
     Rejected rows go to the reject file and the rest still import, unless
     `strict`, which refuses the whole file on any bad row (BadInput, exit 2).
+    Skipped rows (not loyalty purchases) are counted, not rejected.
     """
+    source = source or load_source("generic")
     ref = programs.fetch_program_ref(db, program)
-    set_cache_size(db, IMPORT_CACHE_KIB)
-    header, rows = read_csv(path, TXN_FIELDS, TXN_REQUIRED, mapping, delimiter, on_bytes=on_bytes)
+    header, has_line, rows = open_export(path, source, mapping, delimiter, on_bytes)
+    sales = SaleReader(source, ref.currency, ref.timezone, has_line).sales(rows)
     summary = ImportSummary(dry_run=dry_run)
-    rejects = RejectWriter(reject_file or default_reject_path(path), header)
-    try:
-        with write(db), posting(db, ref) as poster:
-            importer = _Importer(db, ref, poster, create_members, summary, rejects)
-            while chunk := list(islice(rows, CHUNK_ROWS)):
+    set_cache_size(db, IMPORT_CACHE_KIB)
+
+    def work(rejects: RejectWriter) -> None:
+        with posting(db, ref) as poster:
+            importer = _Importer(db, ref, poster, source, create_members, summary, rejects)
+            while chunk := list(islice(sales, CHUNK_ROWS)):
                 importer.chunk(chunk)
             importer.flush()
-            if dry_run or (strict and rejects.count):
-                raise Discard
-    except BaseException:
-        rejects.discard()
-        raise
-    summary.rejected, summary.first_rejects = rejects.count, rejects.first
-    summary.reject_file = rejects.finish(keep=not dry_run and not strict)
-    if strict and summary.rejected:
-        line, reason = summary.first_rejects[0]
-        raise BadInput(f"{path}:{line}: {reason} ({summary.rejected} bad rows; --strict imported nothing)")
+            importer.welcome()
+
+    run_csv(db, path, header, summary, work, reject_file=reject_file, strict=strict)
     return summary

@@ -6,7 +6,7 @@ from sqlite_utils import Database
 
 from loyaltyctl import clock
 from loyaltyctl.core.dates import local_date
-from loyaltyctl.core.rules import EarnRules, Earning, MemberState, Purchase
+from loyaltyctl.core.rules import EarnRules, Earning, Line, MemberState, Purchase
 from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.model import Member, Program
 from loyaltyctl.money import parse_money
@@ -26,15 +26,29 @@ class Quote:
     earning: Earning
 
 
-def quote(db: Database, program: str, ident: str, amount: str, category: str = "", partner: str = "",
-          at: str | None = None) -> Quote:
+def basket_lines(amount: str | None, category: str, lines: list[str], currency: str) -> tuple[Line, ...]:
+    """The quoted basket: AMOUNT [--category C], or --line AMOUNT[:CATEGORY] repeated (not both)."""
+    if amount is not None and lines:
+        raise BadInput("give an AMOUNT or --line options, not both")
+    if amount is None and not lines:
+        raise BadInput("give an AMOUNT, or the basket as --line AMOUNT[:CATEGORY] (repeatable)")
+    given = [(amount, category)] if amount is not None else [tuple(line.partition(":")[::2]) for line in lines]
+    basket = []
+    for text, line_category in given:
+        try:
+            minor = parse_money(text.strip(), currency)
+        except ValueError as error:
+            raise BadInput(f"amount: {error}") from None
+        if minor <= 0:
+            raise BadInput(f"amount must be positive, got {text}")
+        basket.append(Line(minor, line_category.strip()))
+    return tuple(basket)
+
+
+def quote(db: Database, program: str, ident: str, amount: str | None, category: str = "", partner: str = "",
+          at: str | None = None, lines: list[str] | None = None) -> Quote:
     ref = programs.fetch_program_ref(db, program)
-    try:
-        minor = parse_money(amount, ref.currency)
-    except ValueError as error:
-        raise BadInput(f"amount: {error}") from None
-    if minor <= 0:
-        raise BadInput(f"amount must be positive, got {amount}")
+    basket = basket_lines(amount, category, lines or [], ref.currency)
     instant = clock.at_or_now(at, ref.timezone)
     row, member = member_store.find_member(db, ref.id, program, ident)
     versions = program_versions(db, program)
@@ -44,6 +58,6 @@ def quote(db: Database, program: str, ident: str, amount: str, category: str = "
     if partner and not rules.knows_partner(partner):
         known = ", ".join(p.code for p in version.partners) or "none defined"
         raise Refused(f"unknown partner {partner!r} in {program!r} (partners: {known})")
-    purchase = Purchase(minor, day, category, partner)
+    purchase = Purchase(basket, day, partner)
     state = MemberStates(db, ref, versions).state(row, instant, version)
     return Quote(ref, member, version, instant, purchase, state, rules.earn_points(purchase, state))

@@ -1,10 +1,12 @@
 """Members of a program."""
 
 import time
+from collections.abc import Mapping
 from datetime import date
 
 from sqlite_utils import Database
 
+from loyaltyctl.core.members import MemberIndex
 from loyaltyctl.errors import Refused
 from loyaltyctl.model import Member
 
@@ -102,14 +104,14 @@ def save_members(db: Database, program_id: int, added: tuple[Member, ...], updat
     )
 
 
-def fetch_member_index(db: Database, program_id: int) -> tuple[dict[str, int], dict[str, int]]:
-    """Row ids by member id and by card number, for fast lookups during an import."""
-    by_id, by_card = {}, {}
-    for row_id, member_id, card in db.execute("SELECT id, member_id, card FROM members WHERE program_id = ?", [program_id]):
-        by_id[member_id] = row_id
-        if card:
-            by_card[card] = row_id
-    return by_id, by_card
+def fetch_member_index(db: Database, program_id: int) -> MemberIndex:
+    """The program's members by id, card and email, for fast lookups during an import."""
+    return MemberIndex(db.execute("SELECT id, member_id, card, email FROM members WHERE program_id = ?", [program_id]))
+
+
+def set_joined(db: Database, joined: Mapping[int, date]) -> None:
+    """Members' join dates (members an import added, dated by their earliest purchase in the file)."""
+    db.conn.executemany("UPDATE members SET joined = ? WHERE id = ?", [(day.isoformat(), row) for row, day in joined.items()])
 
 
 def fetch_referral_codes(db: Database, program_id: int) -> set[str]:

@@ -91,7 +91,8 @@ def test_every_rule_and_bad_row_with_exact_points(shop):
     result, summary = imported(path)
     assert result.exit_code == 3
     assert summary == {
-        "rows": 13, "imported": 8, "duplicates": 1, "rejected": 4,
+        "rows": 13, "imported": 8, "duplicates": 1, "rejected": 4, "skipped": 0, "skipped_reasons": {},
+        "transactions": 8,
         "points_earned": 50 + 40 + 60 + 51 + 500, "points_clawed_back": 25, "earned_nothing": 2,
             "without_membership": 0, "bonus_points": 0,
         "members_created": 0, "reject_file": str(shop / "day.rejects.csv"), "dry_run": False,
@@ -101,12 +102,12 @@ def test_every_rule_and_bad_row_with_exact_points(shop):
     with open(shop / "day.rejects.csv", newline="") as handle:
         rejects = [(r["line"], r["reason"], r["txn_id"]) for r in csv.DictReader(handle)]
     assert rejects == [
-        ("10", "amount '12,50' is not a plain decimal like 12.50", "T9"),
+        ("10", "amount '12,50' is not an amount like 12.50, $1,149.00 or ($33.62)", "T9"),
         ("11", "unknown member 'M9' (add them first, or import with --create-members)", "T10"),
         ("12", "refund_of 'T99' is not an imported transaction", "T11"),
         ("13", "currency 'EUR' is not the program's USD", "T12"),
     ]
-    assert f"{path}:10: amount '12,50' is not a plain decimal like 12.50" in result.stderr
+    assert f"{path}:10: amount '12,50' is not an amount like 12.50, $1,149.00 or ($33.62)" in result.stderr
     assert run("db", "verify").exit_code == 0
 
 
@@ -167,7 +168,7 @@ def test_strict_refuses_the_whole_file_and_dry_run_writes_nothing(shop, db_path)
     before = snapshot(db_path)
     strict = run("txn", "import", "-p", "shop", path, "--strict")
     assert strict.exit_code == 2
-    assert strict.stderr == f"error: {path}:10: amount '12,50' is not a plain decimal like 12.50 (4 bad rows; --strict imported nothing)\n"
+    assert strict.stderr == f"error: {path}:10: amount '12,50' is not an amount like 12.50, $1,149.00 or ($33.62) (4 bad rows; --strict imported nothing)\n"
     assert snapshot(db_path) == before
     assert not (shop / "day.rejects.csv").exists()
     result, summary = imported(path, "--dry-run")

@@ -3,7 +3,7 @@
 from datetime import date
 from decimal import Decimal
 
-from loyaltyctl.core.rules import EarnRules, MemberState, Purchase
+from loyaltyctl.core.rules import EarnRules, Line, MemberState, Purchase
 from loyaltyctl.formats.program_toml import parse_program
 
 BASE = """\
@@ -23,7 +23,7 @@ def rules(earn: str, extra: str = "") -> EarnRules:
 
 
 def points(r: EarnRules, amount: int, **kw) -> int:
-    return r.earn_points(Purchase(amount=amount, day=kw.pop("day", DAY), **kw), **({"member": kw.pop("member")} if "member" in kw else {})).points
+    return r.earn_points(Purchase.single(amount, kw.pop("day", DAY), **kw)).points
 
 
 def test_points_per_unit_with_each_rounding():
@@ -45,9 +45,9 @@ def test_cashback_ten_percent_as_ten_points_per_unit():
 def test_min_spend_and_excluded_categories_earn_nothing():
     r = rules('points_per_unit = "1"\nmin_spend = "5.00"\nexclude_categories = ["gift-cards"]\n')
     assert points(r, 499) == 0
-    assert r.earn_points(Purchase(499, DAY)).no_points_because == "below min_spend"
+    assert r.earn_points(Purchase.single(499, DAY)).no_points_because == "below min_spend"
     assert points(r, 500) == 5
-    assert r.earn_points(Purchase(9000, DAY, "gift-cards")).no_points_because == "category 'gift-cards' earns no points"
+    assert r.earn_points(Purchase.single(9000, DAY, "gift-cards")).no_points_because == "category 'gift-cards' earns no points"
 
 
 def test_points_per_visit_is_added_before_multipliers():
@@ -66,7 +66,7 @@ def test_category_multiplier_promotion_and_tier_stack_with_one_rounding():
         '[[earn.promotions]]\nname = "skin week"\nstarts = 2026-05-05\nends = 2026-05-05\nfactor = "3"\ncategories = ["skincare"]\n',
     )
     # 10.10 x 2 (skincare) x 3 (largest active promotion for skincare) x 1.25 (tier) = 75.75 -> 75
-    earning = r.earn_points(Purchase(1010, DAY, "skincare"), MemberState(tier="silver", tier_multiplier=Decimal("1.25")))
+    earning = r.earn_points(Purchase.single(1010, DAY, "skincare"), MemberState(tier="silver", tier_multiplier=Decimal("1.25")))
     assert (earning.points, earning.promotion, earning.unrounded) == (75, "skin week", Decimal("75.7500"))
     # makeup on the same day: only "weekend" applies: 10.10 x 1.5 = 15.15 -> 15
     assert points(r, 1010, category="makeup") == 15
@@ -86,11 +86,43 @@ def test_partner_rate_replaces_the_program_rate_and_multipliers_still_apply():
 def test_cap_applies_after_rounding():
     r = rules('points_per_unit = "1"\nmax_points_per_txn = 500\n')
     assert points(r, 49999) == 499
-    earning = r.earn_points(Purchase(80000, DAY))
+    earning = r.earn_points(Purchase.single(80000, DAY))
     assert (earning.points, earning.capped) == (500, True)
 
 
 def test_a_member_who_may_not_earn_gets_nothing():
     r = rules('points_per_unit = "1"\n')
-    earning = r.earn_points(Purchase(5000, DAY), MemberState(may_earn=False, why_not="membership lapsed"))
+    earning = r.earn_points(Purchase.single(5000, DAY), MemberState(may_earn=False, why_not="membership lapsed"))
     assert (earning.points, earning.no_points_because) == (0, "membership lapsed")
+
+
+def basket(*lines: tuple[int, str]) -> Purchase:
+    return Purchase(tuple(Line(amount, category) for amount, category in lines), DAY)
+
+
+def test_a_basket_earns_once_each_line_with_its_own_category_factor_and_promotion():
+    r = rules('points_per_unit = "1"\nrounding = "floor"\nmin_spend = "15.00"\nexclude_categories = ["gift-cards"]\n'
+              'max_points_per_txn = 100\n',
+              '[[earn.multipliers]]\ncategory = "skincare"\nfactor = "2"\n'
+              '[[earn.promotions]]\nname = "skin week"\nstarts = 2026-05-05\nends = 2026-05-05\nfactor = "3"\n'
+              'categories = ["skincare"]\n')
+    # 10.15 skincare x 2 x 3 = 60.90; 5.45 makeup = 5.45; 20.00 of gift cards earn nothing: 66.35 -> 66
+    # (rounding each line would give 60 + 5 = 65)
+    earning = r.earn_points(basket((1015, "skincare"), (545, "makeup"), (2000, "gift-cards")))
+    assert (earning.points, earning.unrounded) == (66, Decimal("66.35"))
+    assert [(e.line.category, e.promotion, e.excluded) for e in earning.lines] == [
+        ("skincare", "skin week", False), ("makeup", None, False), ("gift-cards", None, True)]
+    assert r.qualifying_spend(basket((1015, "skincare"), (545, "makeup"), (2000, "gift-cards"))) == 1560
+    # min_spend is on the qualifying spend: 10.15 + 20.00 of gift cards is 30.15 paid but 10.15 qualifying
+    assert r.earn_points(basket((1015, "skincare"), (2000, "gift-cards"))).no_points_because == "below min_spend"
+    assert r.earn_points(basket((2000, "gift-cards"), (500, "gift-cards"))).no_points_because == (
+        "category 'gift-cards' earns no points")
+    # capped once, on the basket: 20.00 skincare x 6 = 120 -> 100
+    assert r.earn_points(basket((1000, "skincare"), (1000, "skincare"))).points == 100
+
+
+def test_visit_points_come_once_per_basket_with_the_largest_line_factor():
+    r = rules('points_per_unit = "0"\npoints_per_visit = "1"\nmin_spend = "3.00"\n',
+              '[[earn.multipliers]]\ncategory = "beans"\nfactor = "2"\n')
+    assert r.earn_points(basket((450, "coffee"), (1800, "beans"), (300, "coffee"))).points == 2
+    assert r.earn_points(basket((450, "coffee"), (300, "cake"))).points == 1

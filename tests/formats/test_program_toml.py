@@ -5,7 +5,8 @@ from decimal import Decimal
 import pytest
 
 from loyaltyctl.errors import InvalidProgram
-from loyaltyctl.formats.program_toml import dump_program, locate_key, parse_program
+from loyaltyctl.formats.program_toml import dump_program, parse_program
+from loyaltyctl.formats.toml_tables import locate_key
 from loyaltyctl.model import Accounting, Bonuses, EarnRules, Expiry, Multiplier, Reward
 from loyaltyctl.samples import samples_dir
 from tests.conftest import MINIMAL_PROGRAM

@@ -1,0 +1,213 @@
+"""Sales exports read through a source profile: CSV rows to baskets, skipped rows and refunds.
+
+`SaleReader.sales` turns a stream of CSV rows into a stream of `Sale`s, one
+per basket (a run of rows with the same txn id, as the profile's `basket`
+says): a checked purchase or refund (`TxnRow`), or the reason it is skipped
+(not a loyalty purchase: no customer, a failed or pending payment) or
+rejected (a bad cell). Memory holds one basket at a time.
+"""
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from loyaltyctl.core.dates import parse_instant, supported_day
+from loyaltyctl.core.rules import Line
+from loyaltyctl.formats.csv_input import CsvRow, read_csv
+from loyaltyctl.formats.sources import FIELDS, REQUIRED_FIELDS, SourceProfile, zone_name
+from loyaltyctl.money import AmountTooLarge, parse_export_money
+
+NO_CUSTOMER = "no customer"
+
+
+@dataclass(frozen=True, slots=True)
+class TxnRow:
+    txn_id: str
+    member_id: str
+    occurred_at: int  # UTC epoch seconds
+    amount: int  # minor units, the basket's total; negative for a refund
+    lines: tuple[Line, ...]
+    store: str = ""
+    partner: str = ""
+    refund_of: str = ""
+    description: str = ""
+    name: str = ""
+    email: str = ""
+
+    @property
+    def category(self) -> str:
+        """The basket's category when every line has the same one."""
+        categories = {line.category for line in self.lines}
+        return categories.pop() if len(categories) == 1 else ""
+
+
+@dataclass(frozen=True)
+class Sale:
+    """One basket's rows and what they are: a transaction, or why they are skipped or rejected."""
+
+    rows: tuple[CsvRow, ...]
+    txn: TxnRow | None = None
+    skipped: str | None = None
+    problem: str | None = None
+    refunded: int | None = None  # refunded so far, on the amount points were earned on (minor units)
+    refunded_at: int | None = None
+
+
+def open_export(path: Path, profile: SourceProfile, mapping: Mapping[str, str] | None = None, delimiter: str = ",",
+                on_bytes: Callable[[int], None] | None = None) -> tuple[tuple[str, ...], bool, Iterator[CsvRow]]:
+    """The export's header, whether it has the profile's `line` column, and its rows keyed by field
+    (the columns occurred_at joins as occurred_at, occurred_at+1 …; status columns as status#0 …)."""
+    columns: dict[str, list[str]] = {}
+    for field, headers in profile.columns.items():
+        for index, name in enumerate(headers):
+            columns.setdefault(name.strip().lower(), []).append(field if index == 0 else f"{field}+{index}")
+    for index, rule in enumerate(profile.statuses):
+        columns.setdefault(rule.column.strip().lower(), []).append(status_key(index))
+    keys = {key for found in columns.values() for key in found} | set(FIELDS)
+    joined = time_keys(profile)[1:] if "occurred_at" not in (mapping or {}).values() else []
+    required = (*REQUIRED_FIELDS, *joined, *(status_key(i) for i in range(len(profile.statuses))))
+    header, rows = read_csv(path, keys, required, mapping, delimiter, on_bytes, columns=columns)
+    line = profile.columns.get("line", ("",))[0].strip().lower()
+    has_line = bool(line) and (line in {name.strip().lower() for name in header} or "line" in (mapping or {}).values())
+    return header, has_line, rows
+
+
+def time_keys(profile: SourceProfile) -> list[str]:
+    """The row keys of the columns `occurred_at` is joined from."""
+    return ["occurred_at", *(f"occurred_at+{i}" for i in range(1, len(profile.columns["occurred_at"])))]
+
+
+def status_key(index: int) -> str:
+    return f"status#{index}"
+
+
+class SaleReader:
+    def __init__(self, profile: SourceProfile, currency: str, timezone: str, has_line_column: bool):
+        self.profile, self.currency = profile, currency
+        self.zone = profile.time_zone or timezone
+        self.grouped = profile.basket == "first" or (profile.basket == "lines" and (
+            "line" not in profile.columns or has_line_column))
+        self.times = time_keys(profile)
+        self._zones: dict[str, str] = {}
+
+    def sales(self, rows: Iterator[CsvRow]) -> Iterator[Sale]:
+        basket: list[CsvRow] = []
+        for row in rows:
+            if basket and not self._same_basket(basket[-1], row):
+                yield self._sale(tuple(basket))
+                basket = []
+            basket.append(row)
+        if basket:
+            yield self._sale(tuple(basket))
+
+    def _same_basket(self, previous: CsvRow, row: CsvRow) -> bool:
+        if not self.grouped or not row.fields.get("txn_id") or row.fields.get("txn_id") != previous.fields.get("txn_id"):
+            return False
+        if self.profile.basket == "first":
+            return True  # line-item rows leave order-level cells (status among them) empty
+        return all(row.fields[status_key(i)].casefold() == previous.fields[status_key(i)].casefold()
+                   for i in range(len(self.profile.statuses)))
+
+    def _sale(self, rows: tuple[CsvRow, ...]) -> Sale:
+        bad = next((row for row in rows if row.problem), None)
+        if bad:
+            return Sale(rows, problem=bad.problem if len(rows) == 1 else f"line {bad.line} {bad.problem}")
+        try:
+            return self._read(rows)
+        except ValueError as error:
+            return Sale(rows, problem=str(error))
+
+    def _read(self, rows: tuple[CsvRow, ...]) -> Sale:
+        fields = rows[0].fields
+        is_refund = False
+        for index, rule in enumerate(self.profile.statuses):
+            value = fields[status_key(index)]
+            verdict = rule.verdict(value)
+            if verdict is None:
+                known = sorted(rule.earn | rule.skip | rule.refund)
+                raise ValueError(f"{rule.column} {value!r} is not a status this source knows ({', '.join(known)})")
+            if verdict == "skip":
+                return Sale(rows, skipped=f"{rule.column} {value.strip().casefold()}")
+            is_refund = is_refund or verdict == "refund"
+        member = fields["member_id"]
+        if not member:
+            return Sale(rows, skipped=NO_CUSTOMER)
+        txn_id = fields["txn_id"]
+        if not txn_id:
+            raise ValueError("txn_id is empty")
+        currency = fields.get("currency", "")
+        if currency and currency.upper() != self.currency:
+            raise ValueError(f"currency {currency!r} is not the program's {self.currency}")
+        occurred_at = self._instant(fields, self.times, "occurred_at")
+        lines_from = rows if self.profile.basket == "lines" else rows[:1]
+        lines = tuple(Line(self._money(row.fields, "amount"), row.fields.get("category", "")) for row in lines_from)
+        amount = sum(line.amount for line in lines)
+        refund_of = fields.get("refund_of", "")
+        if is_refund:  # a refund row of the same txn id: it refunds the purchase, and gets an id of its own
+            refund_of, txn_id = txn_id, f"{txn_id}/refund@{occurred_at}"
+            lines = tuple(Line(-abs(line.amount), line.category) for line in lines)
+            amount = -abs(amount)
+        elif amount < 0 and not refund_of:
+            raise ValueError("a refund (negative amount) must name refund_of")
+        elif refund_of and amount >= 0:
+            raise ValueError("refund_of is set but the amount is not negative")
+        if amount < 0 and any(line.amount > 0 for line in lines):
+            raise ValueError("a basket's lines are all purchases or all refunds")
+        refunded, refunded_at = self._refunded(fields, amount)
+        txn = TxnRow(txn_id, member, occurred_at, amount, lines, fields.get("store", ""), fields.get("partner", ""),
+                     refund_of, fields.get("description", ""), fields.get("name", ""), fields.get("email", ""))
+        return Sale(rows, txn, refunded=refunded, refunded_at=refunded_at)
+
+    def _money(self, fields: dict[str, str], field: str) -> int:
+        text = fields[field]
+        try:
+            return parse_export_money(text, self.currency, self.profile.decimal_comma)
+        except AmountTooLarge as error:
+            raise ValueError(f"{field} {error}") from None
+        except ValueError as error:
+            raise ValueError(f"{field} {error}") from None
+
+    def _refunded(self, fields: dict[str, str], amount: int) -> tuple[int | None, int | None]:
+        """The refunded-amount column as a refund of the earning amount: its share of `refunded_of`
+        (default the amount) times the amount, half up; a full refund takes back all of it."""
+        if not fields.get("refunded") or amount <= 0:
+            return None, None
+        refunded = abs(self._money(fields, "refunded"))
+        if not refunded:
+            return None, None
+        basis = abs(self._money(fields, "refunded_of")) if fields.get("refunded_of") else amount
+        if refunded > basis:
+            raise ValueError(f"refunded {fields['refunded']!r} is more than {fields.get('refunded_of') or 'the amount'}")
+        share = (Decimal(amount) * refunded / basis).to_integral_value(ROUND_HALF_UP)
+        at = self._instant(fields, ["refunded_at"], "refunded_at") if fields.get("refunded_at") else None
+        return int(share), at
+
+    def _instant(self, fields: dict[str, str], keys: list[str], what: str) -> int:
+        text = " ".join(fields[key] for key in keys if fields.get(key))
+        zone = self._row_zone(fields.get("time_zone", ""))
+        try:
+            if self.profile.time_format == "iso":
+                return parse_instant(text, zone)
+            try:
+                moment = datetime.strptime(text, self.profile.time_format)
+            except ValueError:
+                raise ValueError(f"{text!r} does not match {self.profile.time_format!r}") from None
+            supported_day(moment.date())
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=ZoneInfo(zone))
+            return int(moment.timestamp())
+        except ValueError as error:
+            raise ValueError(f"{what} {error}") from None
+
+    def _row_zone(self, text: str) -> str:
+        if not text:
+            return self.zone
+        if text not in self._zones:
+            try:
+                self._zones[text] = zone_name(text)
+            except ValueError:
+                raise ValueError(f"time_zone {text!r} is not a zone this source knows") from None
+        return self._zones[text]

@@ -1,0 +1,55 @@
+"""One CSV pipeline for every importer (transactions, members, grants).
+
+`run_csv` runs an importer's work inside one write transaction with a reject
+file: bad rows stream to a temporary file that is moved into place only if
+the run is kept; a dry run, or a `--strict` run with bad rows, rolls
+everything back; an error or Ctrl-C leaves neither rows nor reject file.
+"""
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from loyaltyctl.errors import BadInput
+from loyaltyctl.formats.csv_input import RejectWriter, default_reject_path
+from loyaltyctl.storage.db import Discard, write
+
+
+@dataclass
+class CsvSummary:
+    """What every CSV run reports; importers add their own counts."""
+
+    rows: int = 0
+    rejected: int = 0
+    reject_file: Path | None = None
+    dry_run: bool = False
+    first_rejects: list[tuple[int, str]] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        """Counts in field order (rows first, the run's own figures, then the reject file)."""
+        data = {name: value for name, value in asdict(self).items()
+                if name not in ("first_rejects", "reject_file", "dry_run")}
+        data["reject_file"] = str(self.reject_file) if self.reject_file else None
+        data["dry_run"] = self.dry_run
+        return data
+
+
+def run_csv(db: Database, path: Path, header: tuple[str, ...], summary: CsvSummary,
+            work: Callable[[RejectWriter], None], *, reject_file: Path | None = None, strict: bool = False) -> None:
+    """Run `work` (which reads the rows and adds bad ones to the reject writer) in one transaction."""
+    rejects = RejectWriter(reject_file or default_reject_path(path), header)
+    try:
+        with write(db):
+            work(rejects)
+            if summary.dry_run or (strict and rejects.count):
+                raise Discard
+    except BaseException:
+        rejects.discard()
+        raise
+    summary.rejected, summary.first_rejects = rejects.count, rejects.first
+    summary.reject_file = rejects.finish(keep=not summary.dry_run and not strict)
+    if strict and summary.rejected:
+        line, reason = summary.first_rejects[0]
+        raise BadInput(f"{path}:{line}: {reason} ({summary.rejected} bad rows; --strict imported nothing)")
