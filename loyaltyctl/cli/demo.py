@@ -21,6 +21,7 @@ from loyaltyctl.operations.statement_batch import write_statements
 from loyaltyctl.operations.statements import member_statement
 from loyaltyctl.storage import programs
 from loyaltyctl.storage.members import fetch_members
+from loyaltyctl.formats.sources import load_source
 from loyaltyctl.operations.imports import import_transactions
 from loyaltyctl.cli.common import settings
 from loyaltyctl.formats.program_toml import load_program
@@ -47,7 +48,7 @@ def demo(
         members_csv = samples / f"{result.code}.members.csv"
         imported = setup.import_members(
             database, result.code, members_csv, reject_file=rejects_dir / members_csv.name
-        ).summary()
+        ).as_json()
         line = f"  members: {imported['added']} added, {imported['updated']} updated, {imported['unchanged']} unchanged"
         if imported["rejected"]:
             line += f", {imported['rejected']} rejected (see {imported['reject_file']})"
@@ -56,6 +57,7 @@ def demo(
         console.print(line)
     _pay_memberships(database, console)
     _import_transactions(database, console, samples, rejects_dir)
+    _import_exports(database, console, samples, rejects_dir)
     _ledger_tour(database, console)
     _bonuses(database, console, samples, rejects_dir)
     _tiers_and_quote(database, console)
@@ -79,6 +81,25 @@ def _import_transactions(database, console, samples: Path, rejects_dir: Path) ->
     console.print(render.table(f"Transactions imported (bad rows: {rejects_dir}/)",
                                ["program", "rows", "new", "dupes", "bad", "earned", "clawed", "unpaid",
                                 "referral"], rows))
+
+
+# One sample export per built-in source, in the order a roastery might load them (Square's item file
+# before its transactions file: the two list the same payments, so the second finds them all imported).
+SAMPLE_EXPORTS = (("shopify", "shopify_orders.csv"), ("square-items", "square_item_sales.csv"),
+                  ("square", "square_transactions.csv"), ("stripe", "stripe_payments.csv"))
+
+
+def _import_exports(database, console, samples: Path, rejects_dir: Path) -> None:
+    """The roastery's sales as Shopify, Square and Stripe export them, loaded without an edit; its
+    customers are found by email in one system and by Square customer id (their card) in another."""
+    rows = []
+    for source, name in SAMPLE_EXPORTS:
+        summary = import_transactions(database, "roastery", samples / "exports" / name, source=load_source(source),
+                                      reject_file=rejects_dir / name, create_members=True)
+        rows.append((source, summary.rows, summary.transactions, summary.duplicates, summary.skipped,
+                     summary.rejected, summary.points_earned, summary.points_clawed_back))
+    console.print(render.table("roastery: sales exports as each system writes them (txn import --source)",
+                               ["source", "rows", "new", "dupes", "skipped", "bad", "earned", "clawed"], rows))
 
 
 def _ledger_tour(database, console) -> None:

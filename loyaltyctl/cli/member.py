@@ -72,12 +72,9 @@ def import_members(
     fmt: FormatOption = render.Format.table,
 ) -> None:
     """Add or update members from a CSV; the same file twice changes nothing. Exit 3 if rows were rejected."""
-    result = setup.import_members(database(ctx), program, file, reject_file, parse_mapping(column_map or []), dry_run)
-    plan = result.plan
-    data = result.summary() | {"dry_run": dry_run}
-    render.emit(data, fmt, lambda d: render.fields(f"Member import into {program}", list(d.items())))
-    first = [(r.line, r.reason) for r in plan.rejected[:5]]
-    report_rejects(file, first, len(plan.rejected), result.reject_file)
+    summary = setup.import_members(database(ctx), program, file, reject_file, parse_mapping(column_map or []), dry_run)
+    render.emit(summary.as_json(), fmt, lambda d: render.fields(f"Member import into {program}", list(d.items())))
+    report_rejects(file, summary.first_rejects, summary.rejected, summary.reject_file)
 
 
 @command(member_app, "list")

@@ -1,4 +1,4 @@
-"""Earn rules: what a purchase earns under one program version.
+"""Earn rules: what a purchase earns under one program version (categories match case-insensitively).
 
 Pure: `earn_points(rules, purchase, member)` takes the program version in
 force at the purchase's time, the member's state then, and the purchase, and
@@ -87,8 +87,8 @@ class EarnRules:
         self.scale = Decimal(1).scaleb(-MINOR_DIGITS[program.currency])
         self.rate = earn.points_per_unit
         self.partner_rates = {p.code: p.points_per_unit for p in program.partners}
-        self.category_factors = {m.category: m.factor for m in earn.multipliers}
-        self.excluded = frozenset(earn.exclude_categories)
+        self.category_factors = {m.category.casefold(): m.factor for m in earn.multipliers}
+        self.excluded = frozenset(category.casefold() for category in earn.exclude_categories)
         self.promotions = earn.promotions
         self.rounding = earn.rounding
         self.min_spend = earn.min_spend
@@ -100,7 +100,7 @@ class EarnRules:
         return sum(line.amount for line in purchase.lines if not self._excluded(line))
 
     def _excluded(self, line: Line) -> bool:
-        return bool(line.category) and line.category in self.excluded
+        return bool(line.category) and line.category.casefold() in self.excluded
 
     def knows_partner(self, code: str) -> bool:
         return code in self.partner_rates
@@ -109,7 +109,8 @@ class EarnRules:
         """Only the largest factor among promotions active that day (for that category) applies."""
         best: tuple[str | None, Decimal] = (None, ONE)
         for promotion in self.promotions:
-            if promotion.starts <= day <= promotion.ends and (not promotion.categories or category in promotion.categories):
+            if promotion.starts <= day <= promotion.ends and (
+                    not promotion.categories or category.casefold() in {c.casefold() for c in promotion.categories}):
                 if promotion.factor > best[1]:
                     best = (promotion.name, promotion.factor)
         return best
@@ -151,7 +152,7 @@ class EarnRules:
     def _line(self, line: Line, rate: Decimal, day: date) -> LineEarning:
         if self._excluded(line):
             return LineEarning(line, excluded=True)
-        factor = self.category_factors.get(line.category, ONE)
+        factor = self.category_factors.get(line.category.casefold(), ONE)
         promotion, promotion_factor = self.best_promotion(day, line.category)
         return LineEarning(line, factor, promotion, promotion_factor, False,
                            line.amount * self.scale * rate * factor * promotion_factor)

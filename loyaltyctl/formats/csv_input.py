@@ -4,9 +4,8 @@ import csv
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from loyaltyctl.errors import BadInput
 
@@ -151,22 +150,6 @@ def reject_header(header: tuple[str, ...]) -> tuple[str, ...]:
     return (*(f"reject_{name}" if name in taken else name for name in ("line", "reason")), *header)
 
 
-def write_rejects(path: Path, header: tuple[str, ...], rejects: Iterable[tuple[int, str, tuple[str, ...]]]) -> None:
-    """The reject file: line number, reason, then the original row as it was."""
-    with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(reject_header(header))
-        for line, reason, raw in rejects:
-            writer.writerow((line, reason, *raw))
-
-
-def check_reject_path(path: Path) -> Path:
-    """Refuse, before anything is written, a reject file that could not be created."""
-    if not path.parent.is_dir():
-        raise BadInput(f"{path}: cannot write the reject file there: No such file or directory")
-    return path
-
-
 def default_reject_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.rejects.csv")
 
@@ -209,10 +192,3 @@ class RejectWriter:
     def discard(self) -> None:
         self.handle.close()
         os.unlink(self.temp)
-
-
-def run_summary_json(summary: Any) -> dict:
-    """A CSV run's summary dataclass as JSON: its counts in field order, the reject file as a path."""
-    data = {name: value for name, value in asdict(summary).items() if name != "first_rejects"}
-    data["reject_file"] = str(summary.reject_file) if summary.reject_file else None
-    return data

@@ -143,7 +143,7 @@ class SaleReader:
             raise ValueError(f"currency {currency!r} is not the program's {self.currency}")
         occurred_at = self._instant(fields, self.times, "occurred_at")
         lines_from = rows if self.profile.basket == "lines" else rows[:1]
-        lines = tuple(Line(self._money(row.fields, "amount"), row.fields.get("category", "")) for row in lines_from)
+        lines = tuple(Line(self._money(row.fields, "amount"), self._category(row.fields)) for row in lines_from)
         amount = sum(line.amount for line in lines)
         refund_of = fields.get("refund_of", "")
         if is_refund:  # a refund row of the same txn id: it refunds the purchase, and gets an id of its own
@@ -160,6 +160,10 @@ class SaleReader:
         txn = TxnRow(txn_id, member, occurred_at, amount, lines, fields.get("store", ""), fields.get("partner", ""),
                      refund_of, fields.get("description", ""), fields.get("name", ""), fields.get("email", ""))
         return Sale(rows, txn, refunded=refunded, refunded_at=refunded_at)
+
+    def _category(self, fields: dict[str, str]) -> str:
+        category = fields.get("category", "")
+        return "" if category.casefold() in self.profile.no_category else category
 
     def _money(self, fields: dict[str, str], field: str) -> int:
         text = fields[field]

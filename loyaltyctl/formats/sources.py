@@ -133,6 +133,7 @@ class SourceProfile:
     time_zone: str | None  # IANA; None: the program's
     decimal_comma: bool
     statuses: tuple[StatusRule, ...]
+    no_category: frozenset[str] = frozenset()  # category cells that mean none (case-folded), e.g. Square's "None"
 
 
 def _headers(value: Any) -> tuple[str, ...]:
@@ -197,6 +198,7 @@ def _read_profile(raw: dict[str, Any], problems: list[tuple[str, str]]) -> Sourc
     time_format = read.get("time_format", _time_format, "iso")
     time_zone = read.get("time_zone", _zone, None)
     decimal_comma = read.get("decimal_comma", as_boolean, False)
+    no_category = read.get("no_category", _folded, frozenset())
     read.finish()
     statuses = []
     for item in root.tables("status"):
@@ -208,7 +210,7 @@ def _read_profile(raw: dict[str, Any], problems: list[tuple[str, str]]) -> Sourc
         item.finish()
     root.finish()
     return SourceProfile(name or "", title, export, columns, member_key, basket, time_format, time_zone,
-                         decimal_comma, tuple(statuses))
+                         decimal_comma, tuple(statuses), no_category)
 
 
 def parse_profile(text: str, source: str = "<source>") -> SourceProfile:

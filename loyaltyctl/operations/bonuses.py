@@ -7,7 +7,7 @@ a tier. Their lots expire like any other under the program's expiry policy.
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from itertools import islice
 from pathlib import Path
@@ -18,14 +18,15 @@ from loyaltyctl import clock
 from loyaltyctl.core.bonuses import birthday_key, birthdays_on, grant_key, referral_keys, signup_key
 from loyaltyctl.core.dates import start_of_day
 from loyaltyctl.core.versions import VersionTable
-from loyaltyctl.formats.csv_input import RejectWriter, default_reject_path, read_csv, run_summary_json
+from loyaltyctl.formats.csv_input import RejectWriter, read_csv
+from loyaltyctl.operations.csv_run import CsvSummary, run_csv
 from loyaltyctl.model import Member, Program
 from loyaltyctl.money import check_points
 from loyaltyctl.operations.member_state import program_versions
 from loyaltyctl.storage import ledger as ledger_store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
-from loyaltyctl.storage.db import Discard, write
+from loyaltyctl.storage.db import write
 from loyaltyctl.operations.posting import Poster, posting
 from loyaltyctl.storage.ledger import NewEntry
 
@@ -127,18 +128,10 @@ def run_birthdays(db: Database, program: str, day: date | None = None) -> Birthd
 
 
 @dataclass
-class GrantSummary:
-    rows: int = 0
+class GrantSummary(CsvSummary):
     granted: int = 0
     duplicates: int = 0
-    rejected: int = 0
     points_granted: int = 0
-    reject_file: Path | None = None
-    dry_run: bool = False
-    first_rejects: list[tuple[int, str]] = field(default_factory=list)
-
-    def as_json(self) -> dict:
-        return run_summary_json(self)
 
 
 def _grant_points(text: str) -> int:
@@ -155,10 +148,9 @@ def grant_bonuses(db: Database, program: str, path: Path, *, reject_file: Path |
     when = clock.at_or_now(at, ref.timezone)
     header, rows = read_csv(path, GRANT_FIELDS, GRANT_REQUIRED, mapping)
     summary = GrantSummary(dry_run=dry_run)
-    rejects = RejectWriter(reject_file or default_reject_path(path), header)
 
-    try:
-        with write(db), posting(db, ref) as poster:
+    def work(rejects: RejectWriter) -> None:
+        with posting(db, ref) as poster:
             index = member_store.fetch_member_index(db, ref.id)
             seen: dict[str, int] = {}  # key -> member, for keys earlier in the file
             while chunk := list(islice(rows, GRANT_CHUNK_ROWS)):
@@ -190,11 +182,6 @@ def grant_bonuses(db: Database, program: str, path: Path, *, reject_file: Path |
                     credit_bonus(poster, member, points, when, key, fields.get("reason") or "campaign bonus")
                     summary.granted += 1
                     summary.points_granted += points
-            if dry_run:
-                raise Discard
-    except BaseException:
-        rejects.discard()
-        raise
-    summary.rejected, summary.first_rejects = rejects.count, rejects.first
-    summary.reject_file = rejects.finish(keep=not dry_run)
+
+    run_csv(db, path, header, summary, work, reject_file=reject_file)
     return summary

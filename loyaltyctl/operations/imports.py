@@ -39,6 +39,7 @@ from loyaltyctl.operations.posting import Poster, posting
 from loyaltyctl.storage.ledger import NewEntry
 
 CHUNK_ROWS = 2000
+HELD = "held"  # a refund whose purchase is not imported yet: tried again at the end of the file
 IMPORT_CACHE_KIB = 32768  # a larger page cache makes index inserts for big files much cheaper
 
 
@@ -82,6 +83,7 @@ class _Importer:
         self.buffered_members: set[int] = set()  # members and txn ids with rows not yet written
         self.buffered_txns: set[str] = set()
         self.referral_codes: set[str] | None = None  # loaded when --create-members first needs it
+        self.held: list[Sale] | None = []  # refunds waiting for the end of the file (None once there)
 
     def flush(self) -> None:
         self.poster.chain.flush()
@@ -91,6 +93,19 @@ class _Importer:
         self.buffered_txns.clear()
 
     def chunk(self, sales: list[Sale]) -> None:
+        self.summary.rows += sum(len(sale.rows) for sale in sales)
+        self.take(sales)
+
+    def finish(self) -> None:
+        """Refunds whose purchase came later in the file (newest-first exports), then the members added."""
+        self.flush()
+        held, self.held = self.held, None
+        if held:
+            self.take(held)
+            self.flush()
+        self.welcome()
+
+    def take(self, sales: list[Sale]) -> None:
         txns = [sale.txn for sale in sales if sale.txn]
         known = txn_store.fetch_known_txn_ids(self.db, self.ref.id, [t.txn_id for t in txns])
         members = [m for t in txns if (m := self.find(t)) is not None]
@@ -98,7 +113,6 @@ class _Importer:
         self.poster.preload(members)
         summary = self.summary
         for sale in sales:
-            summary.rows += len(sale.rows)
             txn = sale.txn
             if sale.skipped:
                 summary.skipped += len(sale.rows)
@@ -113,7 +127,10 @@ class _Importer:
                 self.reject(sale, closed.refusal(txn.occurred_at, "a transaction"))
                 continue
             elif reason := self.refund(txn) if txn.amount < 0 else self.purchase(txn):
-                self.reject(sale, reason)
+                if reason is HELD:
+                    self.held.append(sale)
+                else:
+                    self.reject(sale, reason)
                 continue
             else:
                 known.add(txn.txn_id)
@@ -218,11 +235,15 @@ class _Importer:
 
     def refund(self, txn: TxnRow) -> str | None:
         member = self.find(txn)  # a refund never adds a member: its purchase must be there
+        if member is None and self.held is not None:
+            return HELD  # its purchase (and the member it adds) may come later in the file
         if member is None:
             return f"unknown member {txn.member_id!r}"
         if txn.refund_of in self.buffered_txns or member in self.buffered_members:
             self.flush()  # the clawback must see the original and every lot of the member
         original = txn_store.fetch_original(self.db, self.ref.id, txn.refund_of)
+        if original is None and self.held is not None:
+            return HELD  # its purchase may come later in the file
         if original is None:
             return f"refund_of {txn.refund_of!r} is not an imported transaction"
         if original.is_refund:
@@ -238,7 +259,9 @@ class _Importer:
             return (f"refund {format_money(-txn.amount, currency)} exceeds what is left of {txn.refund_of}: "
                     f"{format_money(original.amount - original.refunded, currency)}")
         qualifying = refund_qualifying(txn.amount, original.qualifying)
-        # Written before its clawback is posted: a replay that posting causes must see this refund too.
+        # Written before its clawback is posted, so that a replay that posting causes sees this refund
+        # too; the member's earlier postings are replayed first, without it.
+        self.poster.settle([member])
         row = txn_store.insert_transaction(self.db, (
             self.ref.id, txn.txn_id, member, txn.occurred_at, txn.amount, txn.category, txn.store,
             original.partner, original.id, txn.description, 0, None, None, qualifying))
@@ -302,8 +325,7 @@ def import_transactions(
             importer = _Importer(db, ref, poster, source, create_members, summary, rejects)
             while chunk := list(islice(sales, CHUNK_ROWS)):
                 importer.chunk(chunk)
-            importer.flush()
-            importer.welcome()
+            importer.finish()
 
     run_csv(db, path, header, summary, work, reject_file=reject_file, strict=strict)
     return summary

@@ -7,8 +7,9 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from loyaltyctl import clock
-from loyaltyctl.core.members import MEMBER_FIELDS, MemberPlan, parse_member, plan_members
-from loyaltyctl.formats.csv_input import CsvRow, check_reject_path, default_reject_path, read_csv, write_rejects
+from loyaltyctl.core.members import MEMBER_FIELDS, parse_member, plan_members
+from loyaltyctl.formats.csv_input import CsvRow, RejectWriter, read_csv
+from loyaltyctl.operations.csv_run import CsvSummary, run_csv
 from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.model import Member, Program
 from loyaltyctl.operations.bonuses import welcome_members
@@ -23,23 +24,12 @@ def apply_programs(db: Database, loaded: list[Program]) -> list[programs.ApplyRe
         return [programs.apply_program(db, program, clock.today_in(program.timezone)) for program in loaded]
 
 
-@dataclass(frozen=True)
-class MemberImport:
-    plan: MemberPlan
-    reject_file: Path | None
-    signup_points: int = 0
-
-    def summary(self) -> dict:
-        plan = self.plan
-        return {
-            "rows": len(plan.added) + len(plan.updated) + plan.unchanged + len(plan.rejected),
-            "added": len(plan.added),
-            "updated": len(plan.updated),
-            "unchanged": plan.unchanged,
-            "rejected": len(plan.rejected),
-            "signup_bonus_points": self.signup_points,
-            "reject_file": str(self.reject_file) if self.reject_file else None,
-        }
+@dataclass
+class MemberImport(CsvSummary):
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    signup_bonus_points: int = 0
 
 
 def _parsed_members(rows: Iterator[CsvRow], program: str, today) -> Iterator[tuple[int, tuple[str, ...], Member | str]]:
@@ -65,18 +55,19 @@ def import_members(
     ref = programs.fetch_program_ref(db, program)
     today = clock.today_in(ref.timezone)
     header, rows = read_csv(file, MEMBER_FIELDS, ("member_id",), mapping)
-    reject_file = check_reject_path(reject_file or default_reject_path(file))
-    signup_points = 0
-    with write(db):
+    summary = MemberImport(dry_run=dry_run)
+
+    def work(rejects: RejectWriter) -> None:
         plan = plan_members(_parsed_members(rows, program, today), member_store.fetch_members(db, ref.id, program), today)
-        if not dry_run:
-            member_store.save_members(db, ref.id, plan.added, plan.updated)
-            signup_points = welcome_members(db, ref, plan.added)
-    written = None
-    if plan.rejected and not dry_run:
-        written = reject_file
-        write_rejects(written, header, ((r.line, r.reason, r.row) for r in plan.rejected))
-    return MemberImport(plan, written, signup_points)
+        member_store.save_members(db, ref.id, plan.added, plan.updated)
+        summary.signup_bonus_points = welcome_members(db, ref, plan.added)
+        for rejected in plan.rejected:
+            rejects.add(rejected.line, rejected.reason, rejected.row)
+        summary.added, summary.updated, summary.unchanged = len(plan.added), len(plan.updated), plan.unchanged
+        summary.rows = summary.added + summary.updated + summary.unchanged + len(plan.rejected)
+
+    run_csv(db, file, header, summary, work, reject_file=reject_file)
+    return summary
 
 
 def add_member(db: Database, program: str, fields: Mapping[str, str]) -> tuple[Member, int]:

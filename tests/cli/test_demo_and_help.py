@@ -17,7 +17,7 @@ def test_demo_applies_samples_imports_members_and_posts(tmp_path, monkeypatch):
     assert "members: 60 added, 0 updated, 0 unchanged, 2 rejected" in result.stdout
     programs = json.loads(run("--db", tmp_path / "demo.db", "program", "list", "--format", "json").stdout)
     assert [(p["code"], p["members"]) for p in programs] == [
-        ("beauty-club", 48), ("corner-cafe", 60), ("fashion-house", 42), ("outdoor-coop", 40)
+        ("beauty-club", 48), ("corner-cafe", 60), ("fashion-house", 42), ("outdoor-coop", 40), ("roastery", 3)
     ]
     demo_db = tmp_path / "demo.db"
     redeemed = json.loads(run("--db", demo_db, "redeem", "-p", "beauty-club", "M001", "--reward", "ten-off",
