@@ -638,3 +638,19 @@ def test_bonus_grant_of_an_absurd_number_of_points_is_a_rejected_row(grant_shop,
 def test_a_table_report_cannot_be_written_to_a_file(coalition):
     result = run("report", "partners", "-p", "coal", "--from", "2026-03-01", "--to", "2026-03-31", "-o", "p.txt")
     assert result.exit_code == 2 and "a file takes --format csv or --format json" in result.stderr
+
+
+def test_quote_a_basket_of_lines(quote_shop):
+    # On Solstice (x1.5): skincare 10.15 x 2 x 1.5 = 30.45; makeup 5.45 x 1.5 = 8.175; gift cards earn nothing.
+    # 38.625 -> floor 38, rounded once (line by line: 30 + 8 = 38 too; qualifying spend 15.60 >= min_spend).
+    q = quoted("--line", "10.15:skincare", "--line", "5.45:makeup", "--line", "20.00:gift-cards",
+               "--at", "2026-06-21T10:00")
+    assert (q["points"], q["amount"], q["category"]) == (38, "35.60", None)
+    assert [(x["category"], x["earns"], Decimal(x["unrounded"])) for x in q["breakdown"]["lines"]] == [
+        ("skincare", True, Decimal("30.45")), ("makeup", True, Decimal("8.175")), ("gift-cards", False, Decimal(0))]
+    # 4.00 of makeup with 20.00 of gift cards: 4.00 qualifies, below min_spend 5.00
+    assert quoted("--line", "4.00:makeup", "--line", "20.00:gift-cards")["no_points_because"] == "below min_spend"
+    table = run("quote", "-p", "shop", "M1", "--line", "10.15:skincare", "--line", "5.45:makeup")
+    assert "line skincare" in table.stdout and "line makeup" in table.stdout
+    both = run("quote", "-p", "shop", "M1", "12.00", "--line", "5.00:makeup")
+    assert (both.exit_code, both.stderr) == (2, "error: give an AMOUNT or --line options, not both\n")

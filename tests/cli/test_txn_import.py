@@ -253,3 +253,27 @@ def test_a_reject_file_in_a_missing_folder_is_bad_usage_and_writes_nothing(shop,
     result = run("txn", "import", "-p", "shop", path, "--reject-file", target)
     assert (result.exit_code, result.stderr) == (2, f"error: {target}: cannot write the reject file there: No such file or directory\n")
     assert snapshot(db_path) == before
+
+
+def test_a_generic_file_with_a_line_column_imports_baskets(shop):
+    # T1 on 2026-04-10: skincare 10.15 x 2 = 20.30, makeup 5.45, gift cards 20.00 earn nothing: 25.75 -> 25,
+    # rounded once (20 + 5 line by line). T2 (one line, 4.00 of makeup + its gift cards line): qualifying spend
+    # 4.00 < min_spend 5.00, nothing. T3 comes twice without being consecutive: the second is a duplicate.
+    path = write(shop / "baskets.csv", "txn_id,line,member_id,occurred_at,amount,category\n"
+                 "T1,1,M1,2026-04-10T10:00,10.15,skincare\n"
+                 "T1,2,M1,2026-04-10T10:00,5.45,makeup\n"
+                 "T1,3,M1,2026-04-10T10:00,20.00,gift-cards\n"
+                 "T2,1,M2,2026-04-11T10:00,4.00,makeup\n"
+                 "T2,2,M2,2026-04-11T10:00,20.00,gift-cards\n"
+                 "T3,1,M2,2026-04-12T10:00,10.00,makeup\n"
+                 "T4,1,M2,2026-04-12T11:00,6.00,makeup\n"
+                 "T3,1,M2,2026-04-12T10:00,10.00,makeup\n")
+    result, summary = imported(path)
+    assert result.exit_code == 0, result.stderr
+    assert (summary["rows"], summary["imported"], summary["transactions"], summary["duplicates"]) == (8, 7, 4, 1)
+    assert (summary["points_earned"], summary["earned_nothing"]) == (25 + 10 + 6, 1)
+    assert points("M1")["points"] == 25
+    # a refund of T1 claws back in proportion to the basket's total: round(25 x 17.80 / 35.60) = 13 (12.5 up)
+    refund = write(shop / "refund.csv", "txn_id,member_id,occurred_at,amount,refund_of\nR1,M1,2026-04-20T10:00,-17.80,T1\n")
+    assert imported(refund)[1]["points_clawed_back"] == 13
+    assert points("M1")["points"] == 12
