@@ -1,6 +1,9 @@
 """Import benchmark: loyaltyctl txn import against the tools a user would load the same CSV with.
 
-    python bench/import_bench.py [ROWS ...]      (default: 100000 1000000)
+    python bench/import_bench.py [--baskets] [ROWS ...]      (default: 100000 1000000)
+
+With --baskets the file has a `line` column: baskets of 1 to 5 lines (3 on average) that earn
+once each, ROWS lines in all.
 
 For each size it generates a realistic file (100,000 members, purchases over
 two years, about 3% refunds of earlier purchases, several categories), then
@@ -76,25 +79,32 @@ multiplier = "1.5"
 BIN = Path(sys.executable).parent
 
 
-def generate(path: Path, rows: int, seed: int = 7) -> None:
+def generate(path: Path, rows: int, seed: int = 7, baskets: bool = False) -> None:
     rng = random.Random(seed)
     start = datetime(2024, 11, 1, 8, 0)
     span = 730 * 24 * 3600
     times = sorted(rng.randrange(span) for _ in range(rows))
     with path.open("w", newline="") as out:
         writer = csv.writer(out)
-        writer.writerow(["txn_id", "member_id", "occurred_at", "amount", "category", "currency", "store", "refund_of"])
+        writer.writerow(["txn_id", "line", "member_id", "occurred_at", "amount", "category", "currency", "store",
+                         "refund_of"])
         purchases: list[tuple[str, str, str]] = []
-        for n, offset in enumerate(times):
-            moment = (start + timedelta(seconds=offset)).isoformat(timespec="seconds")
+        n = 0
+        while n < rows:
+            moment = (start + timedelta(seconds=times[n])).isoformat(timespec="seconds")
             if purchases and rng.random() < 0.03:
                 txn, member, amount = purchases[rng.randrange(len(purchases))]
-                writer.writerow([f"T{n:08d}", member, moment, f"-{amount}", "", "USD", "S1", txn])
+                writer.writerow([f"T{n:08d}", "", member, moment, f"-{amount}", "", "USD", "S1", txn])
+                n += 1
                 continue
-            member = f"M{rng.randrange(MEMBERS):06d}"
-            amount = f"{rng.uniform(3, 250):.2f}"
-            writer.writerow([f"T{n:08d}", member, moment, amount, rng.choice(CATEGORIES), "USD", f"S{rng.randrange(40)}", ""])
-            purchases.append((f"T{n:08d}", member, amount))
+            member, store = f"M{rng.randrange(MEMBERS):06d}", f"S{rng.randrange(40)}"
+            lines = min(rng.randint(1, 5) if baskets else 1, rows - n)
+            amounts = [f"{rng.uniform(3, 250 / lines):.2f}" for _ in range(lines)]
+            for line, amount in enumerate(amounts, start=1):
+                writer.writerow([f"T{n:08d}", line if baskets else "", member, moment, amount,
+                                 rng.choice(CATEGORIES), "USD", store, ""])
+            purchases.append((f"T{n:08d}", member, amounts[0]))
+            n += lines
             if len(purchases) > 50_000:
                 purchases = purchases[-25_000:]
 
@@ -125,11 +135,11 @@ def prepare_loyaltyctl(work: Path, program: str = PROGRAM, name: str = "loyalty"
     return db, env
 
 
-def bench(rows: int) -> None:
+def bench(rows: int, baskets: bool = False) -> None:
     work = Path(tempfile.mkdtemp(prefix="loyaltyctl-bench-"))
     try:
         data = work / "txns.csv"
-        generate(data, rows)
+        generate(data, rows, baskets=baskets)
         size = data.stat().st_size / 2**20
         db, env = prepare_loyaltyctl(work)
         a = run([str(BIN / "loyaltyctl"), "txn", "import", "-p", "bench", str(data), "--format", "json"], env)
@@ -137,7 +147,7 @@ def bench(rows: int) -> None:
         a_tiers = run([str(BIN / "loyaltyctl"), "txn", "import", "-p", "bench", str(data), "--format", "json"], tiers_env)
         b = run([str(BIN / "sqlite-utils"), "insert", str(work / "raw-b.db"), "txns", str(data), "--csv"])
         c = run(["sqlite3", str(work / "raw-c.db"), ".import --csv " + str(data) + " txns"])
-        print(f"\n{rows:,} rows ({size:.0f} MiB CSV, {MEMBERS:,} members)")
+        print(f"\n{rows:,} rows{' (baskets of 1-5 lines)' if baskets else ''} ({size:.0f} MiB CSV, {MEMBERS:,} members)")
         for label, (seconds, rss) in (("(a) loyaltyctl txn import", a), ("(a) same, program with spend tiers", a_tiers),
                                       ("(b) sqlite-utils insert --csv", b), ("(c) sqlite3 .import --csv", c)):
             print(f"  {label:36} {seconds:7.2f} s  {rows / seconds:10,.0f} rows/s  peak RSS {rss:4d} MiB")
@@ -149,5 +159,7 @@ def bench(rows: int) -> None:
 
 
 if __name__ == "__main__":
-    for size in [int(arg) for arg in sys.argv[1:]] or [100_000, 1_000_000]:
-        bench(size)
+    arguments = sys.argv[1:]
+    with_baskets = "--baskets" in arguments
+    for size in [int(arg) for arg in arguments if arg != "--baskets"] or [100_000, 1_000_000]:
+        bench(size, with_baskets)

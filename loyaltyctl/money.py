@@ -118,6 +118,13 @@ def parse_export_money(text: str, currency: str, decimal_comma: bool = False) ->
     `($33.62)` (negative), `12.50 USD`; with `decimal_comma`, `1.149,00 €`. A currency code other than
     the program's is refused."""
     body = text.strip()
+    if not decimal_comma:
+        try:
+            return parse_money(body, currency)  # the common case, written plainly
+        except AmountTooLarge:
+            raise
+        except ValueError:
+            pass
     negative = body.startswith("(") and body.endswith(")")
     if negative:
         body = body[1:-1].strip()

@@ -89,7 +89,9 @@ class EarnRules:
         self.partner_rates = {p.code: p.points_per_unit for p in program.partners}
         self.category_factors = {m.category.casefold(): m.factor for m in earn.multipliers}
         self.excluded = frozenset(category.casefold() for category in earn.exclude_categories)
-        self.promotions = earn.promotions
+        # (promotion, its categories case-folded); largest factor first, so the first that applies is the one
+        self.promotions = sorted(((p, frozenset(c.casefold() for c in p.categories)) for p in earn.promotions),
+                                 key=lambda item: -item[0].factor)
         self.rounding = earn.rounding
         self.min_spend = earn.min_spend
         self.cap = earn.max_points_per_txn
@@ -107,13 +109,11 @@ class EarnRules:
 
     def best_promotion(self, day: date, category: str) -> tuple[str | None, Decimal]:
         """Only the largest factor among promotions active that day (for that category) applies."""
-        best: tuple[str | None, Decimal] = (None, ONE)
-        for promotion in self.promotions:
-            if promotion.starts <= day <= promotion.ends and (
-                    not promotion.categories or category.casefold() in {c.casefold() for c in promotion.categories}):
-                if promotion.factor > best[1]:
-                    best = (promotion.name, promotion.factor)
-        return best
+        folded = category.casefold()
+        for promotion, categories in self.promotions:
+            if promotion.starts <= day <= promotion.ends and (not categories or folded in categories):
+                return (promotion.name, promotion.factor) if promotion.factor > ONE else (None, ONE)
+        return None, ONE
 
     def earn_points(self, purchase: Purchase, member: MemberState = MemberState()) -> Earning:
         """A basket earns once: the sum over its lines of spend x rate x the line's category factor x the
@@ -122,31 +122,36 @@ class EarnRules:
         capped once."""
         if not member.may_earn:
             return Earning(0, no_points_because=member.why_not or "no valid membership")
-        qualifying = [line for line in purchase.lines if not self._excluded(line)]
+        lines = purchase.lines
+        qualifying = [line for line in lines if not self._excluded(line)] if len(lines) > 1 else (
+            [] if self._excluded(lines[0]) else lines)
         if not qualifying:
-            categories = ", ".join(sorted({repr(line.category) for line in purchase.lines}))
+            categories = ", ".join(sorted({repr(line.category) for line in lines}))
             return Earning(0, no_points_because=f"category {categories} earns no points")
-        if self.qualifying_spend(purchase) < self.min_spend:
+        spend = qualifying[0].amount if len(qualifying) == 1 else sum(line.amount for line in qualifying)
+        if spend < self.min_spend:
             return Earning(0, no_points_because="below min_spend")
         rate = self.partner_rates[purchase.partner] if purchase.partner else self.rate
-        lines = tuple(self._line(line, rate, purchase.day) for line in purchase.lines)
-        earning = [e for e in lines if not e.excluded]
-        category_factor = max(e.category_factor for e in earning)
-        promotion = max(earning, key=lambda e: e.promotion_factor)
-        visit = self.per_visit * category_factor * promotion.promotion_factor
-        unrounded = (sum(e.unrounded for e in earning) + visit) * member.tier_multiplier
+        explained = ((self._line(lines[0], rate, purchase.day),) if len(lines) == 1
+                     else tuple(self._line(line, rate, purchase.day) for line in lines))
+        earning = [e for e in explained if not e.excluded] if len(qualifying) < len(lines) else explained
+        top = earning[0] if len(earning) == 1 else None
+        category_factor = top.category_factor if top else max(e.category_factor for e in earning)
+        promotion = top or max(earning, key=lambda e: e.promotion_factor)
+        earned = top.unrounded if top else sum(e.unrounded for e in earning)
+        unrounded = (earned + self.per_visit * category_factor * promotion.promotion_factor) * member.tier_multiplier
         points = round_points(unrounded, self.rounding)
         capped = bool(self.cap) and points > self.cap
         return Earning(
             points=self.cap if capped else points,
-            base=sum(e.line.amount * self.scale * rate for e in earning) + self.per_visit,
+            base=spend * self.scale * rate + self.per_visit,
             category_factor=category_factor,
             promotion=promotion.promotion,
             promotion_factor=promotion.promotion_factor,
             tier_factor=member.tier_multiplier,
             unrounded=unrounded,
             capped=capped,
-            lines=lines,
+            lines=explained,
         )
 
     def _line(self, line: Line, rate: Decimal, day: date) -> LineEarning:

@@ -94,6 +94,10 @@ class SaleReader:
         self._zones: dict[str, str] = {}
 
     def sales(self, rows: Iterator[CsvRow]) -> Iterator[Sale]:
+        if not self.grouped:
+            for row in rows:
+                yield self._sale((row,))
+            return
         basket: list[CsvRow] = []
         for row in rows:
             if basket and not self._same_basket(basket[-1], row):
@@ -104,7 +108,7 @@ class SaleReader:
             yield self._sale(tuple(basket))
 
     def _same_basket(self, previous: CsvRow, row: CsvRow) -> bool:
-        if not self.grouped or not row.fields.get("txn_id") or row.fields.get("txn_id") != previous.fields.get("txn_id"):
+        if not row.fields.get("txn_id") or row.fields.get("txn_id") != previous.fields.get("txn_id"):
             return False
         if self.profile.basket == "first":
             return True  # line-item rows leave order-level cells (status among them) empty
@@ -112,9 +116,11 @@ class SaleReader:
                    for i in range(len(self.profile.statuses)))
 
     def _sale(self, rows: tuple[CsvRow, ...]) -> Sale:
-        bad = next((row for row in rows if row.problem), None)
+        if rows[0].problem and len(rows) == 1:
+            return Sale(rows, problem=rows[0].problem)
+        bad = next((row for row in rows if row.problem), None) if len(rows) > 1 else None
         if bad:
-            return Sale(rows, problem=bad.problem if len(rows) == 1 else f"line {bad.line} {bad.problem}")
+            return Sale(rows, problem=f"line {bad.line} {bad.problem}")
         try:
             return self._read(rows)
         except ValueError as error:
@@ -142,9 +148,11 @@ class SaleReader:
         if currency and currency.upper() != self.currency:
             raise ValueError(f"currency {currency!r} is not the program's {self.currency}")
         occurred_at = self._instant(fields, self.times, "occurred_at")
-        lines_from = rows if self.profile.basket == "lines" else rows[:1]
-        lines = tuple(Line(self._money(row.fields, "amount"), self._category(row.fields)) for row in lines_from)
-        amount = sum(line.amount for line in lines)
+        if len(rows) == 1 or self.profile.basket != "lines":
+            lines: tuple[Line, ...] = (Line(self._money(fields, "amount"), self._category(fields)),)
+        else:
+            lines = tuple(Line(self._money(row.fields, "amount"), self._category(row.fields)) for row in rows)
+        amount = lines[0].amount if len(lines) == 1 else sum(line.amount for line in lines)
         refund_of = fields.get("refund_of", "")
         if is_refund:  # a refund row of the same txn id: it refunds the purchase, and gets an id of its own
             refund_of, txn_id = txn_id, f"{txn_id}/refund@{occurred_at}"
@@ -163,7 +171,7 @@ class SaleReader:
 
     def _category(self, fields: dict[str, str]) -> str:
         category = fields.get("category", "")
-        return "" if category.casefold() in self.profile.no_category else category
+        return "" if category and category.casefold() in self.profile.no_category else category
 
     def _money(self, fields: dict[str, str], field: str) -> int:
         text = fields[field]
@@ -190,8 +198,8 @@ class SaleReader:
         return int(share), at
 
     def _instant(self, fields: dict[str, str], keys: list[str], what: str) -> int:
-        text = " ".join(fields[key] for key in keys if fields.get(key))
-        zone = self._row_zone(fields.get("time_zone", ""))
+        text = fields[keys[0]] if len(keys) == 1 else " ".join(fields[key] for key in keys if fields.get(key))
+        zone = self._row_zone(fields["time_zone"]) if "time_zone" in fields else self.zone
         try:
             if self.profile.time_format == "iso":
                 return parse_instant(text, zone)

@@ -132,6 +132,7 @@ class Poster:
         """
         members = sorted(set(members))
         self.settle(members)
+        self.chain.flush()  # the book is read from the database
         if self._in_order(members, at):
             book = store.fetch_book(self.db, members, about, self.next_lot)
             entries = decide(book)
@@ -159,8 +160,9 @@ class Poster:
 
     def settle(self, members: Sequence[int] | None = None) -> None:
         """Replay the members (default: all) that credits dated earlier left unsettled, a few hundred at a time."""
-        self.chain.flush()
         pending = sorted(m for m in (self.unsettled if members is None else members) if m in self.unsettled)
+        if pending or members is None:
+            self.chain.flush()
         for start in range(0, len(pending), SETTLE_MEMBERS):
             chunk = [m for m in pending[start : start + SETTLE_MEMBERS] if m in self.unsettled]
             if chunk:
