@@ -48,15 +48,23 @@ def format_instant(instant: int, tz: str) -> str:
     return datetime.fromtimestamp(instant, ZoneInfo(tz)).isoformat(timespec="seconds")
 
 
-def parse_instant(text: str, tz: str) -> int:
-    """An ISO 8601 date or timestamp; without an offset it is local to `tz`.
+def parse_instant(text: str, tz: str, pattern: str = "iso") -> int:
+    """An ISO 8601 date or timestamp (or one written as the strptime `pattern` says); without an offset
+    it is local to `tz`.
 
-    A bare date means the start of that day. ValueError for anything else.
+    A bare ISO date means the start of that day. ValueError for anything else.
     """
     text = text.strip()
     try:
-        moment = datetime.combine(date.fromisoformat(text), time(0)) if len(text) == 10 else datetime.fromisoformat(text)
+        if pattern != "iso":
+            moment = datetime.strptime(text, pattern)
+        elif len(text) == 10:
+            moment = datetime.combine(date.fromisoformat(text), time(0))
+        else:
+            moment = datetime.fromisoformat(text)
     except ValueError:
+        if pattern != "iso":
+            raise ValueError(f"{text!r} does not match {pattern!r}") from None
         raise ValueError(f"{text!r} is not an ISO 8601 date or time (2026-06-15 or 2026-06-15T14:30)") from None
     supported_day(moment.date())
     if moment.tzinfo is None:

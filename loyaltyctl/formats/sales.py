@@ -9,12 +9,10 @@ rejected (a bad cell). Memory holds one basket at a time.
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from loyaltyctl.core.dates import parse_instant, supported_day
+from loyaltyctl.core.dates import parse_instant
 from loyaltyctl.core.rules import Line
 from loyaltyctl.formats.csv_input import CsvRow, read_csv
 from loyaltyctl.formats.sources import FIELDS, REQUIRED_FIELDS, SourceProfile, zone_name
@@ -201,16 +199,7 @@ class SaleReader:
         text = fields[keys[0]] if len(keys) == 1 else " ".join(fields[key] for key in keys if fields.get(key))
         zone = self._row_zone(fields["time_zone"]) if "time_zone" in fields else self.zone
         try:
-            if self.profile.time_format == "iso":
-                return parse_instant(text, zone)
-            try:
-                moment = datetime.strptime(text, self.profile.time_format)
-            except ValueError:
-                raise ValueError(f"{text!r} does not match {self.profile.time_format!r}") from None
-            supported_day(moment.date())
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=ZoneInfo(zone))
-            return int(moment.timestamp())
+            return parse_instant(text, zone, self.profile.time_format)
         except ValueError as error:
             raise ValueError(f"{what} {error}") from None
 

@@ -76,13 +76,17 @@ def verified() -> bool:
     return ok("db", "verify")["ok"]
 
 
-def earn_entry(summary_txn: str, db_path) -> int:
-    """The earn entry a purchase posted."""
+def txn_column(txn_id: str, column: str, db_path) -> int:
     conn = sqlite3.connect(db_path)
     try:
-        return conn.execute("SELECT entry FROM transactions WHERE txn_id = ?", [summary_txn]).fetchone()[0]
+        return conn.execute(f"SELECT {column} FROM transactions WHERE txn_id = ?", [txn_id]).fetchone()[0]
     finally:
         conn.close()
+
+
+def earn_entry(txn_id: str, db_path) -> int:
+    """The earn entry a purchase posted."""
+    return txn_column(txn_id, "entry", db_path)
 
 
 def test_activity_dated_before_a_posted_inactivity_expiry_gives_that_expiry_back(tmp_path):
@@ -168,11 +172,7 @@ def test_a_refund_dated_before_a_redemption_posted_earlier_leaves_no_phantom_poi
 
 def refund_points(txn_id: str, db_path) -> int:
     """What the transactions table records a refund took back (partner reports and tiers read it)."""
-    conn = sqlite3.connect(db_path)
-    try:
-        return conn.execute("SELECT points FROM transactions WHERE txn_id = ?", [txn_id]).fetchone()[0]
-    finally:
-        conn.close()
+    return txn_column(txn_id, "points", db_path)
 
 
 def test_a_redemption_dated_before_a_refund_posted_earlier_makes_the_refund_take_back_more(tmp_path, db_path):
