@@ -102,7 +102,7 @@ class EarnRules:
         return sum(line.amount for line in purchase.lines if not self._excluded(line))
 
     def _excluded(self, line: Line) -> bool:
-        return bool(line.category) and line.category.casefold() in self.excluded
+        return bool(line.category) and bool(self.excluded) and line.category.casefold() in self.excluded
 
     def knows_partner(self, code: str) -> bool:
         return code in self.partner_rates
@@ -132,9 +132,11 @@ class EarnRules:
         if spend < self.min_spend:
             return Earning(0, no_points_because="below min_spend")
         rate = self.partner_rates[purchase.partner] if purchase.partner else self.rate
-        explained = ((self._line(lines[0], rate, purchase.day),) if len(lines) == 1
-                     else tuple(self._line(line, rate, purchase.day) for line in lines))
-        earning = [e for e in explained if not e.excluded] if len(qualifying) < len(lines) else explained
+        if len(lines) == 1:
+            explained = earning = (self._line(lines[0], rate, purchase.day),)
+        else:
+            explained = tuple(self._line(line, rate, purchase.day, line not in qualifying) for line in lines)
+            earning = [e for e in explained if not e.excluded] if len(qualifying) < len(lines) else explained
         top = earning[0] if len(earning) == 1 else None
         category_factor = top.category_factor if top else max(e.category_factor for e in earning)
         promotion = top or max(earning, key=lambda e: e.promotion_factor)
@@ -154,8 +156,8 @@ class EarnRules:
             lines=explained,
         )
 
-    def _line(self, line: Line, rate: Decimal, day: date) -> LineEarning:
-        if self._excluded(line):
+    def _line(self, line: Line, rate: Decimal, day: date, excluded: bool = False) -> LineEarning:
+        if excluded:
             return LineEarning(line, excluded=True)
         factor = self.category_factors.get(line.category.casefold(), ONE)
         promotion, promotion_factor = self.best_promotion(day, line.category)

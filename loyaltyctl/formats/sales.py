@@ -38,6 +38,8 @@ class TxnRow:
     @property
     def category(self) -> str:
         """The basket's category when every line has the same one."""
+        if len(self.lines) == 1:
+            return self.lines[0].category
         categories = {line.category for line in self.lines}
         return categories.pop() if len(categories) == 1 else ""
 
@@ -90,6 +92,8 @@ class SaleReader:
             "line" not in profile.columns or has_line_column))
         self.times = time_keys(profile)
         self._zones: dict[str, str] = {}
+        self.statuses = tuple(enumerate(profile.statuses))
+        self.has_refunded = "refunded" in profile.columns
 
     def sales(self, rows: Iterator[CsvRow]) -> Iterator[Sale]:
         if not self.grouped:
@@ -127,7 +131,7 @@ class SaleReader:
     def _read(self, rows: tuple[CsvRow, ...]) -> Sale:
         fields = rows[0].fields
         is_refund = False
-        for index, rule in enumerate(self.profile.statuses):
+        for index, rule in self.statuses:
             value = fields[status_key(index)]
             verdict = rule.verdict(value)
             if verdict is None:
@@ -162,10 +166,11 @@ class SaleReader:
             raise ValueError("refund_of is set but the amount is not negative")
         if amount < 0 and any(line.amount > 0 for line in lines):
             raise ValueError("a basket's lines are all purchases or all refunds")
-        refunded, refunded_at = self._refunded(fields, amount)
         txn = TxnRow(txn_id, member, occurred_at, amount, lines, fields.get("store", ""), fields.get("partner", ""),
                      refund_of, fields.get("description", ""), fields.get("name", ""), fields.get("email", ""))
-        return Sale(rows, txn, refunded=refunded, refunded_at=refunded_at)
+        if self.has_refunded:
+            return Sale(rows, txn, None, None, *self._refunded(fields, amount))
+        return Sale(rows, txn)
 
     def _category(self, fields: dict[str, str]) -> str:
         category = fields.get("category", "")
