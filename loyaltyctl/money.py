@@ -108,7 +108,15 @@ def points_value(points: int, point_value: Decimal, currency: str) -> int:
     return to_minor((Decimal(points) * point_value).quantize(exponent, ROUND_HALF_UP), currency)
 
 
-_EXPORT_MONEY = re.compile(r"(?P<m1>-)?(?P<pre>[^\d\s.,()-]*)(?P<m2>-)?(?P<number>\d[\d.,' ]*)(?P<post>[^\d\s.,()-]*)(?P<m3>-)?")
+_EXPORT_MONEY = re.compile(
+    r"(?P<m1>-)?\s*(?P<pre>[^\d\s.,()-]*)\s*(?P<m2>-)?(?P<number>\d[\d.,' ]*?)\s*(?P<post>[^\d\s.,()-]*)\s*(?P<m3>-)?")
+# Currency symbols as exports write them, and the currencies each may stand for.
+_SYMBOLS = {
+    "$": {"USD", "CAD", "AUD", "NZD", "SGD", "HKD", "MXN", "TWD"}, "US$": {"USD"}, "C$": {"CAD"},
+    "CA$": {"CAD"}, "A$": {"AUD"}, "AU$": {"AUD"}, "NZ$": {"NZD"}, "S$": {"SGD"}, "HK$": {"HKD"},
+    "R$": {"BRL"}, "€": {"EUR"}, "£": {"GBP"}, "¥": {"JPY", "CNY"}, "₹": {"INR"}, "₩": {"KRW"},
+    "kr": {"SEK", "NOK", "DKK", "ISK"}, "zł": {"PLN"}, "Fr.": {"CHF"}, "R": {"ZAR"}, "₪": {"ILS"},
+}
 _POINT_NUMBER = re.compile(r"\d{1,3}([,' ]\d{3})*(\.\d+)?|\d+(\.\d+)?")
 _COMMA_NUMBER = re.compile(r"\d{1,3}([.' ]\d{3})*(,\d+)?|\d+(,\d+)?")
 
@@ -133,9 +141,10 @@ def parse_export_money(text: str, currency: str, decimal_comma: bool = False) ->
     if not found or sum(bool(found[m]) for m in ("m1", "m2", "m3")) > 1 or (negative and any(
             found[m] for m in ("m1", "m2", "m3"))):
         raise ValueError(f"{text!r} is not an amount like {like}")
-    for symbol in (found["pre"].strip(), found["post"].strip()):
-        if len(symbol) == 3 and symbol.isalpha() and symbol.upper() != currency:
-            raise ValueError(f"{text!r} is in {symbol.upper()}, not the program's {currency}")
+    for symbol in (found["pre"], found["post"]):
+        if symbol and symbol.upper() != currency and currency not in _SYMBOLS.get(symbol, ()):
+            known = symbol.upper() in MINOR_DIGITS or symbol in _SYMBOLS
+            raise ValueError(f"{text!r} is not in {currency}" if known else f"{text!r} is not an amount like {like}")
     number = found["number"].strip()
     if not (_COMMA_NUMBER if decimal_comma else _POINT_NUMBER).fullmatch(number):
         raise ValueError(f"{text!r} is not an amount like {like}")

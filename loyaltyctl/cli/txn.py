@@ -70,7 +70,8 @@ def import_command(
     delimiter: Annotated[str, typer.Option(help="Field separator: one character, or 'tab'.")] = ",",
     dry_run: DryRunOption = False,
     strict: Annotated[bool, typer.Option(help="Any bad row refuses the whole file (exit 2).")] = False,
-    create_members: Annotated[bool, typer.Option(help="Add unknown member ids instead of rejecting their rows.")] = False,
+    create_members: Annotated[bool, typer.Option(
+        help="Add customers who are not members yet (with the export's email and name) instead of rejecting their rows.")] = False,
     fmt: FormatOption = render.Format.table,
 ) -> None:
     """Import sales: idempotent by txn_id, atomic per run; skipped rows counted; exit 3 when rows were rejected."""

@@ -19,6 +19,7 @@ date, is what posting everything in date order would have given.
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from loyaltyctl.core.dates import add_months, local_date, start_of_day
@@ -115,25 +116,39 @@ def lot_expiry(expiry: Expiry | None, earned_at: int, tz: str) -> int | None:
     return start_of_day(add_months(local_date(earned_at, tz), expiry.months), tz)
 
 
+def fresh_lot(lot_id: int, entry: int, member: int, points: int, at: int, expires_at: int | None,
+              available_at: int | None = None, issued_at: int | None = None) -> Lot:
+    """A new lot for (part of) a credit at `at`; points that arrive past their expiry expire on arrival."""
+    if expires_at is not None:
+        expires_at = max(expires_at, at)
+    return Lot(lot_id, entry, member, points, at, expires_at, at if available_at is None else available_at, points,
+               0, issued_at)
+
+
 class ExpiryRules:
     """A program's expiry over time: when a credit at an instant expires, and whether activity then extends.
 
-    Both depend only on the local day, so they are worked out once per quarter hour (every zone's day
-    starts on one).
+    Both depend only on the local day, so they are worked out once per day, and found by quarter hour
+    (every zone's day starts on one).
     """
 
     def __init__(self, expiry_at: Callable[[int], Expiry | None], timezone: str):
         self.expiry_at = expiry_at  # the expiry section of the version in force at an instant
         self.timezone = timezone
-        self._cache: dict[int, tuple[int | None, int | None]] = {}
+        self._by_quarter_hour: dict[int, tuple[int | None, int | None]] = {}
+        self._by_day: dict[date, tuple[int | None, int | None]] = {}
 
     def _rules(self, at: int) -> tuple[int | None, int | None]:
-        bucket = at // 900
-        if bucket not in self._cache:
-            expiry = self.expiry_at(at)
-            expires = lot_expiry(expiry, at, self.timezone)
-            self._cache[bucket] = (expires, expires if expiry and expiry.policy == "inactivity" else None)
-        return self._cache[bucket]
+        found = self._by_quarter_hour.get(at // 900)
+        if found is None:
+            day = local_date(at, self.timezone)
+            found = self._by_day.get(day)
+            if found is None:
+                expiry = self.expiry_at(at)
+                expires = lot_expiry(expiry, at, self.timezone)
+                found = self._by_day[day] = (expires, expires if expiry and expiry.policy == "inactivity" else None)
+            self._by_quarter_hour[at // 900] = found
+        return found
 
     def lot_expires(self, at: int) -> int | None:
         return self._rules(at)[0]
@@ -207,10 +222,7 @@ class Book:
         Points that arrive already past their expiry (given back into a lot
         that has since expired) expire the moment they arrive and pay nothing.
         """
-        if expires_at is not None:
-            expires_at = max(expires_at, at)
-        lot = Lot(self.next_lot_id, entry, member, points, at, expires_at,
-                  at if available_at is None else available_at, points, 0, issued_at)
+        lot = fresh_lot(self.next_lot_id, entry, member, points, at, expires_at, available_at, issued_at)
         self.next_lot_id += 1
         self._add(lot)
         self.new_lots.append(lot)

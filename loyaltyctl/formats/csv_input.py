@@ -41,6 +41,7 @@ def read_csv(
     delimiter: str = ",",
     on_bytes: Callable[[int], None] | None = None,
     columns: Mapping[str, Sequence[str]] | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> tuple[tuple[str, ...], Iterator[CsvRow]]:
     """The file's header and a lazy iterator of its rows (memory flat in file size).
 
@@ -48,7 +49,8 @@ def read_csv(
     source gives `columns` (header -> the fields it fills), only through
     those; `mapping` (the user's `--map`, column -> field) comes first, and
     naming a field that does not exist or a column the file lacks is bad
-    usage. Other columns are ignored. `on_bytes` hears how many bytes each
+    usage; `labels` says how to name a missing required field (its header and
+    where a profile names it). Other columns are ignored. `on_bytes` hears how many bytes each
     line had (for a progress bar). Raises BadInput (exit 2) for a file that
     cannot be read, is not UTF-8, or lacks a required column.
     """
@@ -95,9 +97,7 @@ def read_csv(
                     handle.close()
                     raise BadInput(f"{path}:1: two columns map to {field!r}")
                 indexes[field] = index
-    expected = {field: header_name for header_name, keys in (columns or {}).items() for field in keys}
-    missing = [f"{expected[field]!r} ({field})" if expected.get(field, field) != field else field
-               for field in required if field not in indexes]
+    missing = [(labels or {}).get(field, field) for field in required if field not in indexes]
     if missing:
         handle.close()
         raise BadInput(
@@ -163,6 +163,8 @@ class RejectWriter:
     SHOWN = 5
 
     def __init__(self, target: Path, header: tuple[str, ...]):
+        if target.is_dir():
+            raise BadInput(f"{target}: is a folder; give the reject file a file name")
         self.target = target
         self.count = 0
         self.first: list[tuple[int, str]] = []

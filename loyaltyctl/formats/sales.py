@@ -14,9 +14,10 @@ from pathlib import Path
 
 from loyaltyctl.core.dates import parse_instant
 from loyaltyctl.core.rules import Line
+from loyaltyctl.errors import BadInput
 from loyaltyctl.formats.csv_input import CsvRow, read_csv
 from loyaltyctl.formats.sources import FIELDS, REQUIRED_FIELDS, SourceProfile, zone_name
-from loyaltyctl.money import AmountTooLarge, parse_export_money
+from loyaltyctl.money import parse_export_money
 
 NO_CUSTOMER = "no customer"
 
@@ -60,16 +61,24 @@ def open_export(path: Path, profile: SourceProfile, mapping: Mapping[str, str] |
                 on_bytes: Callable[[int], None] | None = None) -> tuple[tuple[str, ...], bool, Iterator[CsvRow]]:
     """The export's header, whether it has the profile's `line` column, and its rows keyed by field
     (the columns occurred_at joins as occurred_at, occurred_at+1 …; status columns as status#0 …)."""
+    for column, field in (mapping or {}).items():
+        if field not in FIELDS:
+            raise BadInput(f"--map {column}={field}: there is no field {field!r} (fields: {', '.join(FIELDS)})")
     columns: dict[str, list[str]] = {}
+    labels: dict[str, str] = {}  # row key -> the header and the profile key that names it, for messages
     for field, headers in profile.columns.items():
         for index, name in enumerate(headers):
-            columns.setdefault(name.strip().lower(), []).append(field if index == 0 else f"{field}+{index}")
+            key = field if index == 0 else f"{field}+{index}"
+            columns.setdefault(name.strip().lower(), []).append(key)
+            if name.strip().lower() != key:
+                labels[key] = f"{name!r} (source {profile.name}: columns.{field}{f'[{index}]' if len(headers) > 1 else ''})"
     for index, rule in enumerate(profile.statuses):
         columns.setdefault(rule.column.strip().lower(), []).append(status_key(index))
-    keys = {key for found in columns.values() for key in found} | set(FIELDS)
+        labels[status_key(index)] = f"{rule.column!r} (source {profile.name}: status[{index}].column)"
+    keys = [*FIELDS, *sorted({key for found in columns.values() for key in found} - set(FIELDS))]
     joined = time_keys(profile)[1:] if "occurred_at" not in (mapping or {}).values() else []
     required = (*REQUIRED_FIELDS, *joined, *(status_key(i) for i in range(len(profile.statuses))))
-    header, rows = read_csv(path, keys, required, mapping, delimiter, on_bytes, columns=columns)
+    header, rows = read_csv(path, keys, required, mapping, delimiter, on_bytes, columns=columns, labels=labels)
     line = profile.columns.get("line", ("",))[0].strip().lower()
     has_line = bool(line) and (line in {name.strip().lower() for name in header} or "line" in (mapping or {}).values())
     return header, has_line, rows
@@ -101,11 +110,14 @@ class SaleReader:
                 yield self._sale((row,))
             return
         basket: list[CsvRow] = []
+        numbers: set[str] = set()  # the basket's line numbers: a repeated one starts a repeat of the basket
         for row in rows:
-            if basket and not self._same_basket(basket[-1], row):
+            number = row.fields.get("line", "")
+            if basket and (not self._same_basket(basket[-1], row) or (number and number in numbers)):
                 yield self._sale(tuple(basket))
-                basket = []
+                basket, numbers = [], set()
             basket.append(row)
+            numbers.add(number)
         if basket:
             yield self._sale(tuple(basket))
 
@@ -150,6 +162,8 @@ class SaleReader:
         if currency and currency.upper() != self.currency:
             raise ValueError(f"currency {currency!r} is not the program's {self.currency}")
         occurred_at = self._instant(fields, self.times, "occurred_at")
+        if self.profile.basket == "lines":
+            self._check_lines(rows)
         if len(rows) == 1 or self.profile.basket != "lines":
             lines: tuple[Line, ...] = (Line(self._money(fields, "amount"), self._category(fields)),)
         else:
@@ -172,6 +186,16 @@ class SaleReader:
             return Sale(rows, txn, None, None, *self._refunded(fields, amount))
         return Sale(rows, txn)
 
+    def _check_lines(self, rows: tuple[CsvRow, ...]) -> None:
+        """The lines of a basket are one customer's, at one time, refunding one purchase."""
+        first = rows[0].fields
+        for row in rows[1:]:
+            for key in ("member_id", "refund_of", *self.times):
+                if row.fields.get(key, "") != first.get(key, ""):
+                    name = key.split("+")[0]
+                    raise ValueError(f"basket {first['txn_id']!r}: the row on line {row.line} has another {name} "
+                                     f"({row.fields.get(key, '')!r}, not {first.get(key, '')!r})")
+
     def _category(self, fields: dict[str, str]) -> str:
         category = fields.get("category", "")
         return "" if category and category.casefold() in self.profile.no_category else category
@@ -180,10 +204,8 @@ class SaleReader:
         text = fields[field]
         try:
             return parse_export_money(text, self.currency, self.profile.decimal_comma)
-        except AmountTooLarge as error:
-            raise ValueError(f"{field} {error}") from None
-        except ValueError as error:
-            raise ValueError(f"{field} {error}") from None
+        except ValueError as error:  # AmountTooLarge among them
+            raise ValueError(f"{self.label(field)} {error}") from None
 
     def _refunded(self, fields: dict[str, str], amount: int) -> tuple[int | None, int | None]:
         """The refunded-amount column as a refund of the earning amount: its share of `refunded_of`
@@ -198,6 +220,8 @@ class SaleReader:
             raise ValueError(f"refunded {fields['refunded']!r} is more than {fields.get('refunded_of') or 'the amount'}")
         share = (Decimal(amount) * refunded / basis).to_integral_value(ROUND_HALF_UP)
         at = self._instant(fields, ["refunded_at"], "refunded_at") if fields.get("refunded_at") else None
+        if at is not None and at < self._instant(fields, self.times, "occurred_at"):
+            raise ValueError(f"{self.label('refunded_at')} {fields['refunded_at']!r} is before the purchase")
         return int(share), at
 
     def _instant(self, fields: dict[str, str], keys: list[str], what: str) -> int:
@@ -206,7 +230,11 @@ class SaleReader:
         try:
             return parse_instant(text, zone, self.profile.time_format)
         except ValueError as error:
-            raise ValueError(f"{what} {error}") from None
+            raise ValueError(f"{self.label(what)} {error}") from None
+
+    def label(self, field: str) -> str:
+        """What the export calls a field: its (first) column."""
+        return self.profile.columns.get(field, (field,))[0]
 
     def _row_zone(self, text: str) -> str:
         if not text:

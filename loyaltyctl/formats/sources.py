@@ -10,6 +10,7 @@ like a program file (every problem with file, line and key path).
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -146,8 +147,15 @@ def _headers(value: Any) -> tuple[str, ...]:
 
 def _time_format(value: Any) -> str:
     text = as_text(value)
-    if text != "iso" and "%" not in text:
-        raise ValueError(f"{text!r} must be \"iso\" or a strptime pattern such as \"%Y-%m-%d %H:%M:%S %z\"")
+    if text == "iso":
+        return text
+    sample = datetime(2026, 11, 27, 18, 5, 11, tzinfo=timezone.utc)
+    try:
+        if "%" not in text:
+            raise ValueError
+        datetime.strptime(sample.strftime(text), text)  # a directive strptime does not know fails here
+    except ValueError:
+        raise ValueError(f"{text!r} must be \"iso\" or a strptime pattern such as \"%Y-%m-%d %H:%M:%S %z\"") from None
     return text
 
 
@@ -206,6 +214,9 @@ def _read_profile(raw: dict[str, Any], problems: list[tuple[str, str]]) -> Sourc
         earn, skip, refund = (item.get(key, _folded, frozenset()) for key in ("earn", "skip", "refund"))
         if column and not (earn or refund):
             item.problem("earn", "a status needs values that earn (or are refunds)")
+        for key, values, others in (("skip", skip, earn), ("refund", refund, earn | skip)):
+            if values & others:
+                item.problem(key, f"{', '.join(sorted(values & others))} is already in another list")
         statuses.append(StatusRule(column or "", earn, skip, refund))
         item.finish()
     root.finish()

@@ -176,7 +176,7 @@ class _Importer:
         bonus wait for the end of the file (`welcome`)."""
         if self.referral_codes is None:
             self.referral_codes = member_store.fetch_referral_codes(self.db, self.ref.id)
-        by_email = self.member_key == "email"
+        by_email = self.member_key == "email" or (self.member_key == "member_id" and is_email(txn.member_id))
         member_id = txn.member_id.casefold() if by_email else txn.member_id
         email = (txn.email or (txn.member_id if by_email else "")).casefold()
         code = unused_referral_code(self.ref.code, member_id, self.referral_codes)

@@ -27,6 +27,7 @@ from loyaltyctl.core.posting import (
     allocate_expiries,
     apply,
     expiry_corrections,
+    fresh_lot,
     new_shortfalls,
     replay,
 )
@@ -109,11 +110,11 @@ class Poster:
             return self.post([member], at, lambda book: [entry])[0]
         self.check_open(at, f"the {entry.kind} entry")
 
-        def lots(entry_id: int) -> list[Lot]:
-            book = Book(next_lot_id=self.next_lot)
-            book.credit(entry_id, member, entry.points, at, self.rules.lot_expires(at), entry.available_at)
-            self.next_lot = book.next_lot_id
-            return book.new_lots
+        def lots(entry_id: int) -> list[Lot]:  # the member owes nothing: the lot pays no debt
+            lot = fresh_lot(self.next_lot, entry_id, member, entry.points, at, self.rules.lot_expires(at),
+                            entry.available_at)
+            self.next_lot += 1
+            return [lot]
 
         if not in_order:
             self.unsettled.add(member)

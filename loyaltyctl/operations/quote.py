@@ -9,7 +9,7 @@ from loyaltyctl.core.dates import local_date
 from loyaltyctl.core.rules import EarnRules, Earning, Line, MemberState, Purchase
 from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.model import Member, Program
-from loyaltyctl.money import parse_money
+from loyaltyctl.money import parse_export_money
 from loyaltyctl.operations.member_state import MemberStates, program_versions
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
@@ -32,11 +32,15 @@ def basket_lines(amount: str | None, category: str, lines: list[str], currency: 
         raise BadInput("give an AMOUNT or --line options, not both")
     if amount is None and not lines:
         raise BadInput("give an AMOUNT, or the basket as --line AMOUNT[:CATEGORY] (repeatable)")
+    if lines and category:
+        raise BadInput("--category goes with an AMOUNT; with --line give each line's: --line 12.00:skincare")
+    if any(line.count(":") > 1 for line in lines):
+        raise BadInput(f"--line {next(line for line in lines if line.count(':') > 1)!r}: expected AMOUNT[:CATEGORY]")
     given = [(amount, category)] if amount is not None else [tuple(line.partition(":")[::2]) for line in lines]
     basket = []
     for text, line_category in given:
         try:
-            minor = parse_money(text.strip(), currency)
+            minor = parse_export_money(text, currency)
         except ValueError as error:
             raise BadInput(f"amount: {error}") from None
         if minor <= 0:

@@ -500,7 +500,7 @@ def test_quote_unknown_partner_is_refused(quote_shop, db_path):
     assert snapshot(db_path) == before
 
 
-@pytest.mark.parametrize("amount", ["12,50", "$12", "1e3", "12.345"])
+@pytest.mark.parametrize("amount", ["12,50", "€12", "1e3", "12.345"])
 def test_quote_bad_amount_is_bad_usage(quote_shop, amount):
     result = run("quote", "-p", "shop", "M1", amount, "--format", "json")
     assert result.exit_code == 2
@@ -654,3 +654,6 @@ def test_quote_a_basket_of_lines(quote_shop):
     assert "line skincare" in table.stdout and "line makeup" in table.stdout
     both = run("quote", "-p", "shop", "M1", "12.00", "--line", "5.00:makeup")
     assert (both.exit_code, both.stderr) == (2, "error: give an AMOUNT or --line options, not both\n")
+    assert run("quote", "-p", "shop", "M1", "--line", "5.00:makeup", "--category", "skincare").exit_code == 2
+    assert run("quote", "-p", "shop", "M1", "--line", "5.00:makeup:extra").exit_code == 2
+    assert quoted("$1,149.00")["points"] == 200  # written as an export writes it; 1149 capped at 200

@@ -185,6 +185,8 @@ def test_txn_sources_lists_the_built_in_profiles_and_shows_one(program):
     (('amount = "Subtotal"\n', ''), "columns.amount: is required"),
     (('time_format = "%Y-%m-%d %H:%M:%S %z"', 'time_format = "YYYY-MM-DD"'), "read.time_format: 'YYYY-MM-DD' must be"),
     (('[[status]]', '[[status]]\nvalues = ["paid"]'), "status[0].values: unknown key"),
+    (('time_format = "%Y-%m-%d %H:%M:%S %z"', 'time_format = "%d/%m/%Y %H:%Q"'), "read.time_format: '%d/%m/%Y %H:%Q'"),
+    (('"voided", "expired"]', '"voided", "expired", "paid"]'), "status[0].skip: paid is already in another list"),
 ])
 def test_a_bad_profile_is_refused_with_file_line_and_key(program, tmp_path, db_path, change, message):
     program()
@@ -205,7 +207,7 @@ def test_an_export_missing_a_column_its_profile_needs_is_refused(program, tmp_pa
     before = snapshot(db_path)
     result = run("txn", "import", "-p", "shop", path, "--source", "stripe")
     assert result.exit_code == 2
-    assert "missing required column 'customer email' (member_id)" in result.stderr
+    assert "missing required column 'Customer Email' (source stripe: columns.member_id)" in result.stderr
     assert snapshot(db_path) == before
 
 
@@ -218,9 +220,48 @@ def test_map_naming_a_missing_column_or_an_unknown_field_is_bad_usage(program, t
     assert "--map names column 'buyer', which the file does not have" in lacking.stderr
     unknown = run("txn", "import", "-p", "shop", path, "--source", "stripe", "--map", "Customer Email=buyer")
     assert unknown.exit_code == 2
-    assert "--map customer email=buyer: there is no field 'buyer'" in unknown.stderr
+    assert "--map customer email=buyer: there is no field 'buyer' (fields: txn_id, member_id," in unknown.stderr
     assert snapshot(db_path) == before
     # and --map does rename: Stripe's Customer ID as the member key instead of the email
     run("member", "add", "-p", "shop", "cus_RzD1aZ6yF3gH8s")
     code, summary = load(path, "stripe", "--map", "Customer ID=member_id")
     assert (code, points("cus_RzD1aZ6yF3gH8s")) == (3, 1149)
+
+
+def test_a_stripe_refund_dated_before_its_charge_rejects_the_row(program, tmp_path):
+    # One row, one outcome: the charge of 11-29 says it was refunded on 11-28, so the row is rejected whole.
+    program()
+    header = (EXPORTS / "stripe_payments.csv").read_text().splitlines()[0]
+    row = ("ch_e4,2026-11-29 15:00:00,40.00,10.00,usd,true,40.00,10.00,usd,,Web order,1.46,2026-11-28 10:00:00,"
+           "BKLYN,Paid,Payment complete.,0.00,pm_1,cus_1,,bo.chen@example.com,,")
+    code, summary = load(write(tmp_path / "early.csv", f"{header}\n{row}\n"), "stripe", "--create-members")
+    assert (code, counts(summary), summary["points_earned"]) == (3, (1, 0, 0, 1, 0, 0), 0)
+    rejects = (tmp_path / "early.rejects.csv").read_text()
+    assert "Refunded date (UTC) '2026-11-28 10:00:00' is before the purchase" in rejects
+
+
+def test_an_amount_in_another_currencys_symbol_is_rejected(program, tmp_path):
+    program()
+    path = write(tmp_path / "eur.csv", "txn_id,member_id,occurred_at,amount\nT1,M1,2026-11-02T10:00,€7.00\n"
+                                       "T2,M1,2026-11-02T11:00,$7.00\nT3,M1,2026-11-02T12:00,#7.00\n")
+    run("member", "add", "-p", "shop", "M1")
+    code, summary = load(path, "generic")
+    assert (code, summary["imported"], summary["rejected"], points("M1")) == (3, 1, 2, 7)
+    rejects = (tmp_path / "eur.rejects.csv").read_text()
+    assert "amount '€7.00' is not in USD" in rejects
+    assert "amount '#7.00' is not an amount like 12.50, $1,149.00 or ($33.62)" in rejects
+
+
+def test_a_folder_as_the_reject_file_is_refused_before_anything_is_written(program, tmp_path, db_path):
+    program()
+    (tmp_path / "rejects").mkdir()
+    before = snapshot(db_path)
+    result = run("txn", "import", "-p", "shop", copy(tmp_path, "stripe_payments.csv"), "--source", "stripe",
+                 "--create-members", "--reject-file", tmp_path / "rejects")
+    assert (result.exit_code, result.stderr) == (2, f"error: {tmp_path / 'rejects'}: is a folder; give the reject "
+                                                    "file a file name\n")
+    members = write(tmp_path / "m.csv", "member_id\nZ1\n")
+    result = run("member", "import", "-p", "shop", members, "--reject-file", tmp_path / "rejects")
+    assert result.exit_code == 2
+    assert snapshot(db_path) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".rejects-")) == []

@@ -277,3 +277,23 @@ def test_a_generic_file_with_a_line_column_imports_baskets(shop):
     refund = write(shop / "refund.csv", "txn_id,member_id,occurred_at,amount,refund_of\nR1,M1,2026-04-20T10:00,-17.80,T1\n")
     assert imported(refund)[1]["points_clawed_back"] == 13
     assert points("M1")["points"] == 12
+
+
+def test_basket_lines_must_agree_and_a_repeated_line_is_a_duplicate(shop):
+    # B1 line 1 appears twice in a row: the repeat is a duplicate of B1 (10 points, not 20). B2's lines name
+    # two members: the basket is rejected whole. An email as member_id, in any case, is one new member.
+    path = write(shop / "lines.csv", "txn_id,line,member_id,occurred_at,amount\n"
+                 "B1,1,M1,2026-04-10T10:00,10.00\n"
+                 "B1,1,M1,2026-04-10T10:00,10.00\n"
+                 "B2,1,M1,2026-04-10T11:00,10.00\n"
+                 "B2,2,M2,2026-04-10T11:00,10.00\n"
+                 "E1,,Ann@Example.com,2026-04-11T10:00,10.00\n"
+                 "E2,,ann@example.com,2026-04-12T10:00,10.00\n")
+    result, summary = imported(path, "--create-members")
+    assert result.exit_code == 3
+    assert (summary["rows"], summary["imported"], summary["duplicates"], summary["rejected"]) == (6, 3, 1, 2)
+    assert points("M1")["points"] == 10
+    assert "basket 'B2': the row on line 5 has another member_id ('M2', not 'M1')" in (shop / "lines.rejects.csv").read_text()
+    created = json.loads(run("member", "show", "-p", "shop", "ann@example.com", "--format", "json").stdout)
+    assert (created["email"], created["joined"]) == ("ann@example.com", "2026-04-11")
+    assert points("ann@example.com")["points"] == 20
