@@ -85,8 +85,12 @@ def import_command(
         )
     title = f"Import into {program}" + (" (dry run: nothing written)" if dry_run else "")
 
+    if source.endswith(".toml"):  # a profile of one's own: a column it names may be a typo
+        for column in summary.unread_columns:
+            render.note(f"warning: {file} has no column {column}; that field stays empty")
+
     def as_table(d: dict):
-        pairs = [(k, v) for k, v in d.items() if k not in ("dry_run", "skipped_reasons")]
+        pairs = [(k, v) for k, v in d.items() if k not in ("dry_run", "skipped_reasons", "unread_columns")]
         pairs += [(f"  skipped: {reason}", count) for reason, count in d["skipped_reasons"].items()]
         return render.fields(title, pairs)
 

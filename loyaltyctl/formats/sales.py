@@ -57,10 +57,18 @@ class Sale:
     refunded_at: int | None = None
 
 
+@dataclass(frozen=True)
+class Export:
+    header: tuple[str, ...]
+    rows: Iterator[CsvRow]  # keyed by field (the columns occurred_at joins as occurred_at, occurred_at+1 …;
+    # status columns as status#0 …)
+    has_line: bool  # the file has the profile's `line` column
+    unread: tuple[str, ...]  # optional columns the profile names and the file lacks (those fields stay empty)
+
+
 def open_export(path: Path, profile: SourceProfile, mapping: Mapping[str, str] | None = None, delimiter: str = ",",
-                on_bytes: Callable[[int], None] | None = None) -> tuple[tuple[str, ...], bool, Iterator[CsvRow]]:
-    """The export's header, whether it has the profile's `line` column, and its rows keyed by field
-    (the columns occurred_at joins as occurred_at, occurred_at+1 …; status columns as status#0 …)."""
+                on_bytes: Callable[[int], None] | None = None) -> Export:
+    """An export opened through its profile: header checked, rows to stream."""
     for column, field in (mapping or {}).items():
         if field not in FIELDS:
             raise BadInput(f"--map {column}={field}: there is no field {field!r} (fields: {', '.join(FIELDS)})")
@@ -79,9 +87,13 @@ def open_export(path: Path, profile: SourceProfile, mapping: Mapping[str, str] |
     joined = time_keys(profile)[1:] if "occurred_at" not in (mapping or {}).values() else []
     required = (*REQUIRED_FIELDS, *joined, *(status_key(i) for i in range(len(profile.statuses))))
     header, rows = read_csv(path, keys, required, mapping, delimiter, on_bytes, columns=columns, labels=labels)
+    present = {name.strip().lower() for name in header}
+    mapped = set((mapping or {}).values())
     line = profile.columns.get("line", ("",))[0].strip().lower()
-    has_line = bool(line) and (line in {name.strip().lower() for name in header} or "line" in (mapping or {}).values())
-    return header, has_line, rows
+    has_line = bool(line) and (line in present or "line" in mapped)
+    unread = tuple(f"{headers[0]} (columns.{field})" for field, headers in profile.columns.items()
+                   if field not in mapped and headers[0].strip().lower() not in present)
+    return Export(header, rows, has_line, unread)
 
 
 def time_keys(profile: SourceProfile) -> list[str]:

@@ -56,6 +56,12 @@ class ImportSummary(CsvSummary):
     bonus_points: int = 0  # referral bonuses, and signup bonuses of --create-members
     members_created: int = 0
     skipped_reasons: dict[str, int] = field(default_factory=dict)
+    unread_columns: list[str] = field(default_factory=list)  # optional profile columns the file lacks
+
+    def as_json(self) -> dict:
+        data = super().as_json()
+        del data["unread_columns"]  # a warning for profiles of one's own (the CLI's), not a figure
+        return data
 
 
 @dataclass
@@ -315,9 +321,9 @@ def import_transactions(
     """
     source = source or load_source("generic")
     ref = programs.fetch_program_ref(db, program)
-    header, has_line, rows = open_export(path, source, mapping, delimiter, on_bytes)
-    sales = SaleReader(source, ref.currency, ref.timezone, has_line).sales(rows)
-    summary = ImportSummary(dry_run=dry_run)
+    export = open_export(path, source, mapping, delimiter, on_bytes)
+    sales = SaleReader(source, ref.currency, ref.timezone, export.has_line).sales(export.rows)
+    summary = ImportSummary(dry_run=dry_run, unread_columns=list(export.unread))
     set_cache_size(db, IMPORT_CACHE_KIB)
 
     def work(rejects: RejectWriter) -> None:
@@ -327,5 +333,5 @@ def import_transactions(
                 importer.chunk(chunk)
             importer.finish()
 
-    run_csv(db, path, header, summary, work, reject_file=reject_file, strict=strict)
+    run_csv(db, path, export.header, summary, work, reject_file=reject_file, strict=strict)
     return summary

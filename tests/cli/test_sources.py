@@ -265,3 +265,19 @@ def test_a_folder_as_the_reject_file_is_refused_before_anything_is_written(progr
     assert result.exit_code == 2
     assert snapshot(db_path) == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".rejects-")) == []
+
+
+def test_a_column_ones_own_profile_names_and_the_file_lacks_is_warned_about(program, tmp_path):
+    # A typo in a profile of one's own (Dept for the file's Dpt): the import runs, the category stays empty,
+    # and stderr says so. Built-in profiles name optional columns older exports lack: no warning there.
+    program()
+    profile = write(tmp_path / "till.toml", '[source]\nname = "till"\n[columns]\ntxn_id = "Ref"\n'
+                    'member_id = "Card"\noccurred_at = "When"\namount = "Total"\ncategory = "Dept"\n')
+    run("member", "add", "-p", "shop", "M1")
+    path = write(tmp_path / "till.csv", "Ref,Card,When,Total,Dpt\nR1,M1,2026-11-02T10:00,12.00,bakery\n")
+    result = run("txn", "import", "-p", "shop", path, "--source", profile)
+    assert result.exit_code == 0
+    assert f"warning: {path} has no column Dept (columns.category); that field stays empty" in result.stderr
+    assert points("M1") == 12
+    quiet = run("txn", "import", "-p", "shop", copy(tmp_path, "stripe_payments.csv"), "--source", "stripe")
+    assert "warning" not in quiet.stderr
