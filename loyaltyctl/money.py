@@ -121,6 +121,16 @@ _POINT_NUMBER = re.compile(r"\d{1,3}([,' ]\d{3})*(\.\d+)?|\d+(\.\d+)?")
 _COMMA_NUMBER = re.compile(r"\d{1,3}([.' ]\d{3})*(,\d+)?|\d+(,\d+)?")
 
 
+def parse_plain_money(text: str, currency: str) -> int:
+    """A plain decimal amount (`12.50`, `-3`) -> minor units; ValueError says what is wrong."""
+    try:
+        return parse_money(text, currency)
+    except AmountTooLarge:
+        raise
+    except ValueError:
+        raise ValueError(f"{text!r} is not a plain decimal like 12.50") from None
+
+
 def parse_export_money(text: str, currency: str, decimal_comma: bool = False) -> int:
     """Money as sales exports write it -> minor units: `12.50`, `$1,149.00`, `-$0.44`, `$-0.44`,
     `($33.62)` (negative), `12.50 USD`; with `decimal_comma`, `1.149,00 €`. A currency code other than

@@ -83,8 +83,8 @@ def _import_transactions(database, console, samples: Path, rejects_dir: Path) ->
                                 "referral"], rows))
 
 
-# One sample export per built-in source, in the order a roastery might load them (Square's item file
-# before its transactions file: the two list the same payments, so the second finds them all imported).
+# One sample export per built-in source. Square's item and transactions exports list the same payments, so
+# a shop loads one of them for a period: the transactions sample is October's, the items sample November's.
 SAMPLE_EXPORTS = (("shopify", "shopify_orders.csv"), ("square-items", "square_item_sales.csv"),
                   ("square", "square_transactions.csv"), ("stripe", "stripe_payments.csv"))
 

@@ -41,14 +41,19 @@ def cutoff(as_of: date, tz: str) -> int:
 
 
 def local_date(instant: int, tz: str) -> date:
-    """The local day of an instant. Every zone's day starts on a quarter hour, so it is the day of the
-    instant's quarter hour, worked out once per quarter hour (an import asks for it on every row)."""
-    return _quarter_hour_day(instant // 900, tz)
+    """The local day of an instant. Worked out once per quarter hour (an import asks for it on every
+    row): nearly always a quarter hour is all one local day; where a day starts inside one (old local
+    mean times, Newfoundland's 00:01 changes of the clocks) the instant is worked out on its own."""
+    day = _quarter_hour_day(instant // 900, tz)
+    return day if day is not None else datetime.fromtimestamp(instant, ZoneInfo(tz)).date()
 
 
 @lru_cache(maxsize=1 << 16)
-def _quarter_hour_day(quarter_hour: int, tz: str) -> date:
-    return datetime.fromtimestamp(quarter_hour * 900, ZoneInfo(tz)).date()
+def _quarter_hour_day(quarter_hour: int, tz: str) -> date | None:
+    """The local day of a whole quarter hour, or None when it spans two."""
+    zone = ZoneInfo(tz)
+    first = datetime.fromtimestamp(quarter_hour * 900, zone).date()
+    return first if datetime.fromtimestamp(quarter_hour * 900 + 899, zone).date() == first else None
 
 
 def format_instant(instant: int, tz: str) -> str:

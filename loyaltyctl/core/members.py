@@ -41,7 +41,8 @@ class MemberIndex:
             return self.by_card.get(key)
         if by == "email":
             return self.by_email.get(key.casefold()) or self.by_id.get(key) or self.by_id.get(key.casefold())
-        return self.by_id.get(key) or self.by_card.get(key) or self.by_email.get(key.casefold())
+        return (self.by_id.get(key) or self.by_card.get(key) or self.by_email.get(key.casefold())
+                or self.by_id.get(key.casefold()))
 
 
 @dataclass(frozen=True)

@@ -128,26 +128,21 @@ def fresh_lot(lot_id: int, entry: int, member: int, points: int, at: int, expire
 class ExpiryRules:
     """A program's expiry over time: when a credit at an instant expires, and whether activity then extends.
 
-    Both depend only on the local day, so they are worked out once per day, and found by quarter hour
-    (every zone's day starts on one).
+    Both depend only on the local day, so they are worked out once per day.
     """
 
     def __init__(self, expiry_at: Callable[[int], Expiry | None], timezone: str):
         self.expiry_at = expiry_at  # the expiry section of the version in force at an instant
         self.timezone = timezone
-        self._by_quarter_hour: dict[int, tuple[int | None, int | None]] = {}
         self._by_day: dict[date, tuple[int | None, int | None]] = {}
 
     def _rules(self, at: int) -> tuple[int | None, int | None]:
-        found = self._by_quarter_hour.get(at // 900)
+        day = local_date(at, self.timezone)
+        found = self._by_day.get(day)
         if found is None:
-            day = local_date(at, self.timezone)
-            found = self._by_day.get(day)
-            if found is None:
-                expiry = self.expiry_at(at)
-                expires = lot_expiry(expiry, at, self.timezone)
-                found = self._by_day[day] = (expires, expires if expiry and expiry.policy == "inactivity" else None)
-            self._by_quarter_hour[at // 900] = found
+            expiry = self.expiry_at(at)
+            expires = lot_expiry(expiry, at, self.timezone)
+            found = self._by_day[day] = (expires, expires if expiry and expiry.policy == "inactivity" else None)
         return found
 
     def lot_expires(self, at: int) -> int | None:

@@ -17,7 +17,7 @@ from loyaltyctl.core.rules import Line
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats.csv_input import CsvRow, read_csv
 from loyaltyctl.formats.sources import FIELDS, REQUIRED_FIELDS, SourceProfile, zone_name
-from loyaltyctl.money import parse_export_money
+from loyaltyctl.money import parse_export_money, parse_plain_money
 
 NO_CUSTOMER = "no customer"
 
@@ -182,6 +182,8 @@ class SaleReader:
             lines = tuple(Line(self._money(row.fields, "amount"), self._category(row.fields)) for row in rows)
         amount = lines[0].amount if len(lines) == 1 else sum(line.amount for line in lines)
         refund_of = fields.get("refund_of", "")
+        if is_refund and not amount:
+            return Sale(rows, skipped="a refund of nothing")
         if is_refund:  # a refund row of the same txn id: it refunds the purchase, and gets an id of its own
             refund_of, txn_id = txn_id, f"{txn_id}/refund@{occurred_at}"
             lines = tuple(Line(-abs(line.amount), line.category) for line in lines)
@@ -202,7 +204,7 @@ class SaleReader:
         """The lines of a basket are one customer's, at one time, refunding one purchase."""
         first = rows[0].fields
         for row in rows[1:]:
-            for key in ("member_id", "refund_of", *self.times):
+            for key in ("member_id", "refund_of", "currency", "partner", *self.times):
                 if row.fields.get(key, "") != first.get(key, ""):
                     name = key.split("+")[0]
                     raise ValueError(f"basket {first['txn_id']!r}: the row on line {row.line} has another {name} "
@@ -215,7 +217,9 @@ class SaleReader:
     def _money(self, fields: dict[str, str], field: str) -> int:
         text = fields[field]
         try:
-            return parse_export_money(text, self.currency, self.profile.decimal_comma)
+            if self.profile.money == "plain":
+                return parse_plain_money(text, self.currency)
+            return parse_export_money(text, self.currency, self.profile.money == "1.149,00")
         except ValueError as error:  # AmountTooLarge among them
             raise ValueError(f"{self.label(field)} {error}") from None
 

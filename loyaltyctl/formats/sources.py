@@ -18,7 +18,6 @@ from typing import Any
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats.toml_tables import (
     Section,
-    as_boolean,
     as_choice,
     as_text,
     as_texts,
@@ -54,6 +53,9 @@ MEMBER_KEYS = ("member_id", "card", "email")
 # first: consecutive rows with the same txn_id are one basket whose first row carries it (the rest are
 # line-item rows with order-level cells left empty).
 BASKETS = ("one", "lines", "first")
+# plain: 12.50 and -3 only; "1,149.00": also currency symbols and codes, thousands separators, a minus before
+# or after the symbol, parentheses for negatives; "1.149,00": the same with a decimal comma.
+MONEY_FORMATS = ("plain", "1,149.00", "1.149,00")
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 # Zone names as Square (and Rails) write them, mapped to IANA.
@@ -132,7 +134,7 @@ class SourceProfile:
     basket: str
     time_format: str  # "iso", or a strptime pattern
     time_zone: str | None  # IANA; None: the program's
-    decimal_comma: bool
+    money: str  # one of MONEY_FORMATS
     statuses: tuple[StatusRule, ...]
     no_category: frozenset[str] = frozenset()  # category cells that mean none (case-folded), e.g. Square's "None"
 
@@ -205,7 +207,7 @@ def _read_profile(raw: dict[str, Any], problems: list[tuple[str, str]]) -> Sourc
     basket = read.get("basket", as_choice(*BASKETS), "one")
     time_format = read.get("time_format", _time_format, "iso")
     time_zone = read.get("time_zone", _zone, None)
-    decimal_comma = read.get("decimal_comma", as_boolean, False)
+    money = read.get("money", as_choice(*MONEY_FORMATS), "1,149.00")
     no_category = read.get("no_category", _folded, frozenset())
     read.finish()
     statuses = []
@@ -221,7 +223,7 @@ def _read_profile(raw: dict[str, Any], problems: list[tuple[str, str]]) -> Sourc
         item.finish()
     root.finish()
     return SourceProfile(name or "", title, export, columns, member_key, basket, time_format, time_zone,
-                         decimal_comma, tuple(statuses), no_category)
+                         money, tuple(statuses), no_category)
 
 
 def parse_profile(text: str, source: str = "<source>") -> SourceProfile:

@@ -127,7 +127,11 @@ class _Importer:
             if txn is None:
                 self.reject(sale, sale.problem or "")
                 continue
-            if txn.txn_id in known:
+            repeat = txn.txn_id in known or txn.txn_id in self.buffered_txns  # (an earlier chunk's, not written yet)
+            if sale.refunded and (reason := self.refunded_refusal(sale, repeat)):
+                self.reject(sale, reason)
+                continue
+            if repeat:
                 summary.duplicates += len(sale.rows)
             elif (closed := self.poster.closed) and closed.covers(txn.occurred_at):
                 self.reject(sale, closed.refusal(txn.occurred_at, "a transaction"))
@@ -149,6 +153,22 @@ class _Importer:
         for row in sale.rows:
             self.rejects.add(row.line, reason, row.raw)
 
+    def refunded_at(self, sale: Sale) -> int:
+        return sale.refunded_at or clock.at_or_now(None, self.ref.timezone)
+
+    def refunded_refusal(self, sale: Sale, repeat: bool) -> str | None:
+        """Why a row's refunded amount could not be posted, checked before the row counts as anything."""
+        at = self.refunded_at(sale)
+        if (closed := self.poster.closed) and closed.covers(at):
+            return f"refunded amount: {closed.refusal(at, 'a refund')}"
+        if repeat:
+            if sale.txn.txn_id in self.buffered_txns:
+                self.flush()
+            original = txn_store.fetch_original(self.db, self.ref.id, sale.txn.txn_id)
+            if original and original.member != self.find(sale.txn):
+                return f"{sale.txn.txn_id} was imported for another member"
+        return None
+
     def refunded_amount(self, sale: Sale) -> None:
         """A purchase's refunded-amount column: a refund of what it grew by since the last import."""
         txn = sale.txn
@@ -158,11 +178,9 @@ class _Importer:
         grown = sale.refunded - original.refunded
         if grown <= 0:
             return
-        refund = TxnRow(f"{txn.txn_id}/refunded-{sale.refunded}", txn.member_id,
-                        sale.refunded_at or clock.at_or_now(None, self.ref.timezone), -grown, (Line(-grown, txn.category),), txn.store,
-                        txn.partner, txn.txn_id, "refunded amount")
-        if reason := self.refund(refund):
-            self.reject(sale, f"refunded amount: {reason}")
+        refund = TxnRow(f"{txn.txn_id}/refunded-{sale.refunded}", txn.member_id, self.refunded_at(sale), -grown,
+                        (Line(-grown, txn.category),), txn.store, txn.partner, txn.txn_id, "refunded amount")
+        self.refund(refund)  # what could refuse it was checked first (`refunded_refusal`)
 
     def find(self, txn: TxnRow) -> int | None:
         return self.members.find(txn.member_id, self.member_key)
@@ -183,16 +201,17 @@ class _Importer:
         if self.referral_codes is None:
             self.referral_codes = member_store.fetch_referral_codes(self.db, self.ref.id)
         by_email = self.member_key == "email" or (self.member_key == "member_id" and is_email(txn.member_id))
+        card = txn.member_id if self.member_key == "card" else None
         member_id = txn.member_id.casefold() if by_email else txn.member_id
         email = (txn.email or (txn.member_id if by_email else "")).casefold()
         code = unused_referral_code(self.ref.code, member_id, self.referral_codes)
         self.referral_codes.add(code)
         joined = local_date(txn.occurred_at, self.ref.timezone)
         member = Member(self.ref.code, member_id, name=txn.name.strip(), email=email if is_email(email) else "",
-                        joined=joined, referral_code=code)
+                        card=card, joined=joined, referral_code=code)
         member_store.save_members(self.db, self.ref.id, (member,), ())
         row = member_store.find_member(self.db, self.ref.id, self.ref.code, member_id)[0]
-        self.members.add(row, member_id, None, member.email)
+        self.members.add(row, member_id, card, member.email)
         self.created[row] = _Created(member, joined)
         self.poster.joined(row)
         self.summary.members_created += 1

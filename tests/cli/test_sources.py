@@ -180,8 +180,8 @@ def test_txn_sources_lists_the_built_in_profiles_and_shows_one(program):
     (('basket = "first"', 'basket = "first"\nbasket_mode = "lines"'), "read.basket_mode: unknown key"),
     (('time_format = "%Y-%m-%d %H:%M:%S %z"', 'time_format = "%Y-%m-%d %H:%M:%S %z"\ntime_zone = "Mars/Olympus"'),
      "read.time_zone: 'Mars/Olympus' is not a known time zone"),
-    (('basket = "first"', 'basket = "first"\ndecimal_comma = "yes"'),
-     "read.decimal_comma: must be true or false, not a string"),
+    (('basket = "first"', 'basket = "first"\nmoney = "1 149,00"'),
+     "read.money: '1 149,00' is not one of plain, 1,149.00, 1.149,00"),
     (('amount = "Subtotal"\n', ''), "columns.amount: is required"),
     (('time_format = "%Y-%m-%d %H:%M:%S %z"', 'time_format = "YYYY-MM-DD"'), "read.time_format: 'YYYY-MM-DD' must be"),
     (('[[status]]', '[[status]]\nvalues = ["paid"]'), "status[0].values: unknown key"),
@@ -241,11 +241,16 @@ def test_a_stripe_refund_dated_before_its_charge_rejects_the_row(program, tmp_pa
 
 
 def test_an_amount_in_another_currencys_symbol_is_rejected(program, tmp_path):
+    # A profile reads money as exports write it (money = "1,149.00", the default); the generic CSV's
+    # amounts are plain decimals (SPEC), so there $7.00 is a rejected row.
     program()
     path = write(tmp_path / "eur.csv", "txn_id,member_id,occurred_at,amount\nT1,M1,2026-11-02T10:00,€7.00\n"
                                        "T2,M1,2026-11-02T11:00,$7.00\nT3,M1,2026-11-02T12:00,#7.00\n")
     run("member", "add", "-p", "shop", "M1")
-    code, summary = load(path, "generic")
+    assert load(path, "generic")[1]["rejected"] == 3
+    profile = write(tmp_path / "till.toml", '[source]\nname = "till"\n[columns]\ntxn_id = "txn_id"\n'
+                    'member_id = "member_id"\noccurred_at = "occurred_at"\namount = "amount"\n')
+    code, summary = load(path, str(profile))
     assert (code, summary["imported"], summary["rejected"], points("M1")) == (3, 1, 2, 7)
     rejects = (tmp_path / "eur.rejects.csv").read_text()
     assert "amount '€7.00' is not in USD" in rejects
@@ -281,3 +286,55 @@ def test_a_column_ones_own_profile_names_and_the_file_lacks_is_warned_about(prog
     assert points("M1") == 12
     quiet = run("txn", "import", "-p", "shop", copy(tmp_path, "stripe_payments.csv"), "--source", "stripe")
     assert "warning" not in quiet.stderr
+
+
+def test_members_keyed_by_card_or_an_email_in_another_case_are_found_again(program, tmp_path):
+    # An existing member alice@x.com gets Alice@X.com's purchase; a card-keyed profile adds C100 once, with
+    # its card, and finds it again for the second row.
+    program()
+    run("member", "add", "-p", "shop", "alice@x.com")
+    code, summary = load(write(tmp_path / "e.csv", "txn_id,member_id,occurred_at,amount\n"
+                                                   "T1,Alice@X.com,2026-11-01T10:00,10.00\n"), "generic", "--create-members")
+    assert (code, summary["members_created"], points("alice@x.com")) == (0, 0, 10)
+    profile = write(tmp_path / "cards.toml", '[source]\nname = "cards"\n[columns]\ntxn_id = "id"\nmember_id = "card"\n'
+                    'occurred_at = "at"\namount = "total"\n[read]\nmember_key = "card"\n')
+    path = write(tmp_path / "c.csv", "id,card,at,total\nK1,C100,2026-11-02T10:00,5.00\nK2,C100,2026-11-03T10:00,7.00\n")
+    code, summary = load(path, str(profile), "--create-members")
+    assert (code, summary["members_created"], points("C100")) == (0, 1, 12)
+    assert json.loads(run("member", "show", "-p", "shop", "C100", "--format", "json").stdout)["card"] == "C100"
+
+
+def test_a_refunded_amount_that_cannot_be_posted_rejects_its_row_once(program, tmp_path):
+    # ch_1 was imported for Ann; a later export names Bo for it with 10.00 refunded: one rejected row, nothing
+    # else counted. A refund dated in a closed period: the row is rejected, the rest of the file imports.
+    program()
+    header = (EXPORTS / "stripe_payments.csv").read_text().splitlines()[0]
+
+    def charge(email, refunded, refunded_on):
+        return (f"ch_1,2026-11-01 15:00:00,100.00,{refunded},usd,true,100.00,{refunded},usd,,Web,1.46,{refunded_on},"
+                f"B,Paid,ok,0.00,pm_1,cus_1,,{email},,")
+    load(write(tmp_path / "a.csv", f"{header}\n{charge(ANN, '0.00', '')}\n"), "stripe", "--create-members")
+    code, summary = load(write(tmp_path / "b.csv", f"{header}\n{charge(BO, '10.00', '2026-11-05 10:00:00')}\n"),
+                         "stripe", "--create-members")
+    assert (code, counts(summary)) == (3, (1, 0, 0, 1, 0, 0))
+    assert "ch_1 was imported for another member" in (tmp_path / "b.rejects.csv").read_text()
+    assert run("period", "close", "-p", "shop", "--through", "2026-11-10").exit_code == 0
+    other = "ch_2,2026-11-20 15:00:00,20.00,0.00,usd,true,20.00,0.00,usd,,Web,1.46,,B,Paid,ok,0.00,pm_1,cus_1,,bo.chen@example.com,,"
+    code, summary = load(write(tmp_path / "c.csv", f"{header}\n{charge(ANN, '10.00', '2026-11-05 10:00:00')}\n{other}\n"),
+                         "stripe", "--create-members")
+    assert (code, counts(summary)) == (3, (2, 1, 0, 1, 0, 1))
+    assert points(ANN) == 100
+
+
+def test_a_square_refund_of_nothing_is_skipped_not_earned(program, tmp_path):
+    # A Refund row with Net Sales $0.00 refunds nothing; it must not take the purchase path (and earn a visit).
+    program('points_per_visit = "10"')
+    header = (EXPORTS / "square_item_sales.csv").read_text().splitlines()[0]
+    cells = dict.fromkeys(header.split(","), "")
+    cells.update({"Date": "2026-11-02", "Time": "10:00:00", "Time Zone": "Eastern Time (US & Canada)",
+                  "Transaction ID": "TX1", "Customer ID": "CUST1"})
+    payment = cells | {"Net Sales": "$5.00", "Event Type": "Payment"}
+    refund = cells | {"Time": "11:00:00", "Net Sales": "$0.00", "Event Type": "Refund"}
+    body = "\n".join(",".join(row[name] for name in header.split(",")) for row in (payment, refund))
+    code, summary = load(write(tmp_path / "zero.csv", f"{header}\n{body}\n"), "square-items", "--create-members")
+    assert (code, summary["points_earned"], summary["skipped_reasons"]) == (0, 15, {"a refund of nothing": 1})

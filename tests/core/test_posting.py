@@ -155,3 +155,15 @@ def test_refunds_of_one_purchase_at_one_instant_are_worked_out_together():
     postings = [Posting(1, 1, "earn", 100, jan5), Posting(2, 1, "clawback", -25, feb1, 1),
                 Posting(3, 1, "clawback", -25, feb1, 1)]
     assert replay(postings, NEVER, 1, refunds).revisions == []
+
+
+def test_the_local_day_is_exact_where_a_day_starts_inside_a_quarter_hour():
+    from datetime import date, datetime, timezone
+
+    from loyaltyctl.core.dates import local_date
+    # Monrovia ran at -0:44:30 until 1972: 00:44:40 UTC on 15 June 1971 is 00:00:10 local, the 15th.
+    assert local_date(int(datetime(1971, 6, 15, 0, 44, 40, tzinfo=timezone.utc).timestamp()), "Africa/Monrovia") == \
+        date(1971, 6, 15)
+    # St John's fell back at 00:01 on 7 November 2010: 02:40 UTC is 23:10 on the 6th.
+    assert local_date(int(datetime(2010, 11, 7, 2, 40, tzinfo=timezone.utc).timestamp()), "America/St_Johns") == \
+        date(2010, 11, 6)
