@@ -16,7 +16,7 @@ from loyaltyctl.money import MINOR_DIGITS, round_points
 ONE = Decimal(1)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # made once per row: no frozen-dataclass cost
 class Line:
     """One line of a basket: spend in minor units and its category ("" for none)."""
 
@@ -24,18 +24,13 @@ class Line:
     category: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # made once per row: no frozen-dataclass cost
 class Purchase:
     """What the rules need to know about a transaction: its basket of lines, day and partner."""
 
     lines: tuple[Line, ...]
     day: date  # local date, for promotions
     partner: str = ""
-
-    @classmethod
-    def single(cls, amount: int, day: date, category: str = "", partner: str = "") -> "Purchase":
-        """A purchase of one line."""
-        return cls((Line(amount, category),), day, partner)
 
     @property
     def amount(self) -> int:
@@ -52,7 +47,7 @@ class MemberState:
     why_not: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # made once per row: no frozen-dataclass cost
 class LineEarning:
     """What one line contributes before rounding: spend x rate x its category factor x its promotion."""
 
@@ -64,7 +59,7 @@ class LineEarning:
     unrounded: Decimal = Decimal(0)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # made once per row: no frozen-dataclass cost
 class Earning:
     points: int
     base: Decimal = Decimal(0)  # qualifying spend x rate, plus points per visit

@@ -22,7 +22,7 @@ from loyaltyctl.money import parse_export_money, parse_plain_money
 NO_CUSTOMER = "no customer"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # made once per row: no frozen-dataclass cost
 class TxnRow:
     txn_id: str
     member_id: str
@@ -45,7 +45,7 @@ class TxnRow:
         return categories.pop() if len(categories) == 1 else ""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # made once per row: no frozen-dataclass cost
 class Sale:
     """One basket's rows and what they are: a transaction, or why they are skipped or rejected."""
 

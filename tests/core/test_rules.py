@@ -22,8 +22,13 @@ def rules(earn: str, extra: str = "") -> EarnRules:
     return EarnRules(parse_program(BASE + earn + extra))
 
 
+def one(amount: int, day: date = DAY, category: str = "", partner: str = "") -> Purchase:
+    """A purchase of one line."""
+    return Purchase((Line(amount, category),), day, partner)
+
+
 def points(r: EarnRules, amount: int, **kw) -> int:
-    return r.earn_points(Purchase.single(amount, kw.pop("day", DAY), **kw)).points
+    return r.earn_points(one(amount, kw.pop("day", DAY), **kw)).points
 
 
 def test_points_per_unit_with_each_rounding():
@@ -45,9 +50,9 @@ def test_cashback_ten_percent_as_ten_points_per_unit():
 def test_min_spend_and_excluded_categories_earn_nothing():
     r = rules('points_per_unit = "1"\nmin_spend = "5.00"\nexclude_categories = ["gift-cards"]\n')
     assert points(r, 499) == 0
-    assert r.earn_points(Purchase.single(499, DAY)).no_points_because == "below min_spend"
+    assert r.earn_points(one(499, DAY)).no_points_because == "below min_spend"
     assert points(r, 500) == 5
-    assert r.earn_points(Purchase.single(9000, DAY, "gift-cards")).no_points_because == "category 'gift-cards' earns no points"
+    assert r.earn_points(one(9000, DAY, "gift-cards")).no_points_because == "category 'gift-cards' earns no points"
 
 
 def test_points_per_visit_is_added_before_multipliers():
@@ -66,7 +71,7 @@ def test_category_multiplier_promotion_and_tier_stack_with_one_rounding():
         '[[earn.promotions]]\nname = "skin week"\nstarts = 2026-05-05\nends = 2026-05-05\nfactor = "3"\ncategories = ["skincare"]\n',
     )
     # 10.10 x 2 (skincare) x 3 (largest active promotion for skincare) x 1.25 (tier) = 75.75 -> 75
-    earning = r.earn_points(Purchase.single(1010, DAY, "skincare"), MemberState(tier="silver", tier_multiplier=Decimal("1.25")))
+    earning = r.earn_points(one(1010, DAY, "skincare"), MemberState(tier="silver", tier_multiplier=Decimal("1.25")))
     assert (earning.points, earning.promotion, earning.unrounded) == (75, "skin week", Decimal("75.7500"))
     # makeup on the same day: only "weekend" applies: 10.10 x 1.5 = 15.15 -> 15
     assert points(r, 1010, category="makeup") == 15
@@ -86,13 +91,13 @@ def test_partner_rate_replaces_the_program_rate_and_multipliers_still_apply():
 def test_cap_applies_after_rounding():
     r = rules('points_per_unit = "1"\nmax_points_per_txn = 500\n')
     assert points(r, 49999) == 499
-    earning = r.earn_points(Purchase.single(80000, DAY))
+    earning = r.earn_points(one(80000, DAY))
     assert (earning.points, earning.capped) == (500, True)
 
 
 def test_a_member_who_may_not_earn_gets_nothing():
     r = rules('points_per_unit = "1"\n')
-    earning = r.earn_points(Purchase.single(5000, DAY), MemberState(may_earn=False, why_not="membership lapsed"))
+    earning = r.earn_points(one(5000, DAY), MemberState(may_earn=False, why_not="membership lapsed"))
     assert (earning.points, earning.no_points_because) == (0, "membership lapsed")
 
 
