@@ -44,7 +44,7 @@ def out() -> Console:
 
 
 def err() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)  # `:a:` in a message stays text
 
 
 def note(message: str) -> None:

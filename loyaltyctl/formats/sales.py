@@ -185,7 +185,7 @@ class SaleReader:
         if is_refund and not amount:
             return Sale(rows, skipped="a refund of nothing")
         if is_refund:  # a refund row of the same txn id: it refunds the purchase, and gets an id of its own
-            refund_of, txn_id = txn_id, f"{txn_id}/refund@{occurred_at}"
+            refund_of, txn_id = txn_id, f"{txn_id}/refund@{occurred_at}/{abs(amount)}"
             lines = tuple(Line(-abs(line.amount), line.category) for line in lines)
             amount = -abs(amount)
         elif amount < 0 and not refund_of:

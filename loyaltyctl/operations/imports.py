@@ -20,7 +20,7 @@ from sqlite_utils import Database
 from loyaltyctl.core.dates import DAY, local_date
 from loyaltyctl.core.posting import Book, clawback_points, contribution
 from loyaltyctl import clock
-from loyaltyctl.core.members import is_email, unused_referral_code
+from loyaltyctl.core.members import is_email, parse_member, unused_referral_code
 from loyaltyctl.core.rules import EarnRules, Line, Purchase, refund_qualifying
 from loyaltyctl.formats.csv_input import RejectWriter
 from loyaltyctl.formats.sales import Sale, SaleReader, TxnRow, open_export
@@ -207,8 +207,9 @@ class _Importer:
         code = unused_referral_code(self.ref.code, member_id, self.referral_codes)
         self.referral_codes.add(code)
         joined = local_date(txn.occurred_at, self.ref.timezone)
-        member = Member(self.ref.code, member_id, name=txn.name.strip(), email=email if is_email(email) else "",
-                        card=card, joined=joined, referral_code=code)
+        checked = parse_member({"member_id": member_id, "name": txn.name}, self.ref.code, joined)  # ValueError
+        member = replace(checked, email=email if is_email(email) else "", card=card, joined=joined,
+                         referral_code=code)
         member_store.save_members(self.db, self.ref.id, (member,), ())
         row = member_store.find_member(self.db, self.ref.id, self.ref.code, member_id)[0]
         self.members.add(row, member_id, card, member.email)
@@ -231,7 +232,10 @@ class _Importer:
         rules = self.rules[id(program)]
         if txn.partner and not rules.knows_partner(txn.partner):
             return f"unknown partner {txn.partner!r}"
-        member = self.member(txn)
+        try:
+            member = self.member(txn)
+        except ValueError as error:  # a customer that cannot be a member as the export names them
+            return f"cannot add the member: {error}"
         if member is None:
             return f"unknown member {txn.member_id!r} (add them first, or import with --create-members)"
         purchase = Purchase(txn.lines, day, txn.partner)

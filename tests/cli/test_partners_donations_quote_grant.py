@@ -655,5 +655,6 @@ def test_quote_a_basket_of_lines(quote_shop):
     both = run("quote", "-p", "shop", "M1", "12.00", "--line", "5.00:makeup")
     assert (both.exit_code, both.stderr) == (2, "error: give an AMOUNT or --line options, not both\n")
     assert run("quote", "-p", "shop", "M1", "--line", "5.00:makeup", "--category", "skincare").exit_code == 2
-    assert run("quote", "-p", "shop", "M1", "--line", "5.00:makeup:extra").exit_code == 2
+    odd = run("quote", "-p", "shop", "M1", "--line", "10:a:b")  # and `:a:` stays text, not an emoji
+    assert (odd.exit_code, odd.stderr) == (2, "error: --line '10:a:b': expected AMOUNT[:CATEGORY]\n")
     assert quoted("$1,149.00")["points"] == 200  # written as an export writes it; 1149 capped at 200

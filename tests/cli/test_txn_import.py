@@ -311,3 +311,11 @@ def test_a_txn_id_repeated_chunks_later_in_one_file_is_a_duplicate(shop):
     assert result.exit_code == 0, result.stderr
     assert (summary["rows"], summary["imported"], summary["duplicates"]) == (2102, 2101, 1)
     assert points("M1")["points"] == 10
+
+
+def test_create_members_refuses_an_id_member_add_would_refuse(shop):
+    long_id = "X" * 70
+    path = write(shop / "long-id.csv", f"txn_id,member_id,occurred_at,amount\nT1,{long_id},2026-04-10T10:00,10.00\n")
+    result, summary = imported(path, "--create-members")
+    assert (result.exit_code, summary["members_created"], summary["rejected"]) == (3, 0, 1)
+    assert "cannot add the member: member_id 'XXXX" in result.stderr and "at most 64 printable characters" in result.stderr
