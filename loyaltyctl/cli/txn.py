@@ -90,7 +90,7 @@ def import_command(
             render.note(f"warning: {file} has no column {column}; that field stays empty")
 
     def as_table(d: dict):
-        pairs = [(k, v) for k, v in d.items() if k not in ("dry_run", "skipped_reasons", "unread_columns")]
+        pairs = [(k, v) for k, v in d.items() if k not in ("dry_run", "skipped_reasons")]
         pairs += [(f"  skipped: {reason}", count) for reason, count in d["skipped_reasons"].items()]
         return render.fields(title, pairs)
 

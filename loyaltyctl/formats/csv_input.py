@@ -42,6 +42,7 @@ def read_csv(
     on_bytes: Callable[[int], None] | None = None,
     columns: Mapping[str, Sequence[str]] | None = None,
     labels: Mapping[str, str] | None = None,
+    mappable: Sequence[str] | None = None,
 ) -> tuple[tuple[str, ...], Iterator[CsvRow]]:
     """The file's header and a lazy iterator of its rows (memory flat in file size).
 
@@ -50,15 +51,17 @@ def read_csv(
     those; `mapping` (the user's `--map`, column -> field) comes first, and
     naming a field that does not exist or a column the file lacks is bad
     usage; `labels` says how to name a missing required field (its header and
-    where a profile names it). Other columns are ignored. `on_bytes` hears how many bytes each
+    where a profile names it); `mappable`: the fields `--map` may name
+    (default all of `fields`). Other columns are ignored. `on_bytes` hears how many bytes each
     line had (for a progress bar). Raises BadInput (exit 2) for a file that
     cannot be read, is not UTF-8, or lacks a required column.
     """
     fields = tuple(fields)
     mapping = mapping or {}
+    mappable = tuple(mappable or fields)
     for column, field in mapping.items():
-        if field not in fields:
-            raise BadInput(f"--map {column}={field}: there is no field {field!r} (fields: {', '.join(fields)})")
+        if field not in mappable:
+            raise BadInput(f"--map {column}={field}: there is no field {field!r} (fields: {', '.join(mappable)})")
     try:
         handle = path.open("rb")
     except OSError as err:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from loyaltyctl.core.dates import parse_instant
 from loyaltyctl.core.rules import Line
-from loyaltyctl.errors import BadInput
 from loyaltyctl.formats.csv_input import CsvRow, read_csv
 from loyaltyctl.formats.sources import FIELDS, REQUIRED_FIELDS, SourceProfile, zone_name
 from loyaltyctl.money import parse_export_money, parse_plain_money
@@ -69,9 +68,6 @@ class Export:
 def open_export(path: Path, profile: SourceProfile, mapping: Mapping[str, str] | None = None, delimiter: str = ",",
                 on_bytes: Callable[[int], None] | None = None) -> Export:
     """An export opened through its profile: header checked, rows to stream."""
-    for column, field in (mapping or {}).items():
-        if field not in FIELDS:
-            raise BadInput(f"--map {column}={field}: there is no field {field!r} (fields: {', '.join(FIELDS)})")
     columns: dict[str, list[str]] = {}
     labels: dict[str, str] = {}  # row key -> the header and the profile key that names it, for messages
     for field, headers in profile.columns.items():
@@ -86,7 +82,8 @@ def open_export(path: Path, profile: SourceProfile, mapping: Mapping[str, str] |
     keys = [*FIELDS, *sorted({key for found in columns.values() for key in found} - set(FIELDS))]
     joined = time_keys(profile)[1:] if "occurred_at" not in (mapping or {}).values() else []
     required = (*REQUIRED_FIELDS, *joined, *(status_key(i) for i in range(len(profile.statuses))))
-    header, rows = read_csv(path, keys, required, mapping, delimiter, on_bytes, columns=columns, labels=labels)
+    header, rows = read_csv(path, keys, required, mapping, delimiter, on_bytes, columns=columns, labels=labels,
+                            mappable=tuple(FIELDS))
     present = {name.strip().lower() for name in header}
     mapped = set((mapping or {}).values())
     line = profile.columns.get("line", ("",))[0].strip().lower()

@@ -249,12 +249,14 @@ def posting(db: Database, ref: programs.ProgramRef, versions: VersionTable | Non
     poster.save()
 
 
-def expiries_moved_since(db: Database, versions: VersionTable, program_id: int, before: int) -> list[int]:
-    """Members whose lots' stored expiry may be later than it stood at `before`: under `inactivity`,
-    those with activity since (it pushed their lots out). Everyone else's lots say how they stood."""
+def expiries_moved_since(db: Database, versions: VersionTable, program_id: int, before: int,
+                         member: int | None = None) -> list[int]:
+    """Members (or just `member`, if so) whose lots' stored expiry may be later than it stood at `before`:
+    under `inactivity`, those with activity since (it pushed their lots out). Everyone else's lots say how
+    they stood."""
     if not any(v.expiry and v.expiry.policy == "inactivity" for v in versions.all()):
         return []
-    return store.members_active_since(db, program_id, before, ACTIVITY_KINDS)
+    return store.members_active_since(db, program_id, before, ACTIVITY_KINDS, member)
 
 
 def lots_as_of(db: Database, ref: programs.ProgramRef, versions: VersionTable, members: Sequence[int],
@@ -276,7 +278,7 @@ def expiring_as_of(db: Database, ref: programs.ProgramRef, versions: VersionTabl
                    until: int) -> list[tuple[int, int]]:
     """(expiry instant, points) of a member's points alive at `before` that expire before `until`, as they
     stood then (see `expiries_moved_since`)."""
-    if member not in expiries_moved_since(db, versions, ref.id, before):
+    if not expiries_moved_since(db, versions, ref.id, before, member):
         return store.expiring_as_of(db, member, before, until)
     expiring: dict[int, int] = {}
     for lot in lots_as_of(db, ref, versions, [member], before):

@@ -384,11 +384,14 @@ def saved_as_of(db: Database, member: int, before: int) -> int:
     ).fetchone()[0]
 
 
-def members_active_since(db: Database, program_id: int, since: int, kinds: Sequence[str]) -> list[int]:
-    """Members with entries of these kinds effective at or after `since`."""
+def members_active_since(db: Database, program_id: int, since: int, kinds: Sequence[str],
+                         member: int | None = None) -> list[int]:
+    """Members (or just `member`) with entries of these kinds effective at or after `since`."""
+    one = "AND member = ?" if member is not None else ""
     return [row[0] for row in db.execute(
-        f"""SELECT DISTINCT member FROM entries WHERE program_id = ? AND effective_at >= ?
-            AND kind IN ({','.join('?' * len(kinds))}) ORDER BY member""", [program_id, since, *kinds])]
+        f"""SELECT DISTINCT member FROM entries WHERE program_id = ? AND effective_at >= ? {one}
+            AND kind IN ({','.join('?' * len(kinds))}) ORDER BY member""",
+        [program_id, since, *([member] if member is not None else []), *kinds])]
 
 
 # Leaves out the members in the JSON array :skip.
