@@ -105,12 +105,12 @@ def fields(title: str, pairs: Sequence[tuple[str, Any]]) -> Table:
 
 
 @contextmanager
-def progress(total: int, description: str) -> Iterator[Callable[[], None] | None]:
-    """A progress bar on stderr, only when stderr is a terminal; yields `advance()` (or None)."""
+def progress(total: int, description: str) -> Iterator[Callable[..., None] | None]:
+    """A progress bar on stderr, only when stderr is a terminal; yields `advance(steps=1)` (or None)."""
     if not sys.stderr.isatty():
         yield None
         return
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err(), transient=True) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda: bar.advance(task)
+        yield lambda steps=1: bar.advance(task, steps)

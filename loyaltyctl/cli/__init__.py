@@ -48,22 +48,22 @@ def _version(value: bool) -> None:
 def global_options(
     ctx: typer.Context,
     db: Annotated[
-        Path | None,
-        typer.Option("--db", envvar="LOYALTYCTL_DB", help="Database file (default ./loyalty.db).", show_default=False),
+        str | None,
+        typer.Option("--db", envvar="LOYALTYCTL_DB", show_default=False,
+                     help="Database: a file (default ./loyalty.db) or a postgresql:// URL."),
     ] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
 ) -> None:
     """Run a customer loyalty program from a terminal: programs in TOML, an
-    append-only points ledger in SQLite, statements and accounting reports."""
+    append-only points ledger in SQLite or PostgreSQL, statements and accounting reports."""
     ctx.obj = Settings(db=db)
 
 
 @command(app, "init")
 def init(ctx: typer.Context) -> None:
     """Create the database, or migrate it to this version's schema."""
-    path = settings(ctx).db_path()
-    db = open_db(path, create=True)
-    print(f"{path}: loyaltyctl database, schema version {schema_version(db)}")
+    db = open_db(settings(ctx).db_location(), create=True)
+    print(f"{db.location}: loyaltyctl database, schema version {schema_version(db)}")
 
 
 def main() -> None:

@@ -2,7 +2,6 @@
 
 import functools
 import os
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -10,12 +9,11 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from sqlite_utils import Database
 
 from loyaltyctl import render
 from loyaltyctl.core.dates import parse_day
 from loyaltyctl.errors import EXIT_REJECTED_ROWS, BadInput, InvalidProgram, LoyaltyError
-from loyaltyctl.storage.db import open_db, storage_refusal
+from loyaltyctl.storage.db import Store, open_db, storage_refusal
 
 DEFAULT_DB = "loyalty.db"
 
@@ -26,10 +24,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Settings:
     """Global options, kept on the Typer context."""
 
-    db: Path | None = None  # None: not given; commands choose their default
+    db: str | None = None  # a file path or a postgresql:// URL; None: not given, commands choose their default
 
-    def db_path(self, default: str = DEFAULT_DB) -> Path:
-        return self.db or Path(default)
+    def db_location(self, default: str = DEFAULT_DB) -> str:
+        return self.db or default
 
 
 def settings(ctx: typer.Context) -> Settings:
@@ -39,9 +37,9 @@ def settings(ctx: typer.Context) -> Settings:
     return root.obj
 
 
-def database(ctx: typer.Context, *, create: bool = False) -> Database:
+def database(ctx: typer.Context, *, create: bool = False) -> Store:
     """The database the command works on; only the commands that set one up `create` it."""
-    return open_db(settings(ctx).db_path(), create=create)
+    return open_db(settings(ctx).db_location(), create=create)
 
 
 def stop_on_errors(func: F) -> F:
@@ -61,7 +59,7 @@ def stop_on_errors(func: F) -> F:
         except LoyaltyError as error:
             render.note(f"error: {error}")
             raise typer.Exit(error.exit_code) from None
-        except sqlite3.OperationalError as error:  # one that escaped write(): busy, read-only, disk full
+        except Exception as error:  # a driver's error that escaped write(): busy, read-only, disk full, no server
             refusal = storage_refusal(error)
             if refusal is None:
                 raise

@@ -1,4 +1,4 @@
-"""`loyaltyctl db …`: integrity check and online backup."""
+"""`loyaltyctl db …`: integrity check, online backup, and copies between SQLite and PostgreSQL."""
 
 from pathlib import Path
 from typing import Annotated
@@ -7,11 +7,13 @@ import typer
 
 from loyaltyctl import render
 from loyaltyctl.cli.common import FormatOption, command, database
-from loyaltyctl.errors import EXIT_REFUSED, BadInput
-from loyaltyctl.storage.db import backup_to
+from loyaltyctl.errors import EXIT_REFUSED, Refused
+from loyaltyctl.storage.copy import copy_database, count_rows
+from loyaltyctl.storage.db import Store, is_postgres, open_db
+from loyaltyctl.storage.sqlite import SqliteStore, backup_file, new_sqlite_file
 from loyaltyctl.storage.integrity import count_entries, first_broken_link, reconciliation_problems
 
-db_app = typer.Typer(no_args_is_help=True, help="Check and back up the database.")
+db_app = typer.Typer(no_args_is_help=True, help="Check, back up and copy the database.")
 
 
 @command(db_app, "verify")
@@ -35,9 +37,47 @@ def verify(ctx: typer.Context, fmt: FormatOption = render.Format.table) -> None:
 
 
 @command(db_app, "backup")
-def backup(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="Where to write the copy.")]) -> None:
-    """Copy the database with SQLite's online backup API (safe while others write)."""
-    if file.exists():
-        raise BadInput(f"{file}: already exists; choose a new file name")
-    pages = backup_to(database(ctx), file)
-    render.note(f"backed up {pages} pages to {file}")
+def backup(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="Where to write the copy (a new file).")]) -> None:
+    """Write a consistent SQLite copy of the database (SQLite or PostgreSQL), safe while others write."""
+    db = database(ctx)
+    if isinstance(db, SqliteStore):
+        backup_file(db, file)
+    else:
+        _copy_checked(db, new_sqlite_file(file), remove_on_failure=file)
+    render.note(f"backed up {db.location} to {file}")
+
+
+@command(db_app, "copy")
+def copy(
+    source: Annotated[str, typer.Argument(help="The database to copy: a file or a postgresql:// URL.")],
+    target: Annotated[str, typer.Argument(help="A new file, or an empty PostgreSQL database.")],
+    fmt: FormatOption = render.Format.table,
+) -> None:
+    """Copy a whole database between SQLite and PostgreSQL (either way), then verify the copy."""
+    from_db = open_db(source)
+    if is_postgres(target):
+        to_db, created = open_db(target, create=True), None
+    else:
+        to_db, created = new_sqlite_file(Path(target)), Path(target)
+    counts = _copy_checked(from_db, to_db, remove_on_failure=created)
+    data = {"source": from_db.location, "target": to_db.location, "rows": counts, "verified": True}
+    render.emit(data, fmt, lambda d: f"copied {sum(d['rows'].values())} rows ({d['rows']['entries']} entries) "
+                                     f"from {d['source']} to {d['target']}; db verify: hash chain intact, balances reconcile")
+
+
+def _copy_checked(source: Store, target: Store, remove_on_failure: Path | None) -> dict[str, int]:
+    """Copy, then verify the copy as `db verify` would; a copy that fails either leaves no file behind."""
+    try:
+        with render.progress(count_rows(source), f"copying to {target.location}") as advance:
+            counts = copy_database(source, target, lambda rows: advance and advance(rows))
+        broken = first_broken_link(target)
+        problems = ([f"entry {broken[0]}: {broken[1]}"] if broken else []) + reconciliation_problems(target)
+        if problems:
+            raise Refused(f"{target.location}: the copy does not verify: {problems[0]}")
+    except BaseException:
+        if remove_on_failure is not None:
+            target.close()
+            for leftover in (remove_on_failure, *remove_on_failure.parent.glob(f"{remove_on_failure.name}-*")):
+                leftover.unlink(missing_ok=True)
+        raise
+    return counts

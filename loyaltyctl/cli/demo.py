@@ -26,20 +26,22 @@ from loyaltyctl.operations.imports import import_transactions
 from loyaltyctl.cli.common import settings
 from loyaltyctl.formats.program_toml import load_program
 from loyaltyctl.samples import samples_dir
-from loyaltyctl.storage.db import open_db
+from loyaltyctl.storage.db import is_postgres, open_db
 from loyaltyctl.storage.integrity import first_broken_link, reconciliation_problems
 
 
 def demo(
     ctx: typer.Context,
-    db: Annotated[Path | None, typer.Option("--db", help="Database file (default ./demo.db).", show_default=False)] = None,
+    db: Annotated[str | None, typer.Option("--db", show_default=False,
+                                           help="Database: a file (default ./demo.db) or a postgresql:// URL.")] = None,
 ) -> None:
     """The sample programs end to end: apply them, import members and transactions, post, show balances."""
-    path = db or settings(ctx).db or Path("demo.db")
-    database = open_db(path, create=True)
+    location = db or settings(ctx).db or "demo.db"
+    database = open_db(location, create=True)
+    path = Path("demo.db") if is_postgres(location) else Path(location)  # names the rejects and statements folders
     rejects_dir = path.with_name(f"{path.stem}.rejects")
     console = render.out()
-    console.rule(f"loyaltyctl demo on {path}")
+    console.rule(f"loyaltyctl demo on {database.location}")
     samples = samples_dir()
     files = sorted(samples.glob("*.toml"))
     rejects_dir.mkdir(exist_ok=True)

@@ -17,6 +17,7 @@ already posted are reconciled with what the replay says expired
 date, is what posting everything in date order would have given.
 """
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -156,7 +157,7 @@ class ExpiryRules:
 class Book:
     """One member's lots and debts (or several members', for a replay), and what changed since they were read."""
 
-    def __init__(self, lots: Iterable[Lot] = (), debts: Iterable[Debt] = (), next_lot_id: int = 1):
+    def __init__(self, lots: Iterable[Lot] = (), debts: Iterable[Debt] = (), lot_ids: Iterator[int] | None = None):
         self.lots: dict[int, Lot] = {}
         self._by_member: dict[int, list[Lot]] = {}
         self._by_entry: dict[int, list[Lot]] = {}
@@ -166,7 +167,7 @@ class Book:
         self._member_debts: dict[int, list[Debt]] = {}
         for debt in debts:
             self._owe(debt)
-        self.next_lot_id = next_lot_id
+        self.lot_ids = lot_ids if lot_ids is not None else itertools.count(1)  # ids for the lots it creates
         self.new_lots: list[Lot] = []
         self.changed_lots: set[int] = set()
         self.takes: list[Take] = []
@@ -217,8 +218,7 @@ class Book:
         Points that arrive already past their expiry (given back into a lot
         that has since expired) expire the moment they arrive and pay nothing.
         """
-        lot = fresh_lot(self.next_lot_id, entry, member, points, at, expires_at, available_at, issued_at)
-        self.next_lot_id += 1
+        lot = fresh_lot(next(self.lot_ids), entry, member, points, at, expires_at, available_at, issued_at)
         self._add(lot)
         self.new_lots.append(lot)
         if lot.alive_at(at):
@@ -400,8 +400,8 @@ def is_fresh_credit(kind: str, points: int) -> bool:
     return points > 0 and kind in ("earn", "bonus", "adjust")
 
 
-def replay(postings: Sequence[Posting], rules: ExpiryRules, next_lot_id: int,
-           refunds: Sequence[Refund] = ()) -> Book:
+def replay(postings: Sequence[Posting], rules: ExpiryRules, refunds: Sequence[Refund] = (),
+           lot_ids: Iterator[int] | None = None) -> Book:
     """Post a set of members' entries again, in date order (ties in id order), from nothing.
 
     The result holds every lot, take and debt the entries make when posted
@@ -412,7 +412,7 @@ def replay(postings: Sequence[Posting], rules: ExpiryRules, next_lot_id: int,
     something else, the difference is applied (with a provisional id, below
     zero) and listed in `book.revisions`, for the caller to post and replay.
     """
-    book = Book(next_lot_id=next_lot_id)
+    book = Book(lot_ids=lot_ids)
     events: list[tuple[tuple[int, int, int], Posting | list[Refund]]] = [((p.at, 0, p.id), p) for p in postings]
     same_instant: dict[tuple[int, int], list[Refund]] = {}
     for refund in refunds:

@@ -4,7 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlite_utils import Database
+from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
 from loyaltyctl.core import accounting as core
@@ -22,7 +22,7 @@ from loyaltyctl.storage.periods import fetch_closes
 BREAKAGE_MODES = ("program", "estimated")
 
 
-def liability_report(db: Database, program: str, as_of: date | None = None, breakage: str = "program"
+def liability_report(db: Store, program: str, as_of: date | None = None, breakage: str = "program"
                      ) -> tuple[programs.ProgramRef, core.Liability]:
     """Points outstanding at the end of a day, valued, with breakage and aging.
 
@@ -55,7 +55,7 @@ def liability_report(db: Database, program: str, as_of: date | None = None, brea
         lots, points)
 
 
-def _aging(db: Database, ref: programs.ProgramRef, versions: VersionTable, before: int, as_of: date
+def _aging(db: Store, ref: programs.ProgramRef, versions: VersionTable, before: int, as_of: date
            ) -> tuple[list[int], list[int]]:
     """Points alive at the end of `as_of` by age and by time to expiry, as they stood then: in SQL from the
     lots as stored, except members whose expiries have moved since (replayed up to then)."""
@@ -73,7 +73,7 @@ def _aging(db: Database, ref: programs.ProgramRef, versions: VersionTable, befor
     return by_age, by_expiry
 
 
-def _day_totals(db: Database, ref: programs.ProgramRef, start: int, end: int) -> dict[date, core.DayTotals]:
+def _day_totals(db: Store, ref: programs.ProgramRef, start: int, end: int) -> dict[date, core.DayTotals]:
     """The ledger's figures for [start, end) per local day, from quarter-hour sums in SQL."""
     days: dict[int, date] = {}
 
@@ -109,7 +109,7 @@ def _day_totals(db: Database, ref: programs.ProgramRef, start: int, end: int) ->
             for day, f in sorted(figures.items())}
 
 
-def _points_outstanding(db: Database, program_id: int, before: int) -> int:
+def _points_outstanding(db: Store, program_id: int, before: int) -> int:
     """Net points outstanding at an instant, summed from the latest period close at or before it.
 
     Nothing dated before a close can be posted after it, and the close posted
@@ -125,7 +125,7 @@ def _points_outstanding(db: Database, program_id: int, before: int) -> int:
     return close.closing_points + store.points_before(db, program_id, before, since=close.closed_before)
 
 
-def rollforward_report(db: Database, program: str, period: Period) -> tuple[programs.ProgramRef, core.Rollforward]:
+def rollforward_report(db: Store, program: str, period: Period) -> tuple[programs.ProgramRef, core.Rollforward]:
     """Opening points, the period's movements by kind and closing points, in points and money."""
     ref = programs.fetch_program_ref(db, program)
     versions = program_versions(db, program)
@@ -149,7 +149,7 @@ class Journal:
     entries: list[core.JournalEntry]
 
 
-def journal_report(db: Database, program: str, period: Period, opening: bool = False) -> Journal:
+def journal_report(db: Store, program: str, period: Period, opening: bool = False) -> Journal:
     """The period's movements as balanced postings, with the accounts of the version in force at its end;
     with `opening`, preceded by the opening balance (a journal that opens a book)."""
     ref, result = rollforward_report(db, program, period)

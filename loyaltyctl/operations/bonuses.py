@@ -12,7 +12,7 @@ from datetime import date
 from itertools import islice
 from pathlib import Path
 
-from sqlite_utils import Database
+from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
 from loyaltyctl.core.bonuses import birthday_key, birthdays_on, grant_key, referral_keys, signup_key
@@ -60,7 +60,7 @@ def post_signup_bonuses(poster: Poster, versions: VersionTable, joined: Iterable
     return total
 
 
-def welcome_members(db: Database, ref: programs.ProgramRef, added: Iterable[Member]) -> int:
+def welcome_members(db: Store, ref: programs.ProgramRef, added: Iterable[Member]) -> int:
     """Signup bonuses for members just saved (inside the caller's write transaction)."""
     added = list(added)
     if not added:
@@ -74,7 +74,7 @@ def welcome_members(db: Database, ref: programs.ProgramRef, added: Iterable[Memb
 class Referrals:
     """Referred members whose bonuses are unpaid; paid on their first purchase reaching referral_min_spend."""
 
-    def __init__(self, db: Database, program_id: int):
+    def __init__(self, db: Store, program_id: int):
         referred = member_store.fetch_referred_members(db, program_id)
         keys = [key for _, _, member_id, _ in referred for key in referral_keys(member_id)]
         paid = ledger_store.fetch_key_owners(db, program_id, keys)
@@ -109,11 +109,11 @@ class BirthdayRun:
     bonus: int  # points per member (0: the program has no birthday bonus)
 
 
-def run_birthdays(db: Database, program: str, day: date | None = None) -> BirthdayRun:
+def run_birthdays(db: Store, program: str, day: date | None = None) -> BirthdayRun:
     """The birthday bonus for members whose birthday is `day` (default today), once per member per year."""
     ref = programs.fetch_program_ref(db, program)
     day = day or clock.today_in(ref.timezone)
-    with write(db):
+    with write(db, program):
         version = programs.fetch_version_in_force(db, program, day).program
         bonus = version.bonuses.birthday if version.bonuses else 0
         celebrating = member_store.fetch_birthday_members(db, ref.id, birthdays_on(day), day) if bonus else []
@@ -140,7 +140,7 @@ def _grant_points(text: str) -> int:
     return check_points(int(text))
 
 
-def grant_bonuses(db: Database, program: str, path: Path, *, reject_file: Path | None = None,
+def grant_bonuses(db: Store, program: str, path: Path, *, reject_file: Path | None = None,
                   mapping: Mapping[str, str] | None = None, dry_run: bool = False,
                   at: str | None = None) -> GrantSummary:
     """Campaign bonuses from a CSV (member_id, points, reason, key); a key already granted is a duplicate."""
@@ -183,5 +183,5 @@ def grant_bonuses(db: Database, program: str, path: Path, *, reject_file: Path |
                     summary.granted += 1
                     summary.points_granted += points
 
-    run_csv(db, path, header, summary, work, reject_file=reject_file)
+    run_csv(db, program, path, header, summary, work, reject_file=reject_file)
     return summary

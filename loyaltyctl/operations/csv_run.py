@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sqlite_utils import Database
+from loyaltyctl.storage.db import Store
 
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats.csv_input import RejectWriter, default_reject_path
@@ -36,12 +36,12 @@ class CsvSummary:
         return data
 
 
-def run_csv(db: Database, path: Path, header: tuple[str, ...], summary: CsvSummary,
+def run_csv(db: Store, program: str, path: Path, header: tuple[str, ...], summary: CsvSummary,
             work: Callable[[RejectWriter], None], *, reject_file: Path | None = None, strict: bool = False) -> None:
     """Run `work` (which reads the rows and adds bad ones to the reject writer) in one transaction."""
     rejects = RejectWriter(reject_file or default_reject_path(path), header)
     try:
-        with write(db):
+        with write(db, program):
             work(rejects)
             if summary.dry_run or (strict and rejects.count):
                 raise Discard

@@ -15,7 +15,7 @@ from datetime import date
 from itertools import islice
 from pathlib import Path
 
-from sqlite_utils import Database
+from loyaltyctl.storage.db import Store
 
 from loyaltyctl.core.dates import DAY, local_date
 from loyaltyctl.core.posting import Book, clawback_points, contribution
@@ -33,7 +33,6 @@ from loyaltyctl.storage import programs
 from loyaltyctl.storage import transactions as txn_store
 from loyaltyctl.operations.bonuses import Referrals, post_signup_bonuses
 from loyaltyctl.operations.member_state import MemberStates
-from loyaltyctl.storage.db import set_cache_size
 from loyaltyctl.money import format_money
 from loyaltyctl.operations.posting import Poster, posting
 from loyaltyctl.storage.ledger import NewEntry
@@ -73,7 +72,7 @@ class _Created:
 
 
 class _Importer:
-    def __init__(self, db: Database, ref: programs.ProgramRef, poster: Poster, source: SourceProfile,
+    def __init__(self, db: Store, ref: programs.ProgramRef, poster: Poster, source: SourceProfile,
                  create_members: bool, summary: ImportSummary, rejects: RejectWriter):
         self.db, self.ref, self.poster = db, ref, poster
         self.member_key = source.member_key
@@ -323,7 +322,7 @@ class _Importer:
 
 
 def import_transactions(
-    db: Database,
+    db: Store,
     program: str,
     path: Path,
     *,
@@ -347,7 +346,7 @@ def import_transactions(
     export = open_export(path, source, mapping, delimiter, on_bytes)
     sales = SaleReader(source, ref.currency, ref.timezone, export.has_line).sales(export.rows)
     summary = ImportSummary(dry_run=dry_run, unread_columns=list(export.unread))
-    set_cache_size(db, IMPORT_CACHE_KIB)
+    db.set_cache_size(IMPORT_CACHE_KIB)
 
     def work(rejects: RejectWriter) -> None:
         with posting(db, ref) as poster:
@@ -356,5 +355,5 @@ def import_transactions(
                 importer.chunk(chunk)
             importer.finish()
 
-    run_csv(db, path, export.header, summary, work, reject_file=reject_file, strict=strict)
+    run_csv(db, program, path, export.header, summary, work, reject_file=reject_file, strict=strict)
     return summary

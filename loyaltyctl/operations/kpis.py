@@ -3,7 +3,7 @@
 from collections import Counter
 from datetime import date, timedelta
 
-from sqlite_utils import Database
+from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
 from loyaltyctl.core.dates import DAY, add_months, cutoff, start_of_day
@@ -28,7 +28,7 @@ def _issued_redeemed(sums: dict[str, int]) -> tuple[int, int]:
     return sums.get("earn", 0) + sums.get("bonus", 0), -sums.get("redeem", 0)
 
 
-def kpi_report(db: Database, program: str, first: date | None = None, last: date | None = None
+def kpi_report(db: Store, program: str, first: date | None = None, last: date | None = None
                ) -> tuple[programs.ProgramRef, Kpis]:
     ref = programs.fetch_program_ref(db, program)
     tz = ref.timezone
@@ -52,7 +52,7 @@ def kpi_report(db: Database, program: str, first: date | None = None, last: date
                      tuple(months))
 
 
-def _tier_counts(db: Database, ref: programs.ProgramRef, day: date) -> tuple[tuple[str, str, int], ...]:
+def _tier_counts(db: Store, ref: programs.ProgramRef, day: date) -> tuple[tuple[str, str, int], ...]:
     """Members per tier at the end of `day` under the version in force then (empty without tiers)."""
     versions = program_versions(db, ref.code)
     version = versions.on(day)

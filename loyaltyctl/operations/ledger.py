@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlite_utils import Database
+from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
 from loyaltyctl.core.dates import cutoff, local_date
@@ -88,7 +88,7 @@ def _positive(points: int, what: str = "points") -> None:
 class _Session:
     """One posting: program, member, time and the writer, resolved under the write lock."""
 
-    def __init__(self, db: Database, program: str, at: str | None):
+    def __init__(self, db: Store, program: str, at: str | None):
         self.db = db
         self.ref = programs.fetch_program_ref(db, program)
         self.at = clock.at_or_now(at, self.ref.timezone)
@@ -112,7 +112,7 @@ class _Session:
         return Posted(self.ref, member, tuple(store.fetch_entry(self.db, self.ref.id, i) for i in entry_ids))
 
 
-def post_earn(db: Database, program: str, ident: str, points: int, reason: str, key: str | None = None,
+def post_earn(db: Store, program: str, ident: str, points: int, reason: str, key: str | None = None,
               at: str | None = None) -> Posted:
     """Credit points by hand (a goodwill gesture, a purchase the till missed).
 
@@ -120,7 +120,7 @@ def post_earn(db: Database, program: str, ident: str, points: int, reason: str, 
     needs a valid membership where the program requires one.
     """
     _positive(points)
-    with write(db):
+    with write(db, program):
         session = _Session(db, program, at)
         if replayed := session.replay(key):
             return replayed
@@ -158,12 +158,12 @@ def _check_spendable(book: Book, member_row: int, member: Member, points: int, a
         raise Refused(f"short balance: member {member.member_id!r} has {spendable} {unit} available, needs {points}")
 
 
-def post_redeem(db: Database, program: str, ident: str, reward_code: str | None = None, points: int | None = None,
+def post_redeem(db: Store, program: str, ident: str, reward_code: str | None = None, points: int | None = None,
                 key: str | None = None, at: str | None = None) -> Posted:
     """Spend points on a reward (its points and value) or on a plain amount of points."""
     if (reward_code is None) == (points is None):
         raise Refused("give either --reward CODE or --points N")
-    with write(db):
+    with write(db, program):
         session = _Session(db, program, at)
         if replayed := session.replay(key):
             return replayed
@@ -186,13 +186,13 @@ def post_redeem(db: Database, program: str, ident: str, reward_code: str | None 
         return session.posted(member, entries)
 
 
-def post_adjust(db: Database, program: str, ident: str, points: int, reason: str, key: str | None = None,
+def post_adjust(db: Store, program: str, ident: str, points: int, reason: str, key: str | None = None,
                 at: str | None = None) -> Posted:
     """A signed manual correction. A negative one beyond the balance leaves points owed."""
     if points == 0:
         raise Refused("an adjustment must be a non-zero number of points")
     _sane(points)
-    with write(db):
+    with write(db, program):
         session = _Session(db, program, at)
         if replayed := session.replay(key):
             return replayed
@@ -206,7 +206,7 @@ def post_adjust(db: Database, program: str, ident: str, points: int, reason: str
         return session.posted(member, entries)
 
 
-def post_reverse(db: Database, program: str, entry_id: int, reason: str, key: str | None = None,
+def post_reverse(db: Store, program: str, entry_id: int, reason: str, key: str | None = None,
                  at: str | None = None) -> Posted:
     """Undo one entry, once, by what it still comes to at `at` (default now).
 
@@ -216,7 +216,7 @@ def post_reverse(db: Database, program: str, entry_id: int, reason: str, key: st
     nothing comes back into a lot past its expiry. Reversing one side of a
     transfer reverses both.
     """
-    with write(db):
+    with write(db, program):
         session = _Session(db, program, at)
         if replayed := session.replay(key):
             return replayed
@@ -254,11 +254,11 @@ def post_reverse(db: Database, program: str, entry_id: int, reason: str, key: st
         return session.posted(member, entries)
 
 
-def post_transfer(db: Database, program: str, source: str, target: str, points: int, key: str | None = None,
+def post_transfer(db: Store, program: str, source: str, target: str, points: int, key: str | None = None,
                   at: str | None = None) -> Posted:
     """Move points between two members; they keep the expiry dates of the lots they came from."""
     _positive(points)
-    with write(db):
+    with write(db, program):
         session = _Session(db, program, at)
         if replayed := session.replay(key):
             return replayed
@@ -279,7 +279,7 @@ def post_transfer(db: Database, program: str, source: str, target: str, points: 
         return session.posted(source_member, entries)
 
 
-def run_expire(db: Database, program: str, as_of: date | None = None) -> Expired:
+def run_expire(db: Store, program: str, as_of: date | None = None) -> Expired:
     """Post every expiry due on or before a date, each on the day its lot expired, once.
 
     Only expiries that have happened: a date after today is bad usage.
@@ -290,12 +290,12 @@ def run_expire(db: Database, program: str, as_of: date | None = None) -> Expired
     if as_of > today:
         raise BadInput(f"--as-of {as_of} is after today ({today} in {ref.timezone}); "
                        "only expiries that have happened are posted")
-    with write(db), posting(db, ref) as poster:
+    with write(db, program), posting(db, ref) as poster:
         due = poster.expire_due(cutoff(as_of, ref.timezone))
     return Expired(program, as_of, len(due), sum(points for _, points in due), len({member for member, _ in due}))
 
 
-def member_balance(db: Database, program: str, ident: str, as_of: date | None = None) -> Balance:
+def member_balance(db: Store, program: str, ident: str, as_of: date | None = None) -> Balance:
     """Points, pending and soon-expiring points at the end of a day (default today)."""
     ref = programs.fetch_program_ref(db, program)
     as_of = as_of or clock.today_in(ref.timezone)

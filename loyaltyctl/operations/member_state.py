@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlite_utils import Database
+from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
 from loyaltyctl.core.dates import local_date, utc_now_instant
@@ -28,12 +28,12 @@ from loyaltyctl.storage import transactions as txn_store
 from loyaltyctl.storage.db import write
 
 
-def program_versions(db: Database, code: str) -> VersionTable:
+def program_versions(db: Store, code: str) -> VersionTable:
     return VersionTable([(v.effective_from, v.version, v.program) for v in programs.fetch_versions(db, code)])
 
 
 class MemberStates:
-    def __init__(self, db: Database, ref: programs.ProgramRef, versions: VersionTable):
+    def __init__(self, db: Store, ref: programs.ProgramRef, versions: VersionTable):
         self.db, self.ref, self.versions = db, ref, versions
         self.bases = {p.tiers.basis for p in versions.all() if p.tiers}
         self.membership_matters = any(p.membership and p.membership.required_to_earn for p in versions.all())
@@ -117,7 +117,7 @@ class MemberDetails:
     membership: Term | None  # the term valid at `at`
 
 
-def member_details(db: Database, program: str, ident: str, at: int | None = None) -> MemberDetails:
+def member_details(db: Store, program: str, ident: str, at: int | None = None) -> MemberDetails:
     """A member's record with their tier, tier history and paid membership at an instant (default now)."""
     ref = programs.fetch_program_ref(db, program)
     at = utc_now_instant(clock.now()) if at is None else at
@@ -144,12 +144,12 @@ class MembershipPayment:
     duplicate: bool = False
 
 
-def pay_membership(db: Database, program: str, ident: str, at: str | None = None,
+def pay_membership(db: Store, program: str, ident: str, at: str | None = None,
                    key: str | None = None) -> MembershipPayment:
     """Record a paid membership fee and the term it buys (refused if the program sells none)."""
     ref = programs.fetch_program_ref(db, program)
     paid_at = clock.at_or_now(at, ref.timezone)
-    with write(db):
+    with write(db, program):
         if key is not None and (earlier := membership_store.fetch_term_by_key(db, ref.id, key)) is not None:
             member = member_store.fetch_member_by_row(db, earlier[0], program)
             return MembershipPayment(ref, member, earlier[1], duplicate=True)

@@ -4,7 +4,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 
-from sqlite_utils import Database
+from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
 from loyaltyctl.core.dates import cutoff
@@ -25,7 +25,7 @@ class Closed:
     already: bool = False  # the period was closed before (through this day or later): nothing done
 
 
-def close_period(db: Database, program: str, through: date) -> Closed:
+def close_period(db: Store, program: str, through: date) -> Closed:
     """Close a program's books through the end of a day that is over.
 
     Posts the expiries due by then first, so the closed period's figures are
@@ -37,7 +37,7 @@ def close_period(db: Database, program: str, through: date) -> Closed:
     if through >= today:
         raise Refused(f"--through {through} has not ended yet ({ref.timezone} date is {today}); "
                       "only days that are over can be closed")
-    with write(db):
+    with write(db, program):
         latest = store.fetch_closes(db, ref.id)
         if latest and latest[-1].through >= through:
             return Closed(ref, latest[-1], already=True)
@@ -51,6 +51,6 @@ def close_period(db: Database, program: str, through: date) -> Closed:
     return Closed(ref, close)
 
 
-def list_periods(db: Database, program: str) -> tuple[programs.ProgramRef, list[store.Close]]:
+def list_periods(db: Store, program: str) -> tuple[programs.ProgramRef, list[store.Close]]:
     ref = programs.fetch_program_ref(db, program)
     return ref, store.fetch_closes(db, ref.id)

@@ -13,7 +13,7 @@ longer hold are given back.
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
-from sqlite_utils import Database
+from loyaltyctl.storage.db import Store
 
 from loyaltyctl.core.dates import local_date
 from loyaltyctl.core.posting import (
@@ -57,7 +57,7 @@ def _posting(entry_id: int, entry: NewEntry) -> Posting:
 class Poster:
     """Posts one program's entries through the posting rules; call `save` when done (see `posting`)."""
 
-    def __init__(self, db: Database, ref: programs.ProgramRef, versions: VersionTable | None = None):
+    def __init__(self, db: Store, ref: programs.ProgramRef, versions: VersionTable | None = None):
         self.db, self.ref = db, ref
         self.versions = versions or program_versions(db, ref.code)
         self.rules = expiry_rules(self.versions, ref.timezone)
@@ -66,11 +66,11 @@ class Poster:
         self.indebted = store.fetch_indebted(db)
         self.latest: dict[int, int | None] = {}  # member -> latest entry instant, as far as known
         self.unsettled: set[int] = set()  # members with a credit posted out of date order, not yet replayed
-        self.next_lot = store.next_lot_id(db)
+        self.lot_ids = db.lot_ids()
 
     @property
     def next_entry_id(self) -> int:
-        return self.chain.next_id
+        return self.chain.ids.peek()
 
     def preload(self, members: Iterable[int]) -> None:
         """Learn the latest entry instant of many members in a few queries (an import's chunk)."""
@@ -111,10 +111,8 @@ class Poster:
         self.check_open(at, f"the {entry.kind} entry")
 
         def lots(entry_id: int) -> list[Lot]:  # the member owes nothing: the lot pays no debt
-            lot = fresh_lot(self.next_lot, entry_id, member, entry.points, at, self.rules.lot_expires(at),
-                            entry.available_at)
-            self.next_lot += 1
-            return [lot]
+            return [fresh_lot(next(self.lot_ids), entry_id, member, entry.points, at, self.rules.lot_expires(at),
+                              entry.available_at)]
 
         if not in_order:
             self.unsettled.add(member)
@@ -135,7 +133,7 @@ class Poster:
         self.settle(members)
         self.chain.flush()  # the book is read from the database
         if self._in_order(members, at):
-            book = store.fetch_book(self.db, members, about, self.next_lot)
+            book = store.fetch_book(self.db, members, about, self.lot_ids)
             entries = decide(book)
             ids = self._append(entries)
             for entry_id, entry in zip(ids, entries):
@@ -145,14 +143,14 @@ class Poster:
             return ids
         group = store.linked_members(self.db, members)
         history = store.fetch_history(self.db, group)
-        entries = decide(replay([p for p in history.postings if p.at <= at], self.rules, 1,
+        entries = decide(replay([p for p in history.postings if p.at <= at], self.rules,
                                 [r for r in history.refunds if r.at <= at]))
         if not entries:
             return []
         ids = self._append(entries)
         new = [_posting(entry_id, entry) for entry_id, entry in zip(ids, entries)]
         book = self._rebuild(group, history, new)
-        if spends and (short := new_shortfalls(replay(history.postings, self.rules, 1, history.refunds), book,
+        if spends and (short := new_shortfalls(replay(history.postings, self.rules, history.refunds), book,
                                                history.postings + new)):
             day = local_date(short[0].at, self.ref.timezone)
             raise Refused(f"short balance: dated {local_date(at, self.ref.timezone)}, this would spend points "
@@ -177,10 +175,10 @@ class Poster:
     def _rebuild(self, group: list[int], history: store.History, new: list[Posting]) -> Book:
         """Replay the group's whole history (and the new postings), revise clawbacks and give back posted
         expiries that no longer hold, and replace the group's lots, takes and debts with the replay's."""
-        book = replay([*history.postings, *new], self.rules, store.next_lot_id(self.db), history.refunds)
+        book = replay([*history.postings, *new], self.rules, history.refunds, self.lot_ids)
         if book.revisions:
             new = new + self._revise(book.revisions)
-            book = replay([*history.postings, *new], self.rules, store.next_lot_id(self.db), history.refunds)
+            book = replay([*history.postings, *new], self.rules, history.refunds, self.lot_ids)
         posted = list(history.expiries)
         for member, credit, expired_at, points in expiry_corrections(book, posted):
             correction = NewEntry(member, "expire", points, expired_at, ref=credit,
@@ -210,7 +208,7 @@ class Poster:
         """
         self.settle()
         due = store.fetch_due_expiries(self.db, self.ref.id, before)
-        book, expired = Book(due, next_lot_id=self.next_lot), []
+        book, expired = Book(due, lot_ids=self.lot_ids), []
         for lot in due:
             expired.append((lot.member, lot.remaining))
             entry_id = self._append([NewEntry(lot.member, "expire", -lot.remaining, lot.expires_at,
@@ -228,7 +226,6 @@ class Poster:
         return ids
 
     def _wrote(self, book: Book, members: Iterable[int]) -> None:
-        self.next_lot = max(self.next_lot, book.next_lot_id)
         owing = {d.member for d in book.debts.values() if d.remaining > 0}
         for member in members:
             if member in owing:
@@ -242,14 +239,14 @@ class Poster:
 
 
 @contextmanager
-def posting(db: Database, ref: programs.ProgramRef, versions: VersionTable | None = None) -> Iterator[Poster]:
+def posting(db: Store, ref: programs.ProgramRef, versions: VersionTable | None = None) -> Iterator[Poster]:
     """A Poster whose chain head is saved when the block ends without error."""
     poster = Poster(db, ref, versions)
     yield poster
     poster.save()
 
 
-def expiries_moved_since(db: Database, versions: VersionTable, program_id: int, before: int,
+def expiries_moved_since(db: Store, versions: VersionTable, program_id: int, before: int,
                          member: int | None = None) -> list[int]:
     """Members (or just `member`, if so) whose lots' stored expiry may be later than it stood at `before`:
     under `inactivity`, those with activity since (it pushed their lots out). Everyone else's lots say how
@@ -259,7 +256,7 @@ def expiries_moved_since(db: Database, versions: VersionTable, program_id: int, 
     return store.members_active_since(db, program_id, before, ACTIVITY_KINDS, member)
 
 
-def lots_as_of(db: Database, ref: programs.ProgramRef, versions: VersionTable, members: Sequence[int],
+def lots_as_of(db: Store, ref: programs.ProgramRef, versions: VersionTable, members: Sequence[int],
                before: int) -> list[Lot]:
     """The members' lots alive at `before` as they stood then (what they held, when they were to expire),
     from a replay of their history up to then, a few hundred members at a time."""
@@ -274,7 +271,7 @@ def lots_as_of(db: Database, ref: programs.ProgramRef, versions: VersionTable, m
     return alive
 
 
-def expiring_as_of(db: Database, ref: programs.ProgramRef, versions: VersionTable, member: int, before: int,
+def expiring_as_of(db: Store, ref: programs.ProgramRef, versions: VersionTable, member: int, before: int,
                    until: int) -> list[tuple[int, int]]:
     """(expiry instant, points) of a member's points alive at `before` that expire before `until`, as they
     stood then (see `expiries_moved_since`)."""

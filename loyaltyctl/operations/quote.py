@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlite_utils import Database
+from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
 from loyaltyctl.core.dates import local_date
@@ -49,7 +49,7 @@ def basket_lines(amount: str | None, category: str, lines: list[str], currency: 
     return tuple(basket)
 
 
-def quote(db: Database, program: str, ident: str, amount: str | None, category: str = "", partner: str = "",
+def quote(db: Store, program: str, ident: str, amount: str | None, category: str = "", partner: str = "",
           at: str | None = None, lines: list[str] | None = None) -> Quote:
     ref = programs.fetch_program_ref(db, program)
     basket = basket_lines(amount, category, lines or [], ref.currency)

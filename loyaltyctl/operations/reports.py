@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date
 
-from sqlite_utils import Database
+from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
 from loyaltyctl.core.dates import cutoff, local_date, start_of_day
@@ -49,7 +49,7 @@ class PartnerLine:
         return self.points_issued - self.points_clawed_back
 
 
-def partner_report(db: Database, program: str, period: Period) -> tuple[programs.ProgramRef, list[PartnerLine]]:
+def partner_report(db: Store, program: str, period: Period) -> tuple[programs.ProgramRef, list[PartnerLine]]:
     """Per partner: purchases, refunds, spend, points issued and clawed back, and what they are worth.
 
     Points are valued at the `point_value` of the program version in force on
@@ -80,7 +80,7 @@ class DonationLine:
     value: int  # minor units
 
 
-def donation_report(db: Database, program: str, period: Period) -> tuple[programs.ProgramRef, list[DonationLine]]:
+def donation_report(db: Store, program: str, period: Period) -> tuple[programs.ProgramRef, list[DonationLine]]:
     """Per charity: rewards donated in the period, their points and the money owed to the charity."""
     ref = programs.fetch_program_ref(db, program)
     rows = store.donation_totals(db, ref.id, start_of_day(period.start, ref.timezone), cutoff(period.end, ref.timezone))
@@ -96,7 +96,7 @@ class ExpiringLine:
     rewards: list[Reward]  # what the available points still buy
 
 
-def _expiring_as_they_stood(db: Database, ref: programs.ProgramRef, versions: VersionTable, members: list[int],
+def _expiring_as_they_stood(db: Store, ref: programs.ProgramRef, versions: VersionTable, members: list[int],
                             before: int, until: int) -> list[tuple[int, int, int]]:
     """(member, points, first expiry) of the members' points alive at `before` expiring before `until`,
     replayed (their expiries have moved since)."""
@@ -108,7 +108,7 @@ def _expiring_as_they_stood(db: Database, ref: programs.ProgramRef, versions: Ve
     return [(member, points, first) for member, (points, first) in found.items()]
 
 
-def expiring_report(db: Database, program: str, within: int, as_of: date | None = None
+def expiring_report(db: Store, program: str, within: int, as_of: date | None = None
                     ) -> tuple[programs.ProgramRef, date, list[ExpiringLine]]:
     """Members with points expiring in the `within` days after the end of `as_of` (default today)."""
     if within <= 0:

@@ -4,7 +4,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlite_utils import Database
+from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
 from loyaltyctl.core.members import MEMBER_FIELDS, parse_member, plan_members
@@ -18,9 +18,9 @@ from loyaltyctl.storage import programs
 from loyaltyctl.storage.db import write
 
 
-def apply_programs(db: Database, loaded: list[Program]) -> list[programs.ApplyResult]:
+def apply_programs(db: Store, loaded: list[Program]) -> list[programs.ApplyResult]:
     """Store each program's new version in one transaction."""
-    with write(db):
+    with write(db, *(program.code for program in loaded)):
         return [programs.apply_program(db, program, clock.today_in(program.timezone)) for program in loaded]
 
 
@@ -44,7 +44,7 @@ def _parsed_members(rows: Iterator[CsvRow], program: str, today) -> Iterator[tup
 
 
 def import_members(
-    db: Database,
+    db: Store,
     program: str,
     file: Path,
     reject_file: Path | None = None,
@@ -66,11 +66,11 @@ def import_members(
         summary.added, summary.updated, summary.unchanged = len(plan.added), len(plan.updated), plan.unchanged
         summary.rows = summary.added + summary.updated + summary.unchanged + len(plan.rejected)
 
-    run_csv(db, file, header, summary, work, reject_file=reject_file)
+    run_csv(db, program, file, header, summary, work, reject_file=reject_file)
     return summary
 
 
-def add_member(db: Database, program: str, fields: Mapping[str, str]) -> tuple[Member, int]:
+def add_member(db: Store, program: str, fields: Mapping[str, str]) -> tuple[Member, int]:
     """One new member from command options, and the signup bonus they were given."""
     ref = programs.fetch_program_ref(db, program)
     today = clock.today_in(ref.timezone)
@@ -78,7 +78,7 @@ def add_member(db: Database, program: str, fields: Mapping[str, str]) -> tuple[M
         member = parse_member(fields, program, today)
     except ValueError as error:
         raise BadInput(str(error)) from None
-    with write(db):
+    with write(db, program):
         existing = member_store.fetch_members(db, ref.id, program)
         if member.member_id in existing:
             raise Refused(f"member {member.member_id!r} already exists in {program!r} (member import updates members)")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlite_utils import Database
+from loyaltyctl.storage.db import Store
 
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats.csv_output import csv_text
@@ -48,7 +48,7 @@ class BatchResult:
     index: Path
 
 
-def write_statements(db: Database, program: str, start: date, end: date, out_dir: Path, extension: str,
+def write_statements(db: Store, program: str, start: date, end: date, out_dir: Path, extension: str,
                      render: Callable[[Statement], str | bytes | None], include_inactive: bool = False,
                      on_member: Callable[[], None] | None = None) -> BatchResult:
     """One file per member with activity in the period or points (all members with `include_inactive`).

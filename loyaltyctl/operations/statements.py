@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlite_utils import Database
+from loyaltyctl.storage.db import Store
 
 from loyaltyctl.core.dates import add_months, cutoff, local_date, start_of_day, supported_day
 from loyaltyctl.core.statements import Line, Movement, affordable, statement_lines
@@ -55,7 +55,7 @@ def period_of_month(text: str) -> tuple[date, date]:
 class StatementBuilder:
     """Statements for one program; the versions and tier history reader are shared across members."""
 
-    def __init__(self, db: Database, program: str):
+    def __init__(self, db: Store, program: str):
         self.db = db
         self.ref = programs.fetch_program_ref(db, program)
         self.versions = program_versions(db, program)
@@ -90,7 +90,7 @@ class StatementBuilder:
         )
 
 
-def member_statement(db: Database, program: str, ident: str, start: date, end: date) -> Statement:
+def member_statement(db: Store, program: str, ident: str, start: date, end: date) -> Statement:
     if end < start:
         raise BadInput(f"--to {end} is before --from {start}")
     builder = StatementBuilder(db, program)

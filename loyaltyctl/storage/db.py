@@ -1,146 +1,159 @@
-"""Opening the database: checks, pragmas, migrations and write transactions."""
+"""The database a command works on: one interface over SQLite (the default) and PostgreSQL.
 
-import os
-import sqlite3
-from collections.abc import Iterator
+Every query in loyaltyctl is written once, with SQLite's `?` and `:name`
+placeholders, in the SQL both dialects agree on; the few places where they
+do not ask the store for a small piece (`Store.not_in`, `Store.indexed_by`).
+`open_db` picks the backend from the location: a `postgresql://` URL, or a
+file path.
+"""
+
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
-from urllib.parse import urlencode
+from typing import Any, Protocol
 
-from sqlite_utils import Database
+from loyaltyctl.errors import LoyaltyError
 
-from loyaltyctl.errors import BadInput, LoyaltyError, Refused
-from loyaltyctl.storage.migrations import MIGRATION_SET, known_migrations, migrations
-
-# "LOY1" in the SQLite header marks a file as a loyaltyctl database.
-APPLICATION_ID = 0x4C4F5931
-BUSY_TIMEOUT_SECONDS = 30.0
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
-def _check_is_ours(conn: sqlite3.Connection, path: Path) -> None:
-    """Refuse, without writing anything, a file that is not (or not yet) ours."""
-    try:
-        application_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-    except sqlite3.OperationalError as err:  # SQLite could not read it (locks, -shm): says nothing of the file
-        raise storage_refusal(err, str(path)) or BadInput(f"{path}: cannot open database: {err}") from None
-    except sqlite3.DatabaseError:
-        raise BadInput(f"{path}: not a loyaltyctl database (not an SQLite file)") from None
-    if application_id != APPLICATION_ID and tables:
-        raise BadInput(f"{path}: not a loyaltyctl database (it holds other tables)")
-    if application_id == APPLICATION_ID:
-        applied = {
-            row[0]
-            for row in conn.execute(
-                "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [MIGRATION_SET]
-            )
-        }
-        unknown = applied - set(known_migrations())
-        if unknown:
-            raise BadInput(
-                f"{path}: database schema is newer than this loyaltyctl "
-                f"(migration {sorted(unknown)[0]}); upgrade loyaltyctl to use it"
-            )
+def is_postgres(location: str | Path) -> bool:
+    return str(location).startswith(POSTGRES_SCHEMES)
 
 
-def _companions(path: Path) -> tuple[Path, Path]:
-    """The -wal and -shm files SQLite keeps beside a WAL database while it is open."""
-    return path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")
+class Ids(Protocol):
+    """Ids for rows loyaltyctl numbers itself before writing them: an entry's id is part of its hash,
+    and a lot's id is named by the takes written with it."""
+
+    def peek(self) -> int: ...
+
+    def __next__(self) -> int: ...
 
 
-def _read_only_reason(path: Path) -> str | None:
-    """Why SQLite could not write this database, or None when it can.
+class CountingIds:
+    """Consecutive ids from `start` (SQLite: one writer at a time, so max(id) + 1 is free)."""
 
-    The kernel is asked (os.access), so a read-only mount or an immutable file
-    counts for root too, while mere permission bits do not (root can write
-    through them, and so can SQLite). Writing a WAL database also writes its
-    -wal and -shm files, created in the file's folder when missing.
-    """
-    if not os.access(path, os.W_OK):
-        read_only_mount = hasattr(os, "statvfs") and os.statvfs(path).f_flag & os.ST_RDONLY
-        return "it is on a read-only file system" if read_only_mount else "the file is not writable"
-    folder = path.absolute().parent
-    for companion in _companions(path):
-        if companion.exists() and not os.access(companion, os.W_OK):
-            return f"{companion.name} is not writable"
-        if not companion.exists() and not os.access(folder, os.W_OK):
-            return f"its folder {folder} is not writable"
-    return None
+    def __init__(self, start: int):
+        self._next = start
+
+    def peek(self) -> int:
+        return self._next
+
+    def __next__(self) -> int:
+        self._next += 1
+        return self._next - 1
+
+    def __iter__(self) -> "CountingIds":
+        return self
 
 
-def _uri(path: Path, **parameters: str) -> str:
-    return f"{path.absolute().as_uri()}?{urlencode(parameters)}"
+class Store:
+    """A loyaltyctl database connection. Subclasses: `storage.sqlite.SqliteStore`, `storage.postgres.PostgresStore`."""
+
+    dialect: str
+    location: str  # as shown to users (a URL without its password)
+    migrations_table: str
+
+    def execute(self, sql: str, params: Sequence | dict = ()) -> Any:
+        """Run one statement; the result is a cursor (iterate it, or fetchone/fetchall)."""
+        raise NotImplementedError
+
+    def executemany(self, sql: str, rows: Iterable[Sequence | dict]) -> None:
+        raise NotImplementedError
+
+    def executescript(self, sql: str) -> None:
+        """Several statements without parameters (schema steps)."""
+        raise NotImplementedError
+
+    def stream(self, sql: str, size: int = 5000) -> Iterator[list[tuple]]:
+        """A big result in batches of rows, memory flat in its size."""
+        raise NotImplementedError
+
+    def tables(self) -> set[str]:
+        raise NotImplementedError
+
+    def begin(self, programs: Sequence[str]) -> None:
+        """Start a write transaction holding what it needs up front (see `write`)."""
+        raise NotImplementedError
+
+    def begin_snapshot(self) -> None:
+        """Start a read-only transaction that sees one consistent state (a copy, a backup)."""
+        raise NotImplementedError
+
+    def commit(self) -> None:
+        raise NotImplementedError
+
+    def rollback(self) -> None:
+        raise NotImplementedError
+
+    def refusal(self, error: BaseException) -> LoyaltyError | None:
+        """The driver refusing for a reason outside loyaltyctl (busy, read-only, disk full), as one line."""
+        raise NotImplementedError
+
+    def entry_ids(self) -> Ids:
+        raise NotImplementedError
+
+    def lot_ids(self) -> Ids:
+        raise NotImplementedError
+
+    def not_in(self, column: str, param: str) -> str:
+        """`column` is not among the ids the parameter `param` holds (pass them through `id_list`)."""
+        raise NotImplementedError
+
+    def id_list(self, ids: Sequence[int]) -> Any:
+        """A list of ids as one parameter, for `not_in`."""
+        raise NotImplementedError
+
+    def indexed_by(self, index: str) -> str:
+        """A hint to read through `index` where the planner would not (SQLite only)."""
+        return ""
+
+    def set_cache_size(self, kib: int) -> None:
+        """Room for a bulk write's index pages, where the backend keeps a per-connection cache."""
+
+    def check_writable_for_migration(self) -> None:
+        """Refuse, before trying, a database this loyaltyctl must migrate but cannot write."""
+
+    def mark_ours(self) -> None:
+        """Label a database loyaltyctl's as its schema is created."""
+
+    def after_copy(self, tables: Sequence[str]) -> None:
+        """Bring id generators past the ids a copy wrote."""
+
+    def close(self) -> None:
+        raise NotImplementedError
 
 
-def _connect(path: Path, *, create: bool, read_only: bool) -> sqlite3.Connection:
-    """SQLite's connection: never creating a file unless asked, read-only when it could not write.
-
-    Reading a WAL database needs its -shm file. In a folder where we cannot
-    create one (and none exists) the file is opened immutable, which needs
-    none: no -wal means no commit we would miss, and a writer would have to
-    create the -wal in that folder first (only one allowed to could, and a
-    read that overlapped its first checkpoint might fail). An existing -wal
-    may hold commits immutable would not see, so then it is plain read-only,
-    reading the -wal through the existing -shm.
-    """
-    if not read_only:
-        parameters = {"mode": "rwc" if create else "rw"}
-    elif any(companion.exists() for companion in _companions(path)) or os.access(path.absolute().parent, os.W_OK):
-        parameters = {"mode": "ro"}
-    else:
-        parameters = {"mode": "ro", "immutable": "1"}
-    try:
-        return sqlite3.connect(_uri(path, **parameters), uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS)
-    except sqlite3.OperationalError as err:
-        raise BadInput(f"{path}: cannot open database: {err}") from None
-
-
-def open_db(path: Path | str, *, create: bool = False) -> Database:
+def open_db(location: str | Path, *, create: bool = False) -> Store:
     """Open a loyaltyctl database, migrating it when needed; `create` makes a missing one.
 
-    Only `init`, `demo` and `program apply` create: a mistyped path anywhere
-    else is an error, not a new empty ledger (SPEC "Missing database"). A
-    database SQLite cannot write is opened read-only, so that reading still
-    works; `write()` refuses the first write. The connection is in autocommit
-    mode; writes go through `write()`, which takes SQLite's write lock up front
-    so that two processes serialise.
+    Only `init`, `demo` and `program apply` create: a mistyped location
+    anywhere else is an error, not a new empty ledger (SPEC "Missing
+    database"). On PostgreSQL the database must exist; creating means
+    creating loyaltyctl's tables in it.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise BadInput(f"{path}: is a directory, not a database file")
-    if not create and not path.exists():
-        raise BadInput(f"no loyaltyctl database at {path}; `loyaltyctl init` creates one")
-    read_only = _read_only_reason(path) if path.exists() else None
-    conn = _connect(path, create=create, read_only=read_only is not None)
-    try:
-        _check_is_ours(conn, path)
-        if read_only is None:  # a read-only database keeps the journal mode it has
-            conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA synchronous = NORMAL")
-    except BadInput:
-        conn.close()
-        raise
-    except sqlite3.OperationalError as err:
-        conn.close()
-        raise storage_refusal(err, str(path)) or BadInput(f"{path}: cannot open database: {err}") from None
-    db = Database(conn)
-    if migrations.pending(db):
-        if read_only is not None:
-            conn.close()
-            raise BadInput(f"{path}: the database is read-only ({read_only}) and needs this loyaltyctl's "
-                           "schema; make it writable and run `loyaltyctl init`")
-        with write(db):
-            # Re-checked under the write lock: another process may have migrated.
-            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            migrations.apply(db)
-    return db
+    if is_postgres(location):
+        from loyaltyctl.storage.postgres import open_postgres
+
+        store: Store = open_postgres(str(location), create=create)
+    else:
+        from loyaltyctl.storage.sqlite import open_sqlite
+
+        store = open_sqlite(Path(location), create=create)
+    from loyaltyctl.storage import migrations
+
+    if migrations.pending(store):
+        store.check_writable_for_migration()
+        with write(store):
+            migrations.apply(store)  # re-checked under the write lock: another process may have migrated
+    return store
 
 
-def schema_version(db: Database) -> int:
+def schema_version(db: Store) -> int:
     """How many migrations the database has applied."""
-    return len(migrations.applied(db))
+    from loyaltyctl.storage.migrations import applied
+
+    return len(applied(db))
 
 
 class Discard(Exception):
@@ -148,87 +161,48 @@ class Discard(Exception):
 
 
 @contextmanager
-def write(db: Database) -> Iterator[Database]:
-    """One write transaction, holding the write lock from its first statement.
+def write(db: Store, *programs: str) -> Iterator[Store]:
+    """One write transaction that holds, from its first statement, the locks its decisions need.
 
-    Anything that stops it rolls it back. SQLite's own refusals (busy, a
-    read-only database, a full disk) leave as a one-line LoyaltyError.
+    SQLite locks the whole file; PostgreSQL locks the named programs' rows,
+    so writers of one program serialise (the hash chain, balances and
+    idempotency keys are per program) while other programs go on. Anything
+    that stops it rolls it back; the driver's own refusals (busy, read-only,
+    disk full) leave as a one-line LoyaltyError.
     """
     try:
-        db.conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as error:
+        db.begin(programs)
+    except Exception as error:
         _raise_refusal(db, error)
     try:
         yield db
-        db.conn.execute("COMMIT")
+        db.commit()
     except Discard:
-        _rollback(db)
-    except sqlite3.OperationalError as error:
-        _rollback(db)
+        db.rollback()
+    except Exception as error:
+        db.rollback()
         _raise_refusal(db, error)
     except BaseException:
-        _rollback(db)
+        db.rollback()
         raise
 
 
-def _rollback(db: Database) -> None:
-    """Roll back unless SQLite already has: it may after an error such as SQLITE_FULL."""
-    if db.conn.in_transaction:
-        db.conn.execute("ROLLBACK")
-
-
-def _raise_refusal(db: Database, error: sqlite3.OperationalError) -> NoReturn:
-    refusal = storage_refusal(error, db.conn.execute("PRAGMA database_list").fetchone()[2] or None)
+def _raise_refusal(db: Store, error: Exception):
+    refusal = db.refusal(error)
     if refusal is None:
         raise error
     raise refusal from None
 
 
-def storage_refusal(error: sqlite3.OperationalError, path: str | None = None) -> LoyaltyError | None:
-    """SQLite refusing for a reason outside loyaltyctl, as one line for the user; None for other errors.
+def storage_refusal(error: BaseException) -> LoyaltyError | None:
+    """A driver error that escaped `write()` (a read outside one), as one line; None for any other error."""
+    import sys
 
-    Busy and a full disk are refusals (exit 1): nothing was written and the same
-    command can work later. (A disk too full to even open a WAL database shows
-    as SQLite failing to grow the -shm file.) A read-only database is bad usage
-    (exit 2), like a wrong path: the command cannot work until the setup changes.
-    """
-    extended = getattr(error, "sqlite_errorcode", None) or 0
-    code = extended & 0xFF
-    where = f"{path}: " if path else ""
-    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-        return Refused(f"database is busy ({error}); try again")
-    if code == sqlite3.SQLITE_FULL or extended == sqlite3.SQLITE_IOERR_SHMSIZE:
-        return Refused(f"{where}the disk is full ({error}); nothing was written, free some space and run it again")
-    if code == sqlite3.SQLITE_READONLY:
-        reason = (path and _read_only_reason(Path(path))) or str(error)
-        return BadInput(f"{where}the database is read-only ({reason}); nothing was written "
-                        "(commands that only read it still work)")
-    return None
+    from loyaltyctl.storage.sqlite import sqlite_refusal
 
+    found = sqlite_refusal(error)
+    if found is None and "psycopg" in sys.modules:
+        from loyaltyctl.storage.postgres import postgres_refusal
 
-def backup_to(db: Database, target: Path) -> int:
-    """An online backup: a consistent copy even while other processes write. Returns pages copied.
-
-    One that fails (a full disk) removes what it wrote: a half copy must not pass for a backup.
-    """
-    try:
-        destination = sqlite3.connect(target)
-    except sqlite3.OperationalError as error:
-        raise BadInput(f"{target}: cannot create the backup: {error}") from None
-    try:
-        db.conn.backup(destination)
-        return destination.execute("PRAGMA page_count").fetchone()[0]
-    except BaseException as error:
-        destination.close()
-        target.unlink(missing_ok=True)
-        refusal = isinstance(error, sqlite3.OperationalError) and storage_refusal(error, str(target))
-        if refusal:
-            raise refusal from None
-        raise
-    finally:
-        destination.close()
-
-
-def set_cache_size(db: Database, kib: int) -> None:
-    """SQLite's page cache for this connection (bulk writes into big indexes want more than the 2 MiB default)."""
-    db.execute(f"PRAGMA cache_size = -{int(kib)}")
+        found = postgres_refusal(error)
+    return found

@@ -1,6 +1,6 @@
 """`db verify`: recompute the hash chain and reconcile entries, lots, takes and debts."""
 
-from sqlite_utils import Database
+from loyaltyctl.storage.db import Store
 
 from loyaltyctl.core.chain import GENESIS, entry_digest
 from loyaltyctl.storage.ledger import HASHED_COLUMNS
@@ -8,11 +8,11 @@ from loyaltyctl.storage.periods import fetch_all_closes
 from loyaltyctl.storage.reports import points_before
 
 
-def count_entries(db: Database) -> int:
+def count_entries(db: Store) -> int:
     return db.execute("SELECT count(*) FROM entries").fetchone()[0]
 
 
-def first_broken_link(db: Database) -> tuple[int, str] | None:
+def first_broken_link(db: Store) -> tuple[int, str] | None:
     """The first entry (per program, in order) whose stored hash does not match its content."""
     previous: dict[int, bytes] = {}
     for row in db.execute(f"SELECT {HASHED_COLUMNS}, hash FROM entries ORDER BY id"):
@@ -28,7 +28,7 @@ def first_broken_link(db: Database) -> tuple[int, str] | None:
     return None
 
 
-def reconciliation_problems(db: Database) -> list[str]:
+def reconciliation_problems(db: Store) -> list[str]:
     """Each lot, debt and member balance against the entries and takes behind it; each closed period's
     closing points against the ledger now."""
     problems = []

@@ -5,12 +5,11 @@ what they decided; it decides nothing. Writes run inside a `write()`
 transaction, so what a posting reads is what it changes.
 """
 
-import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlite_utils import Database
+from loyaltyctl.storage.db import Store
 
 from loyaltyctl.core.chain import GENESIS, entry_digest
 from loyaltyctl.core.posting import Book, Debt, Lot, PostedExpiry, Posting, Refund
@@ -75,22 +74,22 @@ class ChainWriter:
     executemany; anything that reads the ledger flushes first (`flush`).
     """
 
-    def __init__(self, db: Database, program_id: int):
+    def __init__(self, db: Store, program_id: int):
         self.db = db
         self.program_id = program_id
         self.recorded_at = int(time.time())
         row = db.execute("SELECT entry, hash FROM chain_heads WHERE program_id = ?", [program_id]).fetchone()
         self.head_id, self.head_hash = row if row else (None, GENESIS)
-        self.next_id = (db.execute("SELECT max(id) FROM entries").fetchone()[0] or 0) + 1
+        self.ids = db.entry_ids()
         self._entry_rows: list[tuple] = []
         self._lot_rows: list[tuple] = []
 
     def _entry_row(self, entry: NewEntry) -> tuple:
         """The next entry's row, chained to the one before it."""
-        fields = hashed_fields(self.program_id, self.next_id, entry, self.recorded_at)
+        entry_id = next(self.ids)
+        fields = hashed_fields(self.program_id, entry_id, entry, self.recorded_at)
         digest = entry_digest(self.head_hash, fields)
-        self.head_id, self.head_hash = self.next_id, digest
-        self.next_id += 1
+        self.head_id, self.head_hash = entry_id, digest
         return (*fields, digest)
 
     def append(self, entry: NewEntry) -> int:
@@ -108,8 +107,8 @@ class ChainWriter:
     def flush(self) -> None:
         """Write buffered entries before the lots that reference them."""
         if self._entry_rows:
-            self.db.conn.executemany(_INSERT_ENTRY, self._entry_rows)
-            self.db.conn.executemany(_INSERT_LOT, self._lot_rows)
+            self.db.executemany(_INSERT_ENTRY, self._entry_rows)
+            self.db.executemany(_INSERT_LOT, self._lot_rows)
             self._entry_rows.clear()
             self._lot_rows.clear()
 
@@ -128,16 +127,12 @@ def _lot_row(lot: Lot) -> tuple:
             lot.remaining, lot.expired, lot.issued_at)
 
 
-def next_lot_id(db: Database) -> int:
-    return (db.execute("SELECT max(id) FROM lots").fetchone()[0] or 0) + 1
-
-
-def fetch_indebted(db: Database) -> set[int]:
+def fetch_indebted(db: Store) -> set[int]:
     """Members who owe points."""
     return {row[0] for row in db.execute("SELECT DISTINCT member FROM debts WHERE remaining > 0")}
 
 
-def fetch_latest(db: Database, members: Sequence[int]) -> dict[int, int]:
+def fetch_latest(db: Store, members: Sequence[int]) -> dict[int, int]:
     """Each member's latest entry or refund instant (members with neither are left out): a posting dated
     before a refund changes what the refund takes back, even one that took nothing."""
     latest: dict[int, int] = {}
@@ -150,11 +145,11 @@ def fetch_latest(db: Database, members: Sequence[int]) -> dict[int, int]:
                     UNION ALL
                     SELECT member, max(occurred_at) FROM transactions
                     WHERE member IN ({marks}) AND refund_of IS NOT NULL GROUP BY member)
-                GROUP BY member""", chunk + chunk).fetchall())
+                AS latest GROUP BY member""", chunk + chunk).fetchall())
     return latest
 
 
-def fetch_book(db: Database, members: Sequence[int], about: Sequence[int], next_lot: int) -> Book:
+def fetch_book(db: Store, members: Sequence[int], about: Sequence[int], lot_ids: Iterator[int]) -> Book:
     """The members' lots holding points and their open debts, as they stand; and for each entry in
     `about` (a reversal's or a clawback's target), its own lots and what it took from which lots."""
     marks = ",".join("?" * len(members))
@@ -169,20 +164,20 @@ def fetch_book(db: Database, members: Sequence[int], about: Sequence[int], next_
                                   " ORDER BY rowid", [entry]).fetchall()
     debts = db.execute(f"SELECT debit, member, points, remaining, at FROM debts WHERE member IN ({marks})"
                        " AND remaining > 0", list(members)).fetchall()
-    book = Book((Lot(*row) for row in lots), (Debt(*row) for row in debts), next_lot)
+    book = Book((Lot(*row) for row in lots), (Debt(*row) for row in debts), lot_ids)
     book.taken_by.update(taken)
     return book
 
 
-def write_book(db: Database, book: Book) -> None:
+def write_book(db: Store, book: Book) -> None:
     """Write what a book changed: new lots, lots' remaining points and expiry, takes, debts."""
     new = {lot.id for lot in book.new_lots}
-    db.conn.executemany(_INSERT_LOT, [_lot_row(lot) for lot in book.new_lots])
-    db.conn.executemany("UPDATE lots SET remaining = ?, expired = ?, expires_at = ? WHERE id = ?",
+    db.executemany(_INSERT_LOT, [_lot_row(lot) for lot in book.new_lots])
+    db.executemany("UPDATE lots SET remaining = ?, expired = ?, expires_at = ? WHERE id = ?",
                         [(lot.remaining, lot.expired, lot.expires_at, lot.id)
                          for lot_id in book.changed_lots - new if (lot := book.lots[lot_id])])
-    db.conn.executemany(_INSERT_TAKE, [(t.debit, t.lot, t.points, t.at) for t in book.takes])
-    db.conn.executemany("INSERT INTO debts (debit, member, points, remaining, at) VALUES (?, ?, ?, ?, ?)"
+    db.executemany(_INSERT_TAKE, [(t.debit, t.lot, t.points, t.at) for t in book.takes])
+    db.executemany("INSERT INTO debts (debit, member, points, remaining, at) VALUES (?, ?, ?, ?, ?)"
                         " ON CONFLICT (debit) DO UPDATE SET remaining = excluded.remaining",
                         [(d.debit, d.member, d.points, d.remaining, d.at)
                          for debit in book.changed_debts if (d := book.debts[debit])])
@@ -197,7 +192,7 @@ class History:
     refunds: list[Refund]
 
 
-def linked_members(db: Database, members: Iterable[int]) -> list[int]:
+def linked_members(db: Store, members: Iterable[int]) -> list[int]:
     """The members, and every member a transfer links them to (transitively): a replay from nothing of one
     side of a transfer needs the lots the other side gave or received."""
     found, todo = set(members), list(members)
@@ -215,7 +210,7 @@ def linked_members(db: Database, members: Iterable[int]) -> list[int]:
     return sorted(found)
 
 
-def fetch_history(db: Database, members: Sequence[int]) -> History:
+def fetch_history(db: Store, members: Sequence[int]) -> History:
     marks = ",".join("?" * len(members))
     postings = [Posting(*row) for row in db.execute(
         f"""SELECT e.id, e.member, e.kind, e.points, e.effective_at, e.ref,
@@ -228,7 +223,7 @@ def fetch_history(db: Database, members: Sequence[int]) -> History:
     return History(postings, expiries, _fetch_refunds(db, members))
 
 
-def _fetch_refunds(db: Database, members: Sequence[int]) -> list[Refund]:
+def _fetch_refunds(db: Store, members: Sequence[int]) -> list[Refund]:
     """Refunds of purchases that earned, left out where an operator reversed the earn or one of its
     clawbacks: what was taken back there is the operator's figure, not a refund's."""
     marks = ",".join("?" * len(members))
@@ -241,16 +236,16 @@ def _fetch_refunds(db: Database, members: Sequence[int]) -> list[Refund]:
                               WHERE c.ref = o.entry AND c.kind = 'clawback')""", list(members))]
 
 
-def replace_books(db: Database, members: Sequence[int], book: Book) -> None:
+def replace_books(db: Store, members: Sequence[int], book: Book) -> None:
     """Replace the members' lots, takes and debts with a replayed book's (entries are untouched)."""
     marks = ",".join("?" * len(members))
     db.execute(f"DELETE FROM consumptions WHERE lot IN (SELECT id FROM lots WHERE member IN ({marks}))",
                list(members))
     db.execute(f"DELETE FROM debts WHERE member IN ({marks})", list(members))
     db.execute(f"DELETE FROM lots WHERE member IN ({marks})", list(members))
-    db.conn.executemany(_INSERT_LOT, [_lot_row(lot) for lot in book.lots.values()])
-    db.conn.executemany(_INSERT_TAKE, [(t.debit, t.lot, t.points, t.at) for t in book.takes])
-    db.conn.executemany("INSERT INTO debts (debit, member, points, remaining, at) VALUES (?, ?, ?, ?, ?)",
+    db.executemany(_INSERT_LOT, [_lot_row(lot) for lot in book.lots.values()])
+    db.executemany(_INSERT_TAKE, [(t.debit, t.lot, t.points, t.at) for t in book.takes])
+    db.executemany("INSERT INTO debts (debit, member, points, remaining, at) VALUES (?, ?, ?, ?, ?)",
                         [(d.debit, d.member, d.points, d.remaining, d.at) for d in book.debts.values()])
 
 
@@ -258,26 +253,26 @@ _LOT_COLUMNS = "id, entry, member, points, earned_at, expires_at, available_at, 
 _INSERT_TAKE = "INSERT INTO consumptions (debit, lot, points, at) VALUES (?, ?, ?, ?)"
 
 
-def _fetch_entries(db: Database, where: str, params: list) -> list[Entry]:
+def _fetch_entries(db: Store, where: str, params: list) -> list[Entry]:
     rows = db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries e JOIN members m ON m.id = e.member WHERE {where}", params)
     return [Entry(*row) for row in rows]
 
 
-def fetch_entry(db: Database, program_id: int, entry_id: int) -> Entry | None:
+def fetch_entry(db: Store, program_id: int, entry_id: int) -> Entry | None:
     found = _fetch_entries(db, "e.program_id = ? AND e.id = ?", [program_id, entry_id])
     return found[0] if found else None
 
 
-def fetch_entry_by_key(db: Database, program_id: int, key: str) -> Entry | None:
+def fetch_entry_by_key(db: Store, program_id: int, key: str) -> Entry | None:
     found = _fetch_entries(db, "e.program_id = ? AND e.key = ?", [program_id, key])
     return found[0] if found else None
 
 
-def fetch_entries_referring(db: Database, entry_id: int, kind: str) -> list[Entry]:
+def fetch_entries_referring(db: Store, entry_id: int, kind: str) -> list[Entry]:
     return _fetch_entries(db, "e.ref = ? AND e.kind = ?", [entry_id, kind])
 
 
-def fetch_key_owners(db: Database, program_id: int, keys: list[str]) -> dict[str, int]:
+def fetch_key_owners(db: Store, program_id: int, keys: list[str]) -> dict[str, int]:
     """Which of these idempotency keys entries already carry, and the member (row id) of each."""
     owners: dict[str, int] = {}
     for start in range(0, len(keys), 500):
@@ -288,7 +283,7 @@ def fetch_key_owners(db: Database, program_id: int, keys: list[str]) -> dict[str
     return owners
 
 
-def fetch_transfer_side(db: Database, entry: Entry) -> list[Entry]:
+def fetch_transfer_side(db: Store, entry: Entry) -> list[Entry]:
     """The other side of a transfer entry (none for any other kind)."""
     if entry.kind == "transfer_out":
         return _fetch_entries(db, "e.ref = ? AND e.kind = 'transfer_in'", [entry.id])
@@ -297,7 +292,7 @@ def fetch_transfer_side(db: Database, entry: Entry) -> list[Entry]:
     return []
 
 
-def fetch_clawed_back(db: Database, entry_id: int) -> int:
+def fetch_clawed_back(db: Store, entry_id: int) -> int:
     """Points refunds took back from a credit entry (net of reversed clawbacks)."""
     return db.execute(
         """SELECT coalesce(sum(-c.points), 0) - coalesce(sum(r.points), 0) FROM entries c
@@ -305,12 +300,12 @@ def fetch_clawed_back(db: Database, entry_id: int) -> int:
            WHERE c.ref = ? AND c.kind = 'clawback'""", [entry_id]).fetchone()[0]
 
 
-def fetch_reversal(db: Database, entry_id: int) -> int | None:
+def fetch_reversal(db: Store, entry_id: int) -> int | None:
     row = db.execute("SELECT id FROM entries WHERE ref = ? AND kind = 'reverse'", [entry_id]).fetchone()
     return row[0] if row else None
 
 
-def balance_as_of(db: Database, member: int, before: int) -> int:
+def balance_as_of(db: Store, member: int, before: int) -> int:
     """Points as of an instant: entries effective before it, less lots expired by then but not yet posted.
 
     Every take from an expired lot happened before its expiry, so a lot's
@@ -333,29 +328,29 @@ def _lots_as_of(where: str) -> str:
                WHERE l.member = :m AND l.earned_at < :t AND (l.expires_at IS NULL OR l.expires_at >= :t) AND {where}"""
 
 
-def pending_as_of(db: Database, member: int, before: int) -> int:
+def pending_as_of(db: Store, member: int, before: int) -> int:
     """Points issued but not yet spendable (inside the pending window) at an instant."""
-    return db.execute(f"SELECT coalesce(sum(held), 0) FROM ({_lots_as_of('l.available_at >= :t')})",
+    return db.execute(f"SELECT coalesce(sum(held), 0) FROM ({_lots_as_of('l.available_at >= :t')}) AS alive",
                       {"m": member, "t": before}).fetchone()[0]
 
 
-def expiring_as_of(db: Database, member: int, before: int, until: int) -> list[tuple[int, int]]:
+def expiring_as_of(db: Store, member: int, before: int, until: int) -> list[tuple[int, int]]:
     """(expiry instant, points) for lots alive at `before` that expire before `until`."""
     return db.execute(
-        f"""SELECT expires_at, sum(held) FROM ({_lots_as_of('l.expires_at < :u')})
+        f"""SELECT expires_at, sum(held) FROM ({_lots_as_of('l.expires_at < :u')}) AS alive
             WHERE held > 0 GROUP BY expires_at ORDER BY expires_at""",
         {"m": member, "t": before, "u": until},
     ).fetchall()
 
 
-def fetch_due_expiries(db: Database, program_id: int, before: int) -> list[Lot]:
+def fetch_due_expiries(db: Store, program_id: int, before: int) -> list[Lot]:
     """Lots of a program expired before an instant with points left, by expiry."""
     return [Lot(*row) for row in db.execute(
         f"""SELECT {', '.join('l.' + c for c in _LOT_COLUMNS.split(', '))} FROM lots l JOIN members m ON m.id = l.member
             WHERE m.program_id = ? AND l.remaining > 0 AND l.expires_at < ? ORDER BY l.expires_at, l.entry""",
         [program_id, before])]
 
-def fetch_movements(db: Database, member: int, start: int, end: int) -> list[tuple[int, str, int, str | None]]:
+def fetch_movements(db: Store, member: int, start: int, end: int) -> list[tuple[int, str, int, str | None]]:
     """A member's entries effective in [start, end): (effective_at, kind, points, reason), in order."""
     return db.execute(
         """SELECT effective_at, kind, points, reason FROM entries
@@ -364,7 +359,7 @@ def fetch_movements(db: Database, member: int, start: int, end: int) -> list[tup
     ).fetchall()
 
 
-def fetch_unposted_expiries(db: Database, member: int, start: int, end: int) -> list[tuple[int, int]]:
+def fetch_unposted_expiries(db: Store, member: int, start: int, end: int) -> list[tuple[int, int]]:
     """Lots that expired in [start, end) with points `expire` has not posted yet: (expires_at, points)."""
     return db.execute(
         """SELECT expires_at, sum(remaining) FROM lots
@@ -374,7 +369,7 @@ def fetch_unposted_expiries(db: Database, member: int, start: int, end: int) -> 
     ).fetchall()
 
 
-def saved_as_of(db: Database, member: int, before: int) -> int:
+def saved_as_of(db: Store, member: int, before: int) -> int:
     """Money value of the rewards a member redeemed before an instant (net of reversals; donations excluded)."""
     return db.execute(
         """SELECT coalesce(sum(money), 0) FROM entries
@@ -384,7 +379,7 @@ def saved_as_of(db: Database, member: int, before: int) -> int:
     ).fetchone()[0]
 
 
-def members_active_since(db: Database, program_id: int, since: int, kinds: Sequence[str],
+def members_active_since(db: Store, program_id: int, since: int, kinds: Sequence[str],
                          member: int | None = None) -> list[int]:
     """Members (or just `member`) with entries of these kinds effective at or after `since`."""
     one = "AND member = ?" if member is not None else ""
@@ -394,11 +389,7 @@ def members_active_since(db: Database, program_id: int, since: int, kinds: Seque
         [program_id, since, *([member] if member is not None else []), *kinds])]
 
 
-# Leaves out the members in the JSON array :skip.
-SKIP_MEMBERS = "l.member NOT IN (SELECT value FROM json_each(:skip))"
-
-
-def expiring_by_member(db: Database, program_id: int, before: int, until: int,
+def expiring_by_member(db: Store, program_id: int, before: int, until: int,
                        skip: Sequence[int] = ()) -> list[tuple[int, int, int]]:
     """Members (but those in `skip`) with points alive at `before` that expire before `until`:
     (member row, points, first expiry)."""
@@ -409,7 +400,7 @@ def expiring_by_member(db: Database, program_id: int, before: int, until: int,
                                            WHERE c.lot = l.id AND c.at < :t), 0) AS held
                FROM lots l JOIN members m ON m.id = l.member
                WHERE m.program_id = :p AND l.expires_at >= :t AND l.expires_at < :u
-                 AND l.earned_at < :t AND {SKIP_MEMBERS})
+                 AND l.earned_at < :t AND {db.not_in("l.member", "skip")}) AS alive
            WHERE held > 0 GROUP BY member ORDER BY min(expires_at), member""",
-        {"p": program_id, "t": before, "u": until, "skip": json.dumps(list(skip))},
+        {"p": program_id, "t": before, "u": until, "skip": db.id_list(skip)},
     ).fetchall()

@@ -4,7 +4,7 @@ import time
 from collections.abc import Mapping
 from datetime import date
 
-from sqlite_utils import Database
+from loyaltyctl.storage.db import Store
 
 from loyaltyctl.core.members import MemberIndex
 from loyaltyctl.errors import Refused
@@ -29,19 +29,19 @@ def _member(program: str, row: tuple) -> Member:
     )
 
 
-def fetch_members(db: Database, program_id: int, program: str) -> dict[str, Member]:
+def fetch_members(db: Store, program_id: int, program: str) -> dict[str, Member]:
     """Every member of a program, by member id."""
     rows = db.execute(f"SELECT {_COLUMNS} FROM members m WHERE m.program_id = ? ORDER BY m.member_id", [program_id])
     return {row[0]: _member(program, row) for row in rows}
 
 
-def fetch_member_rows(db: Database, program_id: int, program: str) -> list[tuple[int, Member]]:
+def fetch_member_rows(db: Store, program_id: int, program: str) -> list[tuple[int, Member]]:
     """Every member of a program with its row id, by member id."""
     rows = db.execute(f"SELECT m.id, {_COLUMNS} FROM members m WHERE m.program_id = ? ORDER BY m.member_id", [program_id])
     return [(row[0], _member(program, row[1:])) for row in rows]
 
 
-def find_member(db: Database, program_id: int, program: str, ident: str) -> tuple[int, Member]:
+def find_member(db: Store, program_id: int, program: str, ident: str) -> tuple[int, Member]:
     """A member by member id or, failing that, by card number (so a counter can scan a card).
 
     Two lookups, each on its unique index: after ANALYZE, SQLite answered one
@@ -57,7 +57,7 @@ def find_member(db: Database, program_id: int, program: str, ident: str) -> tupl
     return row[0], _member(program, row[1:])
 
 
-def fetch_member_by_row(db: Database, row_id: int, program: str) -> Member:
+def fetch_member_by_row(db: Store, row_id: int, program: str) -> Member:
     return _member(program, db.execute(f"SELECT {_COLUMNS} FROM members m WHERE m.id = ?", [row_id]).fetchone())
 
 
@@ -75,28 +75,28 @@ def _values(program_id: int, member: Member) -> dict:
     }
 
 
-def save_members(db: Database, program_id: int, added: tuple[Member, ...], updated: tuple[Member, ...]) -> None:
+def save_members(db: Store, program_id: int, added: tuple[Member, ...], updated: tuple[Member, ...]) -> None:
     """Insert new members, then update changed ones. Call inside a write transaction.
 
     Cards are cleared first for updated members so that two members can swap
     cards in one import without tripping the unique index.
     """
     now = int(time.time())
-    db.conn.executemany(
+    db.executemany(
         """INSERT INTO members (program_id, member_id, name, email, birthday, card, joined, referral_code, created_at)
            VALUES (:program_id, :member_id, :name, :email, :birthday, :card, :joined, :referral_code, :now)""",
         [_values(program_id, m) | {"now": now} for m in added],
     )
-    db.conn.executemany(
+    db.executemany(
         "UPDATE members SET card = NULL WHERE program_id = ? AND member_id = ?",
         [(program_id, m.member_id) for m in updated],
     )
-    db.conn.executemany(
+    db.executemany(
         """UPDATE members SET name = :name, email = :email, birthday = :birthday, card = :card, joined = :joined
            WHERE program_id = :program_id AND member_id = :member_id""",
         [_values(program_id, m) for m in updated],
     )
-    db.conn.executemany(
+    db.executemany(
         """UPDATE members SET referred_by = (SELECT id FROM members r WHERE r.program_id = :program_id
                                               AND r.member_id = :referred_by)
            WHERE program_id = :program_id AND member_id = :member_id""",
@@ -104,21 +104,21 @@ def save_members(db: Database, program_id: int, added: tuple[Member, ...], updat
     )
 
 
-def fetch_member_index(db: Database, program_id: int) -> MemberIndex:
+def fetch_member_index(db: Store, program_id: int) -> MemberIndex:
     """The program's members by id, card and email, for fast lookups during an import."""
     return MemberIndex(db.execute("SELECT id, member_id, card, email FROM members WHERE program_id = ?", [program_id]))
 
 
-def set_joined(db: Database, joined: Mapping[int, date]) -> None:
+def set_joined(db: Store, joined: Mapping[int, date]) -> None:
     """Members' join dates (members an import added, dated by their earliest purchase in the file)."""
-    db.conn.executemany("UPDATE members SET joined = ? WHERE id = ?", [(day.isoformat(), row) for row, day in joined.items()])
+    db.executemany("UPDATE members SET joined = ? WHERE id = ?", [(day.isoformat(), row) for row, day in joined.items()])
 
 
-def fetch_referral_codes(db: Database, program_id: int) -> set[str]:
+def fetch_referral_codes(db: Store, program_id: int) -> set[str]:
     return {row[0] for row in db.execute("SELECT referral_code FROM members WHERE program_id = ?", [program_id])}
 
 
-def fetch_birthday_members(db: Database, program_id: int, month_days: tuple[str, ...], day: date) -> list[tuple[int, str]]:
+def fetch_birthday_members(db: Store, program_id: int, month_days: tuple[str, ...], day: date) -> list[tuple[int, str]]:
     """(row id, member id) of members who had joined by `day` with a birthday on one of these MM-DD."""
     return db.execute(
         f"""SELECT id, member_id FROM members
@@ -128,7 +128,7 @@ def fetch_birthday_members(db: Database, program_id: int, month_days: tuple[str,
     ).fetchall()
 
 
-def fetch_referred_members(db: Database, program_id: int) -> list[tuple[int, int, str, str]]:
+def fetch_referred_members(db: Store, program_id: int) -> list[tuple[int, int, str, str]]:
     """(row id, referrer's row id, member id, referrer's member id) of every referred member."""
     return db.execute(
         """SELECT m.id, m.referred_by, m.member_id, r.member_id FROM members m JOIN members r ON r.id = m.referred_by

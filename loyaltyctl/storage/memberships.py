@@ -3,7 +3,7 @@
 import time
 from collections.abc import Sequence
 
-from sqlite_utils import Database
+from loyaltyctl.storage.db import Store
 
 from loyaltyctl.core.membership import Term
 
@@ -11,7 +11,7 @@ _CHUNK = 500
 _TERM_COLUMNS = "paid_at, fee, term, valid_from, valid_until"
 
 
-def insert_term(db: Database, program_id: int, member: int, term: Term, key: str | None) -> None:
+def insert_term(db: Store, program_id: int, member: int, term: Term, key: str | None) -> None:
     db.execute(
         f"""INSERT INTO memberships (program_id, member, {_TERM_COLUMNS}, key, recorded_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -19,7 +19,7 @@ def insert_term(db: Database, program_id: int, member: int, term: Term, key: str
     )
 
 
-def fetch_terms(db: Database, members: Sequence[int]) -> dict[int, list[Term]]:
+def fetch_terms(db: Store, members: Sequence[int]) -> dict[int, list[Term]]:
     """Every term each member paid for, oldest first."""
     found: dict[int, list[Term]] = {member: [] for member in members}
     for start in range(0, len(members), _CHUNK):
@@ -34,7 +34,7 @@ def fetch_terms(db: Database, members: Sequence[int]) -> dict[int, list[Term]]:
     return found
 
 
-def fetch_term_by_key(db: Database, program_id: int, key: str) -> tuple[int, Term] | None:
+def fetch_term_by_key(db: Store, program_id: int, key: str) -> tuple[int, Term] | None:
     row = db.execute(f"SELECT member, {_TERM_COLUMNS} FROM memberships WHERE program_id = ? AND key = ?",
                      [program_id, key]).fetchone()
     return (row[0], Term(*row[1:])) if row else None

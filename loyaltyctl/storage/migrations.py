@@ -1,16 +1,83 @@
-"""Schema migrations, applied in order, each atomic. Never rename or edit one that has landed."""
+"""Schema migrations, applied in order, each atomic with its record. Never rename or edit one that has landed.
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+One list of steps serves both backends: each step's DDL is written for
+SQLite and `schema` turns it into PostgreSQL's (see `postgres.postgres_ddl`);
+the one step with triggers says both. The record of applied steps is the
+table sqlite-utils' Migrations kept (so databases it migrated go on), named
+after the backend.
+"""
+
+import datetime
+from collections.abc import Callable, Iterable
+
+from loyaltyctl.errors import BadInput
+from loyaltyctl.storage.db import Store
 
 MIGRATION_SET = "loyaltyctl"
-migrations = Migrations(MIGRATION_SET)
+_STEPS: list[tuple[str, Callable[[Store], None]]] = []
 
 
-@migrations()
-def m001_programs_and_members(db: Database) -> None:
-    db.executescript(
-        """
+def migration(step: Callable[[Store], None]) -> Callable[[Store], None]:
+    _STEPS.append((step.__name__, step))
+    return step
+
+
+def known_migrations() -> list[str]:
+    return [name for name, _ in _STEPS]
+
+
+def applied(db: Store) -> list[str]:
+    """The steps the database has applied, in order (none for a new database)."""
+    if db.migrations_table not in db.tables():
+        return []
+    return [row[0] for row in db.execute(
+        f"SELECT name FROM {db.migrations_table} WHERE migration_set = ? ORDER BY id", [MIGRATION_SET])]
+
+
+def pending(db: Store) -> list[str]:
+    done = set(applied(db))
+    return [name for name in known_migrations() if name not in done]
+
+
+def refuse_unknown(location: str, names: Iterable[tuple[str]]) -> None:
+    """Refuse a database with steps this loyaltyctl does not know: it is newer, and left untouched."""
+    unknown = {row[0] for row in names} - set(known_migrations())
+    if unknown:
+        raise BadInput(f"{location}: database schema is newer than this loyaltyctl "
+                       f"(migration {sorted(unknown)[0]}); upgrade loyaltyctl to use it")
+
+
+def apply(db: Store) -> None:
+    """Apply the pending steps; call inside `write()` (each step and its record commit together)."""
+    if db.migrations_table not in db.tables():
+        db.mark_ours()
+        db.executescript(schema(db, f"""
+            CREATE TABLE {db.migrations_table} (
+                id INTEGER PRIMARY KEY, migration_set TEXT, name TEXT, applied_at TEXT);
+            CREATE UNIQUE INDEX idx_{db.migrations_table}_migration_set_name
+                ON {db.migrations_table} (migration_set, name);"""))
+    done = set(applied(db))
+    for name, step in _STEPS:
+        if name not in done:
+            # The record first: a second process migrating at once waits on its unique index, then fails
+            # and rolls back whole, rather than running the step twice.
+            db.execute(f"INSERT INTO {db.migrations_table} (migration_set, name, applied_at) VALUES (?, ?, ?)",
+                       [MIGRATION_SET, name, str(datetime.datetime.now(datetime.timezone.utc))])
+            step(db)
+
+
+def schema(db: Store, sql: str) -> str:
+    """SQLite DDL as this backend writes it."""
+    if db.dialect == "sqlite":
+        return sql
+    from loyaltyctl.storage.postgres import postgres_ddl
+
+    return postgres_ddl(sql)
+
+
+@migration
+def m001_programs_and_members(db: Store) -> None:
+    db.executescript(schema(db, """
         CREATE TABLE programs (
             id INTEGER PRIMARY KEY,
             code TEXT NOT NULL UNIQUE,
@@ -44,23 +111,17 @@ def m001_programs_and_members(db: Database) -> None:
             UNIQUE (program_id, card),
             UNIQUE (program_id, referral_code)
         );
-        """
-    )
+        """))
 
 
-def known_migrations() -> list[str]:
-    return [migration.name for migration in migrations._migrations]
-
-
-@migrations()
-def m002_ledger(db: Database) -> None:
+@migration
+def m002_ledger(db: Store) -> None:
     """Append-only entries, the lots credits create, what each debit took, and debts.
 
     Entries never change (triggers refuse it). Lots and debts carry running
     `remaining` figures that `db verify` checks against the consumptions.
     """
-    db.executescript(
-        """
+    db.executescript(schema(db, """
         CREATE TABLE entries (
             id INTEGER PRIMARY KEY,
             program_id INTEGER NOT NULL REFERENCES programs(id),
@@ -80,10 +141,6 @@ def m002_ledger(db: Database) -> None:
         CREATE UNIQUE INDEX entries_key ON entries(program_id, key) WHERE key IS NOT NULL;
         CREATE INDEX entries_member_time ON entries(member, effective_at, points);
         CREATE UNIQUE INDEX entries_reversed_once ON entries(ref) WHERE kind = 'reverse';
-        CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
-            BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
-        CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
-            BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
 
         CREATE TABLE lots (
             id INTEGER PRIMARY KEY,
@@ -123,15 +180,35 @@ def m002_ledger(db: Database) -> None:
             entry INTEGER NOT NULL,
             hash BLOB NOT NULL
         );
-        """
-    )
+        """))
+    _append_only(db)
+    if db.dialect == "postgresql":
+        # SQLite's implicit rowid, made explicit: what a debit took is read back in the order it was taken.
+        db.executescript("ALTER TABLE consumptions ADD COLUMN rowid BIGINT GENERATED BY DEFAULT AS IDENTITY")
 
 
-@migrations()
-def m003_transactions(db: Database) -> None:
+def _append_only(db: Store) -> None:
+    """Triggers that refuse any change to an entry (and, on PostgreSQL, emptying the table)."""
+    if db.dialect == "sqlite":
+        db.executescript("""
+            CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
+                BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+            CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
+                BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;""")
+    else:
+        db.executescript("""
+            CREATE FUNCTION entries_append_only() RETURNS trigger LANGUAGE plpgsql
+                AS $$ BEGIN RAISE EXCEPTION 'ledger entries are append-only'; END $$;
+            CREATE TRIGGER entries_no_change BEFORE UPDATE OR DELETE ON entries
+                FOR EACH ROW EXECUTE FUNCTION entries_append_only();
+            CREATE TRIGGER entries_no_truncate BEFORE TRUNCATE ON entries
+                FOR EACH STATEMENT EXECUTE FUNCTION entries_append_only();""")
+
+
+@migration
+def m003_transactions(db: Store) -> None:
     """Imported purchases and refunds: the idempotency key of an import is (program, txn_id)."""
-    db.executescript(
-        """
+    db.executescript(schema(db, """
         CREATE TABLE transactions (
             id INTEGER PRIMARY KEY,
             program_id INTEGER NOT NULL REFERENCES programs(id),
@@ -150,12 +227,11 @@ def m003_transactions(db: Database) -> None:
             UNIQUE (program_id, txn_id)
         );
         CREATE INDEX transactions_refunds ON transactions(refund_of) WHERE refund_of IS NOT NULL;
-        """
-    )
+        """))
 
 
-@migrations()
-def m004_memberships_and_tier_activity(db: Database) -> None:
+@migration
+def m004_memberships_and_tier_activity(db: Store) -> None:
     """Paid membership terms, and each transaction's qualifying spend for tier status.
 
     `qualifying` is the spend a row counts toward a spend tier (excluded
@@ -163,8 +239,7 @@ def m004_memberships_and_tier_activity(db: Database) -> None:
     import by the version in force. The covering index reads one member's
     activity in time order without touching the table.
     """
-    db.executescript(
-        """
+    db.executescript(schema(db, """
         CREATE TABLE memberships (
             id INTEGER PRIMARY KEY,
             program_id INTEGER NOT NULL REFERENCES programs(id),
@@ -182,19 +257,18 @@ def m004_memberships_and_tier_activity(db: Database) -> None:
         ALTER TABLE transactions ADD COLUMN qualifying INTEGER NOT NULL DEFAULT 0;
         UPDATE transactions SET qualifying = amount;
         CREATE INDEX transactions_member_time ON transactions(member, occurred_at, qualifying, points);
-        """
-    )
+        """))
 
 
-@migrations()
-def m005_lots_by_member(db: Database) -> None:
+@migration
+def m005_lots_by_member(db: Store) -> None:
     """Every lot of a member, by expiry: point-in-time questions (pending, expiring, held at D) read a
     member's lots whatever they hold now, which the partial `lots_open` index cannot serve."""
-    db.executescript("CREATE INDEX lots_member ON lots(member, expires_at);")
+    db.executescript(schema(db, "CREATE INDEX lots_member ON lots(member, expires_at);"))
 
 
-@migrations()
-def m006_accounting(db: Database) -> None:
+@migration
+def m006_accounting(db: Store) -> None:
     """Closed periods, and indexes for the accounting reports.
 
     `entries_program_time` covers what the roll-forward, journal and KPIs read
@@ -206,8 +280,7 @@ def m006_accounting(db: Database) -> None:
     then; NULL means `earned_at`. A close records the figures it saw, so `db verify` can show that a closed
     period's reports have not changed.
     """
-    db.executescript(
-        """
+    db.executescript(schema(db, """
         CREATE TABLE period_closes (
             id INTEGER PRIMARY KEY,
             program_id INTEGER NOT NULL REFERENCES programs(id),
@@ -225,29 +298,28 @@ def m006_accounting(db: Database) -> None:
         CREATE INDEX consumptions_at ON consumptions(at, lot, points);
         CREATE INDEX transactions_partner_time ON transactions(program_id, occurred_at)
             WHERE partner IS NOT NULL AND partner != '';
-        """
-    )
+        """))
 
 
-@migrations()
-def m007_lots_held(db: Database) -> None:
+@migration
+def m007_lots_held(db: Store) -> None:
     """Lots still holding points, with all the liability's aging reads: a covering index, so aging a
     program's points reads this index alone instead of looking up each lot in the table (7x faster on
     7 million lots)."""
-    db.executescript(
-        "CREATE INDEX lots_held ON lots(member, expires_at, earned_at, issued_at, remaining) WHERE remaining > 0;")
+    db.executescript(schema(db,
+        "CREATE INDEX lots_held ON lots(member, expires_at, earned_at, issued_at, remaining) WHERE remaining > 0;"))
 
 
-@migrations()
-def m008_entries_by_ref(db: Database) -> None:
+@migration
+def m008_entries_by_ref(db: Store) -> None:
     """Entries by the entry they refer to: what refunds took back from a credit, the other side of a
     transfer, what expired from a credit's lots, all read by the posting rules without a scan."""
-    db.executescript("CREATE INDEX entries_ref ON entries(ref, kind) WHERE ref IS NOT NULL;")
+    db.executescript(schema(db, "CREATE INDEX entries_ref ON entries(ref, kind) WHERE ref IS NOT NULL;"))
 
 
-@migrations()
-def m009_refunds_by_member(db: Database) -> None:
+@migration
+def m009_refunds_by_member(db: Store) -> None:
     """Each member's refunds by time: a posting dated before a refund replays the member, so the
     poster asks for a member's latest refund as often as for their latest entry."""
-    db.executescript(
-        "CREATE INDEX transactions_member_refunds ON transactions(member, occurred_at) WHERE refund_of IS NOT NULL;")
+    db.executescript(schema(db,
+        "CREATE INDEX transactions_member_refunds ON transactions(member, occurred_at) WHERE refund_of IS NOT NULL;"))

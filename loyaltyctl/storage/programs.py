@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 
-from sqlite_utils import Database
+from loyaltyctl.storage.db import Store
 
 from loyaltyctl.core.versions import in_force
 from loyaltyctl.errors import BadInput, Refused
@@ -54,22 +54,22 @@ class ProgramRef:
     timezone: str
 
 
-def fetch_program_ref(db: Database, code: str) -> ProgramRef:
+def fetch_program_ref(db: Store, code: str) -> ProgramRef:
     row = db.execute("SELECT id, code, currency, timezone FROM programs WHERE code = ?", [code]).fetchone()
     if row is None:
         raise Refused(f"unknown program {code!r} (see `loyaltyctl program list`)")
     return ProgramRef(*row)
 
 
-def fetch_program_id(db: Database, code: str) -> int:
+def fetch_program_id(db: Store, code: str) -> int:
     return fetch_program_ref(db, code).id
 
 
-def count_members(db: Database, code: str) -> int:
+def count_members(db: Store, code: str) -> int:
     return db.execute("SELECT count(*) FROM members WHERE program_id = ?", [fetch_program_id(db, code)]).fetchone()[0]
 
 
-def fetch_latest_version(db: Database, code: str) -> ProgramVersion:
+def fetch_latest_version(db: Store, code: str) -> ProgramVersion:
     """The most recently applied version of a program."""
     program_id = fetch_program_id(db, code)
     row = db.execute(
@@ -79,12 +79,12 @@ def fetch_latest_version(db: Database, code: str) -> ProgramVersion:
     return _version_from_row(row)
 
 
-def fetch_version_in_force(db: Database, code: str, on: date) -> ProgramVersion:
+def fetch_version_in_force(db: Store, code: str, on: date) -> ProgramVersion:
     """The version in force on a date (see `core.versions.in_force`)."""
     return in_force(sorted((v.effective_from, v.version, v) for v in fetch_versions(db, code)), on)
 
 
-def fetch_versions(db: Database, code: str) -> list[ProgramVersion]:
+def fetch_versions(db: Store, code: str) -> list[ProgramVersion]:
     program_id = fetch_program_id(db, code)
     rows = db.execute(
         f"SELECT {_VERSION_COLUMNS} FROM program_versions WHERE program_id = ? ORDER BY version",
@@ -93,7 +93,7 @@ def fetch_versions(db: Database, code: str) -> list[ProgramVersion]:
     return [_version_from_row(row) for row in rows]
 
 
-def fetch_program_summaries(db: Database) -> list[dict]:
+def fetch_program_summaries(db: Store) -> list[dict]:
     """One row per program: code, latest name, currency, versions, members."""
     rows = db.execute(
         """SELECT p.code, p.currency, p.timezone,
@@ -116,7 +116,7 @@ def fetch_program_summaries(db: Database) -> list[dict]:
     ]
 
 
-def apply_program(db: Database, program: Program, today: date) -> ApplyResult:
+def apply_program(db: Store, program: Program, today: date) -> ApplyResult:
     """Store a new version of `program` unless the latest one already says the same.
 
     Call inside a write transaction. A program's currency and time zone are
@@ -128,9 +128,9 @@ def apply_program(db: Database, program: Program, today: date) -> ApplyResult:
     definition = dump_program(replace(program, effective_from=effective_from))
     if row is None:
         program_id = db.execute(
-            "INSERT INTO programs (code, currency, timezone, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO programs (code, currency, timezone, created_at) VALUES (?, ?, ?, ?) RETURNING id",
             [program.code, program.currency, program.timezone, now],
-        ).lastrowid
+        ).fetchone()[0]
         version, status = 1, "created"
     else:
         program_id, currency, timezone = row

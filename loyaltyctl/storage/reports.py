@@ -1,11 +1,8 @@
 """Report figures computed in SQL, where they scan many rows."""
 
-import json
 from collections.abc import Sequence
 
-from sqlite_utils import Database
-
-from loyaltyctl.storage.ledger import SKIP_MEMBERS
+from loyaltyctl.storage.db import Store
 
 
 def _segment(column: str, starts: Sequence[int]) -> tuple[str, list[int]]:
@@ -16,7 +13,7 @@ def _segment(column: str, starts: Sequence[int]) -> tuple[str, list[int]]:
     return f"CASE {cases} ELSE 0 END", list(reversed(starts[1:]))
 
 
-def partner_totals(db: Database, program_id: int, start: int, end: int,
+def partner_totals(db: Store, program_id: int, start: int, end: int,
                    segment_starts: Sequence[int]) -> list[tuple[str, int, int, int, int, int, int]]:
     """Per partner and program-version segment, transactions in [start, end):
     (partner, segment, purchases, refunds, net spend, points issued, points clawed back).
@@ -26,8 +23,10 @@ def partner_totals(db: Database, program_id: int, start: int, end: int,
     """
     segment, params = _segment("coalesce(o.occurred_at, t.occurred_at)", segment_starts)
     return db.execute(
-        f"""SELECT t.partner, {segment} AS segment, sum(t.amount > 0), sum(t.amount < 0), sum(t.amount),
-                   sum(max(t.points, 0)), sum(max(-t.points, 0))
+        f"""SELECT t.partner, {segment} AS segment, count(*) FILTER (WHERE t.amount > 0),
+                   count(*) FILTER (WHERE t.amount < 0), sum(t.amount),
+                   coalesce(sum(t.points) FILTER (WHERE t.points > 0), 0),
+                   coalesce(-sum(t.points) FILTER (WHERE t.points < 0), 0)
             FROM transactions t LEFT JOIN transactions o ON o.id = t.refund_of
             WHERE t.program_id = ? AND t.partner IS NOT NULL AND t.partner != ''
               AND t.occurred_at >= ? AND t.occurred_at < ?
@@ -36,7 +35,7 @@ def partner_totals(db: Database, program_id: int, start: int, end: int,
     ).fetchall()
 
 
-def donation_totals(db: Database, program_id: int, start: int, end: int) -> list[tuple[str, int, int, int]]:
+def donation_totals(db: Store, program_id: int, start: int, end: int) -> list[tuple[str, int, int, int]]:
     """Per charity, donations effective in [start, end): (charity, donations, points, money).
 
     A reversed donation counts minus one, its points and money back out.
@@ -58,7 +57,7 @@ _UNPOSTED = f"""SELECT member, sum(remaining) AS points FROM lots
                WHERE remaining > 0 AND expires_at < :t AND +member IN ({_PROGRAM_MEMBERS}) GROUP BY +member"""
 
 
-def balance_totals(db: Database, program_id: int, before: int) -> tuple[int, int, int]:
+def balance_totals(db: Store, program_id: int, before: int) -> tuple[int, int, int]:
     """Members' balances at an instant, summed: (members with points, points they hold, points owed).
 
     A balance is the member's entries effective before the instant less their
@@ -79,7 +78,7 @@ def balance_totals(db: Database, program_id: int, before: int) -> tuple[int, int
     ).fetchone()
 
 
-def unposted_expiries(db: Database, program_id: int, before: int, since: int | None = None) -> tuple[int, int]:
+def unposted_expiries(db: Store, program_id: int, before: int, since: int | None = None) -> tuple[int, int]:
     """Lots expired in [since, before) whose expiry `expire` has not posted: (lots, points)."""
     return db.execute(
         f"""SELECT count(*), coalesce(sum(remaining), 0) FROM lots
@@ -88,7 +87,7 @@ def unposted_expiries(db: Database, program_id: int, before: int, since: int | N
     ).fetchone()
 
 
-def lot_aging(db: Database, program_id: int, before: int, earned_since: Sequence[int],
+def lot_aging(db: Store, program_id: int, before: int, earned_since: Sequence[int],
               expiring_before: Sequence[int], skip: Sequence[int] = ()) -> tuple[list[int], list[int]]:
     """Points the lots alive at an instant held then, summed by age bucket and by time-to-expiry bucket.
 
@@ -103,11 +102,11 @@ def lot_aging(db: Database, program_id: int, before: int, earned_since: Sequence
     expiry buckets: before expiring_before[0], before [1] …, later, never.
     Members in `skip` are left out.
     """
-    params = {"p": program_id, "t": before, "skip": json.dumps(list(skip)),
+    params = {"p": program_id, "t": before, "skip": db.id_list(skip),
               **{f"a{i}": v for i, v in enumerate(earned_since)}, **{f"e{i}": v for i, v in enumerate(expiring_before)}}
     alive = "l.earned_at < :t AND (l.expires_at IS NULL OR l.expires_at >= :t)"
     if skip:
-        alive += f" AND {SKIP_MEMBERS}"
+        alive += f" AND {db.not_in('l.member', 'skip')}"
 
     def totals(points: str) -> str:
         return ", ".join(
@@ -133,7 +132,7 @@ def _differences(running: list[int]) -> list[int]:
     return [now - earlier for now, earlier in zip(running, [0, *running])]
 
 
-def points_before(db: Database, program_id: int, before: int, since: int | None = None) -> int:
+def points_before(db: Store, program_id: int, before: int, since: int | None = None) -> int:
     """Net points outstanding at an instant: entries before it less unposted expiries (`entries_program_time`).
 
     With `since`, only entries from that instant on are summed: the caller
@@ -148,7 +147,7 @@ def points_before(db: Database, program_id: int, before: int, since: int | None 
 BUCKET_SECONDS = 900  # every time zone's day starts on a quarter hour, so a bucket lies in one local day
 
 
-def kind_totals(db: Database, program_id: int, start: int, end: int) -> list[tuple[int, str, int]]:
+def kind_totals(db: Store, program_id: int, start: int, end: int) -> list[tuple[int, str, int]]:
     """Entries effective in [start, end) summed per quarter-hour bucket and kind: (bucket, kind, points)."""
     return db.execute(
         f"""SELECT effective_at / {BUCKET_SECONDS}, kind, sum(points) FROM entries
@@ -157,7 +156,7 @@ def kind_totals(db: Database, program_id: int, start: int, end: int) -> list[tup
     ).fetchall()
 
 
-def money_totals(db: Database, program_id: int, start: int, end: int) -> list[tuple[int, str, bool, int, int]]:
+def money_totals(db: Store, program_id: int, start: int, end: int) -> list[tuple[int, str, bool, int, int]]:
     """Redemptions and their reversals (the entries that carry money) per bucket:
     (bucket, kind, to a charity, points, money)."""
     return db.execute(
@@ -167,17 +166,18 @@ def money_totals(db: Database, program_id: int, start: int, end: int) -> list[tu
     ).fetchall()
 
 
-def partner_point_totals(db: Database, program_id: int, start: int, end: int) -> list[tuple[int, int, int]]:
+def partner_point_totals(db: Store, program_id: int, start: int, end: int) -> list[tuple[int, int, int]]:
     """Points partner purchases earned and partner refunds clawed back, per bucket: (bucket, earned, clawed)."""
     return db.execute(
-        f"""SELECT occurred_at / {BUCKET_SECONDS}, sum(max(points, 0)), sum(min(points, 0)) FROM transactions
+        f"""SELECT occurred_at / {BUCKET_SECONDS}, coalesce(sum(points) FILTER (WHERE points > 0), 0),
+                   coalesce(sum(points) FILTER (WHERE points < 0), 0) FROM transactions
             WHERE program_id = ? AND partner IS NOT NULL AND partner != '' AND occurred_at >= ? AND occurred_at < ?
             GROUP BY 1""",
         [program_id, start, end],
     ).fetchall()
 
 
-def unposted_expiry_totals(db: Database, program_id: int, start: int, end: int) -> list[tuple[int, int]]:
+def unposted_expiry_totals(db: Store, program_id: int, start: int, end: int) -> list[tuple[int, int]]:
     """Unposted expiries falling in [start, end) per bucket of the expiry instant: (bucket, points)."""
     return db.execute(
         f"""SELECT expires_at / {BUCKET_SECONDS}, sum(remaining) FROM lots
@@ -187,20 +187,20 @@ def unposted_expiry_totals(db: Database, program_id: int, start: int, end: int) 
     ).fetchall()
 
 
-def kind_sums(db: Database, program_id: int, start: int, end: int) -> dict[str, int]:
+def kind_sums(db: Store, program_id: int, start: int, end: int) -> dict[str, int]:
     """Entries effective in [start, end) summed per kind."""
     return dict(db.execute("""SELECT kind, sum(points) FROM entries
                               WHERE program_id = ? AND effective_at >= ? AND effective_at < ? GROUP BY kind""",
                            [program_id, start, end]).fetchall())
 
 
-def member_counts(db: Database, program_id: int, first: str, last: str) -> tuple[int, int]:
+def member_counts(db: Store, program_id: int, first: str, last: str) -> tuple[int, int]:
     """Members joined on or before `last`, and of them those joined on or after `first` (ISO dates)."""
     return db.execute("SELECT count(*), count(*) FILTER (WHERE joined >= ?) FROM members"
                       " WHERE program_id = ? AND joined <= ?", [first, program_id, last]).fetchone()
 
 
-def active_members(db: Database, program_id: int, start: int, end: int) -> int:
+def active_members(db: Store, program_id: int, start: int, end: int) -> int:
     """Members with a purchase or a redemption in [start, end)."""
     return db.execute(
         """SELECT count(*) FROM (
@@ -208,22 +208,22 @@ def active_members(db: Database, program_id: int, start: int, end: int) -> int:
                 WHERE program_id = :p AND amount > 0 AND occurred_at >= :s AND occurred_at < :e
                 UNION
                 SELECT member FROM entries
-                WHERE program_id = :p AND kind = 'redeem' AND effective_at >= :s AND effective_at < :e)""",
+                WHERE program_id = :p AND kind = 'redeem' AND effective_at >= :s AND effective_at < :e) AS active""",
         {"p": program_id, "s": start, "e": end},
     ).fetchone()[0]
 
 
-def purchase_counts(db: Database, program_id: int, start: int, end: int) -> tuple[int, int]:
+def purchase_counts(db: Store, program_id: int, start: int, end: int) -> tuple[int, int]:
     """Members with a purchase in [start, end), and those with two or more."""
     return db.execute(
         """SELECT count(*), count(*) FILTER (WHERE purchases > 1) FROM (
                SELECT member, count(*) AS purchases FROM transactions
-               WHERE program_id = ? AND amount > 0 AND occurred_at >= ? AND occurred_at < ? GROUP BY member)""",
+               WHERE program_id = ? AND amount > 0 AND occurred_at >= ? AND occurred_at < ? GROUP BY member) AS buyers""",
         [program_id, start, end],
     ).fetchone()
 
 
-def membership_fees(db: Database, program_id: int, start: int, end: int) -> tuple[int, int]:
+def membership_fees(db: Store, program_id: int, start: int, end: int) -> tuple[int, int]:
     """Membership fees paid in [start, end): (payments, total in minor units)."""
     return db.execute("""SELECT count(*), coalesce(sum(fee), 0) FROM memberships
                          WHERE program_id = ? AND paid_at >= ? AND paid_at < ?""",

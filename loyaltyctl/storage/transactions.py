@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlite_utils import Database
+from loyaltyctl.storage.db import Store
 
 _CHUNK = 500  # well under SQLite's bound-parameter limit
 
@@ -24,7 +24,7 @@ class Original:
     occurred_at: int
 
 
-def fetch_known_txn_ids(db: Database, program_id: int, txn_ids: Sequence[str]) -> set[str]:
+def fetch_known_txn_ids(db: Store, program_id: int, txn_ids: Sequence[str]) -> set[str]:
     """Which of these txn ids are already imported (one query per 500 ids)."""
     known: set[str] = set()
     for start in range(0, len(txn_ids), _CHUNK):
@@ -35,7 +35,7 @@ def fetch_known_txn_ids(db: Database, program_id: int, txn_ids: Sequence[str]) -
     return known
 
 
-def fetch_original(db: Database, program_id: int, txn_id: str) -> Original | None:
+def fetch_original(db: Store, program_id: int, txn_id: str) -> Original | None:
     row = db.execute(
         """SELECT t.id, t.member, t.amount, t.points, t.entry, t.refund_of IS NOT NULL,
                   (SELECT coalesce(sum(-r.amount), 0) FROM transactions r WHERE r.refund_of = t.id),
@@ -51,35 +51,35 @@ TXN_COLUMNS = ("program_id", "txn_id", "member", "occurred_at", "amount", "categ
                "refund_of", "description", "points", "entry", "note", "qualifying")
 
 
-def insert_transactions(db: Database, rows: list[tuple]) -> None:
+def insert_transactions(db: Store, rows: list[tuple]) -> None:
     """Rows in TXN_COLUMNS order."""
-    db.conn.executemany(
+    db.executemany(
         f"INSERT INTO transactions ({', '.join(TXN_COLUMNS)}) VALUES ({', '.join('?' * len(TXN_COLUMNS))})", rows
     )
 
 
-def insert_transaction(db: Database, row: tuple) -> int:
+def insert_transaction(db: Store, row: tuple) -> int:
     """One row in TXN_COLUMNS order, written at once; returns its id."""
     return db.execute(
-        f"INSERT INTO transactions ({', '.join(TXN_COLUMNS)}) VALUES ({', '.join('?' * len(TXN_COLUMNS))})", row
-    ).lastrowid
+        f"INSERT INTO transactions ({', '.join(TXN_COLUMNS)}) VALUES ({', '.join('?' * len(TXN_COLUMNS))})"
+        " RETURNING id", row).fetchone()[0]
 
 
-def add_clawed_back(db: Database, clawbacks: Sequence[tuple[int, int, int | None]]) -> None:
+def add_clawed_back(db: Store, clawbacks: Sequence[tuple[int, int, int | None]]) -> None:
     """Clawbacks posted for refunds: (refund row, points, negative to take back, entry); a refund's
     points are what all its clawbacks took back (a revision adds to them), its entry the first."""
-    db.conn.executemany("UPDATE transactions SET points = points + ?, entry = coalesce(entry, ?) WHERE id = ?",
+    db.executemany("UPDATE transactions SET points = points + ?, entry = coalesce(entry, ?) WHERE id = ?",
                         [(points, entry, txn) for txn, points, entry in clawbacks])
 
 
-def fetch_activity(db: Database, members: Sequence[int], basis: str) -> dict[int, list[tuple[int, int]]]:
+def fetch_activity(db: Store, members: Sequence[int], basis: str) -> dict[int, list[tuple[int, int]]]:
     """Each member's tier activity, (occurred_at, amount) in time order: spend or points, refunds negative."""
     column = "qualifying" if basis == "spend" else "points"
     found: dict[int, list[tuple[int, int]]] = {member: [] for member in members}
     for start in range(0, len(members), _CHUNK):
         chunk = list(members[start : start + _CHUNK])
         rows = db.execute(
-            f"""SELECT member, occurred_at, {column} FROM transactions INDEXED BY transactions_member_time
+            f"""SELECT member, occurred_at, {column} FROM transactions {db.indexed_by("transactions_member_time")}
                 WHERE member IN ({",".join("?" * len(chunk))}) AND {column} != 0 ORDER BY member, occurred_at""",
             chunk,
         )

@@ -1,5 +1,7 @@
 """The posting rules without a database: lots, debts, consumption orders, replay, corrections."""
 
+import itertools
+
 from loyaltyctl.core.posting import (
     Book,
     Debt,
@@ -49,7 +51,7 @@ def test_a_redemption_skips_pending_and_expired_lots_and_owes_nothing_itself_it_
 
 
 def test_a_new_lot_pays_the_oldest_debt_first_and_a_lot_dead_on_arrival_pays_nothing():
-    book = Book(debts=[Debt(7, 1, 30, 30, at=5), Debt(6, 1, 20, 20, at=3)], next_lot_id=1)
+    book = Book(debts=[Debt(7, 1, 30, 30, at=5), Debt(6, 1, 20, 20, at=3)])
     book.credit(30, 1, 25, at=10, expires_at=None)
     assert (book.debts[6].remaining, book.debts[7].remaining) == (0, 25)
     book.credit(31, 1, 40, at=10, expires_at=8)  # given back into a lot past expiry
@@ -60,14 +62,14 @@ def test_a_new_lot_pays_the_oldest_debt_first_and_a_lot_dead_on_arrival_pays_not
 def test_under_inactivity_an_earn_pushes_every_live_lot_out():
     feb1 = JAN + 31 * DAY
     postings = [Posting(1, 1, "earn", 100, JAN), Posting(2, 1, "earn", 10, JAN + 20 * DAY)]
-    book = replay(postings, INACTIVE_1M, 1)
+    book = replay(postings, INACTIVE_1M)
     assert {lot.expires_at for lot in book.lots.values()} == {feb1 + 20 * DAY}  # 2026-02-21 for both
 
 
 def test_replay_is_the_same_whatever_order_the_entries_arrive_in():
     postings = [Posting(1, 1, "earn", 100, JAN), Posting(2, 1, "earn", 100, JAN + 14 * DAY),
                 Posting(3, 1, "redeem", -100, JAN + 19 * DAY), Posting(4, 1, "clawback", -100, JAN + 9 * DAY, ref=1)]
-    forward, backward = replay(postings, NEVER, 1), replay(list(reversed(postings)), NEVER, 1)
+    forward, backward = replay(postings, NEVER), replay(list(reversed(postings)), NEVER)
     held = lambda book: sorted((lot.entry, lot.remaining) for lot in book.lots.values())  # noqa: E731
     assert held(forward) == held(backward) == [(1, 0), (2, 0)]
     assert forward.debts == {}  # the clawback dated 01-10 took the first purchase, the redemption the second
@@ -82,7 +84,7 @@ def test_what_a_credit_still_contributes_leaves_out_what_expired():
 
 
 def test_reversing_a_debit_gives_back_what_it_owes_and_what_it_took_from_lots_not_yet_expired():
-    book = Book([lot(1, 10, 30, expires=100), lot(2, 11, 30, expires=300)], next_lot_id=3)
+    book = Book([lot(1, 10, 30, expires=100), lot(2, 11, 30, expires=300)], lot_ids=itertools.count(3))
     book.debit(20, 1, "redeem", 70, at=50)  # 30 + 30 taken, 10 owed
     assert debit_reversal(book, 20, at=200) == 40  # lot 1 is past expiry at 200: its 30 stay breakage
 
@@ -102,7 +104,7 @@ def test_a_posted_expiry_the_replay_no_longer_supports_is_given_back():
     # 40 expired: 60 of the posted expiry are given back.
     postings = [Posting(1, 1, "earn", 100, 0), Posting(3, 1, "redeem", -60, 50)]
     rules = ExpiryRules(lambda at: Expiry("lot", 1), "UTC")
-    book = replay(postings, rules, 1)
+    book = replay(postings, rules)
     expires = book.lots_of(1)[0].expires_at
     posted = [PostedExpiry(2, 1, expires, -100)]
     assert expiry_corrections(book, posted) == [(1, 1, expires, 60)]
@@ -114,7 +116,7 @@ def test_a_posted_expiry_the_replay_no_longer_supports_is_given_back():
 def test_a_redemption_dated_earlier_is_short_when_it_spends_what_a_later_one_spent():
     earlier = [Posting(1, 1, "earn", 100, 0), Posting(2, 1, "redeem", -100, 20)]
     with_new = [*earlier, Posting(3, 1, "redeem", -50, 10)]
-    short = new_shortfalls(replay(earlier, NEVER, 1), replay(with_new, NEVER, 1), with_new)
+    short = new_shortfalls(replay(earlier, NEVER), replay(with_new, NEVER), with_new)
     assert [p.id for p in short] == [2]
 
 
@@ -125,11 +127,11 @@ def test_a_replay_revises_a_clawback_that_a_debit_dated_before_its_refund_change
     jan5, jan20, mar1 = JAN + 4 * DAY, JAN + 19 * DAY, JAN + 59 * DAY
     refund = Refund(txn=9, credit=1, member=1, at=mar1, amount=10000, paid=10000, earned=100)
     postings = [Posting(1, 1, "earn", 100, jan5), Posting(2, 1, "redeem", -50, jan20)]
-    book = replay(postings, LOT_1M, 1, [refund])
+    book = replay(postings, LOT_1M, [refund])
     assert book.revisions == [Revision(9, 1, 1, mar1, -50)]
     assert book.debts[-1].remaining == 50
     # Once the revision is posted (entry 3), replaying again agrees with it.
-    again = replay([*postings, Posting(3, 1, "clawback", -50, mar1, 1)], LOT_1M, 1, [refund])
+    again = replay([*postings, Posting(3, 1, "clawback", -50, mar1, 1)], LOT_1M, [refund])
     assert again.revisions == [] and again.debts[3].remaining == 50
 
 
@@ -141,7 +143,7 @@ def test_a_replay_gives_back_what_a_clawback_took_too_much_of():
     refund = Refund(txn=9, credit=1, member=1, at=mar1, amount=10000, paid=10000, earned=100)
     postings = [Posting(1, 1, "earn", 100, jan5), Posting(2, 1, "redeem", -50, jan20),
                 Posting(3, 1, "clawback", -50, mar1, 1), Posting(4, 1, "adjust", 50, jan1)]
-    book = replay(postings, LOT_1M, 1, [refund])
+    book = replay(postings, LOT_1M, [refund])
     assert book.revisions == [Revision(9, 1, 1, mar1, 50)]
     assert book.debts[3].remaining == 0
     assert sum(lot.remaining for lot in book.lots.values() if lot.alive_at(mar1)) == 0
@@ -154,7 +156,7 @@ def test_refunds_of_one_purchase_at_one_instant_are_worked_out_together():
     refunds = [Refund(8, 1, 1, feb1, 2500, 10000, 100), Refund(9, 1, 1, feb1, 2500, 10000, 100)]
     postings = [Posting(1, 1, "earn", 100, jan5), Posting(2, 1, "clawback", -25, feb1, 1),
                 Posting(3, 1, "clawback", -25, feb1, 1)]
-    assert replay(postings, NEVER, 1, refunds).revisions == []
+    assert replay(postings, NEVER, refunds).revisions == []
 
 
 def test_the_local_day_is_exact_where_a_day_starts_inside_a_quarter_hour():

@@ -6,16 +6,17 @@ from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.formats.program_toml import parse_program
 from loyaltyctl.operations.imports import import_transactions
 from loyaltyctl.operations.setup import apply_programs
-from loyaltyctl.storage.db import APPLICATION_ID, open_db, schema_version
+from loyaltyctl.storage.db import open_db, schema_version
+from loyaltyctl.storage.sqlite import APPLICATION_ID
 from loyaltyctl.storage.integrity import count_entries, first_broken_link
-from loyaltyctl.storage.migrations import known_migrations, migrations
+from loyaltyctl.storage.migrations import applied, known_migrations
 from tests.conftest import MINIMAL_PROGRAM, snapshot
 
 
 def test_blank_database_is_migrated_to_the_full_schema(tmp_path):
     db = open_db(tmp_path / "new.db", create=True)
     assert schema_version(db) == len(known_migrations())
-    assert {"programs", "program_versions", "members"} <= set(db.table_names())
+    assert {"programs", "program_versions", "members"} <= db.tables()
     assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
@@ -24,7 +25,7 @@ def test_blank_database_is_migrated_to_the_full_schema(tmp_path):
 def test_reopening_applies_nothing_new(tmp_path):
     open_db(tmp_path / "a.db", create=True)
     db = open_db(tmp_path / "a.db")
-    assert [m.name for m in migrations.applied(db)] == known_migrations()
+    assert applied(db) == known_migrations()
 
 
 def test_only_create_makes_a_missing_database(tmp_path):

@@ -1,0 +1,95 @@
+"""A whole database from one store into another (SQLite to PostgreSQL or back), streamed.
+
+The source is read in one snapshot, a table at a time in key order, a few
+thousand rows in memory at once; the destination, new and empty, is
+written in one transaction, so a copy that fails leaves nothing behind.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from loyaltyctl.errors import BadInput
+from loyaltyctl.storage.db import Store, write
+from loyaltyctl.storage.migrations import applied
+
+BATCH_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[str, ...]
+    order: str
+    # A column that may name a later row of the same table: copied empty, then set once every row is in.
+    self_reference: str | None = None
+
+
+# In the order their foreign keys need.
+TABLES = (
+    Table("programs", ("id", "code", "currency", "timezone", "created_at"), "id"),
+    Table("program_versions", ("id", "program_id", "version", "effective_from", "applied_at", "digest", "definition"),
+          "id"),
+    Table("members", ("id", "program_id", "member_id", "name", "email", "birthday", "card", "joined", "referred_by",
+                      "referral_code", "created_at"), "id", self_reference="referred_by"),
+    Table("entries", ("id", "program_id", "member", "kind", "points", "effective_at", "recorded_at", "key", "reason",
+                      "reward", "money", "charity", "ref", "hash"), "id"),
+    Table("lots", ("id", "entry", "member", "points", "earned_at", "expires_at", "available_at", "remaining",
+                   "expired", "issued_at"), "id"),
+    Table("consumptions", ("rowid", "debit", "lot", "points", "at"), "rowid"),
+    Table("debts", ("debit", "member", "points", "remaining", "at"), "debit"),
+    Table("chain_heads", ("program_id", "entry", "hash"), "program_id"),
+    Table("transactions", ("id", "program_id", "txn_id", "member", "occurred_at", "amount", "category", "store",
+                           "partner", "refund_of", "description", "points", "entry", "note", "qualifying"), "id",
+          self_reference="refund_of"),
+    Table("memberships", ("id", "program_id", "member", "paid_at", "fee", "term", "valid_from", "valid_until", "key",
+                          "recorded_at"), "id"),
+    Table("period_closes", ("id", "program_id", "through", "closed_before", "expiries_posted", "closing_points",
+                            "closing_liability", "recorded_at"), "id"),
+)
+
+
+def refuse_unless_empty(target: Store) -> None:
+    """A copy goes into a new database only: it would otherwise mix two ledgers."""
+    if target.execute("SELECT count(*) FROM programs").fetchone()[0]:
+        raise BadInput(f"{target.location}: already holds a loyaltyctl ledger; copy into a new, empty database")
+
+
+def count_rows(db: Store) -> int:
+    return sum(db.execute(f"SELECT count(*) FROM {table.name}").fetchone()[0] for table in TABLES)
+
+
+def copy_database(source: Store, target: Store, on_rows: Callable[[int], object] = lambda rows: None
+                  ) -> dict[str, int]:
+    """Every row of `source` into `target` (both at this loyaltyctl's schema); returns rows per table."""
+    if applied(source) != applied(target):
+        raise BadInput(f"{source.location} and {target.location} are at different schema versions; "
+                       "run `loyaltyctl init` on both")
+    refuse_unless_empty(target)
+    counts: dict[str, int] = {}
+    source.begin_snapshot()
+    try:
+        with write(target):
+            for table in TABLES:
+                counts[table.name] = _copy_table(source, target, table, on_rows)
+            target.after_copy([table.name for table in TABLES])
+    finally:
+        source.rollback()
+    return counts
+
+
+def _copy_table(source: Store, target: Store, table: Table, on_rows: Callable[[int], object]) -> int:
+    columns = ", ".join(table.columns)
+    insert = f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join('?' * len(table.columns))})"
+    later = table.columns.index(table.self_reference) if table.self_reference else None
+    links: list[tuple[int, int]] = []
+    copied = 0
+    for rows in source.stream(f"SELECT {columns} FROM {table.name} ORDER BY {table.order}", BATCH_ROWS):
+        if later is not None:
+            links += [(row[later], row[0]) for row in rows if row[later] is not None]
+            rows = [(*row[:later], None, *row[later + 1:]) for row in rows]
+        target.executemany(insert, rows)
+        copied += len(rows)
+        on_rows(len(rows))
+    if links:
+        target.executemany(f"UPDATE {table.name} SET {table.self_reference} = ? WHERE id = ?", links)
+    return copied
