@@ -1,10 +1,18 @@
+import os
 import textwrap
+import uuid
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from loyaltyctl.cli import app
+
+# A PostgreSQL server tests may create databases on (`.ci/run` starts one and sets it): the URL of a
+# database to connect to for CREATE DATABASE, e.g. postgresql://postgres@127.0.0.1:5433/postgres.
+POSTGRES_SERVER = os.environ.get("LOYALTYCTL_TEST_POSTGRES")
+# Tests that work on a database run on both backends; these folders' tests work on plain data.
+DATA_ONLY = ("tests/core/", "tests/formats/", "tests/test_architecture.py")
 
 MINIMAL_PROGRAM = """\
 [program]
@@ -19,18 +27,93 @@ points_per_unit = "1"
 """
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """Every test gets its own database file and a fixed clock."""
-    monkeypatch.setenv("LOYALTYCTL_DB", str(tmp_path / "test.db"))
-    monkeypatch.setenv("LOYALTYCTL_NOW", "2026-06-15T16:00:00+00:00")
-    monkeypatch.delenv("LOYALTYCTL_DEBUG", raising=False)
-    monkeypatch.chdir(tmp_path)
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: a test of the SQLite file itself (paths, pragmas, "
+                                       "file permissions); PostgreSQL has its own in tests/storage/test_postgres.py")
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        path = Path(metafunc.definition.fspath).as_posix()
+        data_only = any(part in path for part in DATA_ONLY)
+        one = data_only or metafunc.definition.get_closest_marker("sqlite_only")
+        metafunc.parametrize("backend", ["sqlite"] if one else ["sqlite", "postgresql"], indirect=True)
 
 
 @pytest.fixture
-def db_path(tmp_path) -> Path:
-    return tmp_path / "test.db"
+def backend(request) -> str:
+    return request.param
+
+
+def postgres_server_url() -> str:
+    """The test server's URL; without one, PostgreSQL's half is skipped, except in CI, where it fails."""
+    if not POSTGRES_SERVER:
+        message = "no PostgreSQL server for tests (set LOYALTYCTL_TEST_POSTGRES; .ci/run starts one)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return POSTGRES_SERVER
+
+
+def new_postgres_database() -> tuple[str, "callable"]:
+    """An empty database on the test server: its URL, and a function that drops it."""
+    import psycopg
+
+    server = postgres_server_url()
+    name = f"loyaltyctl_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    url = server.rsplit("/", 1)[0] + f"/{name}"
+
+    def drop() -> None:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    return url, drop
+
+
+def clone_database(source: Path | str, target: Path | str) -> None:
+    """Make `target` (the test's database) a copy of `source`, on the same backend."""
+    if str(source).startswith("postgresql://"):
+        import psycopg
+
+        source_name, target_name = str(source).rsplit("/", 1)[1], str(target).rsplit("/", 1)[1]
+        with psycopg.connect(postgres_server_url(), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [source_name])
+            admin.execute(f"DROP DATABASE {target_name} WITH (FORCE)")
+            admin.execute(f"CREATE DATABASE {target_name} TEMPLATE {source_name}")
+        return
+    import sqlite3
+
+    from_db, to_db = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        from_db.backup(to_db)
+    finally:
+        from_db.close()
+        to_db.close()
+
+
+@pytest.fixture(autouse=True)
+def isolated(backend, tmp_path, monkeypatch):
+    """Every test gets its own database (a file, or a new PostgreSQL database) and a fixed clock."""
+    drop = None
+    if backend == "postgresql":
+        location, drop = new_postgres_database()
+    else:
+        location = str(tmp_path / "test.db")
+    monkeypatch.setenv("LOYALTYCTL_DB", location)
+    monkeypatch.setenv("LOYALTYCTL_NOW", "2026-06-15T16:00:00+00:00")
+    monkeypatch.delenv("LOYALTYCTL_DEBUG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    yield
+    if drop:
+        drop()
+
+
+@pytest.fixture
+def db_path(backend, tmp_path) -> Path | str:
+    """The test's database: a file path, or a postgresql:// URL."""
+    return os.environ["LOYALTYCTL_DB"] if backend == "postgresql" else tmp_path / "test.db"
 
 
 def run(*args: str):
@@ -52,14 +135,48 @@ def shop(tmp_path) -> Path:
     return path
 
 
-def snapshot(path: Path) -> str:
+def query(sql: str, params=()) -> list[tuple]:
+    """Rows of one query on the test's database (whichever backend), read as loyaltyctl reads it."""
+    from loyaltyctl.storage.db import open_db
+
+    db = open_db(os.environ["LOYALTYCTL_DB"])
+    try:
+        return [tuple(row) for row in db.execute(sql, params).fetchall()]
+    finally:
+        db.close()
+
+
+def database_exists(location: Path | str) -> bool:
+    """Whether a loyaltyctl database is there: a file, or loyaltyctl's tables in a PostgreSQL database."""
+    if str(location).startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(str(location)) as conn:
+            return conn.execute("SELECT count(*) FROM information_schema.tables"
+                                " WHERE table_schema = current_schema()").fetchone()[0] > 0
+    return Path(location).exists()
+
+
+def snapshot(location: Path | str) -> str:
     """Every row of the database, to show that a refused command changed nothing."""
+    if str(location).startswith("postgresql://"):
+        return _postgres_snapshot(str(location))
     import sqlite3
 
-    if not path.exists():
+    if not Path(location).exists():
         return ""
-    conn = sqlite3.connect(path)
+    conn = sqlite3.connect(location)
     try:
         return "\n".join(conn.iterdump())
     finally:
         conn.close()
+
+
+def _postgres_snapshot(url: str) -> str:
+    """Every table's rows, sorted (sequences left out: PostgreSQL never gives an id back)."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        tables = [row[0] for row in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1")]
+        return "\n".join(f"{table}: {sorted(map(repr, conn.execute(f'SELECT * FROM {table}')))}" for table in tables)

@@ -351,8 +351,10 @@ def import_transactions(
     def work(rejects: RejectWriter) -> None:
         with posting(db, ref) as poster:
             importer = _Importer(db, ref, poster, source, create_members, summary, rejects)
-            while chunk := list(islice(sales, CHUNK_ROWS)):
+            for number, chunk in enumerate(iter(lambda: list(islice(sales, CHUNK_ROWS)), []), start=1):
                 importer.chunk(chunk)
+                if number & (number - 1) == 0:  # after chunks 1, 2, 4, 8 …: the tables have doubled
+                    db.refresh_statistics()
             importer.finish()
 
     run_csv(db, program, path, export.header, summary, work, reject_file=reject_file, strict=strict)

@@ -264,7 +264,7 @@ def lots_as_of(db: Store, ref: programs.ProgramRef, versions: VersionTable, memb
     for start in range(0, len(members), SETTLE_MEMBERS):
         group = store.linked_members(db, members[start : start + SETTLE_MEMBERS])  # transfers carry expiries
         history = store.fetch_history(db, group)
-        book = replay([p for p in history.postings if p.at < before], rules, 1,
+        book = replay([p for p in history.postings if p.at < before], rules,
                       [r for r in history.refunds if r.at < before])
         alive += [lot for lot in book.lots.values() if lot.member in wanted and lot.remaining
                   and lot.earned_at < before and (lot.expires_at is None or lot.expires_at >= before)]

@@ -74,6 +74,7 @@ def copy_database(source: Store, target: Store, on_rows: Callable[[int], object]
             target.after_copy([table.name for table in TABLES])
     finally:
         source.rollback()
+    target.refresh_statistics()
     return counts
 
 

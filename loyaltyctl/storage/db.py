@@ -111,6 +111,9 @@ class Store:
     def set_cache_size(self, kib: int) -> None:
         """Room for a bulk write's index pages, where the backend keeps a per-connection cache."""
 
+    def refresh_statistics(self) -> None:
+        """Tell the query planner how big the ledger has grown inside a long write (a first big import)."""
+
     def check_writable_for_migration(self) -> None:
         """Refuse, before trying, a database this loyaltyctl must migrate but cannot write."""
 

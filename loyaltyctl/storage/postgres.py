@@ -165,6 +165,11 @@ class PostgresStore(Store):
     def id_list(self, ids: Sequence[int]) -> list[int]:
         return list(ids)
 
+    def refresh_statistics(self) -> None:
+        # Rows a transaction wrote count for ANALYZE inside it; without it, a first import plans every query
+        # as if the tables it is filling were empty (and scans them whole, once per member).
+        self.execute("ANALYZE members, entries, lots, consumptions, transactions")
+
     def after_copy(self, tables: Sequence[str]) -> None:
         for table, column in [(t, "id") for t in tables if t != "consumptions" and t != "debts"
                               and t != "chain_heads"] + [("consumptions", "rowid")]:

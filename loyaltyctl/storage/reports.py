@@ -53,8 +53,8 @@ def donation_totals(db: Store, program_id: int, start: int, end: int) -> list[tu
 
 _PROGRAM_MEMBERS = "SELECT id FROM members WHERE program_id = :p"
 # `+member` keeps SQLite on `lots_due` (unposted lots are few) rather than walking every lot by member.
-_UNPOSTED = f"""SELECT member, sum(remaining) AS points FROM lots
-               WHERE remaining > 0 AND expires_at < :t AND +member IN ({_PROGRAM_MEMBERS}) GROUP BY +member"""
+_UNPOSTED = f"""SELECT +member AS member, sum(remaining) AS points FROM lots
+               WHERE remaining > 0 AND expires_at < :t AND +member IN ({_PROGRAM_MEMBERS}) GROUP BY 1"""
 
 
 def balance_totals(db: Store, program_id: int, before: int) -> tuple[int, int, int]:

@@ -57,7 +57,6 @@ import json
 import re
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 from collections import defaultdict
@@ -66,7 +65,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run, snapshot, write
+from tests.conftest import clone_database, new_postgres_database, run, snapshot, write
 
 PROGRAM = """\
 [program]
@@ -150,10 +149,27 @@ def ok(*args):
 
 
 @pytest.fixture(scope="module")
-def scenario(tmp_path_factory) -> dict:
-    """The whole scenario, built once; tests work on a copy (see `books`). Returns the database and entry ids."""
+def built_scenarios():
+    """The scenario built once per backend in a module (see `scenario`); PostgreSQL's dropped at the end."""
+    built: dict[str, dict] = {}
+    yield built
+    for scenario in built.values():
+        if scenario.get("drop"):
+            scenario["drop"]()
+
+
+@pytest.fixture
+def scenario(backend, built_scenarios, tmp_path_factory) -> dict:
+    """The whole scenario, built once per backend; tests work on a copy (see `books`). Returns the database and
+    entry ids."""
+    if backend not in built_scenarios:
+        built_scenarios[backend] = _build_scenario(backend, tmp_path_factory)
+    return built_scenarios[backend]
+
+
+def _build_scenario(backend: str, tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("books")
-    db = folder / "books.db"
+    db, drop = new_postgres_database() if backend == "postgresql" else (folder / "books.db", None)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LOYALTYCTL_DB", str(db))
         mp.setenv("LOYALTYCTL_NOW", "2026-06-15T16:00:00+00:00")
@@ -186,18 +202,14 @@ def scenario(tmp_path_factory) -> dict:
         mp.setenv("LOYALTYCTL_NOW", "2026-06-15T16:00:00+00:00")
         ok("redeem", "-p", "acct", "C", "--points", "50", "--at", "2026-03-15T12:00")
         load("late-march.csv", LATE_MARCH)
-    return {"db": db, "five_off": json.loads(redeemed.stdout)["entries"][0]["id"], "donation": donation["id"]}
+    return {"db": db, "drop": drop, "five_off": json.loads(redeemed.stdout)["entries"][0]["id"],
+            "donation": donation["id"]}
 
 
 @pytest.fixture
 def books(scenario, db_path, tmp_path) -> Path:
     """A copy of the scenario database at this test's LOYALTYCTL_DB."""
-    source, target = sqlite3.connect(scenario["db"]), sqlite3.connect(db_path)
-    try:
-        source.backup(target)
-    finally:
-        source.close()
-        target.close()
+    clone_database(scenario["db"], db_path)
     return tmp_path
 
 

@@ -6,11 +6,10 @@ point value 0.10; the clock stands at 2026-06-15 12:00 EDT.
 """
 
 import json
-import sqlite3
 
 import pytest
 
-from tests.conftest import run, snapshot, write
+from tests.conftest import query, run, snapshot, write
 
 PROGRAM = """\
 [program]
@@ -77,11 +76,7 @@ def verified() -> bool:
 
 
 def txn_column(txn_id: str, column: str, db_path) -> int:
-    conn = sqlite3.connect(db_path)
-    try:
-        return conn.execute(f"SELECT {column} FROM transactions WHERE txn_id = ?", [txn_id]).fetchone()[0]
-    finally:
-        conn.close()
+    return query(f"SELECT {column} FROM transactions WHERE txn_id = ?", [txn_id])[0][0]
 
 
 def earn_entry(txn_id: str, db_path) -> int:
@@ -280,12 +275,8 @@ def test_transfers_back_and_forth_then_expire_and_close(tmp_path, db_path):
     assert ok("expire", "-p", "fix", "--as-of", "2026-02-28")["points"] == 140
     assert ok("period", "close", "-p", "fix", "--through", "2026-02-28")["closing_points"] == 0
     assert (balance("A", "2026-02-06"), balance("B", "2026-02-06")) == (0, 0)
-    conn = sqlite3.connect(db_path)
-    try:  # each expiry names the entry whose lot expired: A's own earnings had all been moved by 01-12
-        refs = conn.execute("SELECT DISTINCT r.kind FROM entries e JOIN entries r ON r.id = e.ref"
-                            " WHERE e.kind = 'expire'").fetchall()
-    finally:
-        conn.close()
+    # each expiry names the entry whose lot expired: A's own earnings had all been moved by 01-12
+    refs = query("SELECT DISTINCT r.kind FROM entries e JOIN entries r ON r.id = e.ref WHERE e.kind = 'expire'")
     assert sorted(kind for (kind,) in refs) == ["transfer_in"]
     assert verified()
 

@@ -31,12 +31,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_accounting import (  # noqa: F401  (books and scenario are fixtures)
+from tests.cli.test_accounting import (  # noqa: F401  (books, built_scenarios and scenario are fixtures)
     EXPIRY,
     LIABILITY,
     OPENING,
     PROGRAM,
     books,
+    built_scenarios,
     liability,
     ok,
     scenario,

@@ -2,14 +2,14 @@ import json
 from loyaltyctl.storage.migrations import known_migrations
 
 from loyaltyctl.samples import template_names
-from tests.conftest import MINIMAL_PROGRAM, run, snapshot, write
+from tests.conftest import MINIMAL_PROGRAM, database_exists, run, snapshot, write
 
 
 def test_init_creates_the_database_and_reports_its_schema_version(db_path):
     result = run("init")
     assert result.exit_code == 0
     assert result.stdout == f"{db_path}: loyaltyctl database, schema version {len(known_migrations())}\n"
-    assert db_path.exists()
+    assert database_exists(db_path)
 
 
 def test_init_on_a_foreign_file_exits_2_with_one_line(tmp_path):
@@ -71,7 +71,7 @@ def test_validate_reports_without_writing(tmp_path, db_path):
     result = run("program", "validate", path, "--format", "json")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == [{"file": str(path), "code": "shop", "name": "Shop Points", "valid": True}]
-    assert not db_path.exists()
+    assert not database_exists(db_path)
 
 
 def test_validate_of_a_missing_file_is_bad_input(tmp_path):

@@ -2,7 +2,7 @@
 
 import json
 
-from tests.conftest import run, snapshot, write
+from tests.conftest import query, run, snapshot, write
 
 CLUB = """\
 [program]
@@ -69,12 +69,9 @@ def balance(member: str, as_of: str | None = None) -> dict:
 
 def earned(member: str) -> list[int]:
     """Points of each earn entry, in order, read from the statement-free route: the database itself."""
-    import sqlite3
-
-    with sqlite3.connect("test.db") as conn:
-        return [row[0] for row in conn.execute(
-            "SELECT e.points FROM entries e JOIN members m ON m.id = e.member"
-            " WHERE m.member_id = ? AND e.kind = 'earn' ORDER BY e.effective_at", [member])]
+    return [row[0] for row in query(
+        "SELECT e.points FROM entries e JOIN members m ON m.id = e.member"
+        " WHERE m.member_id = ? AND e.kind = 'earn' ORDER BY e.effective_at", [member])]
 
 
 def test_one_member_upgrades_mid_import_and_lapses_when_the_window_ends(tmp_path, monkeypatch):

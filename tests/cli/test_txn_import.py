@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.conftest import run, snapshot, write
+from tests.conftest import query, run, snapshot, write
 
 SHOP = """\
 [program]
@@ -212,12 +212,8 @@ def _big_file(path, rows):
 
 
 def _state(db_path):
-    import sqlite3
-
-    conn = sqlite3.connect(db_path)
-    balances = conn.execute("SELECT member, sum(points) FROM entries GROUP BY member ORDER BY member").fetchall()
-    counts = [conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in ("transactions", "entries", "lots")]
-    conn.close()
+    balances = query("SELECT member, sum(points) FROM entries GROUP BY member ORDER BY member")
+    counts = [query(f"SELECT count(*) FROM {table}")[0][0] for table in ("transactions", "entries", "lots")]
     return balances, counts
 
 
