@@ -30,14 +30,20 @@ points_per_unit = "1"
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: a test of the SQLite file itself (paths, pragmas, "
                                        "file permissions); PostgreSQL has its own in tests/storage/test_postgres.py")
+    config.addinivalue_line("markers", "postgres_only: a test of what only the PostgreSQL backend has")
 
 
 def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames:
         path = Path(metafunc.definition.fspath).as_posix()
         data_only = any(part in path for part in DATA_ONLY)
-        one = data_only or metafunc.definition.get_closest_marker("sqlite_only")
-        metafunc.parametrize("backend", ["sqlite"] if one else ["sqlite", "postgresql"], indirect=True)
+        if metafunc.definition.get_closest_marker("postgres_only"):
+            backends = ["postgresql"]
+        elif data_only or metafunc.definition.get_closest_marker("sqlite_only"):
+            backends = ["sqlite"]
+        else:
+            backends = ["sqlite", "postgresql"]
+        metafunc.parametrize("backend", backends, indirect=True)
 
 
 @pytest.fixture

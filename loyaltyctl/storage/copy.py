@@ -80,7 +80,6 @@ def copy_database(source: Store, target: Store, on_rows: Callable[[int], object]
 
 def _copy_table(source: Store, target: Store, table: Table, on_rows: Callable[[int], object]) -> int:
     columns = ", ".join(table.columns)
-    insert = f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join('?' * len(table.columns))})"
     later = table.columns.index(table.self_reference) if table.self_reference else None
     links: list[tuple[int, int]] = []
     copied = 0
@@ -88,7 +87,7 @@ def _copy_table(source: Store, target: Store, table: Table, on_rows: Callable[[i
         if later is not None:
             links += [(row[later], row[0]) for row in rows if row[later] is not None]
             rows = [(*row[:later], None, *row[later + 1:]) for row in rows]
-        target.executemany(insert, rows)
+        target.insert(table.name, table.columns, rows)
         copied += len(rows)
         on_rows(len(rows))
     if links:

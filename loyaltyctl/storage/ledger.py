@@ -56,9 +56,12 @@ _ENTRY_COLUMNS = """e.id, e.member, m.member_id, e.kind, e.points, e.effective_a
 HASHED_COLUMNS = "program_id, id, member, kind, points, effective_at, recorded_at, key, reason, reward, money, charity, ref"
 
 
-_INSERT_ENTRY = f"INSERT INTO entries ({HASHED_COLUMNS}, hash) VALUES ({', '.join('?' * 14)})"
-_INSERT_LOT = ("INSERT INTO lots (id, entry, member, points, earned_at, expires_at, available_at, remaining, expired,"
-               " issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_ENTRY_FIELDS = (*HASHED_COLUMNS.split(", "), "hash")
+_INSERT_ENTRY = f"INSERT INTO entries ({', '.join(_ENTRY_FIELDS)}) VALUES ({', '.join('?' * len(_ENTRY_FIELDS))})"
+_LOT_FIELDS = ("id", "entry", "member", "points", "earned_at", "expires_at", "available_at", "remaining", "expired",
+               "issued_at")
+_TAKE_FIELDS = ("debit", "lot", "points", "at")
+_DEBT_FIELDS = ("debit", "member", "points", "remaining", "at")
 
 
 def hashed_fields(program_id: int, entry_id: int, entry: NewEntry, recorded_at: int) -> tuple:
@@ -107,8 +110,8 @@ class ChainWriter:
     def flush(self) -> None:
         """Write buffered entries before the lots that reference them."""
         if self._entry_rows:
-            self.db.executemany(_INSERT_ENTRY, self._entry_rows)
-            self.db.executemany(_INSERT_LOT, self._lot_rows)
+            self.db.insert("entries", _ENTRY_FIELDS, self._entry_rows)
+            self.db.insert("lots", _LOT_FIELDS, self._lot_rows)
             self._entry_rows.clear()
             self._lot_rows.clear()
 
@@ -172,11 +175,11 @@ def fetch_book(db: Store, members: Sequence[int], about: Sequence[int], lot_ids:
 def write_book(db: Store, book: Book) -> None:
     """Write what a book changed: new lots, lots' remaining points and expiry, takes, debts."""
     new = {lot.id for lot in book.new_lots}
-    db.executemany(_INSERT_LOT, [_lot_row(lot) for lot in book.new_lots])
+    db.insert("lots", _LOT_FIELDS, [_lot_row(lot) for lot in book.new_lots])
     db.executemany("UPDATE lots SET remaining = ?, expired = ?, expires_at = ? WHERE id = ?",
                         [(lot.remaining, lot.expired, lot.expires_at, lot.id)
                          for lot_id in book.changed_lots - new if (lot := book.lots[lot_id])])
-    db.executemany(_INSERT_TAKE, [(t.debit, t.lot, t.points, t.at) for t in book.takes])
+    db.insert("consumptions", _TAKE_FIELDS, [(t.debit, t.lot, t.points, t.at) for t in book.takes])
     db.executemany("INSERT INTO debts (debit, member, points, remaining, at) VALUES (?, ?, ?, ?, ?)"
                         " ON CONFLICT (debit) DO UPDATE SET remaining = excluded.remaining",
                         [(d.debit, d.member, d.points, d.remaining, d.at)
@@ -243,14 +246,12 @@ def replace_books(db: Store, members: Sequence[int], book: Book) -> None:
                list(members))
     db.execute(f"DELETE FROM debts WHERE member IN ({marks})", list(members))
     db.execute(f"DELETE FROM lots WHERE member IN ({marks})", list(members))
-    db.executemany(_INSERT_LOT, [_lot_row(lot) for lot in book.lots.values()])
-    db.executemany(_INSERT_TAKE, [(t.debit, t.lot, t.points, t.at) for t in book.takes])
-    db.executemany("INSERT INTO debts (debit, member, points, remaining, at) VALUES (?, ?, ?, ?, ?)",
-                        [(d.debit, d.member, d.points, d.remaining, d.at) for d in book.debts.values()])
+    db.insert("lots", _LOT_FIELDS, [_lot_row(lot) for lot in book.lots.values()])
+    db.insert("consumptions", _TAKE_FIELDS, [(t.debit, t.lot, t.points, t.at) for t in book.takes])
+    db.insert("debts", _DEBT_FIELDS, [(d.debit, d.member, d.points, d.remaining, d.at) for d in book.debts.values()])
 
 
-_LOT_COLUMNS = "id, entry, member, points, earned_at, expires_at, available_at, remaining, expired, issued_at"
-_INSERT_TAKE = "INSERT INTO consumptions (debit, lot, points, at) VALUES (?, ?, ?, ?)"
+_LOT_COLUMNS = ", ".join(_LOT_FIELDS)
 
 
 def _fetch_entries(db: Store, where: str, params: list) -> list[Entry]:

@@ -53,9 +53,7 @@ TXN_COLUMNS = ("program_id", "txn_id", "member", "occurred_at", "amount", "categ
 
 def insert_transactions(db: Store, rows: list[tuple]) -> None:
     """Rows in TXN_COLUMNS order."""
-    db.executemany(
-        f"INSERT INTO transactions ({', '.join(TXN_COLUMNS)}) VALUES ({', '.join('?' * len(TXN_COLUMNS))})", rows
-    )
+    db.insert("transactions", TXN_COLUMNS, rows)
 
 
 def insert_transaction(db: Store, row: tuple) -> int:

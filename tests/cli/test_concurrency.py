@@ -29,3 +29,22 @@ def test_concurrent_redemptions_never_overspend(tmp_path, db_path):
     result = json.loads(run("balance", "-p", "club", "M1", "--format", "json").stdout)
     assert (result["points"], result["available"]) == (0, 0)
     assert run("db", "verify").exit_code == 0
+
+
+def test_overlapping_imports_at_once_post_each_transaction_once(tmp_path, db_path):
+    # Two processes import files that share 300 of their 600 rows each: 900 transactions in all, each once.
+    # Every row is 12.00 for M<n % 30> at 1 point per unit: 900 x 12 = 10,800 points, 360 per member.
+    run("program", "apply", write(tmp_path / "club.toml", CLUB))
+    run("member", "import", "-p", "club", write(tmp_path / "m.csv", "member_id\n" + "".join(f"M{n}\n" for n in range(30))))
+    header = "txn_id,member_id,occurred_at,amount\n"
+    rows = [f"T{n},M{n % 30},2026-05-{1 + n % 28:02d}T12:00,12.00\n" for n in range(900)]
+    files = [write(tmp_path / "a.csv", header + "".join(rows[:600])), write(tmp_path / "b.csv", header + "".join(rows[300:]))]
+    racers = [subprocess.Popen([sys.executable, "-m", "loyaltyctl", "--db", str(db_path), "txn", "import", "-p", "club",
+                                str(path), "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+              for path in files]
+    summaries = [json.loads(racer.communicate(timeout=300)[0]) for racer in racers]
+    assert sorted((s["imported"], s["duplicates"]) for s in summaries) == [(300, 300), (600, 0)]
+    assert sum(s["points_earned"] for s in summaries) == 10_800
+    balances = {json.loads(run("balance", "-p", "club", f"M{n}", "--format", "json").stdout)["points"] for n in range(30)}
+    assert balances == {360}
+    assert run("db", "verify").exit_code == 0

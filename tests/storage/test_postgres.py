@@ -1,0 +1,108 @@
+"""What only PostgreSQL has to show: its own refusals, append-only through psql, writers of other programs
+going on while one program's writer holds its lock, and URLs in messages without their passwords."""
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.cli.test_ledger_cli import CLUB, post
+from tests.conftest import MINIMAL_PROGRAM, database_exists, run, snapshot, write
+
+pytestmark = pytest.mark.postgres_only
+
+
+def connect(url: str):
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True)
+
+
+@pytest.fixture
+def club(tmp_path, db_path):
+    run("program", "apply", write(tmp_path / "club.toml", CLUB))
+    run("member", "add", "-p", "club", "M1")
+    post("earn", "-p", "club", "M1", "100", "-r", "welcome", "--at", "2026-06-01T10:00")
+    post("earn", "-p", "club", "M1", "40", "-r", "again", "--at", "2026-06-02T10:00")
+    return db_path
+
+
+@pytest.mark.parametrize("statement", ["UPDATE entries SET points = 1000", "DELETE FROM entries", "TRUNCATE entries CASCADE"])
+def test_entries_cannot_be_changed_with_psql(club, statement):
+    import psycopg
+
+    with connect(club) as conn, pytest.raises(psycopg.errors.RaiseException, match="ledger entries are append-only"):
+        conn.execute(statement)
+
+
+def test_an_edit_made_with_the_triggers_off_is_found_by_verify(club):
+    with connect(club) as conn:  # a superuser can switch the triggers off; the hash chain still knows
+        conn.execute("ALTER TABLE entries DISABLE TRIGGER USER")
+        conn.execute("UPDATE entries SET points = 1000 WHERE reason = 'again'")
+        edited = conn.execute("SELECT id FROM entries WHERE reason = 'again'").fetchone()[0]
+    result = run("db", "verify", "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["first_bad_entry"] == edited
+
+
+def test_an_empty_database_is_not_a_ledger_until_init(db_path):
+    result = run("balance", "-p", "shop", "M1")
+    assert (result.exit_code, result.stderr) == (2, f"error: no loyaltyctl database at {db_path}; "
+                                                    "`loyaltyctl init` creates one\n")
+    assert not database_exists(db_path)
+    assert run("init").exit_code == 0
+    assert database_exists(db_path)
+
+
+def test_another_applications_database_is_refused_and_left_untouched(db_path):
+    with connect(db_path) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER)")
+    before = snapshot(db_path)
+    result = run("init")
+    assert (result.exit_code, result.stderr) == (2, f"error: {db_path}: not a loyaltyctl database "
+                                                    "(it holds other tables)\n")
+    assert snapshot(db_path) == before
+
+
+def test_a_database_from_a_newer_loyaltyctl_is_refused_and_left_untouched(db_path):
+    assert run("init").exit_code == 0
+    with connect(db_path) as conn:
+        conn.execute("INSERT INTO loyaltyctl_migrations (migration_set, name, applied_at)"
+                     " VALUES ('loyaltyctl', 'm999_future', 'now')")
+    before = snapshot(db_path)
+    result = run("program", "list")
+    assert result.exit_code == 2
+    assert "database schema is newer than this loyaltyctl (migration m999_future)" in result.stderr
+    assert snapshot(db_path) == before
+
+
+def test_a_server_that_does_not_answer_is_one_line_without_the_password():
+    url = "postgresql://till:s3cret@127.0.0.1:1/loyalty"
+    result = run("--db", url, "balance", "-p", "shop", "M1")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: postgresql://till:***@127.0.0.1:1/loyalty: cannot connect: ")
+    assert "s3cret" not in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_writer_of_one_program_does_not_wait_for_another_programs_writer(tmp_path, db_path):
+    run("program", "apply", write(tmp_path / "club.toml", CLUB))
+    run("program", "apply", write(tmp_path / "shop.toml", MINIMAL_PROGRAM))
+    for program in ("club", "shop"):
+        run("member", "add", "-p", program, "M1")
+    with connect(db_path) as holder:  # a till of `club` in the middle of a write
+        holder.execute("BEGIN")
+        holder.execute("SELECT id FROM programs WHERE code = 'club' FOR UPDATE")
+        started = time.monotonic()
+        assert run("earn", "-p", "shop", "M1", "5", "-r", "x").exit_code == 0
+        assert time.monotonic() - started < 5
+        waiting = subprocess.Popen([sys.executable, "-m", "loyaltyctl", "--db", db_path, "earn", "-p", "club", "M1",
+                                    "7", "-r", "y", "--format", "json"], stdout=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        assert waiting.poll() is None  # club's second till waits for the first
+        holder.execute("COMMIT")
+        out, _ = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0
+    assert json.loads(out)["balance"] == 7
+    assert run("db", "verify").exit_code == 0
