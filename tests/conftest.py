@@ -152,6 +152,24 @@ def query(sql: str, params=()) -> list[tuple]:
         db.close()
 
 
+def change(location: Path | str, statement: str) -> None:
+    """Change the database behind loyaltyctl's back, as someone with a SQL shell could."""
+    if str(location).startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(str(location), autocommit=True) as conn:
+            conn.execute(statement)
+        return
+    import sqlite3
+
+    conn = sqlite3.connect(location)
+    try:
+        conn.execute(statement)
+        conn.commit()
+    finally:
+        conn.close()
+
+
 def database_exists(location: Path | str) -> bool:
     """Whether a loyaltyctl database is there: a file, or loyaltyctl's tables in a PostgreSQL database."""
     if str(location).startswith("postgresql://"):

@@ -221,11 +221,17 @@ def new_sqlite_file(target: Path) -> SqliteStore:
     """A new, empty loyaltyctl SQLite file for a copy or a backup; an existing file is refused."""
     from loyaltyctl.storage.db import open_db
 
-    if target.exists():
-        raise BadInput(f"{target}: already exists; choose a new file name")
+    _refuse_as_new_file(target)
     store = open_db(target, create=True)
     assert isinstance(store, SqliteStore)
     return store
+
+
+def _refuse_as_new_file(target: Path) -> None:
+    if target.exists():
+        raise BadInput(f"{target}: already exists; choose a new file name")
+    if not target.parent.is_dir():
+        raise BadInput(f"{target}: cannot create the file: there is no folder {target.parent}")
 
 
 def backup_file(db: SqliteStore, target: Path) -> None:
@@ -233,8 +239,7 @@ def backup_file(db: SqliteStore, target: Path) -> None:
 
     One that fails (a full disk) removes what it wrote: a half copy must not pass for a backup.
     """
-    if target.exists():
-        raise BadInput(f"{target}: already exists; choose a new file name")
+    _refuse_as_new_file(target)
     try:
         destination = sqlite3.connect(target)
     except sqlite3.OperationalError as error:

@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from tests.cli.test_ledger_cli import CLUB, post
-from tests.conftest import run, write
+from tests.conftest import change, query, run, write
 
 
 @pytest.fixture
@@ -33,6 +33,7 @@ def json_of(result):
     return json.loads(result.stdout)
 
 
+@pytest.mark.sqlite_only  # PostgreSQL's: tests/storage/test_postgres.py
 def test_entries_cannot_be_changed_through_sql(ledger, db_path):
     conn = sqlite3.connect(db_path)
     with pytest.raises(sqlite3.IntegrityError, match="ledger entries are append-only"):
@@ -41,6 +42,7 @@ def test_entries_cannot_be_changed_through_sql(ledger, db_path):
         conn.execute("DELETE FROM entries WHERE id = 2")
 
 
+@pytest.mark.sqlite_only  # PostgreSQL's: tests/storage/test_postgres.py
 def test_an_edit_behind_the_tools_back_is_found(ledger, db_path):
     conn = sqlite3.connect(db_path)
     conn.execute("DROP TRIGGER entries_no_update")
@@ -54,13 +56,11 @@ def test_an_edit_behind_the_tools_back_is_found(ledger, db_path):
 
 
 def test_a_lot_changed_behind_the_tools_back_is_found(ledger, db_path):
-    conn = sqlite3.connect(db_path)
-    conn.execute("UPDATE lots SET remaining = remaining + 5 WHERE id = 1")
-    conn.commit()
-    conn.close()
+    lot = query("SELECT min(id) FROM lots")[0][0]
+    change(db_path, f"UPDATE lots SET remaining = remaining + 5 WHERE id = {lot}")
     result = run("db", "verify")
     assert result.exit_code == 1
-    assert "error: lot 1: " in result.stderr
+    assert f"error: lot {lot}: " in result.stderr
 
 
 def test_backup_is_a_working_copy_and_will_not_overwrite(ledger, tmp_path):
@@ -94,4 +94,5 @@ def test_backup_while_another_process_writes(ledger, db_path, tmp_path):
 def test_backup_into_a_missing_folder_is_bad_usage(ledger, tmp_path):
     target = tmp_path / "nowhere" / "copy.db"
     result = run("db", "backup", target)
-    assert (result.exit_code, result.stderr) == (2, f"error: {target}: cannot create the backup: unable to open database file\n")
+    assert (result.exit_code, result.stderr) == (2, f"error: {target}: cannot create the file: "
+                                                    f"there is no folder {target.parent}\n")
