@@ -1,6 +1,6 @@
 """Import benchmark: loyaltyctl txn import against the tools a user would load the same CSV with.
 
-    python bench/import_bench.py [--baskets] [ROWS ...]      (default: 100000 1000000)
+    python bench/import_bench.py [--baskets] [--postgres URL] [ROWS ...]      (default: 100000 1000000)
 
 With --baskets the file has a `line` column: baskets of 1 to 5 lines (3 on average) that earn
 once each, ROWS lines in all.
@@ -13,6 +13,7 @@ times on that same file:
   (b) sqlite-utils insert --csv  (raw rows, its defaults)
   (c) sqlite3 .import --csv  (raw rows, the C floor)
 and prints wall time, rows/s, peak RSS of each, and the ratios a/b and a/c.
+With --postgres URL (a server to create a scratch database on) it also times (a) into PostgreSQL.
 """
 
 import csv
@@ -120,8 +121,9 @@ def run(args: list[str], env: dict | None = None) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss // 1024
 
 
-def prepare_loyaltyctl(work: Path, program: str = PROGRAM, name: str = "loyalty") -> tuple[Path, dict]:
-    db = work / f"{name}.db"
+def prepare_loyaltyctl(work: Path, program: str = PROGRAM, name: str = "loyalty", location: str | None = None
+                       ) -> tuple[Path | str, dict]:
+    db = location or work / f"{name}.db"
     env = dict(os.environ, LOYALTYCTL_DB=str(db), LOYALTYCTL_NOW="2026-11-01T12:00:00+00:00")
     (work / "bench.toml").write_text(program)
     members = work / "members.csv"
@@ -135,7 +137,22 @@ def prepare_loyaltyctl(work: Path, program: str = PROGRAM, name: str = "loyalty"
     return db, env
 
 
-def bench(rows: int, baskets: bool = False) -> None:
+def postgres_import(data: Path, work: Path, server: str) -> tuple[float, int]:
+    """(a) into a scratch PostgreSQL database on `server`."""
+    import psycopg
+
+    name = f"import_bench_{os.getpid()}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        _, env = prepare_loyaltyctl(work, location=server.rsplit("/", 1)[0] + f"/{name}")
+        return run([str(BIN / "loyaltyctl"), "txn", "import", "-p", "bench", str(data), "--format", "json"], env)
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def bench(rows: int, baskets: bool = False, postgres: str | None = None) -> None:
     work = Path(tempfile.mkdtemp(prefix="loyaltyctl-bench-"))
     try:
         data = work / "txns.csv"
@@ -147,9 +164,12 @@ def bench(rows: int, baskets: bool = False) -> None:
         a_tiers = run([str(BIN / "loyaltyctl"), "txn", "import", "-p", "bench", str(data), "--format", "json"], tiers_env)
         b = run([str(BIN / "sqlite-utils"), "insert", str(work / "raw-b.db"), "txns", str(data), "--csv"])
         c = run(["sqlite3", str(work / "raw-c.db"), ".import --csv " + str(data) + " txns"])
+        timed = [("(a) loyaltyctl txn import", a), ("(a) same, program with spend tiers", a_tiers),
+                 ("(b) sqlite-utils insert --csv", b), ("(c) sqlite3 .import --csv", c)]
+        if postgres:
+            timed.insert(2, ("(a) loyaltyctl into PostgreSQL", postgres_import(data, work, postgres)))
         print(f"\n{rows:,} rows{' (baskets of 1-5 lines)' if baskets else ''} ({size:.0f} MiB CSV, {MEMBERS:,} members)")
-        for label, (seconds, rss) in (("(a) loyaltyctl txn import", a), ("(a) same, program with spend tiers", a_tiers),
-                                      ("(b) sqlite-utils insert --csv", b), ("(c) sqlite3 .import --csv", c)):
+        for label, (seconds, rss) in timed:
             print(f"  {label:36} {seconds:7.2f} s  {rows / seconds:10,.0f} rows/s  peak RSS {rss:4d} MiB")
         print(f"  ratio a/b {a[0] / b[0]:.2f} (target <= 0.5)   ratio a/c {a[0] / c[0]:.1f} (target <= 10)")
         verify = subprocess.run([str(BIN / "loyaltyctl"), "db", "verify"], env=env, capture_output=True, text=True)
@@ -161,5 +181,10 @@ def bench(rows: int, baskets: bool = False) -> None:
 if __name__ == "__main__":
     arguments = sys.argv[1:]
     with_baskets = "--baskets" in arguments
+    server = None
+    if "--postgres" in arguments:
+        at = arguments.index("--postgres")
+        server = arguments[at + 1]
+        del arguments[at : at + 2]
     for size in [int(arg) for arg in arguments if arg != "--baskets"] or [100_000, 1_000_000]:
-        bench(size, with_baskets)
+        bench(size, with_baskets, server)
