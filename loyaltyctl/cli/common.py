@@ -42,6 +42,14 @@ def database(ctx: typer.Context, *, create: bool = False) -> Store:
     return open_db(settings(ctx).db_location(), create=create)
 
 
+def snapshot(ctx: typer.Context) -> Store:
+    """The database for a command that only reads it, fixed at one consistent state: a report or
+    statement that runs while tills post reads every figure from the same moment."""
+    db = database(ctx)
+    db.begin_snapshot()
+    return db
+
+
 def stop_on_errors(func: F) -> F:
     """The error boundary: a LoyaltyError becomes a message on stderr and its exit code.
 

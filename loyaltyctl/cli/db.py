@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import render
-from loyaltyctl.cli.common import FormatOption, command, database
+from loyaltyctl.cli.common import FormatOption, command, database, snapshot
 from loyaltyctl.errors import EXIT_REFUSED, Refused
 from loyaltyctl.storage.copy import copy_database, count_rows
 from loyaltyctl.storage.db import Store, is_postgres, open_db
@@ -19,7 +19,7 @@ db_app = typer.Typer(no_args_is_help=True, help="Check, back up and copy the dat
 @command(db_app, "verify")
 def verify(ctx: typer.Context, fmt: FormatOption = render.Format.table) -> None:
     """Recompute the hash chain and reconcile every balance; exit 1 naming the first bad entry."""
-    db = database(ctx)
+    db = snapshot(ctx)
     broken = first_broken_link(db)
     problems = reconciliation_problems(db)
     entries = count_entries(db)

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import render
-from loyaltyctl.cli.common import AsOfOption, FormatOption, ProgramOption, command, database, day_option
+from loyaltyctl.cli.common import AsOfOption, FormatOption, ProgramOption, command, database, day_option, snapshot
 from loyaltyctl.cli.views import tier_json, tier_line
 from loyaltyctl.core.dates import format_instant
 from loyaltyctl.money import format_money, plain_decimal
@@ -122,7 +122,7 @@ def transfer(ctx: typer.Context, program: ProgramOption,
 def balance(ctx: typer.Context, program: ProgramOption, member: MemberArgument, as_of: AsOfOption = None,
             fmt: FormatOption = render.Format.table) -> None:
     """Points, available and pending points, and what expires in the next 90 days."""
-    result = ops.member_balance(database(ctx), program, member, day_option("--as-of", as_of))
+    result = ops.member_balance(snapshot(ctx), program, member, day_option("--as-of", as_of))
     tier, next_tier = tier_json(result.tier, result.tiers, result.program)
     data = {
         "program": result.program.code,

@@ -12,8 +12,8 @@ from loyaltyctl.cli.common import (
     OutputOption,
     ProgramOption,
     command,
-    database,
     day_option,
+    snapshot,
     write_output,
 )
 from loyaltyctl.core.kpis import Kpis, bar, scale
@@ -96,7 +96,7 @@ def liability(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = No
               fmt: AccountingFormatOption = render.AccountingFormat.table, output: OutputOption = None) -> None:
     """Points outstanding at the end of a day: valued, with breakage, aged by lot age and by time to expiry."""
     _check_destination(fmt, output)
-    ref, report = accounting.liability_report(database(ctx), program, day_option("--as-of", as_of), breakage)
+    ref, report = accounting.liability_report(snapshot(ctx), program, day_option("--as-of", as_of), breakage)
     if report.unposted_expiries:
         render.note(f"{report.unposted_expiries} expiries due by {report.as_of} are not posted yet "
                     f"({report.unposted_points} points); they count as expired all the same")
@@ -110,7 +110,7 @@ def rollforward(ctx: typer.Context, program: ProgramOption, start: FromOption, e
                 fmt: AccountingFormatOption = render.AccountingFormat.table, output: OutputOption = None) -> None:
     """Opening balance, points issued, redeemed, expired, clawed back and adjusted, closing balance; in money too."""
     _check_destination(fmt, output)
-    ref, report = accounting.rollforward_report(database(ctx), program, _period(start, end))
+    ref, report = accounting.rollforward_report(snapshot(ctx), program, _period(start, end))
     if report.unposted_expiries:
         render.note(f"{report.unposted_expiries} expiries in the period are not posted yet; "
                     "they count as expired all the same")
@@ -129,7 +129,7 @@ def journal(ctx: typer.Context, program: ProgramOption, start: FromOption, end: 
                 help="Open/account/commodity directives and the opening balance, so the file opens a book on "
                      "its own; leave them out when appending a later period to that book.")] = True) -> None:
     """The period's movements as balanced double-entry postings, daily by kind (csv, beancount or ledger)."""
-    j = accounting.journal_report(database(ctx), program, _period(start, end), opening=declarations)
+    j = accounting.journal_report(snapshot(ctx), program, _period(start, end), opening=declarations)
     if fmt == render.JournalFormat.beancount:
         text = accounting_out.journal_beancount(j.ref.code, j.rollforward, j.accounts, j.entries, j.unit, declarations)
     elif fmt == render.JournalFormat.ledger:
@@ -201,7 +201,7 @@ def kpi_report(ctx: typer.Context, program: ProgramOption,
                                                        show_default=False)] = None,
                fmt: FormatOption = render.Format.table) -> None:
     """Members, activity, points issued/redeemed/expired, rates, tiers, fees, and a monthly chart."""
-    ref, k = kpis.kpi_report(database(ctx), program, day_option("--from", start), day_option("--to", end))
+    ref, k = kpis.kpi_report(snapshot(ctx), program, day_option("--from", start), day_option("--to", end))
     render.emit(kpis_json(ref.code, ref.currency, k), fmt, lambda _: _kpi_tables(ref.code, ref.currency, k))
 
 
@@ -210,7 +210,7 @@ def partners(ctx: typer.Context, program: ProgramOption, start: FromOption, end:
              fmt: ReportFormatOption = render.ReportFormat.table, output: OutputOption = None) -> None:
     """Per partner: purchases, points issued and their value (what the partner owes the program)."""
     period = _period(start, end)
-    ref, lines = reports.partner_report(database(ctx), program, period)
+    ref, lines = reports.partner_report(snapshot(ctx), program, period)
 
     def money(minor: int) -> str:
         return format_money(minor, ref.currency)
@@ -234,7 +234,7 @@ def donations(ctx: typer.Context, program: ProgramOption, start: FromOption, end
               fmt: ReportFormatOption = render.ReportFormat.table, output: OutputOption = None) -> None:
     """Per charity: rewards donated, their points and the money owed to the charity."""
     period = _period(start, end)
-    ref, lines = reports.donation_report(database(ctx), program, period)
+    ref, lines = reports.donation_report(snapshot(ctx), program, period)
     data = {
         "program": ref.code, "from": period.start.isoformat(), "to": period.end.isoformat(), "currency": ref.currency,
         "charities": [{"charity": d.charity, "donations": d.donations, "points": d.points,
@@ -252,7 +252,7 @@ def expiring(ctx: typer.Context, program: ProgramOption,
              as_of: AsOfOption = None,
              fmt: ReportFormatOption = render.ReportFormat.table, output: OutputOption = None) -> None:
     """Members whose points expire soon, with their email and what they could still redeem: a mail-merge list."""
-    ref, day, lines = reports.expiring_report(database(ctx), program, within, day_option("--as-of", as_of))
+    ref, day, lines = reports.expiring_report(snapshot(ctx), program, within, day_option("--as-of", as_of))
     data = {
         "program": ref.code, "as_of": day.isoformat(), "within_days": within,
         "members": [{"member": x.member.member_id, "name": x.member.name, "email": x.member.email,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import clock, render
-from loyaltyctl.cli.common import OutputOption, ProgramOption, database, day_option, write_output
+from loyaltyctl.cli.common import OutputOption, ProgramOption, day_option, snapshot, write_output
 from loyaltyctl.core.dates import local_date
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats import statements as written
@@ -80,7 +80,7 @@ def statement(
 ) -> None:
     """A member's statement (opening and closing balance, every entry, tier, expiring points, rewards, savings),
     or with --all one file per member for a mail merge or a printer."""
-    db = database(ctx)
+    db = snapshot(ctx)
     first, last = statement_period(db, program, period, start, end)
     if every:
         if output:

@@ -48,3 +48,21 @@ def test_overlapping_imports_at_once_post_each_transaction_once(tmp_path, db_pat
     balances = {json.loads(run("balance", "-p", "club", f"M{n}", "--format", "json").stdout)["points"] for n in range(30)}
     assert balances == {360}
     assert run("db", "verify").exit_code == 0
+
+
+def test_a_snapshot_reads_one_state_while_another_till_posts(shop, db_path):
+    # What reports and statements read through (cli.common.snapshot): a posting that commits meanwhile
+    # shows in the next command, never halfway through this one.
+    from loyaltyctl.operations.ledger import member_balance
+    from loyaltyctl.storage.db import open_db
+
+    assert run("member", "add", "-p", "shop", "M1").exit_code == 0
+    assert run("earn", "-p", "shop", "M1", "10", "-r", "first").exit_code == 0
+    reader = open_db(db_path)
+    reader.begin_snapshot()
+    assert member_balance(reader, "shop", "M1").points == 10
+    assert run("earn", "-p", "shop", "M1", "5", "-r", "meanwhile").exit_code == 0
+    assert member_balance(reader, "shop", "M1").points == 10
+    reader.rollback()
+    assert member_balance(reader, "shop", "M1").points == 15
+    reader.close()

@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import MINIMAL_PROGRAM, run, write
 
+pytestmark = pytest.mark.sqlite_only  # files; an empty PostgreSQL database: tests/storage/test_postgres.py
+
 TXN_CSV = "txn_id,member_id,occurred_at,amount\nT1,M1,2026-06-01T10:00,12.00\n"
 
 COMMANDS = {

@@ -30,6 +30,8 @@ import typer
 from loyaltyctl.cli.common import stop_on_errors
 from tests.conftest import MINIMAL_PROGRAM, run, write
 
+pytestmark = pytest.mark.sqlite_only  # file permissions, mounts and a full disk are the SQLite file's
+
 NOBODY = 65534
 AS_ROOT = os.geteuid() == 0
 READ_COMMANDS = {

@@ -12,6 +12,8 @@ from loyaltyctl.storage.integrity import count_entries, first_broken_link
 from loyaltyctl.storage.migrations import applied, known_migrations
 from tests.conftest import MINIMAL_PROGRAM, snapshot
 
+pytestmark = pytest.mark.sqlite_only  # the SQLite file itself; PostgreSQL's: tests/storage/test_postgres.py
+
 
 def test_blank_database_is_migrated_to_the_full_schema(tmp_path):
     db = open_db(tmp_path / "new.db", create=True)
@@ -88,3 +90,4 @@ def test_a_full_disk_refuses_the_whole_write_and_keeps_nothing(tmp_path):
     db.execute("PRAGMA max_page_count = 1073741823")  # room again: the same connection imports it all
     assert import_transactions(db, "shop", sales, create_members=True).imported == 3000
     assert count_entries(db) == 3000 and first_broken_link(db) is None
+
