@@ -7,10 +7,10 @@ import typer
 
 from loyaltyctl import render
 from loyaltyctl.cli.common import FormatOption, command, database, snapshot
-from loyaltyctl.errors import EXIT_REFUSED, Refused
+from loyaltyctl.errors import EXIT_REFUSED
 from loyaltyctl.storage.copy import copy_database, count_rows
 from loyaltyctl.storage.db import Store, is_postgres, open_db
-from loyaltyctl.storage.sqlite import SqliteStore, backup_file, new_sqlite_file
+from loyaltyctl.storage.sqlite import SqliteStore, backup_file, companions, new_sqlite_file
 from loyaltyctl.storage.integrity import count_entries, first_broken_link, reconciliation_problems
 
 db_app = typer.Typer(no_args_is_help=True, help="Check, back up and copy the database.")
@@ -66,18 +66,13 @@ def copy(
 
 
 def _copy_checked(source: Store, target: Store, remove_on_failure: Path | None) -> dict[str, int]:
-    """Copy, then verify the copy as `db verify` would; a copy that fails either leaves no file behind."""
+    """Copy (verified inside the copy's transaction); a new file that a failed copy leaves is removed."""
     try:
         with render.progress(count_rows(source), f"copying to {target.location}") as advance:
-            counts = copy_database(source, target, lambda rows: advance and advance(rows))
-        broken = first_broken_link(target)
-        problems = ([f"entry {broken[0]}: {broken[1]}"] if broken else []) + reconciliation_problems(target)
-        if problems:
-            raise Refused(f"{target.location}: the copy does not verify: {problems[0]}")
+            return copy_database(source, target, lambda rows: advance and advance(rows))
     except BaseException:
         if remove_on_failure is not None:
             target.close()
-            for leftover in (remove_on_failure, *remove_on_failure.parent.glob(f"{remove_on_failure.name}-*")):
+            for leftover in (remove_on_failure, *companions(remove_on_failure)):
                 leftover.unlink(missing_ok=True)
         raise
-    return counts

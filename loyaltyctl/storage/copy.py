@@ -2,15 +2,16 @@
 
 The source is read in one snapshot, a table at a time in key order, a few
 thousand rows in memory at once; the destination, new and empty, is
-written in one transaction, so a copy that fails leaves nothing behind.
+written in one transaction and verified inside it, as `db verify` would,
+so a copy that fails or does not verify leaves the destination empty.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from loyaltyctl.errors import BadInput
+from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.storage.db import Store, write
-from loyaltyctl.storage.migrations import applied
+from loyaltyctl.storage.integrity import first_broken_link, reconciliation_problems
 
 BATCH_ROWS = 5000
 
@@ -60,21 +61,23 @@ def count_rows(db: Store) -> int:
 
 def copy_database(source: Store, target: Store, on_rows: Callable[[int], object] = lambda rows: None
                   ) -> dict[str, int]:
-    """Every row of `source` into `target` (both at this loyaltyctl's schema); returns rows per table."""
-    if applied(source) != applied(target):
-        raise BadInput(f"{source.location} and {target.location} are at different schema versions; "
-                       "run `loyaltyctl init` on both")
-    refuse_unless_empty(target)
+    """Every row of `source` into `target` (both opened, so both at this loyaltyctl's schema); returns rows
+    per table."""
     counts: dict[str, int] = {}
     source.begin_snapshot()
     try:
         with write(target):
+            refuse_unless_empty(target)
             for table in TABLES:
                 counts[table.name] = _copy_table(source, target, table, on_rows)
             target.after_copy([table.name for table in TABLES])
+            target.refresh_statistics()
+            broken = first_broken_link(target)
+            problems = ([f"entry {broken[0]}: {broken[1]}"] if broken else []) + reconciliation_problems(target)
+            if problems:
+                raise Refused(f"{target.location}: the copy does not verify ({problems[0]}); nothing was written")
     finally:
         source.rollback()
-    target.refresh_statistics()
     return counts
 
 

@@ -21,6 +21,11 @@ def is_postgres(location: str | Path) -> bool:
     return str(location).startswith(POSTGRES_SCHEMES)
 
 
+def insert_sql(table: str, columns: Sequence[str]) -> str:
+    """INSERT of one row into these columns, in placeholders every backend takes."""
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
 class Ids(Protocol):
     """Ids for rows loyaltyctl numbers itself before writing them: an entry's id is part of its hash,
     and a lot's id is named by the takes written with it."""
@@ -63,7 +68,7 @@ class Store:
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
         """Append many rows to a table, the fastest way the backend has (PostgreSQL: COPY)."""
-        self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
+        self.executemany(insert_sql(table, columns), rows)
 
     def executescript(self, sql: str) -> None:
         """Several statements without parameters (schema steps)."""
@@ -151,8 +156,12 @@ def open_db(location: str | Path, *, create: bool = False) -> Store:
 
     if migrations.pending(store):
         store.check_writable_for_migration()
-        with write(store):
-            migrations.apply(store)  # re-checked under the write lock: another process may have migrated
+        try:
+            with write(store):
+                migrations.apply(store)  # re-checked under the write lock: another process may have migrated
+        except LoyaltyError:
+            if migrations.pending(store):  # not a race another process won: a real refusal
+                raise
     return store
 
 
@@ -179,7 +188,8 @@ def write(db: Store, *programs: str) -> Iterator[Store]:
     """
     try:
         db.begin(programs)
-    except Exception as error:
+    except Exception as error:  # a lock not granted in time: PostgreSQL's transaction has begun and failed
+        db.rollback()
         _raise_refusal(db, error)
     try:
         yield db

@@ -12,10 +12,16 @@ def count_entries(db: Store) -> int:
     return db.execute("SELECT count(*) FROM entries").fetchone()[0]
 
 
+def _rows(db: Store, sql: str):
+    """A whole-ledger scan row by row, memory flat on either backend."""
+    for rows in db.stream(sql):
+        yield from rows
+
+
 def first_broken_link(db: Store) -> tuple[int, str] | None:
     """The first entry (per program, in order) whose stored hash does not match its content."""
     previous: dict[int, bytes] = {}
-    for row in db.execute(f"SELECT {HASHED_COLUMNS}, hash FROM entries ORDER BY id"):
+    for row in _rows(db, f"SELECT {HASHED_COLUMNS}, hash FROM entries ORDER BY id"):
         *fields, stored = row
         program_id = fields[0]
         expected = entry_digest(previous.get(program_id, GENESIS), tuple(fields))
@@ -32,7 +38,7 @@ def reconciliation_problems(db: Store) -> list[str]:
     """Each lot, debt and member balance against the entries and takes behind it; each closed period's
     closing points against the ledger now."""
     problems = []
-    for lot, points, remaining, expired, taken, by_expiry in db.execute(
+    for lot, points, remaining, expired, taken, by_expiry in _rows(db,
         """SELECT l.id, l.points, l.remaining, l.expired,
                   coalesce(sum(c.points), 0),
                   coalesce(sum(CASE WHEN e.kind = 'expire' THEN c.points END), 0)
@@ -41,7 +47,7 @@ def reconciliation_problems(db: Store) -> list[str]:
     ):
         if remaining != points - taken or remaining < 0 or expired != by_expiry:
             problems.append(f"lot {lot}: {remaining} left and {expired} expired, but its takes leave {points - taken}")
-    for entry, points, lots, takes, owed in db.execute(
+    for entry, points, lots, takes, owed in _rows(db,
         """SELECT e.id, e.points,
                   (SELECT coalesce(sum(points), 0) FROM lots WHERE entry = e.id),
                   (SELECT coalesce(sum(points), 0) FROM consumptions WHERE debit = e.id),
@@ -50,13 +56,13 @@ def reconciliation_problems(db: Store) -> list[str]:
     ):
         if points != lots - takes - owed:
             problems.append(f"entry {entry}: {points} points, but its lots, takes and debt make {lots - takes - owed}")
-    for debit, lot in db.execute(
+    for debit, lot in _rows(db,
         """SELECT c.debit, c.lot FROM consumptions c JOIN lots l ON l.id = c.lot JOIN entries e ON e.id = c.debit
            WHERE e.kind != 'expire' AND c.points > 0
              AND (c.at < l.earned_at OR (l.expires_at IS NOT NULL AND c.at >= l.expires_at))"""
     ):
         problems.append(f"entry {debit}: took points from lot {lot} outside its life")
-    for member, total, held, owed in db.execute(
+    for member, total, held, owed in _rows(db,
         """SELECT m.member_id,
                   (SELECT coalesce(sum(points), 0) FROM entries WHERE member = m.id),
                   (SELECT coalesce(sum(remaining), 0) FROM lots WHERE member = m.id),

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from loyaltyctl.storage.db import Store
+from loyaltyctl.storage.db import Store, insert_sql
 
 from loyaltyctl.core.chain import GENESIS, entry_digest
 from loyaltyctl.core.posting import Book, Debt, Lot, PostedExpiry, Posting, Refund
@@ -57,7 +57,7 @@ HASHED_COLUMNS = "program_id, id, member, kind, points, effective_at, recorded_a
 
 
 _ENTRY_FIELDS = (*HASHED_COLUMNS.split(", "), "hash")
-_INSERT_ENTRY = f"INSERT INTO entries ({', '.join(_ENTRY_FIELDS)}) VALUES ({', '.join('?' * len(_ENTRY_FIELDS))})"
+_INSERT_ENTRY = insert_sql("entries", _ENTRY_FIELDS)
 _LOT_FIELDS = ("id", "entry", "member", "points", "earned_at", "expires_at", "available_at", "remaining", "expired",
                "issued_at")
 _TAKE_FIELDS = ("debit", "lot", "points", "at")
@@ -230,10 +230,14 @@ def _fetch_refunds(db: Store, members: Sequence[int]) -> list[Refund]:
     """Refunds of purchases that earned, left out where an operator reversed the earn or one of its
     clawbacks: what was taken back there is the operator's figure, not a refund's."""
     marks = ",".join("?" * len(members))
+    # The members' refunds first (MATERIALIZED): a planner that thinks the table empty (PostgreSQL inside a
+    # first import) would otherwise walk every purchase and look for its refunds.
     return [Refund(*row) for row in db.execute(
-        f"""SELECT r.id, o.entry, r.member, r.occurred_at, -r.amount, o.amount, o.points
-            FROM transactions r JOIN transactions o ON o.id = r.refund_of
-            WHERE r.member IN ({marks}) AND r.refund_of IS NOT NULL AND o.entry IS NOT NULL
+        f"""WITH r AS MATERIALIZED (SELECT id, member, occurred_at, amount, refund_of FROM transactions
+                                    WHERE member IN ({marks}) AND refund_of IS NOT NULL)
+            SELECT r.id, o.entry, r.member, r.occurred_at, -r.amount, o.amount, o.points
+            FROM r JOIN transactions o ON o.id = r.refund_of
+            WHERE o.entry IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM entries v WHERE v.kind = 'reverse' AND v.ref = o.entry)
               AND NOT EXISTS (SELECT 1 FROM entries c JOIN entries v ON v.ref = c.id AND v.kind = 'reverse'
                               WHERE c.ref = o.entry AND c.kind = 'clawback')""", list(members))]
@@ -348,7 +352,7 @@ def fetch_due_expiries(db: Store, program_id: int, before: int) -> list[Lot]:
     """Lots of a program expired before an instant with points left, by expiry."""
     return [Lot(*row) for row in db.execute(
         f"""SELECT {', '.join('l.' + c for c in _LOT_COLUMNS.split(', '))} FROM lots l JOIN members m ON m.id = l.member
-            WHERE m.program_id = ? AND l.remaining > 0 AND l.expires_at < ? ORDER BY l.expires_at, l.entry""",
+            WHERE m.program_id = ? AND l.remaining > 0 AND l.expires_at < ? ORDER BY l.expires_at, l.entry, l.id""",
         [program_id, before])]
 
 def fetch_movements(db: Store, member: int, start: int, end: int) -> list[tuple[int, str, int, str | None]]:

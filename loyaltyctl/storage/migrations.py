@@ -1,4 +1,4 @@
-"""Schema migrations, applied in order, each atomic with its record. Never rename or edit one that has landed.
+"""Schema migrations, applied in order, atomic with their records. Never rename or edit one that has landed.
 
 One list of steps serves both backends: each step's DDL is written for
 SQLite and `schema` turns it into PostgreSQL's (see `postgres.postgres_ddl`);
@@ -48,7 +48,7 @@ def refuse_unknown(location: str, names: Iterable[tuple[str]]) -> None:
 
 
 def apply(db: Store) -> None:
-    """Apply the pending steps; call inside `write()` (each step and its record commit together)."""
+    """Apply the pending steps; call inside `write()`: all of them and their records commit together, or none."""
     if db.migrations_table not in db.tables():
         db.mark_ours()
         db.executescript(schema(db, f"""

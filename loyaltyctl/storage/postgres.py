@@ -10,6 +10,7 @@ Nothing here needs what PostgreSQL-compatible distributed databases lack
 
 import re
 from collections import deque
+from decimal import Decimal
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
@@ -31,10 +32,11 @@ except ImportError:  # the optional extra: `pip install 'loyaltyctl[postgres]'`
 
 
 class _WholeNumber(Loader):  # type: ignore[misc, valid-type]
-    """sum() of integers is `numeric` in PostgreSQL; every sum loyaltyctl takes is whole, as SQLite gives it."""
+    """sum() of integers is `numeric` in PostgreSQL: a whole one loads as int, as SQLite gives it."""
 
-    def load(self, data: bytes | memoryview) -> int:
-        return int(bytes(data))
+    def load(self, data: bytes | memoryview) -> int | Decimal:
+        text = bytes(data)
+        return Decimal(text.decode()) if b"." in text or b"N" in text else int(text)
 
 
 _TOKENS = re.compile(r"('(?:[^']|'')*')|(\?)|(?<![:\w]):([A-Za-z_]\w*)|(%)")
@@ -97,12 +99,11 @@ class SequenceIds:
 
 
 def shown(url: str) -> str:
-    """A URL as messages show it: without its password."""
+    """A URL as messages show it: without its password (in the user part or as a parameter)."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
+    netloc = parts.netloc if parts.password is None else parts.netloc.replace(f":{parts.password}@", ":***@")
+    query = re.sub(r"(^|&)password=[^&]*", r"\1password=***", parts.query)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 class PostgresStore(Store):
@@ -111,6 +112,7 @@ class PostgresStore(Store):
 
     def __init__(self, conn: "psycopg.Connection", url: str):
         self.conn, self.location = conn, shown(url)
+        self._cursors = 0
 
     def execute(self, sql: str, params: Sequence | dict = ()) -> "psycopg.Cursor":
         if not params:
@@ -133,7 +135,11 @@ class PostgresStore(Store):
         self.conn.execute(sql)
 
     def stream(self, sql: str, size: int = 5000) -> Iterator[list[tuple]]:
-        with self.conn.cursor(name="loyaltyctl_stream") as cursor:  # server-side: rows arrive `size` at a time
+        # A server-side cursor: rows arrive `size` at a time. Outside a transaction it must outlive the
+        # statement's own (WITH HOLD); each scan gets its own name, as two may be open at once.
+        outside = self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        self._cursors += 1
+        with self.conn.cursor(name=f"loyaltyctl_stream_{self._cursors}", withhold=outside) as cursor:
             cursor.itersize = size
             cursor.execute(sql)
             while rows := cursor.fetchmany(size):
@@ -174,9 +180,18 @@ class PostgresStore(Store):
         return list(ids)
 
     def refresh_statistics(self) -> None:
-        # Rows a transaction wrote count for ANALYZE inside it; without it, a first import plans every query
-        # as if the tables it is filling were empty (and scans them whole, once per member).
-        self.execute("ANALYZE members, entries, lots, consumptions, transactions")
+        """ANALYZE counts the rows its own transaction wrote: without it, a first import plans every lookup
+        as if the tables it is filling were empty, and scans them whole, chunk after chunk. Its lock lasts
+        until the import commits, so where another writer holds it (another program's import) this one
+        goes without rather than wait."""
+        self.conn.execute("SAVEPOINT statistics")
+        try:
+            self.conn.execute("SET LOCAL lock_timeout = '50ms'")
+            self.conn.execute("ANALYZE members, entries, lots, consumptions, transactions")
+            self.conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+        except psycopg.errors.LockNotAvailable:
+            self.conn.execute("ROLLBACK TO SAVEPOINT statistics")  # the lock timeout reverts with it
+        self.conn.execute("RELEASE SAVEPOINT statistics")
 
     def after_copy(self, tables: Sequence[str]) -> None:
         for table, column in [(t, "id") for t in tables if t != "consumptions" and t != "debts"
@@ -215,6 +230,10 @@ def open_postgres(url: str, *, create: bool) -> PostgresStore:
 
 
 _BUSY = ("40001", "40P01", "55P03", "57014")  # serialization failure, deadlock, lock not available, cancelled
+# Unique keys two first writes can race for (one program created by two tills, the schema by two
+# processes): the loser's command can simply run again. Any other duplicate key is a defect.
+_RACED = {"programs_code_key", f"idx_{MIGRATIONS_TABLE}_migration_set_name", "pg_type_typname_nsp_index",
+          "pg_class_relname_nsp_index", "pg_namespace_nspname_index"}
 
 
 def postgres_refusal(error: BaseException, location: str | None = None) -> LoyaltyError | None:
@@ -233,7 +252,7 @@ def postgres_refusal(error: BaseException, location: str | None = None) -> Loyal
                         "(commands that only read it still work)")
     if state == "42501":
         return BadInput(f"{where}permission denied ({message})")
-    if state == "23505":  # two first writes raced (a program or schema created at once): the loser retries
+    if state == "23505" and error.diag.constraint_name in _RACED:
         return Refused(f"another writer got there first ({message}); try again")
     if isinstance(error, psycopg.OperationalError):
         return Refused(f"{where}lost the database connection ({message}); nothing was committed, try again")

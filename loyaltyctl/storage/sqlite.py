@@ -117,7 +117,7 @@ def _check_is_ours(conn: sqlite3.Connection, path: Path) -> None:
                                                ["loyaltyctl"]))
 
 
-def _companions(path: Path) -> tuple[Path, Path]:
+def companions(path: Path) -> tuple[Path, Path]:
     """The -wal and -shm files SQLite keeps beside a WAL database while it is open."""
     return path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")
 
@@ -134,7 +134,7 @@ def _read_only_reason(path: Path) -> str | None:
         read_only_mount = hasattr(os, "statvfs") and os.statvfs(path).f_flag & os.ST_RDONLY
         return "it is on a read-only file system" if read_only_mount else "the file is not writable"
     folder = path.absolute().parent
-    for companion in _companions(path):
+    for companion in companions(path):
         if companion.exists() and not os.access(companion, os.W_OK):
             return f"{companion.name} is not writable"
         if not companion.exists() and not os.access(folder, os.W_OK):
@@ -159,7 +159,7 @@ def _connect(path: Path, *, create: bool, read_only: bool) -> sqlite3.Connection
     """
     if not read_only:
         parameters = {"mode": "rwc" if create else "rw"}
-    elif any(companion.exists() for companion in _companions(path)) or os.access(path.absolute().parent, os.W_OK):
+    elif any(companion.exists() for companion in companions(path)) or os.access(path.absolute().parent, os.W_OK):
         parameters = {"mode": "ro"}
     else:
         parameters = {"mode": "ro", "immutable": "1"}

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from loyaltyctl.storage.db import Store
+from loyaltyctl.storage.db import Store, insert_sql
 
 _CHUNK = 500  # well under SQLite's bound-parameter limit
 
@@ -58,9 +58,7 @@ def insert_transactions(db: Store, rows: list[tuple]) -> None:
 
 def insert_transaction(db: Store, row: tuple) -> int:
     """One row in TXN_COLUMNS order, written at once; returns its id."""
-    return db.execute(
-        f"INSERT INTO transactions ({', '.join(TXN_COLUMNS)}) VALUES ({', '.join('?' * len(TXN_COLUMNS))})"
-        " RETURNING id", row).fetchone()[0]
+    return db.execute(f"{insert_sql('transactions', TXN_COLUMNS)} RETURNING id", row).fetchone()[0]
 
 
 def add_clawed_back(db: Store, clawbacks: Sequence[tuple[int, int, int | None]]) -> None:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import new_postgres_database, run
+from tests.conftest import change, new_postgres_database, query, run
 
 pytestmark = pytest.mark.postgres_only
 
@@ -72,3 +72,14 @@ def test_a_copy_into_an_existing_file_is_refused(demo_file, tmp_path):
     taken.write_bytes(b"")
     result = run("db", "copy", demo_file, taken)
     assert (result.exit_code, result.stderr) == (2, f"error: {taken}: already exists; choose a new file name\n")
+
+
+def test_a_copy_that_does_not_verify_is_refused_and_leaves_the_target_empty(demo_file, db_path, tmp_path):
+    change(demo_file, "DROP TRIGGER entries_no_update")
+    change(demo_file, "UPDATE entries SET points = points + 1 WHERE id = 7")
+    for target in (db_path, str(tmp_path / "copy.db")):
+        result = run("db", "copy", demo_file, target)
+        assert result.exit_code == 1
+        assert result.stderr.startswith("error: ") and "the copy does not verify (entry 7:" in result.stderr
+    assert not (tmp_path / "copy.db").exists()
+    assert query("SELECT count(*) FROM entries") == [(0,)]  # the PostgreSQL target: empty, ready for a good copy

@@ -106,3 +106,25 @@ def test_a_writer_of_one_program_does_not_wait_for_another_programs_writer(tmp_p
     assert waiting.returncode == 0
     assert json.loads(out)["balance"] == 7
     assert run("db", "verify").exit_code == 0
+
+
+def test_an_import_of_one_program_does_not_hold_up_another_programs_import(tmp_path, db_path):
+    # `club` imports 20,000 rows (several seconds, refreshing the planner's statistics as it grows);
+    # meanwhile `shop` imports 3 rows and is done long before.
+    run("program", "apply", write(tmp_path / "club.toml", CLUB))
+    run("program", "apply", write(tmp_path / "shop.toml", MINIMAL_PROGRAM))
+    run("member", "import", "-p", "club", write(tmp_path / "m.csv", "member_id\n" + "".join(f"M{n}\n" for n in range(300))))
+    run("member", "add", "-p", "shop", "S1")
+    big = write(tmp_path / "big.csv", "txn_id,member_id,occurred_at,amount\n"
+                + "".join(f"T{n},M{n % 300},2026-05-{1 + n % 28:02d}T12:00,12.00\n" for n in range(20_000)))
+    small = write(tmp_path / "small.csv", "txn_id,member_id,occurred_at,amount\n"
+                  + "".join(f"S{n},S1,2026-05-02T12:00,10.00\n" for n in range(3)))
+    command = [sys.executable, "-m", "loyaltyctl", "--db", db_path, "txn", "import"]
+    long_one = subprocess.Popen([*command, "-p", "club", str(big)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(3)  # well into its chunks, past its first statistics refresh
+    short_one = subprocess.run([*command, "-p", "shop", str(small)], capture_output=True, text=True, timeout=60)
+    assert short_one.returncode == 0, short_one.stderr
+    assert long_one.poll() is None, "the long import ended first: the file is too small to show the overlap"
+    assert long_one.wait(timeout=300) == 0, long_one.stderr.read()
+    assert json.loads(run("balance", "-p", "shop", "S1", "--format", "json").stdout)["points"] == 30
+    assert run("db", "verify").exit_code == 0
