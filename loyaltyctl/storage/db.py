@@ -7,7 +7,7 @@ do not ask the store for a small piece (`Store.not_in`, `Store.indexed_by`).
 file path.
 """
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -81,18 +81,50 @@ class Store:
     def tables(self) -> set[str]:
         raise NotImplementedError
 
+    _kept: dict | None = None  # what `remember` keeps for the transaction open now
+
     def begin(self, programs: Sequence[str]) -> None:
         """Start a write transaction holding what it needs up front (see `write`)."""
-        raise NotImplementedError
+        self._begin(programs)
+        self._kept = {}
 
     def begin_snapshot(self) -> None:
-        """Start a read-only transaction that sees one consistent state (a copy, a backup)."""
-        raise NotImplementedError
+        """Start a read-only transaction that sees one consistent state (a report, a copy, a backup)."""
+        self._begin_snapshot()
+        self._kept = {}
 
     def commit(self) -> None:
-        raise NotImplementedError
+        self._kept = None
+        self._commit()
 
     def rollback(self) -> None:
+        self._kept = None
+        self._rollback()
+
+    def remember(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """A lookup computed once per transaction (a program and its versions, read by every step of a
+        posting): inside one, nothing another writer commits can change it; outside, it is read each time."""
+        if self._kept is None:
+            return compute()
+        if key not in self._kept:
+            self._kept[key] = compute()
+        return self._kept[key]
+
+    def forget(self) -> None:
+        """Drop what `remember` kept: the transaction itself changed it (a program version applied)."""
+        if self._kept is not None:
+            self._kept.clear()
+
+    def _begin(self, programs: Sequence[str]) -> None:
+        raise NotImplementedError
+
+    def _begin_snapshot(self) -> None:
+        raise NotImplementedError
+
+    def _commit(self) -> None:
+        raise NotImplementedError
+
+    def _rollback(self) -> None:
         raise NotImplementedError
 
     def refusal(self, error: BaseException) -> LoyaltyError | None:

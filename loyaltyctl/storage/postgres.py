@@ -21,7 +21,7 @@ from loyaltyctl.storage.db import Store
 MIGRATIONS_TABLE = "loyaltyctl_migrations"
 LOCK_TIMEOUT = "30s"  # as long as SQLite's busy timeout
 LARGEST_ID_BLOCK = 4096
-COPY_FROM_ROWS = 20  # from this many rows, COPY beats a pipelined executemany
+COPY_FROM_ROWS = 500  # from this many rows, COPY beats a pipelined executemany
 
 try:
     import psycopg
@@ -149,18 +149,18 @@ class PostgresStore(Store):
         return {row[0] for row in self.conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
 
-    def begin(self, programs: Sequence[str]) -> None:
+    def _begin(self, programs: Sequence[str]) -> None:
         self.conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
         for code in sorted(set(programs)):  # one order everywhere: two writers never wait on each other in a ring
             self.execute("SELECT id FROM programs WHERE code = ? FOR UPDATE", [code]).fetchall()
 
-    def begin_snapshot(self) -> None:
+    def _begin_snapshot(self) -> None:
         self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
-    def commit(self) -> None:
+    def _commit(self) -> None:
         self.conn.execute("COMMIT")
 
-    def rollback(self) -> None:
+    def _rollback(self) -> None:
         if not self.conn.closed and self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             self.conn.execute("ROLLBACK")
 

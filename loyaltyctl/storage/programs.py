@@ -55,6 +55,10 @@ class ProgramRef:
 
 
 def fetch_program_ref(db: Store, code: str) -> ProgramRef:
+    return db.remember(("program", code), lambda: _program_ref(db, code))
+
+
+def _program_ref(db: Store, code: str) -> ProgramRef:
     row = db.execute("SELECT id, code, currency, timezone FROM programs WHERE code = ?", [code]).fetchone()
     if row is None:
         raise Refused(f"unknown program {code!r} (see `loyaltyctl program list`)")
@@ -85,6 +89,10 @@ def fetch_version_in_force(db: Store, code: str, on: date) -> ProgramVersion:
 
 
 def fetch_versions(db: Store, code: str) -> list[ProgramVersion]:
+    return db.remember(("versions", code), lambda: _versions(db, code))
+
+
+def _versions(db: Store, code: str) -> list[ProgramVersion]:
     program_id = fetch_program_id(db, code)
     rows = db.execute(
         f"SELECT {_VERSION_COLUMNS} FROM program_versions WHERE program_id = ? ORDER BY version",
@@ -155,4 +163,5 @@ def apply_program(db: Store, program: Program, today: date) -> ApplyResult:
            VALUES (?, ?, ?, ?, ?, ?)""",
         [program_id, version, effective_from.isoformat(), now, definition_digest(program), definition],
     )
+    db.forget()
     return ApplyResult(program.code, version, status, effective_from)

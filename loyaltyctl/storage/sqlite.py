@@ -48,17 +48,17 @@ class SqliteStore(Store):
     def tables(self) -> set[str]:
         return {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
-    def begin(self, programs: Sequence[str]) -> None:
+    def _begin(self, programs: Sequence[str]) -> None:
         self.conn.execute("BEGIN IMMEDIATE")  # the file's write lock, taken before anything is read
 
-    def begin_snapshot(self) -> None:
+    def _begin_snapshot(self) -> None:
         self.conn.execute("BEGIN")
         self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # a read fixes the snapshot
 
-    def commit(self) -> None:
+    def _commit(self) -> None:
         self.conn.execute("COMMIT")
 
-    def rollback(self) -> None:
+    def _rollback(self) -> None:
         if self.conn.in_transaction:  # SQLite may have rolled back already (after SQLITE_FULL)
             self.conn.execute("ROLLBACK")
 
