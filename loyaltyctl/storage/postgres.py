@@ -21,7 +21,7 @@ from loyaltyctl.storage.db import Store
 MIGRATIONS_TABLE = "loyaltyctl_migrations"
 LOCK_TIMEOUT = "30s"  # as long as SQLite's busy timeout
 LARGEST_ID_BLOCK = 4096
-COPY_FROM_ROWS = 500  # from this many rows, COPY beats a pipelined executemany
+COPY_FROM_ROWS = 20  # from this many rows, COPY beats a pipelined executemany
 
 try:
     import psycopg
