@@ -25,6 +25,7 @@ class Settings:
     """Global options, kept on the Typer context."""
 
     db: str | None = None  # a file path or a postgresql:// URL; None: not given, commands choose their default
+    store: Store | None = None  # the command's one connection, once opened
 
     def db_location(self, default: str = DEFAULT_DB) -> str:
         return self.db or default
@@ -38,8 +39,12 @@ def settings(ctx: typer.Context) -> Settings:
 
 
 def database(ctx: typer.Context, *, create: bool = False) -> Store:
-    """The database the command works on; only the commands that set one up `create` it."""
-    return open_db(settings(ctx).db_location(), create=create)
+    """The database the command works on, one connection per command (a posting and the balance it
+    prints share it); only the commands that set one up `create` it."""
+    found = settings(ctx)
+    if found.store is None:
+        found.store = open_db(found.db_location(), create=create)
+    return found.store
 
 
 def snapshot(ctx: typer.Context) -> Store:
