@@ -1,6 +1,7 @@
 import os
 import textwrap
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,7 @@ def postgres_server_url() -> str:
     return POSTGRES_SERVER
 
 
-def new_postgres_database() -> tuple[str, "callable"]:
+def new_postgres_database() -> tuple[str, Callable[[], None]]:
     """An empty database on the test server: its URL, and a function that drops it."""
     import psycopg
 

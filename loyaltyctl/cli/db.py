@@ -43,7 +43,7 @@ def backup(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="Where 
     if isinstance(db, SqliteStore):
         backup_file(db, file)
     else:
-        _copy_checked(db, new_sqlite_file(file), remove_on_failure=file)
+        _copy_into_new(db, new_sqlite_file(file), remove_on_failure=file)
     render.note(f"backed up {db.location} to {file}")
 
 
@@ -59,14 +59,14 @@ def copy(
         to_db, created = open_db(target, create=True), None
     else:
         to_db, created = new_sqlite_file(Path(target)), Path(target)
-    counts = _copy_checked(from_db, to_db, remove_on_failure=created)
+    counts = _copy_into_new(from_db, to_db, remove_on_failure=created)
     data = {"source": from_db.location, "target": to_db.location, "rows": counts, "verified": True}
     render.emit(data, fmt, lambda d: f"copied {sum(d['rows'].values())} rows ({d['rows']['entries']} entries) "
                                      f"from {d['source']} to {d['target']}; db verify: hash chain intact, balances reconcile")
 
 
-def _copy_checked(source: Store, target: Store, remove_on_failure: Path | None) -> dict[str, int]:
-    """Copy (verified inside the copy's transaction); a new file that a failed copy leaves is removed."""
+def _copy_into_new(source: Store, target: Store, remove_on_failure: Path | None) -> dict[str, int]:
+    """Copy (verified inside the copy's transaction, see `copy_database`); a new file a failed copy leaves is removed."""
     try:
         with render.progress(count_rows(source), f"copying to {target.location}") as advance:
             return copy_database(source, target, lambda rows: advance and advance(rows))

@@ -21,6 +21,7 @@ class Table:
     name: str
     columns: tuple[str, ...]
     order: str
+    generated: bool = True  # `order` is an id the database generates (not one another table's row gives)
     # A column that may name a later row of the same table: copied empty, then set once every row is in.
     self_reference: str | None = None
 
@@ -37,8 +38,8 @@ TABLES = (
     Table("lots", ("id", "entry", "member", "points", "earned_at", "expires_at", "available_at", "remaining",
                    "expired", "issued_at"), "id"),
     Table("consumptions", ("rowid", "debit", "lot", "points", "at"), "rowid"),
-    Table("debts", ("debit", "member", "points", "remaining", "at"), "debit"),
-    Table("chain_heads", ("program_id", "entry", "hash"), "program_id"),
+    Table("debts", ("debit", "member", "points", "remaining", "at"), "debit", generated=False),
+    Table("chain_heads", ("program_id", "entry", "hash"), "program_id", generated=False),
     Table("transactions", ("id", "program_id", "txn_id", "member", "occurred_at", "amount", "category", "store",
                            "partner", "refund_of", "description", "points", "entry", "note", "qualifying"), "id",
           self_reference="refund_of"),
@@ -70,7 +71,7 @@ def copy_database(source: Store, target: Store, on_rows: Callable[[int], object]
             refuse_unless_empty(target)
             for table in TABLES:
                 counts[table.name] = _copy_table(source, target, table, on_rows)
-            target.after_copy([table.name for table in TABLES])
+            target.after_copy([(table.name, table.order) for table in TABLES if table.generated])
             target.refresh_statistics()
             broken = first_broken_link(target)
             problems = ([f"entry {broken[0]}: {broken[1]}"] if broken else []) + reconciliation_problems(target)

@@ -7,6 +7,7 @@ do not ask the store for a small piece (`Store.not_in`, `Store.indexed_by`).
 file path.
 """
 
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -161,8 +162,8 @@ class Store:
     def mark_ours(self) -> None:
         """Label a database loyaltyctl's as its schema is created."""
 
-    def after_copy(self, tables: Sequence[str]) -> None:
-        """Bring id generators past the ids a copy wrote."""
+    def after_copy(self, generated: Sequence[tuple[str, str]]) -> None:
+        """Bring the generators of these (table, column) ids past the ids a copy wrote."""
 
     def close(self) -> None:
         raise NotImplementedError
@@ -245,8 +246,6 @@ def _raise_refusal(db: Store, error: Exception):
 
 def storage_refusal(error: BaseException) -> LoyaltyError | None:
     """A driver error that escaped `write()` (a read outside one), as one line; None for any other error."""
-    import sys
-
     from loyaltyctl.storage.sqlite import sqlite_refusal
 
     found = sqlite_refusal(error)

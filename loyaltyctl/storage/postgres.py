@@ -193,9 +193,8 @@ class PostgresStore(Store):
             self.conn.execute("ROLLBACK TO SAVEPOINT statistics")  # the lock timeout reverts with it
         self.conn.execute("RELEASE SAVEPOINT statistics")
 
-    def after_copy(self, tables: Sequence[str]) -> None:
-        for table, column in [(t, "id") for t in tables if t != "consumptions" and t != "debts"
-                              and t != "chain_heads"] + [("consumptions", "rowid")]:
+    def after_copy(self, generated: Sequence[tuple[str, str]]) -> None:
+        for table, column in generated:
             self.execute(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"
                          f" coalesce(max({column}), 0) + 1, false) FROM {table}").fetchall()
 
