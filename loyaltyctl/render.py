@@ -1,4 +1,10 @@
-"""Output: the only module that prints data. Tables for people, JSON for scripts."""
+"""Output: the only module that prints data. Tables for people, JSON for scripts.
+
+Rich is imported by the functions that draw with it, so a command printing JSON or a
+one-line note never loads it (about a sixth of a counter command's start-up).
+"""
+
+from __future__ import annotations
 
 import json
 import sys
@@ -6,12 +12,12 @@ from contextlib import contextmanager
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console, RenderableType
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+    from rich.table import Table
+    from rich.text import Text
 
 
 class Format(str, Enum):
@@ -40,16 +46,20 @@ class JournalFormat(str, Enum):
 
 def out() -> Console:
     """stdout, looked up at call time so redirected streams (and CliRunner) are honoured."""
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=True)
 
 
 def err() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)  # `:a:` in a message stays text
 
 
 def note(message: str) -> None:
     """A remark for the person at the terminal; stderr, so stdout stays data."""
-    err().print(message, markup=False)
+    print(message, file=sys.stderr)
 
 
 def json_text(data: Any) -> str:
@@ -69,6 +79,8 @@ def emit(data: Any, fmt: Format, as_table: Callable[[Any], RenderableType | Sequ
 
 
 def _cell(value: Any) -> RenderableType:
+    from rich.text import Text
+
     if isinstance(value, Text):
         return value
     if value is None:
@@ -80,6 +92,8 @@ def _cell(value: Any) -> RenderableType:
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], **options: Any) -> Table:
     """A Rich table; numbers are right-aligned, None shows as blank."""
+    from rich.table import Table
+
     result = Table(title=title, title_justify="left", **options)
     numeric = [bool(rows) and all(isinstance(row[i], (int, Decimal)) for row in rows if row[i] is not None) for i in range(len(columns))]
     for name, is_number in zip(columns, numeric):
@@ -91,11 +105,15 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
 
 def bars(parts: Sequence[tuple[int, str]]) -> Text:
     """Horizontal bars, one line each (cells, colour); empty bars take no line."""
+    from rich.text import Text
+
     return Text("\n").join(Text("█" * cells, style=colour) for cells, colour in parts if cells)
 
 
 def fields(title: str, pairs: Sequence[tuple[str, Any]]) -> Table:
     """A two-column key/value table for one record."""
+    from rich.table import Table
+
     result = Table(title=title, title_justify="left", show_header=False)
     result.add_column(style="bold")
     result.add_column()
@@ -110,6 +128,8 @@ def progress(total: int, description: str) -> Iterator[Callable[..., None] | Non
     if not sys.stderr.isatty():
         yield None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err(), transient=True) as bar:
         task = bar.add_task(description, total=total)

@@ -1,41 +1,73 @@
-"""The command-line interface: one Typer app, a group per concern, one error boundary."""
+"""The command-line interface: one Typer app, a group per concern, one error boundary.
 
+A command's module is imported when that command runs, not before: `balance` loads what a
+balance needs, not the importer, the reports and the demo (`--help` loads them all to list them).
+"""
+
+import importlib
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from loyaltyctl import __version__, render
-from loyaltyctl.cli.bonus import bonus_app
 from loyaltyctl.cli.common import Settings, command, debug_enabled, settings
-from loyaltyctl.cli.db import db_app
-from loyaltyctl.cli.demo import demo
-from loyaltyctl.cli.ledger import ledger_app
-from loyaltyctl.cli.member import member_app
-from loyaltyctl.cli.period import period_app
-from loyaltyctl.cli.program import program_app
-from loyaltyctl.cli.report import report_app
-from loyaltyctl.cli.statement import statement
-from loyaltyctl.cli.txn import txn_app
 from loyaltyctl.storage.db import open_db, schema_version
 
+# name -> "module:Typer app"; a group is the app itself, a command is found by name in its app
+GROUPS = {
+    "program": "loyaltyctl.cli.program:program_app",
+    "member": "loyaltyctl.cli.member:member_app",
+    "txn": "loyaltyctl.cli.txn:txn_app",
+    "bonus": "loyaltyctl.cli.bonus:bonus_app",
+    "report": "loyaltyctl.cli.report:report_app",
+    "period": "loyaltyctl.cli.period:period_app",
+    "db": "loyaltyctl.cli.db:db_app",
+}
+COMMANDS = {
+    "demo": "loyaltyctl.cli.demo:demo_app",
+    **{name: "loyaltyctl.cli.ledger:ledger_app"
+       for name in ("earn", "redeem", "adjust", "reverse", "transfer", "balance", "expire", "quote")},
+    "statement": "loyaltyctl.cli.statement:statement_app",
+}
+ORDER = ("init", "demo", "program", "member", "txn", "earn", "redeem", "adjust", "reverse", "transfer",
+         "balance", "expire", "quote", "statement", "bonus", "report", "period", "db")
+
+
+class LazyCommands(TyperGroup):
+    """The root group: commands defined here, and the others loaded from their module on first use."""
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return list(ORDER)
+
+    def get_command(self, ctx: typer.Context, name: str):
+        if name not in self.commands and (name in GROUPS or name in COMMANDS):
+            module_name, attribute = (GROUPS.get(name) or COMMANDS[name]).split(":")
+            found: typer.Typer = getattr(importlib.import_module(module_name), attribute)
+            if name in GROUPS:
+                self.commands[name] = typer.main.get_group(found)
+                self.commands[name].name = name
+            else:  # only this command's parameters are built, not its neighbours'
+                info = next(info for info in found.registered_commands if info.name == name)
+                self.commands[name] = typer.main.get_command_from_info(
+                    info, pretty_exceptions_short=True, rich_markup_mode=self.rich_markup_mode)
+        return self.commands.get(name)
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]):
+        if args and args[0] not in ORDER:  # a typo: load every command so "Did you mean" can name them
+            for name in ORDER:
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
+
+
 app = typer.Typer(
+    cls=LazyCommands,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
     help="Run a customer loyalty program from a terminal.",
 )
-app.add_typer(program_app, name="program")
-app.add_typer(member_app, name="member")
-app.add_typer(txn_app, name="txn")
-app.add_typer(ledger_app)
-app.add_typer(bonus_app, name="bonus")
-app.add_typer(report_app, name="report")
-app.add_typer(period_app, name="period")
-app.add_typer(db_app, name="db")
-command(app, "demo")(demo)
-command(app, "statement")(statement)
 
 
 def _version(value: bool) -> None:

@@ -23,13 +23,17 @@ from loyaltyctl.storage import programs
 from loyaltyctl.storage.members import fetch_members
 from loyaltyctl.formats.sources import load_source
 from loyaltyctl.operations.imports import import_transactions
-from loyaltyctl.cli.common import settings
+from loyaltyctl.cli.common import command, settings
 from loyaltyctl.formats.program_toml import load_program
 from loyaltyctl.samples import samples_dir
 from loyaltyctl.storage.db import is_postgres, open_db
 from loyaltyctl.storage.integrity import first_broken_link, reconciliation_problems
 
 
+demo_app = typer.Typer()
+
+
+@command(demo_app, "demo")
 def demo(
     ctx: typer.Context,
     db: Annotated[str | None, typer.Option("--db", show_default=False,

