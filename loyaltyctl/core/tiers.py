@@ -28,32 +28,31 @@ from loyaltyctl.money import MINOR_DIGITS
 class Activity:
     """One member's qualifying activity: (instant, amount) events, summed over ranges fast.
 
-    Kept in typed arrays (8 bytes a number, not a Python int's 36), since an
-    import holds the activity of every member it touches.
+    Kept in two typed arrays, the instants and the running totals (8 bytes a
+    number, not a Python int's 36; an amount is the difference of two totals),
+    in a slotted object, since an import holds the activity of every member it touches.
     """
 
-    def __init__(self, events: Iterable[tuple[int, int]] = ()):
-        ordered = sorted(events)
-        self.times = array("q", (at for at, _ in ordered))
-        self.amounts = array("q", (amount for _, amount in ordered))
-        self._rebuild()
+    __slots__ = ("times", "prefix")
 
-    def _rebuild(self) -> None:
+    def __init__(self, events: Iterable[tuple[int, int]] = ()):
+        self.times = array("q")
         self.prefix = array("q", [0])
-        for amount in self.amounts:
+        for at, amount in sorted(events):
+            self.times.append(at)
             self.prefix.append(self.prefix[-1] + amount)
 
     def add(self, at: int, amount: int) -> None:
         """Record an event; appending in time order (the usual import) costs O(1)."""
         if not self.times or at >= self.times[-1]:
             self.times.append(at)
-            self.amounts.append(amount)
             self.prefix.append(self.prefix[-1] + amount)
             return
         index = bisect_right(self.times, at)
         self.times.insert(index, at)
-        self.amounts.insert(index, amount)
-        self._rebuild()
+        self.prefix.insert(index + 1, self.prefix[index] + amount)
+        for later in range(index + 2, len(self.prefix)):
+            self.prefix[later] += amount
 
     def total(self, start: int | None, end: int) -> int:
         """Sum of amounts at instants in [start, end); start None = from the beginning."""

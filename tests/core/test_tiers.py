@@ -84,3 +84,14 @@ def test_a_refund_below_the_threshold_is_a_downgrade_in_the_history():
     rules = calendar_rules()
     changes = tier_history(lambda day: rules, activity, UTC, start_of_day(date(2025, 4, 1), UTC))
     assert [(c.on, c.to_level) for c in changes] == [(date(2025, 3, 1), "silver"), (date(2025, 3, 5), "member")]
+
+
+def test_activity_added_out_of_order_sums_as_if_in_order():
+    activity = Activity([(10, 5), (30, 7)])
+    activity.add(20, 100)  # between the two
+    activity.add(5, -2)  # before both: a refund dated earlier
+    activity.add(30, 1)  # at the same instant as one
+    assert activity.total(None, 31) == 111  # -2 + 5 + 100 + 7 + 1
+    assert activity.total(6, 30) == 105  # 5 + 100: [6, 30) leaves both events at 30 out
+    assert activity.total(20, 21) == 100
+    assert activity.total(None, 10) == -2
