@@ -63,7 +63,7 @@ class Poster:
         self.rules = expiry_rules(self.versions, ref.timezone)
         self.chain = store.ChainWriter(db, ref.id)
         self.closed = fetch_closed_through(db, ref.id)
-        self.indebted = store.fetch_indebted(db)
+        self.indebted: set[int] = set()  # of the members preloaded, those who owe points
         self.latest: dict[int, int | None] = {}  # member -> latest entry instant, as far as known
         self.unsettled: set[int] = set()  # members with a credit posted out of date order, not yet replayed
         self.lot_ids = db.lot_ids()
@@ -73,11 +73,13 @@ class Poster:
         return self.chain.ids.peek()
 
     def preload(self, members: Iterable[int]) -> None:
-        """Learn the latest entry instant of many members in a few queries (an import's chunk)."""
+        """Learn the latest entry instant of many members, and which owe points, in a few queries
+        (an import's chunk; a till's one member)."""
         unknown = sorted({m for m in members if m not in self.latest})
         found = store.fetch_latest(self.db, unknown)
         for member in unknown:
             self.latest[member] = found.get(member)
+        self.indebted.update(store.fetch_indebted(self.db, unknown))
 
     def check_open(self, at: int, what: str) -> None:
         if self.closed and self.closed.covers(at):

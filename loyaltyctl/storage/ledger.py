@@ -130,9 +130,15 @@ def _lot_row(lot: Lot) -> tuple:
             lot.remaining, lot.expired, lot.issued_at)
 
 
-def fetch_indebted(db: Store) -> set[int]:
-    """Members who owe points."""
-    return {row[0] for row in db.execute("SELECT DISTINCT member FROM debts WHERE remaining > 0")}
+def fetch_indebted(db: Store, members: Sequence[int]) -> set[int]:
+    """Those of the members who owe points."""
+    owing: set[int] = set()
+    for start in range(0, len(members), 500):
+        chunk = list(members[start : start + 500])
+        owing.update(row[0] for row in db.execute(
+            f"SELECT DISTINCT member FROM debts WHERE remaining > 0 AND member IN ({','.join('?' * len(chunk))})",
+            chunk))
+    return owing
 
 
 def fetch_latest(db: Store, members: Sequence[int]) -> dict[int, int]:
