@@ -1,6 +1,6 @@
 """Import benchmark: loyaltyctl txn import against the tools a user would load the same CSV with.
 
-    python bench/import_bench.py [--baskets] [--postgres URL] [ROWS ...]      (default: 100000 1000000)
+    python bench/import_bench.py [--runs 3] [--baskets] [--postgres URL] [ROWS ...]   (default: 100000 1000000)
 
 With --baskets the file has a `line` column: baskets of 1 to 5 lines (3 on average) that earn
 once each, ROWS lines in all.
@@ -12,14 +12,17 @@ times on that same file:
       and again into a program with calendar-year spend tiers (tier status per row)
   (b) sqlite-utils insert --csv  (raw rows, its defaults)
   (c) sqlite3 .import --csv  (raw rows, the C floor)
-and prints wall time, rows/s, peak RSS of each, and the ratios a/b and a/c.
+in rounds that alternate who goes first (--runs, default 3), and prints the min and median wall
+time, rows/s, peak RSS of each, and the ratios of the medians a/b and a/c.
 With --postgres URL (a server to create a scratch database on) it also times (a) into PostgreSQL.
 """
 
+import argparse
 import csv
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -121,10 +124,14 @@ def run(args: list[str], env: dict | None = None) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss // 1024
 
 
+def environment(db: Path | str) -> dict:
+    return dict(os.environ, LOYALTYCTL_DB=str(db), LOYALTYCTL_NOW="2026-11-01T12:00:00+00:00")
+
+
 def prepare_loyaltyctl(work: Path, program: str = PROGRAM, name: str = "loyalty", location: str | None = None
                        ) -> tuple[Path | str, dict]:
     db = location or work / f"{name}.db"
-    env = dict(os.environ, LOYALTYCTL_DB=str(db), LOYALTYCTL_NOW="2026-11-01T12:00:00+00:00")
+    env = environment(db)
     (work / "bench.toml").write_text(program)
     members = work / "members.csv"
     with members.open("w", newline="") as out:
@@ -137,54 +144,94 @@ def prepare_loyaltyctl(work: Path, program: str = PROGRAM, name: str = "loyalty"
     return db, env
 
 
-def postgres_import(data: Path, work: Path, server: str) -> tuple[float, int]:
-    """(a) into a scratch PostgreSQL database on `server`."""
-    import psycopg
+def postgres_template(work: Path, server: str, program: str) -> tuple[str, str]:
+    """A scratch PostgreSQL database with the program and members in, to copy for each run: (name, URL)."""
+    name = f"import_bench_{os.getpid()}_template"
+    admin(server, f"CREATE DATABASE {name}")
+    url = server.rsplit("/", 1)[0] + f"/{name}"
+    prepare_loyaltyctl(work, program, "pg-template", location=url)
+    return name, url
 
+
+def postgres_import(data: Path, server: str, template: str) -> tuple[float, int]:
+    """(a) into a copy of the template database on `server`."""
     name = f"import_bench_{os.getpid()}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
+    admin(server, f"CREATE DATABASE {name} TEMPLATE {template}")
     try:
-        _, env = prepare_loyaltyctl(work, location=server.rsplit("/", 1)[0] + f"/{name}")
+        env = environment(server.rsplit("/", 1)[0] + f"/{name}")
         return run([str(BIN / "loyaltyctl"), "txn", "import", "-p", "bench", str(data), "--format", "json"], env)
     finally:
-        with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        admin(server, f"DROP DATABASE {name} WITH (FORCE)")
 
 
-def bench(rows: int, baskets: bool = False, postgres: str | None = None) -> None:
+def admin(server: str, statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(statement)
+
+
+def loyaltyctl_import(data: Path, template: Path, target: Path) -> tuple[float, int]:
+    """(a) into a fresh copy of a prepared database (program applied, members imported)."""
+    shutil.copyfile(template, target)
+    env = environment(target)
+    return run([str(BIN / "loyaltyctl"), "txn", "import", "-p", "bench", str(data), "--format", "json"], env)
+
+
+def fresh(path: Path) -> Path:
+    path.unlink(missing_ok=True)
+    return path
+
+
+def bench(rows: int, runs: int, baskets: bool = False, postgres: str | None = None) -> None:
     work = Path(tempfile.mkdtemp(prefix="loyaltyctl-bench-"))
+    template_name = None
     try:
         data = work / "txns.csv"
         generate(data, rows, baskets=baskets)
         size = data.stat().st_size / 2**20
-        db, env = prepare_loyaltyctl(work)
-        a = run([str(BIN / "loyaltyctl"), "txn", "import", "-p", "bench", str(data), "--format", "json"], env)
-        _, tiers_env = prepare_loyaltyctl(work, PROGRAM + TIERS, "tiers")
-        a_tiers = run([str(BIN / "loyaltyctl"), "txn", "import", "-p", "bench", str(data), "--format", "json"], tiers_env)
-        b = run([str(BIN / "sqlite-utils"), "insert", str(work / "raw-b.db"), "txns", str(data), "--csv"])
-        c = run(["sqlite3", str(work / "raw-c.db"), ".import --csv " + str(data) + " txns"])
-        timed = [("(a) loyaltyctl txn import", a), ("(a) same, program with spend tiers", a_tiers),
-                 ("(b) sqlite-utils insert --csv", b), ("(c) sqlite3 .import --csv", c)]
+        plain, _ = prepare_loyaltyctl(work)
+        tiers, _ = prepare_loyaltyctl(work, PROGRAM + TIERS, "tiers")
+        contenders = {
+            "(a) loyaltyctl txn import": lambda: loyaltyctl_import(data, plain, work / "a.db"),
+            "(a) same, program with spend tiers": lambda: loyaltyctl_import(data, tiers, work / "a-tiers.db"),
+            "(b) sqlite-utils insert --csv": lambda: run([str(BIN / "sqlite-utils"), "insert",
+                                                          str(fresh(work / "raw-b.db")), "txns", str(data), "--csv"]),
+            "(c) sqlite3 .import --csv": lambda: run(["sqlite3", str(fresh(work / "raw-c.db")),
+                                                      f".import --csv {data} txns"]),
+        }
         if postgres:
-            timed.insert(2, ("(a) loyaltyctl into PostgreSQL", postgres_import(data, work, postgres)))
-        print(f"\n{rows:,} rows{' (baskets of 1-5 lines)' if baskets else ''} ({size:.0f} MiB CSV, {MEMBERS:,} members)")
-        for label, (seconds, rss) in timed:
-            print(f"  {label:36} {seconds:7.2f} s  {rows / seconds:10,.0f} rows/s  peak RSS {rss:4d} MiB")
-        print(f"  ratio a/b {a[0] / b[0]:.2f} (target <= 0.5)   ratio a/c {a[0] / c[0]:.1f} (target <= 10)")
-        verify = subprocess.run([str(BIN / "loyaltyctl"), "db", "verify"], env=env, capture_output=True, text=True)
-        print(f"  db verify after import: {verify.stdout.strip() or verify.stderr.strip()}")
+            template_name, _ = postgres_template(work, postgres, PROGRAM)
+            contenders["(a) loyaltyctl into PostgreSQL"] = lambda: postgres_import(data, postgres, template_name)
+        names = list(contenders)
+        timed: dict[str, list[tuple[float, int]]] = {name: [] for name in names}
+        for round_number in range(runs):  # alternating: each round starts one contender later
+            for name in names[round_number % len(names):] + names[:round_number % len(names)]:
+                timed[name].append(contenders[name]())
+        print(f"\n{rows:,} rows{' (baskets of 1-5 lines)' if baskets else ''} ({size:.0f} MiB CSV, "
+              f"{MEMBERS:,} members), {runs} alternating runs each")
+        print(f"  {'':36} {'min s':>8} {'median s':>9} {'rows/s':>10}  peak RSS")
+        median = {name: statistics.median(s for s, _ in timed[name]) for name in names}
+        for name in names:
+            print(f"  {name:36} {min(s for s, _ in timed[name]):8.2f} {median[name]:9.2f} "
+                  f"{rows / median[name]:10,.0f}  {max(r for _, r in timed[name]):4d} MiB")
+        a, b, c = (median[name] for name in names[0:1] + names[2:4])
+        print(f"  medians: a/b {a / b:.2f} (target <= 0.5), a/c {a / c:.1f} (target <= 15)"
+              + (f", PostgreSQL/a {median[names[4]] / a:.1f}" if postgres else ""))
+        verify = subprocess.run([str(BIN / "loyaltyctl"), "db", "verify"], env=environment(work / "a.db"), capture_output=True, text=True)
+        print(f"  db verify after the last import: {verify.stdout.strip() or verify.stderr.strip()}")
     finally:
+        if template_name:
+            admin(postgres, f"DROP DATABASE {template_name} WITH (FORCE)")
         shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    arguments = sys.argv[1:]
-    with_baskets = "--baskets" in arguments
-    server = None
-    if "--postgres" in arguments:
-        at = arguments.index("--postgres")
-        server = arguments[at + 1]
-        del arguments[at : at + 2]
-    for size in [int(arg) for arg in arguments if arg != "--baskets"] or [100_000, 1_000_000]:
-        bench(size, with_baskets, server)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("rows", nargs="*", type=int, default=[100_000, 1_000_000])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--baskets", action="store_true")
+    parser.add_argument("--postgres")
+    args = parser.parse_args()
+    for size in args.rows:
+        bench(size, args.runs, args.baskets, args.postgres)
