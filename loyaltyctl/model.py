@@ -4,19 +4,18 @@ Money fields are int minor units of the program's currency; rates and
 factors are Decimal; points are int.
 """
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from msgspec import Struct
 
-@dataclass(frozen=True)
-class Multiplier:
+
+class Multiplier(Struct, frozen=True):
     category: str
     factor: Decimal
 
 
-@dataclass(frozen=True)
-class Promotion:
+class Promotion(Struct, frozen=True):
     """A date window (inclusive, program timezone) in which earning is multiplied."""
 
     name: str
@@ -26,8 +25,7 @@ class Promotion:
     categories: tuple[str, ...] = ()  # empty = every category
 
 
-@dataclass(frozen=True)
-class EarnRules:
+class EarnRules(Struct, frozen=True):
     points_per_unit: Decimal
     rounding: str = "floor"
     min_spend: int = 0
@@ -39,14 +37,12 @@ class EarnRules:
     promotions: tuple[Promotion, ...] = ()
 
 
-@dataclass(frozen=True)
-class Expiry:
+class Expiry(Struct, frozen=True):
     policy: str = "none"  # none | lot | inactivity
     months: int = 0
 
 
-@dataclass(frozen=True)
-class TierLevel:
+class TierLevel(Struct, frozen=True):
     code: str
     name: str
     threshold: Decimal  # money (basis spend) or points (basis points)
@@ -54,15 +50,13 @@ class TierLevel:
     perks: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Tiers:
+class Tiers(Struct, frozen=True):
     basis: str  # spend | points
     window: str  # calendar-year | rolling-12-months
     levels: tuple[TierLevel, ...]
 
 
-@dataclass(frozen=True)
-class Reward:
+class Reward(Struct, frozen=True):
     code: str
     name: str
     points: int
@@ -71,8 +65,7 @@ class Reward:
     charity: str | None = None
 
 
-@dataclass(frozen=True)
-class Bonuses:
+class Bonuses(Struct, frozen=True):
     signup: int = 0
     birthday: int = 0
     referral_referrer: int = 0
@@ -80,22 +73,19 @@ class Bonuses:
     referral_min_spend: int = 0  # minor units
 
 
-@dataclass(frozen=True)
-class Membership:
+class Membership(Struct, frozen=True):
     fee: int  # minor units
     term: str = "lifetime"  # lifetime | annual
     required_to_earn: bool = False
 
 
-@dataclass(frozen=True)
-class Partner:
+class Partner(Struct, frozen=True):
     code: str
     name: str
     points_per_unit: Decimal
 
 
-@dataclass(frozen=True)
-class Accounting:
+class Accounting(Struct, frozen=True):
     liability: str = "Liabilities:Loyalty:Points"
     expense: str = "Expenses:Loyalty:Points"
     breakage: str = "Income:Loyalty:Breakage"
@@ -105,8 +95,7 @@ class Accounting:
     opening: str = "Equity:Opening-Balances"  # the other side of the opening balance of a journal that opens a book
 
 
-@dataclass(frozen=True)
-class Program:
+class Program(Struct, frozen=True):
     """One version of a program definition, as written in its TOML file."""
 
     code: str
@@ -127,8 +116,7 @@ class Program:
     accounting: Accounting | None = None
 
 
-@dataclass(frozen=True)
-class Member:
+class Member(Struct, frozen=True):
     program: str
     member_id: str
     name: str = ""

@@ -3,11 +3,11 @@
 import functools
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+from msgspec import Struct
 import typer
 
 from loyaltyctl import render
@@ -20,8 +20,7 @@ DEFAULT_DB = "loyalty.db"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass
-class Settings:
+class Settings(Struct):
     """Global options, kept on the Typer context."""
 
     db: str | None = None  # a file path or a postgresql:// URL; None: not given, commands choose their default

@@ -8,9 +8,10 @@ roll-forward carries an explicit revaluation line for what the point value
 """
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+
+from msgspec import Struct
 
 from loyaltyctl.model import Accounting
 from loyaltyctl.money import points_value
@@ -38,8 +39,7 @@ def split_value(points: Sequence[int], point_value: Decimal, currency: str) -> l
     return values
 
 
-@dataclass(frozen=True)
-class Bucket:
+class Bucket(Struct, frozen=True):
     label: str
     points: int
     value: int  # minor units
@@ -49,8 +49,7 @@ def buckets(labels: Sequence[str], points: Sequence[int], point_value: Decimal, 
     return tuple(Bucket(label, p, v) for label, p, v in zip(labels, points, split_value(points, point_value, currency)))
 
 
-@dataclass(frozen=True)
-class Breakage:
+class Breakage(Struct, frozen=True):
     """The breakage rate a report uses, and where it comes from."""
 
     rate: Decimal
@@ -79,8 +78,7 @@ def program_breakage(rate: Decimal | None) -> Breakage:
     return Breakage(rate, "program") if rate is not None else Breakage(Decimal(0), "none")
 
 
-@dataclass(frozen=True)
-class Liability:
+class Liability(Struct, frozen=True):
     as_of: date
     currency: str
     point_value: Decimal
@@ -151,8 +149,7 @@ def lot_buckets(lots: Iterable[tuple[int, int, int | None]], earned_since: Seque
     return by_age, by_expiry
 
 
-@dataclass(frozen=True)
-class MovementKind:
+class MovementKind(Struct, frozen=True):
     line: str  # the roll-forward line it counts in
     counter: str  # the `Accounting` account on the other side of the liability
     narration: str
@@ -177,8 +174,7 @@ MOVEMENT_KINDS = {
 REVALUATION_NARRATION = "revaluation of points outstanding (point value and rounding)"
 
 
-@dataclass(frozen=True)
-class Movement:
+class Movement(Struct, frozen=True):
     """One day's total of one kind of movement; `points` is the signed change in points outstanding."""
 
     day: date
@@ -188,8 +184,7 @@ class Movement:
     value: int = 0  # points at that day's point value, minor units (signed like points)
 
 
-@dataclass(frozen=True)
-class DayTotals:
+class DayTotals(Struct, frozen=True):
     """One local day's ledger figures as the storage layer sums them (all points signed as posted)."""
 
     by_kind: dict[str, int]  # entry kind -> sum of points
@@ -224,8 +219,7 @@ def day_movements(day: date, totals: DayTotals) -> list[Movement]:
             if amount or money.get(name, 0)]
 
 
-@dataclass(frozen=True)
-class Rollforward:
+class Rollforward(Struct, frozen=True):
     start: date
     end: date
     currency: str
@@ -278,8 +272,7 @@ def rollforward(start: date, end: date, currency: str, opening_points: int, open
                        closing_liability, values, revaluation, valued, unposted_expiries)
 
 
-@dataclass(frozen=True)
-class JournalEntry:
+class JournalEntry(Struct, frozen=True):
     day: date
     narration: str
     points: int

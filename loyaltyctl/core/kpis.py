@@ -1,9 +1,10 @@
 """Program health figures (KPIs) from plain counts and sums: the rates and the monthly series."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+
+from msgspec import Struct
 
 from loyaltyctl.core.dates import add_months
 
@@ -25,15 +26,13 @@ def months_ending(last: date, count: int) -> list[tuple[date, date]]:
     return months
 
 
-@dataclass(frozen=True)
-class Month:
+class Month(Struct, frozen=True):
     start: date
     issued: int
     redeemed: int
 
 
-@dataclass(frozen=True)
-class Kpis:
+class Kpis(Struct, frozen=True):
     start: date
     end: date
     members: int  # joined on or before `end`

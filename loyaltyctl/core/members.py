@@ -7,8 +7,10 @@ import base64
 import hashlib
 import re
 from collections.abc import Container, Iterable, Mapping
-from dataclasses import dataclass, replace
 from datetime import date
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from loyaltyctl.core.dates import supported_day
 from loyaltyctl.model import Member
@@ -45,8 +47,7 @@ class MemberIndex:
                 or self.by_id.get(key.casefold()))
 
 
-@dataclass(frozen=True)
-class Rejected:
+class Rejected(Struct, frozen=True):
     """An input row that was not taken, with where it was and why."""
 
     line: int
@@ -54,8 +55,7 @@ class Rejected:
     row: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class MemberPlan:
+class MemberPlan(Struct, frozen=True):
     added: tuple[Member, ...]
     updated: tuple[Member, ...]
     unchanged: int

@@ -7,14 +7,14 @@ extends it from its end. A lifetime term never ends and is paid once.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from loyaltyctl.core.dates import add_months, local_date, start_of_day
 from loyaltyctl.model import Membership
 
 
-@dataclass(frozen=True)
-class Term:
+class Term(Struct, frozen=True):
     paid_at: int
     fee: int  # minor units
     term: str  # lifetime | annual

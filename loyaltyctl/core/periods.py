@@ -1,13 +1,13 @@
 """Closed periods: after `period close --through D`, nothing effective on or before the end of D may be posted."""
 
-from dataclasses import dataclass
 from datetime import date
+
+from msgspec import Struct
 
 from loyaltyctl.core.dates import local_date
 
 
-@dataclass(frozen=True)
-class ClosedThrough:
+class ClosedThrough(Struct, frozen=True):
     """The latest close of a program: everything before `before` (the end of `through`) is closed."""
 
     program: str

@@ -19,9 +19,10 @@ date, is what posting everything in date order would have given.
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+
+from msgspec import Struct
 
 from loyaltyctl.core.dates import add_months, local_date, start_of_day
 from loyaltyctl.model import Expiry
@@ -31,8 +32,7 @@ ACTIVITY_KINDS = ("earn", "redeem")  # what restarts the inactivity clock
 REVERSIBLE = ("earn", "bonus", "adjust", "redeem", "clawback", "transfer_out", "transfer_in")
 
 
-@dataclass
-class Lot:
+class Lot(Struct):
     """Points one credit entry created (a carried credit, such as a transfer, creates one per source lot)."""
 
     id: int
@@ -54,8 +54,7 @@ class Lot:
         return self.earned_at if self.issued_at is None else self.issued_at
 
 
-@dataclass
-class Debt:
+class Debt(Struct):
     """Points a debit could not take from any lot: owed by the member, paid by later credits."""
 
     debit: int
@@ -65,8 +64,7 @@ class Debt:
     at: int
 
 
-@dataclass(frozen=True)
-class Take:
+class Take(Struct, frozen=True):
     """One consumption: points a debit (or the debt it left) took from a lot, or a posted expiry."""
 
     debit: int
@@ -347,8 +345,7 @@ def clawback_points(earned: int, paid: int, refunded_before: int, refund: int, c
 # -- order never matters --------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Posting:
+class Posting(Struct, frozen=True):
     """An entry as the replay sees it (expiries are not postings: they are derived from time)."""
 
     id: int
@@ -360,8 +357,7 @@ class Posting:
     available_at: int | None = None  # a fresh credit's pending window (None: at once)
 
 
-@dataclass(frozen=True)
-class PostedExpiry:
+class PostedExpiry(Struct, frozen=True):
     """An `expire` entry already in the ledger: `points` is negative (an expiry) or positive (given back)."""
 
     id: int
@@ -370,8 +366,7 @@ class PostedExpiry:
     points: int
 
 
-@dataclass(frozen=True)
-class Refund:
+class Refund(Struct, frozen=True):
     """A refund of a purchase that earned points, as the replay sees it: what it takes back
     (`clawback_points`) is worked out again where it falls among the member's postings."""
 
@@ -384,8 +379,7 @@ class Refund:
     earned: int  # the points the purchase earned
 
 
-@dataclass(frozen=True)
-class Revision:
+class Revision(Struct, frozen=True):
     """A clawback to post on a refund's instant so that its credit's clawbacks add up to what the
     refunds take back in date order: `points` negative takes more back, positive gives back."""
 

@@ -6,9 +6,10 @@ returns the points with a breakdown a counter can read out. Rounding happens
 once, after every multiplier; the cap comes last.
 """
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+
+from msgspec import Struct
 
 from loyaltyctl.model import Program
 from loyaltyctl.money import MINOR_DIGITS, round_points
@@ -16,16 +17,14 @@ from loyaltyctl.money import MINOR_DIGITS, round_points
 ONE = Decimal(1)
 
 
-@dataclass(slots=True)  # made once per row: no frozen-dataclass cost
-class Line:
+class Line(Struct):
     """One line of a basket: spend in minor units and its category ("" for none)."""
 
     amount: int
     category: str = ""
 
 
-@dataclass(slots=True)  # made once per row: no frozen-dataclass cost
-class Purchase:
+class Purchase(Struct):
     """What the rules need to know about a transaction: its basket of lines, day and partner."""
 
     lines: tuple[Line, ...]
@@ -37,8 +36,7 @@ class Purchase:
         return sum(line.amount for line in self.lines)
 
 
-@dataclass(frozen=True)
-class MemberState:
+class MemberState(Struct, frozen=True):
     """The member at the purchase's time: tier (None without tiers) and whether they may earn."""
 
     tier: str | None = None
@@ -47,8 +45,7 @@ class MemberState:
     why_not: str = ""
 
 
-@dataclass(slots=True)  # made once per row: no frozen-dataclass cost
-class LineEarning:
+class LineEarning(Struct):
     """What one line contributes before rounding: spend x rate x its category factor x its promotion."""
 
     line: Line
@@ -59,8 +56,7 @@ class LineEarning:
     unrounded: Decimal = Decimal(0)
 
 
-@dataclass(slots=True)  # made once per row: no frozen-dataclass cost
-class Earning:
+class Earning(Struct):
     points: int
     base: Decimal = Decimal(0)  # qualifying spend x rate, plus points per visit
     category_factor: Decimal = ONE  # the largest of the lines' (what the visit points are multiplied by)

@@ -6,21 +6,20 @@ of time), so opening + lines = closing always holds.
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from loyaltyctl.model import Reward
 
 
-@dataclass(frozen=True)
-class Movement:
+class Movement(Struct, frozen=True):
     at: int
     kind: str
     points: int
     description: str
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(Struct, frozen=True):
     at: int
     kind: str
     points: int

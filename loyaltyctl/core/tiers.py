@@ -17,8 +17,9 @@ program version can never leave a stale record behind.
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import date, timedelta
+
+from msgspec import Struct
 
 from loyaltyctl.core.dates import add_months, local_date, start_of_day
 from loyaltyctl.model import TierLevel, Tiers
@@ -61,8 +62,7 @@ class Activity:
         return self.prefix[high] - self.prefix[low] if high > low else 0
 
 
-@dataclass(frozen=True)
-class TierStatus:
+class TierStatus(Struct, frozen=True):
     level: TierLevel
     next_level: TierLevel | None
     progress: int  # qualifying amount in the current window (minor units or points)
@@ -114,8 +114,7 @@ def window_start(day: date) -> date:
     return add_months(day, -12) + timedelta(days=1)
 
 
-@dataclass(frozen=True)
-class TierChange:
+class TierChange(Struct, frozen=True):
     on: date
     from_level: str
     to_level: str

@@ -7,10 +7,12 @@ disagree. Journals are written as beancount, hledger/ledger or CSV postings.
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import asdict
 
 from loyaltyctl.core.accounting import JournalEntry, Liability, Rollforward
 from loyaltyctl.formats.csv_output import csv_text, safe_cell
@@ -20,8 +22,7 @@ from loyaltyctl.money import MINOR_DIGITS, format_money, from_minor, plain_decim
 COLUMNS = ("line", "points", "value")
 
 
-@dataclass(frozen=True)
-class Money:
+class Money(Struct, frozen=True):
     """A money cell: minor units of a currency (a number in CSV and XLSX, formatted as currency in XLSX)."""
 
     minor: int
@@ -32,8 +33,7 @@ class Money:
         return from_minor(self.minor, self.currency)
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(Struct, frozen=True):
     title: str
     rows: list[tuple[str, Any, Any]]  # (line, points or None, value: Money, int, Decimal, str or date)
 
@@ -199,7 +199,7 @@ def _header(program: str, report: Rollforward, unit: str) -> list[str]:
 def _accounts(accounts: Accounting) -> list[str]:
     """Every account the program names, used this period or not, so a later month's journal appended with
     `--no-declarations` finds each account it posts to already open."""
-    return list(dict.fromkeys(vars(accounts).values()))
+    return list(dict.fromkeys(asdict(accounts).values()))
 
 
 def _narration(program: str, entry: JournalEntry, unit: str) -> str:

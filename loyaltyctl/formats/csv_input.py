@@ -4,14 +4,14 @@ import csv
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from loyaltyctl.errors import BadInput
 
 
-@dataclass(frozen=True)
-class CsvRow:
+class CsvRow(Struct, frozen=True):
     line: int  # 1-based line where the row starts
     raw: tuple[str, ...]
     fields: dict[str, str]  # known field -> trimmed cell

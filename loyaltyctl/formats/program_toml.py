@@ -8,12 +8,12 @@ gives back an equal `Program`.
 
 import hashlib
 import re
-from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
 
+from msgspec.structs import asdict, replace
 import tomli_w
 
 from loyaltyctl.core.dates import supported_day
@@ -318,7 +318,7 @@ def _read_partners(items: list[Section]) -> tuple[Partner, ...]:
 def _read_accounting(section: Section) -> Accounting:
     defaults = Accounting()
     accounting = Accounting(
-        **{name: section.get(name, _account, getattr(defaults, name)) for name in defaults.__dataclass_fields__}
+        **{name: section.get(name, _account, getattr(defaults, name)) for name in defaults.__struct_fields__}
     )
     section.finish()
     return accounting
@@ -479,8 +479,8 @@ def program_to_dict(program: Program) -> dict[str, Any]:
             {"code": p.code, "name": p.name, "points_per_unit": _number(p.points_per_unit)} for p in program.partners
         ]
     if program.accounting is not None:
-        accounts = dict(vars(program.accounting))
-        if accounts["opening"] == Accounting.opening:  # added later: left out at its default, so the digest of
+        accounts = asdict(program.accounting)
+        if accounts["opening"] == Accounting().opening:  # added later: left out at its default, so the digest of
             del accounts["opening"]                      # a program stored before it is unchanged
         doc["accounting"] = accounts
     return doc

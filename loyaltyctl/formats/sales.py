@@ -8,9 +8,10 @@ rejected (a bad cell). Memory holds one basket at a time.
 """
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+
+from msgspec import Struct
 
 from loyaltyctl.core.dates import parse_instant
 from loyaltyctl.core.rules import Line
@@ -21,8 +22,7 @@ from loyaltyctl.money import parse_export_money, parse_plain_money
 NO_CUSTOMER = "no customer"
 
 
-@dataclass(slots=True)  # made once per row: no frozen-dataclass cost
-class TxnRow:
+class TxnRow(Struct):
     txn_id: str
     member_id: str
     occurred_at: int  # UTC epoch seconds
@@ -44,8 +44,7 @@ class TxnRow:
         return categories.pop() if len(categories) == 1 else ""
 
 
-@dataclass(slots=True)  # made once per row: no frozen-dataclass cost
-class Sale:
+class Sale(Struct):
     """One basket's rows and what they are: a transaction, or why they are skipped or rejected."""
 
     rows: tuple[CsvRow, ...]
@@ -56,8 +55,7 @@ class Sale:
     refunded_at: int | None = None
 
 
-@dataclass(frozen=True)
-class Export:
+class Export(Struct, frozen=True):
     header: tuple[str, ...]
     rows: Iterator[CsvRow]  # keyed by field (the columns occurred_at joins as occurred_at, occurred_at+1 …;
     # status columns as status#0 …)

@@ -9,11 +9,12 @@ like a program file (every problem with file, line and key path).
 """
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats.toml_tables import (
@@ -106,8 +107,7 @@ def zone_name(text: str) -> str:
     return as_timezone(text)
 
 
-@dataclass(frozen=True)
-class StatusRule:
+class StatusRule(Struct, frozen=True):
     """A column whose value says what a row is: earns, is skipped, or is a refund (values case-folded)."""
 
     column: str
@@ -124,8 +124,7 @@ class StatusRule:
         return None
 
 
-@dataclass(frozen=True)
-class SourceProfile:
+class SourceProfile(Struct, frozen=True):
     name: str
     title: str
     export: str  # where, in that system, to click to get the file

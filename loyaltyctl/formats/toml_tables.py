@@ -3,19 +3,19 @@ them all at once with the line each is on (program files and source profiles ali
 
 import re
 import tomllib
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from msgspec import Struct, field
 
 from loyaltyctl.errors import InvalidProgram
 
 MISSING = object()
 
 
-@dataclass
-class Section:
+class Section(Struct):
     """Reads one TOML table, recording a problem per bad or unknown key."""
 
     raw: dict[str, Any]

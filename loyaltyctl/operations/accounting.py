@@ -1,8 +1,9 @@
 """Accounting reports: liability as of a day, the roll-forward of a period and its journal."""
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date, timedelta
+
+from msgspec import Struct
 
 from loyaltyctl.storage.db import Store
 
@@ -140,8 +141,7 @@ def rollforward_report(db: Store, program: str, period: Period) -> tuple[program
         movements, lambda day: versions.on(day).point_value, unposted)
 
 
-@dataclass(frozen=True)
-class Journal:
+class Journal(Struct, frozen=True):
     ref: programs.ProgramRef
     rollforward: core.Rollforward
     accounts: Accounting

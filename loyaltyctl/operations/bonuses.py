@@ -7,10 +7,11 @@ a tier. Their lots expire like any other under the program's expiry policy.
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from itertools import islice
 from pathlib import Path
+
+from msgspec import Struct
 
 from loyaltyctl.storage.db import Store
 
@@ -99,8 +100,7 @@ class Referrals:
         return bonuses.referral_referee + bonuses.referral_referrer
 
 
-@dataclass(frozen=True)
-class BirthdayRun:
+class BirthdayRun(Struct, frozen=True):
     program: str
     day: date
     members: int  # paid by this run
@@ -127,7 +127,6 @@ def run_birthdays(db: Store, program: str, day: date | None = None) -> BirthdayR
     return BirthdayRun(program, day, len(due), len(due) * bonus, len(celebrating) - len(due), bonus)
 
 
-@dataclass
 class GrantSummary(CsvSummary):
     granted: int = 0
     duplicates: int = 0

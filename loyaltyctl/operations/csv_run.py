@@ -7,8 +7,10 @@ everything back; an error or Ctrl-C leaves neither rows nor reject file.
 """
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from msgspec import Struct, field
+from msgspec.structs import asdict
 
 from loyaltyctl.storage.db import Store
 
@@ -17,8 +19,7 @@ from loyaltyctl.formats.csv_input import RejectWriter, default_reject_path
 from loyaltyctl.storage.db import Discard, write
 
 
-@dataclass
-class CsvSummary:
+class CsvSummary(Struct):
     """What every CSV run reports; importers add their own counts."""
 
     rows: int = 0

@@ -10,10 +10,12 @@ current as rows import), and may pay a pending referral bonus.
 """
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import islice
 from pathlib import Path
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from loyaltyctl.storage.db import Store
 
@@ -42,7 +44,6 @@ HELD = "held"  # a refund whose purchase is not imported yet: tried again at the
 IMPORT_CACHE_KIB = 32768  # a larger page cache makes index inserts for big files much cheaper
 
 
-@dataclass
 class ImportSummary(CsvSummary):
     imported: int = 0  # file rows imported (a basket's lines each count)
     duplicates: int = 0
@@ -63,8 +64,7 @@ class ImportSummary(CsvSummary):
         return data
 
 
-@dataclass
-class _Created:
+class _Created(Struct):
     """A member this import added: dated by their earliest purchase in the file, whatever its order."""
 
     member: Member

@@ -5,9 +5,11 @@ check and the new entries are read and written under the same lock, so two
 processes can never overspend a balance or post one key twice.
 """
 
-from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from loyaltyctl.storage.db import Store
 
@@ -35,8 +37,7 @@ def expiring_until(as_of: date, tz: str, days: int = EXPIRING_WINDOW_DAYS) -> in
     return cutoff(as_of + timedelta(days=days), tz)
 
 
-@dataclass(frozen=True)
-class Posted:
+class Posted(Struct, frozen=True):
     """What a posting command did (or, for a repeated key, had already done)."""
 
     program: programs.ProgramRef
@@ -46,8 +47,7 @@ class Posted:
     note: str | None = None  # how the points were worked out, when not as typed
 
 
-@dataclass(frozen=True)
-class Balance:
+class Balance(Struct, frozen=True):
     program: programs.ProgramRef
     member: Member
     as_of: date
@@ -63,8 +63,7 @@ class Balance:
         return self.points - self.pending
 
 
-@dataclass(frozen=True)
-class Expired:
+class Expired(Struct, frozen=True):
     program: str
     as_of: date
     lots: int

@@ -7,8 +7,9 @@ those earlier in the same file.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
+
+from msgspec import Struct
 
 from loyaltyctl.storage.db import Store
 
@@ -105,8 +106,7 @@ class MemberStates:
         return MemberState(status.level.code, status.level.multiplier, may_earn, why_not)
 
 
-@dataclass(frozen=True)
-class MemberDetails:
+class MemberDetails(Struct, frozen=True):
     ref: programs.ProgramRef
     member: Member
     version: Program  # in force at `at`
@@ -136,8 +136,7 @@ def member_details(db: Store, program: str, ident: str, at: int | None = None) -
     )
 
 
-@dataclass(frozen=True)
-class MembershipPayment:
+class MembershipPayment(Struct, frozen=True):
     ref: programs.ProgramRef
     member: Member
     term: Term

@@ -1,8 +1,9 @@
 """Closing a period: post the expiries due in it, record what it closed at, and refuse postings into it after."""
 
 import time
-from dataclasses import dataclass
 from datetime import date
+
+from msgspec import Struct
 
 from loyaltyctl.storage.db import Store
 
@@ -18,8 +19,7 @@ from loyaltyctl.storage.db import write
 from loyaltyctl.storage.reports import points_before
 
 
-@dataclass(frozen=True)
-class Closed:
+class Closed(Struct, frozen=True):
     ref: programs.ProgramRef
     close: store.Close
     already: bool = False  # the period was closed before (through this day or later): nothing done

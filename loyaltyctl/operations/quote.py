@@ -1,6 +1,7 @@
 """`quote`: what a purchase would earn now, with its breakdown; reads, never writes."""
 
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from loyaltyctl.storage.db import Store
 
@@ -15,8 +16,7 @@ from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
 
 
-@dataclass(frozen=True)
-class Quote:
+class Quote(Struct, frozen=True):
     ref: programs.ProgramRef
     member: Member
     version: Program

@@ -1,7 +1,8 @@
 """Reports on partners (what each owes for the points its customers earned) and donations."""
 
-from dataclasses import dataclass
 from datetime import date
+
+from msgspec import Struct
 
 from loyaltyctl.storage.db import Store
 
@@ -21,8 +22,7 @@ from loyaltyctl.storage import programs
 from loyaltyctl.storage import reports as store
 
 
-@dataclass(frozen=True)
-class Period:
+class Period(Struct, frozen=True):
     start: date
     end: date  # inclusive
 
@@ -33,8 +33,7 @@ def check_period(start: date, end: date) -> Period:
     return Period(start, end)
 
 
-@dataclass(frozen=True)
-class PartnerLine:
+class PartnerLine(Struct, frozen=True):
     code: str
     name: str
     purchases: int
@@ -72,8 +71,7 @@ def partner_report(db: Store, program: str, period: Period) -> tuple[programs.Pr
     return ref, [PartnerLine(code, names.get(code, code), *figures) for code, figures in totals.items()]
 
 
-@dataclass(frozen=True)
-class DonationLine:
+class DonationLine(Struct, frozen=True):
     charity: str
     donations: int
     points: int
@@ -87,8 +85,7 @@ def donation_report(db: Store, program: str, period: Period) -> tuple[programs.P
     return ref, [DonationLine(*row) for row in rows]
 
 
-@dataclass(frozen=True)
-class ExpiringLine:
+class ExpiringLine(Struct, frozen=True):
     member: Member
     points: int
     first_expiry: date

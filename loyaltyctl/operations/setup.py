@@ -1,7 +1,6 @@
 """Programs and members: applying program files, importing member CSVs."""
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from loyaltyctl.storage.db import Store
@@ -24,7 +23,6 @@ def apply_programs(db: Store, loaded: list[Program]) -> list[programs.ApplyResul
         return [programs.apply_program(db, program, clock.today_in(program.timezone)) for program in loaded]
 
 
-@dataclass
 class MemberImport(CsvSummary):
     added: int = 0
     updated: int = 0

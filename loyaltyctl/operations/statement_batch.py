@@ -5,9 +5,10 @@ import os
 import re
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+from msgspec import Struct
 
 from loyaltyctl.storage.db import Store
 
@@ -40,8 +41,7 @@ def write_atomically(path: Path, data: str | bytes) -> None:
         raise
 
 
-@dataclass(frozen=True)
-class BatchResult:
+class BatchResult(Struct, frozen=True):
     written: int
     skipped_inactive: int
     skipped_no_email: int

@@ -1,7 +1,8 @@
 """Member statements: where a member stands, what moved in a period, what they can get now."""
 
-from dataclasses import dataclass
 from datetime import date, timedelta
+
+from msgspec import Struct
 
 from loyaltyctl.storage.db import Store
 
@@ -18,8 +19,7 @@ from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
 
 
-@dataclass(frozen=True)
-class Statement:
+class Statement(Struct, frozen=True):
     ref: programs.ProgramRef
     version: Program  # in force on the last day
     member: Member

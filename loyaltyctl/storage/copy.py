@@ -7,7 +7,8 @@ so a copy that fails or does not verify leaves the destination empty.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.storage.db import Store, write
@@ -16,8 +17,7 @@ from loyaltyctl.storage.integrity import first_broken_link, reconciliation_probl
 BATCH_ROWS = 5000
 
 
-@dataclass(frozen=True)
-class Table:
+class Table(Struct, frozen=True):
     name: str
     columns: tuple[str, ...]
     order: str

@@ -7,7 +7,8 @@ transaction, so what a posting reads is what it changes.
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from loyaltyctl.storage.db import Store, insert_sql
 
@@ -15,8 +16,7 @@ from loyaltyctl.core.chain import GENESIS, entry_digest
 from loyaltyctl.core.posting import Book, Debt, Lot, PostedExpiry, Posting, Refund
 
 
-@dataclass(frozen=True)
-class NewEntry:
+class NewEntry(Struct, frozen=True):
     """An entry to append; `points` is signed."""
 
     member: int
@@ -32,8 +32,7 @@ class NewEntry:
     available_at: int | None = None  # not stored with the entry: when a fresh credit's points stop pending
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(Struct, frozen=True):
     """An entry as stored."""
 
     id: int
@@ -192,8 +191,7 @@ def write_book(db: Store, book: Book) -> None:
                          for debit in book.changed_debts if (d := book.debts[debit])])
 
 
-@dataclass(frozen=True)
-class History:
+class History(Struct, frozen=True):
     """Everything a replay of some members needs: their entries and the expiries already posted."""
 
     postings: list[Posting]

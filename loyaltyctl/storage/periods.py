@@ -1,15 +1,15 @@
 """Period closes: the record of each `period close`, and the latest one a posting must respect."""
 
-from dataclasses import dataclass
 from datetime import date
+
+from msgspec import Struct
 
 from loyaltyctl.storage.db import Store
 
 from loyaltyctl.core.periods import ClosedThrough
 
 
-@dataclass(frozen=True)
-class Close:
+class Close(Struct, frozen=True):
     through: date
     closed_before: int
     expiries_posted: int

@@ -1,9 +1,11 @@
 """Programs and their versions."""
 
 import time
-from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from loyaltyctl.storage.db import Store
 
@@ -14,8 +16,7 @@ from loyaltyctl.model import Program
 from loyaltyctl.storage.periods import fetch_closed_through
 
 
-@dataclass(frozen=True)
-class ProgramVersion:
+class ProgramVersion(Struct, frozen=True):
     program_id: int
     version: int
     effective_from: date
@@ -23,8 +24,7 @@ class ProgramVersion:
     program: Program
 
 
-@dataclass(frozen=True)
-class ApplyResult:
+class ApplyResult(Struct, frozen=True):
     code: str
     version: int
     status: str  # created | updated | unchanged
@@ -44,8 +44,7 @@ def _version_from_row(row: tuple) -> ProgramVersion:
 _VERSION_COLUMNS = "program_id, version, effective_from, applied_at, definition"
 
 
-@dataclass(frozen=True)
-class ProgramRef:
+class ProgramRef(Struct, frozen=True):
     """What never changes between a program's versions."""
 
     id: int

@@ -1,15 +1,15 @@
 """Imported transactions: duplicate checks, originals of refunds, and batched inserts."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from loyaltyctl.storage.db import Store, insert_sql
 
 _CHUNK = 500  # well under SQLite's bound-parameter limit
 
 
-@dataclass(frozen=True)
-class Original:
+class Original(Struct, frozen=True):
     """A purchase a refund names."""
 
     id: int

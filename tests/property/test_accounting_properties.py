@@ -8,7 +8,7 @@ of it, nor does closing periods (a roll-forward then opens from the close).
 """
 
 import os
-from dataclasses import replace
+from msgspec.structs import replace
 from datetime import date, timedelta
 
 from hypothesis import HealthCheck, given, settings
