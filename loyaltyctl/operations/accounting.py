@@ -18,7 +18,6 @@ from loyaltyctl.operations.posting import expiries_moved_since, lots_as_of
 from loyaltyctl.operations.reports import Period
 from loyaltyctl.storage import programs
 from loyaltyctl.storage import reports as store
-from loyaltyctl.storage.periods import fetch_closes
 
 BREAKAGE_MODES = ("program", "estimated")
 
@@ -110,28 +109,12 @@ def _day_totals(db: Store, ref: programs.ProgramRef, start: int, end: int) -> di
             for day, f in sorted(figures.items())}
 
 
-def _points_outstanding(db: Store, program_id: int, before: int) -> int:
-    """Net points outstanding at an instant, summed from the latest period close at or before it.
-
-    Nothing dated before a close can be posted after it, and the close posted
-    every expiry due by then, so its closing points plus the entries since
-    (less expiries due since and not posted) is exactly the full sum, read
-    from a short range of `entries_program_time` (`db verify` rechecks each
-    close's figure from the whole ledger).
-    """
-    closes = [close for close in fetch_closes(db, program_id) if close.closed_before <= before]
-    if not closes:
-        return store.points_before(db, program_id, before)
-    close = closes[-1]
-    return close.closing_points + store.points_before(db, program_id, before, since=close.closed_before)
-
-
 def rollforward_report(db: Store, program: str, period: Period) -> tuple[programs.ProgramRef, core.Rollforward]:
     """Opening points, the period's movements by kind and closing points, in points and money."""
     ref = programs.fetch_program_ref(db, program)
     versions = program_versions(db, program)
     start, end = start_of_day(period.start, ref.timezone), cutoff(period.end, ref.timezone)
-    opening = _points_outstanding(db, ref.id, start)
+    opening = store.points_before(db, ref.id, start)
     movements = [movement for day, totals in _day_totals(db, ref, start, end).items()
                  for movement in core.day_movements(day, totals)]
     unposted = store.unposted_expiries(db, ref.id, end, start)[0]

@@ -35,6 +35,7 @@ TABLES = (
                       "referral_code", "created_at"), "id", self_reference="referred_by"),
     Table("entries", ("id", "program_id", "member", "kind", "points", "effective_at", "recorded_at", "key", "reason",
                       "reward", "money", "charity", "ref", "hash"), "id"),
+    Table("entry_totals", ("program_id", "week", "points", "entries"), "program_id, week", generated=False),
     Table("lots", ("id", "entry", "member", "points", "earned_at", "expires_at", "available_at", "remaining",
                    "expired", "issued_at"), "id"),
     Table("consumptions", ("rowid", "debit", "lot", "points", "at"), "rowid"),

@@ -3,7 +3,7 @@
 from loyaltyctl.storage.db import Store
 
 from loyaltyctl.core.chain import GENESIS, entry_digest
-from loyaltyctl.storage.ledger import HASHED_COLUMNS
+from loyaltyctl.storage.ledger import HASHED_COLUMNS, WEEK_OF_EFFECTIVE_AT
 from loyaltyctl.storage.periods import fetch_all_closes
 from loyaltyctl.storage.reports import points_before
 
@@ -35,9 +35,18 @@ def first_broken_link(db: Store) -> tuple[int, str] | None:
 
 
 def reconciliation_problems(db: Store) -> list[str]:
-    """Each lot, debt and member balance against the entries and takes behind it; each closed period's
-    closing points against the ledger now."""
+    """Each lot, debt and member balance against the entries and takes behind it; each week's totals
+    and each closed period's closing points against the ledger now."""
     problems = []
+    summed = {(program_id, week): (points, entries) for program_id, week, points, entries in _rows(db,
+              f"SELECT program_id, {WEEK_OF_EFFECTIVE_AT}, sum(points), count(*) FROM entries GROUP BY 1, 2")}
+    kept = {(program_id, week): (points, entries) for program_id, week, points, entries in _rows(db,
+            "SELECT program_id, week, points, entries FROM entry_totals")}
+    for program_id, week in sorted(summed.keys() | kept.keys()):
+        points, entries = summed.get((program_id, week), (0, 0))
+        if kept.get((program_id, week), (0, 0)) != (points, entries):
+            problems.append(f"program {program_id}, week {week}: totals of {kept.get((program_id, week))} "
+                            f"(points, entries), but its {entries} entries sum to {points}")
     for lot, points, remaining, expired, taken, by_expiry in _rows(db,
         """SELECT l.id, l.points, l.remaining, l.expired,
                   coalesce(sum(c.points), 0),

@@ -55,6 +55,11 @@ _ENTRY_COLUMNS = """e.id, e.member, m.member_id, e.kind, e.points, e.effective_a
 HASHED_COLUMNS = "program_id, id, member, kind, points, effective_at, recorded_at, key, reason, reward, money, charity, ref"
 
 
+WEEK_SECONDS = 7 * 86400  # entry_totals' weeks: effective_at // WEEK_SECONDS (Unix weeks, from a Thursday)
+WEEK_OF_EFFECTIVE_AT = "(effective_at - ((effective_at % 604800) + 604800) % 604800) / 604800"  # floored, as //
+_ADD_TOTALS = """INSERT INTO entry_totals (program_id, week, points, entries) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (program_id, week) DO UPDATE
+                 SET points = entry_totals.points + excluded.points, entries = entry_totals.entries + excluded.entries"""
 _ENTRY_FIELDS = (*HASHED_COLUMNS.split(", "), "hash")
 _INSERT_ENTRY = insert_sql("entries", _ENTRY_FIELDS)
 _LOT_FIELDS = ("id", "entry", "member", "points", "earned_at", "expires_at", "available_at", "remaining", "expired",
@@ -74,6 +79,7 @@ class ChainWriter:
 
     Fresh credits and their lots can be buffered (`queue`) and written with
     executemany; anything that reads the ledger flushes first (`flush`).
+    Every entry written adds its points to its week in `entry_totals`.
     """
 
     def __init__(self, db: Store, program_id: int):
@@ -85,6 +91,8 @@ class ChainWriter:
         self.ids = db.entry_ids()
         self._entry_rows: list[tuple] = []
         self._lot_rows: list[tuple] = []
+        self._weeks: dict[int, list[int]] = {}  # week -> [points, entries] written since the last add
+
 
     def _entry_row(self, entry: NewEntry) -> tuple:
         """The next entry's row, chained to the one before it."""
@@ -92,12 +100,16 @@ class ChainWriter:
         fields = hashed_fields(self.program_id, entry_id, entry, self.recorded_at)
         digest = entry_digest(self.head_hash, fields)
         self.head_id, self.head_hash = entry_id, digest
+        week = self._weeks.setdefault(entry.effective_at // WEEK_SECONDS, [0, 0])
+        week[0] += entry.points
+        week[1] += 1
         return (*fields, digest)
 
     def append(self, entry: NewEntry) -> int:
         """Append one entry now (after anything buffered)."""
         self.flush()
         self.db.execute(_INSERT_ENTRY, self._entry_row(entry))
+        self._add_totals()
         return self.head_id
 
     def queue(self, entry: NewEntry, lots: Callable[[int], Iterable[Lot]]) -> int:
@@ -113,6 +125,12 @@ class ChainWriter:
             self.db.insert("lots", _LOT_FIELDS, self._lot_rows)
             self._entry_rows.clear()
             self._lot_rows.clear()
+            self._add_totals()
+
+    def _add_totals(self) -> None:
+        self.db.executemany(_ADD_TOTALS, [(self.program_id, week, points, entries)
+                                          for week, (points, entries) in self._weeks.items()])
+        self._weeks.clear()
 
     def save_head(self) -> None:
         self.flush()

@@ -323,3 +323,22 @@ def m009_refunds_by_member(db: Store) -> None:
     poster asks for a member's latest refund as often as for their latest entry."""
     db.executescript(schema(db,
         "CREATE INDEX transactions_member_refunds ON transactions(member, occurred_at) WHERE refund_of IS NOT NULL;"))
+
+
+@migration
+def m010_entry_totals(db: Store) -> None:
+    """Each program's points per week of effective time, kept by the ledger's writer as it appends: a
+    roll-forward's opening balance sums a hundred weeks and the days since, not every earlier entry.
+    Sums commute, so a backdated posting adds to its own week and nothing is ever recomputed."""
+    db.executescript(schema(db, """
+        CREATE TABLE entry_totals (
+            program_id INTEGER NOT NULL REFERENCES programs(id),
+            week INTEGER NOT NULL,
+            points INTEGER NOT NULL,
+            entries INTEGER NOT NULL,
+            PRIMARY KEY (program_id, week)
+        );
+        INSERT INTO entry_totals (program_id, week, points, entries)
+            SELECT program_id, (effective_at - ((effective_at % 604800) + 604800) % 604800) / 604800,
+                   sum(points), count(*)
+            FROM entries GROUP BY 1, 2;"""))

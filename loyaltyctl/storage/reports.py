@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 
 from loyaltyctl.storage.db import Store
+from loyaltyctl.storage.ledger import WEEK_SECONDS
 
 
 def _segment(column: str, starts: Sequence[int]) -> tuple[str, list[int]]:
@@ -132,16 +133,20 @@ def _differences(running: list[int]) -> list[int]:
     return [now - earlier for now, earlier in zip(running, [0, *running])]
 
 
-def points_before(db: Store, program_id: int, before: int, since: int | None = None) -> int:
-    """Net points outstanding at an instant: entries before it less unposted expiries (`entries_program_time`).
+def points_before(db: Store, program_id: int, before: int) -> int:
+    """Net points outstanding at an instant: entries before it less unposted expiries.
 
-    With `since`, only entries from that instant on are summed: the caller
-    adds the points outstanding at `since` (a period close's figure).
+    The entries are summed from `entry_totals` for the weeks before the
+    instant's week and from `entries_program_time` for the days of that week,
+    so the cost is that of one week of entries, however long the ledger.
     """
-    entries = db.execute(
+    week = before // WEEK_SECONDS
+    weeks = db.execute("SELECT coalesce(sum(points), 0) FROM entry_totals WHERE program_id = ? AND week < ?",
+                       [program_id, week]).fetchone()[0]
+    days = db.execute(
         "SELECT coalesce(sum(points), 0) FROM entries WHERE program_id = ? AND effective_at >= ? AND effective_at < ?",
-        [program_id, since if since is not None else -(2**62), before]).fetchone()[0]
-    return entries - unposted_expiries(db, program_id, before)[1]
+        [program_id, week * WEEK_SECONDS, before]).fetchone()[0]
+    return weeks + days - unposted_expiries(db, program_id, before)[1]
 
 
 BUCKET_SECONDS = 900  # every time zone's day starts on a quarter hour, so a bucket lies in one local day

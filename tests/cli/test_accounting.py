@@ -452,6 +452,19 @@ def test_rollforward_opens_and_closes_at_the_liability_net_of_points_owed(books,
     assert (r["opening_liability"], r["closing_liability"]) == (opening["net_liability"], closing["net_liability"])
 
 
+def test_a_backdated_posting_moves_every_later_opening_by_its_points(books):
+    # +25 to B dated 2025-11-20, under version 1 (no expiry): every period from January opens and closes
+    # 25 higher, and the opening's week total and the days after it are both read (2026-03-01 is a Sunday)
+    before = {period: rollforward(*period) for period in PERIODS}
+    ok("adjust", "-p", "acct", "B", "25", "-r", "a receipt found", "--at", "2025-11-20")
+    for period, was in before.items():
+        now = rollforward(*period)
+        assert (now["opening_points"], now["closing_points"]) == (was["opening_points"] + 25,
+                                                                  was["closing_points"] + 25), period
+        assert now["adjusted"] == was["adjusted"]
+    assert ok("db", "verify").exit_code == 0
+
+
 def test_running_expire_changes_no_rollforward_figure(books):
     before = {period: rollforward(*period) for period in PERIODS}
     ok("expire", "-p", "acct", "--as-of", "2026-03-31")

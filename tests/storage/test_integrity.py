@@ -63,6 +63,18 @@ def test_a_lot_changed_behind_the_tools_back_is_found(ledger, db_path):
     assert f"error: lot {lot}: " in result.stderr
 
 
+def test_a_week_total_changed_behind_the_tools_back_is_found(ledger, db_path):
+    # the earn of 300 on Monday 2026-01-05 lies in Unix week 2922, which starts on Thursday
+    # 2026-01-01 00:00 UTC (2,922 x 604,800 = 1,767,225,600) and ends a week later
+    program, week = query("SELECT program_id, min(week) FROM entry_totals WHERE points = 300 GROUP BY 1")[0]
+    assert week == 2922
+    change(db_path, f"UPDATE entry_totals SET points = 299 WHERE program_id = {program} AND week = {week}")
+    result = run("db", "verify")
+    assert result.exit_code == 1
+    assert (f"error: program {program}, week 2922: totals of (299, 1) (points, entries), "
+            "but its 1 entries sum to 300") in result.stderr
+
+
 def test_backup_is_a_working_copy_and_will_not_overwrite(ledger, tmp_path):
     copy = tmp_path / "copy.db"
     assert run("db", "backup", copy).exit_code == 0
