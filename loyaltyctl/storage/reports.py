@@ -63,15 +63,18 @@ def balance_totals(db: Store, program_id: int, before: int) -> tuple[int, int, i
 
     A balance is the member's entries effective before the instant less their
     lots expired by then that `expire` has not posted (see `balance_as_of`).
-    The sum runs over the covering index `entries_member_time`.
+    The sum runs over the covering index `entries_member_time`; the unposted
+    expiries come from `lots_due` and meet the balances in one GROUP BY over
+    both (a LEFT JOIN of the two was planned, on a database without ANALYZE,
+    as a nested scan: 280 s at 10M entries instead of 1.7 s).
     """
     return db.execute(
-        f"""WITH balances AS (
+        f"""WITH parts AS (
                 SELECT member, sum(points) AS points FROM entries
-                WHERE member IN ({_PROGRAM_MEMBERS}) AND effective_at < :t GROUP BY member),
-            unposted AS ({_UNPOSTED}),
-            net AS (SELECT b.points - coalesce(u.points, 0) AS points
-                    FROM balances b LEFT JOIN unposted u ON u.member = b.member)
+                WHERE member IN ({_PROGRAM_MEMBERS}) AND effective_at < :t GROUP BY member
+                UNION ALL
+                SELECT member, -points FROM ({_UNPOSTED}) AS unposted),
+            net AS (SELECT sum(points) AS points FROM parts GROUP BY member)
             SELECT count(*) FILTER (WHERE points > 0), coalesce(sum(points) FILTER (WHERE points > 0), 0),
                    coalesce(-sum(points) FILTER (WHERE points < 0), 0)
             FROM net""",
