@@ -1,6 +1,6 @@
-"""Report benchmark: `report liability` and `report rollforward` against one full scan of the ledger.
+"""Report benchmark: liability, roll-forward and journal against one full scan of the ledger.
 
-    python bench/report_bench.py [--members N] [--db PATH]
+    python bench/report_bench.py [--members N] [--db PATH] [--runs 3]
         (default: 100,000 members, about 10,000,000 entries, in bench/.cache/report-bench-100000.db)
 
 The ledger (about 100 entries per member) is written directly in SQL, since
@@ -15,27 +15,28 @@ The database is built once (in bench/.cache/ unless --db names a path) and
 reused while its counts and its schema match what this loyaltyctl creates.
 
 Then, with the database as built (no ANALYZE) and again after ANALYZE, it times
-each command as a fresh process, wall clock, best of 3, with its peak RSS:
-  (0) sqlite3 DB "SELECT sum(points) FROM entries"             the baseline: one full scan (plan printed)
-  (1) report liability --as-of 2026-10-31 --format json          target: at most 2x (0)
-  (2) report rollforward --from 2026-10-01 --to 2026-10-31 ...   target: at most 2x (0)
-  (2b) the same with the books closed through 2026-09-30 (opening from the close; reopened after)
-  (3) balance M000123 --as-of 2026-10-31 --format json           target: under 50 ms end to end
-and, to show how much of (3) is start-up, `import loyaltyctl.cli` alone and
-the same balance called in-process. A report the CLI does not have yet is
-reported as missing.
+each command as a fresh process, wall clock, in rounds that rotate who goes
+first (--runs, default 3), printing min, median, peak RSS and the median's ratio to (0):
+  (0) sqlite3 DB "SELECT sum(points) FROM entries"          the baseline: one full scan (plan printed)
+  (1) report liability --as-of 2026-10-31                   target: at most 2x (0)
+  (2) report rollforward for October 2026                   target: at most 1.5x (0)
+  (2') the same for January 2025, near the ledger's start   as fast as (2): cost follows the month
+  (3) report journal for October 2026 (CSV)                 target: at most 1.5x (0)
+  (4) balance M000123 --as-of 2026-10-31
+and, to show how much of (4) is start-up, `import loyaltyctl.cli` alone and
+the same balance called in-process.
 """
 
 import argparse
 import multiprocessing
 import random
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from array import array
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -85,7 +86,7 @@ LAST_EXPIRY_RUN = date(2026, 10, 1)
 EVENTS_PER_MEMBER = 91  # with the expiries they lead to, about 100 entries per member
 REWARDS = ((100, "one"), (500, "five"), (1000, "ten"))  # points, code; 1 point = 1 cent
 AS_OF, PERIOD = "2026-10-31", ("2026-10-01", "2026-10-31")
-CLOSED_THROUGH = "2026-09-30"  # the day before PERIOD starts
+EARLY_PERIOD = ("2025-01-01", "2025-01-31")  # a month near the ledger's start: as costly as the last, if proportional
 AS_OF_CUTOFF = int(datetime(2026, 11, 1, tzinfo=ZoneInfo(TZ)).timestamp())  # the first instant after AS_OF
 MEMBER = "M000123"
 CACHE = Path(__file__).parent / ".cache"
@@ -239,6 +240,10 @@ def generate(conn: sqlite3.Connection, program_id: int, members: int, seed: int 
     ledger.write_lots()
     conn.execute("INSERT INTO chain_heads (program_id, entry, hash) VALUES (?, ?, x'00')",
                  [program_id, ledger.next_entry - 1])
+    from loyaltyctl.storage.ledger import WEEK_OF_EFFECTIVE_AT  # in the build's child process (see in_child)
+
+    conn.execute(f"""INSERT INTO entry_totals (program_id, week, points, entries)
+                     SELECT program_id, {WEEK_OF_EFFECTIVE_AT}, sum(points), count(*) FROM entries GROUP BY 1, 2""")
 
 
 def counts(db: Path) -> dict[str, int]:
@@ -306,13 +311,14 @@ def in_child(function, *args):
         return pool.apply(function, args)
 
 
-def has_command(*words: str) -> bool:
-    return subprocess.run([LOYALTYCTL, *words, "--help"], check=False, capture_output=True).returncode == 0
-
-
-def best_of(args: list[str], times: int = 3) -> tuple[float, int]:
-    """The fastest of `times` runs: (seconds, peak RSS MiB)."""
-    return min(run(args) for _ in range(times))
+def rounds(commands: dict[str, list[str]], times: int) -> dict[str, list[tuple[float, int]]]:
+    """Each command `times` times, in rounds that rotate who goes first: (seconds, peak RSS MiB) per run."""
+    names = list(commands)
+    timed: dict[str, list[tuple[float, int]]] = {name: [] for name in names}
+    for turn in range(times):
+        for name in names[turn % len(names):] + names[:turn % len(names)]:
+            timed[name].append(run(commands[name]))
+    return timed
 
 
 def balance_in_process(db: Path, times: int = 3) -> float:
@@ -342,53 +348,44 @@ def set_statistics(db: Path, analyze: bool) -> float:
         return time.perf_counter() - started
 
 
-@contextmanager
-def closed_through(db: Path, through: str):
-    """The books closed through a day (the roll-forward then opens from the close), reopened afterwards so the
-    cached database stays as built (the close posts no expiries: the monthly runs already did)."""
-    subprocess.run([LOYALTYCTL, "--db", str(db), "period", "close", "--program", "bench", "--through", through],
-                   check=True, stdout=subprocess.DEVNULL)
-    try:
-        yield
-    finally:
-        with sqlite3.connect(db) as conn:
-            conn.execute("DELETE FROM period_closes WHERE through = ?", [through])
-
-
-def time_reports(db: Path, heading: str) -> None:
-    print(f"\n{heading}")
+def time_reports(db: Path, heading: str, times: int) -> None:
+    print(f"\n{heading}: {times} alternating runs each, wall seconds")
     scan = "SELECT sum(points) FROM entries"
     with sqlite3.connect(db) as conn:
         plan = " / ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {scan}"))
-    base, rss = best_of(["sqlite3", str(db), scan])
-    print(f"  {'(0) ' + scan:62} {base:7.2f} s  peak RSS {rss:4d} MiB  plan: {plan}")
     cli = [LOYALTYCTL, "--db", str(db)]
-    reports = (("(1) report liability --as-of " + AS_OF, ["liability", "--as-of", AS_OF]),
-               ("(2) report rollforward --from {} --to {}".format(*PERIOD),
-                ["rollforward", "--from", PERIOD[0], "--to", PERIOD[1]]))
-    for label, args in reports:
-        if not has_command("report", args[0]):
-            print(f"  {label:62} not in this loyaltyctl yet")
-            continue
-        seconds, rss = best_of(cli + ["report", *args, "--program", "bench", "--format", "json"])
-        print(f"  {label:62} {seconds:7.2f} s  peak RSS {rss:4d} MiB  {seconds / base:.2f}x (0), target <= 2x")
-    if has_command("period", "close"):
-        label = f"(2b) the same after period close --through {CLOSED_THROUGH}"
-        with closed_through(db, CLOSED_THROUGH):
-            seconds, rss = best_of(cli + ["report", *reports[1][1], "--program", "bench", "--format", "json"])
-        print(f"  {label:62} {seconds:7.2f} s  peak RSS {rss:4d} MiB  {seconds / base:.2f}x (0)")
-    seconds, rss = best_of(cli + ["balance", "--program", "bench", MEMBER, "--as-of", AS_OF, "--format", "json"])
-    startup, _ = best_of([str(BIN / "python"), "-c", "import loyaltyctl.cli"])
-    label = f"(3) balance {MEMBER} --as-of {AS_OF}"
-    print(f"  {label:62} {seconds * 1000:7.0f} ms peak RSS {rss:4d} MiB  target < 50 ms")
-    print(f"      of which python + import loyaltyctl.cli {startup * 1000:.0f} ms; "
-          f"open + balance in-process {in_child(balance_in_process, db) * 1000:.1f} ms")
+    month = ["--from", PERIOD[0], "--to", PERIOD[1], "--program", "bench"]
+    early = ["--from", EARLY_PERIOD[0], "--to", EARLY_PERIOD[1], "--program", "bench"]
+    commands = {
+        f"(0) {scan}": ["sqlite3", str(db), scan],
+        f"(1) report liability --as-of {AS_OF}": [*cli, "report", "liability", "--as-of", AS_OF, "--program", "bench",
+                                                   "--format", "json"],
+        f"(2) report rollforward {PERIOD[0]}..{PERIOD[1]}": [*cli, "report", "rollforward", *month, "--format", "json"],
+        f"(2') the same for {EARLY_PERIOD[0]}..{EARLY_PERIOD[1]}": [*cli, "report", "rollforward", *early,
+                                                                    "--format", "json"],
+        f"(3) report journal {PERIOD[0]}..{PERIOD[1]} (CSV)": [*cli, "report", "journal", *month, "--format", "csv"],
+        f"(4) balance {MEMBER} --as-of {AS_OF}": [*cli, "balance", "--program", "bench", MEMBER, "--as-of", AS_OF,
+                                                  "--format", "json"],
+    }
+    timed = rounds(commands, times)
+    base = statistics.median(seconds for seconds, _ in timed[f"(0) {scan}"])
+    targets = {"(1)": "target <= 2x", "(2)": "target <= 1.5x", "(2')": "target <= 1.5x", "(3)": "target <= 1.5x"}
+    print(f"  {'':62} {'min':>7} {'median':>7}  peak RSS")
+    for name, runs in timed.items():
+        median = statistics.median(seconds for seconds, _ in runs)
+        ratio = f"  {median / base:.2f}x (0) {targets.get(name.split()[0], '')}" if not name.startswith("(0)") else ""
+        print(f"  {name:62} {min(s for s, _ in runs):7.2f} {median:7.2f}  {max(r for _, r in runs):4d} MiB{ratio}")
+    print(f"  (0)'s plan: {plan}")
+    startup = min(run([str(BIN / "python"), "-c", "import loyaltyctl.cli"])[0] for _ in range(times))
+    print(f"  (4) is python + import loyaltyctl.cli {startup * 1000:.0f} ms, "
+          f"open + balance in-process {in_child(balance_in_process, db) * 1000:.1f} ms, and the command's own imports")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--db", type=Path, help="database to build or reuse (default: bench/.cache/…)")
+    parser.add_argument("--runs", type=int, default=3)
     options = parser.parse_args()
     db = options.db or CACHE / f"report-bench-{options.members}.db"
     if ready(db, options.members):
@@ -403,9 +400,9 @@ def main() -> None:
         print(f"  built in {time.perf_counter() - started:.0f} s")
     describe(db)
     set_statistics(db, analyze=False)
-    time_reports(db, "as built, no ANALYZE (a user's database)")
+    time_reports(db, "as built, no ANALYZE (a user's database)", options.runs)
     print(f"\nANALYZE: {set_statistics(db, analyze=True):.1f} s")
-    time_reports(db, "after ANALYZE")
+    time_reports(db, "after ANALYZE", options.runs)
 
 
 if __name__ == "__main__":
