@@ -22,6 +22,14 @@ def is_postgres(location: str | Path) -> bool:
     return str(location).startswith(POSTGRES_SCHEMES)
 
 
+def in_chunks(values: Sequence, size: int = 500) -> Iterator[tuple[list, str]]:
+    """`values` a few hundred at a time with their `?` marks, for `IN (...)`: one query per chunk stays
+    well under SQLite's bound-parameter limit."""
+    for start in range(0, len(values), size):
+        chunk = list(values[start : start + size])
+        yield chunk, ",".join("?" * len(chunk))
+
+
 def insert_sql(table: str, columns: Sequence[str]) -> str:
     """INSERT of one row into these columns, in placeholders every backend takes."""
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"

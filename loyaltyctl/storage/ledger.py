@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from msgspec import Struct
 
-from loyaltyctl.storage.db import Store, insert_sql
+from loyaltyctl.storage.db import Store, in_chunks, insert_sql
 
 from loyaltyctl.core.chain import GENESIS, entry_digest
 from loyaltyctl.core.posting import Book, Debt, Lot, PostedExpiry, Posting, Refund
@@ -150,11 +150,9 @@ def _lot_row(lot: Lot) -> tuple:
 def fetch_indebted(db: Store, members: Sequence[int]) -> set[int]:
     """Those of the members who owe points."""
     owing: set[int] = set()
-    for start in range(0, len(members), 500):
-        chunk = list(members[start : start + 500])
+    for chunk, marks in in_chunks(members):
         owing.update(row[0] for row in db.execute(
-            f"SELECT DISTINCT member FROM debts WHERE remaining > 0 AND member IN ({','.join('?' * len(chunk))})",
-            chunk))
+            f"SELECT DISTINCT member FROM debts WHERE remaining > 0 AND member IN ({marks})", chunk))
     return owing
 
 
@@ -162,9 +160,7 @@ def fetch_latest(db: Store, members: Sequence[int]) -> dict[int, int]:
     """Each member's latest entry or refund instant (members with neither are left out): a posting dated
     before a refund changes what the refund takes back, even one that took nothing."""
     latest: dict[int, int] = {}
-    for start in range(0, len(members), 500):
-        chunk = list(members[start : start + 500])
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_chunks(members):
         latest.update(db.execute(
             f"""SELECT member, max(at) FROM (
                     SELECT member, max(effective_at) AS at FROM entries WHERE member IN ({marks}) GROUP BY member
@@ -302,11 +298,9 @@ def fetch_entries_referring(db: Store, entry_id: int, kind: str) -> list[Entry]:
 def fetch_key_owners(db: Store, program_id: int, keys: list[str]) -> dict[str, int]:
     """Which of these idempotency keys entries already carry, and the member (row id) of each."""
     owners: dict[str, int] = {}
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        owners.update(db.execute(
-            f"SELECT key, member FROM entries WHERE program_id = ? AND key IN ({','.join('?' * len(chunk))})",
-            [program_id, *chunk]).fetchall())
+    for chunk, marks in in_chunks(keys):
+        owners.update(db.execute(f"SELECT key, member FROM entries WHERE program_id = ? AND key IN ({marks})",
+                                 [program_id, *chunk]).fetchall())
     return owners
 
 

@@ -3,11 +3,10 @@
 import time
 from collections.abc import Sequence
 
-from loyaltyctl.storage.db import Store
+from loyaltyctl.storage.db import Store, in_chunks
 
 from loyaltyctl.core.membership import Term
 
-_CHUNK = 500
 _TERM_COLUMNS = "paid_at, fee, term, valid_from, valid_until"
 
 
@@ -22,11 +21,10 @@ def insert_term(db: Store, program_id: int, member: int, term: Term, key: str | 
 def fetch_terms(db: Store, members: Sequence[int]) -> dict[int, list[Term]]:
     """Every term each member paid for, oldest first."""
     found: dict[int, list[Term]] = {member: [] for member in members}
-    for start in range(0, len(members), _CHUNK):
-        chunk = list(members[start : start + _CHUNK])
+    for chunk, marks in in_chunks(members):
         rows = db.execute(
             f"""SELECT member, {_TERM_COLUMNS} FROM memberships
-                WHERE member IN ({",".join("?" * len(chunk))}) ORDER BY member, valid_from""",
+                WHERE member IN ({marks}) ORDER BY member, valid_from""",
             chunk,
         )
         for member, *term in rows:

@@ -4,9 +4,8 @@ from collections.abc import Sequence
 
 from msgspec import Struct
 
-from loyaltyctl.storage.db import Store, insert_sql
+from loyaltyctl.storage.db import Store, in_chunks, insert_sql
 
-_CHUNK = 500  # well under SQLite's bound-parameter limit
 
 
 class Original(Struct, frozen=True):
@@ -27,9 +26,7 @@ class Original(Struct, frozen=True):
 def fetch_known_txn_ids(db: Store, program_id: int, txn_ids: Sequence[str]) -> set[str]:
     """Which of these txn ids are already imported (one query per 500 ids)."""
     known: set[str] = set()
-    for start in range(0, len(txn_ids), _CHUNK):
-        chunk = list(txn_ids[start : start + _CHUNK])
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_chunks(txn_ids):
         known.update(row[0] for row in db.execute(
             f"SELECT txn_id FROM transactions WHERE program_id = ? AND txn_id IN ({marks})", [program_id, *chunk]))
     return known
@@ -72,11 +69,10 @@ def fetch_activity(db: Store, members: Sequence[int], basis: str) -> dict[int, l
     """Each member's tier activity, (occurred_at, amount) in time order: spend or points, refunds negative."""
     column = "qualifying" if basis == "spend" else "points"
     found: dict[int, list[tuple[int, int]]] = {member: [] for member in members}
-    for start in range(0, len(members), _CHUNK):
-        chunk = list(members[start : start + _CHUNK])
+    for chunk, marks in in_chunks(members):
         rows = db.execute(
             f"""SELECT member, occurred_at, {column} FROM transactions {db.indexed_by("transactions_member_time")}
-                WHERE member IN ({",".join("?" * len(chunk))}) AND {column} != 0 ORDER BY member, occurred_at""",
+                WHERE member IN ({marks}) AND {column} != 0 ORDER BY member, occurred_at""",
             chunk,
         )
         for member, at, amount in rows:
