@@ -57,9 +57,12 @@ def err() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)  # `:a:` in a message stays text
 
 
+_CURSOR_CONTROLS = dict.fromkeys((7, 8, 11, 12, 13))  # bell, backspace, vertical tab, form feed, return
+
+
 def note(message: str) -> None:
     """A remark for the person at the terminal; stderr, so stdout stays data."""
-    print(message, file=sys.stderr)
+    print(message.translate(_CURSOR_CONTROLS), file=sys.stderr)
 
 
 def json_text(data: Any) -> str:

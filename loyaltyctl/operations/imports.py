@@ -100,6 +100,7 @@ class _Importer:
     def chunk(self, sales: list[Sale]) -> None:
         self.summary.rows += sum(len(sale.rows) for sale in sales)
         self.take(sales)
+        self.flush()  # what the chunk decided leaves memory: flat in file size, refunds or none
 
     def finish(self) -> None:
         """Refunds whose purchase came later in the file (newest-first exports), then the members added."""

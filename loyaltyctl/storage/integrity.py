@@ -45,7 +45,7 @@ def reconciliation_problems(db: Store) -> list[str]:
     for program_id, week in sorted(summed.keys() | kept.keys()):
         points, entries = summed.get((program_id, week), (0, 0))
         if kept.get((program_id, week), (0, 0)) != (points, entries):
-            problems.append(f"program {program_id}, week {week}: totals of {kept.get((program_id, week))} "
+            problems.append(f"program {program_id}, week {week}: totals of {kept.get((program_id, week), (0, 0))} "
                             f"(points, entries), but its {entries} entries sum to {points}")
     for lot, points, remaining, expired, taken, by_expiry in _rows(db,
         """SELECT l.id, l.points, l.remaining, l.expired,

@@ -1,3 +1,4 @@
+import importlib
 import json
 import sqlite3
 
@@ -5,7 +6,7 @@ import pytest
 import typer
 from typer.core import TyperGroup
 
-from loyaltyctl.cli import app
+from loyaltyctl.cli import COMMANDS, GROUPS, ORDER, app
 from loyaltyctl.samples import samples_dir
 from tests.conftest import run
 
@@ -65,6 +66,17 @@ def _commands(group: TyperGroup, ctx: typer.Context, prefix: str = ""):
             yield from _commands(found, ctx, f"{prefix}{name} ")
         else:
             yield f"{prefix}{name}", found
+
+
+def test_the_root_group_lists_every_command_its_modules_define():
+    """cli/__init__.py names each command's module by hand: a command missing there would vanish."""
+    for name, target in {**COMMANDS, **GROUPS}.items():
+        module, attribute = target.split(":")
+        found = getattr(importlib.import_module(module), attribute)
+        if name in COMMANDS:
+            defined = {info.name for info in found.registered_commands}
+            assert defined == {n for n, t in COMMANDS.items() if t == target}, target
+    assert sorted(ORDER) == sorted({"init", *GROUPS, *COMMANDS})
 
 
 ROOT = typer.main.get_command(app)

@@ -106,6 +106,14 @@ def test_unknown_currency_and_timezone():
     ]
 
 
+@pytest.mark.parametrize("zone", ["America", "america/new_york", "posixrules", "right/UTC", "zone.tab", "../UTC"])
+def test_a_time_zone_must_be_one_the_zone_database_lists(zone):
+    # a folder of zones, another case (accepted by a case-insensitive disk, then not by Linux), and
+    # files of the zone database that are not zones
+    text = MINIMAL_PROGRAM.replace("America/New_York", zone)
+    assert problems(text) == [f"p.toml:5: program.timezone: {zone!r} is not a known time zone (e.g. America/New_York, UTC)"]
+
+
 def test_missing_required_sections_and_keys():
     assert problems('[program]\ncode = "Bad Code"\n') == [
         "p.toml: earn: the [earn] table is required",
