@@ -1,6 +1,6 @@
 """Report benchmark: liability, roll-forward and journal against one full scan of the ledger.
 
-    python bench/report_bench.py [--members N] [--db PATH] [--runs 3]
+    python bench/report_bench.py [--members N] [--db PATH] [--runs 3] [--postgres URL]
         (default: 100,000 members, about 10,000,000 entries, in bench/.cache/report-bench-100000.db)
 
 The ledger (about 100 entries per member) is written directly in SQL, since
@@ -24,7 +24,9 @@ first (--runs, default 3), printing min, median, peak RSS and the median's ratio
   (3) report journal for October 2026 (CSV)                 target: at most 1.5x (0)
   (4) balance M000123 --as-of 2026-10-31
 and, to show how much of (4) is start-up, `import loyaltyctl.cli` alone and
-the same balance called in-process.
+the same balance called in-process. With --postgres URL the ledger is then
+copied into a scratch database on that server (kept for the next run's
+inspection, replaced by the next) and the same commands timed there, (0) by psql.
 """
 
 import argparse
@@ -333,7 +335,7 @@ def balance_in_process(db: Path, times: int = 3) -> float:
         database = open_db(db)
         member_balance(database, "bench", MEMBER, date.fromisoformat(AS_OF))
         best = min(best, time.perf_counter() - started)
-        database.conn.close()
+        database.close()
     return best
 
 
@@ -348,16 +350,22 @@ def set_statistics(db: Path, analyze: bool) -> float:
         return time.perf_counter() - started
 
 
-def time_reports(db: Path, heading: str, times: int) -> None:
+def time_reports(db: Path | str, heading: str, times: int) -> None:
     print(f"\n{heading}: {times} alternating runs each, wall seconds")
     scan = "SELECT sum(points) FROM entries"
-    with sqlite3.connect(db) as conn:
-        plan = " / ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {scan}"))
+    if str(db).startswith("postgresql://"):
+        scan_command = ["psql", "-qAtX", str(db), "-c", scan]
+        plan = subprocess.run(["psql", "-qAtX", str(db), "-c", f"EXPLAIN {scan}"], capture_output=True,
+                              text=True, check=True).stdout.splitlines()[-1].strip()
+    else:
+        scan_command = ["sqlite3", str(db), scan]
+        with sqlite3.connect(db) as conn:
+            plan = " / ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {scan}"))
     cli = [LOYALTYCTL, "--db", str(db)]
     month = ["--from", PERIOD[0], "--to", PERIOD[1], "--program", "bench"]
     early = ["--from", EARLY_PERIOD[0], "--to", EARLY_PERIOD[1], "--program", "bench"]
     commands = {
-        f"(0) {scan}": ["sqlite3", str(db), scan],
+        f"(0) {scan}": scan_command,
         f"(1) report liability --as-of {AS_OF}": [*cli, "report", "liability", "--as-of", AS_OF, "--program", "bench",
                                                    "--format", "json"],
         f"(2) report rollforward {PERIOD[0]}..{PERIOD[1]}": [*cli, "report", "rollforward", *month, "--format", "json"],
@@ -378,7 +386,37 @@ def time_reports(db: Path, heading: str, times: int) -> None:
     print(f"  (0)'s plan: {plan}")
     startup = min(run([str(BIN / "python"), "-c", "import loyaltyctl.cli"])[0] for _ in range(times))
     print(f"  (4) is python + import loyaltyctl.cli {startup * 1000:.0f} ms, "
-          f"open + balance in-process {in_child(balance_in_process, db) * 1000:.1f} ms, and the command's own imports")
+          f"open + balance in-process {in_child(balance_in_process, str(db)) * 1000:.1f} ms, and the command's own imports")
+
+
+def to_postgres(db: Path, server: str) -> str:
+    """The bench ledger in a scratch PostgreSQL database on `server`, table by table with COPY (not `db copy`:
+    the bench ledger leaves the hash chain out, and a copy must verify); returns its URL."""
+    # Imported here, in a child process (see in_child).
+    import psycopg
+
+    from loyaltyctl.storage.copy import TABLES
+
+    name = f"report_bench_{db.stem.replace('-', '_')}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+    url = server.rsplit("/", 1)[0] + "/" + name
+    subprocess.run([LOYALTYCTL, "--db", url, "init"], check=True, stdout=subprocess.DEVNULL)
+    source = sqlite3.connect(db)
+    with psycopg.connect(url) as target:
+        target.execute("SET session_replication_role = replica")  # no foreign-key or append-only triggers
+        for table in TABLES:
+            columns = ", ".join(table.columns)
+            with target.cursor().copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
+                for row in source.execute(f"SELECT {columns} FROM {table.name}"):
+                    copy.write_row(row)
+        for table in TABLES:
+            if table.generated:
+                target.execute(f"SELECT setval(pg_get_serial_sequence('{table.name}', '{table.order}'), "
+                               f"(SELECT max({table.order}) FROM {table.name}))")
+        target.execute("ANALYZE")
+    return url
 
 
 def main() -> None:
@@ -386,6 +424,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--db", type=Path, help="database to build or reuse (default: bench/.cache/…)")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--postgres", help="also time the reports on a copy in a scratch database on this server")
     options = parser.parse_args()
     db = options.db or CACHE / f"report-bench-{options.members}.db"
     if ready(db, options.members):
@@ -403,6 +442,11 @@ def main() -> None:
     time_reports(db, "as built, no ANALYZE (a user's database)", options.runs)
     print(f"\nANALYZE: {set_statistics(db, analyze=True):.1f} s")
     time_reports(db, "after ANALYZE", options.runs)
+    if options.postgres:
+        started = time.perf_counter()
+        url = in_child(to_postgres, db, options.postgres)
+        print(f"\ncopied to PostgreSQL in {time.perf_counter() - started:.0f} s (COPY, then ANALYZE)")
+        time_reports(url, "PostgreSQL", options.runs)
 
 
 if __name__ == "__main__":

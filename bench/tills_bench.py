@@ -8,8 +8,8 @@ opens the database once and posts one sale after another, as a till's loyaltyctl
 earn for a random member of 1,000, and every fourth sale a redemption of 100 points (refused, and
 counted, when the member is short). Printed per backend and number of tills: postings per second
 in all, and the p50/p99 latency of one posting (its whole write transaction), then `db verify`.
-Process start-up (about 0.3 s of Python and imports per command) is left out: it is the same on
-both backends, and issue 17's subject.
+Process start-up (about 0.14 s of CPU per command on SQLite, 0.3 s with psycopg; bench/counter_bench.py)
+is left out.
 """
 
 import argparse
