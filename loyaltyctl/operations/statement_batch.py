@@ -29,9 +29,13 @@ def file_stem(member_id: str) -> str:
 
 
 def write_atomically(path: Path, data: str | bytes) -> None:
-    """Write next to the target and rename over it: a reader never sees half a file."""
+    """Write next to the target and rename over it: a reader never sees half a file. The file gets the
+    mode any new file would (0666 less the umask, as `-o` writes), not the temporary file's 0600."""
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(handle, 0o666 & ~umask)
         with os.fdopen(handle, "wb") as out:
             out.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.replace(temp, path)
