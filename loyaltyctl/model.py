@@ -107,6 +107,7 @@ class Program(Struct, frozen=True):
     breakage_rate: Decimal | None = None
     effective_from: date | None = None
     unit: str = "points"
+    email: str = ""  # the program's own address: the From of emailed statements
     expiry: Expiry | None = None
     tiers: Tiers | None = None
     rewards: tuple[Reward, ...] = ()

@@ -80,7 +80,7 @@ def statement(
     every: Annotated[bool, typer.Option("--all", help="Every member with activity or points: one file each.")] = False,
     out_dir: Annotated[Path | None, typer.Option("--out-dir", help="Where --all writes (with an index.csv).")] = None,
     include_inactive: Annotated[bool, typer.Option(help="With --all: members with no activity and no points too.")] = False,
-    sender: Annotated[str | None, typer.Option("--sender", help="From address of --format eml messages.")] = None,
+    sender: Annotated[str | None, typer.Option("--sender", help="From address of --format eml messages (default: the program's email).")] = None,
 ) -> None:
     """A member's statement (opening and closing balance, every entry, tier, expiring points, rewards, savings),
     or with --all one file per member for a mail merge or a printer."""
@@ -116,7 +116,8 @@ def _batch(db, program: str, member: str | None, first: date, last: date, fmt: S
         raise BadInput("--all needs --out-dir DIR")
     if fmt == StatementFormat.table:
         fmt = StatementFormat.html
-    renderer = _batch_renderer(fmt, sender or f"{program}@localhost")
+    sender = batch.email_sender(db, program, sender, last) if fmt == StatementFormat.eml else ""
+    renderer = _batch_renderer(fmt, sender)
     total = programs.count_members(db, program)
     with render.progress(total, f"statements {first} to {last}") as advance:
         result = batch.write_statements(db, program, first, last, out_dir, fmt.value, renderer,

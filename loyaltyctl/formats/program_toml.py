@@ -17,6 +17,7 @@ from msgspec.structs import asdict, replace
 import tomli_w
 
 from loyaltyctl.core.dates import supported_day
+from loyaltyctl.core.members import is_email
 from loyaltyctl.formats.toml_tables import (
     Section,
     as_boolean,
@@ -50,6 +51,13 @@ ACCOUNT_PATTERN = re.compile(r"(Assets|Liabilities|Equity|Income|Expenses)(:[A-Z
 
 
 UNIT_PATTERN = re.compile(r'[^"\\;\x00-\x1f\x7f]{1,30}')
+
+
+def _email(value: Any) -> str:
+    text = as_text(value)
+    if not is_email(text):
+        raise ValueError(f"{text!r} is not an email address")
+    return text
 
 
 def _unit(value: Any) -> str:
@@ -351,6 +359,7 @@ def _read_program(raw: dict[str, Any], problems: list[tuple[str, str]]) -> Progr
         breakage_rate=head.get("breakage_rate", _fraction, None),
         effective_from=head.get("effective_from", _date, None),
         unit=head.get("unit", _unit, "points"),
+        email=head.get("email", _email, ""),
         earn=_read_earn(earn, money),
         expiry=_read_expiry(expiry) if expiry else None,
         tiers=_read_tiers(tiers) if tiers else None,
@@ -412,6 +421,8 @@ def program_to_dict(program: Program) -> dict[str, Any]:
     if program.effective_from is not None:
         head["effective_from"] = program.effective_from
     head["unit"] = program.unit
+    if program.email:  # added later: left out when not set, so the digest of a program stored before is unchanged
+        head["email"] = program.email
     rules = program.earn
     earn: dict[str, Any] = {
         "points_per_unit": _number(rules.points_per_unit),

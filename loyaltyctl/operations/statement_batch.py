@@ -12,8 +12,10 @@ from msgspec import Struct
 
 from loyaltyctl.storage.db import Store
 
+from loyaltyctl.core.members import is_email
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats.csv_output import csv_text
+from loyaltyctl.operations.member_state import program_versions
 from loyaltyctl.operations.statements import Statement, StatementBuilder
 from loyaltyctl.storage import members as member_store
 
@@ -43,6 +45,18 @@ def write_atomically(path: Path, data: str | bytes) -> None:
         if os.path.exists(temp):
             os.unlink(temp)
         raise
+
+
+def email_sender(db: Store, program: str, given: str | None, on: date) -> str:
+    """The From address of emailed statements: `--sender`, else the program's `[program] email`; a batch
+    with neither is refused before anything is written (a made-up address would be marked as spam)."""
+    sender = given or program_versions(db, program).on(on).email
+    if not sender:
+        raise BadInput(f"--format eml needs a From address: --sender ADDRESS, or email = \"...\" in the [program] "
+                       f"table of {program}")
+    if not is_email(sender):
+        raise BadInput(f"--sender {sender!r} is not an email address")
+    return sender
 
 
 class BatchResult(Struct, frozen=True):

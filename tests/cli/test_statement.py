@@ -204,6 +204,32 @@ def test_batch_as_email_has_text_and_html_and_skips_members_without_an_address(t
     assert not (out / "M2.eml").exists()
 
 
+def test_batch_email_comes_from_the_sender_or_the_programs_address_and_never_a_made_up_one(tmp_path):
+    from email import policy
+    from email.parser import BytesParser
+
+    setup_member(tmp_path)
+    assert run("member", "import", "-p", "shop", write(tmp_path / "m.csv", "member_id,email\nM1,ann@example.com\n")).exit_code == 0
+    out = tmp_path / "mail"
+    batch = ("statement", "-p", "shop", "--all", "--period", "2025-10", "--out-dir", out, "--format", "eml")
+    refused = run(*batch)
+    assert (refused.exit_code, refused.stderr) == (2, 'error: --format eml needs a From address: --sender ADDRESS, '
+                                                      'or email = "..." in the [program] table of shop\n')
+    assert not out.exists()
+    assert run(*batch, "--sender", "rewards at corner").stderr == "error: --sender 'rewards at corner' is not an email address\n"
+    with_address = SHOP.replace('timezone = "UTC"', 'timezone = "UTC"\nemail = "hello@corner.example"')
+    assert run("program", "apply", write(tmp_path / "shop.toml", with_address)).exit_code == 0
+    assert run(*batch).exit_code == 0
+    assert BytesParser(policy=policy.default).parsebytes((out / "M1.eml").read_bytes())["From"] == "hello@corner.example"
+
+
+def test_a_program_email_must_be_an_address(tmp_path):
+    bad = write(tmp_path / "shop.toml", SHOP.replace('timezone = "UTC"', 'timezone = "UTC"\nemail = "corner"'))
+    result = run("program", "validate", bad)
+    assert result.exit_code == 2
+    assert f"{bad}:6: program.email: 'corner' is not an email address" in result.stderr
+
+
 def test_expiring_report_lists_members_to_warn_with_what_they_can_still_redeem(tmp_path):
     setup_member(tmp_path)
 
