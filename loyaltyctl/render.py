@@ -106,11 +106,12 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
     return result
 
 
-def bars(parts: Sequence[tuple[int, str]]) -> Text:
-    """Horizontal bars, one line each (cells, colour); empty bars take no line."""
+def bars(parts: Sequence[tuple[int, str, str]]) -> Text:
+    """Horizontal bars, one line each (cells, glyph, colour): the glyph tells them apart without colour
+    (piped, NO_COLOR); empty bars take no line."""
     from rich.text import Text
 
-    return Text("\n").join(Text("█" * cells, style=colour) for cells, colour in parts if cells)
+    return Text("\n").join(Text(glyph * cells, style=colour) for cells, glyph, colour in parts if cells)
 
 
 def fields(title: str, pairs: Sequence[tuple[str, Any]]) -> Table:

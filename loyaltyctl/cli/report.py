@@ -163,6 +163,7 @@ def kpis_json(code: str, currency: str, k: Kpis) -> dict:
 
 
 CHART_WIDTH = 40
+ISSUED_BAR, REDEEMED_BAR = "█", "░"  # told apart by shape, not only by colour
 
 
 def _kpi_tables(code: str, currency: str, k: Kpis) -> list:
@@ -184,10 +185,11 @@ def _kpi_tables(code: str, currency: str, k: Kpis) -> list:
     if k.tiers:
         tables.append(render.table("Members by tier", ["tier", "name", "members"], [list(t) for t in k.tiers]))
     largest = scale(k.months)
-    chart = render.table("Points issued (green) and redeemed (magenta) by month", ["month", "issued", "redeemed", ""],
+    chart = render.table(f"Points issued ({ISSUED_BAR}, green) and redeemed ({REDEEMED_BAR}, magenta) by month",
+                         ["month", "issued", "redeemed", ""],
                          [[m.start.strftime("%Y-%m"), m.issued, m.redeemed,
-                           render.bars([(bar(m.issued, largest, CHART_WIDTH), "green"),
-                                        (bar(m.redeemed, largest, CHART_WIDTH), "magenta")])]
+                           render.bars([(bar(m.issued, largest, CHART_WIDTH), ISSUED_BAR, "green"),
+                                        (bar(m.redeemed, largest, CHART_WIDTH), REDEEMED_BAR, "magenta")])]
                           for m in k.months])
     tables.append(chart)
     return tables

@@ -782,6 +782,10 @@ def test_kpis_default_to_the_twelve_months_ending_on_to(books):
     assert (k["from"], k["points_issued"], k["points_redeemed"]) == ("2025-04-01", 866 + 310, 450)
     table = ok("report", "kpis", "-p", "acct", "--to", "2026-03-31").stdout
     assert re.search(r"2026-01\s+│\s+620\s+│\s+0\s+│\s+█", table), table
+    # without colour (CliRunner is no terminal) the bars still say which is which: the largest month,
+    # January's 620, fills 40 cells; February's 90 issued and 400 redeemed take 6 and 26 (90 x 40 / 620 = 5.8)
+    assert "Points issued (█, green) and redeemed (░, magenta) by month" in table
+    assert re.search(r"2026-02\s+│\s+90\s+│\s+400\s+│\s+█{6}\s+│\n\s*│\s+│\s+│\s+│\s+░{26}\s+│", table), table
 
 
 # --------------------------------------------------------------------------- period close
