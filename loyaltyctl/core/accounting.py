@@ -56,21 +56,27 @@ class Breakage(Struct, frozen=True):
     basis: str  # program | estimated | none
     redeemed: int = 0  # for an estimate: points redeemed and expired over the trailing 12 months
     expired: int = 0
+    too_little_data: bool = False  # an estimate was asked for, but nothing was redeemed to estimate from
 
     @property
     def description(self) -> str:
         if self.basis == "estimated":
             return (f"estimated: expired / (redeemed + expired) over the trailing 12 months = "
                     f"{self.expired} / {self.redeemed + self.expired}")
+        why = (f" (too little data to estimate: {self.redeemed} redeemed and {self.expired} expired over the "
+               "trailing 12 months)" if self.too_little_data else "")
         if self.basis == "program":
-            return "the program's breakage_rate"
-        return "none: the program sets no breakage_rate (use --breakage estimated)"
+            return f"the program's breakage_rate{why}"
+        return f"none: the program sets no breakage_rate{why or ' (use --breakage estimated)'}"
 
 
-def estimated_breakage(redeemed: int, expired: int) -> Breakage:
-    """expired / (redeemed + expired), to four decimal places (0 when nothing left the ledger either way)."""
-    total = redeemed + expired
-    rate = (Decimal(expired) / total).quantize(RATE_EXPONENT, ROUND_HALF_UP) if total > 0 else Decimal(0)
+def estimated_breakage(redeemed: int, expired: int, program_rate: Decimal | None) -> Breakage:
+    """expired / (redeemed + expired), to four decimal places. With no redemption in the window the ratio
+    says nothing (100% breakage from one expiry, or 0 / 0): the program's rate stands in, and says so."""
+    if redeemed <= 0:
+        fallback = program_breakage(program_rate)
+        return Breakage(fallback.rate, fallback.basis, redeemed, expired, too_little_data=True)
+    rate = (Decimal(expired) / (redeemed + expired)).quantize(RATE_EXPONENT, ROUND_HALF_UP)
     return Breakage(rate, "estimated", redeemed, expired)
 
 

@@ -43,7 +43,8 @@ def liability_report(db: Store, program: str, as_of: date | None = None, breakag
         since = cutoff(add_months(as_of, -12), tz)
         sums = store.kind_sums(db, ref.id, since, before)
         unposted = store.unposted_expiries(db, ref.id, before, since)[1]
-        rate = core.estimated_breakage(-sums.get("redeem", 0), unposted - sums.get("expire", 0))
+        rate = core.estimated_breakage(-sums.get("redeem", 0), unposted - sums.get("expire", 0),
+                                       version.breakage_rate)
     else:
         rate = core.program_breakage(version.breakage_rate)
     lots, points = store.unposted_expiries(db, ref.id, before)

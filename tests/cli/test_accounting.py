@@ -358,6 +358,16 @@ def test_running_expire_changes_no_liability_figure(books):
         assert {**after, "unposted_expiries": None} == {**report_json, "unposted_expiries": None}, day
 
 
+def test_an_estimate_with_no_redemption_to_go_on_uses_the_programs_rate_and_says_so(books):
+    # to the end of January nothing was redeemed (the first redemption is in February) and nothing expired
+    # (T0 expires 02-10): the program's 0.20 stands in, so the figures are January's with the program's rate
+    report_json = liability("2026-01-31", "--breakage", "estimated")
+    assert figures(report_json) == JANUARY_LIABILITY
+    assert (Decimal(report_json["breakage_rate"]), report_json["breakage_basis"]) == (Decimal("0.20"), "program")
+    assert report_json["breakage_note"] == ("the program's breakage_rate (too little data to estimate: "
+                                            "0 redeemed and 0 expired over the trailing 12 months)")
+
+
 def test_estimated_breakage_at_the_end_of_february_is_the_same_before_and_after_expire(books):
     # Trailing 12 months to 2026-02-28: redeemed 300 (A) + 100 (C's donation) = 400; expired 40 (T0).
     # rate 40 / 440 = 0.090909... -> 0.0909; expected 705 x (1 - 0.0909) = 705 x 0.9091 = 640.9155 -> 641 = 6.41

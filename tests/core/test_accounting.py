@@ -6,6 +6,7 @@ from decimal import Decimal
 from loyaltyctl.core.accounting import (
     AGE_BUCKETS,
     NETTED_BUCKET,
+    Breakage,
     DayTotals,
     Movement,
     aged,
@@ -42,11 +43,23 @@ def test_aging_shows_points_netted_against_debts_as_their_own_line():
 
 def test_estimated_breakage_is_expired_over_redeemed_plus_expired():
     # 300 expired, 900 redeemed: 300 / 1200 = 0.25.
-    assert estimated_breakage(900, 300).rate == Decimal("0.2500")
+    assert estimated_breakage(900, 300, None).rate == Decimal("0.2500")
     # 1 / 3 = 0.33333... -> 0.3333 (four places, half up); 2 / 3 -> 0.6667.
-    assert estimated_breakage(2, 1).rate == Decimal("0.3333")
-    assert estimated_breakage(1, 2).rate == Decimal("0.6667")
-    assert estimated_breakage(0, 0).rate == 0
+    assert estimated_breakage(2, 1, None).rate == Decimal("0.3333")
+    assert estimated_breakage(1, 2, None).rate == Decimal("0.6667")
+    assert estimated_breakage(5, 0, None) == Breakage(Decimal("0.0000"), "estimated", 5, 0)
+
+
+def test_an_estimate_from_no_redemption_falls_back_to_the_programs_rate_and_says_so():
+    # one expiry and no redemption would be 100% breakage, nothing at all 0 / 0: neither is an estimate
+    fallback = estimated_breakage(0, 40, Decimal("0.15"))
+    assert (fallback.rate, fallback.basis) == (Decimal("0.15"), "program")
+    assert fallback.description == ("the program's breakage_rate (too little data to estimate: "
+                                    "0 redeemed and 40 expired over the trailing 12 months)")
+    nothing = estimated_breakage(0, 0, None)
+    assert (nothing.rate, nothing.basis) == (0, "none")
+    assert nothing.description == ("none: the program sets no breakage_rate (too little data to estimate: "
+                                   "0 redeemed and 0 expired over the trailing 12 months)")
     assert program_breakage(None).basis == "none" and program_breakage(Decimal("0.15")).rate == Decimal("0.15")
 
 
