@@ -92,6 +92,21 @@ def format_money(minor: int, currency: str) -> str:
     return f"{from_minor(minor, currency):.{digits}f}"
 
 
+# How a member reads an amount: the currency's own sign where one names it alone, else its code after.
+_DISPLAY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "KRW": "₩", "BRL": "R$",
+                  "CAD": "CA$", "AUD": "A$", "NZD": "NZ$", "MXN": "MX$", "HKD": "HK$", "SGD": "S$"}
+
+
+def display_money(minor: int, currency: str) -> str:
+    """An amount as a member reads it on a statement: `$5.00`, `-£0.44`, `120.00 SEK`; one form for every
+    amount of a program, as reward names write them ("£5 voucher")."""
+    plain = format_money(abs(minor), currency)
+    sign = "-" if minor < 0 else ""
+    if currency in _DISPLAY_SIGNS:
+        return f"{sign}{_DISPLAY_SIGNS[currency]}{plain}"
+    return f"{sign}{plain} {currency}"
+
+
 def plain_decimal(value: Decimal) -> str:
     """A rate or factor as people write it: `1.5`, `270`, never `2.7E+2` or `270.0000`."""
     return format(value.normalize(), "f")

@@ -13,7 +13,7 @@ from typing import Any
 
 from loyaltyctl.core.dates import format_instant, local_date
 from loyaltyctl.formats.csv_output import csv_text
-from loyaltyctl.money import format_money
+from loyaltyctl.money import display_money, format_money
 from loyaltyctl.operations.statements import Statement
 
 WIDTH = 80
@@ -29,7 +29,8 @@ def _tier(s: Statement) -> tuple[str | None, dict | None, str | None]:
         return level.code, None, line + " (top tier)"
     spend = s.version.tiers.basis == "spend"
     remaining: Any = format_money(s.tier.remaining, s.ref.currency) if spend else s.tier.remaining
-    amount = f"{remaining} {s.ref.currency} more spend" if spend else f"{remaining} more {s.version.unit}"
+    amount = (f"{display_money(s.tier.remaining, s.ref.currency)} more spend" if spend
+              else f"{remaining} more {s.version.unit}")
     line += f"; {amount} to {following.name or following.code}"
     if following.perks:
         line += f" ({', '.join(following.perks)})"
@@ -79,14 +80,14 @@ def summary_lines(s: Statement) -> list[tuple[str, str]]:
     """The figures under the entry lines, as (label, text), shared by text and HTML."""
     unit, currency = s.version.unit, s.ref.currency
     _, _, tier_line = _tier(s)
-    pairs = [("Available now", f"{s.available} {unit}" + (f" ({s.pending} pending)" if s.pending else ""))]
+    pairs = [(f"Available on {s.end}", f"{s.available} {unit}" + (f" ({s.pending} pending)" if s.pending else ""))]
     if tier_line:
         pairs.append(("Tier", tier_line))
     for on, points in s.expiring:
         pairs.append(("Expiring", f"{points} {unit} on {on}"))
     rewards = ", ".join(f"{r.name} ({r.points} {unit})" for r in s.rewards_available)
-    pairs.append(("Rewards you can get now", rewards or "none yet"))
-    pairs.append(("Saved to date", f"{format_money(s.saved, currency)} {currency}"))
+    pairs.append((f"Rewards within reach on {s.end}", rewards or "none yet"))
+    pairs.append((f"Saved up to {s.end}", display_money(s.saved, currency)))
     return pairs
 
 

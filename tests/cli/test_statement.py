@@ -121,7 +121,15 @@ def test_text_fits_80_columns_and_csv_holds_the_lines(tmp_path):
     setup_member(tmp_path)
     text = run("statement", "-p", "shop", "C1", "--from", "2025-10-01", "--to", "2025-10-31", "--format", "text").stdout
     assert max(len(line) for line in text.splitlines()) <= 80
-    assert "Opening balance" in text and "Closing balance" in text and "Saved to date: 5.00 USD" in text
+    assert "Opening balance" in text and "Closing balance" in text
+    # the figures under the lines are as of the period's end, and money reads as the reward names write it
+    assert text.endswith("Available on 2025-10-31: 280 points\n"
+                         "Tier: Silver; $660.00 more spend to Gold (free gift wrap)\n"
+                         "Expiring: 150 points on 2026-01-03\n"
+                         "Expiring: 50 points on 2026-01-10\n"
+                         "Expiring: 80 points on 2026-01-20\n"
+                         "Rewards within reach on 2025-10-31: $5 off (100 points)\n"
+                         "Saved up to 2025-10-31: $5.00\n"), text
     rows = list(csv.reader(io.StringIO(run("statement", "-p", "shop", "M1", "--period", "2025-10",
                                            "--format", "csv").stdout)))
     assert rows[0] == ["date", "kind", "description", "points", "balance"]
