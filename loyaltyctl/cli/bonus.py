@@ -30,7 +30,9 @@ def birthday(
     day: Annotated[str | None, typer.Option("--date", help="The day to celebrate, YYYY-MM-DD (default today).")] = None,
     fmt: FormatOption = render.Format.table,
 ) -> None:
-    """Post the birthday bonus to members born on this day; once per member per year, safe to re-run."""
+    """Post the birthday bonus to members born on a day.
+
+    Post the birthday bonus to members born on this day; once per member per year, safe to re-run."""
     run = bonuses.run_birthdays(database(ctx), program, day_option("--date", day))
     if not run.bonus:
         render.note(f"{program} has no birthday bonus on {run.day} ([bonuses] birthday); nothing posted")
@@ -50,7 +52,9 @@ def grant(
     dry_run: DryRunOption = False,
     fmt: FormatOption = render.Format.table,
 ) -> None:
-    """Campaign bonuses (a social-media post, a survey); a key already granted is skipped. Exit 3 on bad rows."""
+    """Grant campaign bonuses from a CSV.
+
+    Campaign bonuses (a social-media post, a survey); a key already granted is skipped. Exit 3 on bad rows."""
     summary = bonuses.grant_bonuses(database(ctx), program, file, reject_file=reject_file,
                                     mapping=parse_mapping(column_map or []), dry_run=dry_run, at=at)
     title = f"Bonus grant in {program}" + (" (dry run: nothing written)" if dry_run else "")

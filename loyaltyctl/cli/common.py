@@ -9,6 +9,8 @@ from typing import Annotated, Any, TypeVar
 
 from msgspec import Struct
 import typer
+from typer._types import TyperChoice
+from typer.core import TyperArgument, TyperCommand
 
 from loyaltyctl import render
 from loyaltyctl.core.dates import parse_day
@@ -81,20 +83,43 @@ def stop_on_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class Command(TyperCommand):
+    """A command whose help reads like git's or sqlite-utils': `Usage: loyaltyctl balance [OPTIONS] MEMBER`,
+    `--program TEXT`, `--format [table|json]`, not Typer's `{member}` and `<str>`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if param.metavar is None and isinstance(param, TyperArgument):
+                param.metavar = (param.name or "").upper()
+            elif param.metavar is None and not getattr(param, "is_flag", False):
+                param.metavar = _metavar(param.type)
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
+        return [piece[1:-1] if piece.startswith("{") and piece.endswith("}") else piece
+                for piece in super().collect_usage_pieces(ctx)]
+
+
+def _metavar(kind: Any) -> str:
+    if isinstance(kind, TyperChoice):
+        return f"[{'|'.join(str(choice) for choice in kind.choices)}]"
+    return {"integer": "INTEGER", "path": "PATH", "float": "NUMBER"}.get(kind.name, "TEXT")
+
+
 def command(app: typer.Typer, name: str | None = None, **settings: Any) -> Callable[[F], F]:
     """Register a command on `app` behind the error boundary."""
 
     def register(func: F) -> F:
-        app.command(name, **settings)(stop_on_errors(func))
+        app.command(name, cls=Command, **settings)(stop_on_errors(func))
         return func
 
     return register
 
 
-ProgramOption = Annotated[str, typer.Option("--program", "-p", help="Program code.")]
+ProgramOption = Annotated[str, typer.Option("--program", "-p", metavar="CODE", help="Program code.")]
 FormatOption = Annotated[render.Format, typer.Option("--format", "-f", help="Output format.")]
-OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
-AsOfOption = Annotated[str | None, typer.Option("--as-of", help="End of this day, YYYY-MM-DD (default today).",
+OutputOption = Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to this file instead of stdout.")]
+AsOfOption = Annotated[str | None, typer.Option("--as-of", metavar="DATE", help="End of this day, YYYY-MM-DD (default today).",
                                                  show_default=False)]
 
 
@@ -108,8 +133,8 @@ def day_option(option: str, text: str | None) -> date | None:
         raise BadInput(f"{option} {error}") from None
 
 
-RejectFileOption = Annotated[Path | None, typer.Option("--reject-file", help="Where bad rows go (default FILE.rejects.csv).")]
-MapOption = Annotated[list[str] | None, typer.Option("--map", help="CSVCOL=FIELD for other header names (repeatable).")]
+RejectFileOption = Annotated[Path | None, typer.Option("--reject-file", metavar="FILE", help="Where bad rows go (default FILE.rejects.csv).")]
+MapOption = Annotated[list[str] | None, typer.Option("--map", metavar="COL=FIELD", help="CSVCOL=FIELD for other header names (repeatable).")]
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Compute and print the summary; write nothing.")]
 
 

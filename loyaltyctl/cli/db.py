@@ -18,7 +18,9 @@ db_app = typer.Typer(no_args_is_help=True, help="Check, back up and copy the dat
 
 @command(db_app, "verify")
 def verify(ctx: typer.Context, fmt: FormatOption = render.Format.table) -> None:
-    """Recompute the hash chain and reconcile every balance; exit 1 naming the first bad entry."""
+    """Check the hash chain and reconcile every balance.
+
+    Recompute the hash chain and reconcile every balance; exit 1 naming the first bad entry."""
     db = snapshot(ctx)
     broken = first_broken_link(db)
     problems = reconciliation_problems(db)
@@ -38,7 +40,9 @@ def verify(ctx: typer.Context, fmt: FormatOption = render.Format.table) -> None:
 
 @command(db_app, "backup")
 def backup(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="Where to write the copy (a new file).")]) -> None:
-    """Write a consistent SQLite copy of the database (SQLite or PostgreSQL), safe while others write."""
+    """Write a consistent SQLite copy of the database.
+
+    Write a consistent SQLite copy of the database (SQLite or PostgreSQL), safe while others write."""
     db = database(ctx)
     if isinstance(db, SqliteStore):
         backup_file(db, file)
@@ -53,7 +57,9 @@ def copy(
     target: Annotated[str, typer.Argument(help="A new file, or an empty PostgreSQL database.")],
     fmt: FormatOption = render.Format.table,
 ) -> None:
-    """Copy a whole database between SQLite and PostgreSQL (either way), then verify the copy."""
+    """Copy a whole database between SQLite and PostgreSQL.
+
+    Copy a whole database between SQLite and PostgreSQL (either way), then verify the copy."""
     from_db = open_db(source)
     if is_postgres(target):
         to_db, created = open_db(target, create=True), None

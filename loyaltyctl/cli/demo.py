@@ -39,7 +39,9 @@ def demo(
     db: Annotated[str | None, typer.Option("--db", show_default=False,
                                            help="Database: a file (default ./demo.db) or a postgresql:// URL.")] = None,
 ) -> None:
-    """The sample programs end to end: apply them, import members and transactions, post, show balances."""
+    """The sample programs end to end, on a database of their own.
+
+    The sample programs end to end: apply them, import members and transactions, post, show balances."""
     location = db or settings(ctx).db or "demo.db"
     database = open_db(location, create=True)
     path = Path("demo.db") if is_postgres(location) else Path(location)  # names the rejects and statements folders

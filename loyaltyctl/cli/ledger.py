@@ -19,7 +19,7 @@ MemberArgument = Annotated[str, typer.Argument(help="Member id or card number.",
 PointsArgument = Annotated[int, typer.Argument(help="Whole points.", show_default=False)]
 ReasonOption = Annotated[str, typer.Option("--reason", "-r", help="Why (shown on statements).")]
 KeyOption = Annotated[str | None, typer.Option("--key", help="Idempotency key: posting it again changes nothing.")]
-AtOption = Annotated[str | None, typer.Option("--at", help="When it happened (ISO date or time; default now).")]
+AtOption = Annotated[str | None, typer.Option("--at", metavar="WHEN", help="When it happened (ISO date or time; default now).")]
 
 
 def entry_json(entry: Entry, posted: ops.Posted) -> dict:
@@ -70,7 +70,9 @@ def _emit_posted(ctx: typer.Context, posted: ops.Posted, fmt: render.Format) -> 
 @command(ledger_app, "earn")
 def earn(ctx: typer.Context, program: ProgramOption, member: MemberArgument, points: PointsArgument,
          reason: ReasonOption, key: KeyOption = None, at: AtOption = None, fmt: FormatOption = render.Format.table) -> None:
-    """Credit points by hand (a purchase the till missed, a goodwill gesture)."""
+    """Credit points by hand.
+
+    Credit points by hand (a purchase the till missed, a goodwill gesture)."""
     _emit_posted(ctx, ops.post_earn(database(ctx), program, member, points, reason, key, at), fmt)
 
 
@@ -85,7 +87,9 @@ def redeem(
     at: AtOption = None,
     fmt: FormatOption = render.Format.table,
 ) -> None:
-    """Spend points on a reward; refused (exit 1) when the available balance is short."""
+    """Spend points on a reward.
+
+    Spend points on a reward; refused (exit 1) when the available balance is short."""
     _emit_posted(ctx, ops.post_redeem(database(ctx), program, member, reward, points, key, at), fmt)
 
 
@@ -95,7 +99,9 @@ def adjust(ctx: typer.Context, program: ProgramOption, member: MemberArgument,
            points: Annotated[int, typer.Argument(help="Signed points, e.g. 25 or -50.")],
            reason: ReasonOption, key: KeyOption = None, at: AtOption = None,
            fmt: FormatOption = render.Format.table) -> None:
-    """A signed manual correction; a negative one beyond the balance leaves points owed."""
+    """Post a signed manual correction.
+
+    A signed manual correction; a negative one beyond the balance leaves points owed."""
     _emit_posted(ctx, ops.post_adjust(database(ctx), program, member, points, reason, key, at), fmt)
 
 
@@ -104,7 +110,9 @@ def reverse(ctx: typer.Context, program: ProgramOption,
             entry_id: Annotated[int, typer.Argument(help="The entry to undo.")],
             reason: ReasonOption, key: KeyOption = None, at: AtOption = None,
             fmt: FormatOption = render.Format.table) -> None:
-    """Undo one entry (once) by what it still comes to: expired points are never taken or given twice."""
+    """Undo one entry, once.
+
+    Undo one entry (once) by what it still comes to: expired points are never taken or given twice."""
     _emit_posted(ctx, ops.post_reverse(database(ctx), program, entry_id, reason, key, at), fmt)
 
 
@@ -121,7 +129,9 @@ def transfer(ctx: typer.Context, program: ProgramOption,
 @command(ledger_app, "balance")
 def balance(ctx: typer.Context, program: ProgramOption, member: MemberArgument, as_of: AsOfOption = None,
             fmt: FormatOption = render.Format.table) -> None:
-    """Points, available and pending points, and what expires in the next 90 days."""
+    """A member's points, and what expires soon.
+
+    Points, available and pending points, and what expires in the next 90 days."""
     result = ops.member_balance(snapshot(ctx), program, member, day_option("--as-of", as_of))
     tier, next_tier = tier_json(result.tier, result.tiers, result.program)
     data = {
@@ -151,7 +161,9 @@ def balance(ctx: typer.Context, program: ProgramOption, member: MemberArgument, 
 @command(ledger_app, "expire")
 def expire(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = None,
            fmt: FormatOption = render.Format.table) -> None:
-    """Post every expiry due up to a date, each dated the day it expired; re-running posts nothing."""
+    """Post every expiry due up to a date.
+
+    Post every expiry due up to a date, each dated the day it expired; re-running posts nothing."""
     result = ops.run_expire(database(ctx), program, day_option("--as-of", as_of))
     data = {"program": result.program, "as_of": result.as_of.isoformat(), "lots": result.lots,
             "points": result.points, "members": result.members}
@@ -172,7 +184,9 @@ def quote(
     at: AtOption = None,
     fmt: FormatOption = render.Format.table,
 ) -> None:
-    """What a purchase (or a basket of lines) would earn now, and why; writes nothing."""
+    """What a purchase would earn now, and why.
+
+    What a purchase (or a basket of lines) would earn now, and why; writes nothing."""
     result = quote_purchase(database(ctx), program, member, amount, category, partner, at, line)
     earning, version, ref = result.earning, result.version, result.ref
     rate = next((p.points_per_unit for p in version.partners if p.code == partner), version.earn.points_per_unit)

@@ -54,7 +54,9 @@ def add(
     joined: Annotated[str, typer.Option(help="YYYY-MM-DD; default today.")] = "",
     fmt: FormatOption = render.Format.table,
 ) -> None:
-    """Add one member (and post the program's signup bonus, if it has one)."""
+    """Add one member.
+
+    Add one member (and post the program's signup bonus, if it has one)."""
     fields = dict(member_id=member_id, name=name, email=email, birthday=birthday, card=card, referred_by=referred_by, joined=joined)
     added, signup_points = setup.add_member(database(ctx), program, fields)
     data = member_json(added) | {"signup_bonus_points": signup_points}
@@ -71,7 +73,9 @@ def import_members(
     dry_run: DryRunOption = False,
     fmt: FormatOption = render.Format.table,
 ) -> None:
-    """Add or update members from a CSV; the same file twice changes nothing. Exit 3 if rows were rejected."""
+    """Add or update members from a CSV.
+
+    Add or update members from a CSV; the same file twice changes nothing. Exit 3 if rows were rejected."""
     summary = setup.import_members(database(ctx), program, file, reject_file, parse_mapping(column_map or []), dry_run)
     render.emit(summary.as_json(), fmt, lambda d: render.fields(f"Member import into {program}", list(d.items())))
     report_rejects(file, summary.first_rejects, summary.rejected, summary.reject_file)
@@ -101,7 +105,9 @@ def show(
     member_id: Annotated[str, typer.Argument(help="Member id or card number.")],
     fmt: FormatOption = render.Format.table,
 ) -> None:
-    """One member's details, tier (with its history) and paid membership (by member id or card number)."""
+    """One member's details, tier and paid membership.
+
+    One member's details, tier (with its history) and paid membership (by member id or card number)."""
     details = member_details(database(ctx), program, member_id)
     ref, version = details.ref, details.version
     tier, next_tier = tier_json(details.tier, version.tiers, ref)
@@ -158,7 +164,9 @@ def pay(
     key: Annotated[str | None, typer.Option("--key", help="Idempotency key: recording it again changes nothing.")] = None,
     fmt: FormatOption = render.Format.table,
 ) -> None:
-    """Record a paid membership fee: the program's fee and term (lifetime, or annual from the day paid)."""
+    """Record a paid membership fee.
+
+    Record a paid membership fee: the program's fee and term (lifetime, or annual from the day paid)."""
     paid = pay_membership(database(ctx), program, member_id, at, key)
     data = {"program": paid.ref.code, "member": paid.member.member_id, "duplicate": paid.duplicate,
             **term_json(paid.term, paid.ref)}

@@ -26,7 +26,9 @@ def close_json(code: str, currency: str, timezone: str, close: Close) -> dict:
 def close(ctx: typer.Context, program: ProgramOption,
           through: Annotated[str, typer.Option("--through", help="Last day to close, YYYY-MM-DD.", show_default=False)],
           fmt: FormatOption = render.Format.table) -> None:
-    """Post the expiries due through a day, then close it: later postings dated on or before it are refused."""
+    """Close the books through a day.
+
+    Post the expiries due through a day, then close it: later postings dated on or before it are refused."""
     closed = periods.close_period(database(ctx), program, day_option("--through", through))
     ref, c = closed.ref, closed.close
     data = {**close_json(ref.code, ref.currency, ref.timezone, c), "already_closed": closed.already}
@@ -39,7 +41,9 @@ def close(ctx: typer.Context, program: ProgramOption,
 
 @command(period_app, "list")
 def list_closes(ctx: typer.Context, program: ProgramOption, fmt: FormatOption = render.Format.table) -> None:
-    """Every close of a program, oldest first, with the figures it closed at."""
+    """Every close of a program, with its figures.
+
+    Every close of a program, oldest first, with the figures it closed at."""
     ref, closes = periods.list_periods(database(ctx), program)
     data = {"program": ref.code, "currency": ref.currency,
             "periods": [close_json(ref.code, ref.currency, ref.timezone, c) for c in closes]}

@@ -40,10 +40,13 @@ def _load_all(files: list[Path]) -> list[Program]:
 
 @command(program_app, "init")
 def init_template(
-    template: Annotated[str, typer.Option("--template", "-t", help="Starter to print.")] = "beauty-club",
+    template: Annotated[str, typer.Option("--template", "-t", metavar="NAME",
+                                          help=f"Starter to print: {', '.join(template_names())}.")] = "beauty-club",
     output: OutputOption = None,
 ) -> None:
-    """Print a starter program TOML (one of the sample programs) to edit and apply."""
+    """Print a starter program TOML to edit and apply.
+
+    Print a starter program TOML (one of the sample programs) to edit and apply."""
     path = template_path(template)
     if path is None:
         raise BadInput(f"unknown template {template!r}; choose one of: {', '.join(template_names())}")
@@ -56,7 +59,9 @@ def init_template(
 
 @command(program_app, "validate")
 def validate(files: FilesArgument, fmt: FormatOption = render.Format.table) -> None:
-    """Check program files without applying them (exit 2 on any problem)."""
+    """Check program files without applying them.
+
+    Check program files without applying them (exit 2 on any problem)."""
     loaded = _load_all(files)
     data = [{"file": str(path), "code": p.code, "name": p.name, "valid": True} for path, p in zip(files, loaded)]
     render.emit(data, fmt, lambda rows: render.table(None, ["file", "program", "status"], [(r["file"], r["code"], "valid") for r in rows]))
@@ -64,7 +69,9 @@ def validate(files: FilesArgument, fmt: FormatOption = render.Format.table) -> N
 
 @command(program_app, "apply")
 def apply(ctx: typer.Context, files: FilesArgument, fmt: FormatOption = render.Format.table) -> None:
-    """Store a new version of each program whose rules changed; unchanged files are a no-op."""
+    """Store a new version of each program whose rules changed.
+
+    Store a new version of each program whose rules changed; unchanged files are a no-op."""
     loaded = _load_all(files)
     results = setup.apply_programs(database(ctx, create=True), loaded)
     data = [
@@ -84,7 +91,9 @@ def apply(ctx: typer.Context, files: FilesArgument, fmt: FormatOption = render.F
 
 @command(program_app, "list")
 def list_programs(ctx: typer.Context, fmt: FormatOption = render.Format.table) -> None:
-    """Programs in the database, with their latest name and version count."""
+    """Programs in the database, with their versions.
+
+    Programs in the database, with their latest name and version count."""
     data = programs.fetch_program_summaries(database(ctx))
     render.emit(
         data,
@@ -173,7 +182,9 @@ def show(ctx: typer.Context, code: str, fmt: FormatOption = render.Format.table)
 
 @command(program_app, "export")
 def export(ctx: typer.Context, code: str, output: OutputOption = None) -> None:
-    """Write the latest version back as TOML (apply -> export -> apply changes nothing)."""
+    """Write a program's latest version back as TOML.
+
+    Write the latest version back as TOML (apply -> export -> apply changes nothing)."""
     text = dump_program(programs.fetch_latest_version(database(ctx), code).program)
     if output:
         write_output(output, text)

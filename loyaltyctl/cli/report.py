@@ -25,8 +25,8 @@ from loyaltyctl.operations import accounting, kpis, reports
 
 report_app = typer.Typer(no_args_is_help=True, help="Reports for the owner, partners and accountants.")
 
-FromOption = Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.", show_default=False)]
-ToOption = Annotated[str, typer.Option("--to", help="Last day (inclusive), YYYY-MM-DD.", show_default=False)]
+FromOption = Annotated[str, typer.Option("--from", metavar="DATE", help="First day, YYYY-MM-DD.", show_default=False)]
+ToOption = Annotated[str, typer.Option("--to", metavar="DATE", help="Last day (inclusive), YYYY-MM-DD.", show_default=False)]
 ReportFormatOption = Annotated[render.ReportFormat, typer.Option("--format", "-f", help="Output format.")]
 AccountingFormatOption = Annotated[render.AccountingFormat, typer.Option("--format", "-f", help="Output format.")]
 
@@ -94,7 +94,9 @@ def liability(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = No
                                                      "estimated: expired / (redeemed + expired), trailing 12 months.")
                                   ] = "program",
               fmt: AccountingFormatOption = render.AccountingFormat.table, output: OutputOption = None) -> None:
-    """Points outstanding at the end of a day: valued, with breakage, aged by lot age and by time to expiry."""
+    """Points outstanding at the end of a day, valued and aged.
+
+    Points outstanding at the end of a day: valued, with breakage, aged by lot age and by time to expiry."""
     _check_destination(fmt, output)
     ref, report = accounting.liability_report(snapshot(ctx), program, day_option("--as-of", as_of), breakage)
     if report.unposted_expiries:
@@ -108,7 +110,9 @@ def liability(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = No
 @command(report_app, "rollforward")
 def rollforward(ctx: typer.Context, program: ProgramOption, start: FromOption, end: ToOption,
                 fmt: AccountingFormatOption = render.AccountingFormat.table, output: OutputOption = None) -> None:
-    """Opening balance, points issued, redeemed, expired, clawed back and adjusted, closing balance; in money too."""
+    """Opening to closing balance, with what moved between.
+
+    Opening balance, points issued, redeemed, expired, clawed back and adjusted, closing balance; in money too."""
     _check_destination(fmt, output)
     ref, report = accounting.rollforward_report(snapshot(ctx), program, _period(start, end))
     if report.unposted_expiries:
@@ -124,11 +128,14 @@ def journal(ctx: typer.Context, program: ProgramOption, start: FromOption, end: 
             fmt: Annotated[render.JournalFormat, typer.Option("--format", "-f", help="Output format.")
                            ] = render.JournalFormat.csv,
             output: OutputOption = None,
-            declarations: Annotated[bool, typer.Option(
-                "--declarations/--no-declarations",
-                help="Open/account/commodity directives and the opening balance, so the file opens a book on "
-                     "its own; leave them out when appending a later period to that book.")] = True) -> None:
-    """The period's movements as balanced double-entry postings, daily by kind (csv, beancount or ledger)."""
+            appending: Annotated[bool, typer.Option(
+                "--no-declarations",
+                help="Leave out the open/account/commodity directives and the opening balance that let the "
+                     "file open a book on its own: for a later period appended to that book.")] = False) -> None:
+    """The period's movements as double-entry postings.
+
+    Balanced postings, one per day and kind, as CSV, a beancount file or an hledger journal."""
+    declarations = not appending
     j = accounting.journal_report(snapshot(ctx), program, _period(start, end), opening=declarations)
     if fmt == render.JournalFormat.beancount:
         text = accounting_out.journal_beancount(j.ref.code, j.rollforward, j.accounts, j.entries, j.unit, declarations)
@@ -202,7 +209,9 @@ def kpi_report(ctx: typer.Context, program: ProgramOption,
                end: Annotated[str | None, typer.Option("--to", help="Last day (default today).",
                                                        show_default=False)] = None,
                fmt: FormatOption = render.Format.table) -> None:
-    """Members, activity, points issued/redeemed/expired, rates, tiers, fees, and a monthly chart."""
+    """Members, activity, rates, tiers, fees and a monthly chart.
+
+    Members, activity, points issued/redeemed/expired, rates, tiers, fees, and a monthly chart."""
     ref, k = kpis.kpi_report(snapshot(ctx), program, day_option("--from", start), day_option("--to", end))
     render.emit(kpis_json(ref.code, ref.currency, k), fmt, lambda _: _kpi_tables(ref.code, ref.currency, k))
 
@@ -210,7 +219,9 @@ def kpi_report(ctx: typer.Context, program: ProgramOption,
 @command(report_app, "partners")
 def partners(ctx: typer.Context, program: ProgramOption, start: FromOption, end: ToOption,
              fmt: ReportFormatOption = render.ReportFormat.table, output: OutputOption = None) -> None:
-    """Per partner: purchases, points issued and their value (what the partner owes the program)."""
+    """What each partner issued and owes the program.
+
+    Per partner: purchases, points issued and their value (what the partner owes the program)."""
     period = _period(start, end)
     ref, lines = reports.partner_report(snapshot(ctx), program, period)
 
@@ -234,7 +245,9 @@ def partners(ctx: typer.Context, program: ProgramOption, start: FromOption, end:
 @command(report_app, "donations")
 def donations(ctx: typer.Context, program: ProgramOption, start: FromOption, end: ToOption,
               fmt: ReportFormatOption = render.ReportFormat.table, output: OutputOption = None) -> None:
-    """Per charity: rewards donated, their points and the money owed to the charity."""
+    """What was donated to each charity, and is owed to it.
+
+    Per charity: rewards donated, their points and the money owed to the charity."""
     period = _period(start, end)
     ref, lines = reports.donation_report(snapshot(ctx), program, period)
     data = {
@@ -253,7 +266,9 @@ def expiring(ctx: typer.Context, program: ProgramOption,
              within: Annotated[int, typer.Option("--within", help="Days after --as-of to look ahead.")] = 30,
              as_of: AsOfOption = None,
              fmt: ReportFormatOption = render.ReportFormat.table, output: OutputOption = None) -> None:
-    """Members whose points expire soon, with their email and what they could still redeem: a mail-merge list."""
+    """Members whose points expire soon: a mail-merge list.
+
+    Members whose points expire soon, with their email and what they could still redeem: a mail-merge list."""
     ref, day, lines = reports.expiring_report(snapshot(ctx), program, within, day_option("--as-of", as_of))
     data = {
         "program": ref.code, "as_of": day.isoformat(), "within_days": within,

@@ -79,11 +79,14 @@ def statement(
     output: OutputOption = None,
     every: Annotated[bool, typer.Option("--all", help="Every member with activity or points: one file each.")] = False,
     out_dir: Annotated[Path | None, typer.Option("--out-dir", help="Where --all writes (with an index.csv).")] = None,
-    include_inactive: Annotated[bool, typer.Option(help="With --all: members with no activity and no points too.")] = False,
+    include_inactive: Annotated[bool, typer.Option("--include-inactive",
+                                                   help="With --all: members with no activity and no points too.")] = False,
     sender: Annotated[str | None, typer.Option("--sender", help="From address of --format eml messages (default: the program's email).")] = None,
 ) -> None:
-    """A member's statement (opening and closing balance, every entry, tier, expiring points, rewards, savings),
-    or with --all one file per member for a mail merge or a printer."""
+    """A member's statement, or with --all one file per member.
+
+    Opening and closing balance, every entry, tier, expiring points, rewards and savings; --all writes
+    one file per member (and an index) for a mail merge or a printer."""
     db = snapshot(ctx)
     first, last = statement_period(db, program, period, start, end)
     if every:

@@ -69,12 +69,14 @@ def import_command(
     column_map: MapOption = None,
     delimiter: Annotated[str, typer.Option(help="Field separator: one character, or 'tab'.")] = ",",
     dry_run: DryRunOption = False,
-    strict: Annotated[bool, typer.Option(help="Any bad row refuses the whole file (exit 2).")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Any bad row refuses the whole file (exit 2).")] = False,
     create_members: Annotated[bool, typer.Option(
-        help="Add customers who are not members yet (with the export's email and name) instead of rejecting their rows.")] = False,
+        "--create-members", help="Add customers who are not members yet (with the export's email and name) instead of rejecting their rows.")] = False,
     fmt: FormatOption = render.Format.table,
 ) -> None:
-    """Import sales: idempotent by txn_id, atomic per run; skipped rows counted; exit 3 when rows were rejected."""
+    """Import sales from a till's export or the generic CSV.
+
+    Import sales: idempotent by txn_id, atomic per run; skipped rows counted; exit 3 when rows were rejected."""
     profile = load_source(source)
     with _progress(file) as on_bytes:
         summary = import_transactions(
@@ -100,7 +102,9 @@ def import_command(
 
 @command(txn_app, "sources")
 def sources_command(fmt: FormatOption = render.Format.table) -> None:
-    """The built-in sources: which system's export each reads, and where to get it."""
+    """The built-in sources and the exports they read.
+
+    The built-in sources: which system's export each reads, and where to get it."""
     profiles = [load_source(name) for name in builtin_sources()]
     data = [{"name": p.name, "title": p.title, "export": p.export} for p in profiles]
     render.emit(data, fmt, lambda d: render.table("Sources (txn import --source NAME)", ["name", "reads", "export it from"],
@@ -109,5 +113,7 @@ def sources_command(fmt: FormatOption = render.Format.table) -> None:
 
 @command(source_app, "show")
 def source_show(name: Annotated[str, typer.Argument(help="A built-in source (see `txn sources`).")]) -> None:
-    """Print a built-in source's profile as TOML: a start for a profile of your own (--source FILE.toml)."""
+    """Print a built-in source's profile as TOML.
+
+    Print a built-in source's profile as TOML: a start for a profile of your own (--source FILE.toml)."""
     print(source_text(name), end="")

@@ -84,10 +84,19 @@ ROOT = typer.main.get_command(app)
 
 @pytest.mark.parametrize("name, found", list(_commands(ROOT, typer.Context(ROOT))),
                          ids=lambda x: x if isinstance(x, str) else "")
-def test_every_command_has_help(name, found):
+def test_every_command_has_help_that_reads_like_gits(name, found, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
     assert found.help, f"{name} has no help text"
+    summary = found.help.split("\n\n")[0]
+    assert "\n" not in summary and len(summary) <= 62, f"{name}: a one-line summary fits the command list"
     result = run(*name.split(), "--help")
     assert result.exit_code == 0
+    usage = next(line for line in result.stdout.splitlines() if "Usage:" in line)
+    for artefact in ("{", "<bool>", "list[", "<str>", "<int>", "<path>"):
+        assert artefact not in usage, f"{name}: {usage.strip()}"
+    options = result.stdout[result.stdout.index("Options"):]
+    for artefact in ("<bool>", "list[", "<str>", "<int>", "<path>", "--no-"):
+        assert artefact not in options.replace("--no-declarations", ""), f"{name}: {artefact} in its options"
 
 
 def test_demo_ends_with_a_liability_the_roll_forward_closes_at(tmp_path, monkeypatch):
