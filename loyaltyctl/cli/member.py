@@ -20,12 +20,13 @@ from loyaltyctl.cli.common import (
     database,
     report_rejects,
 )
+from loyaltyctl.errors import BadInput
 from loyaltyctl.formats.csv_input import parse_mapping
 from loyaltyctl.model import Member
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
 
-member_app = typer.Typer(no_args_is_help=True, help="Add, import, list and show members.")
+member_app = typer.Typer(no_args_is_help=True, help="Add, update, import, list and show members.")
 
 
 def member_json(member: Member) -> dict:
@@ -61,6 +62,48 @@ def add(
     added, signup_points = setup.add_member(database(ctx), program, fields)
     data = member_json(added) | {"signup_bonus_points": signup_points}
     render.emit(data, fmt, lambda d: render.fields(f"Added member {added.member_id}", list(d.items())))
+
+
+@command(member_app, "update")
+def update(
+    ctx: typer.Context,
+    program: ProgramOption,
+    member: Annotated[str, typer.Argument(help="Member id or card number.", show_default=False)],
+    name: Annotated[str, typer.Option(help="Full name.")] = "",
+    email: Annotated[str, typer.Option(help="Email address.")] = "",
+    birthday: Annotated[str, typer.Option(metavar="DATE", help="YYYY-MM-DD.")] = "",
+    card: Annotated[str, typer.Option(help="Loyalty card number (unique in the program).")] = "",
+    fmt: FormatOption = render.Format.table,
+) -> None:
+    """Change a member's name, email, birthday or card.
+
+    Only the options given change; the same update twice changes nothing. To erase a member's personal
+    fields, `member anonymise`."""
+    fields = dict(name=name, email=email, birthday=birthday, card=card)
+    if not any(fields.values()):
+        raise BadInput("name what to change: --name, --email, --birthday or --card")
+    updated, changed = setup.update_member(database(ctx), program, member, fields)
+    data = member_json(updated) | {"changed": changed}
+    render.emit(data, fmt, lambda d: render.fields(f"Member {updated.member_id}" + ("" if changed else " (unchanged)"),
+                                                   list(d.items())))
+
+
+@command(member_app, "anonymise")
+def anonymise(
+    ctx: typer.Context,
+    program: ProgramOption,
+    member: Annotated[str, typer.Argument(help="Member id or card number.", show_default=False)],
+    fmt: FormatOption = render.Format.table,
+) -> None:
+    """Erase a member's personal fields and keep their ledger.
+
+    Name, email, birthday and card are erased; an id that is an email address becomes anon-CODE (the
+    member's referral code). Balances, statements and reports stay as they were; running it again
+    changes nothing."""
+    erased, changed = setup.anonymise_member(database(ctx), program, member)
+    data = member_json(erased) | {"changed": changed}
+    render.emit(data, fmt, lambda d: render.fields(f"Member {erased.member_id} anonymised"
+                                                   + ("" if changed else " (already)"), list(d.items())))
 
 
 @command(member_app, "import")

@@ -219,6 +219,19 @@ def _conflict(
     return None
 
 
+ANONYMOUS_PREFIX = "anon-"
+
+
+def anonymised(member: Member) -> Member:
+    """The member with every personal field erased: name, email, birthday and card; an id that is an
+    email address becomes `anon-` and the member's referral code (unique in the program, and derived by
+    a one-way hash). The ledger keeps its entries: they point at the member's row, not at these fields."""
+    member_id = member.member_id
+    if is_email(member_id):
+        member_id = f"{ANONYMOUS_PREFIX}{member.referral_code}"
+    return replace(member, member_id=member_id, name="", email="", birthday=None, card=None)
+
+
 def unused_referral_code(program: str, member_id: str, taken: Container[str]) -> str:
     """The member's referral code, or its next variant if another member holds it."""
     attempt = 0

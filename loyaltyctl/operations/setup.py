@@ -6,7 +6,7 @@ from pathlib import Path
 from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
-from loyaltyctl.core.members import MEMBER_FIELDS, parse_member, plan_members
+from loyaltyctl.core.members import MEMBER_FIELDS, anonymised, parse_member, plan_members
 from loyaltyctl.formats.csv_input import CsvRow, RejectWriter, read_csv
 from loyaltyctl.operations.csv_run import CsvSummary, run_csv
 from loyaltyctl.errors import BadInput, Refused
@@ -66,6 +66,35 @@ def import_members(
 
     run_csv(db, program, file, header, summary, work, reject_file=reject_file)
     return summary
+
+
+def update_member(db: Store, program: str, ident: str, fields: Mapping[str, str]) -> tuple[Member, bool]:
+    """Change the fields given (by member id or card) with `member add`'s checks: (the member, whether
+    anything changed). The same update twice changes nothing the second time."""
+    ref = programs.fetch_program_ref(db, program)
+    today = clock.today_in(ref.timezone)
+    with write(db, program):
+        _, current = member_store.find_member(db, ref.id, program, ident)
+        try:
+            incoming = parse_member({**fields, "member_id": current.member_id}, program, today)
+        except ValueError as error:
+            raise BadInput(str(error)) from None
+        plan = plan_members([(0, (), incoming)], member_store.fetch_members(db, ref.id, program), today)
+        if plan.rejected:
+            raise Refused(plan.rejected[0].reason)
+        member_store.save_members(db, ref.id, (), plan.updated)
+        return (plan.updated[0], True) if plan.updated else (current, False)
+
+
+def anonymise_member(db: Store, program: str, ident: str) -> tuple[Member, bool]:
+    """Erase the member's personal fields and keep their ledger (a customer's right to be forgotten):
+    (the member as stored now, whether anything changed)."""
+    with write(db, program):
+        row, current = member_store.find_member(db, programs.fetch_program_ref(db, program).id, program, ident)
+        erased = anonymised(current)
+        if erased != current:
+            member_store.rewrite_member(db, row, erased)
+        return erased, erased != current
 
 
 def add_member(db: Store, program: str, fields: Mapping[str, str]) -> tuple[Member, int]:

@@ -75,6 +75,13 @@ def _values(program_id: int, member: Member) -> dict:
     }
 
 
+def rewrite_member(db: Store, row_id: int, member: Member) -> None:
+    """Store the member's id and personal fields as given (empty ones cleared), on its row."""
+    db.execute("UPDATE members SET member_id = ?, name = ?, email = ?, birthday = ?, card = ? WHERE id = ?",
+               [member.member_id, member.name, member.email,
+                member.birthday.isoformat() if member.birthday else None, member.card, row_id])
+
+
 def save_members(db: Store, program_id: int, added: tuple[Member, ...], updated: tuple[Member, ...]) -> None:
     """Insert new members, then update changed ones. Call inside a write transaction.
 

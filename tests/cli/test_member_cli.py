@@ -157,3 +157,62 @@ def test_a_reject_file_in_a_missing_folder_is_refused_before_writing(shop, tmp_p
     result = run("member", "import", "--program", "shop", path, "--reject-file", target)
     assert (result.exit_code, result.stderr) == (2, f"error: {target}: cannot write the reject file there: No such file or directory\n")
     assert snapshot(db_path) == before
+
+
+def member_update(*args: str):
+    return run("member", "update", "--program", "shop", *args, "--format", "json")
+
+
+def test_update_changes_only_the_fields_given_and_twice_changes_nothing(shop):
+    run("member", "add", "--program", "shop", "M1", "--name", "Ann Lee", "--email", "ann@example.com", "--card", "77")
+    first = member_update("77", "--email", "ann.lee@example.com", "--birthday", "1990-02-28")  # found by card
+    assert first.exit_code == 0, first.stderr
+    assert {k: v for k, v in json.loads(first.stdout).items() if k in ("member_id", "name", "email", "birthday",
+                                                                       "card", "changed")} == {
+        "member_id": "M1", "name": "Ann Lee", "email": "ann.lee@example.com", "birthday": "1990-02-28",
+        "card": "77", "changed": True}
+    again = member_update("M1", "--email", "ann.lee@example.com")
+    assert json.loads(again.stdout)["changed"] is False
+    shown = json.loads(run("member", "show", "--program", "shop", "M1", "--format", "json").stdout)
+    assert (shown["email"], shown["birthday"]) == ("ann.lee@example.com", "1990-02-28")
+
+
+def test_update_refusals_change_nothing(shop, db_path):
+    run("member", "add", "--program", "shop", "M1", "--card", "77")
+    run("member", "add", "--program", "shop", "M2")
+    before = snapshot(db_path)
+    cases = [
+        (["M2", "--card", "77"], 1, "error: card '77' already belongs to member 'M1'"),
+        (["M2", "--email", "not-an-address"], 2, "error: email 'not-an-address' is not an email address"),
+        (["M2", "--birthday", "1990-02-30"], 2, "error: birthday '1990-02-30' is not a date (YYYY-MM-DD)"),
+        (["M9", "--name", "Nobody"], 1, "error: unknown member 'M9' in program 'shop'"),
+        (["M2"], 2, "error: name what to change: --name, --email, --birthday or --card"),
+    ]
+    for args, code, message in cases:
+        result = member_update(*args)
+        assert (result.exit_code, result.stderr) == (code, message + "\n"), args
+    assert snapshot(db_path) == before
+
+
+def test_anonymise_erases_the_person_and_keeps_the_ledger(shop):
+    run("member", "add", "--program", "shop", "ann@example.com", "--name", "Ann Lee", "--email", "ann@example.com",
+        "--birthday", "1990-02-28", "--card", "77")
+    assert run("earn", "--program", "shop", "77", "40", "--reason", "visit").exit_code == 0
+    result = run("member", "anonymise", "--program", "shop", "77", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    erased = json.loads(result.stdout)
+    anonymous = "anon-" + referral_code("shop", "ann@example.com")  # an email id is personal too
+    assert {k: erased[k] for k in ("member_id", "name", "email", "birthday", "card", "changed")} == {
+        "member_id": anonymous, "name": "", "email": "", "birthday": None, "card": None, "changed": True}
+    assert json.loads(run("balance", "--program", "shop", anonymous, "--format", "json").stdout)["points"] == 40
+    assert run("balance", "--program", "shop", "ann@example.com").exit_code == 1  # neither id nor card finds them
+    assert run("balance", "--program", "shop", "77").exit_code == 1
+    again = run("member", "anonymise", "--program", "shop", anonymous, "--format", "json")
+    assert json.loads(again.stdout)["changed"] is False
+    assert run("db", "verify").exit_code == 0
+
+
+def test_anonymise_keeps_an_id_that_is_not_personal(shop):
+    run("member", "add", "--program", "shop", "C-1042", "--name", "Bo", "--email", "bo@example.com")
+    erased = json.loads(run("member", "anonymise", "--program", "shop", "C-1042", "--format", "json").stdout)
+    assert (erased["member_id"], erased["name"], erased["email"]) == ("C-1042", "", "")

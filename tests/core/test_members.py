@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from loyaltyctl.core.members import parse_member, plan_members, referral_code
+from loyaltyctl.core.members import anonymised, parse_member, plan_members, referral_code
 from loyaltyctl.model import Member
 
 TODAY = date(2026, 6, 15)
@@ -102,3 +102,12 @@ def test_unknown_and_self_referrals_are_rejected():
 def test_parse_failures_pass_through_as_rejections():
     plan = plan_members([(7, ("x",), "birthday 'x' is not a date (YYYY-MM-DD)")], {}, TODAY)
     assert [(r.line, r.reason, r.row) for r in plan.rejected] == [(7, "birthday 'x' is not a date (YYYY-MM-DD)", ("x",))]
+
+
+def test_anonymised_erases_personal_fields_and_an_email_id():
+    ann = Member("shop", "ann@example.com", "Ann", "ann@example.com", date(1990, 2, 28), "77", date(2025, 1, 1),
+                 "M0", "R7K2QX4M")
+    assert anonymised(ann) == Member("shop", "anon-R7K2QX4M", "", "", None, None, date(2025, 1, 1), "M0", "R7K2QX4M")
+    kept = Member("shop", "C-1042", "Bo", "bo@example.com", referral_code="ABCD2345")
+    assert anonymised(kept).member_id == "C-1042"
+    assert anonymised(anonymised(ann)) == anonymised(ann)  # a second run changes nothing
