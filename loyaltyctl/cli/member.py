@@ -9,6 +9,7 @@ from loyaltyctl import render
 from loyaltyctl.cli.views import term_json, tier_json, tier_line
 from loyaltyctl.money import format_money
 from loyaltyctl.operations import setup
+from loyaltyctl.operations.ledger import member_balance
 from loyaltyctl.operations.member_state import MemberDetails, member_details, pay_membership
 from loyaltyctl.cli.common import (
     DryRunOption,
@@ -19,6 +20,7 @@ from loyaltyctl.cli.common import (
     command,
     database,
     report_rejects,
+    snapshot,
 )
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats.csv_input import parse_mapping
@@ -148,13 +150,20 @@ def show(
     member_id: Annotated[str, typer.Argument(help="Member id or card number.")],
     fmt: FormatOption = render.Format.table,
 ) -> None:
-    """One member's details, tier and paid membership.
+    """One member's details, balance, tier and paid membership.
 
-    One member's details, tier (with its history) and paid membership (by member id or card number)."""
-    details = member_details(database(ctx), program, member_id)
+    The profile; points, available and pending points and what expires in the next 90 days (as `balance`
+    shows them); the tier with its history; paid membership. By member id or card number."""
+    db = snapshot(ctx)
+    details = member_details(db, program, member_id)
+    standing = member_balance(db, program, details.member.member_id)
     ref, version = details.ref, details.version
     tier, next_tier = tier_json(details.tier, version.tiers, ref)
     data = member_json(details.member) | {
+        "points": standing.points,
+        "available": standing.available,
+        "pending": standing.pending,
+        "expiring": [{"on": on.isoformat(), "points": points} for on, points in standing.expiring],
         "tier": tier,
         "next_tier": next_tier,
         "tier_history": [{"on": c.on.isoformat(), "from": c.from_level, "to": c.to_level} for c in details.tier_history],
@@ -162,7 +171,9 @@ def show(
     }
 
     def as_table(d: dict):
-        pairs = [(k, v) for k, v in d.items() if k not in ("tier", "next_tier", "tier_history", "membership")]
+        pairs = [(k, v) for k, v in d.items()
+                 if k not in ("tier", "next_tier", "tier_history", "membership", "expiring")]
+        pairs += [(f"expires {e['on']}", e["points"]) for e in d["expiring"]]
         if tier:
             pairs.append(("tier", tier_line(details.tier, version.tiers, ref, version.unit)))
         if d["membership"]:

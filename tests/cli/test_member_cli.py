@@ -21,7 +21,20 @@ def test_add_then_show_by_id_or_card(shop):
     }
     assert json.loads(added.stdout) == expected | {"signup_bonus_points": 0}
     by_card = run("member", "show", "--program", "shop", "4000123", "--format", "json")
-    assert json.loads(by_card.stdout) == expected | {"tier": None, "next_tier": None, "tier_history": [], "membership": None}
+    assert json.loads(by_card.stdout) == expected | {"points": 0, "available": 0, "pending": 0, "expiring": [],
+                                                     "tier": None, "next_tier": None, "tier_history": [],
+                                                     "membership": None}
+
+
+def test_show_gives_the_balance_as_balance_does(shop):
+    run("member", "add", "--program", "shop", "M1", "--card", "77")
+    assert run("earn", "--program", "shop", "M1", "40", "--reason", "visit").exit_code == 0
+    assert run("earn", "--program", "shop", "M1", "2", "--reason", "visit").exit_code == 0
+    shown = json.loads(run("member", "show", "--program", "shop", "77", "--format", "json").stdout)
+    balance = json.loads(run("balance", "--program", "shop", "M1", "--format", "json").stdout)
+    assert (shown["points"], shown["available"], shown["pending"]) == (42, 42, 0)
+    assert {k: shown[k] for k in ("points", "available", "pending", "expiring")} == \
+        {k: balance[k] for k in ("points", "available", "pending", "expiring")}
 
 
 def test_member_id_wins_over_a_card_with_the_same_text(shop):
