@@ -118,6 +118,7 @@ def command(app: typer.Typer, name: str | None = None, **settings: Any) -> Calla
 
 ProgramOption = Annotated[str, typer.Option("--program", "-p", metavar="CODE", help="Program code.")]
 FormatOption = Annotated[render.Format, typer.Option("--format", "-f", help="Output format.")]
+ReportFormatOption = Annotated[render.ReportFormat, typer.Option("--format", "-f", help="Output format.")]
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to this file instead of stdout.")]
 AsOfOption = Annotated[str | None, typer.Option("--as-of", metavar="DATE", help="End of this day, YYYY-MM-DD (default today).",
                                                  show_default=False)]

@@ -10,23 +10,26 @@ from loyaltyctl.cli.views import term_json, tier_json, tier_line
 from loyaltyctl.money import format_money
 from loyaltyctl.operations import setup
 from loyaltyctl.operations.ledger import member_balance
-from loyaltyctl.operations.member_state import MemberDetails, member_details, pay_membership
+from loyaltyctl.operations.member_state import MemberDetails, member_details, member_standings, pay_membership
 from loyaltyctl.cli.common import (
+    AsOfOption,
     DryRunOption,
     FormatOption,
     MapOption,
     ProgramOption,
     RejectFileOption,
+    ReportFormatOption,
     command,
     database,
+    day_option,
     report_rejects,
     snapshot,
 )
 from loyaltyctl.errors import BadInput
+from loyaltyctl.core.members import MemberFilter, selected
 from loyaltyctl.formats.csv_input import parse_mapping
+from loyaltyctl.formats.csv_output import csv_text
 from loyaltyctl.model import Member
-from loyaltyctl.storage import members as member_store
-from loyaltyctl.storage import programs
 
 member_app = typer.Typer(no_args_is_help=True, help="Add, update, import, list and show members.")
 
@@ -127,20 +130,37 @@ def import_members(
 
 
 @command(member_app, "list")
-def list_members(ctx: typer.Context, program: ProgramOption, fmt: FormatOption = render.Format.table) -> None:
-    """Every member of a program."""
-    db = database(ctx)
-    ref = programs.fetch_program_ref(db, program)
-    data = [member_json(m) for m in member_store.fetch_members(db, ref.id, program).values()]
-    render.emit(
-        data,
-        fmt,
-        lambda rows: render.table(
-            f"Members of {program} ({len(rows)})",
-            ["member", "name", "email", "card", "joined", "referral code"],
-            [(r["member_id"], r["name"], r["email"], r["card"], r["joined"], r["referral_code"]) for r in rows],
-        ),
-    )
+def list_members(
+    ctx: typer.Context,
+    program: ProgramOption,
+    tier: Annotated[str | None, typer.Option("--tier", metavar="CODE", help="Members at this tier.")] = None,
+    min_points: Annotated[int | None, typer.Option("--min-points", metavar="N", help="At least N points.")] = None,
+    max_points: Annotated[int | None, typer.Option("--max-points", metavar="N", help="At most N points.")] = None,
+    active_since: Annotated[str | None, typer.Option("--active-since", metavar="DATE",
+                                                     help="Earned or redeemed on or after DATE.")] = None,
+    inactive_since: Annotated[str | None, typer.Option("--inactive-since", metavar="DATE",
+                                                       help="Neither earned nor redeemed on or after DATE.")] = None,
+    as_of: AsOfOption = None,
+    fmt: ReportFormatOption = render.ReportFormat.table,
+) -> None:
+    """Members with their points, activity and tier, filtered.
+
+    Every member of the program, or those the filters pick, with their points, the day of their latest
+    earn or redemption and their tier at the end of --as-of; --format csv for a mail merge."""
+    criteria = MemberFilter(tier, min_points, max_points, day_option("--active-since", active_since),
+                            day_option("--inactive-since", inactive_since))
+    standings = selected(member_standings(snapshot(ctx), program, day_option("--as-of", as_of)), criteria)
+    data = [member_json(s.member) | {"points": s.points,
+                                     "last_activity": s.last_activity.isoformat() if s.last_activity else None,
+                                     "tier": s.tier} for s in standings]
+    columns = ["member_id", "name", "email", "card", "joined", "points", "last_activity", "tier"]
+    if fmt == render.ReportFormat.csv:
+        print(csv_text(columns, [[row[c] for c in columns] for row in data]), end="")
+        return
+    shown = ["member_id", "name", "email", "points", "last_activity", "tier"]  # card and joined: JSON and CSV
+    render.emit(data, render.Format(fmt.value), lambda rows: render.table(
+        f"Members of {program} ({len(rows)})", ["member", "name", "email", "points", "last activity", "tier"],
+        [[r[c] for c in shown] for r in rows]))
 
 
 @command(member_app, "show")

@@ -11,6 +11,7 @@ from loyaltyctl.cli.common import (
     FormatOption,
     OutputOption,
     ProgramOption,
+    ReportFormatOption,
     command,
     day_option,
     snapshot,
@@ -27,7 +28,6 @@ report_app = typer.Typer(no_args_is_help=True, help="Reports for the owner, part
 
 FromOption = Annotated[str, typer.Option("--from", metavar="DATE", help="First day, YYYY-MM-DD.", show_default=False)]
 ToOption = Annotated[str, typer.Option("--to", metavar="DATE", help="Last day (inclusive), YYYY-MM-DD.", show_default=False)]
-ReportFormatOption = Annotated[render.ReportFormat, typer.Option("--format", "-f", help="Output format.")]
 AccountingFormatOption = Annotated[render.AccountingFormat, typer.Option("--format", "-f", help="Output format.")]
 
 

@@ -219,6 +219,35 @@ def _conflict(
     return None
 
 
+class Standing(Struct, frozen=True):
+    """Where a member stands on a day, for lists and outreach."""
+
+    member: Member
+    points: int
+    last_activity: date | None  # the day of their latest earn or redemption (None: never)
+    tier: str | None  # None: the program has no tiers
+
+
+class MemberFilter(Struct, frozen=True):
+    """What an owner picks members by; each criterion left None takes everyone."""
+
+    tier: str | None = None
+    min_points: int | None = None
+    max_points: int | None = None
+    active_since: date | None = None  # an earn or redemption on or after this day
+    inactive_since: date | None = None  # none on or after this day (or never)
+
+
+def selected(standings: Iterable[Standing], criteria: MemberFilter) -> list[Standing]:
+    c = criteria
+    return [s for s in standings
+            if (c.tier is None or s.tier == c.tier)
+            and (c.min_points is None or s.points >= c.min_points)
+            and (c.max_points is None or s.points <= c.max_points)
+            and (c.active_since is None or (s.last_activity is not None and s.last_activity >= c.active_since))
+            and (c.inactive_since is None or s.last_activity is None or s.last_activity < c.inactive_since)]
+
+
 ANONYMOUS_PREFIX = "anon-"
 
 

@@ -14,8 +14,10 @@ from msgspec import Struct
 from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
-from loyaltyctl.core.dates import local_date, utc_now_instant
+from loyaltyctl.core.dates import cutoff, local_date, utc_now_instant
+from loyaltyctl.core.members import Standing
 from loyaltyctl.core.membership import TermRefused, Term, new_term, term_at
+from loyaltyctl.core.posting import ACTIVITY_KINDS
 from loyaltyctl.core.rules import MemberState
 from loyaltyctl.core.tiers import Activity, TierChange, TierRules, TierStatus, tier_history
 from loyaltyctl.core.versions import VersionTable
@@ -25,6 +27,7 @@ from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import memberships as membership_store
 from loyaltyctl.storage import periods
 from loyaltyctl.storage import programs
+from loyaltyctl.storage import reports as report_store
 from loyaltyctl.storage import transactions as txn_store
 from loyaltyctl.storage.db import write
 
@@ -104,6 +107,30 @@ class MemberStates:
         if status is None:
             return MemberState(may_earn=may_earn, why_not=why_not)
         return MemberState(status.level.code, status.level.multiplier, may_earn, why_not)
+
+
+def member_standings(db: Store, program: str, as_of: date | None = None) -> list[Standing]:
+    """Every member of the program with their balance, latest activity and tier at the end of a day
+    (default today), in member id order: two scans of the ledger, not a query per member."""
+    ref = programs.fetch_program_ref(db, program)
+    as_of = as_of or clock.today_in(ref.timezone)
+    before = cutoff(as_of, ref.timezone)
+    rows = member_store.fetch_member_rows(db, ref.id, program)
+    balances = report_store.member_balances(db, ref.id, before)
+    latest = report_store.last_activity(db, ref.id, before, ACTIVITY_KINDS)
+    versions = program_versions(db, program)
+    version = versions.on(as_of)
+    states = MemberStates(db, ref, versions)
+    if version.tiers:
+        states.load([row for row, _ in rows])
+
+    def tier(row: int) -> str | None:
+        status = states.tier_status(row, before, version, as_of) if version.tiers else None
+        return status.level.code if status else None
+
+    return [Standing(member, balances.get(row, 0),
+                     local_date(latest[row], ref.timezone) if row in latest else None, tier(row))
+            for row, member in rows]
 
 
 class MemberDetails(Struct, frozen=True):

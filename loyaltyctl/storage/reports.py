@@ -82,6 +82,28 @@ def balance_totals(db: Store, program_id: int, before: int) -> tuple[int, int, i
     ).fetchone()
 
 
+def member_balances(db: Store, program_id: int, before: int) -> dict[int, int]:
+    """Each member's balance at an instant (members with no entries before it are left out), as
+    `balance_totals` sums them: entries less unposted expiries, in one GROUP BY."""
+    return dict(db.execute(
+        f"""WITH parts AS (
+                SELECT member, sum(points) AS points FROM entries
+                WHERE member IN ({_PROGRAM_MEMBERS}) AND effective_at < :t GROUP BY member
+                UNION ALL
+                SELECT member, -points FROM ({_UNPOSTED}) AS unposted)
+            SELECT member, sum(points) FROM parts GROUP BY member""",
+        {"p": program_id, "t": before}).fetchall())
+
+
+def last_activity(db: Store, program_id: int, before: int, kinds: Sequence[str]) -> dict[int, int]:
+    """Each member's latest entry of these kinds before an instant (members with none are left out)."""
+    marks = ",".join("?" * len(kinds))
+    return dict(db.execute(
+        f"""SELECT member, max(effective_at) FROM entries
+            WHERE member IN (SELECT id FROM members WHERE program_id = ?) AND effective_at < ? AND kind IN ({marks})
+            GROUP BY member""", [program_id, before, *kinds]).fetchall())
+
+
 def unposted_expiries(db: Store, program_id: int, before: int, since: int | None = None) -> tuple[int, int]:
     """Lots expired in [since, before) whose expiry `expire` has not posted: (lots, points)."""
     return db.execute(

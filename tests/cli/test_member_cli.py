@@ -229,3 +229,33 @@ def test_anonymise_keeps_an_id_that_is_not_personal(shop):
     run("member", "add", "--program", "shop", "C-1042", "--name", "Bo", "--email", "bo@example.com")
     erased = json.loads(run("member", "anonymise", "--program", "shop", "C-1042", "--format", "json").stdout)
     assert (erased["member_id"], erased["name"], erased["email"]) == ("C-1042", "", "")
+
+
+def test_member_list_picks_members_for_outreach_by_points_and_activity(shop):
+    # the clock is 2026-06-15; an adjustment is not activity (only earns and redemptions are)
+    for member in ("M1", "M2", "M3", "M4"):
+        run("member", "add", "--program", "shop", member, "--email", f"{member.lower()}@example.com",
+            "--joined", "2025-12-01")
+    assert run("earn", "--program", "shop", "M1", "40", "-r", "visit", "--at", "2026-05-01").exit_code == 0
+    assert run("earn", "--program", "shop", "M2", "10", "-r", "visit", "--at", "2026-01-10").exit_code == 0
+    assert run("adjust", "--program", "shop", "M4", "100", "-r", "goodwill", "--at", "2026-06-01").exit_code == 0
+
+    def listed(*args: str) -> list[tuple]:
+        result = run("member", "list", "--program", "shop", *args, "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        return [(m["member_id"], m["points"], m["last_activity"], m["tier"]) for m in json.loads(result.stdout)]
+
+    assert listed() == [("M1", 40, "2026-05-01", None), ("M2", 10, "2026-01-10", None), ("M3", 0, None, None),
+                        ("M4", 100, None, None)]
+    assert [m for m, *_ in listed("--min-points", "20")] == ["M1", "M4"]
+    assert [m for m, *_ in listed("--max-points", "10")] == ["M2", "M3"]
+    assert [m for m, *_ in listed("--min-points", "5", "--inactive-since", "2026-03-01")] == ["M2", "M4"]
+    assert [m for m, *_ in listed("--active-since", "2026-03-01")] == ["M1"]
+    assert listed("--as-of", "2026-04-30") == [("M1", 0, None, None), ("M2", 10, "2026-01-10", None),
+                                               ("M3", 0, None, None), ("M4", 0, None, None)]
+    mail_merge = run("member", "list", "--program", "shop", "--active-since", "2026-01-01", "--format", "csv")
+    assert mail_merge.stdout == ("member_id,name,email,card,joined,points,last_activity,tier\n"
+                                 "M1,,m1@example.com,,2025-12-01,40,2026-05-01,\n"
+                                 "M2,,m2@example.com,,2025-12-01,10,2026-01-10,\n")
+    bad = run("member", "list", "--program", "shop", "--active-since", "2026-02-30")
+    assert bad.exit_code == 2

@@ -256,3 +256,17 @@ def test_expiring_report_lists_members_to_warn_with_what_they_can_still_redeem(t
     assert rows == [["member", "name", "email", "points", "first_expiry", "available", "rewards"],
                     ["M1", "Ann <Lee> & Co", "", "280", "2026-01-03", "280", "five-off"]]
     assert run("report", "expiring", "-p", "shop", "--within", "0").exit_code == 2
+
+
+def test_member_list_by_tier_as_of_a_day(tmp_path):
+    # M1 spent 340.00 in 2025 by 2025-10-20 (silver from T2 on 2025-10-10); M2 spent nothing: member
+    setup_member(tmp_path)
+    assert run("member", "add", "-p", "shop", "M2", "--joined", "2025-01-01").exit_code == 0
+
+    def by_tier(tier: str, as_of: str) -> list[str]:
+        result = run("member", "list", "-p", "shop", "--tier", tier, "--as-of", as_of, "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        return [m["member_id"] for m in json.loads(result.stdout)]
+
+    assert (by_tier("silver", "2025-10-31"), by_tier("member", "2025-10-31")) == (["M1"], ["M2"])
+    assert (by_tier("silver", "2025-10-05"), by_tier("member", "2025-10-05")) == ([], ["M1", "M2"])  # 250.00 then
