@@ -81,6 +81,22 @@ def emit(data: Any, fmt: Format, as_table: Callable[[Any], RenderableType | Sequ
         console.print(item)
 
 
+def emit_list(document: Any, rows: Sequence[dict], columns: Sequence[str], fmt: ReportFormat, title: str,
+              headings: dict[str, str] | None = None, shown: Sequence[str] | None = None) -> None:
+    """A list command's output: `document` as JSON, `rows` under `columns` as CSV (for a spreadsheet or a
+    mail merge), or a table of the `shown` columns (default all), headed by `headings` where given."""
+    if fmt == ReportFormat.json:
+        print(json_text(document), end="")
+        return
+    if fmt == ReportFormat.csv:
+        from loyaltyctl.formats.csv_output import csv_text
+
+        print(csv_text(columns, [[row[c] for c in columns] for row in rows]), end="")
+        return
+    shown = shown or columns
+    out().print(table(title, [(headings or {}).get(c, c) for c in shown], [[row[c] for c in shown] for row in rows]))
+
+
 def _cell(value: Any) -> RenderableType:
     from rich.text import Text
 

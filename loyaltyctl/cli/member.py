@@ -28,7 +28,6 @@ from loyaltyctl.cli.common import (
 from loyaltyctl.errors import BadInput
 from loyaltyctl.core.members import MemberFilter, selected
 from loyaltyctl.formats.csv_input import parse_mapping
-from loyaltyctl.formats.csv_output import csv_text
 from loyaltyctl.model import Member
 
 member_app = typer.Typer(no_args_is_help=True, help="Add, update, import, list and show members.")
@@ -153,14 +152,10 @@ def list_members(
     data = [member_json(s.member) | {"points": s.points,
                                      "last_activity": s.last_activity.isoformat() if s.last_activity else None,
                                      "tier": s.tier} for s in standings]
-    columns = ["member_id", "name", "email", "card", "joined", "points", "last_activity", "tier"]
-    if fmt == render.ReportFormat.csv:
-        print(csv_text(columns, [[row[c] for c in columns] for row in data]), end="")
-        return
-    shown = ["member_id", "name", "email", "points", "last_activity", "tier"]  # card and joined: JSON and CSV
-    render.emit(data, render.Format(fmt.value), lambda rows: render.table(
-        f"Members of {program} ({len(rows)})", ["member", "name", "email", "points", "last activity", "tier"],
-        [[r[c] for c in shown] for r in rows]))
+    render.emit_list(data, data, ["member_id", "name", "email", "card", "joined", "points", "last_activity", "tier"],
+                     fmt, f"Members of {program} ({len(data)})",
+                     headings={"member_id": "member", "last_activity": "last activity"},
+                     shown=["member_id", "name", "email", "points", "last_activity", "tier"])  # all: JSON and CSV
 
 
 @command(member_app, "show")

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import render
-from loyaltyctl.cli.common import FormatOption, ProgramOption, command, database, day_option
+from loyaltyctl.cli.common import FormatOption, ProgramOption, ReportFormatOption, command, database, day_option
 from loyaltyctl.core.dates import format_instant
 from loyaltyctl.money import format_money
 from loyaltyctl.operations import periods
@@ -40,17 +40,17 @@ def close(ctx: typer.Context, program: ProgramOption,
 
 
 @command(period_app, "list")
-def list_closes(ctx: typer.Context, program: ProgramOption, fmt: FormatOption = render.Format.table) -> None:
+def list_closes(ctx: typer.Context, program: ProgramOption, fmt: ReportFormatOption = render.ReportFormat.table) -> None:
     """Every close of a program, with its figures.
 
     Every close of a program, oldest first, with the figures it closed at."""
     ref, closes = periods.list_periods(database(ctx), program)
     data = {"program": ref.code, "currency": ref.currency,
             "periods": [close_json(ref.code, ref.currency, ref.timezone, c) for c in closes]}
-    render.emit(data, fmt, lambda d: render.table(
-        f"Closed periods of {ref.code} ({ref.currency})",
-        ["through", "expiries posted", "closing points", "closing liability", "closed at"],
-        [[p["through"], p["expiries_posted"], p["closing_points"], p["closing_liability"], p["closed_at"]]
-         for p in d["periods"]]))
+    render.emit_list(data, data["periods"],
+                     ["through", "expiries_posted", "closing_points", "closing_liability", "closed_at"], fmt,
+                     f"Closed periods of {ref.code} ({ref.currency})",
+                     headings={c: c.replace("_", " ") for c in ("expiries_posted", "closing_points",
+                                                                "closing_liability", "closed_at")})
     if not closes:
         render.note(f"no period of {ref.code} is closed yet")

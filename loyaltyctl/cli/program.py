@@ -7,7 +7,7 @@ import typer
 
 from loyaltyctl import clock, render
 from loyaltyctl.operations import setup
-from loyaltyctl.cli.common import FormatOption, OutputOption, command, database, write_output
+from loyaltyctl.cli.common import FormatOption, OutputOption, ReportFormatOption, command, database, write_output
 from loyaltyctl.core.versions import VersionTable
 from loyaltyctl.errors import BadInput, InvalidProgram
 from loyaltyctl.formats.program_toml import dump_program, load_program
@@ -90,20 +90,12 @@ def apply(ctx: typer.Context, files: FilesArgument, fmt: FormatOption = render.F
 
 
 @command(program_app, "list")
-def list_programs(ctx: typer.Context, fmt: FormatOption = render.Format.table) -> None:
+def list_programs(ctx: typer.Context, fmt: ReportFormatOption = render.ReportFormat.table) -> None:
     """Programs in the database, with their versions.
 
-    Programs in the database, with their latest name and version count."""
+    Programs in the database, with their latest name, version count and members."""
     data = programs.fetch_program_summaries(database(ctx))
-    render.emit(
-        data,
-        fmt,
-        lambda rows: render.table(
-            "Programs",
-            ["code", "name", "currency", "timezone", "versions", "members"],
-            [tuple(r.values()) for r in rows],
-        ),
-    )
+    render.emit_list(data, data, ["code", "name", "currency", "timezone", "versions", "members"], fmt, "Programs")
 
 
 def _program_summary(program: Program) -> list[tuple[str, object]]:

@@ -64,6 +64,11 @@ def test_closing_again_or_earlier_changes_nothing_and_an_unfinished_day_cannot_b
     assert snapshot(db_path) == before
     listed = json.loads(run("period", "list", "-p", "club", "--format", "json").stdout)
     assert [p["through"] for p in listed["periods"]] == ["2026-03-31"]
+    spreadsheet = run("period", "list", "-p", "club", "--format", "csv").stdout.splitlines()
+    close = listed["periods"][0]
+    assert spreadsheet == ["through,expiries_posted,closing_points,closing_liability,closed_at",
+                           f"2026-03-31,{close['expiries_posted']},{close['closing_points']},"
+                           f"{close['closing_liability']},{close['closed_at']}"]
 
 
 def test_a_membership_payment_dated_in_a_closed_period_is_refused(tmp_path, db_path):

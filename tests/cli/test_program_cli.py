@@ -85,6 +85,8 @@ def test_list_and_show(shop):
     assert json.loads(listed.stdout) == [
         {"code": "shop", "name": "Shop Points", "currency": "USD", "timezone": "America/New_York", "versions": 1, "members": 0}
     ]
+    assert run("program", "list", "--format", "csv").stdout == (
+        "code,name,currency,timezone,versions,members\nshop,Shop Points,USD,America/New_York,1,0\n")
     shown = json.loads(run("program", "show", "shop", "--format", "json").stdout)
     assert [v["version"] for v in shown["versions"]] == [1]
     assert 'effective_from = 2026-06-15' in shown["definition"]
