@@ -32,7 +32,7 @@ def birthday(
 ) -> None:
     """Post the birthday bonus to members born on a day.
 
-    Post the birthday bonus to members born on this day; once per member per year, safe to re-run."""
+    Once per member per year; safe to re-run."""
     run = bonuses.run_birthdays(database(ctx), program, day_option("--date", day))
     if not run.bonus:
         render.note(f"{program} has no birthday bonus on {run.day} ([bonuses] birthday); nothing posted")

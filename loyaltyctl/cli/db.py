@@ -42,7 +42,7 @@ def verify(ctx: typer.Context, fmt: FormatOption = render.Format.table) -> None:
 def backup(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="Where to write the copy (a new file).")]) -> None:
     """Write a consistent SQLite copy of the database.
 
-    Write a consistent SQLite copy of the database (SQLite or PostgreSQL), safe while others write."""
+    From SQLite or PostgreSQL, safe while others write."""
     db = database(ctx)
     if isinstance(db, SqliteStore):
         backup_file(db, file)
@@ -59,7 +59,7 @@ def copy(
 ) -> None:
     """Copy a whole database between SQLite and PostgreSQL.
 
-    Copy a whole database between SQLite and PostgreSQL (either way), then verify the copy."""
+    Either way; the copy is verified before it is kept."""
     from_db = open_db(source)
     if is_postgres(target):
         to_db, created = open_db(target, create=True), None

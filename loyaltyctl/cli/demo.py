@@ -41,7 +41,7 @@ def demo(
 ) -> None:
     """The sample programs end to end, on a database of their own.
 
-    The sample programs end to end: apply them, import members and transactions, post, show balances."""
+    Applies them, imports members and transactions, posts, and shows balances and reports."""
     location = db or settings(ctx).db or "demo.db"
     database = open_db(location, create=True)
     path = Path("demo.db") if is_postgres(location) else Path(location)  # names the rejects and statements folders

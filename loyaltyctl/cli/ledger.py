@@ -72,7 +72,7 @@ def earn(ctx: typer.Context, program: ProgramOption, member: MemberArgument, poi
          reason: ReasonOption, key: KeyOption = None, at: AtOption = None, fmt: FormatOption = render.Format.table) -> None:
     """Credit points by hand.
 
-    Credit points by hand (a purchase the till missed, a goodwill gesture)."""
+    A purchase the till missed, a goodwill gesture."""
     _emit_posted(ctx, ops.post_earn(database(ctx), program, member, points, reason, key, at), fmt)
 
 
@@ -89,7 +89,7 @@ def redeem(
 ) -> None:
     """Spend points on a reward.
 
-    Spend points on a reward; refused (exit 1) when the available balance is short."""
+    Refused (exit 1) when the available balance is short."""
     _emit_posted(ctx, ops.post_redeem(database(ctx), program, member, reward, points, key, at), fmt)
 
 
@@ -112,7 +112,7 @@ def reverse(ctx: typer.Context, program: ProgramOption,
             fmt: FormatOption = render.Format.table) -> None:
     """Undo one entry, once.
 
-    Undo one entry (once) by what it still comes to: expired points are never taken or given twice."""
+    By what it still comes to: expired points are never taken or given twice."""
     _emit_posted(ctx, ops.post_reverse(database(ctx), program, entry_id, reason, key, at), fmt)
 
 
@@ -163,7 +163,7 @@ def expire(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = None,
            fmt: FormatOption = render.Format.table) -> None:
     """Post every expiry due up to a date.
 
-    Post every expiry due up to a date, each dated the day it expired; re-running posts nothing."""
+    Each is dated the day it expired; re-running posts nothing."""
     result = ops.run_expire(database(ctx), program, day_option("--as-of", as_of))
     data = {"program": result.program, "as_of": result.as_of.isoformat(), "lots": result.lots,
             "points": result.points, "members": result.members}
@@ -186,7 +186,7 @@ def quote(
 ) -> None:
     """What a purchase would earn now, and why.
 
-    What a purchase (or a basket of lines) would earn now, and why; writes nothing."""
+    A purchase or a basket of lines; writes nothing."""
     result = quote_purchase(database(ctx), program, member, amount, category, partner, at, line)
     earning, version, ref = result.earning, result.version, result.ref
     rate = next((p.points_per_unit for p in version.partners if p.code == partner), version.earn.points_per_unit)

@@ -61,7 +61,7 @@ def add(
 ) -> None:
     """Add one member.
 
-    Add one member (and post the program's signup bonus, if it has one)."""
+    Posts the program's signup bonus, if it has one."""
     fields = dict(member_id=member_id, name=name, email=email, birthday=birthday, card=card, referred_by=referred_by, joined=joined)
     added, signup_points = setup.add_member(database(ctx), program, fields)
     data = member_json(added) | {"signup_bonus_points": signup_points}
@@ -122,7 +122,7 @@ def import_members(
 ) -> None:
     """Add or update members from a CSV.
 
-    Add or update members from a CSV; the same file twice changes nothing. Exit 3 if rows were rejected."""
+    The same file twice changes nothing; exit 3 if rows were rejected."""
     summary = setup.import_members(database(ctx), program, file, reject_file, parse_mapping(column_map or []), dry_run)
     render.emit(summary.as_json(), fmt, lambda d: render.fields(f"Member import into {program}", list(d.items())))
     report_rejects(file, summary.first_rejects, summary.rejected, summary.reject_file)
@@ -235,7 +235,7 @@ def pay(
 ) -> None:
     """Record a paid membership fee.
 
-    Record a paid membership fee: the program's fee and term (lifetime, or annual from the day paid)."""
+    The program's fee and term: lifetime, or a year from the day paid."""
     paid = pay_membership(database(ctx), program, member_id, at, key)
     data = {"program": paid.ref.code, "member": paid.member.member_id, "duplicate": paid.duplicate,
             **term_json(paid.term, paid.ref)}

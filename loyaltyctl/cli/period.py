@@ -43,7 +43,7 @@ def close(ctx: typer.Context, program: ProgramOption,
 def list_closes(ctx: typer.Context, program: ProgramOption, fmt: ReportFormatOption = render.ReportFormat.table) -> None:
     """Every close of a program, with its figures.
 
-    Every close of a program, oldest first, with the figures it closed at."""
+    Oldest first, with the points and liability each closed at."""
     ref, closes = periods.list_periods(database(ctx), program)
     data = {"program": ref.code, "currency": ref.currency,
             "periods": [close_json(ref.code, ref.currency, ref.timezone, c) for c in closes]}

@@ -46,7 +46,7 @@ def init_template(
 ) -> None:
     """Print a starter program TOML to edit and apply.
 
-    Print a starter program TOML (one of the sample programs) to edit and apply."""
+    Each starter is one of the sample programs."""
     path = template_path(template)
     if path is None:
         raise BadInput(f"unknown template {template!r}; choose one of: {', '.join(template_names())}")
@@ -61,7 +61,7 @@ def init_template(
 def validate(files: FilesArgument, fmt: FormatOption = render.Format.table) -> None:
     """Check program files without applying them.
 
-    Check program files without applying them (exit 2 on any problem)."""
+    Exit 2, naming file, line and key, on any problem."""
     loaded = _load_all(files)
     data = [{"file": str(path), "code": p.code, "name": p.name, "valid": True} for path, p in zip(files, loaded)]
     render.emit(data, fmt, lambda rows: render.table(None, ["file", "program", "status"], [(r["file"], r["code"], "valid") for r in rows]))
@@ -71,7 +71,7 @@ def validate(files: FilesArgument, fmt: FormatOption = render.Format.table) -> N
 def apply(ctx: typer.Context, files: FilesArgument, fmt: FormatOption = render.Format.table) -> None:
     """Store a new version of each program whose rules changed.
 
-    Store a new version of each program whose rules changed; unchanged files are a no-op."""
+    Unchanged files are a no-op."""
     loaded = _load_all(files)
     results = setup.apply_programs(database(ctx, create=True), loaded)
     data = [
@@ -93,7 +93,7 @@ def apply(ctx: typer.Context, files: FilesArgument, fmt: FormatOption = render.F
 def list_programs(ctx: typer.Context, fmt: ReportFormatOption = render.ReportFormat.table) -> None:
     """Programs in the database, with their versions.
 
-    Programs in the database, with their latest name, version count and members."""
+    Each with its latest name, version count and members."""
     data = programs.fetch_program_summaries(database(ctx))
     render.emit_list(data, data, ["code", "name", "currency", "timezone", "versions", "members"], fmt, "Programs")
 

@@ -96,7 +96,7 @@ def liability(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = No
               fmt: AccountingFormatOption = render.AccountingFormat.table, output: OutputOption = None) -> None:
     """Points outstanding at the end of a day, valued and aged.
 
-    Points outstanding at the end of a day: valued, with breakage, aged by lot age and by time to expiry."""
+    With breakage, and aged by lot age and by time to expiry."""
     _check_destination(fmt, output)
     ref, report = accounting.liability_report(snapshot(ctx), program, day_option("--as-of", as_of), breakage)
     if report.unposted_expiries:
@@ -211,7 +211,7 @@ def kpi_report(ctx: typer.Context, program: ProgramOption,
                fmt: FormatOption = render.Format.table) -> None:
     """Members, activity, rates, tiers, fees and a monthly chart.
 
-    Members, activity, points issued/redeemed/expired, rates, tiers, fees, and a monthly chart."""
+    Points issued, redeemed and expired, redemption and breakage rates, tiers, membership fees."""
     ref, k = kpis.kpi_report(snapshot(ctx), program, day_option("--from", start), day_option("--to", end))
     render.emit(kpis_json(ref.code, ref.currency, k), fmt, lambda _: _kpi_tables(ref.code, ref.currency, k))
 
@@ -268,7 +268,7 @@ def expiring(ctx: typer.Context, program: ProgramOption,
              fmt: ReportFormatOption = render.ReportFormat.table, output: OutputOption = None) -> None:
     """Members whose points expire soon: a mail-merge list.
 
-    Members whose points expire soon, with their email and what they could still redeem: a mail-merge list."""
+    With their email and what they could still redeem."""
     ref, day, lines = reports.expiring_report(snapshot(ctx), program, within, day_option("--as-of", as_of))
     data = {
         "program": ref.code, "as_of": day.isoformat(), "within_days": within,

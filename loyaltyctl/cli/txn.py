@@ -104,7 +104,7 @@ def import_command(
 def sources_command(fmt: FormatOption = render.Format.table) -> None:
     """The built-in sources and the exports they read.
 
-    The built-in sources: which system's export each reads, and where to get it."""
+    Which system's export each reads, and where to get it."""
     profiles = [load_source(name) for name in builtin_sources()]
     data = [{"name": p.name, "title": p.title, "export": p.export} for p in profiles]
     render.emit(data, fmt, lambda d: render.table("Sources (txn import --source NAME)", ["name", "reads", "export it from"],
@@ -115,5 +115,5 @@ def sources_command(fmt: FormatOption = render.Format.table) -> None:
 def source_show(name: Annotated[str, typer.Argument(help="A built-in source (see `txn sources`).")]) -> None:
     """Print a built-in source's profile as TOML.
 
-    Print a built-in source's profile as TOML: a start for a profile of your own (--source FILE.toml)."""
+    A start for a profile of your own (--source FILE.toml)."""
     print(source_text(name), end="")
