@@ -26,7 +26,7 @@ from loyaltyctl.cli.common import (
     snapshot,
 )
 from loyaltyctl.errors import BadInput
-from loyaltyctl.core.members import MemberFilter, selected
+from loyaltyctl.core.members import MemberFilter
 from loyaltyctl.formats.csv_input import parse_mapping
 from loyaltyctl.model import Member
 
@@ -148,7 +148,7 @@ def list_members(
     earn or redemption and their tier at the end of --as-of; --format csv for a mail merge."""
     criteria = MemberFilter(tier, min_points, max_points, day_option("--active-since", active_since),
                             day_option("--inactive-since", inactive_since))
-    standings = selected(member_standings(snapshot(ctx), program, day_option("--as-of", as_of)), criteria)
+    standings = member_standings(snapshot(ctx), program, criteria, day_option("--as-of", as_of))
     data = [member_json(s.member) | {"points": s.points,
                                      "last_activity": s.last_activity.isoformat() if s.last_activity else None,
                                      "tier": s.tier} for s in standings]

@@ -56,7 +56,8 @@ HASHED_COLUMNS = "program_id, id, member, kind, points, effective_at, recorded_a
 
 
 WEEK_SECONDS = 7 * 86400  # entry_totals' weeks: effective_at // WEEK_SECONDS (Unix weeks, from a Thursday)
-WEEK_OF_EFFECTIVE_AT = "(effective_at - ((effective_at % 604800) + 604800) % 604800) / 604800"  # floored, as //
+WEEK_OF_EFFECTIVE_AT = (f"(effective_at - ((effective_at % {WEEK_SECONDS}) + {WEEK_SECONDS}) % {WEEK_SECONDS})"
+                        f" / {WEEK_SECONDS}")  # floored, as Python's // (SQL's / and % truncate toward zero)
 _ADD_TOTALS = """INSERT INTO entry_totals (program_id, week, points, entries) VALUES (?, ?, ?, ?)
                  ON CONFLICT (program_id, week) DO UPDATE
                  SET points = entry_totals.points + excluded.points, entries = entry_totals.entries + excluded.entries"""

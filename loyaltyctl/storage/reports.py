@@ -58,50 +58,46 @@ _UNPOSTED = f"""SELECT +member AS member, sum(remaining) AS points FROM lots
                WHERE remaining > 0 AND expires_at < :t AND +member IN ({_PROGRAM_MEMBERS}) GROUP BY 1"""
 
 
+# Each member's balance at :t (members with no entries before it are left out): entries less their lots
+# expired by then that `expire` has not posted, met in one GROUP BY over both (a LEFT JOIN of the two was
+# planned, on a database without ANALYZE, as a nested scan: 280 s at 10M entries instead of 1.7 s).
+_BALANCES = f"""WITH parts AS (
+                    SELECT member, sum(points) AS points FROM entries
+                    WHERE member IN ({_PROGRAM_MEMBERS}) AND effective_at < :t GROUP BY member
+                    UNION ALL
+                    SELECT member, -points FROM ({_UNPOSTED}) AS unposted),
+                balances AS (SELECT member, sum(points) AS points FROM parts GROUP BY member)"""
+
+
 def balance_totals(db: Store, program_id: int, before: int) -> tuple[int, int, int]:
     """Members' balances at an instant, summed: (members with points, points they hold, points owed).
 
-    A balance is the member's entries effective before the instant less their
-    lots expired by then that `expire` has not posted (see `balance_as_of`).
-    The sum runs over the covering index `entries_member_time`; the unposted
-    expiries come from `lots_due` and meet the balances in one GROUP BY over
-    both (a LEFT JOIN of the two was planned, on a database without ANALYZE,
-    as a nested scan: 280 s at 10M entries instead of 1.7 s).
+    A balance is as `balance_as_of` gives it; the entries are read on the covering index
+    `entries_member_time`, the unposted expiries on `lots_due`.
     """
     return db.execute(
-        f"""WITH parts AS (
-                SELECT member, sum(points) AS points FROM entries
-                WHERE member IN ({_PROGRAM_MEMBERS}) AND effective_at < :t GROUP BY member
-                UNION ALL
-                SELECT member, -points FROM ({_UNPOSTED}) AS unposted),
-            net AS (SELECT sum(points) AS points FROM parts GROUP BY member)
+        f"""{_BALANCES}
             SELECT count(*) FILTER (WHERE points > 0), coalesce(sum(points) FILTER (WHERE points > 0), 0),
                    coalesce(-sum(points) FILTER (WHERE points < 0), 0)
-            FROM net""",
+            FROM balances""",
         {"p": program_id, "t": before},
     ).fetchone()
 
 
 def member_balances(db: Store, program_id: int, before: int) -> dict[int, int]:
-    """Each member's balance at an instant (members with no entries before it are left out), as
-    `balance_totals` sums them: entries less unposted expiries, in one GROUP BY."""
-    return dict(db.execute(
-        f"""WITH parts AS (
-                SELECT member, sum(points) AS points FROM entries
-                WHERE member IN ({_PROGRAM_MEMBERS}) AND effective_at < :t GROUP BY member
-                UNION ALL
-                SELECT member, -points FROM ({_UNPOSTED}) AS unposted)
-            SELECT member, sum(points) FROM parts GROUP BY member""",
-        {"p": program_id, "t": before}).fetchall())
+    """Each member's balance at an instant, as `balance_totals` sums them (members with no entries
+    before it are left out)."""
+    return dict(db.execute(f"{_BALANCES} SELECT member, points FROM balances",
+                           {"p": program_id, "t": before}).fetchall())
 
 
 def last_activity(db: Store, program_id: int, before: int, kinds: Sequence[str]) -> dict[int, int]:
     """Each member's latest entry of these kinds before an instant (members with none are left out)."""
-    marks = ",".join("?" * len(kinds))
+    wanted = {f"k{i}": kind for i, kind in enumerate(kinds)}
     return dict(db.execute(
         f"""SELECT member, max(effective_at) FROM entries
-            WHERE member IN (SELECT id FROM members WHERE program_id = ?) AND effective_at < ? AND kind IN ({marks})
-            GROUP BY member""", [program_id, before, *kinds]).fetchall())
+            WHERE member IN ({_PROGRAM_MEMBERS}) AND effective_at < :t AND kind IN ({", ".join(f":{k}" for k in wanted)})
+            GROUP BY member""", {"p": program_id, "t": before, **wanted}).fetchall())
 
 
 def unposted_expiries(db: Store, program_id: int, before: int, since: int | None = None) -> tuple[int, int]:

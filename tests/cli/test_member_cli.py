@@ -257,5 +257,9 @@ def test_member_list_picks_members_for_outreach_by_points_and_activity(shop):
     assert mail_merge.stdout == ("member_id,name,email,card,joined,points,last_activity,tier\n"
                                  "M1,,m1@example.com,,2025-12-01,40,2026-05-01,\n"
                                  "M2,,m2@example.com,,2025-12-01,10,2026-01-10,\n")
-    bad = run("member", "list", "--program", "shop", "--active-since", "2026-02-30")
-    assert bad.exit_code == 2
+    for args, message in ((["--active-since", "2026-02-30"], "error: --active-since '2026-02-30' is not a date "
+                                                                "(YYYY-MM-DD)"),
+                          (["--tier", "gold"], "error: --tier 'gold': shop has no tiers"),
+                          (["--min-points", "50", "--max-points", "10"], "error: --min-points 50 is above --max-points 10")):
+        bad = run("member", "list", "--program", "shop", *args)
+        assert (bad.exit_code, bad.stderr) == (2, message + "\n"), args

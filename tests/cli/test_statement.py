@@ -270,3 +270,5 @@ def test_member_list_by_tier_as_of_a_day(tmp_path):
 
     assert (by_tier("silver", "2025-10-31"), by_tier("member", "2025-10-31")) == (["M1"], ["M2"])
     assert (by_tier("silver", "2025-10-05"), by_tier("member", "2025-10-05")) == ([], ["M1", "M2"])  # 250.00 then
+    unknown = run("member", "list", "-p", "shop", "--tier", "platinum")
+    assert (unknown.exit_code, unknown.stderr) == (2, "error: --tier 'platinum': shop has the tiers member, silver, gold\n")
