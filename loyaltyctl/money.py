@@ -7,6 +7,8 @@ currency. Every rounding of points goes through `round_points`.
 import re
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
+from msgspec import Struct
+
 # ISO 4217 active codes and their minor units (digits after the decimal mark).
 _ZERO_DIGIT = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
 _THREE_DIGIT = "BHD IQD JOD KWD LYD OMR TND"
@@ -177,3 +179,18 @@ def parse_export_money(text: str, currency: str, decimal_comma: bool = False) ->
     plain = plain.replace(".", "").replace(",", ".") if decimal_comma else plain.replace(",", "")
     sign = "-" if negative or found["m1"] or found["m2"] or found["m3"] else ""
     return parse_money(sign + plain, currency)
+
+
+class Money(Struct, frozen=True):
+    """An amount in a report cell: minor units of a currency. Tables show it as JSON does ("12.30"), CSV
+    as a plain number, XLSX as a number in the currency's format."""
+
+    minor: int
+    currency: str
+
+    @property
+    def amount(self) -> Decimal:
+        return from_minor(self.minor, self.currency)
+
+    def __str__(self) -> str:
+        return format_money(self.minor, self.currency)

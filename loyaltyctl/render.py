@@ -1,4 +1,5 @@
-"""Output: the only module that prints data. Tables for people, JSON for scripts.
+"""Output: the only module that prints data. A command builds a `Report` value; `emit` renders it as a
+Rich table, JSON, CSV or XLSX, to stdout or the -o file.
 
 Rich is imported by the functions that draw with it, so a command printing JSON or a
 one-line note never loads it (about a sixth of a counter command's start-up).
@@ -8,11 +9,18 @@ from __future__ import annotations
 
 import json
 import sys
-from contextlib import contextmanager
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
 from decimal import Decimal
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
+
+from loyaltyctl.errors import BadInput
+from loyaltyctl.money import Money
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -70,34 +78,124 @@ def json_text(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def emit(data: Any, fmt: Format, as_table: Callable[[Any], RenderableType | Sequence[RenderableType]]) -> None:
-    """Print `data` as one JSON document or as Rich tables."""
-    if fmt == Format.json:
-        print(json_text(data), end="")
-        return
-    rendered = as_table(data)
-    console = out()
-    for item in rendered if isinstance(rendered, (list, tuple)) else [rendered]:
-        console.print(item)
+class Grid(Struct, frozen=True):
+    """One table of a report. Cells are typed (int, Decimal, Money, date, str, bool or None; Rich Text in
+    a terminal-only column) so each format writes them its own way: CSV and XLSX keep numbers numbers."""
+
+    title: str | None
+    columns: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+    record: bool = False  # one record: each row names a field first and gives its value last
+    empty: str | None = None  # said at the terminal when there are no rows
 
 
-def emit_list(document: Any, rows: Sequence[dict], columns: Sequence[str], fmt: ReportFormat, title: str,
-              headings: dict[str, str] | None = None, shown: Sequence[str] | None = None) -> None:
-    """A list command's output: `document` as JSON, `rows` under `columns` as CSV (for a spreadsheet or a
-    mail merge), or a table of the `shown` columns (default all), headed by `headings` where given."""
-    if fmt == ReportFormat.json:
-        print(json_text(document), end="")
-        return
-    if fmt == ReportFormat.csv:
-        from loyaltyctl.formats.csv_output import csv_text
+class Report(Struct, frozen=True):
+    """What a command prints, as a value: its JSON document (the SPEC.md shape) and its blocks, tables and
+    lines of text. Every format is rendered from it here, so table, JSON, CSV and XLSX cannot drift."""
 
-        print(csv_text(columns, [[row[c] for c in columns] for row in rows]), end="")
-        return
+    document: Any
+    blocks: Sequence[Grid | str] = ()
+    csv: Grid | None = None  # the CSV form when the tables do not share one set of columns
+
+    def grids(self) -> list[Grid]:
+        return [block for block in self.blocks if isinstance(block, Grid)]
+
+
+def fields_grid(title: str | None, pairs: Sequence[tuple[str, Any]]) -> Grid:
+    """One record's (field, value) pairs, shown as a two-column list."""
+    return Grid(title, ("field", "value"), pairs, record=True)
+
+
+def record(title: str, data: dict) -> Report:
+    """A report of one record: the JSON document, and at the terminal its fields one per line."""
+    return Report(data, [fields_grid(title, list(data.items()))])
+
+
+def listing(document: Any, rows: Sequence[dict], columns: Sequence[str], title: str,
+            headings: dict[str, str] | None = None, shown: Sequence[str] | None = None) -> Report:
+    """A list command's report: `document` as JSON, `rows` under all `columns` as CSV (for a spreadsheet
+    or a mail merge), a table of the `shown` columns (default all), headed by `headings` where given."""
     shown = shown or columns
-    out().print(table(title, [(headings or {}).get(c, c) for c in shown], [[row[c] for c in shown] for row in rows]))
+    grid = Grid(title, [(headings or {}).get(c, c) for c in shown], [[row[c] for c in shown] for row in rows])
+    return Report(document, [grid], csv=Grid(None, columns, [[row[c] for c in columns] for row in rows]))
 
 
-def _cell(value: Any) -> RenderableType:
+def check_destination(fmt: Any, output: Path | None) -> None:
+    """Refuse a --format and -o that do not go together, before a command does any work."""
+    kind = getattr(fmt, "value", fmt)
+    if output is not None:
+        if kind == "table":
+            others = [f.value for f in type(fmt) if f.value != "table"]
+            raise BadInput(f"-o {output}: a file takes --format {', '.join(others[:-1])} or {others[-1]}"
+                           if len(others) > 1 else f"-o {output}: a file takes --format {others[0]}")
+        if not output.parent.is_dir():
+            raise BadInput(f"-o {output}: no folder {output.parent}")
+    elif kind == "xlsx":
+        raise BadInput("--format xlsx writes a workbook: give -o FILE.xlsx")
+
+
+def emit(report: Report, fmt: Any = "table", output: Path | None = None) -> None:
+    """Print `report` (or write it to `output`) in `fmt`: table, json, csv or xlsx."""
+    kind = getattr(fmt, "value", fmt)
+    if kind == "table":
+        show(*report.blocks)
+        return
+    if kind == "xlsx":
+        from loyaltyctl.formats.xlsx_output import workbook_bytes
+
+        write_output(output, workbook_bytes([(g.title or "Sheet", g.columns, g.rows) for g in report.grids()]))
+        return
+    emit_text(json_text(report.document) if kind == "json" else _csv(report), output)
+
+
+def emit_text(text: str, output: Path | None = None) -> None:
+    """A document already written out (JSON, CSV, a journal, a statement, TOML): to stdout or to -o."""
+    if output is None:
+        print(text, end="")
+    else:
+        write_output(output, text)
+
+
+def _csv(report: Report) -> str:
+    """One CSV: the report's one table, or every table under a leading `section` column."""
+    from loyaltyctl.formats.csv_output import csv_text
+
+    grids = [report.csv] if report.csv else report.grids()
+    if len(grids) == 1:
+        return csv_text(grids[0].columns, grids[0].rows)
+    columns = grids[0].columns
+    if any(g.columns != columns for g in grids):
+        raise ValueError("a CSV needs one set of columns: give the report a csv grid")
+    return csv_text(["section", *columns], ([g.title, *row] for g in grids for row in g.rows))
+
+
+def write_output(path: Path, content: str | bytes) -> None:
+    """Write a file the user named with -o; a path that cannot be written is bad usage (exit 2)."""
+    try:
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    except OSError as error:
+        raise BadInput(f"{path}: cannot write: {error.strerror}") from None
+    note(f"wrote {path}")
+
+
+def show(*blocks: Grid | str) -> None:
+    """Tables and lines for the terminal, each table fitted to its width."""
+    console = out()
+    for block in blocks:
+        if isinstance(block, str):
+            console.print(block, markup=False)
+        elif block.record:
+            console.print(_fields(block.title, [(row[0], row[-1]) for row in block.rows]))
+        else:
+            console.print(_fitted(block, console))
+            if not block.rows and block.empty:
+                note(block.empty)
+
+
+def _text(value: Any) -> RenderableType:
     from rich.text import Text
 
     if isinstance(value, Text):
@@ -106,20 +204,40 @@ def _cell(value: Any) -> RenderableType:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, date):
+        return value.isoformat()
     return str(value)
 
 
-def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], **options: Any) -> Table:
-    """A Rich table; numbers are right-aligned, None shows as blank."""
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, Decimal, Money)) and not isinstance(value, bool)
+
+
+def _table(grid: Grid) -> Table:
+    """A Rich table: numbers right-aligned and never cut, text folded where it must break."""
     from rich.table import Table
 
-    result = Table(title=title, title_justify="left", **options)
-    numeric = [bool(rows) and all(isinstance(row[i], (int, Decimal)) for row in rows if row[i] is not None) for i in range(len(columns))]
-    for name, is_number in zip(columns, numeric):
-        result.add_column(name, justify="right" if is_number else "left")
-    for row in rows:
-        result.add_row(*(_cell(cell) for cell in row))
+    result = Table(title=grid.title, title_justify="left")
+    for i, name in enumerate(grid.columns):
+        numeric = bool(grid.rows) and all(_is_number(row[i]) for row in grid.rows if row[i] is not None)
+        result.add_column(name, justify="right" if numeric else "left", no_wrap=numeric,
+                          overflow="ellipsis" if numeric else "fold")
+    for row in grid.rows:
+        result.add_row(*(_text(cell) for cell in row))
     return result
+
+
+def _fitted(grid: Grid, console: Console) -> RenderableType:
+    """The grid as a table when it fits the terminal with its text wrapped at words, else one block per row
+    (field, value), so no figure is ever cut."""
+    shown = _table(grid)
+    needs = console.measure(shown, options=console.options.update_width(10**6)).minimum
+    if needs <= console.width:
+        return shown
+    from rich.console import Group
+
+    return Group(*([grid.title] if grid.title else []),
+                 *(_fields(None, list(zip(grid.columns, row))) for row in grid.rows))
 
 
 def bars(parts: Sequence[tuple[int, str, str]]) -> Text:
@@ -130,15 +248,15 @@ def bars(parts: Sequence[tuple[int, str, str]]) -> Text:
     return Text("\n").join(Text(glyph * cells, style=colour) for cells, glyph, colour in parts if cells)
 
 
-def fields(title: str, pairs: Sequence[tuple[str, Any]]) -> Table:
+def _fields(title: str | None, pairs: Sequence[tuple[str, Any]]) -> Table:
     """A two-column key/value table for one record."""
     from rich.table import Table
 
     result = Table(title=title, title_justify="left", show_header=False)
-    result.add_column(style="bold")
-    result.add_column()
+    result.add_column(style="bold", overflow="fold")
+    result.add_column(overflow="fold")
     for key, value in pairs:
-        result.add_row(key, _cell(value))
+        result.add_row(key, _text(value))
     return result
 
 

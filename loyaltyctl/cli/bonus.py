@@ -38,7 +38,7 @@ def birthday(
         render.note(f"{program} has no birthday bonus on {run.day} ([bonuses] birthday); nothing posted")
     data = {"program": run.program, "date": run.day.isoformat(), "members": run.members, "points": run.points,
             "already_paid": run.already_paid}
-    render.emit(data, fmt, lambda d: render.fields(f"Birthday bonuses for {d['date']}", list(d.items())))
+    render.emit(render.record(f"Birthday bonuses for {run.day}", data), fmt)
 
 
 @command(bonus_app, "grant")
@@ -58,5 +58,6 @@ def grant(
     summary = bonuses.grant_bonuses(database(ctx), program, file, reject_file=reject_file,
                                     mapping=parse_mapping(column_map or []), dry_run=dry_run, at=at)
     title = f"Bonus grant in {program}" + (" (dry run: nothing written)" if dry_run else "")
-    render.emit(summary.as_json(), fmt, lambda d: render.fields(title, [(k, v) for k, v in d.items() if k != "dry_run"]))
+    data = summary.as_json()
+    render.emit(render.Report(data, [render.fields_grid(title, [(k, v) for k, v in data.items() if k != "dry_run"])]), fmt)
     report_rejects(file, summary.first_rejects, summary.rejected, summary.reject_file)

@@ -59,12 +59,14 @@ def snapshot(ctx: typer.Context) -> Store:
 def stop_on_errors(func: F) -> F:
     """The error boundary: a LoyaltyError becomes a message on stderr and its exit code.
 
-    Applied to every command, so CliRunner sees exactly what a user sees.
+    Applied to every command, so CliRunner sees exactly what a user sees. A command's output options
+    (`fmt`, `output`) are checked here, before it does any work.
     """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            render.check_destination(kwargs.get("fmt"), kwargs.get("output"))
             return func(*args, **kwargs)
         except InvalidProgram as error:
             for problem in error.problems:
@@ -148,18 +150,6 @@ def report_rejects(file: Path, first: list[tuple[int, str]], total: int, reject_
                     else f"... {total - len(first)} more (no reject file is written by a dry run)")
     if total:
         raise typer.Exit(EXIT_REJECTED_ROWS)
-
-
-def write_output(path: Path, content: str | bytes) -> None:
-    """Write a file the user named with -o; a path that cannot be written is bad usage (exit 2)."""
-    try:
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    except OSError as error:
-        raise BadInput(f"{path}: cannot write: {error.strerror}") from None
-    render.note(f"wrote {path}")
 
 
 def debug_enabled() -> bool:

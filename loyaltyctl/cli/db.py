@@ -31,7 +31,8 @@ def verify(ctx: typer.Context, fmt: FormatOption = render.Format.table) -> None:
         "first_bad_entry": broken[0] if broken else None,
         "problems": ([f"entry {broken[0]}: {broken[1]}"] if broken else []) + problems,
     }
-    render.emit(data, fmt, lambda d: f"{d['entries']} entries: " + ("hash chain intact, balances reconcile" if d["ok"] else "PROBLEMS"))
+    render.emit(render.Report(data, [f"{entries} entries: "
+                                     + ("hash chain intact, balances reconcile" if data["ok"] else "PROBLEMS")]), fmt)
     for problem in data["problems"]:
         render.note(f"error: {problem}")
     if not data["ok"]:
@@ -67,8 +68,9 @@ def copy(
         to_db, created = new_sqlite_file(Path(target)), Path(target)
     counts = _copy_into_new(from_db, to_db, remove_on_failure=created)
     data = {"source": from_db.location, "target": to_db.location, "rows": counts, "verified": True}
-    render.emit(data, fmt, lambda d: f"copied {sum(d['rows'].values())} rows ({d['rows']['entries']} entries) "
-                                     f"from {d['source']} to {d['target']}; db verify: hash chain intact, balances reconcile")
+    render.emit(render.Report(data, [f"copied {sum(counts.values())} rows ({counts['entries']} entries) from "
+                                     f"{from_db.location} to {to_db.location}; db verify: hash chain intact, "
+                                     "balances reconcile"]), fmt)
 
 
 def _copy_into_new(source: Store, target: Store, remove_on_failure: Path | None) -> dict[str, int]:

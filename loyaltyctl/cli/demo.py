@@ -8,11 +8,10 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import render
-from loyaltyctl.cli.report import print_sections
-from loyaltyctl.formats.accounting import liability_sections, rollforward_sections
+from loyaltyctl.formats.accounting import liability_view, rollforward_view
 from loyaltyctl.formats.statements import statement_html, statement_text
 from loyaltyctl.operations.accounting import liability_report, rollforward_report
-from loyaltyctl.money import format_money, plain_decimal
+from loyaltyctl.money import Money, plain_decimal
 from loyaltyctl.operations import bonuses, reports, setup
 from loyaltyctl.operations import ledger as ops
 from loyaltyctl.operations.member_state import member_details, pay_membership
@@ -86,7 +85,7 @@ def _import_transactions(database, console, samples: Path, rejects_dir: Path) ->
         rows.append((program, summary.rows, summary.imported, summary.duplicates, summary.rejected,
                      summary.points_earned, summary.points_clawed_back, summary.without_membership,
                      summary.bonus_points))
-    console.print(render.table(f"Transactions imported (bad rows: {rejects_dir}/)",
+    render.show(render.Grid(f"Transactions imported (bad rows: {rejects_dir}/)",
                                ["program", "rows", "new", "dupes", "bad", "earned", "clawed", "unpaid",
                                 "referral"], rows))
 
@@ -106,7 +105,7 @@ def _import_exports(database, console, samples: Path, rejects_dir: Path) -> None
                                       reject_file=rejects_dir / name, create_members=True)
         rows.append((source, summary.rows, summary.transactions, summary.duplicates, summary.skipped,
                      summary.rejected, summary.points_earned, summary.points_clawed_back))
-    console.print(render.table("roastery: sales exports as each system writes them (txn import --source)",
+    render.show(render.Grid("roastery: sales exports as each system writes them (txn import --source)",
                                ["source", "rows", "new", "dupes", "skipped", "bad", "earned", "clawed"], rows))
 
 
@@ -121,8 +120,8 @@ def _ledger_tour(database, console) -> None:
     ops.post_adjust(database, program, "M003", -5, "duplicate scan", key="demo-6", at="2026-10-06T10:00")
     ops.run_expire(database, program)
     balances = [ops.member_balance(database, program, member) for member in ("M001", "M002", "M003")]
-    console.print(
-        render.table(
+    render.show(
+        render.Grid(
             f"Balances in {program} after a few postings",
             ["member", "name", "points", "available", "pending", "next expiry"],
             [
@@ -165,7 +164,7 @@ def _tiers_and_quote(database, console) -> None:
     details = [member_details(database, program, member_id) for member_id in fetch_members(database, ref.id, program)]
     by_tier = Counter(d.tier.level.code for d in details)
     levels = details[0].version.tiers.levels
-    console.print(render.table(f"{program} members by tier today", ["tier", "multiplier", "members"],
+    render.show(render.Grid(f"{program} members by tier today", ["tier", "multiplier", "members"],
                                [(level.name, str(level.multiplier), by_tier[level.code]) for level in levels]))
     top = max(details, key=lambda d: (d.tier.level.threshold, d.member.member_id))
     result = quote(database, program, top.member.member_id, "120.00", category="new-season")
@@ -178,25 +177,23 @@ def _tiers_and_quote(database, console) -> None:
 def _partners_and_donations(database, console) -> None:
     period = reports.Period(date(2025, 6, 1), date(2026, 10, 31))
     ref, lines = reports.partner_report(database, "outdoor-coop", period)
-    console.print(render.table(
+    render.show(render.Grid(
         f"What partners owe outdoor-coop, {period.start} to {period.end}",
         ["partner", "purchases", "net points", "value"],
-        [(p.name, p.purchases, p.net_points, format_money(p.value, ref.currency)) for p in lines]))
+        [(p.name, p.purchases, p.net_points, Money(p.value, ref.currency)) for p in lines]))
     ref, gifts = reports.donation_report(database, "beauty-club", period)
-    console.print(render.table(
+    render.show(render.Grid(
         f"Donations at beauty-club, {period.start} to {period.end}", ["charity", "donations", "points", "value"],
-        [(d.charity, d.donations, d.points, format_money(d.value, ref.currency)) for d in gifts]))
+        [(d.charity, d.donations, d.points, Money(d.value, ref.currency)) for d in gifts]))
 
 
 def _accounting(database) -> None:
     """What the accountant sees: the beauty club's points liability at the end of October, and the year's roll-forward."""
     ref, liability = liability_report(database, "beauty-club", date(2026, 10, 31))
-    print_sections(f"Points liability of {ref.code} as of the end of {liability.as_of} ({ref.currency})",
-                   liability_sections(liability)[:3])
+    render.show(*liability_view(ref.code, liability).blocks[:4])  # the title and the figures, not the parameters
     period = reports.Period(date(2026, 1, 1), date(2026, 10, 31))
     ref, rolled = rollforward_report(database, "beauty-club", period)
-    print_sections(f"Roll-forward of {ref.code}, {period.start} to {period.end} ({ref.currency})",
-                   rollforward_sections(rolled)[:1])
+    render.show(*rollforward_view(ref.code, rolled).blocks[:2])
 
 
 def _statements(database, console, out_dir: Path) -> None:

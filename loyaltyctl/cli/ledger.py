@@ -51,20 +51,16 @@ def _emit_posted(ctx: typer.Context, posted: ops.Posted, fmt: render.Format) -> 
         "available": balance.available,
     }
 
-    def as_table(d: dict):
-        title = "Already posted (same --key); nothing changed" if d["duplicate"] else "Posted"
-        rows = [(e["id"], e["member"], e["kind"], e["points"], e["effective_at"][:16].replace("T", " "), e["reason"], e["value"])
-                for e in d["entries"]]
-        return [
-            render.table(title, ["entry", "member", "kind", balance.unit, "effective", "reason", "value"], rows),
-            f"{d['member']} now has {d['balance']} {balance.unit} ({d['available']} available)",
-        ]
-
+    title = "Already posted (same --key); nothing changed" if posted.duplicate else "Posted"
+    rows = [(e["id"], e["member"], e["kind"], e["points"], e["effective_at"][:16].replace("T", " "), e["reason"],
+             e["value"]) for e in data["entries"]]
     if posted.note:
         render.note(posted.note)
     if posted.duplicate:
         render.note(f"key {posted.entries[0].key!r} was already used by entry {posted.entries[0].id}; nothing posted")
-    render.emit(data, fmt, as_table)
+    render.emit(render.Report(data, [
+        render.Grid(title, ["entry", "member", "kind", balance.unit, "effective", "reason", "value"], rows),
+        f"{posted.member.member_id} now has {balance.points} {balance.unit} ({balance.available} available)"]), fmt)
 
 
 @command(ledger_app, "earn")
@@ -146,16 +142,12 @@ def balance(ctx: typer.Context, program: ProgramOption, member: MemberArgument, 
         "expiring": [{"on": on.isoformat(), "points": points} for on, points in result.expiring],
     }
 
-    def as_table(d: dict):
-        unit = result.unit
-        pairs = [("member", f"{d['member']} {result.member.name}".strip()), ("as of", d["as_of"]),
-                 (unit, d["points"]), ("available", d["available"]), ("pending", d["pending"])]
-        if d["tier"]:
-            pairs.append(("tier", tier_line(result.tier, result.tiers, result.program, unit)))
-        pairs += [(f"expires {e['on']}", e["points"]) for e in d["expiring"]]
-        return render.fields(f"Balance in {d['program']}", pairs)
-
-    render.emit(data, fmt, as_table)
+    pairs = [("member", f"{result.member.member_id} {result.member.name}".strip()), ("as of", data["as_of"]),
+             (result.unit, result.points), ("available", result.available), ("pending", result.pending)]
+    if tier:
+        pairs.append(("tier", tier_line(result.tier, result.tiers, result.program, result.unit)))
+    pairs += [(f"expires {e['on']}", e["points"]) for e in data["expiring"]]
+    render.emit(render.Report(data, [render.fields_grid(f"Balance in {result.program.code}", pairs)]), fmt)
 
 
 @command(ledger_app, "expire")
@@ -167,7 +159,7 @@ def expire(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = None,
     result = ops.run_expire(database(ctx), program, day_option("--as-of", as_of))
     data = {"program": result.program, "as_of": result.as_of.isoformat(), "lots": result.lots,
             "points": result.points, "members": result.members}
-    render.emit(data, fmt, lambda d: render.fields(f"Expiry posted through {d['as_of']}", list(d.items())))
+    render.emit(render.record(f"Expiry posted through {result.as_of}", data), fmt)
 
 
 @command(ledger_app, "quote")
@@ -220,11 +212,10 @@ def quote(
         },
     }
 
-    def as_table(d: dict):
+    def explained(d: dict) -> list[tuple[str, object]]:
         b, unit = d["breakdown"], version.unit
-        title = f"Quote for {d['member']}: {d['amount']} {ref.currency}"
         if d["no_points_because"]:
-            return render.fields(title, [(unit, 0), ("why", d["no_points_because"])])
+            return [(unit, 0), ("why", d["no_points_because"])]
         visit = f" + {b['points_per_visit']} per visit" if earning.base and version.earn.points_per_visit else ""
         if len(b["lines"]) > 1:
             pairs = [(f"line {x['category'] or '(none)'}", f"{x['amount']} x {b['points_per_unit']}"
@@ -246,6 +237,7 @@ def quote(
         if earning.capped:
             pairs.append(("capped at", b["cap"]))
         pairs.append((unit, d["points"]))
-        return render.fields(title, pairs)
+        return pairs
 
-    render.emit(data, fmt, as_table)
+    title = f"Quote for {result.member.member_id}: {data['amount']} {ref.currency}"
+    render.emit(render.Report(data, [render.fields_grid(title, explained(data))]), fmt)

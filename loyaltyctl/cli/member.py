@@ -16,6 +16,7 @@ from loyaltyctl.cli.common import (
     DryRunOption,
     FormatOption,
     MapOption,
+    OutputOption,
     ProgramOption,
     RejectFileOption,
     ReportFormatOption,
@@ -65,7 +66,7 @@ def add(
     fields = dict(member_id=member_id, name=name, email=email, birthday=birthday, card=card, referred_by=referred_by, joined=joined)
     added, signup_points = setup.add_member(database(ctx), program, fields)
     data = member_json(added) | {"signup_bonus_points": signup_points}
-    render.emit(data, fmt, lambda d: render.fields(f"Added member {added.member_id}", list(d.items())))
+    render.emit(render.record(f"Added member {added.member_id}", data), fmt)
 
 
 @command(member_app, "update")
@@ -88,8 +89,7 @@ def update(
         raise BadInput("name what to change: --name, --email, --birthday or --card")
     updated, changed = setup.update_member(database(ctx), program, member, fields)
     data = member_json(updated) | {"changed": changed}
-    render.emit(data, fmt, lambda d: render.fields(f"Member {updated.member_id}" + ("" if changed else " (unchanged)"),
-                                                   list(d.items())))
+    render.emit(render.record(f"Member {updated.member_id}" + ("" if changed else " (unchanged)"), data), fmt)
 
 
 @command(member_app, "anonymise")
@@ -106,8 +106,7 @@ def anonymise(
     changes nothing."""
     erased, changed = setup.anonymise_member(database(ctx), program, member)
     data = member_json(erased) | {"changed": changed}
-    render.emit(data, fmt, lambda d: render.fields(f"Member {erased.member_id} anonymised"
-                                                   + ("" if changed else " (already)"), list(d.items())))
+    render.emit(render.record(f"Member {erased.member_id} anonymised" + ("" if changed else " (already)"), data), fmt)
 
 
 @command(member_app, "import")
@@ -124,7 +123,7 @@ def import_members(
 
     The same file twice changes nothing; exit 3 if rows were rejected."""
     summary = setup.import_members(database(ctx), program, file, reject_file, parse_mapping(column_map or []), dry_run)
-    render.emit(summary.as_json(), fmt, lambda d: render.fields(f"Member import into {program}", list(d.items())))
+    render.emit(render.record(f"Member import into {program}", summary.as_json()), fmt)
     report_rejects(file, summary.first_rejects, summary.rejected, summary.reject_file)
 
 
@@ -141,6 +140,7 @@ def list_members(
                                                        help="Neither earned nor redeemed on or after DATE.")] = None,
     as_of: AsOfOption = None,
     fmt: ReportFormatOption = render.ReportFormat.table,
+    output: OutputOption = None,
 ) -> None:
     """Members with their points, activity and tier, filtered.
 
@@ -152,10 +152,11 @@ def list_members(
     data = [member_json(s.member) | {"points": s.points,
                                      "last_activity": s.last_activity.isoformat() if s.last_activity else None,
                                      "tier": s.tier} for s in standings]
-    render.emit_list(data, data, ["member_id", "name", "email", "card", "joined", "points", "last_activity", "tier"],
-                     fmt, f"Members of {program} ({len(data)})",
-                     headings={"member_id": "member", "last_activity": "last activity"},
-                     shown=["member_id", "name", "email", "points", "last_activity", "tier"])  # all: JSON and CSV
+    render.emit(render.listing(data, data, ["member_id", "name", "email", "card", "joined", "points", "last_activity",
+                                            "tier"], f"Members of {program} ({len(data)})",
+                               headings={"member_id": "member", "last_activity": "last activity"},
+                               shown=["member_id", "name", "email", "points", "last_activity", "tier"]),  # all: JSON, CSV
+                fmt, output)
 
 
 @command(member_app, "show")
@@ -185,29 +186,26 @@ def show(
         "membership": _membership_json(details),
     }
 
-    def as_table(d: dict):
-        pairs = [(k, v) for k, v in d.items()
-                 if k not in ("tier", "next_tier", "tier_history", "membership", "expiring")]
-        pairs += [(f"expires {e['on']}", e["points"]) for e in d["expiring"]]
-        if tier:
-            pairs.append(("tier", tier_line(details.tier, version.tiers, ref, version.unit)))
-        if d["membership"]:
-            m = d["membership"]
-            held = "not valid now"
-            if m["valid"]:
-                held = f"{m['term']}, valid through {m['valid_through']}" if m["valid_through"] else "lifetime"
-            pairs.append(("membership", f"{held}; fees paid {m['fees_paid']} {ref.currency}"))
-        shown = [render.fields(f"Member {details.member.member_id}", pairs)]
-        if d["tier_history"]:
-            shown.append(render.table("Tier history", ["on", "from", "to"],
-                                      [(c["on"], c["from"], c["to"]) for c in d["tier_history"]]))
-        if d["membership"] and d["membership"]["payments"]:
-            shown.append(render.table("Membership payments", ["paid", "fee", "term", "valid from", "valid through"],
-                                      [(p["paid_at"][:10], p["fee"], p["term"], p["valid_from"], p["valid_through"] or "")
-                                       for p in d["membership"]["payments"]]))
-        return shown
-
-    render.emit(data, fmt, as_table)
+    pairs = [(k, v) for k, v in data.items() if k not in ("tier", "next_tier", "tier_history", "membership", "expiring")]
+    pairs += [(f"expires {e['on']}", e["points"]) for e in data["expiring"]]
+    if tier:
+        pairs.append(("tier", tier_line(details.tier, version.tiers, ref, version.unit)))
+    membership = data["membership"]
+    if membership:
+        held = "not valid now"
+        if membership["valid"]:
+            held = (f"{membership['term']}, valid through {membership['valid_through']}"
+                    if membership["valid_through"] else "lifetime")
+        pairs.append(("membership", f"{held}; fees paid {membership['fees_paid']} {ref.currency}"))
+    blocks = [render.fields_grid(f"Member {details.member.member_id}", pairs)]
+    if data["tier_history"]:
+        blocks.append(render.Grid("Tier history", ["on", "from", "to"],
+                                  [(c["on"], c["from"], c["to"]) for c in data["tier_history"]]))
+    if membership and membership["payments"]:
+        blocks.append(render.Grid("Membership payments", ["paid", "fee", "term", "valid from", "valid through"],
+                                  [(p["paid_at"][:10], p["fee"], p["term"], p["valid_from"], p["valid_through"])
+                                   for p in membership["payments"]]))
+    render.emit(render.Report(data, blocks), fmt)
 
 
 def _membership_json(details: MemberDetails) -> dict | None:
@@ -241,4 +239,4 @@ def pay(
             **term_json(paid.term, paid.ref)}
     if paid.duplicate:
         render.note(f"key {key!r} was already used; nothing recorded")
-    render.emit(data, fmt, lambda d: render.fields(f"Membership of {d['member']}", list(d.items())))
+    render.emit(render.record(f"Membership of {paid.member.member_id}", data), fmt)

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import render
-from loyaltyctl.cli.common import FormatOption, ProgramOption, ReportFormatOption, command, database, day_option
+from loyaltyctl.cli.common import FormatOption, OutputOption, ProgramOption, ReportFormatOption, command, database, day_option
 from loyaltyctl.core.dates import format_instant
 from loyaltyctl.money import format_money
 from loyaltyctl.operations import periods
@@ -34,23 +34,26 @@ def close(ctx: typer.Context, program: ProgramOption,
     data = {**close_json(ref.code, ref.currency, ref.timezone, c), "already_closed": closed.already}
     if closed.already:
         render.note(f"{ref.code} is already closed through {c.through}; nothing to do")
-    render.emit(data, fmt, lambda d: render.fields(f"{ref.code} closed through {d['through']}", [
-        ("expiries posted", d["expiries_posted"]), ("closing points", d["closing_points"]),
-        ("closing liability", f"{d['closing_liability']} {ref.currency}"), ("closed at", d["closed_at"])]))
+    render.emit(render.Report(data, [render.fields_grid(f"{ref.code} closed through {c.through}", [
+        ("expiries posted", data["expiries_posted"]), ("closing points", c.closing_points),
+        ("closing liability", f"{data['closing_liability']} {ref.currency}"), ("closed at", data["closed_at"])])]),
+                fmt)
 
 
 @command(period_app, "list")
-def list_closes(ctx: typer.Context, program: ProgramOption, fmt: ReportFormatOption = render.ReportFormat.table) -> None:
+def list_closes(ctx: typer.Context, program: ProgramOption, fmt: ReportFormatOption = render.ReportFormat.table,
+                output: OutputOption = None) -> None:
     """Every close of a program, with its figures.
 
     Oldest first, with the points and liability each closed at."""
     ref, closes = periods.list_periods(database(ctx), program)
     data = {"program": ref.code, "currency": ref.currency,
             "periods": [close_json(ref.code, ref.currency, ref.timezone, c) for c in closes]}
-    render.emit_list(data, data["periods"],
-                     ["through", "expiries_posted", "closing_points", "closing_liability", "closed_at"], fmt,
-                     f"Closed periods of {ref.code} ({ref.currency})",
-                     headings={c: c.replace("_", " ") for c in ("expiries_posted", "closing_points",
-                                                                "closing_liability", "closed_at")})
+    render.emit(render.listing(data, data["periods"],
+                               ["through", "expiries_posted", "closing_points", "closing_liability", "closed_at"],
+                               f"Closed periods of {ref.code} ({ref.currency})",
+                               headings={c: c.replace("_", " ") for c in ("expiries_posted", "closing_points",
+                                                                          "closing_liability", "closed_at")}),
+                fmt, output)
     if not closes:
         render.note(f"no period of {ref.code} is closed yet")

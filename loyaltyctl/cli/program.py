@@ -7,7 +7,7 @@ import typer
 
 from loyaltyctl import clock, render
 from loyaltyctl.operations import setup
-from loyaltyctl.cli.common import FormatOption, OutputOption, ReportFormatOption, command, database, write_output
+from loyaltyctl.cli.common import FormatOption, OutputOption, ReportFormatOption, command, database
 from loyaltyctl.core.versions import VersionTable
 from loyaltyctl.errors import BadInput, InvalidProgram
 from loyaltyctl.formats.program_toml import dump_program, load_program
@@ -51,10 +51,7 @@ def init_template(
     if path is None:
         raise BadInput(f"unknown template {template!r}; choose one of: {', '.join(template_names())}")
     text = path.read_text(encoding="utf-8")
-    if output:
-        write_output(output, text)
-    else:
-        print(text, end="")
+    render.emit_text(text, output)
 
 
 @command(program_app, "validate")
@@ -64,7 +61,8 @@ def validate(files: FilesArgument, fmt: FormatOption = render.Format.table) -> N
     Exit 2, naming file, line and key, on any problem."""
     loaded = _load_all(files)
     data = [{"file": str(path), "code": p.code, "name": p.name, "valid": True} for path, p in zip(files, loaded)]
-    render.emit(data, fmt, lambda rows: render.table(None, ["file", "program", "status"], [(r["file"], r["code"], "valid") for r in rows]))
+    render.emit(render.Report(data, [render.Grid(None, ["file", "program", "status"],
+                                                 [(r["file"], r["code"], "valid") for r in data])]), fmt)
 
 
 @command(program_app, "apply")
@@ -78,24 +76,20 @@ def apply(ctx: typer.Context, files: FilesArgument, fmt: FormatOption = render.F
         {"code": r.code, "version": r.version, "status": r.status, "effective_from": r.effective_from.isoformat()}
         for r in results
     ]
-    render.emit(
-        data,
-        fmt,
-        lambda rows: render.table(
-            None,
-            ["program", "version", "status", "effective from"],
-            [(r["code"], r["version"], r["status"], r["effective_from"]) for r in rows],
-        ),
-    )
+    render.emit(render.Report(data, [render.Grid(None, ["program", "version", "status", "effective from"],
+                                                 [(r["code"], r["version"], r["status"], r["effective_from"])
+                                                  for r in data])]), fmt)
 
 
 @command(program_app, "list")
-def list_programs(ctx: typer.Context, fmt: ReportFormatOption = render.ReportFormat.table) -> None:
+def list_programs(ctx: typer.Context, fmt: ReportFormatOption = render.ReportFormat.table,
+                  output: OutputOption = None) -> None:
     """Programs in the database, with their versions.
 
     Each with its latest name, version count and members."""
     data = programs.fetch_program_summaries(database(ctx))
-    render.emit_list(data, data, ["code", "name", "currency", "timezone", "versions", "members"], fmt, "Programs")
+    render.emit(render.listing(data, data, ["code", "name", "currency", "timezone", "versions", "members"], "Programs"),
+                fmt, output)
 
 
 def _program_summary(program: Program) -> list[tuple[str, object]]:
@@ -157,19 +151,11 @@ def show(ctx: typer.Context, code: str, fmt: FormatOption = render.Format.table)
         ],
         "definition": dump_program(program),
     }
-    render.emit(
-        data,
-        fmt,
-        lambda _: [
-            render.fields(f"{code} (version {current.version}, in force since {current.effective_from})",
-                          _program_summary(program)),
-            render.table(
-                "Versions",
-                ["version", "effective from"],
-                [(v.version, v.effective_from.isoformat()) for v in versions],
-            ),
-        ],
-    )
+    render.emit(render.Report(data, [
+        render.fields_grid(f"{code} (version {current.version}, in force since {current.effective_from})",
+                           _program_summary(program)),
+        render.Grid("Versions", ["version", "effective from"], [(v.version, v.effective_from) for v in versions]),
+    ]), fmt)
 
 
 @command(program_app, "export")
@@ -177,8 +163,4 @@ def export(ctx: typer.Context, code: str, output: OutputOption = None) -> None:
     """Write a program's latest version back as TOML.
 
     Write the latest version back as TOML (apply -> export -> apply changes nothing)."""
-    text = dump_program(programs.fetch_latest_version(database(ctx), code).program)
-    if output:
-        write_output(output, text)
-    else:
-        print(text, end="")
+    render.emit_text(dump_program(programs.fetch_latest_version(database(ctx), code).program), output)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import clock, render
-from loyaltyctl.cli.common import OutputOption, command, ProgramOption, day_option, snapshot, write_output
+from loyaltyctl.cli.common import OutputOption, command, ProgramOption, day_option, snapshot
 from loyaltyctl.core.dates import local_date
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats import statements as written
@@ -49,19 +49,18 @@ def statement_period(db, program: str, period: str | None, start: str | None, en
     return statements.period_of_month(today.strftime("%Y-%m"))
 
 
-def _table(s: statements.Statement):
+def _blocks(s: statements.Statement) -> list[render.Grid]:
     unit = s.version.unit
-    header = render.fields(f"{s.version.name}: statement {s.start} to {s.end}", [
+    header = render.fields_grid(f"{s.version.name}: statement {s.start} to {s.end}", [
         ("member", f"{s.member.name} ({s.member.member_id})" if s.member.name else s.member.member_id),
         ("card", s.member.card),
     ])
-    lines = render.table(None, ["date", "description", unit, "balance"], [
-        (str(s.start), "Opening balance", None, s.opening),
-        *[(str(local_date(line.at, s.ref.timezone)), line.description, line.points, line.balance)
-          for line in s.lines],
-        (str(s.end), "Closing balance", None, s.closing),
+    lines = render.Grid(None, ["date", "description", unit, "balance"], [
+        (s.start, "Opening balance", None, s.opening),
+        *[(local_date(line.at, s.ref.timezone), line.description, line.points, line.balance) for line in s.lines],
+        (s.end, "Closing balance", None, s.closing),
     ])
-    return [header, lines, render.fields("Where you stand", written.summary_lines(s))]
+    return [header, lines, render.fields_grid("Where you stand", written.summary_lines(s))]
 
 
 statement_app = typer.Typer()
@@ -99,16 +98,10 @@ def statement(
     if fmt == StatementFormat.eml:
         raise BadInput("--format eml is for batches: --all --out-dir DIR")
     result = statements.member_statement(db, program, member, first, last)
-    if fmt == StatementFormat.table:
-        if output:
-            raise BadInput(f"-o {output}: a file takes --format text, json, csv or html")
-        render.emit(result, render.Format.table, _table)
-        return
-    text = render.json_text(written.statement_json(result)) if fmt == StatementFormat.json else RENDERERS[fmt](result)
-    if output:
-        write_output(output, text)
+    if fmt in (StatementFormat.table, StatementFormat.json):
+        render.emit(render.Report(written.statement_json(result), _blocks(result)), fmt, output)
     else:
-        print(text, end="")
+        render.emit_text(RENDERERS[fmt](result), output)
 
 
 def _batch(db, program: str, member: str | None, first: date, last: date, fmt: StatementFormat,
@@ -128,7 +121,7 @@ def _batch(db, program: str, member: str | None, first: date, last: date, fmt: S
     data = {"program": program, "from": first.isoformat(), "to": last.isoformat(), "written": result.written,
             "skipped_inactive": result.skipped_inactive, "skipped_no_email": result.skipped_no_email,
             "index": str(result.index)}
-    render.emit(data, render.Format.table, lambda d: render.fields(f"Statements written to {out_dir}", list(d.items())))
+    render.emit(render.record(f"Statements written to {out_dir}", data))
 
 
 def _batch_renderer(fmt: StatementFormat, sender: str):

@@ -91,12 +91,10 @@ def import_command(
         for column in summary.unread_columns:
             render.note(f"warning: {file} has no column {column}; that field stays empty")
 
-    def as_table(d: dict):
-        pairs = [(k, v) for k, v in d.items() if k not in ("dry_run", "skipped_reasons")]
-        pairs += [(f"  skipped: {reason}", count) for reason, count in d["skipped_reasons"].items()]
-        return render.fields(title, pairs)
-
-    render.emit(summary.as_json(), fmt, as_table)
+    data = summary.as_json()
+    pairs = [(k, v) for k, v in data.items() if k not in ("dry_run", "skipped_reasons")]
+    pairs += [(f"  skipped: {reason}", count) for reason, count in data["skipped_reasons"].items()]
+    render.emit(render.Report(data, [render.fields_grid(title, pairs)]), fmt)
     report_rejects(file, summary.first_rejects, summary.rejected, summary.reject_file)
 
 
@@ -107,8 +105,8 @@ def sources_command(fmt: FormatOption = render.Format.table) -> None:
     Which system's export each reads, and where to get it."""
     profiles = [load_source(name) for name in builtin_sources()]
     data = [{"name": p.name, "title": p.title, "export": p.export} for p in profiles]
-    render.emit(data, fmt, lambda d: render.table("Sources (txn import --source NAME)", ["name", "reads", "export it from"],
-                                                  [(x["name"], x["title"], x["export"]) for x in d]))
+    render.emit(render.Report(data, [render.Grid("Sources (txn import --source NAME)", ["name", "reads", "export it from"],
+                                                 [(x["name"], x["title"], x["export"]) for x in data])]), fmt)
 
 
 @command(source_app, "show")

@@ -1,41 +1,24 @@
-"""Accounting reports written out: JSON (SPEC.md shapes), sections for tables, CSV and XLSX, and journals.
+"""Accounting reports as report values (JSON in SPEC.md shapes, and sections of (line, points, value)
+rows that render as tables, one CSV or an XLSX sheet each), and journals.
 
-A report is a list of `Section`s of (line, points, value) rows; the table,
-CSV and XLSX writers all render the same sections, so the three never
-disagree. Journals are written as beancount, hledger/ledger or CSV postings.
+Journals are written as beancount, hledger/ledger or CSV postings.
 """
 
-import io
 from collections.abc import Sequence
-from datetime import date
-from decimal import Decimal
-from typing import Any
 
-from msgspec import Struct
 from msgspec.structs import asdict
 
 from loyaltyctl.core.accounting import JournalEntry, Liability, Rollforward
-from loyaltyctl.formats.csv_output import csv_text, safe_cell
+from loyaltyctl.formats.csv_output import csv_text
 from loyaltyctl.model import Accounting
-from loyaltyctl.money import MINOR_DIGITS, format_money, from_minor, plain_decimal
+from loyaltyctl.money import MINOR_DIGITS, Money, format_money, plain_decimal
+from loyaltyctl.render import Grid, Report
 
 COLUMNS = ("line", "points", "value")
 
 
-class Money(Struct, frozen=True):
-    """A money cell: minor units of a currency (a number in CSV and XLSX, formatted as currency in XLSX)."""
-
-    minor: int
-    currency: str
-
-    @property
-    def amount(self) -> Decimal:
-        return from_minor(self.minor, self.currency)
-
-
-class Section(Struct, frozen=True):
-    title: str
-    rows: list[tuple[str, Any, Any]]  # (line, points or None, value: Money, int, Decimal, str or date)
+def _section(title: str, rows: list[tuple], record: bool = False) -> Grid:
+    return Grid(title, COLUMNS, rows, record=record)
 
 
 def _money(minor: int, currency: str) -> str:
@@ -59,11 +42,11 @@ def liability_json(program: str, report: Liability) -> dict:
     }
 
 
-def liability_sections(report: Liability) -> list[Section]:
+def liability_sections(report: Liability) -> list[Grid]:
     c = report.currency
     breakage = report.expected - report.gross
     return [
-        Section("Liability", [
+        _section("Liability", [
             ("gross liability (members with a positive balance)", report.outstanding, Money(report.gross, c)),
             ("points owed by members", -report.owed, Money(report.net - report.gross, c)),
             ("net liability", report.net_points, Money(report.net, c)),
@@ -71,9 +54,9 @@ def liability_sections(report: Liability) -> list[Section]:
              Money(breakage, c)),
             ("expected liability (gross less breakage)", None, Money(report.expected, c)),
         ]),
-        Section("Aging by lot age", [(b.label, b.points, Money(b.value, c)) for b in report.by_age]),
-        Section("Aging by time to expiry", [(b.label, b.points, Money(b.value, c)) for b in report.by_expiry]),
-        Section("Parameters", [
+        _section("Aging by lot age", [(b.label, b.points, Money(b.value, c)) for b in report.by_age]),
+        _section("Aging by time to expiry", [(b.label, b.points, Money(b.value, c)) for b in report.by_expiry]),
+        _section("Parameters", [
             ("as of (end of day)", None, report.as_of),
             ("currency", None, c),
             ("point value", None, report.point_value),
@@ -82,7 +65,7 @@ def liability_sections(report: Liability) -> list[Section]:
             ("members with points", None, report.members_with_points),
             ("unposted expiries counted as expired (lots)", None, report.unposted_expiries),
             ("unposted expiries counted as expired (points)", None, report.unposted_points),
-        ]),
+        ], record=True),
     ]
 
 
@@ -104,7 +87,7 @@ def rollforward_json(program: str, report: Rollforward) -> dict:
     }
 
 
-def rollforward_sections(report: Rollforward) -> list[Section]:
+def rollforward_sections(report: Rollforward) -> list[Grid]:
     """Signed lines: a column adds up from the opening to the closing balance."""
     c = report.currency
     rows = [("opening balance", report.opening_points, Money(report.opening_liability, c))]
@@ -114,76 +97,14 @@ def rollforward_sections(report: Rollforward) -> list[Section]:
     rows.append(("revaluation (point value and rounding)", None, Money(report.revaluation, c)))
     rows.append(("closing balance", report.closing_points, Money(report.closing_liability, c)))
     return [
-        Section("Roll-forward", rows),
-        Section("Parameters", [
+        _section("Roll-forward", rows),
+        _section("Parameters", [
             ("from (start of day)", None, report.start),
             ("to (end of day)", None, report.end),
             ("currency", None, c),
             ("unposted expiries counted as expired (lots)", None, report.unposted_expiries),
-        ]),
+        ], record=True),
     ]
-
-
-def table_cell(value: Any) -> Any:
-    """A cell as the Rich table shows it: money as a plain decimal, dates as ISO."""
-    if isinstance(value, Money):
-        return value.amount
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
-def _csv_cell(value: Any) -> Any:
-    if isinstance(value, Money):
-        return value.amount
-    if isinstance(value, Decimal):
-        return plain_decimal(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
-def sections_csv(sections: Sequence[Section]) -> str:
-    """One CSV of every section: section, line, points, value (numbers stay numbers)."""
-    rows = [[section.title, *(_csv_cell(cell) for cell in row)] for section in sections for row in section.rows]
-    return csv_text(["section", *COLUMNS], rows)
-
-
-def _currency_format(currency: str) -> str:
-    digits = MINOR_DIGITS[currency]
-    return f'#,##0{"." + "0" * digits if digits else ""} "{currency}";-#,##0{"." + "0" * digits if digits else ""} "{currency}"'
-
-
-def sections_xlsx(sections: Sequence[Section], currency: str) -> bytes:
-    """A workbook with one sheet per section: numbers typed as numbers, money in currency format,
-    the header row bold and frozen."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    money_format = _currency_format(currency)
-    for section in sections:
-        sheet = workbook.create_sheet(section.title[:31])
-        sheet.append(list(COLUMNS))
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        sheet.freeze_panes = "A2"
-        for line, points, value in section.rows:
-            sheet.append([safe_cell(line), points, value.amount if isinstance(value, Money) else safe_cell(value)])
-            row = sheet.max_row
-            sheet.cell(row, 2).number_format = "#,##0"
-            target = sheet.cell(row, 3)
-            if isinstance(value, Money):
-                target.number_format = money_format
-            elif isinstance(value, date):
-                target.number_format = "yyyy-mm-dd"
-        sheet.column_dimensions["A"].width = max(len(row[0]) for row in section.rows) + 2 if section.rows else 20
-        sheet.column_dimensions["B"].width = 14
-        sheet.column_dimensions["C"].width = 18
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def _header(program: str, report: Rollforward, unit: str) -> list[str]:
@@ -254,7 +175,19 @@ def journal_csv(program: str, report: Rollforward, entries: Sequence[JournalEntr
     rows = []
     for number, entry in enumerate(entries, 1):
         for account, amount in entry.postings:
-            debit, credit = (from_minor(amount, c), None) if amount > 0 else (None, from_minor(-amount, c))
+            debit, credit = (Money(amount, c), None) if amount > 0 else (None, Money(-amount, c))
             rows.append([entry.day.isoformat(), number, _narration(program, entry, unit), account, debit, credit, c,
                          entry.points])
     return csv_text(JOURNAL_CSV_COLUMNS, rows)
+
+
+def liability_view(program: str, report: Liability) -> Report:
+    return Report(liability_json(program, report),
+                  [f"Points liability of {program} as of the end of {report.as_of} ({report.currency})",
+                   *liability_sections(report)])
+
+
+def rollforward_view(program: str, report: Rollforward) -> Report:
+    return Report(rollforward_json(program, report),
+                  [f"Roll-forward of {program}, {report.start} to {report.end} ({report.currency})",
+                   *rollforward_sections(report)])

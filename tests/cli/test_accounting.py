@@ -746,7 +746,7 @@ def test_rollforward_xlsx_has_a_sheet_per_section_with_money_as_numbers(books):
 
 @pytest.mark.parametrize("fmt, output, message", [
     ("xlsx", None, "--format xlsx writes a workbook: give -o FILE.xlsx"),
-    ("table", "t.txt", "-o t.txt: a file takes --format csv, json or xlsx"),
+    ("table", "t.txt", "-o t.txt: a file takes --format json, csv or xlsx"),
 ])
 def test_a_format_and_output_that_do_not_go_together_are_refused_before_any_work(books, fmt, output, message):
     """March has unposted expiries: had the report run first, their note would be on stderr too."""

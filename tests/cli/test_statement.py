@@ -254,7 +254,7 @@ def test_expiring_report_lists_members_to_warn_with_what_they_can_still_redeem(t
     rows = list(csv.reader(io.StringIO(run("report", "expiring", "-p", "shop", "--within", "90", "--as-of", "2025-10-31",
                                            "--format", "csv").stdout)))
     assert rows == [["member", "name", "email", "points", "first_expiry", "available", "rewards"],
-                    ["M1", "Ann <Lee> & Co", "", "280", "2026-01-03", "280", "five-off"]]
+                    ["M1", "Ann <Lee> & Co", "", "280", "2026-01-03", "280", "$5 off"]]  # a mail merge names rewards
     assert run("report", "expiring", "-p", "shop", "--within", "0").exit_code == 2
 
 
