@@ -6,12 +6,11 @@ import typer
 
 from loyaltyctl import render
 from loyaltyctl.cli.common import AsOfOption, FormatOption, ProgramOption, command, database, day_option, snapshot
-from loyaltyctl.cli.views import tier_json, tier_line
+from loyaltyctl.formats.shapes import entry_json, tier_json, tier_line
 from loyaltyctl.core.dates import format_instant
 from loyaltyctl.money import format_money, plain_decimal
 from loyaltyctl.operations import ledger as ops
 from loyaltyctl.operations.quote import quote as quote_purchase
-from loyaltyctl.storage.ledger import Entry
 
 ledger_app = typer.Typer()
 
@@ -22,31 +21,13 @@ KeyOption = Annotated[str | None, typer.Option("--key", help="Idempotency key: p
 AtOption = Annotated[str | None, typer.Option("--at", metavar="WHEN", help="When it happened (ISO date or time; default now).")]
 
 
-def entry_json(entry: Entry, posted: ops.Posted) -> dict:
-    tz, currency = posted.program.timezone, posted.program.currency
-    return {
-        "id": entry.id,
-        "member": entry.member_id,
-        "kind": entry.kind,
-        "points": entry.points,
-        "effective_at": format_instant(entry.effective_at, tz),
-        "recorded_at": format_instant(entry.recorded_at, tz),
-        "key": entry.key,
-        "reason": entry.reason,
-        "reward": entry.reward,
-        "value": format_money(entry.money, currency) if entry.money is not None else None,
-        "charity": entry.charity,
-        "ref": entry.ref,
-    }
-
-
 def _emit_posted(ctx: typer.Context, posted: ops.Posted, fmt: render.Format) -> None:
     balance = ops.member_balance(database(ctx), posted.program.code, posted.member.member_id)
     data = {
         "program": posted.program.code,
         "member": posted.member.member_id,
         "duplicate": posted.duplicate,
-        "entries": [entry_json(e, posted) for e in posted.entries],
+        "entries": [entry_json(e, posted.program) for e in posted.entries],
         "balance": balance.points,
         "available": balance.available,
     }

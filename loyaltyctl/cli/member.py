@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import render
-from loyaltyctl.cli.views import term_json, tier_json, tier_line
+from loyaltyctl.formats.shapes import member_json, term_json, tier_json, tier_line
 from loyaltyctl.money import format_money
 from loyaltyctl.operations import setup
 from loyaltyctl.operations.ledger import member_balance
@@ -29,22 +29,8 @@ from loyaltyctl.cli.common import (
 from loyaltyctl.errors import BadInput
 from loyaltyctl.core.members import MemberFilter
 from loyaltyctl.formats.csv_input import parse_mapping
-from loyaltyctl.model import Member
 
 member_app = typer.Typer(no_args_is_help=True, help="Add, update, import, list and show members.")
-
-
-def member_json(member: Member) -> dict:
-    return {
-        "member_id": member.member_id,
-        "name": member.name,
-        "email": member.email,
-        "birthday": member.birthday.isoformat() if member.birthday else None,
-        "card": member.card,
-        "joined": member.joined.isoformat() if member.joined else None,
-        "referred_by": member.referred_by,
-        "referral_code": member.referral_code,
-    }
 
 
 @command(member_app, "add")

@@ -9,33 +9,30 @@ import textwrap
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
-from typing import Any
 
 from loyaltyctl.core.dates import format_instant, local_date
 from loyaltyctl.formats.csv_output import csv_text
+from loyaltyctl.formats.shapes import tier_json
 from loyaltyctl.money import display_money, format_money
 from loyaltyctl.operations.statements import Statement
 
 WIDTH = 80
 
 
-def _tier(s: Statement) -> tuple[str | None, dict | None, str | None]:
-    """(tier code, next_tier JSON, one readable line)."""
+def _tier_line(s: Statement) -> str | None:
+    """The member's tier and what the next one takes, as the member reads it."""
     if s.tier is None:
-        return None, None, None
+        return None
     level, following = s.tier.level, s.tier.next_level
     line = f"{level.name or level.code}"
     if following is None:
-        return level.code, None, line + " (top tier)"
-    spend = s.version.tiers.basis == "spend"
-    remaining: Any = format_money(s.tier.remaining, s.ref.currency) if spend else s.tier.remaining
-    amount = (f"{display_money(s.tier.remaining, s.ref.currency)} more spend" if spend
-              else f"{remaining} more {s.version.unit}")
+        return line + " (top tier)"
+    amount = (f"{display_money(s.tier.remaining, s.ref.currency)} more spend" if s.version.tiers.basis == "spend"
+              else f"{s.tier.remaining} more {s.version.unit}")
     line += f"; {amount} to {following.name or following.code}"
     if following.perks:
         line += f" ({', '.join(following.perks)})"
-    return level.code, {"code": following.code, "name": following.name, "remaining": remaining,
-                        "perks": list(following.perks)}, line
+    return line
 
 
 def _day(s: Statement, at: int) -> str:
@@ -43,7 +40,8 @@ def _day(s: Statement, at: int) -> str:
 
 
 def statement_json(s: Statement) -> dict:
-    tier, next_tier, _ = _tier(s)
+    tier, next_tier = tier_json(s.tier, s.version.tiers, s.ref)
+
     def money(minor: int) -> str:
         return format_money(minor, s.ref.currency)
 
@@ -79,7 +77,7 @@ def statement_csv(s: Statement) -> str:
 def summary_lines(s: Statement) -> list[tuple[str, str]]:
     """The figures under the entry lines, as (label, text), shared by text and HTML."""
     unit, currency = s.version.unit, s.ref.currency
-    _, _, tier_line = _tier(s)
+    tier_line = _tier_line(s)
     pairs = [(f"Available on {s.end}", f"{s.available} {unit}" + (f" ({s.pending} pending)" if s.pending else ""))]
     if tier_line:
         pairs.append(("Tier", tier_line))

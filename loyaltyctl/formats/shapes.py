@@ -1,11 +1,43 @@
-"""JSON shapes several commands share: a member's tier and their paid membership."""
+"""JSON shapes several commands share: a member, a ledger entry, a member's tier and their paid membership."""
 
 from loyaltyctl.core.dates import format_instant, local_date
 from loyaltyctl.core.membership import Term
 from loyaltyctl.core.tiers import TierStatus
-from loyaltyctl.model import Tiers
+from loyaltyctl.model import Member, Tiers
 from loyaltyctl.money import format_money
+from loyaltyctl.storage.ledger import Entry
 from loyaltyctl.storage.programs import ProgramRef
+
+
+def member_json(member: Member) -> dict:
+    return {
+        "member_id": member.member_id,
+        "name": member.name,
+        "email": member.email,
+        "birthday": member.birthday.isoformat() if member.birthday else None,
+        "card": member.card,
+        "joined": member.joined.isoformat() if member.joined else None,
+        "referred_by": member.referred_by,
+        "referral_code": member.referral_code,
+    }
+
+
+def entry_json(entry: Entry, ref: ProgramRef) -> dict:
+    tz, currency = ref.timezone, ref.currency
+    return {
+        "id": entry.id,
+        "member": entry.member_id,
+        "kind": entry.kind,
+        "points": entry.points,
+        "effective_at": format_instant(entry.effective_at, tz),
+        "recorded_at": format_instant(entry.recorded_at, tz),
+        "key": entry.key,
+        "reason": entry.reason,
+        "reward": entry.reward,
+        "value": format_money(entry.money, currency) if entry.money is not None else None,
+        "charity": entry.charity,
+        "ref": entry.ref,
+    }
 
 
 def tier_json(status: TierStatus | None, tiers: Tiers | None, ref: ProgramRef) -> tuple[str | None, dict | None]:
