@@ -213,31 +213,59 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, Decimal, Money)) and not isinstance(value, bool)
 
 
-def _table(grid: Grid) -> Table:
-    """A Rich table: numbers right-aligned and never cut, text folded where it must break."""
+_FRAME_PER_COLUMN = 3  # a boxed Rich table: a space either side of each cell and a rule before it
+
+
+def _column_widths(grid: Grid, width: int) -> list[int | None] | None:
+    """Widths that fit `width` with text broken only between words (a number is one word, so it stays
+    whole): None for a column left at its natural width; None for all when the table cannot fit."""
+    from rich.cells import cell_len
+
+    texts = [[name, *(str(_text(row[i])) for row in grid.rows)] for i, name in enumerate(grid.columns)]
+    natural = [max(cell_len(line) for text in column for line in text.splitlines() or [""]) for column in texts]
+    least = [max(cell_len(word) for text in column for word in text.split() or [""]) for column in texts]
+    frame = _FRAME_PER_COLUMN * len(texts) + 1
+    if sum(natural) + frame <= width:
+        return [None] * len(texts)
+    if sum(least) + frame > width:
+        return None
+    spare, wanted = width - frame - sum(least), [full - low for full, low in zip(natural, least)]
+    return [low + spare * want // sum(wanted) for low, want in zip(least, wanted)]
+
+
+def _table(grid: Grid, width: int) -> Table | None:
+    """A Rich table of the grid `width` columns wide at most: numbers right-aligned and whole, text
+    wrapped between words; None when it cannot be."""
     from rich.table import Table
 
+    numeric = [bool(grid.rows) and all(_is_number(row[i]) for row in grid.rows if row[i] is not None)
+               for i in range(len(grid.columns))]
+    widths = _column_widths(grid, width)
+    if widths is None:
+        return None
     result = Table(title=grid.title, title_justify="left")
-    for i, name in enumerate(grid.columns):
-        numeric = bool(grid.rows) and all(_is_number(row[i]) for row in grid.rows if row[i] is not None)
-        result.add_column(name, justify="right" if numeric else "left", no_wrap=numeric,
-                          overflow="ellipsis" if numeric else "fold")
+    for name, number, fixed in zip(grid.columns, numeric, widths):
+        result.add_column(name, justify="right" if number else "left", width=fixed)
     for row in grid.rows:
         result.add_row(*(_text(cell) for cell in row))
     return result
 
 
 def _fitted(grid: Grid, console: Console) -> RenderableType:
-    """The grid as a table when it fits the terminal with its text wrapped at words, else one block per row
-    (field, value), so no figure is ever cut."""
-    shown = _table(grid)
-    needs = console.measure(shown, options=console.options.update_width(10**6)).minimum
-    if needs <= console.width:
+    """The grid as a table when it fits the terminal with its text wrapped at words, else a block of
+    (column, value) lines per row, as `psql -x` does, so no figure is ever cut."""
+    shown = _table(grid, console.width)
+    if shown is not None:
         return shown
     from rich.console import Group
+    from rich.text import Text
 
-    return Group(*([grid.title] if grid.title else []),
-                 *(_fields(None, list(zip(grid.columns, row))) for row in grid.rows))
+    key_width = max(len(name) for name in grid.columns)
+    lines: list[RenderableType] = [Text(grid.title)] if grid.title else []
+    for row in grid.rows:
+        lines.append(Text(""))
+        lines += [Text.assemble((name.ljust(key_width), "bold"), " ", _text(cell)) for name, cell in zip(grid.columns, row)]
+    return Group(*lines)
 
 
 def bars(parts: Sequence[tuple[int, str, str]]) -> Text:
