@@ -127,3 +127,4 @@ class Member(Struct, frozen=True):
     joined: date | None = None
     referred_by: str | None = None  # the referrer's member id
     referral_code: str = ""
+    accepts_marketing: bool | None = None  # consent to marketing mail; None: never said

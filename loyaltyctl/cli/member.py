@@ -10,7 +10,8 @@ from loyaltyctl.formats.shapes import member_json, term_json, tier_json, tier_li
 from loyaltyctl.money import format_money
 from loyaltyctl.operations import setup
 from loyaltyctl.operations.ledger import member_balance
-from loyaltyctl.operations.member_state import MemberDetails, member_details, member_standings, pay_membership
+from loyaltyctl.operations.member_state import MemberDetails, member_details, pay_membership
+from loyaltyctl.operations.reports import member_standings
 from loyaltyctl.cli.common import (
     AsOfOption,
     DryRunOption,
@@ -30,6 +31,9 @@ from loyaltyctl.errors import BadInput
 from loyaltyctl.core.members import MemberFilter
 from loyaltyctl.formats.csv_input import parse_mapping
 
+ConsentOption = Annotated[str, typer.Option("--accepts-marketing", metavar="yes|no",
+                                            help="Whether the member said yes to marketing mail.")]
+
 member_app = typer.Typer(no_args_is_help=True, help="Add, update, import, list and show members.")
 
 
@@ -44,12 +48,14 @@ def add(
     card: Annotated[str, typer.Option(help="Loyalty card number (unique in the program).")] = "",
     referred_by: Annotated[str, typer.Option(help="Referrer's member id or referral code.")] = "",
     joined: Annotated[str, typer.Option(help="YYYY-MM-DD; default today.")] = "",
+    accepts_marketing: ConsentOption = "",
     fmt: FormatOption = render.Format.table,
 ) -> None:
     """Add one member.
 
     Posts the program's signup bonus, if it has one."""
-    fields = dict(member_id=member_id, name=name, email=email, birthday=birthday, card=card, referred_by=referred_by, joined=joined)
+    fields = dict(member_id=member_id, name=name, email=email, birthday=birthday, card=card, referred_by=referred_by,
+                  joined=joined, accepts_marketing=accepts_marketing)
     added, signup_points = setup.add_member(database(ctx), program, fields)
     data = member_json(added) | {"signup_bonus_points": signup_points}
     render.emit(render.record(f"Added member {added.member_id}", data), fmt)
@@ -64,15 +70,16 @@ def update(
     email: Annotated[str, typer.Option(help="Email address.")] = "",
     birthday: Annotated[str, typer.Option(metavar="DATE", help="YYYY-MM-DD.")] = "",
     card: Annotated[str, typer.Option(help="Loyalty card number (unique in the program).")] = "",
+    accepts_marketing: ConsentOption = "",
     fmt: FormatOption = render.Format.table,
 ) -> None:
-    """Change a member's name, email, birthday or card.
+    """Change a member's name, email, birthday, card or consent.
 
     Only the options given change; the same update twice changes nothing. To erase a member's personal
     fields, `member anonymise`."""
-    fields = dict(name=name, email=email, birthday=birthday, card=card)
+    fields = dict(name=name, email=email, birthday=birthday, card=card, accepts_marketing=accepts_marketing)
     if not any(fields.values()):
-        raise BadInput("name what to change: --name, --email, --birthday or --card")
+        raise BadInput("name what to change: --name, --email, --birthday, --card or --accepts-marketing")
     updated, changed = setup.update_member(database(ctx), program, member, fields)
     data = member_json(updated) | {"changed": changed}
     render.emit(render.record(f"Member {updated.member_id}" + ("" if changed else " (unchanged)"), data), fmt)
@@ -99,7 +106,7 @@ def anonymise(
 def import_members(
     ctx: typer.Context,
     program: ProgramOption,
-    file: Annotated[Path, typer.Argument(help="Members CSV: member_id, name, email, birthday, card, joined, referred_by.")],
+    file: Annotated[Path, typer.Argument(help="Members CSV: member_id, name, email, birthday, card, joined, referred_by, accepts_marketing.")],
     reject_file: RejectFileOption = None,
     column_map: MapOption = None,
     dry_run: DryRunOption = False,
@@ -124,6 +131,10 @@ def list_members(
                                                      help="Earned or redeemed on or after DATE.")] = None,
     inactive_since: Annotated[str | None, typer.Option("--inactive-since", metavar="DATE",
                                                        help="Neither earned nor redeemed on or after DATE.")] = None,
+    expiring_within: Annotated[int | None, typer.Option("--expiring-within", metavar="DAYS",
+                                                        help="With points expiring in the DAYS after --as-of.")] = None,
+    accepts_marketing: Annotated[bool, typer.Option("--accepts-marketing",
+                                                    help="Only members who said yes to marketing.")] = False,
     as_of: AsOfOption = None,
     fmt: ReportFormatOption = render.ReportFormat.table,
     output: OutputOption = None,
@@ -133,15 +144,19 @@ def list_members(
     Every member of the program, or those the filters pick, with their points, the day of their latest
     earn or redemption and their tier at the end of --as-of; --format csv for a mail merge."""
     criteria = MemberFilter(tier, min_points, max_points, day_option("--active-since", active_since),
-                            day_option("--inactive-since", inactive_since))
+                            day_option("--inactive-since", inactive_since), accepts_marketing or None, expiring_within)
     standings = member_standings(snapshot(ctx), program, criteria, day_option("--as-of", as_of))
+    expiring = ["expiring_points"] if expiring_within is not None else []
     data = [member_json(s.member) | {"points": s.points,
                                      "last_activity": s.last_activity.isoformat() if s.last_activity else None,
-                                     "tier": s.tier} for s in standings]
-    render.emit(render.listing(data, data, ["member_id", "name", "email", "card", "joined", "points", "last_activity",
-                                            "tier"], f"Members of {program} ({len(data)})",
-                               headings={"member_id": "member", "last_activity": "last activity"},
-                               shown=["member_id", "name", "email", "points", "last_activity", "tier"]),  # all: JSON, CSV
+                                     "tier": s.tier} | ({"expiring_points": s.expiring} if expiring else {})
+            for s in standings]
+    columns = ["member_id", "name", "email", "card", "joined", "points", "last_activity", "tier", *expiring,
+               "accepts_marketing"]
+    render.emit(render.listing(data, data, columns, f"Members of {program} ({len(data)})",
+                               headings={"member_id": "member", "last_activity": "last activity",
+                                         "expiring_points": "expiring"},
+                               shown=["member_id", "name", "email", "points", "last_activity", "tier", *expiring]),
                 fmt, output)
 
 

@@ -15,7 +15,8 @@ from msgspec.structs import replace
 from loyaltyctl.core.dates import supported_day
 from loyaltyctl.model import Member
 
-MEMBER_FIELDS = ("member_id", "name", "email", "birthday", "card", "joined", "referred_by")
+MEMBER_FIELDS = ("member_id", "name", "email", "birthday", "card", "joined", "referred_by", "accepts_marketing")
+_CONSENT = {"yes": True, "y": True, "true": True, "1": True, "no": False, "n": False, "false": False, "0": False}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -81,6 +82,16 @@ def _date_field(name: str, text: str) -> date | None:
         raise ValueError(f"{name} {error}") from None
 
 
+def parse_consent(text: str) -> bool | None:
+    """`accepts_marketing` as exports write it (yes/no, true/false, 1/0, any case); empty: not said."""
+    text = text.strip().casefold()
+    if not text:
+        return None
+    if text not in _CONSENT:
+        raise ValueError(f"accepts_marketing {text!r} is not yes or no")
+    return _CONSENT[text]
+
+
 def is_email(text: str) -> bool:
     return bool(_EMAIL.fullmatch(text))
 
@@ -111,6 +122,7 @@ def parse_member(fields: Mapping[str, str], program: str, today: date) -> Member
         card=(fields.get("card") or "").strip() or None,
         joined=joined,
         referred_by=(fields.get("referred_by") or "").strip() or None,
+        accepts_marketing=parse_consent(fields.get("accepts_marketing") or ""),
     )
 
 
@@ -118,7 +130,7 @@ def _merged(existing: Member, incoming: Member) -> Member:
     """`existing` with every field the incoming row fills in."""
     changes = {
         name: getattr(incoming, name)
-        for name in ("name", "email", "birthday", "card", "joined", "referred_by")
+        for name in ("name", "email", "birthday", "card", "joined", "referred_by", "accepts_marketing")
         if getattr(incoming, name) not in (None, "")
     }
     return replace(existing, **changes)
@@ -226,6 +238,7 @@ class Standing(Struct, frozen=True):
     points: int
     last_activity: date | None  # the day of their latest earn or redemption (None: never)
     tier: str | None  # None: the program has no tiers
+    expiring: int | None = None  # points expiring within the filter's days (None: not asked)
 
 
 class MemberFilter(Struct, frozen=True):
@@ -236,6 +249,8 @@ class MemberFilter(Struct, frozen=True):
     max_points: int | None = None
     active_since: date | None = None  # an earn or redemption on or after this day
     inactive_since: date | None = None  # none on or after this day (or never)
+    accepts_marketing: bool | None = None  # True: only members who said yes to marketing
+    expiring_within: int | None = None  # only members with points expiring in this many days
 
 
 def selected(standings: Iterable[Standing], criteria: MemberFilter) -> list[Standing]:
@@ -245,7 +260,9 @@ def selected(standings: Iterable[Standing], criteria: MemberFilter) -> list[Stan
             and (c.min_points is None or s.points >= c.min_points)
             and (c.max_points is None or s.points <= c.max_points)
             and (c.active_since is None or (s.last_activity is not None and s.last_activity >= c.active_since))
-            and (c.inactive_since is None or s.last_activity is None or s.last_activity < c.inactive_since)]
+            and (c.inactive_since is None or s.last_activity is None or s.last_activity < c.inactive_since)
+            and (c.accepts_marketing is None or s.member.accepts_marketing is c.accepts_marketing)
+            and (c.expiring_within is None or bool(s.expiring))]
 
 
 ANONYMOUS_PREFIX = "anon-"
@@ -258,7 +275,7 @@ def anonymised(member: Member) -> Member:
     member_id = member.member_id
     if is_email(member_id):
         member_id = f"{ANONYMOUS_PREFIX}{member.referral_code}"
-    return replace(member, member_id=member_id, name="", email="", birthday=None, card=None)
+    return replace(member, member_id=member_id, name="", email="", birthday=None, card=None, accepts_marketing=None)
 
 
 def unused_referral_code(program: str, member_id: str, taken: Container[str]) -> str:

@@ -34,6 +34,7 @@ class TxnRow(Struct):
     description: str = ""
     name: str = ""
     email: str = ""
+    accepts_marketing: str = ""  # as the export writes it (yes/no); read for members an import adds
 
     @property
     def category(self) -> str:
@@ -190,7 +191,8 @@ class SaleReader:
         if amount < 0 and any(line.amount > 0 for line in lines):
             raise ValueError("a basket's lines are all purchases or all refunds")
         txn = TxnRow(txn_id, member, occurred_at, amount, lines, fields.get("store", ""), fields.get("partner", ""),
-                     refund_of, fields.get("description", ""), fields.get("name", ""), fields.get("email", ""))
+                     refund_of, fields.get("description", ""), fields.get("name", ""), fields.get("email", ""),
+                     fields.get("accepts_marketing", ""))
         if self.has_refunded:
             return Sale(rows, txn, None, None, *self._refunded(fields, amount))
         return Sale(rows, txn)

@@ -19,6 +19,7 @@ def member_json(member: Member) -> dict:
         "joined": member.joined.isoformat() if member.joined else None,
         "referred_by": member.referred_by,
         "referral_code": member.referral_code,
+        "accepts_marketing": member.accepts_marketing,
     }
 
 

@@ -42,6 +42,7 @@ FIELDS = {
     "line": "a line number: consecutive rows with the same txn_id are one basket when the file has it",
     "name": "the customer's name, for members --create-members adds",
     "email": "the customer's email, for members --create-members adds",
+    "accepts_marketing": "the customer's consent to marketing (yes/no), for members --create-members adds",
     "time_zone": "the zone of the times, per row (IANA or the names Square writes)",
     "refunded": "the amount refunded so far, on the purchase row",
     "refunded_of": "what `refunded` is a share of (default: the amount)",

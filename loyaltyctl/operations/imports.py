@@ -207,7 +207,8 @@ class _Importer:
         code = unused_referral_code(self.ref.code, member_id, self.referral_codes)
         self.referral_codes.add(code)
         joined = local_date(txn.occurred_at, self.ref.timezone)
-        checked = parse_member({"member_id": member_id, "name": txn.name}, self.ref.code, joined)  # ValueError
+        checked = parse_member({"member_id": member_id, "name": txn.name, "accepts_marketing": txn.accepts_marketing},
+                               self.ref.code, joined)  # ValueError: the row is rejected
         member = replace(checked, email=email if is_email(email) else "", card=card, joined=joined,
                          referral_code=code)
         member_store.save_members(self.db, self.ref.id, (member,), ())

@@ -14,20 +14,17 @@ from msgspec import Struct
 from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
-from loyaltyctl.core.dates import cutoff, local_date, utc_now_instant
-from loyaltyctl.core.members import MemberFilter, Standing, selected
+from loyaltyctl.core.dates import local_date, utc_now_instant
 from loyaltyctl.core.membership import TermRefused, Term, new_term, term_at
-from loyaltyctl.core.posting import ACTIVITY_KINDS
 from loyaltyctl.core.rules import MemberState
 from loyaltyctl.core.tiers import Activity, TierChange, TierRules, TierStatus, tier_history
 from loyaltyctl.core.versions import VersionTable
-from loyaltyctl.errors import BadInput, Refused
+from loyaltyctl.errors import Refused
 from loyaltyctl.model import Member, Program
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import memberships as membership_store
 from loyaltyctl.storage import periods
 from loyaltyctl.storage import programs
-from loyaltyctl.storage import reports as report_store
 from loyaltyctl.storage import transactions as txn_store
 from loyaltyctl.storage.db import write
 
@@ -107,37 +104,6 @@ class MemberStates:
         if status is None:
             return MemberState(may_earn=may_earn, why_not=why_not)
         return MemberState(status.level.code, status.level.multiplier, may_earn, why_not)
-
-
-def member_standings(db: Store, program: str, criteria: MemberFilter, as_of: date | None = None) -> list[Standing]:
-    """The members the criteria pick, with their balance, latest activity and tier at the end of a day
-    (default today), in member id order: two scans of the ledger, not a query per member. A tier the
-    program does not have, or a points range that holds nothing, is bad usage."""
-    ref = programs.fetch_program_ref(db, program)
-    as_of = as_of or clock.today_in(ref.timezone)
-    versions = program_versions(db, program)
-    version = versions.on(as_of)
-    levels = [level.code for level in version.tiers.levels] if version.tiers else []
-    if criteria.tier is not None and criteria.tier not in levels:
-        raise BadInput(f"--tier {criteria.tier!r}: {program} has " + (f"the tiers {', '.join(levels)}" if levels
-                                                                       else "no tiers"))
-    if None not in (criteria.min_points, criteria.max_points) and criteria.min_points > criteria.max_points:
-        raise BadInput(f"--min-points {criteria.min_points} is above --max-points {criteria.max_points}")
-    before = cutoff(as_of, ref.timezone)
-    rows = member_store.fetch_member_rows(db, ref.id, program)
-    balances = report_store.member_balances(db, ref.id, before)
-    latest = report_store.last_activity(db, ref.id, before, ACTIVITY_KINDS)
-    states = MemberStates(db, ref, versions)
-    if version.tiers:
-        states.load([row for row, _ in rows])
-
-    def tier(row: int) -> str | None:
-        status = states.tier_status(row, before, version, as_of) if version.tiers else None
-        return status.level.code if status else None
-
-    return selected((Standing(member, balances.get(row, 0),
-                              local_date(latest[row], ref.timezone) if row in latest else None, tier(row))
-                     for row, member in rows), criteria)
 
 
 class MemberDetails(Struct, frozen=True):

@@ -14,7 +14,9 @@ from loyaltyctl.errors import BadInput
 from loyaltyctl.model import Member, Reward
 from loyaltyctl.money import points_value
 from loyaltyctl.operations.ledger import expiring_until
-from loyaltyctl.operations.member_state import program_versions
+from loyaltyctl.core.members import MemberFilter, Standing, selected
+from loyaltyctl.core.posting import ACTIVITY_KINDS
+from loyaltyctl.operations.member_state import MemberStates, program_versions
 from loyaltyctl.operations.posting import expiries_moved_since, lots_as_of
 from loyaltyctl.storage import ledger as ledger_store
 from loyaltyctl.storage import members as member_store
@@ -105,26 +107,75 @@ def _expiring_as_they_stood(db: Store, ref: programs.ProgramRef, versions: Versi
     return [(member, points, first) for member, (points, first) in found.items()]
 
 
-def expiring_report(db: Store, program: str, within: int, as_of: date | None = None
-                    ) -> tuple[programs.ProgramRef, date, list[ExpiringLine]]:
-    """Members with points expiring in the `within` days after the end of `as_of` (default today)."""
+def _within_days(option: str, within: int) -> int:
     if within <= 0:
-        raise BadInput(f"--within must be a positive number of days, got {within}")
-    ref = programs.fetch_program_ref(db, program)
-    as_of = as_of or clock.today_in(ref.timezone)
+        raise BadInput(f"{option} must be a positive number of days, got {within}")
+    return within
+
+
+def expiring_points(db: Store, ref: programs.ProgramRef, versions: VersionTable, as_of: date, within: int
+                    ) -> list[tuple[int, int, int]]:
+    """(member row, points, first expiry instant) of the points alive at the end of `as_of` that expire in
+    the `within` days after, soonest first; members whose expiries moved since are replayed."""
     before = cutoff(as_of, ref.timezone)
-    versions = program_versions(db, program)
-    version = versions.on(as_of)
-    members = dict(member_store.fetch_member_rows(db, ref.id, program))
     until = expiring_until(as_of, ref.timezone, within)
     moved = expiries_moved_since(db, versions, ref.id, before)
     expiring = ledger_store.expiring_by_member(db, ref.id, before, until, skip=moved)
     if moved:
         expiring = sorted(expiring + _expiring_as_they_stood(db, ref, versions, moved, before, until),
                           key=lambda line: (line[2], line[0]))
+    return expiring
+
+
+def expiring_report(db: Store, program: str, within: int, as_of: date | None = None
+                    ) -> tuple[programs.ProgramRef, date, list[ExpiringLine]]:
+    """Members with points expiring in the `within` days after the end of `as_of` (default today)."""
+    _within_days("--within", within)
+    ref = programs.fetch_program_ref(db, program)
+    as_of = as_of or clock.today_in(ref.timezone)
+    before = cutoff(as_of, ref.timezone)
+    versions = program_versions(db, program)
+    version = versions.on(as_of)
+    members = dict(member_store.fetch_member_rows(db, ref.id, program))
     lines = []
-    for row, points, first in expiring:
+    for row, points, first in expiring_points(db, ref, versions, as_of, within):
         available = ledger_store.balance_as_of(db, row, before) - ledger_store.pending_as_of(db, row, before)
         lines.append(ExpiringLine(members[row], points, local_date(first, ref.timezone), available,
                                   affordable(version.rewards, available)))
     return ref, as_of, lines
+
+
+def member_standings(db: Store, program: str, criteria: MemberFilter, as_of: date | None = None) -> list[Standing]:
+    """The members the criteria pick, with their balance, latest activity and tier at the end of a day
+    (default today), in member id order: two scans of the ledger, not a query per member (three with
+    `expiring_within`). A tier the program does not have, or a points range that holds nothing, is bad usage."""
+    ref = programs.fetch_program_ref(db, program)
+    as_of = as_of or clock.today_in(ref.timezone)
+    versions = program_versions(db, program)
+    version = versions.on(as_of)
+    levels = [level.code for level in version.tiers.levels] if version.tiers else []
+    if criteria.tier is not None and criteria.tier not in levels:
+        raise BadInput(f"--tier {criteria.tier!r}: {program} has " + (f"the tiers {', '.join(levels)}" if levels
+                                                                       else "no tiers"))
+    if None not in (criteria.min_points, criteria.max_points) and criteria.min_points > criteria.max_points:
+        raise BadInput(f"--min-points {criteria.min_points} is above --max-points {criteria.max_points}")
+    before = cutoff(as_of, ref.timezone)
+    expiring = None
+    if criteria.expiring_within is not None:
+        expiring = {row: points for row, points, _ in
+                    expiring_points(db, ref, versions, as_of, _within_days("--expiring-within", criteria.expiring_within))}
+    rows = member_store.fetch_member_rows(db, ref.id, program)
+    balances = store.member_balances(db, ref.id, before)
+    latest = store.last_activity(db, ref.id, before, ACTIVITY_KINDS)
+    states = MemberStates(db, ref, versions)
+    if version.tiers:
+        states.load([row for row, _ in rows])
+
+    def tier(row: int) -> str | None:
+        status = states.tier_status(row, before, version, as_of) if version.tiers else None
+        return status.level.code if status else None
+
+    return selected((Standing(member, balances.get(row, 0),
+                              local_date(latest[row], ref.timezone) if row in latest else None, tier(row),
+                              None if expiring is None else expiring.get(row, 0))
+                     for row, member in rows), criteria)

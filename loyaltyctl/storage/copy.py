@@ -32,7 +32,7 @@ TABLES = (
     Table("program_versions", ("id", "program_id", "version", "effective_from", "applied_at", "digest", "definition"),
           "id"),
     Table("members", ("id", "program_id", "member_id", "name", "email", "birthday", "card", "joined", "referred_by",
-                      "referral_code", "created_at"), "id", self_reference="referred_by"),
+                      "referral_code", "created_at", "accepts_marketing"), "id", self_reference="referred_by"),
     Table("entries", ("id", "program_id", "member", "kind", "points", "effective_at", "recorded_at", "key", "reason",
                       "reward", "money", "charity", "ref", "hash"), "id"),
     Table("entry_totals", ("program_id", "week", "points", "entries"), "program_id, week", generated=False),

@@ -11,11 +11,11 @@ from loyaltyctl.errors import Refused
 from loyaltyctl.model import Member
 
 _COLUMNS = """m.member_id, m.name, m.email, m.birthday, m.card, m.joined,
-              (SELECT r.member_id FROM members r WHERE r.id = m.referred_by), m.referral_code"""
+              (SELECT r.member_id FROM members r WHERE r.id = m.referred_by), m.referral_code, m.accepts_marketing"""
 
 
 def _member(program: str, row: tuple) -> Member:
-    member_id, name, email, birthday, card, joined, referred_by, code = row
+    member_id, name, email, birthday, card, joined, referred_by, code, consent = row
     return Member(
         program=program,
         member_id=member_id,
@@ -26,6 +26,7 @@ def _member(program: str, row: tuple) -> Member:
         joined=date.fromisoformat(joined),
         referred_by=referred_by,
         referral_code=code,
+        accepts_marketing=None if consent is None else bool(consent),
     )
 
 
@@ -72,14 +73,16 @@ def _values(program_id: int, member: Member) -> dict:
         "joined": member.joined.isoformat(),
         "referred_by": member.referred_by,
         "referral_code": member.referral_code,
+        "accepts_marketing": None if member.accepts_marketing is None else int(member.accepts_marketing),
     }
 
 
 def rewrite_member(db: Store, row_id: int, member: Member) -> None:
     """Store the member's id and personal fields as given (empty ones cleared), on its row."""
-    db.execute("UPDATE members SET member_id = ?, name = ?, email = ?, birthday = ?, card = ? WHERE id = ?",
-               [member.member_id, member.name, member.email,
-                member.birthday.isoformat() if member.birthday else None, member.card, row_id])
+    values = _values(0, member)
+    db.execute("UPDATE members SET member_id = ?, name = ?, email = ?, birthday = ?, card = ?, accepts_marketing = ?"
+               " WHERE id = ?", [values[c] for c in ("member_id", "name", "email", "birthday", "card",
+                                                     "accepts_marketing")] + [row_id])
 
 
 def save_members(db: Store, program_id: int, added: tuple[Member, ...], updated: tuple[Member, ...]) -> None:
@@ -90,8 +93,10 @@ def save_members(db: Store, program_id: int, added: tuple[Member, ...], updated:
     """
     now = int(time.time())
     db.executemany(
-        """INSERT INTO members (program_id, member_id, name, email, birthday, card, joined, referral_code, created_at)
-           VALUES (:program_id, :member_id, :name, :email, :birthday, :card, :joined, :referral_code, :now)""",
+        """INSERT INTO members (program_id, member_id, name, email, birthday, card, joined, referral_code,
+                                accepts_marketing, created_at)
+           VALUES (:program_id, :member_id, :name, :email, :birthday, :card, :joined, :referral_code,
+                   :accepts_marketing, :now)""",
         [_values(program_id, m) | {"now": now} for m in added],
     )
     db.executemany(
@@ -99,7 +104,8 @@ def save_members(db: Store, program_id: int, added: tuple[Member, ...], updated:
         [(program_id, m.member_id) for m in updated],
     )
     db.executemany(
-        """UPDATE members SET name = :name, email = :email, birthday = :birthday, card = :card, joined = :joined
+        """UPDATE members SET name = :name, email = :email, birthday = :birthday, card = :card, joined = :joined,
+                              accepts_marketing = :accepts_marketing
            WHERE program_id = :program_id AND member_id = :member_id""",
         [_values(program_id, m) for m in updated],
     )

@@ -342,3 +342,10 @@ def m010_entry_totals(db: Store) -> None:
             SELECT program_id, (effective_at - ((effective_at % 604800) + 604800) % 604800) / 604800,
                    sum(points), count(*)
             FROM entries GROUP BY 1, 2;"""))
+
+
+@migration
+def m011_marketing_consent(db: Store) -> None:
+    """Whether a member said yes to marketing mail (1), no (0) or never said (NULL): a mail merge of
+    `member list --accepts-marketing` writes only to those who said yes."""
+    db.executescript(schema(db, "ALTER TABLE members ADD COLUMN accepts_marketing INTEGER;"))

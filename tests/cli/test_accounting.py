@@ -786,6 +786,24 @@ def test_kpis_of_the_quarter(books):
         == QUARTER_MONTHS
 
 
+def test_kpis_as_csv_are_section_line_value_rows_for_a_spreadsheet(books, tmp_path):
+    path = tmp_path / "kpis.csv"
+    ok("report", "kpis", "-p", "acct", "--from", "2026-01-01", "--to", "2026-03-31", "--format", "csv", "-o", path)
+    rows = list(csv.reader(io.StringIO(path.read_text())))
+    assert rows[:17] == [
+        ["section", "line", "value"],
+        ["summary", "members", "4"], ["summary", "new_members", "0"], ["summary", "active_members", "4"],
+        ["summary", "active_days", "90"], ["summary", "points_issued", "866"], ["summary", "points_redeemed", "450"],
+        ["summary", "points_expired", "230"], ["summary", "redemption_rate", "0.5196"],
+        ["summary", "breakage_rate", "0.3382"], ["summary", "members_with_points", "4"],
+        ["summary", "average_balance", "104"], ["summary", "repeat_purchase_rate", "0.5"],
+        ["summary", "buyers", "4"], ["summary", "repeat_buyers", "2"], ["summary", "membership_payments", "0"],
+        ["summary", "membership_fee_revenue", "0.00"]]
+    months = [f"2025-{n:02d}" for n in range(4, 13)] + ["2026-01", "2026-02", "2026-03"]  # no tiers: no tier rows
+    assert rows[17:] == [[line, month, str(QUARTER_MONTHS.get(month, (0, 0))[i])]
+                         for i, line in enumerate(("issued", "redeemed")) for month in months]
+
+
 def test_kpis_default_to_the_twelve_months_ending_on_to(books):
     """2025-04-01..2026-03-31 adds the history since April: O1 120 + O2 50 + T0 40 + T00 100 = 310 issued."""
     k = json.loads(ok("report", "kpis", "-p", "acct", "--to", "2026-03-31", "--format", "json").stdout)

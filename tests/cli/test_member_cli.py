@@ -18,6 +18,7 @@ def test_add_then_show_by_id_or_card(shop):
     expected = {
         "member_id": "M1", "name": "Ann Lee", "email": "ann@example.com", "birthday": "1990-02-28",
         "card": "4000123", "joined": "2026-06-15", "referred_by": None, "referral_code": referral_code("shop", "M1"),
+        "accepts_marketing": None,
     }
     assert json.loads(added.stdout) == expected | {"signup_bonus_points": 0}
     by_card = run("member", "show", "--program", "shop", "4000123", "--format", "json")
@@ -199,7 +200,7 @@ def test_update_refusals_change_nothing(shop, db_path):
         (["M2", "--email", "not-an-address"], 2, "error: email 'not-an-address' is not an email address"),
         (["M2", "--birthday", "1990-02-30"], 2, "error: birthday '1990-02-30' is not a date (YYYY-MM-DD)"),
         (["M9", "--name", "Nobody"], 1, "error: unknown member 'M9' in program 'shop'"),
-        (["M2"], 2, "error: name what to change: --name, --email, --birthday or --card"),
+        (["M2"], 2, "error: name what to change: --name, --email, --birthday, --card or --accepts-marketing"),
     ]
     for args, code, message in cases:
         result = member_update(*args)
@@ -254,12 +255,37 @@ def test_member_list_picks_members_for_outreach_by_points_and_activity(shop):
     assert listed("--as-of", "2026-04-30") == [("M1", 0, None, None), ("M2", 10, "2026-01-10", None),
                                                ("M3", 0, None, None), ("M4", 0, None, None)]
     mail_merge = run("member", "list", "--program", "shop", "--active-since", "2026-01-01", "--format", "csv")
-    assert mail_merge.stdout == ("member_id,name,email,card,joined,points,last_activity,tier\n"
-                                 "M1,,m1@example.com,,2025-12-01,40,2026-05-01,\n"
-                                 "M2,,m2@example.com,,2025-12-01,10,2026-01-10,\n")
+    assert mail_merge.stdout == ("member_id,name,email,card,joined,points,last_activity,tier,accepts_marketing\n"
+                                 "M1,,m1@example.com,,2025-12-01,40,2026-05-01,,\n"
+                                 "M2,,m2@example.com,,2025-12-01,10,2026-01-10,,\n")
     for args, message in ((["--active-since", "2026-02-30"], "error: --active-since '2026-02-30' is not a date "
                                                                 "(YYYY-MM-DD)"),
                           (["--tier", "gold"], "error: --tier 'gold': shop has no tiers"),
                           (["--min-points", "50", "--max-points", "10"], "error: --min-points 50 is above --max-points 10")):
         bad = run("member", "list", "--program", "shop", *args)
         assert (bad.exit_code, bad.stderr) == (2, message + "\n"), args
+
+
+def test_marketing_consent_from_a_csv_and_by_hand_and_a_mail_merge_of_those_who_said_yes(shop, tmp_path):
+    path = tmp_path / "members.csv"
+    path.write_text("member_id,email,accepts_marketing\n"
+                    "M1,m1@example.com,yes\n" "M2,m2@example.com,No\n" "M3,m3@example.com,\n" "M4,m4@example.com,maybe\n")
+    result = run("member", "import", "--program", "shop", path, "--format", "json")
+    assert result.exit_code == 3 and "members.csv:5: accepts_marketing 'maybe' is not yes or no" in result.stderr
+
+    def consent() -> dict[str, object]:
+        return {m["member_id"]: m["accepts_marketing"] for m in members_json()}
+
+    assert consent() == {"M1": True, "M2": False, "M3": None}  # M3 never said; M4's row was rejected
+    path.write_text("member_id,accepts_marketing\nM1,\nM2,1\n")  # an empty cell keeps what was stored
+    assert run("member", "import", "--program", "shop", path).exit_code == 0
+    assert consent() == {"M1": True, "M2": True, "M3": None}
+    assert run("member", "update", "--program", "shop", "M1", "--accepts-marketing", "no").exit_code == 0
+    assert run("member", "add", "--program", "shop", "M5", "--accepts-marketing", "yes").exit_code == 0
+    assert run("member", "anonymise", "--program", "shop", "M2").exit_code == 0  # consent goes with the person
+    assert consent() == {"M1": False, "M2": None, "M3": None, "M5": True}
+    merge = run("member", "list", "--program", "shop", "--accepts-marketing", "--format", "csv")
+    assert merge.stdout == ("member_id,name,email,card,joined,points,last_activity,tier,accepts_marketing\n"
+                            "M5,,,,2026-06-15,0,,,true\n")
+    bad = run("member", "update", "--program", "shop", "M1", "--accepts-marketing", "sure")
+    assert (bad.exit_code, bad.stderr) == (2, "error: accepts_marketing 'sure' is not yes or no\n")

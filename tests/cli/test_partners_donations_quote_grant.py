@@ -658,3 +658,23 @@ def test_quote_a_basket_of_lines(quote_shop):
     odd = run("quote", "-p", "shop", "M1", "--line", "10:a:b")  # and `:a:` stays text, not an emoji
     assert (odd.exit_code, odd.stderr) == (2, "error: --line '10:a:b': expected AMOUNT[:CATEGORY]\n")
     assert quoted("$1,149.00")["points"] == 200  # written as an export writes it; 1149 capped at 200
+
+
+def test_partner_report_at_80_columns_gives_every_figure_whole(coalition, monkeypatch):
+    """Nine columns do not fit 80 with their words whole: one block per partner, figures as in FLEET and CAFE."""
+    import_txns(coalition, "march.csv", PARTNER_ROWS)
+    monkeypatch.setenv("COLUMNS", "80")
+    result = run("report", "partners", "-p", "coal", "--from", "2026-03-01", "--to", "2026-03-31")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == (
+        "Partners of coal, 2026-03-01 to 2026-03-31 (USD)\n"
+        "\n"
+        "partner       cafe\n" "name          =Cafe Corner\n" "purchases     2\n" "refunds       0\n"
+        "spend         19.44\n" "points issued 58\n" "clawed back   0\n" "net points    58\n" "value         0.95\n"
+        "\n"
+        "partner       fleet\n" "name          Fleet Rides\n" "purchases     2\n" "refunds       1\n"
+        "spend         55.75\n" "points issued 131\n" "clawed back   20\n" "net points    111\n" "value         1.71\n")
+    monkeypatch.setenv("COLUMNS", "120")  # wide enough: a table, each figure right-aligned in its cell
+    wide = run("report", "partners", "-p", "coal", "--from", "2026-03-01", "--to", "2026-03-31").stdout
+    assert "│ fleet   │ Fleet Rides  │         2 │       1 │ 55.75 │" in wide
+    assert max(len(line) for line in wide.splitlines()) <= 120

@@ -84,6 +84,9 @@ def test_shopify_orders_export(program, tmp_path):
     # Members by case-folded email, with the name the export has, joined on their earliest order
     assert members() == [(ANN, "Ann Lee", ANN, "2026-11-05"), (BO, "Bo Chen", BO, "2026-11-01"),
                          (CY, "Cy Diaz", CY, "2026-11-15")]
+    # Accepts Marketing from the row that added each member (the file's first for them): Ann yes, Bo no, Cy no
+    listed = json.loads(run("member", "list", "-p", "shop", "--format", "json").stdout)
+    assert [(m["member_id"], m["accepts_marketing"]) for m in listed] == [(ANN, True), (BO, False), (CY, False)]
     code, again = load(path, "shopify")
     assert (code, counts(again), again["points_earned"], again["points_clawed_back"]) == (
         0, (11, 0, 8, 0, 3, 0), 0, 0)

@@ -258,6 +258,21 @@ def test_expiring_report_lists_members_to_warn_with_what_they_can_still_redeem(t
     assert run("report", "expiring", "-p", "shop", "--within", "0").exit_code == 2
 
 
+def test_member_list_of_those_with_points_expiring_soon(tmp_path):
+    """The same lots as the expiring report: by 2026-01-05 M1's T1 150 (2026-01-03); none by 2025-12-30."""
+    setup_member(tmp_path)
+    assert run("member", "add", "-p", "shop", "M2", "--joined", "2025-01-01").exit_code == 0
+
+    def expiring(days: str) -> list[tuple]:
+        result = run("member", "list", "-p", "shop", "--expiring-within", days, "--as-of", "2025-10-31", "-f", "json")
+        assert result.exit_code == 0, result.stderr
+        return [(m["member_id"], m["points"], m["expiring_points"]) for m in json.loads(result.stdout)]
+
+    assert (expiring("60"), expiring("66"), expiring("90")) == ([], [("M1", 280, 150)], [("M1", 280, 150 + 50 + 80)])
+    bad = run("member", "list", "-p", "shop", "--expiring-within", "0")
+    assert (bad.exit_code, bad.stderr) == (2, "error: --expiring-within must be a positive number of days, got 0\n")
+
+
 def test_member_list_by_tier_as_of_a_day(tmp_path):
     # M1 spent 340.00 in 2025 by 2025-10-20 (silver from T2 on 2025-10-10); M2 spent nothing: member
     setup_member(tmp_path)
