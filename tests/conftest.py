@@ -13,7 +13,8 @@ from loyaltyctl.cli import app
 # database to connect to for CREATE DATABASE, e.g. postgresql://postgres@127.0.0.1:5433/postgres.
 POSTGRES_SERVER = os.environ.get("LOYALTYCTL_TEST_POSTGRES")
 # Tests that work on a database run on both backends; these folders' tests work on plain data.
-DATA_ONLY = ("tests/core/", "tests/formats/", "tests/test_architecture.py", "tests/test_render.py")
+DATA_ONLY = ("tests/core/", "tests/formats/", "tests/test_architecture.py", "tests/test_render.py",
+             "tests/test_readme_tours.py")
 
 MINIMAL_PROGRAM = """\
 [program]
