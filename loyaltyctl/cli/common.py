@@ -1,6 +1,8 @@
 """What every command shares: options, the database, and the error boundary."""
 
+import copy
 import functools
+import inspect
 import os
 from collections.abc import Callable
 from datetime import date
@@ -91,9 +93,14 @@ class Command(TyperCommand):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.help:  # a paragraph is one line of text for the terminal to wrap, not the docstring's lines
+            self.help = "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(self.help).split("\n\n"))
         for param in self.params:
-            if param.metavar is None and isinstance(param, TyperArgument):
-                param.metavar = (param.name or "").upper()
+            if isinstance(param, TyperArgument):
+                param.metavar = param.metavar or (param.name or "").upper()
+                if param.type.get_metavar(param=param, ctx=None) is None:  # not `MEMBER <str>` in Arguments
+                    param.type = copy.copy(param.type)
+                    param.type.get_metavar = lambda param, ctx=None: ""
             elif param.metavar is None and not getattr(param, "is_flag", False):
                 param.metavar = _metavar(param.type)
 

@@ -1,4 +1,5 @@
 import importlib
+import re
 import json
 import sqlite3
 
@@ -97,6 +98,9 @@ def test_every_command_has_help_that_reads_like_gits(name, found, monkeypatch):
     options = result.stdout[result.stdout.index("Options"):]
     for artefact in ("<bool>", "list[", "<str>", "<int>", "<path>", "--no-"):
         assert artefact not in options.replace("--no-declarations", ""), f"{name}: {artefact} in its options"
+    assert not re.search(r"<[a-z]+>", result.stdout), f"{name}: a type name in its help"
+    # each paragraph is one line for the terminal to wrap: none breaks where the docstring's lines end
+    assert all("\n" not in paragraph for paragraph in found.help.split("\n\n")), name
 
 
 def test_demo_ends_with_a_liability_the_roll_forward_closes_at(tmp_path, monkeypatch):
