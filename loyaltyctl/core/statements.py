@@ -36,6 +36,12 @@ def statement_lines(opening: int, movements: Iterable[Movement]) -> list[Line]:
     return lines
 
 
+def available_points(points: int, pending: int) -> int:
+    """What a member can spend now: their points less those still pending, never below nothing (a member
+    who owes points has none to spend; what they owe shows in their points)."""
+    return max(0, points - pending)
+
+
 def affordable(rewards: Sequence[Reward], available: int) -> list[Reward]:
     """Rewards the available points pay for now, cheapest first."""
     return sorted((r for r in rewards if r.points <= available), key=lambda r: (r.points, r.code))

@@ -16,6 +16,7 @@ from loyaltyctl.storage.db import Store
 from loyaltyctl import clock
 from loyaltyctl.core.dates import cutoff, local_date
 from loyaltyctl.core.posting import REVERSIBLE, Book, contribution, debit_reversal
+from loyaltyctl.core.statements import available_points
 from loyaltyctl.core.tiers import TierStatus
 from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.model import Member, Program, Reward, Tiers
@@ -60,7 +61,7 @@ class Balance(Struct, frozen=True):
 
     @property
     def available(self) -> int:
-        return self.points - self.pending
+        return available_points(self.points, self.pending)
 
 
 class Expired(Struct, frozen=True):

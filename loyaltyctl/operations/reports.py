@@ -8,7 +8,7 @@ from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
 from loyaltyctl.core.dates import cutoff, local_date, start_of_day
-from loyaltyctl.core.statements import affordable
+from loyaltyctl.core.statements import affordable, available_points
 from loyaltyctl.core.versions import VersionTable
 from loyaltyctl.errors import BadInput
 from loyaltyctl.model import Member, Reward
@@ -139,7 +139,7 @@ def expiring_report(db: Store, program: str, within: int, as_of: date | None = N
     members = dict(member_store.fetch_member_rows(db, ref.id, program))
     lines = []
     for row, points, first in expiring_points(db, ref, versions, as_of, within):
-        available = ledger_store.balance_as_of(db, row, before) - ledger_store.pending_as_of(db, row, before)
+        available = available_points(ledger_store.balance_as_of(db, row, before), ledger_store.pending_as_of(db, row, before))
         lines.append(ExpiringLine(members[row], points, local_date(first, ref.timezone), available,
                                   affordable(version.rewards, available)))
     return ref, as_of, lines

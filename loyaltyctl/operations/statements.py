@@ -7,7 +7,7 @@ from msgspec import Struct
 from loyaltyctl.storage.db import Store
 
 from loyaltyctl.core.dates import add_months, cutoff, local_date, start_of_day, supported_day
-from loyaltyctl.core.statements import Line, Movement, affordable, statement_lines
+from loyaltyctl.core.statements import Line, Movement, affordable, available_points, statement_lines
 from loyaltyctl.core.tiers import TierStatus
 from loyaltyctl.errors import BadInput
 from loyaltyctl.model import Member, Program, Reward
@@ -36,7 +36,7 @@ class Statement(Struct, frozen=True):
 
     @property
     def available(self) -> int:
-        return self.closing - self.pending
+        return available_points(self.closing, self.pending)
 
 
 def period_of_month(text: str) -> tuple[date, date]:

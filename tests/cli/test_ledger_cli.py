@@ -144,7 +144,12 @@ def test_reversing_a_spent_bonus_leaves_points_owed_that_later_earnings_pay(club
 
 def test_negative_adjustment_beyond_the_balance_is_owed(club):
     post("earn", "-p", "club", "M1", "20", "-r", "x")
-    assert post("adjust", "-p", "club", "M1", "-50", "-r", "double-counted visit")["balance"] == -30
+    owed = post("adjust", "-p", "club", "M1", "-50", "-r", "double-counted visit")
+    assert (owed["balance"], owed["available"]) == (-30, 0)  # owes 30, has nothing to spend
+    shown = json.loads(run("balance", "-p", "club", "M1", "--format", "json").stdout)
+    assert (shown["points"], shown["available"], shown["pending"]) == (-30, 0, 0)
+    short = run("redeem", "-p", "club", "M1", "--points", "1")
+    assert (short.exit_code, short.stderr) == (1, "error: short balance: member 'M1' has 0 points available, needs 1\n")
     assert post("adjust", "-p", "club", "M1", "45", "-r", "goodwill")["balance"] == 15
 
 
