@@ -39,7 +39,11 @@ class EarnRules(Struct, frozen=True):
 
 class Expiry(Struct, frozen=True):
     policy: str = "none"  # none | lot | inactivity
-    months: int = 0
+    months: int = 0  # the points' life in calendar months, or
+    days: int = 0  # in days (one of the two is set under lot and inactivity)
+
+    def describe(self) -> str:
+        return f"{self.days} days" if self.days else f"{self.months} months"
 
 
 class TierLevel(Struct, frozen=True):
@@ -71,6 +75,8 @@ class Bonuses(Struct, frozen=True):
     referral_referrer: int = 0
     referral_referee: int = 0
     referral_min_spend: int = 0  # minor units
+    first_purchase: int = 0  # once, on the member's first purchase that earns points
+    anniversary: int = 0  # once a year, on the day the member joined
 
 
 class Membership(Struct, frozen=True):

@@ -1,4 +1,4 @@
-"""`loyaltyctl bonus …`: birthday runs for cron, and campaign grants from a CSV."""
+"""`loyaltyctl bonus …`: birthday and anniversary runs for cron, and campaign grants from a CSV."""
 
 from pathlib import Path
 from typing import Annotated
@@ -20,7 +20,7 @@ from loyaltyctl.cli.common import (
 from loyaltyctl.formats.csv_input import parse_mapping
 from loyaltyctl.operations import bonuses
 
-bonus_app = typer.Typer(no_args_is_help=True, help="Birthday and campaign bonuses.")
+bonus_app = typer.Typer(no_args_is_help=True, help="Birthday, anniversary and campaign bonuses.")
 
 
 @command(bonus_app, "birthday")
@@ -33,12 +33,29 @@ def birthday(
     """Post the birthday bonus to members born on a day.
 
     Once per member per year; safe to re-run."""
-    run = bonuses.run_birthdays(database(ctx), program, day_option("--date", day))
+    _emit_day_run(bonuses.run_birthdays(database(ctx), program, day_option("--date", day)), "birthday", fmt)
+
+
+@command(bonus_app, "anniversary")
+def anniversary(
+    ctx: typer.Context,
+    program: ProgramOption,
+    day: Annotated[str | None, typer.Option("--date", help="The day to celebrate, YYYY-MM-DD (default today).")] = None,
+    fmt: FormatOption = render.Format.table,
+) -> None:
+    """Post the anniversary bonus to members who joined on a day.
+
+    To members who joined on this month and day in an earlier year; once per member per year (29 February
+    joiners on 28 February in other years); safe to re-run."""
+    _emit_day_run(bonuses.run_anniversaries(database(ctx), program, day_option("--date", day)), "anniversary", fmt)
+
+
+def _emit_day_run(run: bonuses.DayBonusRun, bonus: str, fmt: render.Format) -> None:
     if not run.bonus:
-        render.note(f"{program} has no birthday bonus on {run.day} ([bonuses] birthday); nothing posted")
+        render.note(f"{run.program} has no {bonus} bonus on {run.day} ([bonuses] {bonus}); nothing posted")
     data = {"program": run.program, "date": run.day.isoformat(), "members": run.members, "points": run.points,
             "already_paid": run.already_paid}
-    render.emit(render.record(f"Birthday bonuses for {run.day}", data), fmt)
+    render.emit(render.record(f"{bonus.capitalize()} bonuses for {run.day}", data), fmt)
 
 
 @command(bonus_app, "grant")

@@ -115,12 +115,16 @@ def _program_summary(program: Program) -> list[tuple[str, object]]:
     for p in earn.promotions:
         pairs.append(("promotion", f"{p.name}: x{p.factor} {p.starts} to {p.ends}"))
     if program.expiry and program.expiry.policy != "none":
-        pairs.append(("expiry", f"{program.expiry.policy}, {program.expiry.months} months"))
+        pairs.append(("expiry", f"{program.expiry.policy}, {program.expiry.describe()}"))
     if program.tiers:
         for level in program.tiers.levels:
             pairs.append(("tier", f"{level.name}: from {level.threshold} {program.tiers.basis}, x{level.multiplier}"))
     for r in program.rewards:
         pairs.append(("reward", f"{r.code}: {r.name} for {r.points} {program.unit} ({money(r.value)}, {r.kind})"))
+    if program.bonuses:
+        amounts = [(name.replace("_", " "), getattr(program.bonuses, name)) for name in
+                   ("signup", "birthday", "anniversary", "first_purchase", "referral_referee", "referral_referrer")]
+        pairs += [(f"{name} bonus", f"{points} {program.unit}") for name, points in amounts if points]
     if program.membership:
         pairs.append(("membership", f"{money(program.membership.fee)} {program.membership.term}"))
     for partner in program.partners:

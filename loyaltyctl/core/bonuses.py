@@ -16,6 +16,15 @@ def birthday_key(year: int, member_id: str) -> str:
     return f"birthday:{year}:{member_id}"
 
 
+def anniversary_key(year: int, member_id: str) -> str:
+    return f"anniversary:{year}:{member_id}"
+
+
+def first_purchase_key(member: int) -> str:
+    """By the member's row: the bonus is the member's once, whatever their id becomes (anonymised)."""
+    return f"first-purchase:{member}"
+
+
 def referral_keys(referee_id: str) -> tuple[str, str]:
     """Keys of the referee's bonus and of the referrer's bonus for the same referral."""
     return f"referral:{referee_id}", f"referral:{referee_id}:referrer"
@@ -27,7 +36,7 @@ def grant_key(key: str) -> str:
 
 
 def birthdays_on(day: date) -> tuple[str, ...]:
-    """The MM-DD birthdays celebrated on a day: 29 February ones on 28 February in other years."""
+    """The MM-DD birthdays (or join days) celebrated on a day: 29 February ones on 28 February in other years."""
     month_day = f"{day.month:02d}-{day.day:02d}"
     if month_day == "02-28" and not calendar.isleap(day.year):
         return (month_day, "02-29")

@@ -19,7 +19,7 @@ date, is what posting everything in date order would have given.
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from msgspec import Struct
@@ -104,15 +104,16 @@ DEBIT_RULES: dict[str, tuple[str, bool]] = {
 
 
 def lot_expiry(expiry: Expiry | None, earned_at: int, tz: str) -> int | None:
-    """When points credited at `earned_at` expire: the start of that local day + months, or None.
+    """When points credited at `earned_at` expire: the start of that local day + months (or days), or None.
 
-    `lot`: E + months (clamped to the month's end); they count as of
-    E + months - 1 day and no longer as of E + months. `inactivity`: the same
-    from the member's latest earn or redeem (see `Book.extend_expiry`).
+    `lot`: E + months (clamped to the month's end) or E + days; they count as
+    of the day before and no longer on that day. `inactivity`: the same from
+    the member's latest earn or redeem (see `Book.extend_expiry`).
     """
     if expiry is None or expiry.policy == "none":
         return None
-    return start_of_day(add_months(local_date(earned_at, tz), expiry.months), tz)
+    earned = local_date(earned_at, tz)
+    return start_of_day(earned + timedelta(days=expiry.days) if expiry.days else add_months(earned, expiry.months), tz)
 
 
 def fresh_lot(lot_id: int, entry: int, member: int, points: int, at: int, expires_at: int | None,

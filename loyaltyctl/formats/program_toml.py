@@ -211,18 +211,25 @@ def _read_earn(section: Section, money: Callable[[Any], int]) -> EarnRules:
 
 
 MAX_EXPIRY_MONTHS = 1200
+MAX_EXPIRY_DAYS = 36500
 
 
 def _read_expiry(section: Section) -> Expiry:
+    """A points' life in `months` (calendar months, as SPEC.md counts) or in `days` (as Odoo, ERPNext and
+    Open Loyalty do): one of the two, under lot and inactivity."""
     policy = section.get("policy", as_choice("none", "lot", "inactivity"))
     months = section.get("months", _positive_integer, 0)
-    if policy in ("lot", "inactivity") and not months:
-        if "months" not in section.raw:
-            section.problem("months", f"is required when policy is {policy!r}")
+    days = section.get("days", _positive_integer, 0)
+    if "months" in section.raw and "days" in section.raw:
+        section.problem("days", "give months or days, not both")
+    elif policy in ("lot", "inactivity") and "months" not in section.raw and "days" not in section.raw:
+        section.problem("months", f"(or days) is required when policy is {policy!r}")
     if months and months > MAX_EXPIRY_MONTHS:
         section.problem("months", f"must be at most {MAX_EXPIRY_MONTHS} (100 years), got {months}")
+    if days and days > MAX_EXPIRY_DAYS:
+        section.problem("days", f"must be at most {MAX_EXPIRY_DAYS} (100 years), got {days}")
     section.finish()
-    return Expiry(policy=policy or "none", months=months or 0)
+    return Expiry(policy=policy or "none", months=months or 0, days=days or 0)
 
 
 def _read_tiers(section: Section) -> Tiers:
@@ -293,6 +300,8 @@ def _read_bonuses(section: Section, money: Callable[[Any], int]) -> Bonuses:
         referral_referrer=section.get("referral_referrer", _integer, 0),
         referral_referee=section.get("referral_referee", _integer, 0),
         referral_min_spend=section.get("referral_min_spend", money, 0),
+        first_purchase=section.get("first_purchase", _integer, 0),
+        anniversary=section.get("anniversary", _integer, 0),
     )
     section.finish()
     return bonuses
@@ -451,6 +460,8 @@ def program_to_dict(program: Program) -> dict[str, Any]:
         doc["expiry"] = {"policy": program.expiry.policy}
         if program.expiry.months:
             doc["expiry"]["months"] = program.expiry.months
+        if program.expiry.days:
+            doc["expiry"]["days"] = program.expiry.days
     if program.tiers is not None:
         threshold = (lambda t: money(to_minor(t, program.currency))) if program.tiers.basis == "spend" else _number
         doc["tiers"] = {
@@ -482,6 +493,9 @@ def program_to_dict(program: Program) -> dict[str, Any]:
             "referral_referee": b.referral_referee,
             "referral_min_spend": money(b.referral_min_spend),
         }
+        for later in ("first_purchase", "anniversary"):  # added later: left out when not used, so the
+            if getattr(b, later):                        # digest of a program stored before them is unchanged
+                doc["bonuses"][later] = getattr(b, later)
     if program.membership is not None:
         m = program.membership
         doc["membership"] = {"fee": money(m.fee), "term": m.term, "required_to_earn": m.required_to_earn}

@@ -1,13 +1,13 @@
-"""Posting bonuses: signup (on joining), birthday (a daily cron run), referral (on a
-qualifying purchase, from the import) and campaign grants (a CSV, idempotent by key).
+"""Posting bonuses: signup (on joining), birthday and anniversary (daily cron runs), referral and
+first purchase (on a qualifying purchase, from the import) and campaign grants (a CSV, idempotent by key).
 
 Bonuses are fixed amounts: no multiplier applies, and they do not count toward
 a tier. Their lots expire like any other under the program's expiry policy.
 """
 
 import re
-from collections.abc import Iterable, Mapping
-from datetime import date
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, timedelta
 from itertools import islice
 from pathlib import Path
 
@@ -16,7 +16,15 @@ from msgspec import Struct
 from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
-from loyaltyctl.core.bonuses import birthday_key, birthdays_on, grant_key, referral_keys, signup_key
+from loyaltyctl.core.bonuses import (
+    anniversary_key,
+    birthday_key,
+    birthdays_on,
+    first_purchase_key,
+    grant_key,
+    referral_keys,
+    signup_key,
+)
 from loyaltyctl.core.dates import start_of_day
 from loyaltyctl.core.versions import VersionTable
 from loyaltyctl.formats.csv_input import RejectWriter, read_csv
@@ -27,6 +35,7 @@ from loyaltyctl.operations.member_state import program_versions
 from loyaltyctl.storage import ledger as ledger_store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
+from loyaltyctl.storage import transactions as txn_store
 from loyaltyctl.storage.db import write
 from loyaltyctl.operations.posting import Poster, posting
 from loyaltyctl.storage.ledger import NewEntry
@@ -100,31 +109,75 @@ class Referrals:
         return bonuses.referral_referee + bonuses.referral_referrer
 
 
-class BirthdayRun(Struct, frozen=True):
+class DayBonusRun(Struct, frozen=True):
     program: str
     day: date
     members: int  # paid by this run
     points: int
     already_paid: int  # celebrating today, paid by an earlier run
-    bonus: int  # points per member (0: the program has no birthday bonus)
+    bonus: int  # points per member (0: the program has no such bonus)
 
 
-def run_birthdays(db: Store, program: str, day: date | None = None) -> BirthdayRun:
+class _DayBonus(Struct, frozen=True):
+    """A bonus paid once a year on a member's day: which bonus, which day of the member, its key."""
+
+    bonus: str  # the [bonuses] key
+    column: str  # the member's day: birthday or joined
+    key: Callable[[int, str], str]
+    since: int  # days a member must have joined before the day (an anniversary is not the join day)
+
+
+BIRTHDAY = _DayBonus("birthday", "birthday", birthday_key, 0)
+ANNIVERSARY = _DayBonus("anniversary", "joined", anniversary_key, 1)
+
+
+def run_birthdays(db: Store, program: str, day: date | None = None) -> DayBonusRun:
     """The birthday bonus for members whose birthday is `day` (default today), once per member per year."""
+    return _run_day_bonus(db, program, day, BIRTHDAY)
+
+
+def run_anniversaries(db: Store, program: str, day: date | None = None) -> DayBonusRun:
+    """The anniversary bonus for members who joined on `day`'s month and day in an earlier year, once a year."""
+    return _run_day_bonus(db, program, day, ANNIVERSARY)
+
+
+def _run_day_bonus(db: Store, program: str, day: date | None, kind: _DayBonus) -> DayBonusRun:
     ref = programs.fetch_program_ref(db, program)
     day = day or clock.today_in(ref.timezone)
     with write(db, program):
         version = programs.fetch_version_in_force(db, program, day).program
-        bonus = version.bonuses.birthday if version.bonuses else 0
-        celebrating = member_store.fetch_birthday_members(db, ref.id, birthdays_on(day), day) if bonus else []
-        keys = {row: birthday_key(day.year, member_id) for row, member_id in celebrating}
+        bonus = getattr(version.bonuses, kind.bonus) if version.bonuses else 0
+        celebrating = member_store.fetch_members_by_day(db, ref.id, kind.column, birthdays_on(day),
+                                                        day - timedelta(days=kind.since)) if bonus else []
+        keys = {row: kind.key(day.year, member_id) for row, member_id in celebrating}
         paid = ledger_store.fetch_key_owners(db, ref.id, list(keys.values()))
         due = [(row, key) for row, key in keys.items() if key not in paid]
         at = start_of_day(day, ref.timezone)
         with posting(db, ref) as poster:
             for row, key in due:
-                credit_bonus(poster, row, bonus, at, key, f"birthday bonus {day.year}")
-    return BirthdayRun(program, day, len(due), len(due) * bonus, len(celebrating) - len(due), bonus)
+                credit_bonus(poster, row, bonus, at, key, f"{kind.bonus} bonus {day.year}")
+    return DayBonusRun(program, day, len(due), len(due) * bonus, len(celebrating) - len(due), bonus)
+
+
+class FirstPurchases:
+    """The first-purchase bonus, paid once on a member's first purchase that earns points: an import asks
+    the ledger about each member once (has the bonus been paid, had they earned from a purchase before)."""
+
+    def __init__(self, db: Store, program_id: int):
+        self.db, self.program_id = db, program_id
+        self.settled: set[int] = set()  # members this import has paid, or found paid or past their first
+
+    def on_earning(self, poster: Poster, program: Program, member: int, at: int) -> int:
+        """Pay the bonus if this earning purchase is the member's first; the points posted (0 if not)."""
+        points = program.bonuses.first_purchase if program.bonuses else 0
+        if not points or member in self.settled:
+            return 0
+        self.settled.add(member)
+        key = first_purchase_key(member)
+        if ledger_store.fetch_key_owners(self.db, self.program_id, [key]) or txn_store.has_earned(self.db, member):
+            return 0
+        credit_bonus(poster, member, points, at, key, "first purchase bonus")
+        return points
 
 
 class GrantSummary(CsvSummary):

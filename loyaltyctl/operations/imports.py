@@ -33,7 +33,7 @@ from loyaltyctl.storage import ledger as ledger_store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
 from loyaltyctl.storage import transactions as txn_store
-from loyaltyctl.operations.bonuses import Referrals, post_signup_bonuses
+from loyaltyctl.operations.bonuses import FirstPurchases, Referrals, post_signup_bonuses
 from loyaltyctl.operations.member_state import MemberStates
 from loyaltyctl.money import format_money
 from loyaltyctl.operations.posting import Poster, posting
@@ -53,7 +53,7 @@ class ImportSummary(CsvSummary):
     points_clawed_back: int = 0
     earned_nothing: int = 0
     without_membership: int = 0  # of those that earned nothing: no valid paid membership
-    bonus_points: int = 0  # referral bonuses, and signup bonuses of --create-members
+    bonus_points: int = 0  # referral and first-purchase bonuses, and signup bonuses of --create-members
     members_created: int = 0
     skipped_reasons: dict[str, int] = field(default_factory=dict)
     unread_columns: list[str] = field(default_factory=list)  # optional profile columns the file lacks
@@ -82,6 +82,7 @@ class _Importer:
         self.rules = {id(p): EarnRules(p) for p in self.versions.all()}
         self.states = MemberStates(db, ref, self.versions)
         self.referrals = Referrals(db, ref.id)
+        self.first_purchases = FirstPurchases(db, ref.id)
         self.members = member_store.fetch_member_index(db, ref.id)
         self.created: dict[int, _Created] = {}
         self.txn_rows: list[tuple] = []
@@ -248,6 +249,7 @@ class _Importer:
                                                    reason=txn.description or txn.store or "purchase",
                                                    available_at=txn.occurred_at + program.earn.pending_days * DAY))
             self.summary.points_earned += earning.points
+            self.summary.bonus_points += self.first_purchases.on_earning(self.poster, program, member, txn.occurred_at)
         else:
             self.summary.earned_nothing += 1
             self.summary.without_membership += not state.may_earn

@@ -131,13 +131,19 @@ def fetch_referral_codes(db: Store, program_id: int) -> set[str]:
     return {row[0] for row in db.execute("SELECT referral_code FROM members WHERE program_id = ?", [program_id])}
 
 
-def fetch_birthday_members(db: Store, program_id: int, month_days: tuple[str, ...], day: date) -> list[tuple[int, str]]:
-    """(row id, member id) of members who had joined by `day` with a birthday on one of these MM-DD."""
+DAY_COLUMNS = ("birthday", "joined")
+
+
+def fetch_members_by_day(db: Store, program_id: int, column: str, month_days: tuple[str, ...],
+                         joined_by: date) -> list[tuple[int, str]]:
+    """(row id, member id) of members who had joined by `joined_by` whose `column` (birthday or joined)
+    falls on one of these MM-DD."""
+    assert column in DAY_COLUMNS
     return db.execute(
         f"""SELECT id, member_id FROM members
-            WHERE program_id = ? AND substr(birthday, 6) IN ({','.join('?' * len(month_days))}) AND joined <= ?
+            WHERE program_id = ? AND substr({column}, 6) IN ({','.join('?' * len(month_days))}) AND joined <= ?
             ORDER BY member_id""",
-        [program_id, *month_days, day.isoformat()],
+        [program_id, *month_days, joined_by.isoformat()],
     ).fetchall()
 
 

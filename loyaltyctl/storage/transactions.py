@@ -48,6 +48,12 @@ TXN_COLUMNS = ("program_id", "txn_id", "member", "occurred_at", "amount", "categ
                "refund_of", "description", "points", "entry", "note", "qualifying")
 
 
+def has_earned(db: Store, member: int) -> bool:
+    """Whether a purchase of the member's ever earned points."""
+    return db.execute("SELECT 1 FROM transactions WHERE member = ? AND points > 0 AND refund_of IS NULL LIMIT 1",
+                      [member]).fetchone() is not None
+
+
 def insert_transactions(db: Store, rows: list[tuple]) -> None:
     """Rows in TXN_COLUMNS order."""
     db.insert("transactions", TXN_COLUMNS, rows)

@@ -187,6 +187,27 @@ def test_transfer_keeps_the_expiry_dates_of_the_lots(club):
     assert again["duplicate"] and [e["id"] for e in again["entries"]] == [e["id"] for e in moved["entries"]]
 
 
+def test_expiry_in_days_counts_calendar_days_from_the_day_earned(tmp_path):
+    # 2025-01-10 + 90 days = 2025-04-10 (21 days left in January, 28 in February, 31 in March, then 10):
+    # the points count through 9 April and no longer on the 10th. Inactivity: 30 days after the latest activity.
+    run("program", "apply", write(tmp_path / "club.toml", CLUB.replace("months = 12", "days = 90")))
+    run("member", "add", "-p", "club", "M1")
+    post("earn", "-p", "club", "M1", "100", "-r", "x", "--at", "2025-01-10T15:00")
+    assert (balance(as_of="2025-04-09")["points"], balance(as_of="2025-04-10")["points"]) == (100, 0)
+    assert balance(as_of="2025-03-31")["expiring"] == [{"on": "2025-04-10", "points": 100}]
+    shown = run("program", "show", "club").stdout
+    assert "lot, 90 days" in shown
+
+
+def test_inactivity_in_days_restarts_with_each_earn(tmp_path):
+    run("program", "apply", write(tmp_path / "club.toml", CLUB.replace('policy = "lot"\nmonths = 12',
+                                                                       'policy = "inactivity"\ndays = 30')))
+    run("member", "add", "-p", "club", "M1")
+    post("earn", "-p", "club", "M1", "100", "-r", "x", "--at", "2025-01-01")
+    post("earn", "-p", "club", "M1", "10", "-r", "y", "--at", "2025-01-20")  # all 110 now expire on 2025-02-19
+    assert (balance(as_of="2025-02-18")["points"], balance(as_of="2025-02-19")["points"]) == (110, 0)
+
+
 def test_inactivity_expiry_restarts_with_each_earn_or_redeem(tmp_path):
     text = CLUB.replace('policy = "lot"\nmonths = 12', 'policy = "inactivity"\nmonths = 6')
     run("program", "apply", write(tmp_path / "club.toml", text))

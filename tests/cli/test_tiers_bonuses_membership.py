@@ -266,3 +266,65 @@ def test_absurdly_large_points_and_amounts_are_refused_not_crashed_on(tmp_path, 
     assert snapshot(db_path) == before
     result = run("txn", "import", "-p", "club", write(tmp_path / "big.csv", TXNS + "T1,M1,2026-01-05,99999999999999999.99,\n"))
     assert result.exit_code == 3 and "too large for one amount" in result.stderr
+
+
+BONUSES_LATER = CLUB.replace('referral_min_spend = "20.00"\n', 'referral_min_spend = "20.00"\nanniversary = 30\n'
+                                                                 'first_purchase = 25\n')
+
+
+def test_anniversary_bonus_on_the_join_day_of_later_years_once_a_year(tmp_path):
+    setup(tmp_path, (
+        "A1,Spring,,2025-03-15,\n"
+        "A2,Leap,,2024-02-29,\n"
+        "A3,Today,,2026-03-15,\n"    # joins on the day: their first anniversary is next year
+        "A4,Other,,2025-03-16,\n"
+    ), BONUSES_LATER)
+
+    def anniversary(day: str) -> dict:
+        result = run("bonus", "anniversary", "-p", "club", "--date", day, "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+    assert anniversary("2026-03-15") == {"program": "club", "date": "2026-03-15", "members": 1, "points": 30,
+                                         "already_paid": 0}
+    assert (anniversary("2026-03-15")["members"], anniversary("2026-03-15")["already_paid"]) == (0, 1)
+    assert anniversary("2027-03-15")["members"] == 2  # A1's second and A3's first
+    assert anniversary("2026-02-28")["members"] == 1  # A2 joined on 29 February: paid on the 28th in 2026
+    assert anniversary("2028-02-28")["members"] == 0 and anniversary("2028-02-29")["members"] == 1
+    # A1: signup 50 (2025-03-15) + 30 (2026) + 30 (2027), effective from the start of the day
+    assert balance("A1", "2026-03-14")["points"] == 50
+    assert balance("A1", "2027-03-15")["points"] == 110
+    keys = {k for (k,) in query("SELECT key FROM entries WHERE reason LIKE 'anniversary bonus%'")}
+    assert keys == {"anniversary:2026:A1", "anniversary:2027:A1", "anniversary:2027:A3", "anniversary:2026:A2",
+                    "anniversary:2028:A2"}
+    assert run("program", "apply", write(tmp_path / "p2.toml", CLUB.replace(
+        "effective_from = 2025-01-01", "effective_from = 2029-01-01"))).exit_code == 0  # the bonus dropped
+    without = run("bonus", "anniversary", "-p", "club", "--date", "2029-03-15")
+    assert (without.exit_code, without.stderr) == (0, "club has no anniversary bonus on 2029-03-15 "
+                                                      "([bonuses] anniversary); nothing posted\n")
+
+
+def test_first_purchase_bonus_once_on_the_first_purchase_that_earns(tmp_path):
+    setup(tmp_path, "F1,First,,2025-01-01,\nF2,Second,,2025-01-01,\n",
+          BONUSES_LATER.replace("[earn]\n", '[earn]\nmin_spend = "5.00"\n'))
+    # F1: T1 4.00 is below min_spend (earns nothing, no bonus); T2 10.00 earns 10 + the bonus 25; T3 earns 7.
+    # F2: T4 30.00 earns 30 + 25.
+    summary = imported(tmp_path, ("T1,F1,2026-01-05T10:00,4.00,\n" "T2,F1,2026-01-06T10:00,10.00,\n"
+                                  "T3,F1,2026-01-07T10:00,7.00,\n" "T4,F2,2026-01-08T10:00,30.00,\n"))
+    assert (summary["points_earned"], summary["bonus_points"]) == (10 + 7 + 30, 25 + 25)
+    assert balance("F1", "2026-01-05")["points"] == 50  # the signup bonus only
+    assert balance("F1", "2026-01-06")["points"] == 50 + 10 + 25
+    assert balance("F1", "2026-01-07")["points"] == 50 + 10 + 25 + 7
+    # a later file: F1 already had a first purchase; the bonus is paid once
+    later = imported(tmp_path, "T5,F1,2026-02-01T10:00,12.00,\n", "t2.csv")
+    assert (later["points_earned"], later["bonus_points"]) == (12, 0)
+    assert query("SELECT count(*) FROM entries WHERE key LIKE 'first-purchase:%'") == [(2,)]
+
+
+def test_a_first_purchase_bonus_added_later_goes_only_to_members_who_never_earned(tmp_path):
+    setup(tmp_path, "F1,Old,,2025-01-01,\nF2,New,,2025-01-01,\n")
+    imported(tmp_path, "T1,F1,2025-06-01T10:00,10.00,\n")
+    assert run("program", "apply", write(tmp_path / "p2.toml", BONUSES_LATER.replace(
+        "effective_from = 2025-01-01", "effective_from = 2026-01-01"))).exit_code == 0
+    summary = imported(tmp_path, "T2,F1,2026-02-01T10:00,10.00,\nT3,F2,2026-02-01T11:00,10.00,\n", "t2.csv")
+    assert summary["bonus_points"] == 25  # F2's first purchase; F1 earned from a purchase in 2025

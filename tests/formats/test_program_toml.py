@@ -218,3 +218,21 @@ def test_units_people_use_are_accepted():
     for unit in ("points", "stamps", "Beauty Points", "air-miles", "étoiles", "stars ⭐", "points (x2)"):
         text = MINIMAL_PROGRAM.replace('point_value = "0.01"', f'point_value = "0.01"\nunit = "{unit}"')
         assert parse_program(text).unit == unit
+
+
+@pytest.mark.parametrize("expiry, message", [
+    ('months = 12\ndays = 90', "p.toml:14: expiry.days: give months or days, not both"),
+    ("days = 0", "p.toml:13: expiry.days: must be greater than 0"),
+    ("days = -5", "p.toml:13: expiry.days: must not be negative, got -5"),
+    ("days = 36501", "p.toml:13: expiry.days: must be at most 36500 (100 years), got 36501"),
+    ("", "p.toml:11: expiry.months: (or days) is required when policy is 'lot'"),
+])
+def test_expiry_in_days_or_months_never_both(expiry, message):
+    assert problems(MINIMAL_PROGRAM + f'\n[expiry]\npolicy = "lot"\n{expiry}\n') == [message]
+
+
+def test_expiry_in_days_round_trips():
+    program = parse_program(MINIMAL_PROGRAM + '\n[expiry]\npolicy = "inactivity"\ndays = 90\n')
+    assert (program.expiry.policy, program.expiry.days, program.expiry.months) == ("inactivity", 90, 0)
+    assert parse_program(dump_program(program)) == program
+    assert "days = 90" in dump_program(program) and "months" not in dump_program(program)
