@@ -30,6 +30,8 @@ class EarnRules(Struct, frozen=True):
     rounding: str = "floor"
     min_spend: int = 0
     max_points_per_txn: int = 0  # 0 = no cap
+    max_points_per_day: int = 0  # per member, from purchases in a local day (0: no limit)
+    max_points_per_month: int = 0  # per member, in a calendar month (0: no limit)
     exclude_categories: tuple[str, ...] = ()
     points_per_visit: Decimal = Decimal(0)
     pending_days: int = 0

@@ -108,6 +108,10 @@ def _program_summary(program: Program) -> list[tuple[str, object]]:
         pairs.append(("min spend", money(earn.min_spend)))
     if earn.max_points_per_txn:
         pairs.append(("cap per purchase", earn.max_points_per_txn))
+    if earn.max_points_per_day:
+        pairs.append(("limit per member per day", earn.max_points_per_day))
+    if earn.max_points_per_month:
+        pairs.append(("limit per member per month", earn.max_points_per_month))
     if earn.pending_days:
         pairs.append(("pending", f"{earn.pending_days} days"))
     for m in earn.multipliers:

@@ -3,7 +3,8 @@
 Pure: `earn_points(rules, purchase, member)` takes the program version in
 force at the purchase's time, the member's state then, and the purchase, and
 returns the points with a breakdown a counter can read out. Rounding happens
-once, after every multiplier; the cap comes last.
+once, after every multiplier; then the cap per purchase, then the member's
+daily and monthly limits (what is left of them after their earlier purchases).
 """
 
 from datetime import date
@@ -43,6 +44,8 @@ class MemberState(Struct, frozen=True):
     tier_multiplier: Decimal = ONE
     may_earn: bool = True  # False: a required membership is not valid
     why_not: str = ""
+    earned_today: int = 0  # points from the member's purchases earlier the same local day
+    earned_this_month: int = 0  # and earlier the same calendar month (both kept only under earning limits)
 
 
 class LineEarning(Struct):
@@ -65,6 +68,7 @@ class Earning(Struct):
     tier_factor: Decimal = ONE
     unrounded: Decimal = Decimal(0)
     capped: bool = False
+    limited_by: str | None = None  # max_points_per_day or max_points_per_month: the purchase earned up to it
     no_points_because: str | None = None
     lines: tuple[LineEarning, ...] = ()
 
@@ -86,6 +90,7 @@ class EarnRules:
         self.rounding = earn.rounding
         self.min_spend = earn.min_spend
         self.cap = earn.max_points_per_txn
+        self.per_day, self.per_month = earn.max_points_per_day, earn.max_points_per_month
         self.per_visit = earn.points_per_visit
 
     def qualifying_spend(self, purchase: Purchase) -> int:
@@ -135,8 +140,14 @@ class EarnRules:
         unrounded = (earned + self.per_visit * category_factor * promotion.promotion_factor) * member.tier_multiplier
         points = round_points(unrounded, self.rounding)
         capped = bool(self.cap) and points > self.cap
+        points = self.cap if capped else points
+        limited_by = None
+        for limit, earned, name in ((self.per_day, member.earned_today, "max_points_per_day"),
+                                    (self.per_month, member.earned_this_month, "max_points_per_month")):
+            if limit and points > limit - earned:
+                points, limited_by = max(0, limit - earned), name
         return Earning(
-            points=self.cap if capped else points,
+            points=points,
             base=spend * self.scale * rate + self.per_visit,
             category_factor=category_factor,
             promotion=promotion.promotion,
@@ -144,6 +155,8 @@ class EarnRules:
             tier_factor=member.tier_multiplier,
             unrounded=unrounded,
             capped=capped,
+            limited_by=limited_by,
+            no_points_because=f"{limited_by} reached" if limited_by and not points else None,
             lines=explained,
         )
 

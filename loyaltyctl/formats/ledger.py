@@ -74,6 +74,10 @@ def quote_view(result: Quote, partner: str) -> Report:
             "rounding": version.earn.rounding,
             "cap": version.earn.max_points_per_txn or None,
             "capped": earning.capped,
+            "limits": {"per_day": version.earn.max_points_per_day or None,
+                       "per_month": version.earn.max_points_per_month or None,
+                       "earned_today": result.state.earned_today, "earned_this_month": result.state.earned_this_month,
+                       "limited_by": earning.limited_by},
             "lines": [{"amount": format_money(e.line.amount, ref.currency), "category": e.line.category or None,
                        "category_factor": plain_decimal(e.category_factor), "promotion": e.promotion,
                        "promotion_factor": plain_decimal(e.promotion_factor), "earns": not e.excluded,
@@ -83,7 +87,7 @@ def quote_view(result: Quote, partner: str) -> Report:
 
     def explained(d: dict) -> list[tuple[str, object]]:
         b, unit = d["breakdown"], version.unit
-        if d["no_points_because"]:
+        if d["no_points_because"] and not b["limits"]["limited_by"]:
             return [(unit, 0), ("why", d["no_points_because"])]
         visit = f" + {b['points_per_visit']} per visit" if earning.base and version.earn.points_per_visit else ""
         if len(b["lines"]) > 1:
@@ -105,6 +109,12 @@ def quote_view(result: Quote, partner: str) -> Report:
         pairs.append(("before rounding", f"{b['unrounded']} (rounding: {b['rounding']})"))
         if earning.capped:
             pairs.append(("capped at", b["cap"]))
+        limits = b["limits"]
+        if limits["limited_by"] == "max_points_per_day":
+            pairs.append(("daily limit", f"{limits['per_day']} ({limits['earned_today']} earned earlier today)"))
+        elif limits["limited_by"] == "max_points_per_month":
+            pairs.append(("monthly limit", f"{limits['per_month']} ({limits['earned_this_month']} earned earlier "
+                                           "this month)"))
         pairs.append((unit, d["points"]))
         return pairs
 

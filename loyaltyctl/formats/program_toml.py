@@ -197,6 +197,8 @@ def _read_earn(section: Section, money: Callable[[Any], int]) -> EarnRules:
         rounding=section.get("rounding", as_choice("floor", "round", "ceil"), "floor"),
         min_spend=section.get("min_spend", money, 0),
         max_points_per_txn=section.get("max_points_per_txn", _integer, 0),
+        max_points_per_day=section.get("max_points_per_day", _positive_integer, 0),
+        max_points_per_month=section.get("max_points_per_month", _positive_integer, 0),
         exclude_categories=section.get("exclude_categories", as_texts, ()),
         points_per_visit=section.get("points_per_visit", _non_negative, Decimal(0)),
         pending_days=section.get("pending_days", _integer, 0),
@@ -206,6 +208,9 @@ def _read_earn(section: Section, money: Callable[[Any], int]) -> EarnRules:
     duplicates = {c for c in categories if c and categories.count(c) > 1}
     for category in sorted(duplicates):
         section.problem("multipliers", f"category {category!r} has more than one multiplier")
+    if rules.max_points_per_day and rules.max_points_per_month and rules.max_points_per_day > rules.max_points_per_month:
+        section.problem("max_points_per_day", f"{rules.max_points_per_day} is above max_points_per_month "
+                                              f"{rules.max_points_per_month}")
     section.finish()
     return rules
 
@@ -442,6 +447,9 @@ def program_to_dict(program: Program) -> dict[str, Any]:
         "points_per_visit": _number(rules.points_per_visit),
         "pending_days": rules.pending_days,
     }
+    for later in ("max_points_per_day", "max_points_per_month"):  # added later: left out when not set, so the
+        if getattr(rules, later):                                  # digest of a program stored before is unchanged
+            earn[later] = getattr(rules, later)
     if rules.multipliers:
         earn["multipliers"] = [{"category": m.category, "factor": _number(m.factor)} for m in rules.multipliers]
     if rules.promotions:

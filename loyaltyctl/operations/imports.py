@@ -53,6 +53,7 @@ class ImportSummary(CsvSummary):
     points_clawed_back: int = 0
     earned_nothing: int = 0
     without_membership: int = 0  # of those that earned nothing: no valid paid membership
+    limited: int = 0  # purchases that earned less (or nothing) for the member's daily or monthly limit
     bonus_points: int = 0  # referral and first-purchase bonuses, and signup bonuses of --create-members
     members_created: int = 0
     skipped_reasons: dict[str, int] = field(default_factory=dict)
@@ -243,6 +244,7 @@ class _Importer:
         purchase = Purchase(txn.lines, day, txn.partner)
         state = self.states.state(member, txn.occurred_at, program)
         earning = rules.earn_points(purchase, state)
+        self.summary.limited += earning.limited_by is not None
         entry_id = None
         if earning.points:
             entry_id = self.poster.credit(NewEntry(member, "earn", earning.points, txn.occurred_at,

@@ -14,7 +14,7 @@ from msgspec import Struct
 from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
-from loyaltyctl.core.dates import local_date, utc_now_instant
+from loyaltyctl.core.dates import add_months, local_date, start_of_day, utc_now_instant
 from loyaltyctl.core.membership import TermRefused, Term, new_term, term_at
 from loyaltyctl.core.rules import MemberState
 from loyaltyctl.core.tiers import Activity, TierChange, TierRules, TierStatus, tier_history
@@ -41,6 +41,8 @@ class MemberStates:
         self.activity: dict[str, dict[int, Activity]] = {basis: {} for basis in self.bases}
         self.terms: dict[int, list[Term]] = {}
         self._tier_rules: dict[int, TierRules] = {}
+        self.limited = any(p.earn.max_points_per_day or p.earn.max_points_per_month for p in versions.all())
+        self.purchases: dict[tuple[int, date], list[tuple[int, int]]] = {}  # (member, month): (at, points)
 
     def load(self, members: Iterable[int]) -> None:
         """Read the history of members not seen yet: one query per 500 members."""
@@ -58,6 +60,23 @@ class MemberStates:
             amount = spend if basis == "spend" else points
             if amount:
                 known.setdefault(member, Activity()).add(at, amount)
+        if self.limited and points > 0:
+            self._month_purchases(member, at).append((at, points))
+
+    def _month_purchases(self, member: int, at: int) -> list[tuple[int, int]]:
+        """The member's earning purchases in the calendar month of `at`, read once, then kept by the import."""
+        first = local_date(at, self.ref.timezone).replace(day=1)
+        if (member, first) not in self.purchases:
+            start, end = (start_of_day(day, self.ref.timezone) for day in (first, add_months(first, 1)))
+            self.purchases[member, first] = txn_store.fetch_purchase_points(self.db, member, start, end)
+        return self.purchases[member, first]
+
+    def earned_before(self, member: int, at: int) -> tuple[int, int]:
+        """Points from the member's purchases earlier the same local day and the same month: what the
+        daily and monthly limits have left."""
+        purchases = self._month_purchases(member, at)
+        day_start = start_of_day(local_date(at, self.ref.timezone), self.ref.timezone)
+        return (sum(p for t, p in purchases if day_start <= t < at), sum(p for t, p in purchases if t < at))
 
     def tier_rules(self, program: Program) -> TierRules | None:
         if program.tiers is None:
@@ -95,15 +114,16 @@ class MemberStates:
 
     def state(self, member: int, at: int, program: Program) -> MemberState:
         """What the earn rules need about a member at the instant of a purchase."""
-        if not self.bases and not self.membership_matters:
+        if not self.bases and not self.membership_matters and not self.limited:
             return MemberState()
         status = self.tier_status(member, at, program)
         may_earn, why_not = True, ""
         if program.membership and program.membership.required_to_earn and self.membership(member, at) is None:
             may_earn, why_not = False, "no valid membership"
+        today, month = self.earned_before(member, at) if self.limited else (0, 0)
         if status is None:
-            return MemberState(may_earn=may_earn, why_not=why_not)
-        return MemberState(status.level.code, status.level.multiplier, may_earn, why_not)
+            return MemberState(may_earn=may_earn, why_not=why_not, earned_today=today, earned_this_month=month)
+        return MemberState(status.level.code, status.level.multiplier, may_earn, why_not, today, month)
 
 
 class MemberDetails(Struct, frozen=True):

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from tests.conftest import query, run, snapshot, write
 
 CLUB = """\
@@ -328,3 +330,48 @@ def test_a_first_purchase_bonus_added_later_goes_only_to_members_who_never_earne
         "effective_from = 2025-01-01", "effective_from = 2026-01-01"))).exit_code == 0
     summary = imported(tmp_path, "T2,F1,2026-02-01T10:00,10.00,\nT3,F2,2026-02-01T11:00,10.00,\n", "t2.csv")
     assert summary["bonus_points"] == 25  # F2's first purchase; F1 earned from a purchase in 2025
+
+
+LIMITED = CLUB.replace('[earn]\npoints_per_unit = "1"\n', '[earn]\npoints_per_unit = "1"\nmax_points_per_day = 50\n'
+                                                          'max_points_per_month = 120\n').split("[tiers]")[0]
+
+
+def test_purchases_earn_up_to_the_members_daily_and_monthly_limits(tmp_path):
+    setup(tmp_path, "M1,Ann,,2025-01-01,\nM2,Bo,,2025-01-01,\n", LIMITED)
+    # M1 on 2 March: T1 30 (30 that day), T2 40 -> 20 (the day's 50), T3 10 -> 0; 3 March T4 45 (95 in March);
+    # 4 March T5 40 -> 25 (March's 120); 1 April T6 40 (a new month). M2: T7 60 -> 50 (the day's).
+    summary = imported(tmp_path, (
+        "T1,M1,2026-03-02T10:00,30.00,\n" "T2,M1,2026-03-02T12:00,40.00,\n" "T3,M1,2026-03-02T15:00,10.00,\n"
+        "T4,M1,2026-03-03T09:00,45.00,\n" "T5,M1,2026-03-04T09:00,40.00,\n" "T6,M1,2026-04-01T09:00,40.00,\n"
+        "T7,M2,2026-03-02T10:00,60.00,\n"))
+    assert (summary["points_earned"], summary["limited"], summary["earned_nothing"]) == (160 + 50, 4, 1)
+    assert earned("M1") == [30, 20, 45, 25, 40] and earned("M2") == [50]
+    # a later file: 1 April's 40 is read back from the ledger, so T8 earns what is left of that day, 10
+    later = imported(tmp_path, "T8,M1,2026-04-01T18:00,20.00,\n", "t2.csv")
+    assert (later["points_earned"], later["limited"]) == (10, 1)
+
+    def quote(at: str, amount: str) -> dict:
+        result = run("quote", "-p", "club", "M1", amount, "--at", at, "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+    month_full = quote("2026-03-04T12:00", "10.00")
+    assert (month_full["points"], month_full["no_points_because"]) == (0, "max_points_per_month reached")
+    assert month_full["breakdown"]["limits"] == {"per_day": 50, "per_month": 120, "earned_today": 25,
+                                                 "earned_this_month": 120, "limited_by": "max_points_per_month"}
+    assert quote("2026-03-03T12:00", "10.00")["points"] == 5  # 45 of the day's 50 earned: 5 left
+    table = run("quote", "-p", "club", "M1", "10.00", "--at", "2026-03-03T12:00").stdout
+    assert "daily limit" in table and "50 (45 earned earlier today)" in table
+
+
+@pytest.mark.parametrize("limits, message", [
+    ("max_points_per_day = 0", "earn.max_points_per_day: must be greater than 0"),
+    ("max_points_per_month = -5", "earn.max_points_per_month: must not be negative, got -5"),
+    ("max_points_per_day = 200\nmax_points_per_month = 100", "earn.max_points_per_day: 200 is above "
+                                                             "max_points_per_month 100"),
+])
+def test_limits_that_cannot_be_met_are_refused(tmp_path, limits, message):
+    path = write(tmp_path / "p.toml", CLUB.replace('[earn]\npoints_per_unit = "1"\n',
+                                                   f'[earn]\npoints_per_unit = "1"\n{limits}\n'))
+    result = run("program", "validate", path)
+    assert result.exit_code == 2 and message in result.stderr, result.stderr
