@@ -69,6 +69,9 @@ class Reward(Struct, frozen=True):
     value: int  # minor units
     kind: str = "discount"  # discount | product | cashback | donation
     charity: str | None = None
+    voucher: bool = False  # redeeming it issues a voucher code the till takes once
+    voucher_days: int = 0  # the voucher is valid this many days (0: until used)
+    return_points_on_expiry: bool = False  # an unused voucher gives its points back when it expires
 
 
 class Bonuses(Struct, frozen=True):
@@ -101,6 +104,7 @@ class Accounting(Struct, frozen=True):
     donations: str = "Liabilities:Loyalty:DonationsPayable"
     partners: str = "Assets:Loyalty:PartnerReceivable"
     opening: str = "Equity:Opening-Balances"  # the other side of the opening balance of a journal that opens a book
+    vouchers: str = "Liabilities:Loyalty:Vouchers"  # vouchers issued and not yet used or expired
 
 
 class Program(Struct, frozen=True):

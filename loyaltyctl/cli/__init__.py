@@ -21,6 +21,7 @@ GROUPS = {
     "member": "loyaltyctl.cli.member:member_app",
     "txn": "loyaltyctl.cli.txn:txn_app",
     "bonus": "loyaltyctl.cli.bonus:bonus_app",
+    "voucher": "loyaltyctl.cli.voucher:voucher_app",
     "report": "loyaltyctl.cli.report:report_app",
     "period": "loyaltyctl.cli.period:period_app",
     "db": "loyaltyctl.cli.db:db_app",
@@ -32,7 +33,7 @@ COMMANDS = {
     "statement": "loyaltyctl.cli.statement:statement_app",
 }
 ORDER = ("init", "demo", "program", "member", "txn", "earn", "redeem", "adjust", "reverse", "transfer",
-         "balance", "expire", "quote", "statement", "bonus", "report", "period", "db")
+         "balance", "expire", "quote", "voucher", "statement", "bonus", "report", "period", "db")
 
 
 class LazyCommands(TyperGroup):

@@ -105,7 +105,7 @@ def expire(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = None,
     Each is dated the day it expired; re-running posts nothing."""
     result = ops.run_expire(database(ctx), program, day_option("--as-of", as_of))
     data = {"program": result.program, "as_of": result.as_of.isoformat(), "lots": result.lots,
-            "points": result.points, "members": result.members}
+            "points": result.points, "members": result.members, "vouchers_returned": result.vouchers_returned}
     render.emit(render.record(f"Expiry posted through {result.as_of}", data), fmt)
 
 

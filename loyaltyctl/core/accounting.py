@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from msgspec import Struct
 
+from loyaltyctl.core.vouchers import VoucherRollforward
 from loyaltyctl.model import Accounting
 from loyaltyctl.money import points_value
 
@@ -96,6 +97,13 @@ class Liability(Struct, frozen=True):
     by_expiry: tuple[Bucket, ...]
     unposted_expiries: int  # lots expired on or before as_of that `expire` has not posted
     unposted_points: int
+    vouchers: int = 0  # vouchers outstanding: issued, not yet used, cancelled or expired
+    voucher_value: int = 0  # their value, minor units
+
+    @property
+    def total(self) -> int:
+        """What the program owes members: the net points liability and the vouchers outstanding."""
+        return self.net + self.voucher_value
 
     @property
     def gross(self) -> int:
@@ -176,7 +184,13 @@ MOVEMENT_KINDS = {
     "reverse": MovementKind("adjusted", "expense", "reversed credits and adjustments"),
     "reverse_redeem": MovementKind("adjusted", "redemptions", "reversed redemptions"),
     "reverse_donate": MovementKind("adjusted", "donations", "reversed donations"),
+    "redeem_voucher": MovementKind("redeemed", "vouchers", "points redeemed for vouchers"),
+    "reverse_voucher": MovementKind("adjusted", "vouchers", "vouchers cancelled: points given back"),
+    "return_voucher": MovementKind("adjusted", "breakage", "points of vouchers expired unused given back"),
 }
+MONEY_COUNTERS = ("donations", "vouchers")  # the other side of these is money owed (to a charity, at the till)
+VOUCHERS_USED_NARRATION = "vouchers used at the till"
+VOUCHERS_EXPIRED_NARRATION = "vouchers expired unused"
 REVALUATION_NARRATION = "revaluation of points outstanding (point value and rounding)"
 
 
@@ -200,6 +214,9 @@ class DayTotals(Struct, frozen=True):
     reversed_redemptions: int = 0  # of the `reverse` points, reversals of non-donation redemptions
     reversed_donations: tuple[int, int] = (0, 0)  # reversals of donations: (points, money)
     unposted_expired: int = 0  # lots that expired that day with points `expire` has not posted (negative)
+    vouchers_issued: tuple[int, int] = (0, 0)  # redeem entries that issued a voucher: (points, its value)
+    vouchers_cancelled: tuple[int, int] = (0, 0)  # their reversals while the voucher was unused: (points, money)
+    vouchers_returned: int = 0  # points given back for vouchers that expired unused
 
 
 def day_movements(day: date, totals: DayTotals) -> list[Movement]:
@@ -209,18 +226,23 @@ def day_movements(day: date, totals: DayTotals) -> list[Movement]:
         "earn": kind.get("earn", 0) - totals.partner_earned,
         "partner_earn": totals.partner_earned,
         "bonus": kind.get("bonus", 0),
-        "redeem": kind.get("redeem", 0) - totals.donated[0],
+        "redeem": kind.get("redeem", 0) - totals.donated[0] - totals.vouchers_issued[0],
         "donate": totals.donated[0],
         "expire": kind.get("expire", 0) + totals.unposted_expired,
         "clawback": kind.get("clawback", 0) - totals.partner_clawed,
         "partner_clawback": totals.partner_clawed,
         "adjust": kind.get("adjust", 0),
         "transfer": kind.get("transfer_in", 0) + kind.get("transfer_out", 0),
-        "reverse": kind.get("reverse", 0) - totals.reversed_redemptions - totals.reversed_donations[0],
+        "reverse": (kind.get("reverse", 0) - totals.reversed_redemptions - totals.reversed_donations[0]
+                    - totals.vouchers_cancelled[0] - totals.vouchers_returned),
         "reverse_redeem": totals.reversed_redemptions,
         "reverse_donate": totals.reversed_donations[0],
+        "redeem_voucher": totals.vouchers_issued[0],
+        "reverse_voucher": totals.vouchers_cancelled[0],
+        "return_voucher": totals.vouchers_returned,
     }
-    money = {"donate": totals.donated[1], "reverse_donate": totals.reversed_donations[1]}
+    money = {"donate": totals.donated[1], "reverse_donate": totals.reversed_donations[1],
+             "redeem_voucher": totals.vouchers_issued[1], "reverse_voucher": totals.vouchers_cancelled[1]}
     return [Movement(day, name, amount, money.get(name, 0)) for name, amount in points.items()
             if amount or money.get(name, 0)]
 
@@ -238,6 +260,8 @@ class Rollforward(Struct, frozen=True):
     revaluation: int  # what the point value (and per-day rounding) moved, so the money adds up
     movements: tuple[Movement, ...]
     unposted_expiries: int = 0
+    vouchers: VoucherRollforward | None = None  # vouchers in money, when the program has issued any
+    voucher_days: tuple[tuple[date, int, int], ...] = ()  # (day, value used, value expired)
 
     @property
     def balances(self) -> bool:
@@ -256,7 +280,8 @@ def _line_sign(line: str) -> int:
 
 def rollforward(start: date, end: date, currency: str, opening_points: int, opening_value: Decimal,
                 closing_value: Decimal, movements: Sequence[Movement], value_on: Callable[[date], Decimal],
-                unposted_expiries: int = 0) -> Rollforward:
+                unposted_expiries: int = 0, vouchers: VoucherRollforward | None = None,
+                voucher_days: Sequence[tuple[date, int, int]] = ()) -> Rollforward:
     """Opening + the period's movements = closing, in points and in money.
 
     Each day's movement is valued at that day's point value; the opening at
@@ -275,7 +300,8 @@ def rollforward(start: date, end: date, currency: str, opening_points: int, open
     closing_liability = points_value(closing_points, closing_value, currency)
     revaluation = closing_liability - opening_liability - sum(m.value for m in valued)
     return Rollforward(start, end, currency, opening_points, closing_points, points, opening_liability,
-                       closing_liability, values, revaluation, valued, unposted_expiries)
+                       closing_liability, values, revaluation, valued, unposted_expiries, vouchers,
+                       tuple(voucher_days))
 
 
 class JournalEntry(Struct, frozen=True):
@@ -294,15 +320,18 @@ def _postings(*postings: tuple[str, int]) -> tuple[tuple[str, int], ...]:
 
 
 def opening_entry(result: Rollforward, accounts: Accounting) -> JournalEntry | None:
-    """The opening liability moved from the equity account into the liability account on the first day.
+    """The opening liability moved from the equity account into the liability account on the first day,
+    and the vouchers outstanding then into the vouchers account.
 
     It is the roll-forward's opening liability: points outstanding less points
     owed, the basis every movement and the revaluation are posted on, so a book
-    opened with it holds `report liability`'s net liability at the end of the
-    period. None when it is zero: a book opened before the first entry needs no
-    opening.
+    opened with it holds `report liability`'s net liability (and its vouchers)
+    at the end of the period. None when it is zero: a book opened before the
+    first entry needs no opening.
     """
-    postings = _postings((accounts.liability, -result.opening_liability), (accounts.opening, result.opening_liability))
+    vouchers = result.vouchers.opening if result.vouchers else 0
+    postings = _postings((accounts.liability, -result.opening_liability), (accounts.vouchers, -vouchers),
+                         (accounts.opening, result.opening_liability + vouchers))
     return JournalEntry(result.start, OPENING_NARRATION, result.opening_points, postings) if postings else None
 
 
@@ -319,13 +348,21 @@ def journal(result: Rollforward, accounts: Accounting, opening: bool = False) ->
     for movement in result.movements:
         kind = MOVEMENT_KINDS[movement.kind]
         counter = getattr(accounts, kind.counter)
-        if kind.counter == "donations":
+        if kind.counter in MONEY_COUNTERS:
             postings = _postings((accounts.liability, -movement.value), (counter, -movement.money),
                                  (accounts.redemptions, movement.value + movement.money))
         else:
             postings = _postings((accounts.liability, -movement.value), (counter, movement.value))
         if postings:
             entries.append(JournalEntry(movement.day, kind.narration, movement.points, postings))
+    for day, used, expired in result.voucher_days:
+        if used:
+            entries.append(JournalEntry(day, VOUCHERS_USED_NARRATION, 0,
+                                        _postings((accounts.vouchers, used), (accounts.redemptions, -used))))
+        if expired:
+            entries.append(JournalEntry(day, VOUCHERS_EXPIRED_NARRATION, 0,
+                                        _postings((accounts.vouchers, expired), (accounts.breakage, -expired))))
+    entries[1 if first else 0:] = sorted(entries[1 if first else 0:], key=lambda entry: entry.day)
     if result.revaluation:
         entries.append(JournalEntry(result.end, REVALUATION_NARRATION, 0,
                                     _postings((accounts.liability, -result.revaluation),

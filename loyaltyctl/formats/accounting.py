@@ -39,6 +39,8 @@ def liability_json(program: str, report: Liability) -> dict:
         "aging_by_expiry": [{"bucket": b.label, "points": b.points, "value": _money(b.value, c)}
                             for b in report.by_expiry],
         "unposted_expiries": {"lots": report.unposted_expiries, "points": report.unposted_points},
+        "vouchers_outstanding": {"count": report.vouchers, "value": _money(report.voucher_value, c)},
+        "total_liability": _money(report.total, c),
     }
 
 
@@ -53,6 +55,9 @@ def liability_sections(report: Liability) -> list[Grid]:
             (f"expected breakage ({plain_decimal(report.breakage.rate)}, {report.breakage.basis})", None,
              Money(breakage, c)),
             ("expected liability (gross less breakage)", None, Money(report.expected, c)),
+            *([(f"vouchers outstanding ({report.vouchers})", None, Money(report.voucher_value, c)),
+               ("total liability (net points and vouchers)", None, Money(report.total, c))]
+              if report.vouchers else []),
         ]),
         _section("Aging by lot age", [(b.label, b.points, Money(b.value, c)) for b in report.by_age]),
         _section("Aging by time to expiry", [(b.label, b.points, Money(b.value, c)) for b in report.by_expiry]),
@@ -84,6 +89,9 @@ def rollforward_json(program: str, report: Rollforward) -> dict:
         "values": {line: _money(value, c) for line, value in report.values.items()},
         "revaluation": _money(report.revaluation, c),
         "unposted_expiries": report.unposted_expiries,
+        "vouchers": None if report.vouchers is None else {
+            line: _money(getattr(report.vouchers, line), c)
+            for line in ("opening", "issued", "used", "cancelled", "expired", "closing")},
     }
 
 
@@ -96,8 +104,15 @@ def rollforward_sections(report: Rollforward) -> list[Grid]:
         rows.append((label, sign * report.points[line], Money(sign * report.values[line], c)))
     rows.append(("revaluation (point value and rounding)", None, Money(report.revaluation, c)))
     rows.append(("closing balance", report.closing_points, Money(report.closing_liability, c)))
+    vouchers = report.vouchers
+    voucher_rows = [] if vouchers is None else [
+        ("vouchers opening", None, Money(vouchers.opening, c)), ("vouchers issued", None, Money(vouchers.issued, c)),
+        ("vouchers used", None, Money(-vouchers.used, c)), ("vouchers cancelled", None, Money(-vouchers.cancelled, c)),
+        ("vouchers expired unused", None, Money(-vouchers.expired, c)),
+        (f"vouchers closing ({vouchers.outstanding} outstanding)", None, Money(vouchers.closing, c))]
     return [
         _section("Roll-forward", rows),
+        *([_section("Vouchers", voucher_rows)] if voucher_rows else []),
         _section("Parameters", [
             ("from (start of day)", None, report.start),
             ("to (end of day)", None, report.end),

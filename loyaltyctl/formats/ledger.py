@@ -2,6 +2,7 @@
 
 from loyaltyctl.core.dates import format_instant
 from loyaltyctl.formats.shapes import entry_json, tier_json, tier_line
+from loyaltyctl.formats.vouchers import voucher_json
 from loyaltyctl.money import format_money, plain_decimal
 from loyaltyctl.operations.ledger import Balance, Posted
 from loyaltyctl.operations.quote import Quote
@@ -18,12 +19,19 @@ def posted_view(posted: Posted, balance: Balance) -> Report:
         "balance": balance.points,
         "available": balance.available,
     }
+    lines = []
+    if posted.voucher is not None:
+        data["voucher"] = voucher_json(posted.voucher, posted.program, posted.voucher.issued_at)
+        through = data["voucher"]["valid_through"]
+        lines.append(f"voucher {posted.voucher.code}: {data['voucher']['value']} {posted.program.currency}"
+                     + (f", valid through {through}" if through else ", valid until used"))
     title = "Already posted (same --key); nothing changed" if posted.duplicate else "Posted"
     rows = [(e["id"], e["member"], e["kind"], e["points"], e["effective_at"][:16].replace("T", " "), e["reason"],
              e["value"]) for e in data["entries"]]
     return Report(data, [
         Grid(title, ["entry", "member", "kind", balance.unit, "effective", "reason", "value"], rows),
-        f"{posted.member.member_id} now has {balance.points} {balance.unit} ({balance.available} available)"])
+        f"{posted.member.member_id} now has {balance.points} {balance.unit} ({balance.available} available)",
+        *lines])
 
 
 def balance_view(result: Balance) -> Report:

@@ -283,6 +283,12 @@ def _read_rewards(items: list[Section], money: Callable[[Any], int]) -> tuple[Re
             item.problem("charity", "is required for a donation reward")
         if kind != "donation" and charity is not None:
             item.problem("charity", "is only for rewards of kind 'donation'")
+        voucher = item.get("voucher", as_boolean, False)
+        if voucher and kind == "donation":
+            item.problem("voucher", "a donation goes to the charity, not to the till: it takes no voucher")
+        for key in ("voucher_days", "return_points_on_expiry"):
+            if key in item.raw and not voucher:
+                item.problem(key, "is only for rewards with voucher = true")
         rewards.append(
             Reward(
                 code=item.get("code", _code),
@@ -291,6 +297,9 @@ def _read_rewards(items: list[Section], money: Callable[[Any], int]) -> tuple[Re
                 value=item.get("value", money),
                 kind=kind,
                 charity=charity,
+                voucher=voucher,
+                voucher_days=item.get("voucher_days", _positive_integer, 0),
+                return_points_on_expiry=item.get("return_points_on_expiry", as_boolean, False),
             )
         )
         item.finish()
@@ -490,6 +499,9 @@ def program_to_dict(program: Program) -> dict[str, Any]:
         doc["rewards"] = [
             {"code": r.code, "name": r.name, "points": r.points, "value": money(r.value), "kind": r.kind}
             | ({"charity": r.charity} if r.charity else {})
+            | ({"voucher": True} if r.voucher else {})  # added later, left out when unset: digests stay
+            | ({"voucher_days": r.voucher_days} if r.voucher_days else {})
+            | ({"return_points_on_expiry": True} if r.return_points_on_expiry else {})
             for r in program.rewards
         ]
     if program.bonuses is not None:
@@ -513,8 +525,9 @@ def program_to_dict(program: Program) -> dict[str, Any]:
         ]
     if program.accounting is not None:
         accounts = asdict(program.accounting)
-        if accounts["opening"] == Accounting().opening:  # added later: left out at its default, so the digest of
-            del accounts["opening"]                      # a program stored before it is unchanged
+        for later in ("opening", "vouchers"):  # added later: left out at their defaults, so the digest of
+            if accounts[later] == getattr(Accounting(), later):  # a program stored before them is unchanged
+                del accounts[later]
         doc["accounting"] = accounts
     return doc
 

@@ -11,6 +11,7 @@ from loyaltyctl import clock
 from loyaltyctl.core import accounting as core
 from loyaltyctl.core.dates import add_months, cutoff, local_date, start_of_day
 from loyaltyctl.core.versions import VersionTable
+from loyaltyctl.core.vouchers import voucher_days as voucher_days_of, voucher_rollforward
 from loyaltyctl.errors import BadInput
 from loyaltyctl.model import Accounting
 from loyaltyctl.operations.member_state import program_versions
@@ -18,6 +19,7 @@ from loyaltyctl.operations.posting import expiries_moved_since, lots_as_of
 from loyaltyctl.operations.reports import Period
 from loyaltyctl.storage import programs
 from loyaltyctl.storage import reports as store
+from loyaltyctl.storage import vouchers as voucher_store
 
 BREAKAGE_MODES = ("program", "estimated")
 
@@ -49,11 +51,12 @@ def liability_report(db: Store, program: str, as_of: date | None = None, breakag
         rate = core.program_breakage(version.breakage_rate)
     lots, points = store.unposted_expiries(db, ref.id, before)
     value, currency = version.point_value, ref.currency
+    vouchers = [v for v in voucher_store.fetch_vouchers(db, ref.id, issued_before=before) if v.outstanding(before - 1)]
     return ref, core.Liability(
         as_of, currency, value, members_with_points, outstanding, owed, rate,
         core.aged(core.AGE_BUCKETS, by_age, outstanding, value, currency),
         core.aged(core.EXPIRY_BUCKETS, by_expiry, outstanding, value, currency),
-        lots, points)
+        lots, points, len(vouchers), sum(v.value for v in vouchers))
 
 
 def _aging(db: Store, ref: programs.ProgramRef, versions: VersionTable, before: int, as_of: date
@@ -86,12 +89,19 @@ def _day_totals(db: Store, ref: programs.ProgramRef, start: int, end: int) -> di
     figures: dict[date, dict] = defaultdict(lambda: {"by_kind": defaultdict(int), "partner_earned": 0,
                                                       "partner_clawed": 0, "donated": [0, 0],
                                                       "reversed_redemptions": 0, "reversed_donations": [0, 0],
-                                                      "unposted_expired": 0})
+                                                      "unposted_expired": 0, "vouchers_issued": [0, 0],
+                                                      "vouchers_cancelled": [0, 0], "vouchers_returned": 0})
     for bucket, kind, points in store.kind_totals(db, ref.id, start, end):
         figures[day_of(bucket)]["by_kind"][kind] += points
-    for bucket, kind, to_charity, points, money in store.money_totals(db, ref.id, start, end):
+    for bucket, kind, to_charity, voucher, points, money in store.money_totals(db, ref.id, start, end):
         day = figures[day_of(bucket)]
-        if kind == "redeem" and to_charity:
+        if voucher == store.VOUCHER_RETURNED:
+            day["vouchers_returned"] += points
+        elif voucher == store.VOUCHER_OF:
+            moved = day["vouchers_issued" if kind == "redeem" else "vouchers_cancelled"]
+            moved[0] += points
+            moved[1] += money
+        elif kind == "redeem" and to_charity:
             day["donated"][0] += points
             day["donated"][1] += money
         elif kind == "reverse" and to_charity:
@@ -106,7 +116,8 @@ def _day_totals(db: Store, ref: programs.ProgramRef, start: int, end: int) -> di
     for bucket, points in store.unposted_expiry_totals(db, ref.id, start, end):
         figures[day_of(bucket)]["unposted_expired"] -= points
     return {day: core.DayTotals(dict(f["by_kind"]), f["partner_earned"], f["partner_clawed"], tuple(f["donated"]),
-                                f["reversed_redemptions"], tuple(f["reversed_donations"]), f["unposted_expired"])
+                                f["reversed_redemptions"], tuple(f["reversed_donations"]), f["unposted_expired"],
+                                tuple(f["vouchers_issued"]), tuple(f["vouchers_cancelled"]), f["vouchers_returned"])
             for day, f in sorted(figures.items())}
 
 
@@ -119,10 +130,14 @@ def rollforward_report(db: Store, program: str, period: Period) -> tuple[program
     movements = [movement for day, totals in _day_totals(db, ref, start, end).items()
                  for movement in core.day_movements(day, totals)]
     unposted = store.unposted_expiries(db, ref.id, end, start)[0]
+    vouchers = voucher_store.fetch_vouchers(db, ref.id, issued_before=end)
+    voucher_days = voucher_days_of(vouchers, start, end, lambda at: local_date(at, ref.timezone))
     return ref, core.rollforward(
         period.start, period.end, ref.currency, opening,
         versions.on(period.start - timedelta(days=1)).point_value, versions.on(period.end).point_value,
-        movements, lambda day: versions.on(day).point_value, unposted)
+        movements, lambda day: versions.on(day).point_value, unposted,
+        voucher_rollforward(vouchers, start, end) if vouchers else None,
+        [(day, used, expired) for day, (used, expired) in voucher_days.items()])
 
 
 class Journal(Struct, frozen=True):

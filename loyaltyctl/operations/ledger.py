@@ -18,6 +18,7 @@ from loyaltyctl.core.dates import cutoff, local_date
 from loyaltyctl.core.posting import REVERSIBLE, Book, contribution, debit_reversal
 from loyaltyctl.core.statements import available_points
 from loyaltyctl.core.tiers import TierStatus
+from loyaltyctl.core.vouchers import Voucher
 from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.model import Member, Program, Reward, Tiers
 from loyaltyctl.money import check_points, points_value, round_points
@@ -27,6 +28,8 @@ from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
 from loyaltyctl.storage.db import write
 from loyaltyctl.operations.posting import expiring_as_of, posting
+from loyaltyctl.operations.vouchers import issue_voucher, post_returns, refuse_reversal
+from loyaltyctl.storage import vouchers as voucher_store
 from loyaltyctl.storage.ledger import Entry, NewEntry
 
 EXPIRING_WINDOW_DAYS = 90
@@ -46,6 +49,7 @@ class Posted(Struct, frozen=True):
     entries: tuple[Entry, ...]
     duplicate: bool = False
     note: str | None = None  # how the points were worked out, when not as typed
+    voucher: Voucher | None = None  # the voucher a redemption issued
 
 
 class Balance(Struct, frozen=True):
@@ -70,6 +74,7 @@ class Expired(Struct, frozen=True):
     lots: int
     points: int
     members: int
+    vouchers_returned: int = 0  # expired unused vouchers whose points came back
 
 
 def _sane(points: int) -> None:
@@ -106,7 +111,8 @@ class _Session:
             return None
         entries = [original, *store.fetch_entries_referring(self.db, original.id, "transfer_in")]
         _, member = self.member(original.member_id)
-        return Posted(self.ref, member, tuple(entries), duplicate=True)
+        return Posted(self.ref, member, tuple(entries), duplicate=True,
+                      voucher=voucher_store.fetch_voucher_of_entry(self.db, original.id))
 
     def posted(self, member: Member, entry_ids: list[int]) -> Posted:
         return Posted(self.ref, member, tuple(store.fetch_entry(self.db, self.ref.id, i) for i in entry_ids))
@@ -183,7 +189,9 @@ def post_redeem(db: Store, program: str, ident: str, reward_code: str | None = N
 
         with posting(db, session.ref) as poster:
             entries = poster.post([member_row], session.at, redemption, spends=True)
-        return session.posted(member, entries)
+        voucher = (issue_voucher(db, session.ref, reward, (member_row, member.member_id), entries[0], session.at)
+                   if reward_code is not None and reward.voucher else None)
+        return replace(session.posted(member, entries), voucher=voucher)
 
 
 def post_adjust(db: Store, program: str, ident: str, points: int, reason: str, key: str | None = None,
@@ -233,6 +241,8 @@ def post_reverse(db: Store, program: str, entry_id: int, reason: str, key: str |
             raise Refused(f"--at {local_date(session.at, session.ref.timezone)} is before entry {entry_id} "
                           f"({local_date(target.effective_at, session.ref.timezone)}); a reversal comes after it")
         _, member = session.member(target.member_id)
+        if target.kind == "redeem" and (voucher := voucher_store.fetch_voucher_of_entry(db, target.id)):
+            refuse_reversal(voucher, session.at, session.ref.timezone)
         taken_back = {side.id: store.fetch_clawed_back(db, side.id) for side in targets if side.points > 0}
 
         def reversal(book: Book) -> list[NewEntry]:
@@ -292,7 +302,9 @@ def run_expire(db: Store, program: str, as_of: date | None = None) -> Expired:
                        "only expiries that have happened are posted")
     with write(db, program), posting(db, ref) as poster:
         due = poster.expire_due(cutoff(as_of, ref.timezone))
-    return Expired(program, as_of, len(due), sum(points for _, points in due), len({member for member, _ in due}))
+        returned = post_returns(db, ref, poster, cutoff(as_of, ref.timezone))
+    return Expired(program, as_of, len(due), sum(points for _, points in due), len({member for member, _ in due}),
+                   len(returned))
 
 
 def member_balance(db: Store, program: str, ident: str, as_of: date | None = None) -> Balance:

@@ -182,12 +182,22 @@ def kind_totals(db: Store, program_id: int, start: int, end: int) -> list[tuple[
     ).fetchall()
 
 
-def money_totals(db: Store, program_id: int, start: int, end: int) -> list[tuple[int, str, bool, int, int]]:
-    """Redemptions and their reversals (the entries that carry money) per bucket:
-    (bucket, kind, to a charity, points, money)."""
+VOUCHER_NONE, VOUCHER_OF, VOUCHER_RETURNED = 0, 1, 2
+
+
+def money_totals(db: Store, program_id: int, start: int, end: int) -> list[tuple[int, str, bool, int, int, int]]:
+    """Redemptions and their reversals (the entries that carry money) per bucket: (bucket, kind, to a
+    charity, voucher, points, money); voucher is VOUCHER_OF for a redemption that issued a voucher and its
+    reversal, VOUCHER_RETURNED for a reversal dated at or after the voucher expired (its points given back)."""
     return db.execute(
-        f"""SELECT effective_at / {BUCKET_SECONDS}, kind, charity IS NOT NULL, sum(points), sum(money) FROM entries
-            WHERE program_id = ? AND money IS NOT NULL AND effective_at >= ? AND effective_at < ? GROUP BY 1, 2, 3""",
+        f"""SELECT e.effective_at / {BUCKET_SECONDS}, e.kind, e.charity IS NOT NULL,
+                   CASE WHEN v.id IS NULL THEN {VOUCHER_NONE}
+                        WHEN e.kind = 'reverse' AND v.expires_at <= e.effective_at THEN {VOUCHER_RETURNED}
+                        ELSE {VOUCHER_OF} END,
+                   sum(e.points), sum(e.money)
+            FROM entries e LEFT JOIN vouchers v ON v.entry = CASE WHEN e.kind = 'reverse' THEN e.ref ELSE e.id END
+            WHERE e.program_id = ? AND e.money IS NOT NULL AND e.effective_at >= ? AND e.effective_at < ?
+            GROUP BY 1, 2, 3, 4""",
         [program_id, start, end],
     ).fetchall()
 

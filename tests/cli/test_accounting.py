@@ -257,6 +257,7 @@ JANUARY_LIABILITY = {
     "aging_by_expiry": buckets((TO_EXPIRY[0], 140, "2.10"), (TO_EXPIRY[1], 570, "8.55"), (TO_EXPIRY[2], 0, "0.00"),
                                (TO_EXPIRY[3], 0, "0.00"), (TO_EXPIRY[4], 200, "3.00")),
     "unposted_expiries": {"lots": 0, "points": 0},
+    "vouchers_outstanding": {"count": 0, "value": "0.00"}, "total_liability": "13.65",  # no vouchers: the net
 }
 # End of 2026-02-28 (cut-offs: 90 days back = 2025-11-30, 180 = 2025-09-01, 365 = 2025-02-28):
 #   held: T4 60, T2 60, T3 60, BD 60, T5 30 (all earned since 11-30) -> 0-90: 270
@@ -277,6 +278,7 @@ FEBRUARY_LIABILITY = {
     "aging_by_expiry": buckets((TO_EXPIRY[0], 180, "2.70"), (TO_EXPIRY[1], 90, "1.35"), (TO_EXPIRY[2], 0, "0.00"),
                                (TO_EXPIRY[3], 0, "0.00"), (TO_EXPIRY[4], 200, "3.00")),
     "unposted_expiries": {"lots": 1, "points": 40},
+    "vouchers_outstanding": {"count": 0, "value": "0.00"}, "total_liability": "6.60",
 }
 # End of 2026-03-31 (cut-offs: 90 days back = 2025-12-31, 180 = 2025-10-02, 365 = 2025-03-31):
 #   held: T7 45 (03-30), T5 30 (02-25), T8 11 (03-31), BD 60 (02-14), T6 70 (03-03) -> 0-90: 216
@@ -299,6 +301,7 @@ MARCH_LIABILITY = {
     "aging_by_expiry": buckets((TO_EXPIRY[0], 90, "1.35"), (TO_EXPIRY[1], 115, "1.73"), (TO_EXPIRY[2], 11, "0.16"),
                                (TO_EXPIRY[3], 0, "0.00"), (TO_EXPIRY[4], 200, "3.00")),
     "unposted_expiries": {"lots": 4, "points": 230},
+    "vouchers_outstanding": {"count": 0, "value": "0.00"}, "total_liability": "6.24",
 }
 MONTH_ENDS = {"2026-01-31": JANUARY_LIABILITY, "2026-02-28": FEBRUARY_LIABILITY, "2026-03-31": MARCH_LIABILITY}
 
@@ -398,7 +401,7 @@ JANUARY_ROLLFORWARD = {
     "opening_points": 340, "issued": 620, "redeemed": 0, "expired": 0, "clawed_back": 50, "adjusted": 0,
     "closing_points": 910, "opening_liability": "5.10", "closing_liability": "13.65",
     "values": {"issued": "9.30", "redeemed": "0.00", "expired": "0.00", "clawed_back": "0.75", "adjusted": "0.00"},
-    "revaluation": "0.00", "unposted_expiries": 0,
+    "revaluation": "0.00", "unposted_expiries": 0, "vouchers": None,
 }
 # February: 910 + 90 (bonus 60 + earn 30) - 400 (300 + 100 donated) - 40 - 0 + (-120 adjust, transfer nets 0) = 440
 #   money 13.65 + 1.35 - 6.00 - 0.60 - 0.00 - 1.80 = 6.60 = 440 x 0.015: revaluation 0.00
@@ -408,7 +411,7 @@ FEBRUARY_ROLLFORWARD = {
     "opening_points": 910, "issued": 90, "redeemed": 400, "expired": 40, "clawed_back": 0, "adjusted": -120,
     "closing_points": 440, "opening_liability": "13.65", "closing_liability": "6.60",
     "values": {"issued": "1.35", "redeemed": "6.00", "expired": "0.60", "clawed_back": "0.00", "adjusted": "-1.80"},
-    "revaluation": "0.00", "unposted_expiries": 1,
+    "revaluation": "0.00", "unposted_expiries": 1, "vouchers": None,
 }
 # March: 440 + 156 (100+45+11) - 50 - 190 (60+70+60) - 40 + 100 (reversal) = 416
 #   money 6.60 + 2.35 (1.50+0.68+0.17) - 0.75 - 2.85 (0.90+1.05+0.90) - 0.60 + 1.50 = 6.25,
@@ -419,7 +422,7 @@ MARCH_ROLLFORWARD = {
     "opening_points": 440, "issued": 156, "redeemed": 50, "expired": 190, "clawed_back": 40, "adjusted": 100,
     "closing_points": 416, "opening_liability": "6.60", "closing_liability": "6.24",
     "values": {"issued": "2.35", "redeemed": "0.75", "expired": "2.85", "clawed_back": "0.60", "adjusted": "1.50"},
-    "revaluation": "-0.01", "unposted_expiries": 3,
+    "revaluation": "-0.01", "unposted_expiries": 3, "vouchers": None,
 }
 # Quarter: 340 + 866 (620+90+156) - 450 (400+50) - 230 (40+190) - 90 (50+40) - 20 (-120+100) = 416
 #   money 5.10 + 13.00 (9.30+1.35+2.35) - 6.75 - 3.45 - 1.35 - 0.30 = 6.25; closing 6.24: revaluation -0.01
@@ -429,7 +432,7 @@ QUARTER_ROLLFORWARD = {
     "closing_points": 416, "opening_liability": "5.10", "closing_liability": "6.24",
     "values": {"issued": "13.00", "redeemed": "6.75", "expired": "3.45", "clawed_back": "1.35",
                "adjusted": "-0.30"},
-    "revaluation": "-0.01", "unposted_expiries": 4,
+    "revaluation": "-0.01", "unposted_expiries": 4, "vouchers": None,
 }
 PERIODS = {("2026-01-01", "2026-01-31"): JANUARY_ROLLFORWARD, ("2026-02-01", "2026-02-28"): FEBRUARY_ROLLFORWARD,
            ("2026-03-01", "2026-03-31"): MARCH_ROLLFORWARD, ("2026-01-01", "2026-03-31"): QUARTER_ROLLFORWARD}

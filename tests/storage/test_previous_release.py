@@ -40,9 +40,13 @@ def ok(*args) -> str:
 def assert_same_figures(db: str) -> None:
     for program in PROGRAMS:
         liability = ok("--db", db, "report", "liability", "-p", program, "--as-of", "2026-10-31", "-f", "json")
-        assert json.loads(liability) == json.loads((FIGURES / f"liability-{program}.json").read_text()), program
+        printed = json.loads((FIGURES / f"liability-{program}.json").read_text())
+        # since issue 19 the liability names vouchers (none in that release) and the total they make with the net
+        printed |= {"vouchers_outstanding": {"count": 0, "value": "0.00"}, "total_liability": printed["net_liability"]}
+        assert json.loads(liability) == printed, program
         rolled = ok("--db", db, "report", "rollforward", "-p", program, *YEAR, "-f", "json")
-        assert json.loads(rolled) == json.loads((FIGURES / f"rollforward-{program}.json").read_text()), program
+        printed = json.loads((FIGURES / f"rollforward-{program}.json").read_text()) | {"vouchers": None}
+        assert json.loads(rolled) == printed, program
     journal = ok("--db", db, "report", "journal", "-p", "beauty-club", *YEAR, "--format", "csv")
     assert journal == (FIGURES / "journal-beauty-club.csv").read_text()
     statement = ok("--db", db, "statement", "-p", "fashion-house", "M001", *YEAR, "-f", "json")

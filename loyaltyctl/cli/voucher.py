@@ -1,0 +1,81 @@
+"""`loyaltyctl voucher …`: use a voucher at the till, show one, list and export them."""
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from loyaltyctl import render
+from loyaltyctl.cli.common import (
+    AsOfOption,
+    FormatOption,
+    OutputOption,
+    ProgramOption,
+    ReportFormatOption,
+    command,
+    database,
+    day_option,
+    snapshot,
+)
+from loyaltyctl.core.dates import cutoff
+from loyaltyctl.formats import vouchers as views
+from loyaltyctl.operations import vouchers as ops
+
+voucher_app = typer.Typer(no_args_is_help=True, help="Vouchers: use one at the till, show, list, export.")
+
+CodeArgument = Annotated[str, typer.Argument(help="The voucher code (any case; dashes and spaces are ignored).",
+                                             show_default=False)]
+StatusOption = Annotated[str | None, typer.Option("--status", metavar="STATUS",
+                                                  help="issued, used, cancelled or expired.")]
+
+
+@command(voucher_app, "use")
+def use(ctx: typer.Context, program: ProgramOption, code: CodeArgument,
+        order: Annotated[str | None, typer.Option("--order", metavar="REF", help="The order or receipt it paid.")] = None,
+        at: Annotated[str | None, typer.Option("--at", metavar="WHEN", help="When (ISO date or time; default now).")
+                      ] = None,
+        fmt: FormatOption = render.Format.table) -> None:
+    """Take a voucher at the till, once.
+
+    Refused (exit 1) when it was used, cancelled or has expired, naming when and where; the same --order
+    again changes nothing."""
+    result = ops.use_voucher(database(ctx), program, code, order, at)
+    if result.duplicate:
+        render.note(f"voucher {result.voucher.code} was already used for order {order}; nothing changed")
+    title = f"Voucher {result.voucher.code}" + (" (already used)" if result.duplicate else " used")
+    render.emit(views.voucher_view(result.voucher, result.ref, result.voucher.used_at, title), fmt)
+
+
+@command(voucher_app, "show")
+def show(ctx: typer.Context, program: ProgramOption, code: CodeArgument, fmt: FormatOption = render.Format.table) -> None:
+    """One voucher: its member, reward, value and status."""
+    ref, voucher, now = ops.find_voucher(snapshot(ctx), program, code)
+    render.emit(views.voucher_view(voucher, ref, now, f"Voucher {voucher.code}"), fmt)
+
+
+@command(voucher_app, "list")
+def list_vouchers(ctx: typer.Context, program: ProgramOption, status: StatusOption = None, as_of: AsOfOption = None,
+                  fmt: ReportFormatOption = render.ReportFormat.table, output: OutputOption = None) -> None:
+    """The program's vouchers, as they stood at the end of a day.
+
+    Each with its member, reward, value, last valid day and status; --status picks one kind."""
+    ref, day, found = ops.list_vouchers(snapshot(ctx), program, status, day_option("--as-of", as_of))
+    at = cutoff(day, ref.timezone) - 1
+    render.emit(views.vouchers_view(ref, day, at, found, f"Vouchers of {ref.code} at the end of {day}"), fmt, output)
+
+
+class ExportFormat(str, Enum):
+    shopify = "shopify"
+    csv = "csv"
+
+
+@command(voucher_app, "export")
+def export(ctx: typer.Context, program: ProgramOption, status: StatusOption = "issued",
+           fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="shopify: one Code column; csv: with "
+                                                     "value, last valid day and member.")] = ExportFormat.csv,
+           output: OutputOption = None) -> None:
+    """Codes for the shop: the vouchers still to be used, as CSV.
+
+    --format shopify writes the one Code column the Shopify apps that load codes into a discount read."""
+    ref, _, found = ops.list_vouchers(snapshot(ctx), program, status)
+    render.emit_text(views.export_csv(found, ref, fmt.value), output)

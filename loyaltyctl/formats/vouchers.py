@@ -1,0 +1,64 @@
+"""Vouchers as report values: one voucher, a list, an export for a shop's discount codes, and what is outstanding."""
+
+from datetime import date
+
+from loyaltyctl.core.dates import format_instant
+from loyaltyctl.core.vouchers import Voucher
+from loyaltyctl.money import Money, format_money
+from loyaltyctl.operations.vouchers import valid_through
+from loyaltyctl.render import Grid, Report, fields_grid
+from loyaltyctl.storage.programs import ProgramRef
+
+LIST_COLUMNS = ["code", "member", "reward", "points", "value", "issued", "valid_through", "status", "used_at",
+                "order", "points_returned"]
+
+
+def voucher_json(v: Voucher, ref: ProgramRef, at: int) -> dict:
+    """A voucher and where it stands at `at`."""
+    through = valid_through(v, ref.timezone)
+    return {
+        "code": v.code, "program": ref.code, "member": v.member_id, "reward": v.reward, "points": v.points,
+        "value": format_money(v.value, ref.currency), "currency": ref.currency,
+        "issued_at": format_instant(v.issued_at, ref.timezone),
+        "valid_through": through.isoformat() if through else None,
+        "status": v.status(at),
+        "used_at": format_instant(v.used_at, ref.timezone) if v.used_at is not None and v.used_at <= at else None,
+        "order": v.order if v.used_at is not None and v.used_at <= at else None,
+        "points_returned": v.points_returned and v.reversed_at <= at,
+    }
+
+
+def voucher_view(v: Voucher, ref: ProgramRef, at: int, title: str) -> Report:
+    data = voucher_json(v, ref, at)
+    pairs = [(k, v_) for k, v_ in data.items() if v_ not in (None, False) and k not in ("program", "currency")]
+    return Report(data, [fields_grid(title, pairs)])
+
+
+def vouchers_view(ref: ProgramRef, as_of: date, at: int, vouchers: list[Voucher], title: str) -> Report:
+    """A list for the till or a spreadsheet: every field in JSON and CSV, the ones a person reads in the table."""
+    rows = []
+    for v in vouchers:
+        j = voucher_json(v, ref, at)
+        rows.append(j | {"value": Money(v.value, ref.currency), "issued": j["issued_at"][:10],
+                         "used_at": j["used_at"][:10] if j["used_at"] else None})
+    document = {"program": ref.code, "as_of": as_of.isoformat(), "currency": ref.currency,
+                "vouchers": [voucher_json(v, ref, at) for v in vouchers],
+                "outstanding": sum(v.outstanding(at) for v in vouchers),
+                "outstanding_value": format_money(sum(v.value for v in vouchers if v.outstanding(at)), ref.currency)}
+    shown = ["code", "member", "reward", "value", "valid_through", "status"]
+    grid = Grid(title, [c.replace("_", " ") for c in shown], [[row[c] for c in shown] for row in rows],
+                empty="no vouchers")
+    return Report(document, [grid], csv=Grid(None, LIST_COLUMNS, [[row[c] for c in LIST_COLUMNS] for row in rows]))
+
+
+def export_csv(vouchers: list[Voucher], ref: ProgramRef, shop: str) -> str:
+    """Codes for a shop's discount: `shopify` is the one `Code` column the Shopify apps that load codes
+    into a discount read (Shopify's admin generates its own and has no import); `csv` adds what the
+    till needs to honour them by hand."""
+    from loyaltyctl.formats.csv_output import csv_text
+
+    if shop == "shopify":
+        return csv_text(["Code"], [[v.code] for v in vouchers])
+    return csv_text(["code", "value", "currency", "valid_through", "member", "reward"],
+                    [[v.code, Money(v.value, ref.currency), ref.currency, valid_through(v, ref.timezone), v.member_id,
+                      v.reward] for v in vouchers])

@@ -1,0 +1,51 @@
+"""Vouchers and their uses: written once, read with what happened to them since."""
+
+import time
+
+from loyaltyctl.core.vouchers import Voucher
+from loyaltyctl.storage.db import Store
+
+_COLUMNS = """v.code, v.member, m.member_id, v.reward, v.entry, v.points, v.value, v.issued_at, v.expires_at,
+              v.returns_points, u.used_at, u.order_ref,
+              (SELECT min(r.effective_at) FROM entries r WHERE r.ref = v.entry AND r.kind = 'reverse')"""
+_FROM = "FROM vouchers v JOIN members m ON m.id = v.member LEFT JOIN voucher_uses u ON u.voucher = v.id"
+
+
+def _voucher(row: tuple) -> Voucher:
+    return Voucher(*row[:9], bool(row[9]), *row[10:])
+
+
+def insert_voucher(db: Store, program_id: int, voucher: Voucher) -> None:
+    db.execute(
+        """INSERT INTO vouchers (program_id, code, entry, member, reward, points, value, issued_at, expires_at,
+                                 returns_points) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [program_id, voucher.code, voucher.entry, voucher.member, voucher.reward, voucher.points, voucher.value,
+         voucher.issued_at, voucher.expires_at, int(voucher.returns_points)])
+
+
+def code_taken(db: Store, code: str) -> bool:
+    return db.execute("SELECT 1 FROM vouchers WHERE code = ?", [code]).fetchone() is not None
+
+
+def fetch_voucher(db: Store, code: str) -> tuple[str, Voucher] | None:
+    """(program code, voucher) of a code in any program, or None."""
+    row = db.execute(f"SELECT p.code, {_COLUMNS} {_FROM} JOIN programs p ON p.id = v.program_id WHERE v.code = ?",
+                     [code]).fetchone()
+    return (row[0], _voucher(row[1:])) if row else None
+
+
+def fetch_voucher_of_entry(db: Store, entry: int) -> Voucher | None:
+    row = db.execute(f"SELECT {_COLUMNS} {_FROM} WHERE v.entry = ?", [entry]).fetchone()
+    return _voucher(row) if row else None
+
+
+def fetch_vouchers(db: Store, program_id: int, issued_before: int | None = None) -> list[Voucher]:
+    """The program's vouchers (issued before an instant, if given), oldest first."""
+    rows = db.execute(f"SELECT {_COLUMNS} {_FROM} WHERE v.program_id = ? AND v.issued_at < ? ORDER BY v.issued_at, v.code",
+                      [program_id, issued_before if issued_before is not None else 2**62])
+    return [_voucher(row) for row in rows]
+
+
+def insert_use(db: Store, code: str, used_at: int, order: str | None) -> None:
+    db.execute("INSERT INTO voucher_uses (voucher, used_at, order_ref, recorded_at) "
+               "SELECT id, ?, ?, ? FROM vouchers WHERE code = ?", [used_at, order, int(time.time()), code])
