@@ -7,8 +7,12 @@ import typer
 from loyaltyctl import render
 from loyaltyctl.cli.common import AsOfOption, OutputOption, ProgramOption, ReportFormatOption, command, day_option, snapshot
 from loyaltyctl.formats import accounting as accounting_out
+from loyaltyctl.core.dates import cutoff
 from loyaltyctl.formats import reports as views
+from loyaltyctl.formats import vouchers as voucher_views
+from loyaltyctl.money import format_money
 from loyaltyctl.operations import accounting, kpis, reports
+from loyaltyctl.operations import vouchers as voucher_ops
 
 report_app = typer.Typer(no_args_is_help=True, help="Reports for the owner, partners and accountants.")
 
@@ -34,6 +38,9 @@ def liability(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = No
     if report.unposted_expiries:
         render.note(f"{report.unposted_expiries} expiries due by {report.as_of} are not posted yet "
                     f"({report.unposted_points} points); they count as expired all the same")
+    if report.unposted_voucher_returns:
+        render.note(f"{report.unposted_voucher_returns} vouchers expired unused by {report.as_of} give their points "
+                    "back, which `expire` has not posted yet: those points are not in this liability")
     render.emit(accounting_out.liability_view(ref.code, report), fmt, output)
 
 
@@ -108,6 +115,19 @@ def donations(ctx: typer.Context, program: ProgramOption, start: FromOption, end
     period = _period(start, end)
     ref, lines = reports.donation_report(snapshot(ctx), program, period)
     render.emit(views.donations_view(ref, period, lines), fmt, output)
+
+
+@command(report_app, "vouchers")
+def vouchers(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = None,
+             fmt: ReportFormatOption = render.ReportFormat.table, output: OutputOption = None) -> None:
+    """Vouchers outstanding at the end of a day, and their value.
+
+    Issued and not yet used, cancelled or expired: the liability's voucher line, voucher by voucher."""
+    ref, day, found = voucher_ops.list_vouchers(snapshot(ctx), program, "issued", day_option("--as-of", as_of))
+    total = format_money(sum(v.value for v in found), ref.currency)
+    render.emit(voucher_views.vouchers_view(ref, day, cutoff(day, ref.timezone) - 1, found,
+                                            f"Vouchers outstanding in {ref.code} at the end of {day}: {len(found)}, "
+                                            f"{total} {ref.currency}"), fmt, output)
 
 
 @command(report_app, "expiring")

@@ -99,6 +99,7 @@ class Liability(Struct, frozen=True):
     unposted_points: int
     vouchers: int = 0  # vouchers outstanding: issued, not yet used, cancelled or expired
     voucher_value: int = 0  # their value, minor units
+    unposted_voucher_returns: int = 0  # expired unused vouchers whose points `expire` has not given back yet
 
     @property
     def total(self) -> int:

@@ -51,12 +51,15 @@ def liability_report(db: Store, program: str, as_of: date | None = None, breakag
         rate = core.program_breakage(version.breakage_rate)
     lots, points = store.unposted_expiries(db, ref.id, before)
     value, currency = version.point_value, ref.currency
-    vouchers = [v for v in voucher_store.fetch_vouchers(db, ref.id, issued_before=before) if v.outstanding(before - 1)]
+    issued = voucher_store.fetch_vouchers(db, ref.id, issued_before=before)
+    vouchers = [v for v in issued if v.outstanding(before - 1)]
+    returns_due = sum(v.returns_points and v.left_at() == ("expired", v.expires_at) and v.expires_at < before
+                      and (v.reversed_at is None or v.reversed_at >= before) for v in issued)
     return ref, core.Liability(
         as_of, currency, value, members_with_points, outstanding, owed, rate,
         core.aged(core.AGE_BUCKETS, by_age, outstanding, value, currency),
         core.aged(core.EXPIRY_BUCKETS, by_expiry, outstanding, value, currency),
-        lots, points, len(vouchers), sum(v.value for v in vouchers))
+        lots, points, len(vouchers), sum(v.value for v in vouchers), returns_due)
 
 
 def _aging(db: Store, ref: programs.ProgramRef, versions: VersionTable, before: int, as_of: date

@@ -35,8 +35,9 @@ def first_broken_link(db: Store) -> tuple[int, str] | None:
 
 
 def reconciliation_problems(db: Store) -> list[str]:
-    """Each lot, debt and member balance against the entries and takes behind it; each week's totals
-    and each closed period's closing points against the ledger now."""
+    """Each lot, debt and member balance against the entries and takes behind it; each week's totals,
+    each voucher against the redemption that issued it, and each closed period's closing points against
+    the ledger now."""
     problems = []
     summed = {(program_id, week): (points, entries) for program_id, week, points, entries in _rows(db,
               f"SELECT program_id, {WEEK_OF_EFFECTIVE_AT}, sum(points), count(*) FROM entries GROUP BY 1, 2")}
@@ -80,6 +81,15 @@ def reconciliation_problems(db: Store) -> list[str]:
     ):
         if total != held - owed:
             problems.append(f"member {member}: entries sum to {total}, lots hold {held} and {owed} is owed")
+    for code, entry in _rows(db,
+        """SELECT v.code, v.entry FROM vouchers v LEFT JOIN entries e ON e.id = v.entry
+           LEFT JOIN voucher_uses u ON u.voucher = v.id
+           WHERE e.id IS NULL OR e.kind != 'redeem' OR e.member != v.member OR e.program_id != v.program_id
+              OR e.points != -v.points OR e.effective_at != v.issued_at OR u.used_at < v.issued_at
+              OR u.used_at >= v.expires_at"""
+    ):
+        problems.append(f"voucher {code}: does not match the redemption (entry {entry}) that issued it, or was "
+                        "used outside its life")
     for program_id, code, close in fetch_all_closes(db):
         now = points_before(db, program_id, close.closed_before)
         if now != close.closing_points:

@@ -1,0 +1,261 @@
+"""Vouchers end to end: issued by a redemption, used once at the till, cancelled, expired (with and without
+their points back), and counted by the liability, the roll-forward and the journal to the cent.
+
+The scenario (UTC, 0.01 a point; the tests' clock is 2026-06-15 16:00):
+  05-01  M1 earns 3000 (lots expire 2027-05-01)
+  06-01  redeems five-off (500 points, $5, 30 days)            -> V1, valid through 06-30
+  06-01  redeems ten-back (1000 points, $10, 10 days, points back if unused) -> V2, valid through 06-10
+  06-02  redeems five-off                                       -> V3, valid through 07-01
+  06-05  V1 used for order R-1
+  06-06  V3's redemption reversed: V3 cancelled, its 500 points back
+  06-11  V2 expires unused; `expire` gives its 1000 points back, dated 06-11
+Points: 3000 - 500 - 1000 - 500 + 500 + 1000 = 2500.
+"""
+
+import csv
+import io
+import json
+import re
+from decimal import Decimal
+
+import pytest
+
+from loyaltyctl.core.vouchers import check_symbol, parse_code
+from tests.conftest import run, write
+
+SHOP = """\
+[program]
+code = "shop"
+name = "Shop"
+currency = "USD"
+timezone = "UTC"
+point_value = "0.01"
+effective_from = 2026-01-01
+
+[earn]
+points_per_unit = "1"
+
+[expiry]
+policy = "lot"
+months = 12
+
+[[rewards]]
+code = "five-off"
+name = "$5 voucher"
+points = 500
+value = "5.00"
+voucher = true
+voucher_days = 30
+
+[[rewards]]
+code = "ten-back"
+name = "$10 voucher"
+points = 1000
+value = "10.00"
+voucher = true
+voucher_days = 10
+return_points_on_expiry = true
+
+[[rewards]]
+code = "one-off"
+name = "$1 off now"
+points = 100
+value = "1.00"
+"""
+CODE = re.compile(r"[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}")
+
+
+def ok(*args) -> str:
+    result = run(*args)
+    assert result.exit_code == 0, (args, result.stderr)
+    return result.stdout
+
+
+def refused(*args) -> tuple[int, str]:
+    result = run(*args)
+    return result.exit_code, result.stderr
+
+
+def redeem(reward: str, at: str, *extra: str) -> dict:
+    return json.loads(ok("redeem", "-p", "shop", "M1", "--reward", reward, "--at", at, "--format", "json", *extra))
+
+
+@pytest.fixture
+def shop(tmp_path):
+    ok("program", "apply", write(tmp_path / "shop.toml", SHOP))
+    ok("member", "add", "-p", "shop", "M1", "--email", "m1@example.com")
+    ok("earn", "-p", "shop", "M1", "3000", "-r", "opening points", "--at", "2026-05-01T10:00")
+    return tmp_path
+
+
+@pytest.fixture
+def scenario(shop):
+    codes = [redeem("five-off", "2026-06-01T09:00")["voucher"]["code"],
+             redeem("ten-back", "2026-06-01T09:30")["voucher"]["code"]]
+    third = redeem("five-off", "2026-06-02T09:00")
+    codes.append(third["voucher"]["code"])
+    ok("voucher", "use", "-p", "shop", codes[0], "--order", "R-1", "--at", "2026-06-05T12:00")
+    ok("reverse", "-p", "shop", str(third["entries"][0]["id"]), "-r", "changed their mind", "--at", "2026-06-06T10:00")
+    returned = json.loads(ok("expire", "-p", "shop", "--format", "json"))
+    assert returned["vouchers_returned"] == 1
+    return codes
+
+
+def points(as_of: str) -> int:
+    return json.loads(ok("balance", "-p", "shop", "M1", "--as-of", as_of, "--format", "json"))["points"]
+
+
+def test_redeeming_a_voucher_reward_issues_a_code_the_till_can_type(shop):
+    posted = redeem("five-off", "2026-06-01T09:00")
+    voucher = posted["voucher"]
+    assert CODE.fullmatch(voucher["code"]) and parse_code(voucher["code"]) == voucher["code"]
+    assert {k: voucher[k] for k in ("member", "reward", "points", "value", "valid_through", "status")} == {
+        "member": "M1", "reward": "five-off", "points": 500, "value": "5.00", "valid_through": "2026-06-30",
+        "status": "issued"}
+    assert (posted["entries"][0]["points"], posted["balance"]) == (-500, 2500)
+    again = json.loads(ok("redeem", "-p", "shop", "M1", "--reward", "five-off", "--key", "k1", "--format", "json"))
+    repeat = json.loads(ok("redeem", "-p", "shop", "M1", "--reward", "five-off", "--key", "k1", "--format", "json"))
+    assert repeat["duplicate"] and repeat["voucher"]["code"] == again["voucher"]["code"]
+    assert "voucher" not in redeem("one-off", "2026-06-01T10:00")  # a reward without a voucher issues none
+
+
+def test_codes_refuse_typing_mistakes_rather_than_match_another_voucher():
+    body = "7KQMX2RH9TC"
+    code = body + check_symbol(body)
+    assert parse_code(code.lower()) == parse_code(f" {code[:6]} {code[6:]} ") == f"{code[:4]}-{code[4:8]}-{code[8:]}"
+    for position in range(len(code)):  # every single-symbol slip is caught
+        for wrong in "23456789ABCDEFGHJKLMNPQRSTUVWXYZ":
+            if wrong != code[position]:
+                with pytest.raises(ValueError, match="mistyped"):
+                    parse_code(code[:position] + wrong + code[position + 1:])
+    swapped = code[1] + code[0] + code[2:]
+    with pytest.raises(ValueError, match="mistyped"):
+        parse_code(swapped)
+    with pytest.raises(ValueError, match="codes never use 'O'"):
+        parse_code("O" + code[1:])
+
+
+def test_a_voucher_is_used_once_and_a_second_use_names_when_and_where(shop):
+    code = redeem("five-off", "2026-06-01T09:00")["voucher"]["code"]
+    used = json.loads(ok("voucher", "use", "-p", "shop", code.lower().replace("-", ""), "--order", "R-1",
+                         "--at", "2026-06-05T12:00", "--format", "json"))
+    assert (used["status"], used["used_at"], used["order"]) == ("used", "2026-06-05T12:00:00+00:00", "R-1")
+    assert ok("voucher", "use", "-p", "shop", code, "--order", "R-1", "--format", "json")  # the same order: exit 0
+    assert refused("voucher", "use", "-p", "shop", code, "--order", "R-2") == (
+        1, f"error: voucher {code} was already used on 2026-06-05 for order R-1\n")
+
+
+def test_codes_that_are_not_this_programs_unused_vouchers_are_refused(shop, tmp_path):
+    code = redeem("five-off", "2026-06-01T09:00")["voucher"]["code"]
+    mistyped = code[:-1] + ("2" if code[-1] != "2" else "3")
+    assert refused("voucher", "use", "-p", "shop", mistyped) == (2, f"error: {mistyped!r} is mistyped: its check "
+                                                                    "symbol does not match\n")
+    body = "22222222222"
+    unknown = parse_code(body + check_symbol(body))
+    assert refused("voucher", "show", "-p", "shop", unknown) == (1, f"error: no voucher {unknown}\n")
+    ok("program", "apply", write(tmp_path / "other.toml", SHOP.replace('code = "shop"', 'code = "other"')))
+    assert refused("voucher", "use", "-p", "other", code) == (
+        1, f"error: voucher {code} belongs to program 'shop', not 'other'\n")
+    assert refused("voucher", "use", "-p", "shop", code, "--at", "2026-05-31") == (
+        1, f"error: voucher {code} was issued on 2026-06-01, after 2026-05-31\n")
+    assert refused("voucher", "use", "-p", "shop", code, "--at", "2026-07-01T00:00") == (
+        1, f"error: voucher {code} expired on 2026-07-01\n")
+    ok("period", "close", "-p", "shop", "--through", "2026-06-10")
+    exit_code, message = refused("voucher", "use", "-p", "shop", code, "--at", "2026-06-09T12:00")
+    assert exit_code == 1 and "falls in a closed period" in message
+    assert json.loads(ok("voucher", "show", "-p", "shop", code, "--format", "json"))["status"] == "issued"
+
+
+def test_cancelled_expired_and_returned_vouchers(scenario):
+    v1, v2, v3 = scenario
+    assert points("2026-06-15") == 2500
+    assert (points("2026-06-10"), points("2026-06-11")) == (1500, 2500)  # V2's 1000 back from its expiry day
+    statuses = {v["code"]: (v["status"], v["points_returned"])
+                for v in json.loads(ok("voucher", "list", "-p", "shop", "--format", "json"))["vouchers"]}
+    assert statuses == {v1: ("used", False), v2: ("expired", True), v3: ("cancelled", False)}
+    assert refused("voucher", "use", "-p", "shop", v3) == (
+        1, f"error: voucher {v3} was cancelled on 2026-06-06 (its redemption was reversed)\n")
+    assert refused("voucher", "use", "-p", "shop", v2) == (1, f"error: voucher {v2} expired on 2026-06-11\n")
+    again = json.loads(ok("expire", "-p", "shop", "--format", "json"))
+    assert again["vouchers_returned"] == 0  # once
+    redemption = json.loads(ok("voucher", "show", "-p", "shop", v1, "--format", "json"))
+    assert redemption["status"] == "used"
+    entries = json.loads(ok("redeem", "-p", "shop", "M1", "--reward", "five-off", "--key", "x", "--format", "json"))
+    ok("voucher", "use", "-p", "shop", entries["voucher"]["code"])
+    exit_code, message = refused("reverse", "-p", "shop", str(entries["entries"][0]["id"]), "-r", "too late")
+    assert exit_code == 1 and "used on 2026-06-15: its points were spent" in message
+    # earn, three redemptions, the cancellation, the return and one more redemption
+    assert ok("db", "verify").startswith("7 entries: hash chain intact")
+
+
+def test_a_voucher_that_gives_no_points_back_is_breakage_when_it_expires(shop):
+    code = redeem("five-off", "2026-06-01T09:00")["voucher"]["code"]
+    ok("expire", "-p", "shop")  # nothing to give back: V1 is valid through 06-30
+    assert json.loads(ok("voucher", "list", "-p", "shop", "--as-of", "2026-07-01", "--format", "json")
+                      )["vouchers"][0]["status"] == "expired"
+    assert points("2026-07-01") == 2500
+    assert json.loads(ok("voucher", "show", "-p", "shop", code, "--format", "json"))["status"] == "issued"  # today
+
+
+def test_liability_counts_vouchers_outstanding(scenario):
+    # end of 06-05: points 3000 - 2000 = 1000 ($10.00); V2 ($10) and V3 ($5) outstanding, V1 used that day
+    report = json.loads(ok("report", "liability", "-p", "shop", "--as-of", "2026-06-05", "--format", "json"))
+    assert (report["net_liability"], report["vouchers_outstanding"], report["total_liability"]) == (
+        "10.00", {"count": 2, "value": "15.00"}, "25.00")
+    later = json.loads(ok("report", "liability", "-p", "shop", "--as-of", "2026-06-15", "--format", "json"))
+    assert (later["net_liability"], later["vouchers_outstanding"]["count"], later["total_liability"]) == (
+        "25.00", 0, "25.00")
+    outstanding = json.loads(ok("report", "vouchers", "-p", "shop", "--as-of", "2026-06-05", "--format", "json"))
+    assert ([v["code"] for v in outstanding["vouchers"]], outstanding["outstanding_value"]) == (
+        scenario[1:], "15.00")
+
+
+def test_rollforward_and_journal_reconcile_with_vouchers(scenario):
+    rolled = json.loads(ok("report", "rollforward", "-p", "shop", "--from", "2026-06-01", "--to", "2026-06-15",
+                           "--format", "json"))
+    # points: 3000 - 2000 redeemed + 1500 given back (500 cancelled, 1000 returned) = 2500
+    assert (rolled["opening_points"], rolled["redeemed"], rolled["adjusted"], rolled["closing_points"]) == (
+        3000, 2000, 1500, 2500)
+    assert rolled["vouchers"] == {"opening": "0.00", "issued": "20.00", "used": "5.00", "cancelled": "5.00",
+                                  "expired": "10.00", "closing": "0.00"}
+    # a book opened on 05-01 and run to 06-05: the voucher account holds V2 and V3, the points account 1000 points
+    for start, end, points_account, vouchers_account in (("2026-05-01", "2026-06-05", "-10.00", "-15.00"),
+                                                         ("2026-05-01", "2026-06-15", "-25.00", "0.00"),
+                                                         ("2026-06-03", "2026-06-15", "-25.00", "0.00")):
+        journal = ok("report", "journal", "-p", "shop", "--from", start, "--to", end, "--format", "csv")
+        sums: dict[str, Decimal] = {}
+        for row in csv.DictReader(io.StringIO(journal)):
+            sums[row["account"]] = (sums.get(row["account"], Decimal(0)) + Decimal(row["debit"] or 0)
+                                    - Decimal(row["credit"] or 0))
+        assert sum(sums.values()) == 0
+        assert (sums["Liabilities:Loyalty:Points"], sums.get("Liabilities:Loyalty:Vouchers", Decimal(0))) == (
+            Decimal(points_account), Decimal(vouchers_account)), (start, end)
+
+
+def test_list_and_export_for_the_shop(scenario, tmp_path):
+    ok("redeem", "-p", "shop", "M1", "--reward", "five-off", "--at", "2026-06-15T09:00")
+    issued = json.loads(ok("voucher", "list", "-p", "shop", "--status", "issued", "--format", "json"))["vouchers"]
+    assert len(issued) == 1
+    code = issued[0]["code"]
+    assert ok("voucher", "export", "-p", "shop", "--format", "shopify") == f"Code\n{code}\n"
+    ok("voucher", "export", "-p", "shop", "-o", tmp_path / "codes.csv")
+    assert (tmp_path / "codes.csv").read_text() == (
+        "code,value,currency,valid_through,member,reward\n" f"{code},5.00,USD,2026-07-14,M1,five-off\n")
+    listed = list(csv.reader(io.StringIO(ok("voucher", "list", "-p", "shop", "--format", "csv"))))
+    assert listed[0] == ["code", "member", "reward", "points", "value", "issued", "valid_through", "status",
+                         "used_at", "order", "points_returned"]
+    assert listed[1][:8] == [scenario[0], "M1", "five-off", "500", "5.00", "2026-06-01", "2026-06-30", "used"]
+    assert refused("voucher", "list", "-p", "shop", "--status", "spent") == (
+        2, "error: --status must be one of issued, used, cancelled, expired, got 'spent'\n")
+
+
+@pytest.mark.parametrize("reward, message", [
+    ('voucher = true\nkind = "donation"\ncharity = "Trust"', "a donation goes to the charity"),
+    ("voucher_days = 30", "rewards[0].voucher_days: is only for rewards with voucher = true"),
+    ("voucher = true\nvoucher_days = 0", "rewards[0].voucher_days: must be greater than 0"),
+    ("return_points_on_expiry = true", "rewards[0].return_points_on_expiry: is only for rewards with voucher = true"),
+])
+def test_voucher_settings_that_cannot_work_are_refused(tmp_path, reward, message):
+    text = SHOP.split("[[rewards]]")[0] + f'[[rewards]]\ncode = "r"\nname = "R"\npoints = 10\nvalue = "1.00"\n{reward}\n'
+    result = run("program", "validate", write(tmp_path / "p.toml", text))
+    assert result.exit_code == 2 and message in result.stderr, result.stderr
