@@ -51,10 +51,10 @@ operation = st.one_of(
 step = st.tuples(st.integers(0, 45), operation)  # days after the previous step, then what to do
 
 
-def _setup(policy: str):
+def _setup(policy: str, program: str = PROGRAM):
     path = Path(tempfile.mkdtemp()) / "p.db"
     db = open_db(path, create=True)
-    apply_programs(db, [parse_program(PROGRAM.format(policy=policy))])
+    apply_programs(db, [parse_program(program.format(policy=policy))])
     from loyaltyctl.storage.db import write
 
     with write(db):
