@@ -17,6 +17,7 @@ from loyaltyctl.operations import ledger as ops
 from loyaltyctl.operations.member_state import member_details, pay_membership
 from loyaltyctl.operations.quote import quote
 from loyaltyctl.operations.statement_batch import write_statements
+from loyaltyctl.operations.vouchers import use_voucher
 from loyaltyctl.operations.statements import member_statement
 from loyaltyctl.storage import programs
 from loyaltyctl.storage.members import fetch_members
@@ -118,6 +119,8 @@ def _ledger_tour(database, console) -> None:
     ops.post_redeem(database, program, "M002", reward_code="donate-ten", key="demo-4", at="2026-10-03T09:00")
     ops.post_transfer(database, program, "M001", "M003", 30, key="demo-5", at="2026-10-05T10:00")
     ops.post_adjust(database, program, "M003", -5, "duplicate scan", key="demo-6", at="2026-10-06T10:00")
+    gift = ops.post_redeem(database, program, "M004", reward_code="gift-15", key="demo-7", at="2026-10-10T15:00")
+    use_voucher(database, program, gift.voucher.code, order="POS-1042", at="2026-10-12T11:30")
     ops.run_expire(database, program)
     balances = [ops.member_balance(database, program, member) for member in ("M001", "M002", "M003")]
     render.show(
@@ -131,6 +134,8 @@ def _ledger_tour(database, console) -> None:
             ],
         )
     )
+    render.show(f"voucher {gift.voucher.code}: M004's $15 gift voucher (150 points on 2026-10-10), used at the till "
+                "on 2026-10-12 for order POS-1042")
 
 
 def _pay_memberships(database, console) -> None:
