@@ -66,9 +66,11 @@ class Reward(Struct, frozen=True):
     code: str
     name: str
     points: int
-    value: int  # minor units
-    kind: str = "discount"  # discount | product | cashback | donation
+    value: int  # minor units (kind percent: its max_value, or 0 without one)
+    kind: str = "discount"  # discount | product | cashback | donation | percent
     charity: str | None = None
+    percent: Decimal | None = None  # kind percent: the share of the order it takes off (0-100)
+    max_value: int | None = None  # kind percent: the most it takes off, minor units
     voucher: bool = False  # redeeming it issues a voucher code the till takes once
     voucher_days: int = 0  # the voucher is valid this many days (0: until used)
     return_points_on_expiry: bool = False  # an unused voucher gives its points back when it expires

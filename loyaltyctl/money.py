@@ -109,6 +109,17 @@ def display_money(minor: int, currency: str) -> str:
     return f"{sign}{plain} {currency}"
 
 
+def points_for(minor: int, point_value: Decimal, currency: str) -> int:
+    """The points an amount takes at `point_value`: rounded up, so the points are never worth less than it."""
+    return int((from_minor(minor, currency) / point_value).to_integral_value(ROUND_CEILING))
+
+
+def percent_of(minor: int, percent: Decimal, most: int | None = None) -> int:
+    """`percent` % of an amount in minor units, rounded half up to a whole minor unit, at most `most`."""
+    share = int((Decimal(minor) * percent / 100).to_integral_value(ROUND_HALF_UP))
+    return share if most is None else min(share, most)
+
+
 def plain_decimal(value: Decimal) -> str:
     """A rate or factor as people write it: `1.5`, `270`, never `2.7E+2` or `270.0000`."""
     return format(value.normalize(), "f")

@@ -44,14 +44,20 @@ def redeem(
     member: MemberArgument,
     reward: Annotated[str | None, typer.Option("--reward", help="Reward code from the program.")] = None,
     points: Annotated[int | None, typer.Option("--points", help="Points to spend, valued at point_value.")] = None,
+    amount: Annotated[str | None, typer.Option("--amount", metavar="MONEY",
+                                               help="Money to take off: the points it takes at point_value.")] = None,
+    order_amount: Annotated[str | None, typer.Option("--order-amount", metavar="MONEY",
+                                                     help="The order a percent-off reward takes its share of.")] = None,
     key: KeyOption = None,
     at: AtOption = None,
     fmt: FormatOption = render.Format.table,
 ) -> None:
-    """Spend points on a reward.
+    """Spend points on a reward, points or an amount.
 
-    Refused (exit 1) when the available balance is short."""
-    _emit_posted(ctx, ops.post_redeem(database(ctx), program, member, reward, points, key, at), fmt)
+    A reward (a voucher reward also issues its code), a number of points, or an amount of money (cashback:
+    as many points as it takes, rounded up). Refused (exit 1) when the available balance is short."""
+    _emit_posted(ctx, ops.post_redeem(database(ctx), program, member, reward, points, key, at, amount, order_amount),
+                 fmt)
 
 
 # Negative points (-50) must reach the argument instead of being read as an option.

@@ -34,12 +34,15 @@ def use(ctx: typer.Context, program: ProgramOption, code: CodeArgument,
         order: Annotated[str | None, typer.Option("--order", metavar="REF", help="The order or receipt it paid.")] = None,
         at: Annotated[str | None, typer.Option("--at", metavar="WHEN", help="When (ISO date or time; default now).")
                       ] = None,
+        order_amount: Annotated[str | None, typer.Option(
+            "--order-amount", metavar="MONEY", help="The order's amount: a percent voucher takes its share of it, "
+                                                    "any voucher at most all of it.")] = None,
         fmt: FormatOption = render.Format.table) -> None:
     """Take a voucher at the till, once.
 
     Refused (exit 1) when it was used, cancelled or has expired, naming when and where; the same --order
     again changes nothing."""
-    result = ops.use_voucher(database(ctx), program, code, order, at)
+    result = ops.use_voucher(database(ctx), program, code, order, at, order_amount)
     if result.duplicate:
         render.note(f"voucher {result.voucher.code} was already used for order {order}; nothing changed")
     title = f"Voucher {result.voucher.code}" + (" (already used)" if result.duplicate else " used")

@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from msgspec import Struct
 
-from loyaltyctl.core.vouchers import VoucherRollforward
+from loyaltyctl.core.vouchers import VoucherDay, VoucherRollforward
 from loyaltyctl.model import Accounting
 from loyaltyctl.money import points_value
 
@@ -262,7 +262,7 @@ class Rollforward(Struct, frozen=True):
     movements: tuple[Movement, ...]
     unposted_expiries: int = 0
     vouchers: VoucherRollforward | None = None  # vouchers in money, when the program has issued any
-    voucher_days: tuple[tuple[date, int, int], ...] = ()  # (day, value used, value expired)
+    voucher_days: tuple[VoucherDay, ...] = ()  # vouchers used and expired, per day
 
     @property
     def balances(self) -> bool:
@@ -282,7 +282,7 @@ def _line_sign(line: str) -> int:
 def rollforward(start: date, end: date, currency: str, opening_points: int, opening_value: Decimal,
                 closing_value: Decimal, movements: Sequence[Movement], value_on: Callable[[date], Decimal],
                 unposted_expiries: int = 0, vouchers: VoucherRollforward | None = None,
-                voucher_days: Sequence[tuple[date, int, int]] = ()) -> Rollforward:
+                voucher_days: Sequence[VoucherDay] = ()) -> Rollforward:
     """Opening + the period's movements = closing, in points and in money.
 
     Each day's movement is valued at that day's point value; the opening at
@@ -356,13 +356,13 @@ def journal(result: Rollforward, accounts: Accounting, opening: bool = False) ->
             postings = _postings((accounts.liability, -movement.value), (counter, movement.value))
         if postings:
             entries.append(JournalEntry(movement.day, kind.narration, movement.points, postings))
-    for day, used, expired in result.voucher_days:
-        if used:
-            entries.append(JournalEntry(day, VOUCHERS_USED_NARRATION, 0,
-                                        _postings((accounts.vouchers, used), (accounts.redemptions, -used))))
-        if expired:
-            entries.append(JournalEntry(day, VOUCHERS_EXPIRED_NARRATION, 0,
-                                        _postings((accounts.vouchers, expired), (accounts.breakage, -expired))))
+    for v in result.voucher_days:  # what a voucher took off an order is the redemption; the rest of it, breakage
+        if v.used:
+            entries.append(JournalEntry(v.day, VOUCHERS_USED_NARRATION, 0, _postings(
+                (accounts.vouchers, v.used), (accounts.redemptions, -v.given), (accounts.breakage, v.given - v.used))))
+        if v.expired:
+            entries.append(JournalEntry(v.day, VOUCHERS_EXPIRED_NARRATION, 0,
+                                        _postings((accounts.vouchers, v.expired), (accounts.breakage, -v.expired))))
     entries[1 if first else 0:] = sorted(entries[1 if first else 0:], key=lambda entry: entry.day)
     if result.revaluation:
         entries.append(JournalEntry(result.end, REVALUATION_NARRATION, 0,

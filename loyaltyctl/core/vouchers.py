@@ -15,8 +15,11 @@ dated the expiry, and moves points, not the voucher.
 
 from collections.abc import Callable, Iterable
 from datetime import date
+from decimal import Decimal
 
 from msgspec import Struct
+
+from loyaltyctl.money import percent_of
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 RANDOM_SYMBOLS = 11
@@ -71,9 +74,17 @@ class Voucher(Struct, frozen=True):
     issued_at: int
     expires_at: int | None  # None: never
     returns_points: bool  # an unused voucher gives its points back when it expires
+    percent: Decimal | None = None  # a percent-off voucher: the share of the order; `value` is the most it takes
     used_at: int | None = None
     order: str | None = None
+    value_used: int | None = None  # what it took off the order (at most `value`; the rest is breakage)
     reversed_at: int | None = None  # the redemption's reversal: a cancellation, or the points given back
+
+    def worth(self, order: int | None) -> int:
+        """What it takes off an order of `order` minor units (the whole order at most; None: its full value)."""
+        if order is None:
+            return self.value
+        return percent_of(order, self.percent, self.value) if self.percent is not None else min(order, self.value)
 
     def left_at(self) -> tuple[str, int] | None:
         """How and when it stopped being a liability: (used | cancelled | expired, instant), or None.
@@ -132,13 +143,26 @@ def voucher_rollforward(vouchers: Iterable[Voucher], start: int, end: int) -> Vo
                               closing, count)
 
 
+class VoucherDay(Struct, frozen=True):
+    """One local day of vouchers ending without a ledger entry (a cancellation is the redemption's reversal)."""
+
+    day: date
+    used: int  # value of the vouchers used, as the liability carried them
+    given: int  # what they took off orders (the rest of `used` is breakage)
+    expired: int  # value of the vouchers that expired unused
+
+
 def voucher_days(vouchers: Iterable[Voucher], start: int, end: int,
-                 day_of: Callable[[int], date]) -> dict[date, tuple[int, int]]:
-    """Per local day of [start, end): (value used, value expired), the two ways a voucher ends that are not
-    a ledger entry (a cancellation is the redemption's reversal, posted in the journal with it)."""
+                 day_of: Callable[[int], date]) -> list[VoucherDay]:
+    """Per local day of [start, end), the vouchers used and expired."""
     days: dict[date, list[int]] = {}
     for v in vouchers:
         left = v.left_at()
         if left is not None and left[0] in ("used", "expired") and start <= left[1] < end:
-            days.setdefault(day_of(left[1]), [0, 0])[left[0] == "expired"] += v.value
-    return {day: (used, expired) for day, (used, expired) in sorted(days.items())}
+            figures = days.setdefault(day_of(left[1]), [0, 0, 0])
+            if left[0] == "used":
+                figures[0] += v.value
+                figures[1] += v.value if v.value_used is None else v.value_used
+            else:
+                figures[2] += v.value
+    return [VoucherDay(day, *figures) for day, figures in sorted(days.items())]

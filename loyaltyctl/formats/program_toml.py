@@ -108,6 +108,13 @@ def _fraction(value: Any) -> Decimal:
     return number
 
 
+def _percent(value: Any) -> Decimal:
+    number = _decimal(value)
+    if not 0 < number <= 100:
+        raise ValueError(f"must be more than 0 and at most 100, got {number}")
+    return number
+
+
 def _integer(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"must be a whole number, not {type_name(value)}")
@@ -277,7 +284,7 @@ def _read_tiers(section: Section) -> Tiers:
 def _read_rewards(items: list[Section], money: Callable[[Any], int]) -> tuple[Reward, ...]:
     rewards = []
     for item in items:
-        kind = item.get("kind", as_choice("discount", "product", "cashback", "donation"), "discount")
+        kind = item.get("kind", as_choice("discount", "product", "cashback", "donation", "percent"), "discount")
         charity = item.get("charity", as_text, None)
         if kind == "donation" and charity is None and "charity" not in item.raw:
             item.problem("charity", "is required for a donation reward")
@@ -289,14 +296,31 @@ def _read_rewards(items: list[Section], money: Callable[[Any], int]) -> tuple[Re
         for key in ("voucher_days", "return_points_on_expiry"):
             if key in item.raw and not voucher:
                 item.problem(key, "is only for rewards with voucher = true")
+        percent = max_value = None
+        if kind == "percent":
+            percent = item.get("percent", _percent)
+            max_value = item.get("max_value", money, None)
+            if "value" in item.raw:
+                item.problem("value", "a percent reward is worth its percent of the order: cap it with max_value")
+            if voucher and "max_value" not in item.raw:
+                item.problem("max_value", "is required for a percent voucher: it is what the voucher counts for "
+                                          "in the liability until it is used")
+            value = max_value or 0
+        else:
+            value = item.get("value", money)
+            for key in ("percent", "max_value"):
+                if key in item.raw:
+                    item.problem(key, "is only for rewards of kind 'percent'")
         rewards.append(
             Reward(
                 code=item.get("code", _code),
                 name=item.get("name", as_text),
                 points=item.get("points", _positive_integer),
-                value=item.get("value", money),
+                value=value,
                 kind=kind,
                 charity=charity,
+                percent=percent,
+                max_value=max_value,
                 voucher=voucher,
                 voucher_days=item.get("voucher_days", _positive_integer, 0),
                 return_points_on_expiry=item.get("return_points_on_expiry", as_boolean, False),
@@ -497,7 +521,10 @@ def program_to_dict(program: Program) -> dict[str, Any]:
         }
     if program.rewards:
         doc["rewards"] = [
-            {"code": r.code, "name": r.name, "points": r.points, "value": money(r.value), "kind": r.kind}
+            {"code": r.code, "name": r.name, "points": r.points} | (
+                {"kind": r.kind, "percent": _number(r.percent)} | (
+                    {"max_value": money(r.max_value)} if r.max_value is not None else {})
+                if r.kind == "percent" else {"value": money(r.value), "kind": r.kind})
             | ({"charity": r.charity} if r.charity else {})
             | ({"voucher": True} if r.voucher else {})  # added later, left out when unset: digests stay
             | ({"voucher_days": r.voucher_days} if r.voucher_days else {})

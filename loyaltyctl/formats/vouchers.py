@@ -4,13 +4,13 @@ from datetime import date
 
 from loyaltyctl.core.dates import format_instant
 from loyaltyctl.core.vouchers import Voucher
-from loyaltyctl.money import Money, format_money
+from loyaltyctl.money import Money, format_money, plain_decimal
 from loyaltyctl.operations.vouchers import valid_through
 from loyaltyctl.render import Grid, Report, fields_grid
 from loyaltyctl.storage.programs import ProgramRef
 
 LIST_COLUMNS = ["code", "member", "reward", "points", "value", "issued", "valid_through", "status", "used_at",
-                "order", "points_returned"]
+                "order", "value_used", "points_returned"]
 
 
 def voucher_json(v: Voucher, ref: ProgramRef, at: int) -> dict:
@@ -19,11 +19,14 @@ def voucher_json(v: Voucher, ref: ProgramRef, at: int) -> dict:
     return {
         "code": v.code, "program": ref.code, "member": v.member_id, "reward": v.reward, "points": v.points,
         "value": format_money(v.value, ref.currency), "currency": ref.currency,
+        "percent": plain_decimal(v.percent) if v.percent is not None else None,
         "issued_at": format_instant(v.issued_at, ref.timezone),
         "valid_through": through.isoformat() if through else None,
         "status": v.status(at),
         "used_at": format_instant(v.used_at, ref.timezone) if v.used_at is not None and v.used_at <= at else None,
         "order": v.order if v.used_at is not None and v.used_at <= at else None,
+        "value_used": (format_money(v.value_used, ref.currency)
+                       if v.used_at is not None and v.used_at <= at and v.value_used is not None else None),
         "points_returned": v.points_returned and v.reversed_at <= at,
     }
 

@@ -139,8 +139,7 @@ def rollforward_report(db: Store, program: str, period: Period) -> tuple[program
         period.start, period.end, ref.currency, opening,
         versions.on(period.start - timedelta(days=1)).point_value, versions.on(period.end).point_value,
         movements, lambda day: versions.on(day).point_value, unposted,
-        voucher_rollforward(vouchers, start, end) if vouchers else None,
-        [(day, used, expired) for day, (used, expired) in voucher_days.items()])
+        voucher_rollforward(vouchers, start, end) if vouchers else None, voucher_days)
 
 
 class Journal(Struct, frozen=True):

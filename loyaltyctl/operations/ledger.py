@@ -21,7 +21,16 @@ from loyaltyctl.core.tiers import TierStatus
 from loyaltyctl.core.vouchers import Voucher
 from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.model import Member, Program, Reward, Tiers
-from loyaltyctl.money import check_points, points_value, round_points
+from loyaltyctl.money import (
+    check_points,
+    format_money,
+    parse_money,
+    percent_of,
+    plain_decimal,
+    points_for,
+    points_value,
+    round_points,
+)
 from loyaltyctl.operations.member_state import MemberStates, program_versions
 from loyaltyctl.storage import ledger as store
 from loyaltyctl.storage import members as member_store
@@ -165,23 +174,34 @@ def _check_spendable(book: Book, member_row: int, member: Member, points: int, a
 
 
 def post_redeem(db: Store, program: str, ident: str, reward_code: str | None = None, points: int | None = None,
-                key: str | None = None, at: str | None = None) -> Posted:
-    """Spend points on a reward (its points and value) or on a plain amount of points."""
-    if (reward_code is None) == (points is None):
-        raise Refused("give either --reward CODE or --points N")
+                key: str | None = None, at: str | None = None, amount: str | None = None,
+                order_amount: str | None = None) -> Posted:
+    """Spend points on a reward (its points and value; a percent reward's share of the order), on a plain
+    number of points, or on an amount of money (as many points as it takes at point_value, rounded up)."""
+    if [reward_code, points, amount].count(None) != 2:
+        raise BadInput("give one of --reward CODE, --points N or --amount MONEY")
+    if order_amount is not None and reward_code is None:
+        raise BadInput("--order-amount is for a percent-off reward (--reward CODE)")
     with write(db, program):
         session = _Session(db, program, at)
         if replayed := session.replay(key):
             return replayed
         member_row, member = session.member(ident)
+        version = session.version
         if reward_code is not None:
             reward = _find_reward(session, reward_code)
-            points, value = reward.points, reward.value
+            points, value = reward.points, _reward_value(reward, order_amount, version.currency)
             details = dict(reward=reward.code, charity=reward.charity, reason=reward.name)
+        elif amount is not None:
+            value = _money_amount("--amount", amount, version.currency)
+            if not version.point_value:
+                raise BadInput(f"--amount: {program} values points at 0 (point_value), so no points pay for money")
+            points = points_for(value, version.point_value, version.currency)
+            details = dict(reason=f"{format_money(value, version.currency)} {version.currency}")
         else:
             _positive(points)
-            value = points_value(points, session.version.point_value, session.version.currency)
-            details = dict(reason=f"{points} {session.version.unit}")
+            value = points_value(points, version.point_value, version.currency)
+            details = dict(reason=f"{points} {version.unit}")
 
         def redemption(book: Book) -> list[NewEntry]:
             _check_spendable(book, member_row, member, points, session.at, session.version.unit)
@@ -192,6 +212,33 @@ def post_redeem(db: Store, program: str, ident: str, reward_code: str | None = N
         voucher = (issue_voucher(db, session.ref, reward, (member_row, member.member_id), entries[0], session.at)
                    if reward_code is not None and reward.voucher else None)
         return replace(session.posted(member, entries), voucher=voucher)
+
+
+def _money_amount(option: str, text: str, currency: str) -> int:
+    try:
+        minor = parse_money(text, currency)
+    except ValueError as error:
+        raise BadInput(f"{option} {error}") from None
+    if minor <= 0:
+        raise BadInput(f"{option} must be more than 0, got {text}")
+    return minor
+
+
+def _reward_value(reward: Reward, order_amount: str | None, currency: str) -> int:
+    """A reward's value; a percent-off reward's is its share of the order, at most max_value (a percent
+    voucher's, its max_value until the till knows the order)."""
+    if order_amount is not None and reward.voucher:
+        raise BadInput(f"--order-amount: {reward.code!r} issues a voucher, whose order comes at the till "
+                       "(voucher use --order-amount)")
+    if reward.kind != "percent" or reward.voucher:
+        if order_amount is not None:
+            raise BadInput(f"--order-amount is for a percent-off reward; {reward.code!r} is worth "
+                           f"{format_money(reward.value, currency)}")
+        return reward.value
+    if order_amount is None:
+        raise BadInput(f"reward {reward.code!r} takes {plain_decimal(reward.percent)}% off the order: "
+                       "give --order-amount")
+    return percent_of(_money_amount("--order-amount", order_amount, currency), reward.percent, reward.max_value)
 
 
 def post_adjust(db: Store, program: str, ident: str, points: int, reason: str, key: str | None = None,

@@ -11,6 +11,7 @@ from loyaltyctl.core.posting import Book, debit_reversal
 from loyaltyctl.core.vouchers import RANDOM_SYMBOLS, STATUSES, Voucher, new_code, parse_code
 from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.model import Reward
+from loyaltyctl.money import parse_money, plain_decimal
 from loyaltyctl.operations.posting import Poster
 from loyaltyctl.storage import periods, programs
 from loyaltyctl.storage import vouchers as store
@@ -29,7 +30,7 @@ def issue_voucher(db: Store, ref: programs.ProgramRef, reward: Reward, member: t
     expires_at = (start_of_day(local_date(at, ref.timezone) + timedelta(days=reward.voucher_days), ref.timezone)
                   if reward.voucher_days else None)
     voucher = Voucher(code, member[0], member[1], reward.code, entry, reward.points, reward.value, at, expires_at,
-                      reward.return_points_on_expiry)
+                      reward.return_points_on_expiry, reward.percent)
     store.insert_voucher(db, ref.id, voucher)
     return voucher
 
@@ -65,13 +66,20 @@ class VoucherUse(Struct, frozen=True):
     duplicate: bool = False  # the same order used it before: nothing changed
 
 
-def use_voucher(db: Store, program: str, text: str, order: str | None = None, at: str | None = None) -> VoucherUse:
-    """Mark a voucher used, once. The same --order again changes nothing; any other second use is refused,
-    as is a use before it was issued, after it expired or was cancelled, or in a closed period."""
+def use_voucher(db: Store, program: str, text: str, order: str | None = None, at: str | None = None,
+                order_amount: str | None = None) -> VoucherUse:
+    """Mark a voucher used, once, on an order of `order_amount` if given: it takes off its value, or its
+    percent of the order up to its value, never more than the order (the rest of its value is breakage).
+    The same --order again changes nothing; any other second use is refused, as is a use before it was
+    issued, after it expired or was cancelled, or in a closed period."""
     with write(db, program):
         ref = programs.fetch_program_ref(db, program)
         instant = clock.at_or_now(at, ref.timezone)
         voucher = _find(db, ref, text)
+        amount = None if order_amount is None else _order_amount(order_amount, ref.currency)
+        if voucher.percent is not None and amount is None and voucher.used_at is None:
+            raise BadInput(f"voucher {voucher.code} takes {plain_decimal(voucher.percent)}% off the order: "
+                           "give --order-amount")
         day = lambda t: local_date(t, ref.timezone)  # noqa: E731
         if voucher.used_at is not None:
             if order is not None and voucher.order == order:
@@ -88,8 +96,18 @@ def use_voucher(db: Store, program: str, text: str, order: str | None = None, at
             raise Refused(f"voucher {voucher.code} expired on {day(voucher.expires_at)}")
         if (closed := periods.fetch_closed_through(db, ref.id)) and closed.covers(instant):
             raise Refused(closed.refusal(instant, "a voucher use"))
-        store.insert_use(db, voucher.code, instant, order)
+        store.insert_use(db, voucher.code, instant, order, voucher.worth(amount))
         return VoucherUse(ref, _find(db, ref, voucher.code))
+
+
+def _order_amount(text: str, currency: str) -> int:
+    try:
+        amount = parse_money(text, currency)
+    except ValueError as error:
+        raise BadInput(f"--order-amount {error}") from None
+    if amount <= 0:
+        raise BadInput(f"--order-amount must be more than 0, got {text}")
+    return amount
 
 
 def list_vouchers(db: Store, program: str, status: str | None = None, as_of: date | None = None

@@ -49,8 +49,9 @@ TABLES = (
     Table("period_closes", ("id", "program_id", "through", "closed_before", "expiries_posted", "closing_points",
                             "closing_liability", "recorded_at"), "id"),
     Table("vouchers", ("id", "program_id", "code", "entry", "member", "reward", "points", "value", "issued_at",
-                       "expires_at", "returns_points"), "id"),
-    Table("voucher_uses", ("voucher", "used_at", "order_ref", "recorded_at"), "voucher", generated=False),
+                       "expires_at", "returns_points", "percent"), "id"),
+    Table("voucher_uses", ("voucher", "used_at", "order_ref", "value_used", "recorded_at"), "voucher",
+          generated=False),
 )
 
 

@@ -370,13 +370,15 @@ def m012_vouchers(db: Store) -> None:
             value INTEGER NOT NULL,
             issued_at INTEGER NOT NULL,
             expires_at INTEGER,
-            returns_points INTEGER NOT NULL
+            returns_points INTEGER NOT NULL,
+            percent TEXT
         );
         CREATE INDEX vouchers_program ON vouchers(program_id, issued_at);
         CREATE TABLE voucher_uses (
             voucher INTEGER PRIMARY KEY REFERENCES vouchers(id),
             used_at INTEGER NOT NULL,
             order_ref TEXT,
+            value_used INTEGER NOT NULL,
             recorded_at INTEGER NOT NULL
         );"""))
     _append_only(db, "vouchers", "voucher_uses")

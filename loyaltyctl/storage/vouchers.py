@@ -1,26 +1,28 @@
 """Vouchers and their uses: written once, read with what happened to them since."""
 
 import time
+from decimal import Decimal
 
 from loyaltyctl.core.vouchers import Voucher
 from loyaltyctl.storage.db import Store
 
 _COLUMNS = """v.code, v.member, m.member_id, v.reward, v.entry, v.points, v.value, v.issued_at, v.expires_at,
-              v.returns_points, u.used_at, u.order_ref,
+              v.returns_points, v.percent, u.used_at, u.order_ref, u.value_used,
               (SELECT min(r.effective_at) FROM entries r WHERE r.ref = v.entry AND r.kind = 'reverse')"""
 _FROM = "FROM vouchers v JOIN members m ON m.id = v.member LEFT JOIN voucher_uses u ON u.voucher = v.id"
 
 
 def _voucher(row: tuple) -> Voucher:
-    return Voucher(*row[:9], bool(row[9]), *row[10:])
+    return Voucher(*row[:9], bool(row[9]), None if row[10] is None else Decimal(row[10]), *row[11:])
 
 
 def insert_voucher(db: Store, program_id: int, voucher: Voucher) -> None:
     db.execute(
         """INSERT INTO vouchers (program_id, code, entry, member, reward, points, value, issued_at, expires_at,
-                                 returns_points) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                 returns_points, percent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [program_id, voucher.code, voucher.entry, voucher.member, voucher.reward, voucher.points, voucher.value,
-         voucher.issued_at, voucher.expires_at, int(voucher.returns_points)])
+         voucher.issued_at, voucher.expires_at, int(voucher.returns_points),
+         None if voucher.percent is None else str(voucher.percent)])
 
 
 def code_taken(db: Store, code: str) -> bool:
@@ -46,6 +48,6 @@ def fetch_vouchers(db: Store, program_id: int, issued_before: int | None = None)
     return [_voucher(row) for row in rows]
 
 
-def insert_use(db: Store, code: str, used_at: int, order: str | None) -> None:
-    db.execute("INSERT INTO voucher_uses (voucher, used_at, order_ref, recorded_at) "
-               "SELECT id, ?, ?, ? FROM vouchers WHERE code = ?", [used_at, order, int(time.time()), code])
+def insert_use(db: Store, code: str, used_at: int, order: str | None, value_used: int) -> None:
+    db.execute("INSERT INTO voucher_uses (voucher, used_at, order_ref, value_used, recorded_at) "
+               "SELECT id, ?, ?, ?, ? FROM vouchers WHERE code = ?", [used_at, order, value_used, int(time.time()), code])

@@ -243,7 +243,7 @@ def test_list_and_export_for_the_shop(scenario, tmp_path):
         "code,value,currency,valid_through,member,reward\n" f"{code},5.00,USD,2026-07-14,M1,five-off\n")
     listed = list(csv.reader(io.StringIO(ok("voucher", "list", "-p", "shop", "--format", "csv"))))
     assert listed[0] == ["code", "member", "reward", "points", "value", "issued", "valid_through", "status",
-                         "used_at", "order", "points_returned"]
+                         "used_at", "order", "value_used", "points_returned"]
     assert listed[1][:8] == [scenario[0], "M1", "five-off", "500", "5.00", "2026-06-01", "2026-06-30", "used"]
     assert refused("voucher", "list", "-p", "shop", "--status", "spent") == (
         2, "error: --status must be one of issued, used, cancelled, expired, got 'spent'\n")
@@ -259,3 +259,101 @@ def test_voucher_settings_that_cannot_work_are_refused(tmp_path, reward, message
     text = SHOP.split("[[rewards]]")[0] + f'[[rewards]]\ncode = "r"\nname = "R"\npoints = 10\nvalue = "1.00"\n{reward}\n'
     result = run("program", "validate", write(tmp_path / "p.toml", text))
     assert result.exit_code == 2 and message in result.stderr, result.stderr
+
+
+PERCENT = SHOP + """
+[[rewards]]
+code = "pct10"
+name = "10% off"
+points = 200
+kind = "percent"
+percent = "10"
+max_value = "8.00"
+
+[[rewards]]
+code = "pct20"
+name = "20% off voucher"
+points = 300
+kind = "percent"
+percent = "20"
+max_value = "15.00"
+voucher = true
+voucher_days = 30
+"""
+
+
+@pytest.fixture
+def percent_shop(tmp_path):
+    ok("program", "apply", write(tmp_path / "shop.toml", PERCENT))
+    ok("member", "add", "-p", "shop", "M1")
+    ok("earn", "-p", "shop", "M1", "3000", "-r", "opening points", "--at", "2026-05-01T10:00")
+    return tmp_path
+
+
+def test_a_percent_reward_takes_its_share_of_the_order_up_to_its_most(percent_shop):
+    # 10% of 50.00 = 5.00; 10% of 120.00 = 12.00, capped at 8.00; 10% of 0.05 = 0.005 -> 0.01 (half up)
+    values = [json.loads(ok("redeem", "-p", "shop", "M1", "--reward", "pct10", "--order-amount", order,
+                            "--format", "json"))["entries"][0]["value"] for order in ("50.00", "120.00", "0.05")]
+    assert values == ["5.00", "8.00", "0.01"]
+    assert refused("redeem", "-p", "shop", "M1", "--reward", "pct10") == (
+        2, "error: reward 'pct10' takes 10% off the order: give --order-amount\n")
+    assert refused("redeem", "-p", "shop", "M1", "--reward", "one-off", "--order-amount", "10.00") == (
+        2, "error: --order-amount is for a percent-off reward; 'one-off' is worth 1.00\n")
+    assert refused("redeem", "-p", "shop", "M1", "--reward", "pct20", "--order-amount", "10.00") == (
+        2, "error: --order-amount: 'pct20' issues a voucher, whose order comes at the till (voucher use "
+           "--order-amount)\n")
+
+
+def test_a_voucher_takes_what_the_order_allows_and_the_rest_is_breakage(percent_shop):
+    # pct20 (most 15.00) on an order of 40.00 takes 8.00; five-off (5.00) on an order of 3.00 takes 3.00
+    percent = redeem("pct20", "2026-06-01T09:00")["voucher"]
+    assert (percent["value"], percent["percent"]) == ("15.00", "20")  # the liability counts it at its most
+    assert refused("voucher", "use", "-p", "shop", percent["code"]) == (
+        2, f"error: voucher {percent['code']} takes 20% off the order: give --order-amount\n")
+    used = json.loads(ok("voucher", "use", "-p", "shop", percent["code"], "--order-amount", "40.00",
+                         "--at", "2026-06-03T12:00", "--format", "json"))
+    assert used["value_used"] == "8.00"
+    fixed = redeem("five-off", "2026-06-01T10:00")["voucher"]["code"]
+    assert json.loads(ok("voucher", "use", "-p", "shop", fixed, "--order-amount", "3.00", "--at", "2026-06-04T12:00",
+                         "--format", "json"))["value_used"] == "3.00"
+    journal = ok("report", "journal", "-p", "shop", "--from", "2026-06-01", "--to", "2026-06-05", "--format", "csv")
+    moved: dict[str, Decimal] = {}
+    for row in csv.DictReader(io.StringIO(journal)):
+        if "vouchers used" in row["narration"]:
+            moved[row["account"]] = (moved.get(row["account"], Decimal(0)) + Decimal(row["debit"] or 0)
+                                     - Decimal(row["credit"] or 0))
+    # used: 15.00 + 5.00 leave the vouchers account; 8.00 + 3.00 were taken off orders; 7.00 + 2.00 breakage
+    assert moved == {"Liabilities:Loyalty:Vouchers": Decimal("20.00"), "Expenses:Loyalty:Redemptions": Decimal("-11.00"),
+                     "Income:Loyalty:Breakage": Decimal("-9.00")}
+
+
+def test_redeeming_an_amount_of_money_takes_the_points_it_is_worth_rounded_up(percent_shop, tmp_path):
+    cashback = json.loads(ok("redeem", "-p", "shop", "M1", "--amount", "12.50", "--format", "json"))
+    assert (cashback["entries"][0]["points"], cashback["entries"][0]["value"]) == (-1250, "12.50")
+    ok("program", "apply", write(tmp_path / "dear.toml", PERCENT.replace('point_value = "0.01"', 'point_value = "0.03"')
+                                 .replace("effective_from = 2026-01-01", "effective_from = 2026-06-01")))
+    dear = json.loads(ok("redeem", "-p", "shop", "M1", "--amount", "1.00", "--format", "json"))
+    assert (dear["entries"][0]["points"], dear["entries"][0]["value"]) == (-34, "1.00")  # 33.33 points -> 34
+    assert refused("redeem", "-p", "shop", "M1", "--amount", "1.005")[0] == 2
+    assert refused("redeem", "-p", "shop", "M1", "--amount", "0") == (2, "error: --amount must be more than 0, got 0\n")
+    assert refused("redeem", "-p", "shop", "M1", "--amount", "5.00", "--points", "5") == (
+        2, "error: give one of --reward CODE, --points N or --amount MONEY\n")
+
+
+@pytest.mark.parametrize("reward, message", [
+    ('kind = "percent"\npercent = "0"', "rewards[0].percent: must be more than 0 and at most 100, got 0"),
+    ('kind = "percent"\npercent = "120"', "must be more than 0 and at most 100, got 120"),
+    ('kind = "percent"\npercent = "10"\nvoucher = true', "rewards[0].max_value: is required for a percent voucher"),
+    ('kind = "discount"\nvalue = "1.00"\npercent = "10"', "rewards[0].percent: is only for rewards of kind 'percent'"),
+])
+def test_percent_rewards_that_cannot_work_are_refused(tmp_path, reward, message):
+    text = SHOP.split("[[rewards]]")[0] + f'[[rewards]]\ncode = "r"\nname = "R"\npoints = 10\n{reward}\n'
+    result = run("program", "validate", write(tmp_path / "p.toml", text))
+    assert result.exit_code == 2 and message in result.stderr, result.stderr
+
+
+def test_a_percent_reward_round_trips_through_export(percent_shop):
+    exported = ok("program", "export", "shop")
+    assert 'kind = "percent"\npercent = "10"\nmax_value = "8.00"' in exported
+    again = json.loads(ok("program", "apply", write(percent_shop / "again.toml", exported), "--format", "json"))
+    assert [a["status"] for a in again] == ["unchanged"]
