@@ -109,6 +109,19 @@ def display_money(minor: int, currency: str) -> str:
     return f"{sign}{plain} {currency}"
 
 
+def amount_option(option: str, text: str, currency: str) -> int:
+    """A money option's amount in minor units (more than 0); anything else is bad usage."""
+    from loyaltyctl.errors import BadInput
+
+    try:
+        minor = parse_money(text, currency)
+    except ValueError as error:
+        raise BadInput(f"{option} {error}") from None
+    if minor <= 0:
+        raise BadInput(f"{option} must be more than 0, got {text}")
+    return minor
+
+
 def points_for(minor: int, point_value: Decimal, currency: str) -> int:
     """The points an amount takes at `point_value`: rounded up, so the points are never worth less than it."""
     return int((from_minor(minor, currency) / point_value).to_integral_value(ROUND_CEILING))

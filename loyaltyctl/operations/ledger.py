@@ -22,9 +22,9 @@ from loyaltyctl.core.vouchers import Voucher
 from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.model import Member, Program, Reward, Tiers
 from loyaltyctl.money import (
+    amount_option,
     check_points,
     format_money,
-    parse_money,
     percent_of,
     plain_decimal,
     points_for,
@@ -193,7 +193,7 @@ def post_redeem(db: Store, program: str, ident: str, reward_code: str | None = N
             points, value = reward.points, _reward_value(reward, order_amount, version.currency)
             details = dict(reward=reward.code, charity=reward.charity, reason=reward.name)
         elif amount is not None:
-            value = _money_amount("--amount", amount, version.currency)
+            value = amount_option("--amount", amount, version.currency)
             if not version.point_value:
                 raise BadInput(f"--amount: {program} values points at 0 (point_value), so no points pay for money")
             points = points_for(value, version.point_value, version.currency)
@@ -214,16 +214,6 @@ def post_redeem(db: Store, program: str, ident: str, reward_code: str | None = N
         return replace(session.posted(member, entries), voucher=voucher)
 
 
-def _money_amount(option: str, text: str, currency: str) -> int:
-    try:
-        minor = parse_money(text, currency)
-    except ValueError as error:
-        raise BadInput(f"{option} {error}") from None
-    if minor <= 0:
-        raise BadInput(f"{option} must be more than 0, got {text}")
-    return minor
-
-
 def _reward_value(reward: Reward, order_amount: str | None, currency: str) -> int:
     """A reward's value; a percent-off reward's is its share of the order, at most max_value (a percent
     voucher's, its max_value until the till knows the order)."""
@@ -238,7 +228,7 @@ def _reward_value(reward: Reward, order_amount: str | None, currency: str) -> in
     if order_amount is None:
         raise BadInput(f"reward {reward.code!r} takes {plain_decimal(reward.percent)}% off the order: "
                        "give --order-amount")
-    return percent_of(_money_amount("--order-amount", order_amount, currency), reward.percent, reward.max_value)
+    return percent_of(amount_option("--order-amount", order_amount, currency), reward.percent, reward.max_value)
 
 
 def post_adjust(db: Store, program: str, ident: str, points: int, reason: str, key: str | None = None,

@@ -11,7 +11,7 @@ from loyaltyctl.core.posting import Book, debit_reversal
 from loyaltyctl.core.vouchers import RANDOM_SYMBOLS, STATUSES, Voucher, new_code, parse_code
 from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.model import Reward
-from loyaltyctl.money import parse_money, plain_decimal
+from loyaltyctl.money import amount_option, plain_decimal
 from loyaltyctl.operations.posting import Poster
 from loyaltyctl.storage import periods, programs
 from loyaltyctl.storage import vouchers as store
@@ -76,7 +76,7 @@ def use_voucher(db: Store, program: str, text: str, order: str | None = None, at
         ref = programs.fetch_program_ref(db, program)
         instant = clock.at_or_now(at, ref.timezone)
         voucher = _find(db, ref, text)
-        amount = None if order_amount is None else _order_amount(order_amount, ref.currency)
+        amount = None if order_amount is None else amount_option("--order-amount", order_amount, ref.currency)
         if voucher.percent is not None and amount is None and voucher.used_at is None:
             raise BadInput(f"voucher {voucher.code} takes {plain_decimal(voucher.percent)}% off the order: "
                            "give --order-amount")
@@ -98,16 +98,6 @@ def use_voucher(db: Store, program: str, text: str, order: str | None = None, at
             raise Refused(closed.refusal(instant, "a voucher use"))
         store.insert_use(db, voucher.code, instant, order, voucher.worth(amount))
         return VoucherUse(ref, _find(db, ref, voucher.code))
-
-
-def _order_amount(text: str, currency: str) -> int:
-    try:
-        amount = parse_money(text, currency)
-    except ValueError as error:
-        raise BadInput(f"--order-amount {error}") from None
-    if amount <= 0:
-        raise BadInput(f"--order-amount must be more than 0, got {text}")
-    return amount
 
 
 def list_vouchers(db: Store, program: str, status: str | None = None, as_of: date | None = None

@@ -249,18 +249,6 @@ def test_list_and_export_for_the_shop(scenario, tmp_path):
         2, "error: --status must be one of issued, used, cancelled, expired, got 'spent'\n")
 
 
-@pytest.mark.parametrize("reward, message", [
-    ('voucher = true\nkind = "donation"\ncharity = "Trust"', "a donation goes to the charity"),
-    ("voucher_days = 30", "rewards[0].voucher_days: is only for rewards with voucher = true"),
-    ("voucher = true\nvoucher_days = 0", "rewards[0].voucher_days: must be greater than 0"),
-    ("return_points_on_expiry = true", "rewards[0].return_points_on_expiry: is only for rewards with voucher = true"),
-])
-def test_voucher_settings_that_cannot_work_are_refused(tmp_path, reward, message):
-    text = SHOP.split("[[rewards]]")[0] + f'[[rewards]]\ncode = "r"\nname = "R"\npoints = 10\nvalue = "1.00"\n{reward}\n'
-    result = run("program", "validate", write(tmp_path / "p.toml", text))
-    assert result.exit_code == 2 and message in result.stderr, result.stderr
-
-
 PERCENT = SHOP + """
 [[rewards]]
 code = "pct10"
@@ -341,12 +329,17 @@ def test_redeeming_an_amount_of_money_takes_the_points_it_is_worth_rounded_up(pe
 
 
 @pytest.mark.parametrize("reward, message", [
+    ('value = "1.00"\nvoucher = true\nkind = "donation"\ncharity = "Trust"', "a donation goes to the charity"),
+    ('value = "1.00"\nvoucher_days = 30', "rewards[0].voucher_days: is only for rewards with voucher = true"),
+    ('value = "1.00"\nvoucher = true\nvoucher_days = 0', "rewards[0].voucher_days: must be greater than 0"),
+    ('value = "1.00"\nreturn_points_on_expiry = true',
+     "rewards[0].return_points_on_expiry: is only for rewards with voucher = true"),
     ('kind = "percent"\npercent = "0"', "rewards[0].percent: must be more than 0 and at most 100, got 0"),
     ('kind = "percent"\npercent = "120"', "must be more than 0 and at most 100, got 120"),
     ('kind = "percent"\npercent = "10"\nvoucher = true', "rewards[0].max_value: is required for a percent voucher"),
     ('kind = "discount"\nvalue = "1.00"\npercent = "10"', "rewards[0].percent: is only for rewards of kind 'percent'"),
 ])
-def test_percent_rewards_that_cannot_work_are_refused(tmp_path, reward, message):
+def test_reward_settings_that_cannot_work_are_refused(tmp_path, reward, message):
     text = SHOP.split("[[rewards]]")[0] + f'[[rewards]]\ncode = "r"\nname = "R"\npoints = 10\n{reward}\n'
     result = run("program", "validate", write(tmp_path / "p.toml", text))
     assert result.exit_code == 2 and message in result.stderr, result.stderr
