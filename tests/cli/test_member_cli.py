@@ -289,3 +289,15 @@ def test_marketing_consent_from_a_csv_and_by_hand_and_a_mail_merge_of_those_who_
                             "M5,,,,2026-06-15,0,,,true\n")
     bad = run("member", "update", "--program", "shop", "M1", "--accepts-marketing", "sure")
     assert (bad.exit_code, bad.stderr) == (2, "error: accepts_marketing 'sure' is not yes or no\n")
+
+
+def test_member_list_at_80_columns_keeps_emails_and_points_whole(shop, monkeypatch):
+    """Six columns with long emails do not fit 80: one block per member, nothing cut."""
+    email = "someone.with.a.rather.long.address@example-company.co.uk"
+    run("member", "add", "--program", "shop", "M1", "--name", "Alexandra Montgomery-Smythe", "--email", email)
+    run("earn", "--program", "shop", "M1", "1234567", "-r", "x", "--at", "2026-05-01")
+    monkeypatch.setenv("COLUMNS", "80")
+    shown = run("member", "list", "--program", "shop").stdout
+    assert all(len(line) <= 80 for line in shown.splitlines())
+    assert f"email         {email}\n" in shown and "points        1234567\n" in shown
+    assert "name          Alexandra Montgomery-Smythe\n" in shown

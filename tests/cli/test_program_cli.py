@@ -131,3 +131,20 @@ def test_show_gives_the_version_in_force_not_the_last_applied(tmp_path):
     assert [(v["version"], v["effective_from"]) for v in shown["versions"]] == [
         (1, "2026-01-01"), (2, "2026-03-15"), (3, "2026-02-01")]
     assert "shop (version 2, in force since 2026-03-15)" in run("program", "show", "shop").stdout
+
+
+def test_program_list_at_80_columns_wraps_names_between_words_or_gives_a_block(tmp_path, monkeypatch):
+    long_name = MINIMAL_PROGRAM.replace('name = "Shop Points"', 'name = "The Very Long Named Neighbourhood Shop Points"')
+    run("program", "apply", write(tmp_path / "p.toml", long_name))
+    monkeypatch.setenv("COLUMNS", "80")
+    table = run("program", "list").stdout
+    lines = table.splitlines()
+    assert all(len(line) <= 80 for line in lines) and "│ shop " in table  # fits with the name wrapped
+    assert "America/New_York" in table and all(any(word in line for line in lines)
+                                               for word in ("Neighbourhood", "Points"))
+    # a 30-letter zone leaves no room for the columns' words: one block, nothing folded
+    other = long_name.replace('code = "shop"', 'code = "far"').replace("America/New_York", "America/Argentina/Buenos_Aires")
+    run("program", "apply", write(tmp_path / "far.toml", other))
+    assert run("program", "list").stdout.startswith(
+        "Programs\n\ncode     far\nname     The Very Long Named Neighbourhood Shop Points\ncurrency USD\n"
+        "timezone America/Argentina/Buenos_Aires\nversions 1\nmembers  0\n\ncode     shop\n")
