@@ -213,18 +213,15 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, Decimal, Money)) and not isinstance(value, bool)
 
 
-_FRAME_PER_COLUMN = 3  # a boxed Rich table: a space either side of each cell and a rule before it
-
-
-def _column_widths(grid: Grid, width: int) -> list[int | None] | None:
-    """Widths that fit `width` with text broken only between words (a number is one word, so it stays
-    whole): None for a column left at its natural width; None for all when the table cannot fit."""
+def _column_widths(grid: Grid, width: int, frame: int) -> list[int | None] | None:
+    """Widths that fit `width` with `frame` columns of rules and padding, text broken only between words
+    (a number is one word, so it stays whole): None for a column left at its natural width; None for all
+    when the table cannot fit."""
     from rich.cells import cell_len
 
     texts = [[name, *(str(_text(row[i])) for row in grid.rows)] for i, name in enumerate(grid.columns)]
     natural = [max(cell_len(line) for text in column for line in text.splitlines() or [""]) for column in texts]
     least = [max(cell_len(word) for text in column for word in text.split() or [""]) for column in texts]
-    frame = _FRAME_PER_COLUMN * len(texts) + 1
     if sum(natural) + frame <= width:
         return [None] * len(texts)
     if sum(least) + frame > width:
@@ -235,15 +232,20 @@ def _column_widths(grid: Grid, width: int) -> list[int | None] | None:
 
 def _table(grid: Grid, width: int) -> Table | None:
     """A Rich table of the grid `width` columns wide at most: numbers right-aligned and whole, text
-    wrapped between words; None when it cannot be."""
+    wrapped between words; boxed, or without its outer edge when that is what it takes to fit; None
+    when it cannot be."""
     from rich.table import Table
 
     numeric = [bool(grid.rows) and all(_is_number(row[i]) for row in grid.rows if row[i] is not None)
                for i in range(len(grid.columns))]
-    widths = _column_widths(grid, width)
-    if widths is None:
+    count = len(grid.columns)
+    for edge, frame in ((True, 3 * count + 1), (False, 3 * count - 1)):  # a space each side of a cell, rules
+        widths = _column_widths(grid, width, frame)
+        if widths is not None:
+            break
+    else:
         return None
-    result = Table(title=grid.title, title_justify="left")
+    result = Table(title=grid.title, title_justify="left", show_edge=edge)
     for name, number, fixed in zip(grid.columns, numeric, widths):
         result.add_column(name, justify="right" if number else "left", width=fixed)
     for row in grid.rows:

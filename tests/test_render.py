@@ -112,3 +112,11 @@ def test_outputs_that_go_together_pass(tmp_path):
     for fmt, output in ((render.ReportFormat.table, None), (render.ReportFormat.csv, tmp_path / "p.csv"),
                         (render.AccountingFormat.xlsx, tmp_path / "p.xlsx"), (None, None)):
         render.check_destination(fmt, output)
+
+
+def test_a_table_two_columns_too_wide_for_its_box_drops_the_outer_edge_first(capsys, monkeypatch):
+    # nine columns of six characters: 54 + 28 for a boxed table is 82; without the outer edge, 80
+    grid = Grid(None, [f"col{i}ab" for i in range(9)], [[123456 + i for i in range(9)]])
+    lines = printed(capsys, monkeypatch, Report(None, [grid]), width=80).splitlines()
+    assert max(len(line) for line in lines) == 80
+    assert lines[-1] == " " + " │ ".join(str(123456 + i) for i in range(9)) + " "
