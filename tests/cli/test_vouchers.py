@@ -350,3 +350,11 @@ def test_a_percent_reward_round_trips_through_export(percent_shop):
     assert 'kind = "percent"\npercent = "10"\nmax_value = "8.00"' in exported
     again = json.loads(ok("program", "apply", write(percent_shop / "again.toml", exported), "--format", "json"))
     assert [a["status"] for a in again] == ["unchanged"]
+
+
+def test_closing_a_period_gives_back_the_points_of_vouchers_that_expired_in_it(shop):
+    redeem("ten-back", "2026-06-01T09:30")  # valid through 06-10, expires 06-11: 1000 points come back then
+    assert points("2026-06-12") == 2000  # not yet: `expire` has not run
+    ok("period", "close", "-p", "shop", "--through", "2026-06-12")
+    assert (points("2026-06-10"), points("2026-06-12")) == (2000, 3000)
+    assert json.loads(ok("expire", "-p", "shop", "--format", "json"))["vouchers_returned"] == 0
