@@ -188,25 +188,26 @@ def show(*blocks: Grid | str) -> None:
         if isinstance(block, str):
             console.print(block, markup=False)
         elif block.record:
-            console.print(_fields(block.title, [(row[0], row[-1]) for row in block.rows]))
+            console.print(_fields(block.title, [(row[0], row[-1]) for row in block.rows]), soft_wrap=False)
         else:
-            console.print(_fitted(block, console))
+            console.print(_fitted(block, console), soft_wrap=False)  # a block's long value wraps at the width
             if not block.rows and block.empty:
                 note(block.empty)
 
 
-def _text(value: Any) -> RenderableType:
+def _text(value: Any) -> Text:
+    """A cell as plain text: what a member typed (`[vip] Ann`) is never read as Rich markup."""
     from rich.text import Text
 
     if isinstance(value, Text):
         return value
     if value is None:
-        return ""
+        return Text("")
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return Text("yes" if value else "no")
     if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
+        return Text(value.isoformat())
+    return Text(str(value))
 
 
 def _is_number(value: Any) -> bool:
@@ -245,22 +246,30 @@ def _table(grid: Grid, width: int) -> Table | None:
             break
     else:
         return None
-    result = Table(title=grid.title, title_justify="left", show_edge=edge)
+    result = Table(show_edge=edge)
     for name, number, fixed in zip(grid.columns, numeric, widths):
-        result.add_column(name, justify="right" if number else "left", width=fixed)
+        result.add_column(_text(name), justify="right" if number else "left", width=fixed)
     for row in grid.rows:
         result.add_row(*(_text(cell) for cell in row))
     return result
 
 
+def _titled(title: str | None, table: Table) -> RenderableType:
+    """A table under its title, the title a line of its own that wraps at the terminal's width, not the table's."""
+    from rich.console import Group
+
+    return table if title is None else Group(_text(title), table)
+
+
 def _fitted(grid: Grid, console: Console) -> RenderableType:
     """The grid as a table when it fits the terminal with its text wrapped at words, else a block of
     (column, value) lines per row, as `psql -x` does, so no figure is ever cut."""
-    shown = _table(grid, console.width)
-    if shown is not None:
-        return shown
     from rich.console import Group
     from rich.text import Text
+
+    shown = _table(grid, console.width)
+    if shown is not None:
+        return _titled(grid.title, shown)
 
     key_width = max(len(name) for name in grid.columns)
     lines: list[RenderableType] = [Text(grid.title)] if grid.title else []
@@ -278,16 +287,16 @@ def bars(parts: Sequence[tuple[int, str, str]]) -> Text:
     return Text("\n").join(Text(glyph * cells, style=colour) for cells, glyph, colour in parts if cells)
 
 
-def _fields(title: str | None, pairs: Sequence[tuple[str, Any]]) -> Table:
+def _fields(title: str | None, pairs: Sequence[tuple[str, Any]]) -> RenderableType:
     """A two-column key/value table for one record."""
     from rich.table import Table
 
-    result = Table(title=title, title_justify="left", show_header=False)
+    result = Table(show_header=False)
     result.add_column(style="bold", overflow="fold")
     result.add_column(overflow="fold")
     for key, value in pairs:
-        result.add_row(key, _text(value))
-    return result
+        result.add_row(_text(key), _text(value))
+    return _titled(title, result)
 
 
 @contextmanager

@@ -44,7 +44,7 @@ def test_a_table_that_fits_keeps_numbers_whole_and_breaks_text_between_words(cap
 
 
 def test_a_table_too_wide_for_the_terminal_becomes_a_block_per_row(capsys, monkeypatch):
-    out = printed(capsys, monkeypatch, Report(None, [PARTNERS]), width=40)
+    out = printed(capsys, monkeypatch, Report(None, [PARTNERS]), width=41)
     assert out == ("Partners\n"
                    "\n"
                    "partner       basecamp-hostels\n"
@@ -120,3 +120,17 @@ def test_a_table_two_columns_too_wide_for_its_box_drops_the_outer_edge_first(cap
     lines = printed(capsys, monkeypatch, Report(None, [grid]), width=80).splitlines()
     assert max(len(line) for line in lines) == 80
     assert lines[-1] == " " + " │ ".join(str(123456 + i) for i in range(9)) + " "
+
+
+def test_text_in_a_cell_or_title_is_never_read_as_markup(capsys, monkeypatch):
+    grid = Grid("[bold]not bold[/]", ["name", "points"], [["Ann [/x] Bee", 5], ["[vip] John", 7], ["[red]", 1]])
+    out = printed(capsys, monkeypatch, Report(None, [grid, render.fields_grid("[x]", [("[k]", "[v]")])]))
+    for text in ("[bold]not bold[/]", "Ann [/x] Bee", "[vip] John", "[red]", "[k]", "[v]"):
+        assert text in out
+
+
+def test_a_block_per_row_wraps_a_long_value_at_the_terminal_width(capsys, monkeypatch):
+    words = " ".join(["word"] * 40)
+    grid = Grid(None, ["a-rather-long-heading", "note"], [["x" * 30, words]])
+    out = printed(capsys, monkeypatch, Report(None, [grid]), width=40)
+    assert max(len(line) for line in out.splitlines()) <= 40 and out.count("word") == 40

@@ -4,7 +4,7 @@ Pure: `earn_points(rules, purchase, member)` takes the program version in
 force at the purchase's time, the member's state then, and the purchase, and
 returns the points with a breakdown a counter can read out. Rounding happens
 once, after every multiplier; then the cap per purchase, then the member's
-daily and monthly limits (what is left of them after their earlier purchases).
+daily and monthly limits (what is left of them after their purchases already recorded).
 """
 
 from datetime import date
@@ -44,8 +44,8 @@ class MemberState(Struct, frozen=True):
     tier_multiplier: Decimal = ONE
     may_earn: bool = True  # False: a required membership is not valid
     why_not: str = ""
-    earned_today: int = 0  # points from the member's purchases earlier the same local day
-    earned_this_month: int = 0  # and earlier the same calendar month (both kept only under earning limits)
+    earned_today: int = 0  # points from the member's purchases already recorded for the same local day
+    earned_this_month: int = 0  # and calendar month (both kept only under earning limits)
 
 
 class LineEarning(Struct):

@@ -119,10 +119,10 @@ def quote_view(result: Quote, partner: str) -> Report:
             pairs.append(("capped at", b["cap"]))
         limits = b["limits"]
         if limits["limited_by"] == "max_points_per_day":
-            pairs.append(("daily limit", f"{limits['per_day']} ({limits['earned_today']} earned earlier today)"))
+            pairs.append(("daily limit", f"{limits['per_day']} ({limits['earned_today']} already earned that day)"))
         elif limits["limited_by"] == "max_points_per_month":
-            pairs.append(("monthly limit", f"{limits['per_month']} ({limits['earned_this_month']} earned earlier "
-                                           "this month)"))
+            pairs.append(("monthly limit", f"{limits['per_month']} ({limits['earned_this_month']} already earned "
+                                           "that month)"))
         pairs.append((unit, d["points"]))
         return pairs
 

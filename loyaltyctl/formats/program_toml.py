@@ -226,20 +226,25 @@ MAX_EXPIRY_MONTHS = 1200
 MAX_EXPIRY_DAYS = 36500
 
 
+def _days(value: Any) -> int:
+    days = _positive_integer(value)
+    if days > MAX_EXPIRY_DAYS:
+        raise ValueError(f"must be at most {MAX_EXPIRY_DAYS} (100 years), got {days}")
+    return days
+
+
 def _read_expiry(section: Section) -> Expiry:
     """A points' life in `months` (calendar months, as SPEC.md counts) or in `days` (as Odoo, ERPNext and
     Open Loyalty do): one of the two, under lot and inactivity."""
     policy = section.get("policy", as_choice("none", "lot", "inactivity"))
     months = section.get("months", _positive_integer, 0)
-    days = section.get("days", _positive_integer, 0)
+    days = section.get("days", _days, 0)
     if "months" in section.raw and "days" in section.raw:
         section.problem("days", "give months or days, not both")
     elif policy in ("lot", "inactivity") and "months" not in section.raw and "days" not in section.raw:
         section.problem("months", f"(or days) is required when policy is {policy!r}")
     if months and months > MAX_EXPIRY_MONTHS:
         section.problem("months", f"must be at most {MAX_EXPIRY_MONTHS} (100 years), got {months}")
-    if days and days > MAX_EXPIRY_DAYS:
-        section.problem("days", f"must be at most {MAX_EXPIRY_DAYS} (100 years), got {days}")
     section.finish()
     return Expiry(policy=policy or "none", months=months or 0, days=days or 0)
 
@@ -322,7 +327,7 @@ def _read_rewards(items: list[Section], money: Callable[[Any], int]) -> tuple[Re
                 percent=percent,
                 max_value=max_value,
                 voucher=voucher,
-                voucher_days=item.get("voucher_days", _positive_integer, 0),
+                voucher_days=item.get("voucher_days", _days, 0),
                 return_points_on_expiry=item.get("return_points_on_expiry", as_boolean, False),
             )
         )

@@ -54,7 +54,8 @@ def liability_report(db: Store, program: str, as_of: date | None = None, breakag
     issued = voucher_store.fetch_vouchers(db, ref.id, issued_before=before)
     vouchers = [v for v in issued if v.outstanding(before - 1)]
     returns_due = sum(v.returns_points and v.left_at() == ("expired", v.expires_at) and v.expires_at < before
-                      and (v.reversed_at is None or v.reversed_at >= before) for v in issued)
+                      and (v.reversed_at is None or v.reversed_at >= before)
+                      and voucher_store.returnable_points(db, v) > 0 for v in issued)
     return ref, core.Liability(
         as_of, currency, value, members_with_points, outstanding, owed, rate,
         core.aged(core.AGE_BUCKETS, by_age, outstanding, value, currency),

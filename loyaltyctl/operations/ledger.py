@@ -228,7 +228,11 @@ def _reward_value(reward: Reward, order_amount: str | None, currency: str) -> in
     if order_amount is None:
         raise BadInput(f"reward {reward.code!r} takes {plain_decimal(reward.percent)}% off the order: "
                        "give --order-amount")
-    return percent_of(amount_option("--order-amount", order_amount, currency), reward.percent, reward.max_value)
+    value = percent_of(amount_option("--order-amount", order_amount, currency), reward.percent, reward.max_value)
+    if not value:
+        raise BadInput(f"--order-amount {order_amount}: {plain_decimal(reward.percent)}% of it is less than the "
+                       "smallest coin; nothing to take off")
+    return value
 
 
 def post_adjust(db: Store, program: str, ident: str, points: int, reason: str, key: str | None = None,

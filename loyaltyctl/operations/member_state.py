@@ -7,7 +7,7 @@ those earlier in the same file.
 """
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
 from msgspec import Struct
 
@@ -72,11 +72,13 @@ class MemberStates:
         return self.purchases[member, first]
 
     def earned_before(self, member: int, at: int) -> tuple[int, int]:
-        """Points from the member's purchases earlier the same local day and the same month: what the
-        daily and monthly limits have left."""
+        """Points from the member's purchases already recorded for the local day and the month of `at`
+        (at any time of them: a purchase imported after later ones still finds them): what the daily and
+        monthly limits have left."""
         purchases = self._month_purchases(member, at)
         day_start = start_of_day(local_date(at, self.ref.timezone), self.ref.timezone)
-        return (sum(p for t, p in purchases if day_start <= t < at), sum(p for t, p in purchases if t < at))
+        day_end = start_of_day(local_date(at, self.ref.timezone) + timedelta(days=1), self.ref.timezone)
+        return sum(p for t, p in purchases if day_start <= t < day_end), sum(p for _, p in purchases)
 
     def tier_rules(self, program: Program) -> TierRules | None:
         if program.tiers is None:

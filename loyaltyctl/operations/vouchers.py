@@ -88,11 +88,13 @@ def use_voucher(db: Store, program: str, text: str, order: str | None = None, at
             raise Refused(f"voucher {voucher.code} was already used on {day(voucher.used_at)}{where}")
         if instant < voucher.issued_at:
             raise Refused(f"voucher {voucher.code} was issued on {day(voucher.issued_at)}, after {day(instant)}")
-        status = voucher.status(instant)
-        if status == "cancelled":
+        if voucher.points_returned:  # at any date: a use dated before the return would spend what came back
+            raise Refused(f"voucher {voucher.code} expired on {day(voucher.expires_at)} and its points were "
+                          "given back")
+        if voucher.reversed_at is not None:
             raise Refused(f"voucher {voucher.code} was cancelled on {day(voucher.reversed_at)} "
                           "(its redemption was reversed)")
-        if status == "expired":
+        if voucher.status(instant) == "expired":
             raise Refused(f"voucher {voucher.code} expired on {day(voucher.expires_at)}")
         if (closed := periods.fetch_closed_through(db, ref.id)) and closed.covers(instant):
             raise Refused(closed.refusal(instant, "a voucher use"))
@@ -116,11 +118,10 @@ def list_vouchers(db: Store, program: str, status: str | None = None, as_of: dat
 def refuse_reversal(voucher: Voucher, at: int, timezone: str) -> None:
     """A voucher's redemption is reversed only while the voucher is unused and, unless its points come
     back on expiry, not expired: reversing it cancels the voucher (or gives back an expired one's points)."""
-    status = voucher.status(at)
-    if status == "used":
+    if voucher.used_at is not None:  # at any date: a reversal dated before the use would undo a spent voucher
         raise Refused(f"entry {voucher.entry} issued voucher {voucher.code}, used on "
                       f"{local_date(voucher.used_at, timezone)}: its points were spent")
-    if status == "expired" and not voucher.returns_points:
+    if voucher.status(at) == "expired" and not voucher.returns_points:
         raise Refused(f"entry {voucher.entry} issued voucher {voucher.code}, which expired unused on "
                       f"{local_date(voucher.expires_at, timezone)}: its value is breakage")
 

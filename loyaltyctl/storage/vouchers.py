@@ -48,6 +48,14 @@ def fetch_vouchers(db: Store, program_id: int, issued_before: int | None = None)
     return [_voucher(row) for row in rows]
 
 
+def returnable_points(db: Store, voucher: Voucher) -> int:
+    """What its redemption took from lots that outlive the voucher: what giving its points back can return."""
+    return db.execute(
+        """SELECT coalesce(sum(c.points), 0) FROM consumptions c JOIN lots l ON l.id = c.lot
+           WHERE c.debit = ? AND (l.expires_at IS NULL OR l.expires_at > ?)""",
+        [voucher.entry, voucher.expires_at]).fetchone()[0]
+
+
 def insert_use(db: Store, code: str, used_at: int, order: str | None, value_used: int) -> None:
     db.execute("INSERT INTO voucher_uses (voucher, used_at, order_ref, value_used, recorded_at) "
                "SELECT id, ?, ?, ?, ? FROM vouchers WHERE code = ?", [used_at, order, value_used, int(time.time()), code])

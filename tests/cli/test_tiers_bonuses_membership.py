@@ -359,9 +359,22 @@ def test_purchases_earn_up_to_the_members_daily_and_monthly_limits(tmp_path):
     assert (month_full["points"], month_full["no_points_because"]) == (0, "max_points_per_month reached")
     assert month_full["breakdown"]["limits"] == {"per_day": 50, "per_month": 120, "earned_today": 25,
                                                  "earned_this_month": 120, "limited_by": "max_points_per_month"}
-    assert quote("2026-03-03T12:00", "10.00")["points"] == 5  # 45 of the day's 50 earned: 5 left
-    table = run("quote", "-p", "club", "M1", "10.00", "--at", "2026-03-03T12:00").stdout
-    assert "daily limit" in table and "50 (45 earned earlier today)" in table
+    assert quote("2026-04-02T12:00", "10.00")["points"] == 10  # April: 50 of 120 earned, nothing on the 2nd
+    table = run("quote", "-p", "club", "M1", "10.00", "--at", "2026-04-01T20:00").stdout
+    assert "daily limit" in table and "50 (50 already earned that day)" in table
+
+
+def test_a_purchase_imported_after_later_ones_of_its_day_still_finds_them(tmp_path):
+    setup(tmp_path, "M1,Ann,,2025-01-01,\n", LIMITED)
+    # one file, out of order: 15:00 earns 40, then 10:00 finds the day's 40 and earns 10 (the day's 50)
+    first = imported(tmp_path, "T1,M1,2026-03-02T15:00,40.00,\nT2,M1,2026-03-02T10:00,40.00,\n")
+    assert (first["points_earned"], first["limited"]) == (50, 1)
+    # another file, earlier still that day: nothing left of the day
+    later = imported(tmp_path, "T3,M1,2026-03-02T08:00,30.00,\n", "t2.csv")
+    assert (later["points_earned"], later["limited"]) == (0, 1)
+    # three rows with one date and no time share an instant: 40, 10, 0
+    same = imported(tmp_path, "T4,M1,2026-03-05,40.00,\nT5,M1,2026-03-05,40.00,\nT6,M1,2026-03-05,40.00,\n", "t3.csv")
+    assert (same["points_earned"], same["limited"]) == (50, 2)
 
 
 @pytest.mark.parametrize("limits, message", [

@@ -175,7 +175,8 @@ def test_cancelled_expired_and_returned_vouchers(scenario):
     assert statuses == {v1: ("used", False), v2: ("expired", True), v3: ("cancelled", False)}
     assert refused("voucher", "use", "-p", "shop", v3) == (
         1, f"error: voucher {v3} was cancelled on 2026-06-06 (its redemption was reversed)\n")
-    assert refused("voucher", "use", "-p", "shop", v2) == (1, f"error: voucher {v2} expired on 2026-06-11\n")
+    assert refused("voucher", "use", "-p", "shop", v2) == (
+        1, f"error: voucher {v2} expired on 2026-06-11 and its points were given back\n")
     again = json.loads(ok("expire", "-p", "shop", "--format", "json"))
     assert again["vouchers_returned"] == 0  # once
     redemption = json.loads(ok("voucher", "show", "-p", "shop", v1, "--format", "json"))
@@ -283,6 +284,8 @@ def test_a_percent_reward_takes_its_share_of_the_order_up_to_its_most(percent_sh
     values = [json.loads(ok("redeem", "-p", "shop", "M1", "--reward", "pct10", "--order-amount", order,
                             "--format", "json"))["entries"][0]["value"] for order in ("50.00", "120.00", "0.05")]
     assert values == ["5.00", "8.00", "0.01"]
+    assert refused("redeem", "-p", "shop", "M1", "--reward", "pct10", "--order-amount", "0.04") == (
+        2, "error: --order-amount 0.04: 10% of it is less than the smallest coin; nothing to take off\n")
     assert refused("redeem", "-p", "shop", "M1", "--reward", "pct10") == (
         2, "error: reward 'pct10' takes 10% off the order: give --order-amount\n")
     assert refused("redeem", "-p", "shop", "M1", "--reward", "one-off", "--order-amount", "10.00") == (
@@ -332,6 +335,8 @@ def test_redeeming_an_amount_of_money_takes_the_points_it_is_worth_rounded_up(pe
     ('value = "1.00"\nvoucher = true\nkind = "donation"\ncharity = "Trust"', "a donation goes to the charity"),
     ('value = "1.00"\nvoucher_days = 30', "rewards[0].voucher_days: is only for rewards with voucher = true"),
     ('value = "1.00"\nvoucher = true\nvoucher_days = 0', "rewards[0].voucher_days: must be greater than 0"),
+    ('value = "1.00"\nvoucher = true\nvoucher_days = 3000000',
+     "rewards[0].voucher_days: must be at most 36500 (100 years), got 3000000"),
     ('value = "1.00"\nreturn_points_on_expiry = true',
      "rewards[0].return_points_on_expiry: is only for rewards with voucher = true"),
     ('kind = "percent"\npercent = "0"', "rewards[0].percent: must be more than 0 and at most 100, got 0"),
@@ -358,3 +363,32 @@ def test_closing_a_period_gives_back_the_points_of_vouchers_that_expired_in_it(s
     ok("period", "close", "-p", "shop", "--through", "2026-06-12")
     assert (points("2026-06-10"), points("2026-06-12")) == (2000, 3000)
     assert json.loads(ok("expire", "-p", "shop", "--format", "json"))["vouchers_returned"] == 0
+
+
+def test_a_backdated_use_or_reversal_cannot_undo_what_happened_later(shop):
+    cancelled = redeem("five-off", "2026-06-01T09:00")
+    ok("reverse", "-p", "shop", str(cancelled["entries"][0]["id"]), "-r", "x", "--at", "2026-06-10T10:00")
+    code = cancelled["voucher"]["code"]
+    assert refused("voucher", "use", "-p", "shop", code, "--at", "2026-06-05T10:00") == (
+        1, f"error: voucher {code} was cancelled on 2026-06-10 (its redemption was reversed)\n")
+    used = redeem("five-off", "2026-06-01T09:00")
+    ok("voucher", "use", "-p", "shop", used["voucher"]["code"], "--at", "2026-06-10T10:00")
+    exit_code, message = refused("reverse", "-p", "shop", str(used["entries"][0]["id"]), "-r", "x",
+                                 "--at", "2026-06-05T10:00")
+    assert exit_code == 1 and "used on 2026-06-10: its points were spent" in message
+    returned = redeem("ten-back", "2026-06-01T09:00")["voucher"]["code"]
+    ok("expire", "-p", "shop")
+    assert refused("voucher", "use", "-p", "shop", returned, "--at", "2026-06-09T10:00") == (
+        1, f"error: voucher {returned} expired on 2026-06-11 and its points were given back\n")
+
+
+def test_a_return_with_nothing_left_to_give_back_is_not_reported_as_waiting(tmp_path):
+    # lots of 20 days: points earned 04-01 expire 04-21, before the 30-day voucher of 04-05 (05-05)
+    program = SHOP.replace("months = 12", "days = 20").replace("voucher_days = 10", "voucher_days = 30")
+    ok("program", "apply", write(tmp_path / "shop.toml", program))
+    ok("member", "add", "-p", "shop", "M1")
+    ok("earn", "-p", "shop", "M1", "3000", "-r", "x", "--at", "2026-04-01T10:00")
+    redeem("ten-back", "2026-04-05T10:00")
+    assert json.loads(ok("expire", "-p", "shop", "--format", "json"))["vouchers_returned"] == 0
+    result = run("report", "liability", "-p", "shop", "--as-of", "2026-06-01")
+    assert result.exit_code == 0 and "give their points back" not in result.stderr
