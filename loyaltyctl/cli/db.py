@@ -20,7 +20,7 @@ db_app = typer.Typer(no_args_is_help=True, help="Check, back up and copy the dat
 def verify(ctx: typer.Context, fmt: FormatOption = render.Format.table) -> None:
     """Check the hash chain and reconcile every balance.
 
-    Recompute the hash chain and reconcile every balance; exit 1 naming the first bad entry."""
+    Every lot, week total, voucher and closed period too; exit 1 naming the first bad entry."""
     db = snapshot(ctx)
     broken = first_broken_link(db)
     problems = reconciliation_problems(db)

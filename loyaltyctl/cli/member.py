@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import render
-from loyaltyctl.formats.members import member_view
+from loyaltyctl.formats.members import member_change_view, member_view, standings_view
 from loyaltyctl.formats.shapes import member_json, term_json
 from loyaltyctl.operations import setup
 from loyaltyctl.operations.ledger import member_balance
@@ -81,8 +81,7 @@ def update(
     if not any(fields.values()):
         raise BadInput("name what to change: --name, --email, --birthday, --card or --accepts-marketing")
     updated, changed = setup.update_member(database(ctx), program, member, fields)
-    data = member_json(updated) | {"changed": changed}
-    render.emit(render.record(f"Member {updated.member_id}" + ("" if changed else " (unchanged)"), data), fmt)
+    render.emit(member_change_view(updated, changed, f"Member {updated.member_id}", " (unchanged)"), fmt)
 
 
 @command(member_app, "anonymise")
@@ -94,12 +93,11 @@ def anonymise(
 ) -> None:
     """Erase a member's personal fields and keep their ledger.
 
-    Name, email, birthday and card are erased; an id that is an email address becomes anon-CODE (the
-    member's referral code). Balances, statements and reports stay as they were; running it again
-    changes nothing."""
+    Name, email, birthday, card and marketing consent are erased; an id that is an email address becomes
+    anon-CODE (the member's referral code). Balances, statements and reports stay as they were; running
+    it again changes nothing."""
     erased, changed = setup.anonymise_member(database(ctx), program, member)
-    data = member_json(erased) | {"changed": changed}
-    render.emit(render.record(f"Member {erased.member_id} anonymised" + ("" if changed else " (already)"), data), fmt)
+    render.emit(member_change_view(erased, changed, f"Member {erased.member_id} anonymised", " (already)"), fmt)
 
 
 @command(member_app, "import")
@@ -146,18 +144,7 @@ def list_members(
     criteria = MemberFilter(tier, min_points, max_points, day_option("--active-since", active_since),
                             day_option("--inactive-since", inactive_since), accepts_marketing or None, expiring_within)
     standings = member_standings(snapshot(ctx), program, criteria, day_option("--as-of", as_of))
-    expiring = ["expiring_points"] if expiring_within is not None else []
-    data = [member_json(s.member) | {"points": s.points,
-                                     "last_activity": s.last_activity.isoformat() if s.last_activity else None,
-                                     "tier": s.tier} | ({"expiring_points": s.expiring} if expiring else {})
-            for s in standings]
-    columns = ["member_id", "name", "email", "card", "joined", "points", "last_activity", "tier", *expiring,
-               "accepts_marketing"]
-    render.emit(render.listing(data, data, columns, f"Members of {program} ({len(data)})",
-                               headings={"member_id": "member", "last_activity": "last activity",
-                                         "expiring_points": "expiring"},
-                               shown=["member_id", "name", "email", "points", "last_activity", "tier", *expiring]),
-                fmt, output)
+    render.emit(standings_view(program, standings, expiring_within is not None), fmt, output)
 
 
 @command(member_app, "show")

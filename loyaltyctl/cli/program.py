@@ -170,5 +170,5 @@ def show(ctx: typer.Context, code: str, fmt: FormatOption = render.Format.table)
 def export(ctx: typer.Context, code: str, output: OutputOption = None) -> None:
     """Write a program's latest version back as TOML.
 
-    Write the latest version back as TOML (apply -> export -> apply changes nothing)."""
+    Applying what it writes changes nothing: apply, export, apply is a no-op."""
     render.emit_text(dump_program(programs.fetch_latest_version(database(ctx), code).program), output)

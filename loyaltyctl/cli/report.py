@@ -7,10 +7,8 @@ import typer
 from loyaltyctl import render
 from loyaltyctl.cli.common import AsOfOption, OutputOption, ProgramOption, ReportFormatOption, command, day_option, snapshot
 from loyaltyctl.formats import accounting as accounting_out
-from loyaltyctl.core.dates import cutoff
 from loyaltyctl.formats import reports as views
 from loyaltyctl.formats import vouchers as voucher_views
-from loyaltyctl.money import format_money
 from loyaltyctl.operations import accounting, kpis, reports
 from loyaltyctl.operations import vouchers as voucher_ops
 
@@ -123,11 +121,8 @@ def vouchers(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = Non
     """Vouchers outstanding at the end of a day, and their value.
 
     Issued and not yet used, cancelled or expired: the liability's voucher line, voucher by voucher."""
-    ref, day, found = voucher_ops.list_vouchers(snapshot(ctx), program, "issued", day_option("--as-of", as_of))
-    total = format_money(sum(v.value for v in found), ref.currency)
-    render.emit(voucher_views.vouchers_view(ref, day, cutoff(day, ref.timezone) - 1, found,
-                                            f"Vouchers outstanding in {ref.code} at the end of {day}: {len(found)}, "
-                                            f"{total} {ref.currency}"), fmt, output)
+    found = voucher_ops.list_vouchers(snapshot(ctx), program, "issued", day_option("--as-of", as_of))
+    render.emit(voucher_views.vouchers_view(found, outstanding=True), fmt, output)
 
 
 @command(report_app, "expiring")

@@ -76,7 +76,7 @@ def import_command(
 ) -> None:
     """Import sales from a till's export or the generic CSV.
 
-    Import sales: idempotent by txn_id, atomic per run; skipped rows counted; exit 3 when rows were rejected."""
+    Idempotent by txn_id, atomic per run; skipped rows counted; exit 3 when rows were rejected."""
     profile = load_source(source)
     with _progress(file) as on_bytes:
         summary = import_transactions(

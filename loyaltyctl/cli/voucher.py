@@ -17,7 +17,6 @@ from loyaltyctl.cli.common import (
     day_option,
     snapshot,
 )
-from loyaltyctl.core.dates import cutoff
 from loyaltyctl.formats import vouchers as views
 from loyaltyctl.operations import vouchers as ops
 
@@ -62,9 +61,8 @@ def list_vouchers(ctx: typer.Context, program: ProgramOption, status: StatusOpti
     """The program's vouchers, as they stood at the end of a day.
 
     Each with its member, reward, value, last valid day and status; --status picks one kind."""
-    ref, day, found = ops.list_vouchers(snapshot(ctx), program, status, day_option("--as-of", as_of))
-    at = cutoff(day, ref.timezone) - 1
-    render.emit(views.vouchers_view(ref, day, at, found, f"Vouchers of {ref.code} at the end of {day}"), fmt, output)
+    render.emit(views.vouchers_view(ops.list_vouchers(snapshot(ctx), program, status, day_option("--as-of", as_of))),
+                fmt, output)
 
 
 class ExportFormat(str, Enum):
@@ -80,5 +78,5 @@ def export(ctx: typer.Context, program: ProgramOption, status: StatusOption = "i
     """Codes for the shop: the vouchers still to be used, as CSV.
 
     --format shopify writes the one Code column the Shopify apps that load codes into a discount read."""
-    ref, _, found = ops.list_vouchers(snapshot(ctx), program, status)
-    render.emit_text(views.export_csv(found, ref, fmt.value), output)
+    found = ops.list_vouchers(snapshot(ctx), program, status)
+    render.emit_text(views.export_csv(found.vouchers, found.ref, fmt.value), output)

@@ -61,6 +61,12 @@ def parse_code(text: str) -> str:
     return "-".join(plain[i:i + GROUP] for i in range(0, len(plain), GROUP))
 
 
+def gives_points_back(reversed_at: int, expires_at: int | None) -> bool:
+    """A reversal of a voucher's redemption on or after the voucher expired gives an expired voucher's points
+    back; one before it cancels the voucher."""
+    return expires_at is not None and reversed_at >= expires_at
+
+
 class Voucher(Struct, frozen=True):
     """A voucher as stored, with what happened to it: used, or the redemption that issued it reversed."""
 
@@ -90,7 +96,7 @@ class Voucher(Struct, frozen=True):
         """How and when it stopped being a liability: (used | cancelled | expired, instant), or None.
         A reversal after the expiry is the return of the points of an expired voucher, not its end."""
         endings = [(self.used_at, "used"), (self.expires_at, "expired")]
-        if self.reversed_at is not None and (self.expires_at is None or self.reversed_at < self.expires_at):
+        if self.reversed_at is not None and not gives_points_back(self.reversed_at, self.expires_at):
             endings.append((self.reversed_at, "cancelled"))
         known = [(at, how) for at, how in endings if at is not None]
         if not known:
@@ -107,9 +113,14 @@ class Voucher(Struct, frozen=True):
         """Issued by `at` and not yet used, cancelled or expired: still a liability."""
         return self.issued_at <= at and self.status(at) == "issued"
 
+    def awaits_return(self, at: int) -> bool:
+        """Expired unused by `at` with points to give back that had not been given back by then."""
+        return (self.returns_points and self.left_at() == ("expired", self.expires_at) and self.expires_at <= at
+                and (self.reversed_at is None or self.reversed_at > at))
+
     @property
     def points_returned(self) -> bool:
-        return self.reversed_at is not None and self.expires_at is not None and self.reversed_at >= self.expires_at
+        return self.reversed_at is not None and gives_points_back(self.reversed_at, self.expires_at)
 
 
 class VoucherRollforward(Struct, frozen=True):

@@ -1,10 +1,32 @@
-"""What `member show` prints, as a report value: the profile, where the member stands, tier and membership."""
+"""What the member commands print, as report values: a member changed, a list of standings, and one member
+in full (the profile, where they stand, tier and membership)."""
 
 from loyaltyctl.formats.shapes import member_json, term_json, tier_json, tier_line
 from loyaltyctl.money import format_money
 from loyaltyctl.operations.ledger import Balance
 from loyaltyctl.operations.member_state import MemberDetails
-from loyaltyctl.render import Grid, Report, fields_grid
+from loyaltyctl.core.members import Standing
+from loyaltyctl.model import Member
+from loyaltyctl.render import Grid, Report, fields_grid, listing, record
+
+
+def member_change_view(member: Member, changed: bool, title: str, unchanged: str) -> Report:
+    """A member after `member update` or `anonymise`; `unchanged` is added to the title when nothing changed."""
+    return record(title + ("" if changed else unchanged), member_json(member) | {"changed": changed})
+
+
+def standings_view(program: str, standings: list[Standing], with_expiring: bool) -> Report:
+    """`member list`: every field in JSON and in the mail-merge CSV; a table of what a person scans."""
+    expiring = ["expiring_points"] if with_expiring else []
+    rows = [member_json(s.member) | {"points": s.points,
+                                     "last_activity": s.last_activity.isoformat() if s.last_activity else None,
+                                     "tier": s.tier} | ({"expiring_points": s.expiring} if expiring else {})
+            for s in standings]
+    columns = ["member_id", "name", "email", "card", "joined", "points", "last_activity", "tier", *expiring,
+               "accepts_marketing"]
+    return listing(rows, rows, columns, f"Members of {program} ({len(rows)})",
+                   headings={"member_id": "member", "last_activity": "last activity", "expiring_points": "expiring"},
+                   shown=["member_id", "name", "email", "points", "last_activity", "tier", *expiring])
 
 
 def member_view(details: MemberDetails, standing: Balance) -> Report:

@@ -1,11 +1,9 @@
 """Vouchers as report values: one voucher, a list, an export for a shop's discount codes, and what is outstanding."""
 
-from datetime import date
-
 from loyaltyctl.core.dates import format_instant
 from loyaltyctl.core.vouchers import Voucher
 from loyaltyctl.money import Money, format_money, plain_decimal
-from loyaltyctl.operations.vouchers import valid_through
+from loyaltyctl.operations.vouchers import VoucherList, valid_through
 from loyaltyctl.render import Grid, Report, fields_grid
 from loyaltyctl.storage.programs import ProgramRef
 
@@ -37,8 +35,13 @@ def voucher_view(v: Voucher, ref: ProgramRef, at: int, title: str) -> Report:
     return Report(data, [fields_grid(title, pairs)])
 
 
-def vouchers_view(ref: ProgramRef, as_of: date, at: int, vouchers: list[Voucher], title: str) -> Report:
-    """A list for the till or a spreadsheet: every field in JSON and CSV, the ones a person reads in the table."""
+def vouchers_view(found: VoucherList, outstanding: bool = False) -> Report:
+    """A list for the till or a spreadsheet: every field in JSON and CSV, the ones a person reads in the
+    table; titled as `report vouchers` titles what is outstanding, or as `voucher list` does."""
+    ref, as_of, at, vouchers = found.ref, found.as_of, found.at, found.vouchers
+    value = format_money(sum(v.value for v in vouchers if v.outstanding(at)), ref.currency)
+    title = (f"Vouchers outstanding in {ref.code} at the end of {as_of}: {len(vouchers)}, {value} {ref.currency}"
+             if outstanding else f"Vouchers of {ref.code} at the end of {as_of}")
     rows = []
     for v in vouchers:
         j = voucher_json(v, ref, at)
@@ -46,8 +49,7 @@ def vouchers_view(ref: ProgramRef, as_of: date, at: int, vouchers: list[Voucher]
                          "used_at": j["used_at"][:10] if j["used_at"] else None})
     document = {"program": ref.code, "as_of": as_of.isoformat(), "currency": ref.currency,
                 "vouchers": [voucher_json(v, ref, at) for v in vouchers],
-                "outstanding": sum(v.outstanding(at) for v in vouchers),
-                "outstanding_value": format_money(sum(v.value for v in vouchers if v.outstanding(at)), ref.currency)}
+                "outstanding": sum(v.outstanding(at) for v in vouchers), "outstanding_value": value}
     shown = ["code", "member", "reward", "value", "valid_through", "status"]
     grid = Grid(title, [c.replace("_", " ") for c in shown], [[row[c] for c in shown] for row in rows],
                 empty="no vouchers")

@@ -11,7 +11,7 @@ from loyaltyctl import clock
 from loyaltyctl.core import accounting as core
 from loyaltyctl.core.dates import add_months, cutoff, local_date, start_of_day
 from loyaltyctl.core.versions import VersionTable
-from loyaltyctl.core.vouchers import voucher_days as voucher_days_of, voucher_rollforward
+from loyaltyctl.core.vouchers import gives_points_back, voucher_days as voucher_days_of, voucher_rollforward
 from loyaltyctl.errors import BadInput
 from loyaltyctl.model import Accounting
 from loyaltyctl.operations.member_state import program_versions
@@ -53,9 +53,7 @@ def liability_report(db: Store, program: str, as_of: date | None = None, breakag
     value, currency = version.point_value, ref.currency
     issued = voucher_store.fetch_vouchers(db, ref.id, issued_before=before)
     vouchers = [v for v in issued if v.outstanding(before - 1)]
-    returns_due = sum(v.returns_points and v.left_at() == ("expired", v.expires_at) and v.expires_at < before
-                      and (v.reversed_at is None or v.reversed_at >= before)
-                      and voucher_store.returnable_points(db, v) > 0 for v in issued)
+    returns_due = sum(v.awaits_return(before - 1) and voucher_store.returnable_points(db, v) > 0 for v in issued)
     return ref, core.Liability(
         as_of, currency, value, members_with_points, outstanding, owed, rate,
         core.aged(core.AGE_BUCKETS, by_age, outstanding, value, currency),
@@ -97,15 +95,17 @@ def _day_totals(db: Store, ref: programs.ProgramRef, start: int, end: int) -> di
                                                       "vouchers_cancelled": [0, 0], "vouchers_returned": 0})
     for bucket, kind, points in store.kind_totals(db, ref.id, start, end):
         figures[day_of(bucket)]["by_kind"][kind] += points
-    for bucket, kind, to_charity, voucher, points, money in store.money_totals(db, ref.id, start, end):
-        day = figures[day_of(bucket)]
-        if voucher == store.VOUCHER_RETURNED:
+    for at, kind, points, money, expires_at in store.voucher_money_entries(db, ref.id, start, end):
+        day = figures[day_of(at // store.BUCKET_SECONDS)]
+        if kind == "reverse" and gives_points_back(at, expires_at):
             day["vouchers_returned"] += points
-        elif voucher == store.VOUCHER_OF:
+        else:
             moved = day["vouchers_issued" if kind == "redeem" else "vouchers_cancelled"]
             moved[0] += points
             moved[1] += money
-        elif kind == "redeem" and to_charity:
+    for bucket, kind, to_charity, points, money in store.money_totals(db, ref.id, start, end):
+        day = figures[day_of(bucket)]
+        if kind == "redeem" and to_charity:
             day["donated"][0] += points
             day["donated"][1] += money
         elif kind == "reverse" and to_charity:

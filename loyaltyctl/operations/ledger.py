@@ -217,10 +217,10 @@ def post_redeem(db: Store, program: str, ident: str, reward_code: str | None = N
 def _reward_value(reward: Reward, order_amount: str | None, currency: str) -> int:
     """A reward's value; a percent-off reward's is its share of the order, at most max_value (a percent
     voucher's, its max_value until the till knows the order)."""
-    if order_amount is not None and reward.voucher:
-        raise BadInput(f"--order-amount: {reward.code!r} issues a voucher, whose order comes at the till "
-                       "(voucher use --order-amount)")
     if reward.kind != "percent" or reward.voucher:
+        if order_amount is not None and reward.voucher:
+            raise BadInput(f"--order-amount: {reward.code!r} issues a voucher, whose order comes at the till "
+                           "(voucher use --order-amount)")
         if order_amount is not None:
             raise BadInput(f"--order-amount is for a percent-off reward; {reward.code!r} is worth "
                            f"{format_money(reward.value, currency)}")

@@ -102,8 +102,14 @@ def use_voucher(db: Store, program: str, text: str, order: str | None = None, at
         return VoucherUse(ref, _find(db, ref, voucher.code))
 
 
-def list_vouchers(db: Store, program: str, status: str | None = None, as_of: date | None = None
-                  ) -> tuple[programs.ProgramRef, date, list[Voucher]]:
+class VoucherList(Struct, frozen=True):
+    ref: programs.ProgramRef
+    as_of: date
+    at: int  # the last instant of `as_of`: what the statuses are as of
+    vouchers: list[Voucher]
+
+
+def list_vouchers(db: Store, program: str, status: str | None = None, as_of: date | None = None) -> VoucherList:
     """The program's vouchers issued by the end of a day (default today), as they stood then, of one
     status if given."""
     if status is not None and status not in STATUSES:
@@ -112,7 +118,7 @@ def list_vouchers(db: Store, program: str, status: str | None = None, as_of: dat
     as_of = as_of or clock.today_in(ref.timezone)
     before = cutoff(as_of, ref.timezone)
     vouchers = store.fetch_vouchers(db, ref.id, issued_before=before)
-    return ref, as_of, [v for v in vouchers if status is None or v.status(before - 1) == status]
+    return VoucherList(ref, as_of, before - 1, [v for v in vouchers if status is None or v.status(before - 1) == status])
 
 
 def refuse_reversal(voucher: Voucher, at: int, timezone: str) -> None:
@@ -129,8 +135,7 @@ def refuse_reversal(voucher: Voucher, at: int, timezone: str) -> None:
 def post_returns(db: Store, ref: programs.ProgramRef, poster: Poster, before: int) -> list[Voucher]:
     """Give back the points of every voucher whose reward returns them, expired unused before an instant:
     the reversal of its redemption, dated its expiry (what of the points' lots has expired gives nothing)."""
-    due = [v for v in store.fetch_vouchers(db, ref.id) if v.returns_points and v.reversed_at is None
-           and v.left_at() == ("expired", v.expires_at) and v.expires_at < before]
+    due = [v for v in store.fetch_vouchers(db, ref.id) if v.awaits_return(before - 1) and v.reversed_at is None]
     returned = []
     for voucher in due:
         def reversal(book: Book, voucher: Voucher = voucher) -> list[NewEntry]:

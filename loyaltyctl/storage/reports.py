@@ -182,22 +182,30 @@ def kind_totals(db: Store, program_id: int, start: int, end: int) -> list[tuple[
     ).fetchall()
 
 
-VOUCHER_NONE, VOUCHER_OF, VOUCHER_RETURNED = 0, 1, 2
+_VOUCHER_OF_ENTRY = "v.entry = CASE WHEN e.kind = 'reverse' THEN e.ref ELSE e.id END"
 
 
-def money_totals(db: Store, program_id: int, start: int, end: int) -> list[tuple[int, str, bool, int, int, int]]:
-    """Redemptions and their reversals (the entries that carry money) per bucket: (bucket, kind, to a
-    charity, voucher, points, money); voucher is VOUCHER_OF for a redemption that issued a voucher and its
-    reversal, VOUCHER_RETURNED for a reversal dated at or after the voucher expired (its points given back)."""
+def money_totals(db: Store, program_id: int, start: int, end: int) -> list[tuple[int, str, bool, int, int]]:
+    """Redemptions and their reversals (the entries that carry money) per bucket, leaving out those of
+    vouchers (`voucher_money_entries`): (bucket, kind, to a charity, points, money)."""
     return db.execute(
-        f"""SELECT e.effective_at / {BUCKET_SECONDS}, e.kind, e.charity IS NOT NULL,
-                   CASE WHEN v.id IS NULL THEN {VOUCHER_NONE}
-                        WHEN e.kind = 'reverse' AND v.expires_at <= e.effective_at THEN {VOUCHER_RETURNED}
-                        ELSE {VOUCHER_OF} END,
-                   sum(e.points), sum(e.money)
-            FROM entries e LEFT JOIN vouchers v ON v.entry = CASE WHEN e.kind = 'reverse' THEN e.ref ELSE e.id END
+        f"""SELECT e.effective_at / {BUCKET_SECONDS}, e.kind, e.charity IS NOT NULL, sum(e.points), sum(e.money)
+            FROM entries e LEFT JOIN vouchers v ON {_VOUCHER_OF_ENTRY}
             WHERE e.program_id = ? AND e.money IS NOT NULL AND e.effective_at >= ? AND e.effective_at < ?
-            GROUP BY 1, 2, 3, 4""",
+              AND v.id IS NULL
+            GROUP BY 1, 2, 3""",
+        [program_id, start, end],
+    ).fetchall()
+
+
+def voucher_money_entries(db: Store, program_id: int, start: int, end: int
+                          ) -> list[tuple[int, str, int, int, int | None]]:
+    """The redemptions that issued a voucher and their reversals in [start, end), one by one (vouchers are
+    few): (effective_at, kind, points, money, the voucher's expires_at)."""
+    return db.execute(
+        f"""SELECT e.effective_at, e.kind, e.points, e.money, v.expires_at
+            FROM entries e JOIN vouchers v ON {_VOUCHER_OF_ENTRY}
+            WHERE e.program_id = ? AND e.money IS NOT NULL AND e.effective_at >= ? AND e.effective_at < ?""",
         [program_id, start, end],
     ).fetchall()
 
