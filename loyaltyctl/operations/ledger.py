@@ -37,6 +37,7 @@ from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
 from loyaltyctl.storage.db import write
 from loyaltyctl.operations.posting import expiring_as_of, posting
+from loyaltyctl.operations.seals import seal
 from loyaltyctl.operations.vouchers import issue_voucher, post_returns, refuse_reversal
 from loyaltyctl.storage import vouchers as voucher_store
 from loyaltyctl.storage.ledger import Entry, NewEntry
@@ -341,9 +342,11 @@ def run_expire(db: Store, program: str, as_of: date | None = None) -> Expired:
     if as_of > today:
         raise BadInput(f"--as-of {as_of} is after today ({today} in {ref.timezone}); "
                        "only expiries that have happened are posted")
-    with write(db, program), posting(db, ref) as poster:
-        due = poster.expire_due(cutoff(as_of, ref.timezone))
-        returned = post_returns(db, ref, poster, cutoff(as_of, ref.timezone))
+    with write(db, program):
+        with posting(db, ref) as poster:
+            due = poster.expire_due(cutoff(as_of, ref.timezone))
+            returned = post_returns(db, ref, poster, cutoff(as_of, ref.timezone))
+        seal(db, ref)
     return Expired(program, as_of, len(due), sum(points for _, points in due), len({member for member, _ in due}),
                    len(returned))
 
@@ -357,12 +360,13 @@ def member_balance(db: Store, program: str, ident: str, as_of: date | None = Non
     versions = program_versions(db, program)
     version = versions.on(as_of)
     expiring = expiring_as_of(db, ref, versions, member_row, before, expiring_until(as_of, ref.timezone))
+    kept = store.fetch_member_ledgers(db, [member_row])[member_row].kept
     return Balance(
         program=ref,
         member=member,
         as_of=as_of,
-        points=store.balance_as_of(db, member_row, before),
-        pending=store.pending_as_of(db, member_row, before),
+        points=kept.points if kept.holds_at(before) else store.balance_as_of(db, member_row, before),
+        pending=kept.pending if kept.holds_at(before) else store.pending_as_of(db, member_row, before),
         expiring=tuple((local_date(at, ref.timezone), points) for at, points in expiring),
         unit=version.unit,
         tier=MemberStates(db, ref, versions).tier_status(member_row, before, version, as_of),

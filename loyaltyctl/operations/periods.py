@@ -12,6 +12,7 @@ from loyaltyctl.core.dates import cutoff
 from loyaltyctl.errors import Refused
 from loyaltyctl.money import points_value
 from loyaltyctl.operations.posting import posting
+from loyaltyctl.operations.seals import seal
 from loyaltyctl.operations.vouchers import post_returns
 from loyaltyctl.operations.member_state import program_versions
 from loyaltyctl.storage import periods as store
@@ -46,6 +47,7 @@ def close_period(db: Store, program: str, through: date) -> Closed:
         with posting(db, ref) as poster:
             posted = poster.expire_due(before)
             post_returns(db, ref, poster, before)  # an expired voucher's points come back before the books close
+        seal(db, ref)
         points = points_before(db, ref.id, before)
         value = points_value(points, program_versions(db, program).on(through).point_value, ref.currency)
         close = store.Close(through, before, len(posted), points, value, int(time.time()))

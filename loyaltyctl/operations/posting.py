@@ -12,10 +12,14 @@ longer hold are given back.
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any, Literal
 
-from loyaltyctl.storage.db import Store
+from msgspec import Struct
 
-from loyaltyctl.core.dates import local_date
+from loyaltyctl import clock
+from loyaltyctl.core.balances import UNKNOWN, MemberLedger, kept_after_credit, kept_from
+from loyaltyctl.core.dates import cutoff, local_date
+from loyaltyctl.core.periods import ClosedThrough
 from loyaltyctl.core.posting import (
     ACTIVITY_KINDS,
     Book,
@@ -37,6 +41,7 @@ from loyaltyctl.operations.member_state import program_versions
 from loyaltyctl.storage import ledger as store
 from loyaltyctl.storage import programs
 from loyaltyctl.storage import transactions as txn_store
+from loyaltyctl.storage.db import Ids, Store
 from loyaltyctl.storage.ledger import NewEntry
 from loyaltyctl.storage.periods import fetch_closed_through
 
@@ -54,32 +59,52 @@ def _posting(entry_id: int, entry: NewEntry) -> Posting:
                    entry.available_at)
 
 
-class Poster:
-    """Posts one program's entries through the posting rules; call `save` when done (see `posting`)."""
+class Preloaded(Struct):
+    """What a posting read before it decides (a counter posting, in one round trip): the members' ledger
+    rows and a book of every lot of theirs that holds points and every debt they owe, with the lots and
+    takes of the entries in `about` (a reversal's targets)."""
 
-    def __init__(self, db: Store, ref: programs.ProgramRef, versions: VersionTable | None = None):
+    rows: dict[int, MemberLedger]
+    book: Book
+    about: tuple[int, ...] = ()
+
+
+class Poster:
+    """Posts one program's entries through the posting rules; call `save` when done (see `posting`).
+
+    It keeps each member's ledger row it touches (chain head, latest instant,
+    what they owe, kept balance) and writes them at `save`.
+    """
+
+    def __init__(self, db: Store, ref: programs.ProgramRef, versions: VersionTable | None = None, *,
+                 closed: ClosedThrough | None | Literal[False] = False, preloaded: Preloaded | None = None,
+                 entry_ids: Ids | None = None, lot_ids: Ids | None = None, may_replay: bool = True):
         self.db, self.ref = db, ref
         self.versions = versions or program_versions(db, ref.code)
         self.rules = expiry_rules(self.versions, ref.timezone)
-        self.chain = store.ChainWriter(db, ref.id)
-        self.closed = fetch_closed_through(db, ref.id)
-        self.indebted: set[int] = set()  # of the members preloaded, those who owe points
-        self.latest: dict[int, int | None] = {}  # member -> latest entry instant, as far as known
+        self.rows: dict[int, MemberLedger] = dict(preloaded.rows) if preloaded else {}
+        self.touched: set[int] = set()  # members whose rows changed
+        self.chain = store.ChainWriter(db, ref.id, self.row, entry_ids or db.entry_ids())
+        self.closed = fetch_closed_through(db, ref.id) if closed is False else closed
         self.unsettled: set[int] = set()  # members with a credit posted out of date order, not yet replayed
-        self.lot_ids = db.lot_ids()
+        self.lot_ids = lot_ids or db.lot_ids()
+        self.kept_at = cutoff(clock.today_in(ref.timezone), ref.timezone)  # balances are kept as of today's end
+        self.appended: list[tuple[int, NewEntry]] = []  # every entry written, with its id
+        self._preloaded = preloaded
+        self.may_replay = may_replay  # False where only the members' own rows are locked (see `NeedsReplay`)
 
     @property
     def next_entry_id(self) -> int:
         return self.chain.ids.peek()
 
     def preload(self, members: Iterable[int]) -> None:
-        """Learn the latest entry instant of many members, and which owe points, in a few queries
-        (an import's chunk; a till's one member)."""
-        unknown = sorted({m for m in members if m not in self.latest})
-        found = store.fetch_latest(self.db, unknown)
-        for member in unknown:
-            self.latest[member] = found.get(member)
-        self.indebted.update(store.fetch_indebted(self.db, unknown))
+        """Read the ledger rows of members not seen yet, in a few queries (an import's chunk)."""
+        self.rows.update(store.fetch_member_ledgers(self.db, sorted({m for m in members if m not in self.rows})))
+
+    def row(self, member: int) -> MemberLedger:
+        if member not in self.rows:
+            self.preload([member])
+        return self.rows[member]
 
     def check_open(self, at: int, what: str) -> None:
         if self.closed and self.closed.covers(at):
@@ -87,40 +112,55 @@ class Poster:
 
     def _in_order(self, members: Sequence[int], at: int) -> bool:
         self.preload(members)
-        return all(self.latest[m] is None or self.latest[m] <= at for m in members)
+        return all(self.rows[m].latest_at is None or self.rows[m].latest_at <= at for m in members)
 
     def saw(self, member: int, at: int) -> None:
         """Something happened to the member at `at` (an entry, or a refund that took nothing back):
         a posting dated before it replays the member."""
-        if member in self.latest:
-            latest = self.latest[member]
-            self.latest[member] = at if latest is None else max(latest, at)
+        row = self.row(member)
+        row.latest_at = at if row.latest_at is None else max(row.latest_at, at)
+        if at >= self.kept_at:
+            row.kept = UNKNOWN
+        self.touched.add(member)
 
     def credit(self, entry: NewEntry) -> int:
         """A fresh credit (earn, bonus, positive adjustment).
 
         Its points do not depend on the member's lots, so it is buffered for
         executemany with a lot of its own. When it needs more (the member owes
-        points, or it restarts an inactivity clock) it is posted at once; when
-        it is dated before what the member has, the member is replayed once
-        before anything reads their lots (`settle`), however many such
-        credits an import brings.
+        points, or it restarts an inactivity clock, or their lots are read
+        already) it is posted at once; when it is dated before what the member
+        has, the member is replayed once before anything reads their lots
+        (`settle`), however many such credits an import brings.
         """
         member, at = entry.member, entry.effective_at
         in_order = self._in_order([member], at)
-        if member not in self.unsettled and in_order and (member in self.indebted or self.rules.extension(at)):
+        if member not in self.unsettled and in_order and (
+                self.rows[member].owed or self.rules.extension(at) or self._preloaded_for([member], ())):
             return self.post([member], at, lambda book: [entry])[0]
         self.check_open(at, f"the {entry.kind} entry")
+        made: list[Lot] = []
 
         def lots(entry_id: int) -> list[Lot]:  # the member owes nothing: the lot pays no debt
-            return [fresh_lot(next(self.lot_ids), entry_id, member, entry.points, at, self.rules.lot_expires(at),
-                              entry.available_at)]
+            made.append(fresh_lot(next(self.lot_ids), entry_id, member, entry.points, at, self.rules.lot_expires(at),
+                                  entry.available_at))
+            return made
 
         if not in_order:
             self.unsettled.add(member)
         entry_id = self.chain.queue(entry, lots)
+        self.appended.append((entry_id, entry))
+        row = self.rows[member]
+        row.kept = kept_after_credit(row.kept, made[0], self.kept_at) if in_order else UNKNOWN
         self.saw(member, at)
         return entry_id
+
+    def _preloaded_for(self, members: Sequence[int], about: Sequence[int]) -> Book | None:
+        """The book read before this posting, if it covers these members and entries."""
+        found = self._preloaded
+        if found and set(members) <= found.rows.keys() and set(about) <= set(found.about):
+            return found.book
+        return None
 
     def post(self, members: Sequence[int], at: int, decide: Decide, about: Sequence[int] = (),
              spends: bool = False) -> list[int]:
@@ -135,14 +175,19 @@ class Poster:
         self.settle(members)
         self.chain.flush()  # the book is read from the database
         if self._in_order(members, at):
-            book = store.fetch_book(self.db, members, about, self.lot_ids)
+            book = self._preloaded_for(members, about)
+            self._preloaded = None  # what it read is written below: read afresh next time
+            if book is None:
+                book = store.fetch_book(self.db, members, about, self.lot_ids)
             entries = decide(book)
             ids = self._append(entries)
             for entry_id, entry in zip(ids, entries):
                 apply(book, _posting(entry_id, entry), self.rules)
             store.write_book(self.db, book)
-            self._wrote(book, members)
+            self._keep(book, members)
             return ids
+        if not self.may_replay:
+            raise NeedsReplay
         group = store.linked_members(self.db, members)
         history = store.fetch_history(self.db, group)
         entries = decide(replay([p for p in history.postings if p.at <= at], self.rules,
@@ -172,7 +217,8 @@ class Poster:
 
     def joined(self, member: int) -> None:
         """A member just added has no entries: nothing to look up before their first posting."""
-        self.latest[member] = None
+        self.rows[member] = MemberLedger(member, kept=kept_from((), 0, self.kept_at, None))
+        self.touched.add(member)
 
     def _rebuild(self, group: list[int], history: store.History, new: list[Posting]) -> Book:
         """Replay the group's whole history (and the new postings), revise clawbacks and give back posted
@@ -188,7 +234,7 @@ class Poster:
             posted.append(PostedExpiry(self._append([correction])[0], credit, expired_at, points))
         allocate_expiries(book, posted)
         store.replace_books(self.db, group, book)
-        self._wrote(book, group)
+        self._keep(book, group)
         for member in group:
             self.unsettled.discard(member)
         return book
@@ -206,10 +252,12 @@ class Poster:
     def expire_due(self, before: int) -> list[tuple[int, int]]:
         """Post the expiry of every lot expired before an instant with points left, each dated its expiry.
 
-        Returns (member, points) per lot expired.
+        Returns (member, points) per lot expired. Balances at every instant
+        stay as they were (expiry is a function of time), so kept ones do too.
         """
         self.settle()
         due = store.fetch_due_expiries(self.db, self.ref.id, before)
+        self.preload(lot.member for lot in due)
         book, expired = Book(due, lot_ids=self.lot_ids), []
         for lot in due:
             expired.append((lot.member, lot.remaining))
@@ -224,26 +272,35 @@ class Poster:
         for entry in entries:
             self.check_open(entry.effective_at, f"the {entry.kind} entry")
             ids.append(self.chain.append(entry))
+            self.appended.append((ids[-1], entry))
             self.saw(entry.member, entry.effective_at)
         return ids
 
-    def _wrote(self, book: Book, members: Iterable[int]) -> None:
-        owing = {d.member for d in book.debts.values() if d.remaining > 0}
+    def _keep(self, book: Book, members: Iterable[int]) -> None:
+        """The members' debts and kept balances from a book that holds every lot of theirs with points."""
         for member in members:
-            if member in owing:
-                self.indebted.add(member)
-            else:
-                self.indebted.discard(member)
+            row = self.row(member)
+            row.owed = sum(d.remaining for d in book.debts.values() if d.member == member)
+            row.kept = kept_from(book.member_lots(member), row.owed, self.kept_at, row.latest_at)
+            self.touched.add(member)
 
     def save(self) -> None:
         self.settle()
-        self.chain.save_head()
+        self.chain.flush()
+        store.write_member_ledgers(self.db, [self.rows[m] for m in sorted(self.touched)])
+        self.touched.clear()
+
+
+class NeedsReplay(Exception):
+    """A posting dated before what its members have needs their whole history replayed, which may change
+    the lots of members linked to them by transfers: it must run again holding the program's lock."""
 
 
 @contextmanager
-def posting(db: Store, ref: programs.ProgramRef, versions: VersionTable | None = None) -> Iterator[Poster]:
-    """A Poster whose chain head is saved when the block ends without error."""
-    poster = Poster(db, ref, versions)
+def posting(db: Store, ref: programs.ProgramRef, versions: VersionTable | None = None, **settings: Any
+            ) -> Iterator[Poster]:
+    """A Poster whose members' rows are saved when the block ends without error."""
+    poster = Poster(db, ref, versions, **settings)
     yield poster
     poster.save()
 

@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from msgspec import Struct
 
-from loyaltyctl.storage.db import Store, in_chunks, insert_sql
-
+from loyaltyctl.core.balances import UNKNOWN, Kept, MemberLedger
 from loyaltyctl.core.chain import GENESIS, entry_digest
 from loyaltyctl.core.posting import Book, Debt, Lot, PostedExpiry, Posting, Refund
+from loyaltyctl.storage.db import Ids, Store, in_chunks, insert_sql
 
 
 class NewEntry(Struct, frozen=True):
@@ -52,15 +52,17 @@ class Entry(Struct, frozen=True):
 
 _ENTRY_COLUMNS = """e.id, e.member, m.member_id, e.kind, e.points, e.effective_at, e.recorded_at,
                     e.key, e.reason, e.reward, e.money, e.charity, e.ref"""
-HASHED_COLUMNS = "program_id, id, member, kind, points, effective_at, recorded_at, key, reason, reward, money, charity, ref"
+# What an entry's digest covers, chained to the member's entry before it (`seq` counts the member's entries).
+HASHED_COLUMNS = ("program_id, id, member, seq, kind, points, effective_at, recorded_at, key, reason, reward, "
+                  "money, charity, ref")
+# Entries written before per-member chains (seq NULL) were chained per program, over these.
+LEGACY_HASHED_COLUMNS = HASHED_COLUMNS.replace(" seq,", "")
 
 
 WEEK_SECONDS = 7 * 86400  # entry_totals' weeks: effective_at // WEEK_SECONDS (Unix weeks, from a Thursday)
 WEEK_OF_EFFECTIVE_AT = (f"(effective_at - ((effective_at % {WEEK_SECONDS}) + {WEEK_SECONDS}) % {WEEK_SECONDS})"
                         f" / {WEEK_SECONDS}")  # floored, as Python's // (SQL's / and % truncate toward zero)
-_ADD_TOTALS = """INSERT INTO entry_totals (program_id, week, points, entries) VALUES (?, ?, ?, ?)
-                 ON CONFLICT (program_id, week) DO UPDATE
-                 SET points = entry_totals.points + excluded.points, entries = entry_totals.entries + excluded.entries"""
+_TOTALS_FIELDS = ("program_id", "week", "points", "entries")
 _ENTRY_FIELDS = (*HASHED_COLUMNS.split(", "), "hash")
 _INSERT_ENTRY = insert_sql("entries", _ENTRY_FIELDS)
 _LOT_FIELDS = ("id", "entry", "member", "points", "earned_at", "expires_at", "available_at", "remaining", "expired",
@@ -69,38 +71,41 @@ _TAKE_FIELDS = ("debit", "lot", "points", "at")
 _DEBT_FIELDS = ("debit", "member", "points", "remaining", "at")
 
 
-def hashed_fields(program_id: int, entry_id: int, entry: NewEntry, recorded_at: int) -> tuple:
+def hashed_fields(program_id: int, entry_id: int, entry: NewEntry, seq: int, recorded_at: int) -> tuple:
     """The fields the chain covers, in HASHED_COLUMNS order."""
-    return (program_id, entry_id, entry.member, entry.kind, entry.points, entry.effective_at, recorded_at,
+    return (program_id, entry_id, entry.member, seq, entry.kind, entry.points, entry.effective_at, recorded_at,
             entry.key, entry.reason, entry.reward, entry.money, entry.charity, entry.ref)
 
 
 class ChainWriter:
-    """Appends entries for one program, chained by hash.
+    """Appends entries for one program, each chained to the member's entry before it.
 
-    Fresh credits and their lots can be buffered (`queue`) and written with
-    executemany; anything that reads the ledger flushes first (`flush`).
-    Every entry written adds its points to its week in `entry_totals`.
+    `heads(member)` gives the member's `MemberLedger`, whose head this moves
+    on. Fresh credits and their lots can be buffered (`queue`) and written
+    with executemany; anything that reads the ledger flushes first (`flush`).
+    Every entry written adds its points to its week in `entry_totals`, as a
+    row of its own: rows only ever arrive, so tills never wait on a week.
     """
 
-    def __init__(self, db: Store, program_id: int):
+    def __init__(self, db: Store, program_id: int, heads: Callable[[int], MemberLedger], ids: Ids,
+                 recorded_at: int | None = None):
         self.db = db
         self.program_id = program_id
-        self.recorded_at = int(time.time())
-        row = db.execute("SELECT entry, hash FROM chain_heads WHERE program_id = ?", [program_id]).fetchone()
-        self.head_id, self.head_hash = row if row else (None, GENESIS)
-        self.ids = db.entry_ids()
+        self.recorded_at = int(time.time()) if recorded_at is None else recorded_at
+        self.heads = heads
+        self.ids = ids
+        self.last_id: int | None = None
         self._entry_rows: list[tuple] = []
         self._lot_rows: list[tuple] = []
         self._weeks: dict[int, list[int]] = {}  # week -> [points, entries] written since the last add
 
-
     def _entry_row(self, entry: NewEntry) -> tuple:
-        """The next entry's row, chained to the one before it."""
+        """The next entry's row, chained to the member's entry before it."""
         entry_id = next(self.ids)
-        fields = hashed_fields(self.program_id, entry_id, entry, self.recorded_at)
-        digest = entry_digest(self.head_hash, fields)
-        self.head_id, self.head_hash = entry_id, digest
+        head = self.heads(entry.member)
+        fields = hashed_fields(self.program_id, entry_id, entry, head.head_seq + 1, self.recorded_at)
+        digest = entry_digest(head.head_hash or GENESIS, fields)
+        head.head_seq, head.head_hash, self.last_id = head.head_seq + 1, digest, entry_id
         week = self._weeks.setdefault(entry.effective_at // WEEK_SECONDS, [0, 0])
         week[0] += entry.points
         week[1] += 1
@@ -111,13 +116,13 @@ class ChainWriter:
         self.flush()
         self.db.execute(_INSERT_ENTRY, self._entry_row(entry))
         self._add_totals()
-        return self.head_id
+        return self.last_id
 
     def queue(self, entry: NewEntry, lots: Callable[[int], Iterable[Lot]]) -> int:
         """Buffer an entry and the lots `lots(entry_id)` gives it; written at the next `flush`."""
         self._entry_rows.append(self._entry_row(entry))
-        self._lot_rows.extend(_lot_row(lot) for lot in lots(self.head_id))
-        return self.head_id
+        self._lot_rows.extend(_lot_row(lot) for lot in lots(self.last_id))
+        return self.last_id
 
     def flush(self) -> None:
         """Write buffered entries before the lots that reference them."""
@@ -129,18 +134,19 @@ class ChainWriter:
             self._add_totals()
 
     def _add_totals(self) -> None:
-        self.db.executemany(_ADD_TOTALS, [(self.program_id, week, points, entries)
-                                          for week, (points, entries) in self._weeks.items()])
+        self.db.insert("entry_totals", _TOTALS_FIELDS, [(self.program_id, week, points, entries)
+                                                        for week, (points, entries) in self._weeks.items()])
         self._weeks.clear()
 
-    def save_head(self) -> None:
-        self.flush()
-        if self.head_id is not None:
-            self.db.execute(
-                "INSERT INTO chain_heads (program_id, entry, hash) VALUES (?, ?, ?)"
-                " ON CONFLICT (program_id) DO UPDATE SET entry = excluded.entry, hash = excluded.hash",
-                [self.program_id, self.head_id, self.head_hash],
-            )
+
+def compact_totals(db: Store, program_id: int) -> None:
+    """One row per week again for a program (inside a write that excludes its postings): reports that sum
+    the weeks read as many rows as there are weeks, however many postings added to them."""
+    split = db.execute("SELECT week, sum(points), sum(entries) FROM entry_totals WHERE program_id = ?"
+                       " GROUP BY week HAVING count(*) > 1", [program_id]).fetchall()
+    for chunk, marks in in_chunks([week for week, _, _ in split]):
+        db.execute(f"DELETE FROM entry_totals WHERE program_id = ? AND week IN ({marks})", [program_id, *chunk])
+    db.insert("entry_totals", _TOTALS_FIELDS, [(program_id, week, points, entries) for week, points, entries in split])
 
 
 def _lot_row(lot: Lot) -> tuple:
@@ -148,28 +154,31 @@ def _lot_row(lot: Lot) -> tuple:
             lot.remaining, lot.expired, lot.issued_at)
 
 
-def fetch_indebted(db: Store, members: Sequence[int]) -> set[int]:
-    """Those of the members who owe points."""
-    owing: set[int] = set()
-    for chunk, marks in in_chunks(members):
-        owing.update(row[0] for row in db.execute(
-            f"SELECT DISTINCT member FROM debts WHERE remaining > 0 AND member IN ({marks})", chunk))
-    return owing
+MEMBER_LEDGER_COLUMNS = ("id, head_seq, head_hash, latest_at, owed, kept_at, kept_points, kept_pending, "
+                         "kept_until")
 
 
-def fetch_latest(db: Store, members: Sequence[int]) -> dict[int, int]:
-    """Each member's latest entry or refund instant (members with neither are left out): a posting dated
-    before a refund changes what the refund takes back, even one that took nothing."""
-    latest: dict[int, int] = {}
+def member_ledger(row: Sequence) -> MemberLedger:
+    """A `MemberLedger` from a row of MEMBER_LEDGER_COLUMNS."""
+    member, seq, head, latest, owed, at, points, pending, until = row
+    return MemberLedger(member, seq, bytes(head) if head is not None else None, latest, owed,
+                        Kept(at, points, pending, until) if at is not None else UNKNOWN)
+
+
+def fetch_member_ledgers(db: Store, members: Sequence[int]) -> dict[int, MemberLedger]:
+    """The members' ledger rows (a few hundred per query)."""
+    found: dict[int, MemberLedger] = {}
     for chunk, marks in in_chunks(members):
-        latest.update(db.execute(
-            f"""SELECT member, max(at) FROM (
-                    SELECT member, max(effective_at) AS at FROM entries WHERE member IN ({marks}) GROUP BY member
-                    UNION ALL
-                    SELECT member, max(occurred_at) FROM transactions
-                    WHERE member IN ({marks}) AND refund_of IS NOT NULL GROUP BY member)
-                AS latest GROUP BY member""", chunk + chunk).fetchall())
-    return latest
+        for row in db.execute(f"SELECT {MEMBER_LEDGER_COLUMNS} FROM members WHERE id IN ({marks})", chunk):
+            found[row[0]] = member_ledger(row)
+    return found
+
+
+def write_member_ledgers(db: Store, rows: Iterable[MemberLedger]) -> None:
+    db.executemany("UPDATE members SET head_seq = ?, head_hash = ?, latest_at = ?, owed = ?, kept_at = ?,"
+                   " kept_points = ?, kept_pending = ?, kept_until = ? WHERE id = ?",
+                   [(r.head_seq, r.head_hash, r.latest_at, r.owed, r.kept.at, r.kept.points, r.kept.pending,
+                     r.kept.until, r.id) for r in rows])
 
 
 def fetch_book(db: Store, members: Sequence[int], about: Sequence[int], lot_ids: Iterator[int]) -> Book:
@@ -327,33 +336,37 @@ def fetch_reversal(db: Store, entry_id: int) -> int | None:
     return row[0] if row else None
 
 
-def balance_as_of(db: Store, member: int, before: int) -> int:
-    """Points as of an instant: entries effective before it, less lots expired by then but not yet posted.
-
-    Every take from an expired lot happened before its expiry, so a lot's
-    current `remaining` is exactly what its unposted expiry would remove.
-    """
-    return db.execute(
-        """SELECT (SELECT coalesce(sum(points), 0) FROM entries WHERE member = :m AND effective_at < :t)
+def points_at_sql(member: str, instant: str) -> str:
+    """SQL for a member's points at an instant: entries effective before it, less lots expired by then but
+    not yet posted. Every take from an expired lot happened before its expiry, so a lot's current
+    `remaining` is exactly what its unposted expiry would remove. (`member`, `instant`: SQL expressions.)"""
+    return f"""((SELECT coalesce(sum(points), 0) FROM entries WHERE member = {member} AND effective_at < {instant})
                 - (SELECT coalesce(sum(remaining), 0) FROM lots
-                   WHERE member = :m AND remaining > 0 AND expires_at < :t)""",
-        {"m": member, "t": before},
-    ).fetchone()[0]
+                   WHERE member = {member} AND remaining > 0 AND expires_at < {instant}))"""
 
 
-def _lots_as_of(where: str) -> str:
-    """Lots alive at :t with the points they held then (takes dated before :t deducted)."""
+def _lots_as_of(where: str, member: str = ":m", instant: str = ":t") -> str:
+    """Lots alive at an instant with the points they held then (takes dated before it deducted)."""
     return f"""SELECT l.id, l.expires_at, l.available_at,
                       l.points - coalesce((SELECT sum(c.points) FROM consumptions c
-                                           WHERE c.lot = l.id AND c.at < :t), 0) AS held
+                                           WHERE c.lot = l.id AND c.at < {instant}), 0) AS held
                FROM lots l
-               WHERE l.member = :m AND l.earned_at < :t AND (l.expires_at IS NULL OR l.expires_at >= :t) AND {where}"""
+               WHERE l.member = {member} AND l.earned_at < {instant}
+                 AND (l.expires_at IS NULL OR l.expires_at >= {instant}) AND {where}"""
+
+
+def pending_at_sql(member: str, instant: str) -> str:
+    """SQL for a member's points issued but not yet spendable (inside the pending window) at an instant."""
+    return (f"(SELECT coalesce(sum(held), 0) FROM ({_lots_as_of(f'l.available_at >= {instant}', member, instant)})"
+            " AS alive)")
+
+
+def balance_as_of(db: Store, member: int, before: int) -> int:
+    return db.execute(f"SELECT {points_at_sql(':m', ':t')}", {"m": member, "t": before}).fetchone()[0]
 
 
 def pending_as_of(db: Store, member: int, before: int) -> int:
-    """Points issued but not yet spendable (inside the pending window) at an instant."""
-    return db.execute(f"SELECT coalesce(sum(held), 0) FROM ({_lots_as_of('l.available_at >= :t')}) AS alive",
-                      {"m": member, "t": before}).fetchone()[0]
+    return db.execute(f"SELECT {pending_at_sql(':m', ':t')}", {"m": member, "t": before}).fetchone()[0]
 
 
 def expiring_as_of(db: Store, member: int, before: int, until: int) -> list[tuple[int, int]]:

@@ -382,3 +382,84 @@ def m012_vouchers(db: Store) -> None:
             recorded_at INTEGER NOT NULL
         );"""))
     _append_only(db, "vouchers", "voucher_uses")
+
+
+@migration
+def m013_member_chains_and_kept_balances(db: Store) -> None:
+    """Chains per member instead of per program, seals across them, kept balances, additive week totals.
+
+    The program chains written so far are verified first and sealed (a
+    broken one is refused: this is the last release that can check them as
+    they were written); their entries keep their digests. Each member's row
+    gains the head of their own chain, the latest instant anything happened
+    to them, what they owe and their kept balance (unknown until their next
+    posting). Week totals become rows that only ever arrive (a posting adds
+    one, compaction folds them) so no row is updated by every posting.
+    """
+    from loyaltyctl.core.chain import GENESIS, seal_digest
+    from loyaltyctl.storage.integrity import legacy_chains
+    from loyaltyctl.storage.seals import Seal, insert_seal
+
+    ends, broken = legacy_chains(db, member_chains=False)
+    recorded = {program_id: (entry, bytes(digest))
+                for program_id, entry, digest in db.execute("SELECT program_id, entry, hash FROM chain_heads")}
+    if broken or ends != recorded:
+        entry = broken[0] if broken else min(end[0] for _, end in ends.items() ^ recorded.items())
+        raise BadInput(f"{db.location}: the ledger's hash chain does not verify at entry {entry}; this loyaltyctl "
+                       "seals the chain as it upgrades the database and will not seal a broken one "
+                       "(restore a backup, or run `db verify` with the loyaltyctl that wrote it)")
+    db.executescript(schema(db, """
+        ALTER TABLE members ADD COLUMN head_seq INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE members ADD COLUMN head_hash BLOB;
+        ALTER TABLE members ADD COLUMN latest_at INTEGER;
+        ALTER TABLE members ADD COLUMN owed INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE members ADD COLUMN kept_at INTEGER;
+        ALTER TABLE members ADD COLUMN kept_points INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE members ADD COLUMN kept_pending INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE members ADD COLUMN kept_until INTEGER;
+        ALTER TABLE entries ADD COLUMN seq INTEGER;
+        CREATE UNIQUE INDEX entries_member_seq ON entries(member, seq) WHERE seq IS NOT NULL;
+        UPDATE members SET owed = (SELECT coalesce(sum(remaining), 0) FROM debts WHERE debts.member = members.id),
+                           latest_at = (SELECT max(effective_at) FROM entries WHERE entries.member = members.id);
+        UPDATE members SET latest_at = (SELECT max(occurred_at) FROM transactions t
+                                        WHERE t.member = members.id AND t.refund_of IS NOT NULL)
+            WHERE (SELECT max(occurred_at) FROM transactions t WHERE t.member = members.id AND t.refund_of IS NOT NULL)
+                  > coalesce(latest_at, -9223372036854775807);
+
+        CREATE TABLE seals (
+            id INTEGER PRIMARY KEY,
+            program_id INTEGER NOT NULL REFERENCES programs(id),
+            sealed_at INTEGER NOT NULL,
+            members INTEGER NOT NULL,
+            legacy_entry INTEGER,
+            legacy_hash BLOB,
+            previous BLOB NOT NULL,
+            digest BLOB NOT NULL
+        );
+        CREATE INDEX seals_program ON seals(program_id, id);
+        CREATE TABLE seal_heads (
+            seal INTEGER NOT NULL REFERENCES seals(id),
+            member INTEGER NOT NULL REFERENCES members(id),
+            seq INTEGER NOT NULL,
+            hash BLOB NOT NULL,
+            PRIMARY KEY (member, seq)
+        );
+        CREATE INDEX seal_heads_seal ON seal_heads(seal);
+
+        CREATE TABLE entry_weeks (
+            program_id INTEGER NOT NULL REFERENCES programs(id),
+            week INTEGER NOT NULL,
+            points INTEGER NOT NULL,
+            entries INTEGER NOT NULL
+        );
+        INSERT INTO entry_weeks SELECT program_id, week, points, entries FROM entry_totals;
+        DROP TABLE entry_totals;
+        ALTER TABLE entry_weeks RENAME TO entry_totals;
+        CREATE INDEX entry_totals_week ON entry_totals(program_id, week);
+        DROP TABLE chain_heads;
+        """))
+    _append_only(db, "seals", "seal_heads")
+    sealed_at = int(datetime.datetime.now(datetime.timezone.utc).timestamp())
+    for program_id, legacy in sorted(ends.items()):
+        insert_seal(db, Seal(program_id, sealed_at, 0, *legacy, GENESIS,
+                             seal_digest(GENESIS, program_id, sealed_at, legacy, [])), [])

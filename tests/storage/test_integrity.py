@@ -52,7 +52,7 @@ def test_an_edit_behind_the_tools_back_is_found(ledger, db_path):
     result = run("db", "verify", "--format", "json")
     assert result.exit_code == 1
     assert json_of(result)["first_bad_entry"] == 2
-    assert result.stderr.splitlines()[0] == "error: entry 2: its content or position does not match the hash chain"
+    assert result.stderr.splitlines()[0] == "error: entry 2: member M2: its content or position does not match the hash chain"
 
 
 def test_a_lot_changed_behind_the_tools_back_is_found(ledger, db_path):
