@@ -53,14 +53,31 @@ def backend(request) -> str:
     return request.param
 
 
+NO_POSTGRES = ("no PostgreSQL server for tests (set LOYALTYCTL_TEST_POSTGRES; "
+               "`.ci/with-postgres make test` starts one and runs the whole suite)")
+
+
 def postgres_server_url() -> str:
     """The test server's URL; without one, PostgreSQL's half is skipped, except in CI, where it fails."""
     if not POSTGRES_SERVER:
-        message = "no PostgreSQL server for tests (set LOYALTYCTL_TEST_POSTGRES; .ci/run starts one)"
         if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+            pytest.fail(NO_POSTGRES)
+        pytest.skip(NO_POSTGRES)
     return POSTGRES_SERVER
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """PostgreSQL's half skipped for want of a server is one line in the summary, not one per test.
+
+    pytest reports a skip at the test that asked for it, and `-ra` folds only
+    skips that share a place, so these all get the place that decides them.
+    """
+    report = yield
+    skipped = call.excinfo is not None and call.excinfo.errisinstance(pytest.skip.Exception)
+    if report.skipped and skipped and call.excinfo.value.msg == NO_POSTGRES:
+        report.longrepr = (__file__, postgres_server_url.__code__.co_firstlineno, NO_POSTGRES)
+    return report
 
 
 def new_postgres_database() -> tuple[str, Callable[[], None]]:

@@ -2,25 +2,24 @@
 
 On a read-only database reading still works. Root writes through permission
 bits, and so does loyaltyctl run as root, so the permission tests run the CLI
-as `nobody` when the tests run as root (as in CI) and as the tester
-otherwise: either way the kernel, not a stub, says the file or folder is not
-writable. What root itself cannot write is shown as root with a read-only
-bind mount and with `chattr +i`, and a really full disk with a small tmpfs,
-each mount in a namespace of its own; these skip where the system does not
-allow them. tests/storage/test_db.py has the full disk without root
-(max_page_count).
+as root without its capabilities (setpriv, in a fresh process) when the tests
+run as root (as in CI) and as the tester otherwise: either way the kernel,
+not a stub, says the file or folder is not writable. What root itself cannot
+write is shown as root with a read-only bind mount and with `chattr +i`, and
+a really full disk with a small tmpfs, each mount in a namespace of its own;
+these skip where the system does not allow them, and so do the permission
+tests where root cannot drop its capabilities. tests/storage/test_db.py has
+the full disk without root (max_page_count).
 """
 
 import gc
 import hashlib
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import traceback
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -32,7 +31,6 @@ from tests.conftest import MINIMAL_PROGRAM, run, write
 
 pytestmark = pytest.mark.sqlite_only  # file permissions, mounts and a full disk are the SQLite file's
 
-NOBODY = 65534
 AS_ROOT = os.geteuid() == 0
 READ_COMMANDS = {
     "balance": ["balance", "-p", "shop", "M1"],
@@ -67,61 +65,82 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def as_reader(db: Path, *args: str) -> SimpleNamespace:
-    """The CLI run by someone who may not write what only its owner may: `nobody`, when we are root.
+# Root's capabilities dropped for good: none inherited and none in the bounding set, so the exec
+# that follows grants none back (util-linux setpriv; emptying the bounding set needs CAP_SETPCAP).
+WITHOUT_CAPABILITIES = ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--"]
+CAN_IT_WRITE = "import os, sys, loyaltyctl.cli; print(os.access(sys.argv[1], os.W_OK))"
 
-    Root's child process becomes nobody and runs the CLI it has already
-    loaded: the interpreter (under /root) is out of nobody's reach, so it
-    cannot be started afresh as nobody.
+
+def why_root_cannot_drop_its_capabilities() -> str | None:
+    """None when the CLI, started as root without capabilities, is held to a read-only file's bits."""
+    with tempfile.TemporaryDirectory() as folder:
+        locked = Path(folder) / "read-only"
+        locked.touch()
+        locked.chmod(0o444)
+        try:
+            probe = subprocess.run([*WITHOUT_CAPABILITIES, sys.executable, "-c", CAN_IT_WRITE, str(locked)],
+                                   capture_output=True, text=True, timeout=60, check=False)
+        except FileNotFoundError:
+            return "no setpriv (util-linux) to run the CLI as root without its capabilities"
+    if probe.returncode:
+        said = probe.stderr.strip().splitlines()
+        return f"cannot run the CLI as root without its capabilities: {said[-1] if said else probe.returncode}"
+    if probe.stdout.strip() != "False":
+        return "setpriv could not take root's capabilities away here: it still may write a read-only file"
+    return None
+
+
+@pytest.fixture(scope="module")
+def as_reader():
+    """The CLI run by someone the permission bits bind: root without its capabilities, when we are root.
+
+    Root keeps its uid, so it still reads the interpreter, the package and
+    the inputs wherever the checkout lives (root's home, a mktemp -d folder:
+    places `nobody` cannot reach), but without CAP_DAC_OVERRIDE the kernel
+    holds it to the bits: os.access and SQLite's own open are refused what
+    the mode refuses. A forked child would keep the parent's capabilities, so
+    the CLI starts afresh under setpriv. Without setpriv, or where
+    capabilities cannot be dropped, these tests skip and say why.
     """
     if not AS_ROOT:
-        result = run("--db", db, *args)
-        return SimpleNamespace(exit_code=result.exit_code, stdout=result.stdout, stderr=result.stderr)
-    read, written = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read)
-        with os.fdopen(written, "w") as pipe:
-            try:
-                os.setgroups([])
-                os.setgid(NOBODY)
-                os.setuid(NOBODY)
-                result = run("--db", db, *args)
-                pipe.write(json.dumps([result.exit_code, result.stdout, result.stderr]))
-            except BaseException:  # noqa: BLE001 - the parent reports it
-                pipe.write(json.dumps([-1, "", traceback.format_exc()]))
-        os._exit(0)
-    os.close(written)
-    with os.fdopen(read) as pipe:
-        exit_code, stdout, stderr = json.loads(pipe.read())
-    os.waitpid(pid, 0)
-    return SimpleNamespace(exit_code=exit_code, stdout=stdout, stderr=stderr)
+        def in_process(db: Path, *args: str) -> SimpleNamespace:
+            result = run("--db", db, *args)
+            return SimpleNamespace(exit_code=result.exit_code, stdout=result.stdout, stderr=result.stderr)
+
+        return in_process
+    reason = why_root_cannot_drop_its_capabilities()
+    if reason:
+        pytest.skip(reason)
+
+    def without_capabilities(db: Path, *args: str) -> SimpleNamespace:
+        done = subprocess.run([*WITHOUT_CAPABILITIES, sys.executable, "-m", "loyaltyctl", "--db", str(db), *args],
+                              capture_output=True, text=True, timeout=120, check=False)
+        return SimpleNamespace(exit_code=done.returncode, stdout=done.stdout, stderr=done.stderr)
+
+    return without_capabilities
 
 
 @pytest.fixture
-def ledger():
-    """A folder anyone may enter (tmp_path's parents are root's alone) with a ledger and an inbox.
+def ledger(tmp_path):
+    """A folder with a ledger (program shop, member M1 with 100 points) and an inbox beside it.
 
-    The ledger: program shop, member M1 with 100 points. The inbox is writable
-    by all, so a reject file or a program file is never what stops a command.
+    The inbox is writable by all, so a reject file or a program file is never
+    what stops a command.
     """
-    root = Path(tempfile.mkdtemp(prefix="loyaltyctl-readonly-"))
-    os.chmod(root, 0o755)
-    folder, inbox = root / "data", root / "inbox"
+    folder, inbox = tmp_path / "data", tmp_path / "inbox"
     folder.mkdir()
-    inbox.mkdir(mode=0o777)
+    inbox.mkdir()
     os.chmod(inbox, 0o777)
     db = folder / "loyalty.db"
     write(inbox / "shop.toml", MINIMAL_PROGRAM.replace("Shop Points", "Shop Points Plus"))
     write(inbox / "sales.csv", "txn_id,member_id,occurred_at,amount\nT1,M1,2026-06-01T10:00,12.00\n")
-    assert run("--db", db, "program", "apply", write(root / "shop.toml", MINIMAL_PROGRAM)).exit_code == 0
+    assert run("--db", db, "program", "apply", write(tmp_path / "shop.toml", MINIMAL_PROGRAM)).exit_code == 0
     assert run("--db", db, "member", "add", "-p", "shop", "M1").exit_code == 0
     assert run("--db", db, "earn", "-p", "shop", "M1", "100", "--reason", "welcome").exit_code == 0
     gc.collect()  # closes the commands' connections, and the last one removes the -wal and -shm
     assert sorted(os.listdir(folder)) == ["loyalty.db"]
     yield db
-    os.chmod(folder, 0o755)
-    shutil.rmtree(root)
+    os.chmod(folder, 0o755)  # so that pytest can remove it
 
 
 def make_read_only(db: Path, setup: str) -> str:
@@ -133,7 +152,7 @@ def make_read_only(db: Path, setup: str) -> str:
 
 
 @pytest.mark.parametrize("setup", SETUPS)
-def test_read_commands_work_and_change_nothing(ledger, setup):
+def test_read_commands_work_and_change_nothing(ledger, setup, as_reader):
     make_read_only(ledger, setup)
     before = digest(ledger)
     for name, args in READ_COMMANDS.items():
@@ -146,7 +165,7 @@ def test_read_commands_work_and_change_nothing(ledger, setup):
 
 @pytest.mark.parametrize("setup", SETUPS)
 @pytest.mark.parametrize("name", WRITE_COMMANDS)
-def test_a_write_is_refused_with_exit_2_and_writes_nothing(ledger, setup, name):
+def test_a_write_is_refused_with_exit_2_and_writes_nothing(ledger, setup, name, as_reader):
     reason = make_read_only(ledger, setup)
     before = digest(ledger)
     inbox = ledger.parent.parent / "inbox"
@@ -156,7 +175,7 @@ def test_a_write_is_refused_with_exit_2_and_writes_nothing(ledger, setup, name):
     assert sorted(os.listdir(inbox)) == ["sales.csv", "shop.toml"]  # no reject file either
 
 
-def test_a_read_only_database_that_needs_migrating_is_refused(ledger):
+def test_a_read_only_database_that_needs_migrating_is_refused(ledger, as_reader):
     with sqlite3.connect(ledger) as conn:  # as if written by an older loyaltyctl
         conn.execute("DELETE FROM _sqlite_migrations WHERE rowid = (SELECT max(rowid) FROM _sqlite_migrations)")
     conn.close()
