@@ -327,7 +327,7 @@ def balance_in_process(db: Path, times: int = 3) -> float:
     """Open the database and compute the balance, without interpreter start-up or imports."""
     # Imported here, in a child process (see in_child).
     from loyaltyctl.operations.ledger import member_balance
-    from loyaltyctl.storage.db import open_db
+    from loyaltyctl.storage.connect import open_db
 
     best = float("inf")
     for _ in range(times):

@@ -48,7 +48,7 @@ value = "3.00"
 def prepare(location: str, work: Path) -> None:
     from loyaltyctl.formats.program_toml import parse_program
     from loyaltyctl.operations import setup
-    from loyaltyctl.storage.db import open_db
+    from loyaltyctl.storage.connect import open_db
 
     db = open_db(location, create=True)
     setup.apply_programs(db, [parse_program(PROGRAM)])
@@ -62,7 +62,7 @@ def till(job: tuple[str, int, int]) -> tuple[list[float], int]:
     """One till's session: (latency of each posting, refusals)."""
     from loyaltyctl.errors import Refused
     from loyaltyctl.operations.ledger import post_earn, post_redeem
-    from loyaltyctl.storage.db import open_db
+    from loyaltyctl.storage.connect import open_db
 
     location, postings, seed = job
     rng = random.Random(seed)
@@ -92,7 +92,7 @@ def bench(label: str, location: str, tills: int, postings: int, work: Path) -> N
     latencies = sorted(latency for found, _ in results for latency in found)
     refused = sum(count for _, count in results)
     p50, p99 = statistics.median(latencies), latencies[int(len(latencies) * 0.99) - 1]
-    from loyaltyctl.storage.db import open_db
+    from loyaltyctl.storage.connect import open_db
     from loyaltyctl.storage.integrity import first_broken_link, reconciliation_problems
 
     db = open_db(location)

@@ -162,7 +162,7 @@ def shop(tmp_path) -> Path:
 
 def query(sql: str, params=()) -> list[tuple]:
     """Rows of one query on the test's database (whichever backend), read as loyaltyctl reads it."""
-    from loyaltyctl.storage.db import open_db
+    from loyaltyctl.storage.connect import open_db
 
     db = open_db(os.environ["LOYALTYCTL_DB"])
     try:

@@ -13,7 +13,7 @@ from typer.core import TyperGroup
 
 from loyaltyctl import __version__, render
 from loyaltyctl.cli.common import Settings, command, debug_enabled, settings
-from loyaltyctl.storage.db import open_db, schema_version
+from loyaltyctl.storage.connect import open_db, schema_version
 
 # name -> "module:Typer app"; a group is the app itself, a command is found by name in its app
 GROUPS = {

@@ -17,7 +17,8 @@ from typer.core import TyperArgument, TyperCommand
 from loyaltyctl import render
 from loyaltyctl.core.dates import parse_day
 from loyaltyctl.errors import EXIT_REJECTED_ROWS, BadInput, InvalidProgram, LoyaltyError
-from loyaltyctl.storage.db import Store, open_db, storage_refusal
+from loyaltyctl.storage.connect import open_db, storage_refusal
+from loyaltyctl.storage.db import Store
 
 DEFAULT_DB = "loyalty.db"
 

@@ -9,8 +9,9 @@ from loyaltyctl import render
 from loyaltyctl.cli.common import FormatOption, command, database, snapshot
 from loyaltyctl.errors import EXIT_REFUSED
 from loyaltyctl.storage.copy import copy_database, count_rows
-from loyaltyctl.storage.db import Store, is_postgres, open_db
-from loyaltyctl.storage.sqlite import SqliteStore, backup_file, companions, new_sqlite_file
+from loyaltyctl.storage.connect import new_sqlite_file, open_db
+from loyaltyctl.storage.db import Store, is_postgres
+from loyaltyctl.storage.sqlite import SqliteStore, backup_file, companions
 from loyaltyctl.storage.integrity import count_entries, first_broken_link, reconciliation_problems
 
 db_app = typer.Typer(no_args_is_help=True, help="Check, back up and copy the database.")

@@ -26,7 +26,8 @@ from loyaltyctl.operations.imports import import_transactions
 from loyaltyctl.cli.common import command, settings
 from loyaltyctl.formats.program_toml import load_program
 from loyaltyctl.samples import samples_dir
-from loyaltyctl.storage.db import is_postgres, open_db
+from loyaltyctl.storage.connect import open_db
+from loyaltyctl.storage.db import is_postgres
 from loyaltyctl.storage.integrity import first_broken_link, reconciliation_problems
 
 

@@ -20,12 +20,11 @@ AtOption = Annotated[str | None, typer.Option("--at", metavar="WHEN", help="When
 
 
 def _emit_posted(ctx: typer.Context, posted: ops.Posted, fmt: render.Format) -> None:
-    balance = ops.member_balance(database(ctx), posted.program.code, posted.member.member_id)
     if posted.note:
         render.note(posted.note)
     if posted.duplicate:
         render.note(f"key {posted.entries[0].key!r} was already used by entry {posted.entries[0].id}; nothing posted")
-    render.emit(views.posted_view(posted, balance), fmt)
+    render.emit(views.posted_view(posted), fmt)
 
 
 @command(ledger_app, "earn")

@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 
+from loyaltyctl.operations.definitions import fetch_versions, latest_version, program_summaries
 from loyaltyctl import clock, render
 from loyaltyctl.operations import setup
 from loyaltyctl.cli.common import FormatOption, OutputOption, ReportFormatOption, command, database
@@ -87,7 +88,7 @@ def list_programs(ctx: typer.Context, fmt: ReportFormatOption = render.ReportFor
     """Programs in the database, with their versions.
 
     Each with its latest name, version count and members."""
-    data = programs.fetch_program_summaries(database(ctx))
+    data = program_summaries(database(ctx))
     render.emit(render.listing(data, data, ["code", "name", "currency", "timezone", "versions", "members"], "Programs"),
                 fmt, output)
 
@@ -143,7 +144,7 @@ def show(ctx: typer.Context, code: str, fmt: FormatOption = render.Format.table)
     In force is the version with the latest effective date on or before today,
     which is not always the last one applied (a version can be dated earlier).
     """
-    versions = programs.fetch_versions(database(ctx), code)
+    versions = fetch_versions(database(ctx), code)
     current = VersionTable([(v.effective_from, v.version, v) for v in versions]).on(
         clock.today_in(versions[-1].program.timezone))
     program = current.program
@@ -171,4 +172,4 @@ def export(ctx: typer.Context, code: str, output: OutputOption = None) -> None:
     """Write a program's latest version back as TOML.
 
     Applying what it writes changes nothing: apply, export, apply is a no-op."""
-    render.emit_text(dump_program(programs.fetch_latest_version(database(ctx), code).program), output)
+    render.emit_text(dump_program(latest_version(database(ctx), code).program), output)

@@ -9,15 +9,15 @@ from loyaltyctl.operations.quote import Quote
 from loyaltyctl.render import Grid, Report, fields_grid
 
 
-def posted_view(posted: Posted, balance: Balance) -> Report:
+def posted_view(posted: Posted) -> Report:
     """The entries a posting wrote (or had written, for a key used before) and the balance after."""
     data = {
         "program": posted.program.code,
         "member": posted.member.member_id,
         "duplicate": posted.duplicate,
         "entries": [entry_json(e, posted.program) for e in posted.entries],
-        "balance": balance.points,
-        "available": balance.available,
+        "balance": posted.points,
+        "available": posted.available,
     }
     lines = []
     if posted.voucher is not None:
@@ -29,8 +29,8 @@ def posted_view(posted: Posted, balance: Balance) -> Report:
     rows = [(e["id"], e["member"], e["kind"], e["points"], e["effective_at"][:16].replace("T", " "), e["reason"],
              e["value"]) for e in data["entries"]]
     return Report(data, [
-        Grid(title, ["entry", "member", "kind", balance.unit, "effective", "reason", "value"], rows),
-        f"{posted.member.member_id} now has {balance.points} {balance.unit} ({balance.available} available)",
+        Grid(title, ["entry", "member", "kind", posted.unit, "effective", "reason", "value"], rows),
+        f"{posted.member.member_id} now has {posted.points} {posted.unit} ({posted.available} available)",
         *lines])
 
 

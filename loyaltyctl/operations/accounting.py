@@ -14,7 +14,7 @@ from loyaltyctl.core.versions import VersionTable
 from loyaltyctl.core.vouchers import gives_points_back, voucher_days as voucher_days_of, voucher_rollforward
 from loyaltyctl.errors import BadInput
 from loyaltyctl.model import Accounting
-from loyaltyctl.operations.member_state import program_versions
+from loyaltyctl.operations.definitions import program_versions
 from loyaltyctl.operations.posting import expiries_moved_since, lots_as_of
 from loyaltyctl.operations.reports import Period
 from loyaltyctl.storage import programs

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from msgspec import Struct
 
+from loyaltyctl.operations.definitions import version_in_force
 from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
@@ -31,7 +32,7 @@ from loyaltyctl.formats.csv_input import RejectWriter, read_csv
 from loyaltyctl.operations.csv_run import CsvSummary, run_csv
 from loyaltyctl.model import Member, Program
 from loyaltyctl.money import check_points
-from loyaltyctl.operations.member_state import program_versions
+from loyaltyctl.operations.definitions import program_versions
 from loyaltyctl.storage import ledger as ledger_store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
@@ -145,7 +146,7 @@ def _run_day_bonus(db: Store, program: str, day: date | None, kind: _DayBonus) -
     ref = programs.fetch_program_ref(db, program)
     day = day or clock.today_in(ref.timezone)
     with write(db, program):
-        version = programs.fetch_version_in_force(db, program, day).program
+        version = version_in_force(db, program, day)
         bonus = getattr(version.bonuses, kind.bonus) if version.bonuses else 0
         celebrating = member_store.fetch_members_by_day(db, ref.id, kind.column, birthdays_on(day),
                                                         day - timedelta(days=kind.since)) if bonus else []

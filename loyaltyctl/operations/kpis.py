@@ -8,7 +8,8 @@ from loyaltyctl.storage.db import Store
 from loyaltyctl import clock
 from loyaltyctl.core.dates import DAY, add_months, cutoff, start_of_day
 from loyaltyctl.core.kpis import Kpis, Month, months_ending
-from loyaltyctl.operations.member_state import MemberStates, program_versions
+from loyaltyctl.operations.definitions import program_versions
+from loyaltyctl.operations.member_state import MemberStates
 from loyaltyctl.operations.reports import Period, check_period
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs

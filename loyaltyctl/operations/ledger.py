@@ -5,13 +5,12 @@ check and the new entries are read and written under the same lock, so two
 processes can never overspend a balance or post one key twice.
 """
 
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 
 from msgspec import Struct
-from msgspec.structs import replace
-
-from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
 from loyaltyctl.core.dates import cutoff, local_date
@@ -31,15 +30,22 @@ from loyaltyctl.money import (
     points_value,
     round_points,
 )
-from loyaltyctl.operations.member_state import MemberStates, program_versions
+from loyaltyctl.operations.definitions import (
+    ProgramState,
+    latest_version,
+    load_program,
+    program_summaries,
+    program_versions,
+)
+from loyaltyctl.operations.member_state import MemberStates
+from loyaltyctl.operations.posting import NeedsReplay, Poster, Preloaded, expiring_as_of, posting
+from loyaltyctl.operations.seals import seal
+from loyaltyctl.operations.vouchers import issue_voucher, post_returns, refuse_reversal
 from loyaltyctl.storage import ledger as store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
-from loyaltyctl.storage.db import write
-from loyaltyctl.operations.posting import expiring_as_of, posting
-from loyaltyctl.operations.seals import seal
-from loyaltyctl.operations.vouchers import issue_voucher, post_returns, refuse_reversal
 from loyaltyctl.storage import vouchers as voucher_store
+from loyaltyctl.storage.db import Store, write
 from loyaltyctl.storage.ledger import Entry, NewEntry
 
 EXPIRING_WINDOW_DAYS = 90
@@ -52,14 +58,22 @@ def expiring_until(as_of: date, tz: str, days: int = EXPIRING_WINDOW_DAYS) -> in
 
 
 class Posted(Struct, frozen=True):
-    """What a posting command did (or, for a repeated key, had already done)."""
+    """What a posting command did (or, for a repeated key, had already done), and the member's points and
+    pending points at the end of today after it."""
 
     program: programs.ProgramRef
     member: Member
     entries: tuple[Entry, ...]
+    points: int
+    pending: int
     duplicate: bool = False
     note: str | None = None  # how the points were worked out, when not as typed
     voucher: Voucher | None = None  # the voucher a redemption issued
+    unit: str = "points"
+
+    @property
+    def available(self) -> int:
+        return available_points(self.points, self.pending)
 
 
 class Balance(Struct, frozen=True):
@@ -100,32 +114,97 @@ def _positive(points: int, what: str = "points") -> None:
     _sane(points)
 
 
-class _Session:
-    """One posting: program, member, time and the writer, resolved under the write lock."""
+class _Counter:
+    """One posting at the counter: the program as kept by the connection, and what the posting read under
+    the locks of its members (`storage.ledger.read_counter`)."""
 
-    def __init__(self, db: Store, program: str, at: str | None):
-        self.db = db
-        self.ref = programs.fetch_program_ref(db, program)
+    def __init__(self, db: Store, state: ProgramState, at: str | None, reads: store.CounterReads, shared: bool):
+        self.db, self.state, self.ref, self.reads = db, state, state.ref, reads
         self.at = clock.at_or_now(at, self.ref.timezone)
-        self.version: Program = programs.fetch_version_in_force(db, program, local_date(self.at, self.ref.timezone)).program
+        self.version: Program = state.versions.on(local_date(self.at, self.ref.timezone))
+        self.shared = shared
+        self._poster: Poster | None = None
 
     def member(self, ident: str) -> tuple[int, Member]:
-        return member_store.find_member(self.db, self.ref.id, self.ref.code, ident)
+        found = self.reads.members.get(ident)
+        if found is None:
+            raise Refused(f"unknown member {ident!r} in program {self.ref.code!r}")
+        return found[0], found[1]
 
-    def replay(self, key: str | None) -> Posted | None:
-        """The original posting for a key already used, if any."""
-        if key is None:
-            return None
-        original = store.fetch_entry_by_key(self.db, self.ref.id, key)
+    @contextmanager
+    def posting(self) -> Iterator[Poster]:
+        """The poster, with what was read; only the members' rows are locked in a shared write, so a
+        posting that would replay their history asks to run again holding the program (`NeedsReplay`)."""
+        reads = self.reads
+        preloaded = Preloaded({row: ledger for row, _, ledger in reads.members.values()}, reads.book, reads.about)
+        with posting(self.db, self.ref, self.state.versions, closed=self.state.closed, preloaded=preloaded,
+                     entry_ids=reads.entry_ids, lot_ids=reads.lot_ids, may_replay=not self.shared) as poster:
+            self._poster = poster
+            yield poster
+
+    def duplicate(self) -> Posted | None:
+        """The original posting of a key used before, if any."""
+        original = self.reads.key_entry
         if original is None:
             return None
-        entries = [original, *store.fetch_entries_referring(self.db, original.id, "transfer_in")]
-        _, member = self.member(original.member_id)
-        return Posted(self.ref, member, tuple(entries), duplicate=True,
-                      voucher=voucher_store.fetch_voucher_of_entry(self.db, original.id))
+        entries = (original, *store.fetch_entries_referring(self.db, original.id, "transfer_in"))
+        row, member = member_store.find_member(self.db, self.ref.id, self.ref.code, original.member_id)
+        return Posted(self.ref, member, entries, *self._balance(row), duplicate=True,
+                      voucher=voucher_store.fetch_voucher_of_entry(self.db, original.id), unit=self.version.unit)
 
-    def posted(self, member: Member, entry_ids: list[int]) -> Posted:
-        return Posted(self.ref, member, tuple(store.fetch_entry(self.db, self.ref.id, i) for i in entry_ids))
+    def posted(self, member_row: int, member: Member, entry_ids: list[int], note: str | None = None,
+               voucher: Voucher | None = None) -> Posted:
+        """What the posting wrote, with the member's balance after it, from what the poster kept."""
+        poster = self._poster
+        names = {row: found.member_id for row, found, _ in self.reads.members.values()}
+        written = dict(poster.appended)
+        entries = tuple(Entry(i, written[i].member, names[written[i].member], written[i].kind, written[i].points,
+                              written[i].effective_at, poster.chain.recorded_at, written[i].key, written[i].reason,
+                              written[i].reward, written[i].money, written[i].charity, written[i].ref)
+                        for i in entry_ids)
+        kept = poster.rows[member_row].kept
+        figures = (kept.points, kept.pending) if kept.holds_at(poster.kept_at) else self._balance(member_row)
+        return Posted(self.ref, member, entries, *figures, note=note, voucher=voucher, unit=self.version.unit)
+
+    def _balance(self, member_row: int) -> tuple[int, int]:
+        """Points and pending points at the end of today, asked of the ledger."""
+        before = cutoff(clock.today_in(self.ref.timezone), self.ref.timezone)
+        return store.balance_as_of(self.db, member_row, before), store.pending_as_of(self.db, member_row, before)
+
+
+class StaleProgram(Exception):
+    """The program changed (a version applied, a period closed) since the connection read it."""
+
+
+def _counter(db: Store, program: str, idents: Sequence[str], key: str | None, at: str | None,
+             work: Callable[[_Counter], Posted], *, about: Sequence[int] = (), entry_ids: int = 1,
+             lot_ids: int = 1) -> Posted:
+    """Run one posting for the members `idents` name: on PostgreSQL first holding only their rows (and the
+    program shared), again holding the whole program if it turns out to be dated before what they have
+    (`NeedsReplay`); with the program's state as the connection keeps it, read again if it moved."""
+    modes = (True, False) if db.dialect == "postgresql" else (False,)
+    for attempt in range(3):
+        state = program_state(db, program, fresh=attempt > 0)
+        for shared in modes:
+            try:
+                with write(db, program, shared=shared):
+                    reads = store.read_counter(db, state.ref.id, program, idents, key, about, entry_ids, lot_ids)
+                    if reads.stamp != state.stamp:
+                        raise StaleProgram
+                    return work(_Counter(db, state, at, reads, shared))
+            except NeedsReplay:
+                continue
+            except StaleProgram:
+                break
+    raise StaleProgram(program)  # three changes of the program during one posting: not seen in practice
+
+
+def program_state(db: Store, program: str, fresh: bool = False) -> ProgramState:
+    """The program as this connection keeps it between postings (each posting checks it is current)."""
+    kept = db.between_transactions
+    if fresh or program not in kept:
+        kept[program] = load_program(db, program)
+    return kept[program]
 
 
 def post_earn(db: Store, program: str, ident: str, points: int, reason: str, key: str | None = None,
@@ -136,36 +215,38 @@ def post_earn(db: Store, program: str, ident: str, points: int, reason: str, key
     needs a valid membership where the program requires one.
     """
     _positive(points)
-    with write(db, program):
-        session = _Session(db, program, at)
-        if replayed := session.replay(key):
+
+    def earn(counter: _Counter) -> Posted:
+        if replayed := counter.duplicate():
             return replayed
-        member_row, member = session.member(ident)
-        state = MemberStates(db, session.ref, program_versions(db, program)).state(member_row, session.at, session.version)
+        member_row, member = counter.member(ident)
+        ref, version = counter.ref, counter.version
+        state = MemberStates(db, ref, counter.state.versions).state(member_row, counter.at, version, purchase=False)
         if not state.may_earn:
-            day = local_date(session.at, session.ref.timezone)
+            day = local_date(counter.at, ref.timezone)
             raise Refused(f"member {member.member_id!r} has no valid membership on {day}, which {program!r} requires "
                           "to earn (record the fee with `member pay`)")
-        note = None
+        earned, note = points, None
         if state.tier_multiplier != 1:
-            typed = points
-            points = round_points(Decimal(points) * state.tier_multiplier, session.version.earn.rounding)
-            note = f"{state.tier} tier: {typed} x {state.tier_multiplier} = {points} {session.version.unit}"
-        with posting(db, session.ref) as poster:
-            entry = poster.credit(NewEntry(member_row, "earn", points, session.at, key=key, reason=reason))
-        return replace(session.posted(member, [entry]), note=note)
+            earned = round_points(Decimal(points) * state.tier_multiplier, version.earn.rounding)
+            note = f"{state.tier} tier: {points} x {state.tier_multiplier} = {earned} {version.unit}"
+        with counter.posting() as poster:
+            entry = poster.credit(NewEntry(member_row, "earn", earned, counter.at, key=key, reason=reason))
+        return counter.posted(member_row, member, [entry], note=note)
+
+    return _counter(db, program, [ident], key, at, earn)
 
 
-def _find_reward(session: _Session, code: str) -> Reward:
-    for reward in session.version.rewards:
+def _find_reward(db: Store, program: str, version: Program, code: str) -> Reward:
+    for reward in version.rewards:
         if reward.code == code:
             return reward
-    for summary in programs.fetch_program_summaries(session.db):
-        other = programs.fetch_latest_version(session.db, summary["code"]).program
-        if summary["code"] != session.ref.code and any(r.code == code for r in other.rewards):
-            raise Refused(f"reward {code!r} belongs to program {summary['code']!r}, not {session.ref.code!r}")
-    codes = ", ".join(r.code for r in session.version.rewards) or "none defined"
-    raise Refused(f"unknown reward {code!r} in {session.ref.code!r} (rewards: {codes})")
+    for summary in program_summaries(db):
+        other = latest_version(db, summary["code"]).program
+        if summary["code"] != program and any(r.code == code for r in other.rewards):
+            raise Refused(f"reward {code!r} belongs to program {summary['code']!r}, not {program!r}")
+    codes = ", ".join(r.code for r in version.rewards) or "none defined"
+    raise Refused(f"unknown reward {code!r} in {program!r} (rewards: {codes})")
 
 
 def _check_spendable(book: Book, member_row: int, member: Member, points: int, at: int, unit: str) -> None:
@@ -183,36 +264,39 @@ def post_redeem(db: Store, program: str, ident: str, reward_code: str | None = N
         raise BadInput("give one of --reward CODE, --points N or --amount MONEY")
     if order_amount is not None and reward_code is None:
         raise BadInput("--order-amount is for a percent-off reward (--reward CODE)")
-    with write(db, program):
-        session = _Session(db, program, at)
-        if replayed := session.replay(key):
+    if points is not None:
+        _positive(points)
+
+    def redeem(counter: _Counter) -> Posted:
+        if replayed := counter.duplicate():
             return replayed
-        member_row, member = session.member(ident)
-        version = session.version
+        member_row, member = counter.member(ident)
+        version, reward = counter.version, None
         if reward_code is not None:
-            reward = _find_reward(session, reward_code)
-            points, value = reward.points, _reward_value(reward, order_amount, version.currency)
+            reward = _find_reward(db, program, version, reward_code)
+            spent, value = reward.points, _reward_value(reward, order_amount, version.currency)
             details = dict(reward=reward.code, charity=reward.charity, reason=reward.name)
         elif amount is not None:
             value = amount_option("--amount", amount, version.currency)
             if not version.point_value:
                 raise BadInput(f"--amount: {program} values points at 0 (point_value), so no points pay for money")
-            points = points_for(value, version.point_value, version.currency)
+            spent = points_for(value, version.point_value, version.currency)
             details = dict(reason=f"{format_money(value, version.currency)} {version.currency}")
         else:
-            _positive(points)
-            value = points_value(points, version.point_value, version.currency)
+            spent, value = points, points_value(points, version.point_value, version.currency)
             details = dict(reason=f"{points} {version.unit}")
 
         def redemption(book: Book) -> list[NewEntry]:
-            _check_spendable(book, member_row, member, points, session.at, session.version.unit)
-            return [NewEntry(member_row, "redeem", -points, session.at, key=key, money=value, **details)]
+            _check_spendable(book, member_row, member, spent, counter.at, version.unit)
+            return [NewEntry(member_row, "redeem", -spent, counter.at, key=key, money=value, **details)]
 
-        with posting(db, session.ref) as poster:
-            entries = poster.post([member_row], session.at, redemption, spends=True)
-        voucher = (issue_voucher(db, session.ref, reward, (member_row, member.member_id), entries[0], session.at)
-                   if reward_code is not None and reward.voucher else None)
-        return replace(session.posted(member, entries), voucher=voucher)
+        with counter.posting() as poster:
+            entries = poster.post([member_row], counter.at, redemption, spends=True)
+        voucher = (issue_voucher(db, counter.ref, reward, (member_row, member.member_id), entries[0], counter.at)
+                   if reward is not None and reward.voucher else None)
+        return counter.posted(member_row, member, entries, voucher=voucher)
+
+    return _counter(db, program, [ident], key, at, redeem, lot_ids=0)
 
 
 def _reward_value(reward: Reward, order_amount: str | None, currency: str) -> int:
@@ -242,18 +326,17 @@ def post_adjust(db: Store, program: str, ident: str, points: int, reason: str, k
     if points == 0:
         raise Refused("an adjustment must be a non-zero number of points")
     _sane(points)
-    with write(db, program):
-        session = _Session(db, program, at)
-        if replayed := session.replay(key):
+
+    def adjust(counter: _Counter) -> Posted:
+        if replayed := counter.duplicate():
             return replayed
-        member_row, member = session.member(ident)
-        entry = NewEntry(member_row, "adjust", points, session.at, key=key, reason=reason)
-        with posting(db, session.ref) as poster:
-            if points > 0:
-                entries = [poster.credit(entry)]
-            else:
-                entries = poster.post([member_row], session.at, lambda book: [entry])
-        return session.posted(member, entries)
+        member_row, member = counter.member(ident)
+        entry = NewEntry(member_row, "adjust", points, counter.at, key=key, reason=reason)
+        with counter.posting() as poster:
+            entries = [poster.credit(entry)] if points > 0 else poster.post([member_row], counter.at, lambda book: [entry])
+        return counter.posted(member_row, member, entries)
+
+    return _counter(db, program, [ident], key, at, adjust, lot_ids=int(points > 0))
 
 
 def post_reverse(db: Store, program: str, entry_id: int, reason: str, key: str | None = None,
@@ -266,69 +349,75 @@ def post_reverse(db: Store, program: str, entry_id: int, reason: str, key: str |
     nothing comes back into a lot past its expiry. Reversing one side of a
     transfer reverses both.
     """
-    with write(db, program):
-        session = _Session(db, program, at)
-        if replayed := session.replay(key):
+    state = program_state(db, program)
+    found = store.fetch_reversal_targets(db, state.ref.id, entry_id)
+    if not found:
+        raise Refused(f"unknown entry {entry_id} in {program!r}")
+    target = found[0]
+    if target.kind not in REVERSIBLE:
+        raise Refused(f"entry {entry_id} is {target.kind!r}; only {', '.join(REVERSIBLE)} entries can be reversed")
+
+    def reverse(counter: _Counter) -> Posted:
+        if replayed := counter.duplicate():
             return replayed
-        target = store.fetch_entry(db, session.ref.id, entry_id)
-        if target is None:
-            raise Refused(f"unknown entry {entry_id} in {session.ref.code!r}")
-        if target.kind not in REVERSIBLE:
-            raise Refused(f"entry {entry_id} is {target.kind!r}; only {', '.join(REVERSIBLE)} entries can be reversed")
-        targets = [target, *store.fetch_transfer_side(db, target)]
-        for side in targets:
-            if (earlier := store.fetch_reversal(db, side.id)) is not None:
+        for side in found:
+            if (earlier := counter.reads.reversals.get(side.id)) is not None:
                 raise Refused(f"entry {side.id} was already reversed by entry {earlier}")
-        if session.at < target.effective_at:
-            raise Refused(f"--at {local_date(session.at, session.ref.timezone)} is before entry {entry_id} "
-                          f"({local_date(target.effective_at, session.ref.timezone)}); a reversal comes after it")
-        _, member = session.member(target.member_id)
+        if counter.at < target.effective_at:
+            raise Refused(f"--at {local_date(counter.at, counter.ref.timezone)} is before entry {entry_id} "
+                          f"({local_date(target.effective_at, counter.ref.timezone)}); a reversal comes after it")
+        member_row, member = counter.member(target.member_id)
         if target.kind == "redeem" and (voucher := voucher_store.fetch_voucher_of_entry(db, target.id)):
-            refuse_reversal(voucher, session.at, session.ref.timezone)
-        taken_back = {side.id: store.fetch_clawed_back(db, side.id) for side in targets if side.points > 0}
+            refuse_reversal(voucher, counter.at, counter.ref.timezone)
+        taken_back = {side.id: store.fetch_clawed_back(db, side.id) for side in found if side.points > 0}
 
         def reversal(book: Book) -> list[NewEntry]:
             entries = []
-            for side in targets:
-                points = (-contribution(book, side.id, side.points, taken_back[side.id], session.at)
-                          if side.points > 0 else debit_reversal(book, side.id, session.at))
+            for side in found:
+                points = (-contribution(book, side.id, side.points, taken_back[side.id], counter.at)
+                          if side.points > 0 else debit_reversal(book, side.id, counter.at))
                 if points:
-                    entries.append(NewEntry(side.member, "reverse", points, session.at, key=key if side is target else None,
+                    entries.append(NewEntry(side.member, "reverse", points, counter.at, key=key if side is target else None,
                                             reason=reason, reward=side.reward, charity=side.charity, ref=side.id,
                                             money=-side.money if side.money is not None else None))
             if not entries:
                 raise Refused(f"nothing to reverse: entry {entry_id}'s points have expired or were taken back already")
             return entries
 
-        with posting(db, session.ref) as poster:
-            entries = poster.post([side.member for side in targets], session.at, reversal,
-                                  about=[side.id for side in targets])
-        return session.posted(member, entries)
+        with counter.posting() as poster:
+            entries = poster.post([side.member for side in found], counter.at, reversal,
+                                  about=[side.id for side in found])
+        return counter.posted(member_row, member, entries)
+
+    return _counter(db, program, [side.member_id for side in found], key, at, reverse,
+                    about=[side.id for side in found], entry_ids=len(found), lot_ids=8)
 
 
 def post_transfer(db: Store, program: str, source: str, target: str, points: int, key: str | None = None,
                   at: str | None = None) -> Posted:
     """Move points between two members; they keep the expiry dates of the lots they came from."""
     _positive(points)
-    with write(db, program):
-        session = _Session(db, program, at)
-        if replayed := session.replay(key):
+
+    def transfer(counter: _Counter) -> Posted:
+        if replayed := counter.duplicate():
             return replayed
-        source_row, source_member = session.member(source)
-        target_row, target_member = session.member(target)
+        source_row, source_member = counter.member(source)
+        target_row, target_member = counter.member(target)
         if source_row == target_row:
             raise Refused(f"cannot transfer from member {source_member.member_id!r} to themselves")
 
-        with posting(db, session.ref) as poster:
-            def transfer(book: Book) -> list[NewEntry]:
-                _check_spendable(book, source_row, source_member, points, session.at, session.version.unit)
-                return [NewEntry(source_row, "transfer_out", -points, session.at, key=key,
+        with counter.posting() as poster:
+            def moved(book: Book) -> list[NewEntry]:
+                _check_spendable(book, source_row, source_member, points, counter.at, counter.version.unit)
+                return [NewEntry(source_row, "transfer_out", -points, counter.at, key=key,
                                  reason=f"to {target_member.member_id}"),
-                        NewEntry(target_row, "transfer_in", points, session.at, ref=poster.next_entry_id,
+                        NewEntry(target_row, "transfer_in", points, counter.at, ref=poster.next_entry_id,
                                  reason=f"from {source_member.member_id}")]
 
-            entries = poster.post([source_row, target_row], session.at, transfer, spends=True)
-        return session.posted(source_member, entries)
+            entries = poster.post([source_row, target_row], counter.at, moved, spends=True)
+        return counter.posted(source_row, source_member, entries)
+
+    return _counter(db, program, [source, target], key, at, transfer, entry_ids=2, lot_ids=8)
 
 
 def run_expire(db: Store, program: str, as_of: date | None = None) -> Expired:

@@ -24,13 +24,10 @@ from loyaltyctl.model import Member, Program
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import memberships as membership_store
 from loyaltyctl.storage import periods
+from loyaltyctl.operations.definitions import program_versions, version_in_force
 from loyaltyctl.storage import programs
 from loyaltyctl.storage import transactions as txn_store
 from loyaltyctl.storage.db import write
-
-
-def program_versions(db: Store, code: str) -> VersionTable:
-    return VersionTable([(v.effective_from, v.version, v.program) for v in programs.fetch_versions(db, code)])
 
 
 class MemberStates:
@@ -114,15 +111,17 @@ class MemberStates:
             self.terms.update(membership_store.fetch_terms(self.db, [member]))
         return term_at(self.terms[member], at)
 
-    def state(self, member: int, at: int, program: Program) -> MemberState:
-        """What the earn rules need about a member at the instant of a purchase."""
-        if not self.bases and not self.membership_matters and not self.limited:
+    def state(self, member: int, at: int, program: Program, purchase: bool = True) -> MemberState:
+        """What the earn rules need about a member at the instant of a purchase (or, not `purchase`, of
+        points earned by hand, which no earning limit counts)."""
+        limited = self.limited and purchase
+        if not self.bases and not self.membership_matters and not limited:
             return MemberState()
         status = self.tier_status(member, at, program)
         may_earn, why_not = True, ""
         if program.membership and program.membership.required_to_earn and self.membership(member, at) is None:
             may_earn, why_not = False, "no valid membership"
-        today, month = self.earned_before(member, at) if self.limited else (0, 0)
+        today, month = self.earned_before(member, at) if limited else (0, 0)
         if status is None:
             return MemberState(may_earn=may_earn, why_not=why_not, earned_today=today, earned_this_month=month)
         return MemberState(status.level.code, status.level.multiplier, may_earn, why_not, today, month)
@@ -175,7 +174,7 @@ def pay_membership(db: Store, program: str, ident: str, at: str | None = None,
             member = member_store.fetch_member_by_row(db, earlier[0], program)
             return MembershipPayment(ref, member, earlier[1], duplicate=True)
         row, member = member_store.find_member(db, ref.id, program, ident)
-        version = programs.fetch_version_in_force(db, program, local_date(paid_at, ref.timezone)).program
+        version = version_in_force(db, program, local_date(paid_at, ref.timezone))
         if version.membership is None:
             raise Refused(f"program {program!r} has no paid membership (add a [membership] section)")
         try:

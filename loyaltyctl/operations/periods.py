@@ -14,7 +14,7 @@ from loyaltyctl.money import points_value
 from loyaltyctl.operations.posting import posting
 from loyaltyctl.operations.seals import seal
 from loyaltyctl.operations.vouchers import post_returns
-from loyaltyctl.operations.member_state import program_versions
+from loyaltyctl.operations.definitions import program_versions
 from loyaltyctl.storage import periods as store
 from loyaltyctl.storage import programs
 from loyaltyctl.storage.db import write

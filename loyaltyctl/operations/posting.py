@@ -37,7 +37,7 @@ from loyaltyctl.core.posting import (
 )
 from loyaltyctl.core.versions import VersionTable
 from loyaltyctl.errors import Refused
-from loyaltyctl.operations.member_state import program_versions
+from loyaltyctl.operations.definitions import program_versions
 from loyaltyctl.storage import ledger as store
 from loyaltyctl.storage import programs
 from loyaltyctl.storage import transactions as txn_store

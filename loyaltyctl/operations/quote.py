@@ -11,7 +11,8 @@ from loyaltyctl.core.rules import EarnRules, Earning, Line, MemberState, Purchas
 from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.model import Member, Program
 from loyaltyctl.money import parse_export_money
-from loyaltyctl.operations.member_state import MemberStates, program_versions
+from loyaltyctl.operations.definitions import program_versions
+from loyaltyctl.operations.member_state import MemberStates
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
 

@@ -16,7 +16,8 @@ from loyaltyctl.money import points_value
 from loyaltyctl.operations.ledger import expiring_until
 from loyaltyctl.core.members import MemberFilter, Standing, selected
 from loyaltyctl.core.posting import ACTIVITY_KINDS
-from loyaltyctl.operations.member_state import MemberStates, program_versions
+from loyaltyctl.operations.definitions import program_versions
+from loyaltyctl.operations.member_state import MemberStates
 from loyaltyctl.operations.posting import expiries_moved_since, lots_as_of
 from loyaltyctl.storage import ledger as ledger_store
 from loyaltyctl.storage import members as member_store

@@ -3,6 +3,7 @@
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from loyaltyctl.operations.definitions import ApplyResult, apply_program
 from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
@@ -17,10 +18,10 @@ from loyaltyctl.storage import programs
 from loyaltyctl.storage.db import write
 
 
-def apply_programs(db: Store, loaded: list[Program]) -> list[programs.ApplyResult]:
+def apply_programs(db: Store, loaded: list[Program]) -> list[ApplyResult]:
     """Store each program's new version in one transaction."""
     with write(db, *(program.code for program in loaded)):
-        return [programs.apply_program(db, program, clock.today_in(program.timezone)) for program in loaded]
+        return [apply_program(db, program, clock.today_in(program.timezone)) for program in loaded]
 
 
 class MemberImport(CsvSummary):

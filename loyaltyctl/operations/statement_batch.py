@@ -15,7 +15,7 @@ from loyaltyctl.storage.db import Store
 from loyaltyctl.core.members import is_email
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats.csv_output import csv_text
-from loyaltyctl.operations.member_state import program_versions
+from loyaltyctl.operations.definitions import program_versions
 from loyaltyctl.operations.statements import Statement, StatementBuilder
 from loyaltyctl.storage import members as member_store
 

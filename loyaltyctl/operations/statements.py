@@ -12,7 +12,8 @@ from loyaltyctl.core.tiers import TierStatus
 from loyaltyctl.errors import BadInput
 from loyaltyctl.model import Member, Program, Reward
 from loyaltyctl.operations.ledger import expiring_until
-from loyaltyctl.operations.member_state import MemberStates, program_versions
+from loyaltyctl.operations.definitions import program_versions
+from loyaltyctl.operations.member_state import MemberStates
 from loyaltyctl.operations.posting import expiring_as_of
 from loyaltyctl.storage import ledger as store
 from loyaltyctl.storage import members as member_store

@@ -24,9 +24,8 @@ def issue_voucher(db: Store, ref: programs.ProgramRef, reward: Reward, member: t
     """The voucher a redemption of `reward` issues (inside the redemption's write transaction)."""
     import secrets  # here: the counter's other commands never pay for it
 
-    code = new_code(secrets.token_bytes(RANDOM_SYMBOLS))
-    while store.code_taken(db, code):  # 55 random bits: a clash is all but impossible, and is drawn again
-        code = new_code(secrets.token_bytes(RANDOM_SYMBOLS))
+    code = new_code(secrets.token_bytes(RANDOM_SYMBOLS))  # 55 random bits: codes are unique in the database,
+    # and a clash (all but impossible) fails the posting as a race would: the same command can run again
     expires_at = (start_of_day(local_date(at, ref.timezone) + timedelta(days=reward.voucher_days), ref.timezone)
                   if reward.voucher_days else None)
     voucher = Voucher(code, member[0], member[1], reward.code, entry, reward.points, reward.value, at, expires_at,

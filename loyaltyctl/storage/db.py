@@ -3,11 +3,10 @@
 Every query in loyaltyctl is written once, with SQLite's `?` and `:name`
 placeholders, in the SQL both dialects agree on; the few places where they
 do not ask the store for a small piece (`Store.not_in`, `Store.indexed_by`).
-`open_db` picks the backend from the location: a `postgresql://` URL, or a
-file path.
+`storage.connect.open_db` picks the backend from the location: a
+`postgresql://` URL, or a file path.
 """
 
-import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,6 +66,7 @@ class Store:
     dialect: str
     location: str  # as shown to users (a URL without its password)
     migrations_table: str
+    row_lock = ""  # what locks the rows a SELECT reads until the transaction ends (SQLite: the file is locked)
 
     def execute(self, sql: str, params: Sequence | dict = ()) -> Any:
         """Run one statement; the result is a cursor (iterate it, or fetchone/fetchall)."""
@@ -92,9 +92,17 @@ class Store:
 
     _kept: dict | None = None  # what `remember` keeps for the transaction open now
 
-    def begin(self, programs: Sequence[str]) -> None:
+    @property
+    def between_transactions(self) -> dict:
+        """What the code above keeps for this connection from one transaction to the next (a program's
+        state a posting reads; each checks it is current under its locks)."""
+        if "_between" not in self.__dict__:
+            self._between: dict = {}
+        return self._between
+
+    def begin(self, programs: Sequence[str], shared: bool = False) -> None:
         """Start a write transaction holding what it needs up front (see `write`)."""
-        self._begin(programs)
+        self._begin(programs, shared)
         self._kept = {}
 
     def begin_snapshot(self) -> None:
@@ -124,7 +132,7 @@ class Store:
         if self._kept is not None:
             self._kept.clear()
 
-    def _begin(self, programs: Sequence[str]) -> None:
+    def _begin(self, programs: Sequence[str], shared: bool) -> None:
         raise NotImplementedError
 
     def _begin_snapshot(self) -> None:
@@ -145,6 +153,15 @@ class Store:
 
     def lot_ids(self) -> Ids:
         raise NotImplementedError
+
+    def reserve_ids(self, entries: int, lots: int) -> Callable[[], tuple[Ids, Ids]]:
+        """Ask for the first `entries` entry ids and `lots` lot ids now; the returned function gives the
+        entry and lot ids (those, then more as needed) once the answer is wanted."""
+        raise NotImplementedError
+
+    def ddl(self, sql: str) -> str:
+        """SQLite DDL as this backend writes it."""
+        return sql
 
     def not_in(self, column: str, param: str) -> str:
         """`column` is not among the ids the parameter `param` holds (pass them through `id_list`)."""
@@ -177,58 +194,24 @@ class Store:
         raise NotImplementedError
 
 
-def open_db(location: str | Path, *, create: bool = False) -> Store:
-    """Open a loyaltyctl database, migrating it when needed; `create` makes a missing one.
-
-    Only `init`, `demo` and `program apply` create: a mistyped location
-    anywhere else is an error, not a new empty ledger (SPEC "Missing
-    database"). On PostgreSQL the database must exist; creating means
-    creating loyaltyctl's tables in it.
-    """
-    if is_postgres(location):
-        from loyaltyctl.storage.postgres import open_postgres
-
-        store: Store = open_postgres(str(location), create=create)
-    else:
-        from loyaltyctl.storage.sqlite import open_sqlite
-
-        store = open_sqlite(Path(location), create=create)
-    from loyaltyctl.storage import migrations
-
-    if migrations.pending(store):
-        store.check_writable_for_migration()
-        try:
-            with write(store):
-                migrations.apply(store)  # re-checked under the write lock: another process may have migrated
-        except LoyaltyError:
-            if migrations.pending(store):  # not a race another process won: a real refusal
-                raise
-    return store
-
-
-def schema_version(db: Store) -> int:
-    """How many migrations the database has applied."""
-    from loyaltyctl.storage.migrations import applied
-
-    return len(applied(db))
-
-
 class Discard(Exception):
     """Raised inside `write()` to roll the transaction back quietly (a dry run, a strict run with bad rows)."""
 
 
 @contextmanager
-def write(db: Store, *programs: str) -> Iterator[Store]:
+def write(db: Store, *programs: str, shared: bool = False) -> Iterator[Store]:
     """One write transaction that holds, from its first statement, the locks its decisions need.
 
-    SQLite locks the whole file; PostgreSQL locks the named programs' rows,
-    so writers of one program serialise (the hash chain, balances and
-    idempotency keys are per program) while other programs go on. Anything
-    that stops it rolls it back; the driver's own refusals (busy, read-only,
-    disk full) leave as a one-line LoyaltyError.
+    SQLite locks the whole file. PostgreSQL locks the named programs' rows:
+    for their program-wide work (applying a version, an import, expiry, a
+    close) exclusively, so writers of one program take turns; `shared` for
+    postings, which then lock the rows of the members they touch, so tills
+    posting for different members never wait for each other, and send their
+    statements pipelined. Anything that stops it rolls it back; the driver's
+    own refusals (busy, read-only, disk full) leave as a one-line LoyaltyError.
     """
     try:
-        db.begin(programs)
+        db.begin(programs, shared)
     except Exception as error:  # a lock not granted in time: PostgreSQL's transaction has begun and failed
         db.rollback()
         _raise_refusal(db, error)
@@ -250,15 +233,3 @@ def _raise_refusal(db: Store, error: Exception):
     if refusal is None:
         raise error
     raise refusal from None
-
-
-def storage_refusal(error: BaseException) -> LoyaltyError | None:
-    """A driver error that escaped `write()` (a read outside one), as one line; None for any other error."""
-    from loyaltyctl.storage.sqlite import sqlite_refusal
-
-    found = sqlite_refusal(error)
-    if found is None and "psycopg" in sys.modules:
-        from loyaltyctl.storage.postgres import postgres_refusal
-
-        found = postgres_refusal(error)
-    return found

@@ -13,7 +13,9 @@ from msgspec import Struct
 from loyaltyctl.core.balances import UNKNOWN, Kept, MemberLedger
 from loyaltyctl.core.chain import GENESIS, entry_digest
 from loyaltyctl.core.posting import Book, Debt, Lot, PostedExpiry, Posting, Refund
+from loyaltyctl.model import Member
 from loyaltyctl.storage.db import Ids, Store, in_chunks, insert_sql
+from loyaltyctl.storage.members import MEMBER_COLUMNS, MEMBER_FIELDS, member_from_row
 
 
 class NewEntry(Struct, frozen=True):
@@ -286,7 +288,7 @@ def replace_books(db: Store, members: Sequence[int], book: Book) -> None:
 _LOT_COLUMNS = ", ".join(_LOT_FIELDS)
 
 
-def _fetch_entries(db: Store, where: str, params: list) -> list[Entry]:
+def _fetch_entries(db: Store, where: str, params: list | dict) -> list[Entry]:
     rows = db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries e JOIN members m ON m.id = e.member WHERE {where}", params)
     return [Entry(*row) for row in rows]
 
@@ -439,3 +441,75 @@ def expiring_by_member(db: Store, program_id: int, before: int, until: int,
            WHERE held > 0 GROUP BY member ORDER BY min(expires_at), member""",
         {"p": program_id, "t": before, "u": until, "skip": db.id_list(skip)},
     ).fetchall()
+
+
+class CounterReads(Struct):
+    """What a counter posting reads before it decides, in one round trip (see `read_counter`)."""
+
+    stamp: tuple[int, int]  # the program's versions and closes, to check a kept program state against
+    members: dict[str, tuple[int, Member, MemberLedger]]  # by the member id or card they were asked by
+    key_entry: Entry | None  # the entry already posted with the posting's key
+    book: Book
+    about: tuple[int, ...]
+    reversals: dict[int, int]  # of the entries in `about`, those reversed already: the reversal's id
+    entry_ids: Ids
+    lot_ids: Ids
+
+
+def read_counter(db: Store, program_id: int, program: str, idents: Sequence[str], key: str | None,
+                 about: Sequence[int] = (), entry_ids: int = 1, lot_ids: int = 1) -> CounterReads:
+    """Lock the members (by member id, else card) and read what a posting for them decides on: their
+    rows, every lot of theirs holding points and every debt, the lots and takes of the entries in
+    `about`, the entry a key was used for, and the first ids to write. Every statement is sent before
+    any result is read, so on PostgreSQL (in a pipelined write) this is one round trip.
+
+    Call inside a write that holds the program; the member rows are locked first, in id order.
+    """
+    found = ", ".join(f"coalesce((SELECT id FROM members WHERE program_id = :p AND member_id = :i{n}),"
+                      f" (SELECT id FROM members WHERE program_id = :p AND card = :i{n}))" for n in range(len(idents)))
+    params = {"p": program_id, "key": key, **{f"i{n}": ident for n, ident in enumerate(idents)}}
+    about_marks = ",".join(f":a{n}" for n in range(len(about))) or "NULL"
+    params |= {f"a{n}": entry for n, entry in enumerate(about)}
+    rows = db.execute(f"SELECT m.id, {MEMBER_COLUMNS}, {', '.join('m.' + c for c in MEMBER_LEDGER_COLUMNS.split(', ')[1:])}"
+                      f" FROM members m WHERE m.id IN ({found}) ORDER BY m.id {db.row_lock}", params)
+    stamp = db.execute("""SELECT (SELECT count(*) FROM program_versions WHERE program_id = :p),
+                                 (SELECT count(*) FROM period_closes WHERE program_id = :p)""", params)
+    lots = db.execute(f"""SELECT {_LOT_COLUMNS} FROM lots WHERE member IN ({found}) AND remaining > 0
+                          UNION SELECT {_LOT_COLUMNS} FROM lots WHERE entry IN ({about_marks})
+                          UNION SELECT {_LOT_COLUMNS} FROM lots
+                                WHERE id IN (SELECT lot FROM consumptions WHERE debit IN ({about_marks}))""", params)
+    takes = db.execute(f"""SELECT debit, lot, points FROM consumptions WHERE debit IN ({about_marks}) AND points > 0
+                           ORDER BY debit, rowid""", params)
+    debts = db.execute(f"SELECT {', '.join(_DEBT_FIELDS)} FROM debts WHERE member IN ({found}) AND remaining > 0",
+                       params)
+    keyed = db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries e JOIN members m ON m.id = e.member"
+                       " WHERE e.program_id = :p AND e.key = :key", params) if key is not None else None
+    reversed_ = db.execute(f"SELECT ref, id FROM entries WHERE kind = 'reverse' AND ref IN ({about_marks})",
+                           params) if about else None
+    ids = db.reserve_ids(entry_ids, lot_ids)
+    members: dict[str, tuple[int, Member, MemberLedger]] = {}
+    for row in rows.fetchall():
+        member = member_from_row(program, row[1:MEMBER_FIELDS + 1])
+        ledger = member_ledger((row[0], *row[MEMBER_FIELDS + 1:]))
+        for ident in idents:
+            if ident == member.member_id or (ident == member.card and ident not in members):
+                members[ident] = (row[0], member, ledger)
+    first_entries, first_lots = ids()
+    book = Book((Lot(*row) for row in lots.fetchall()), (Debt(*row) for row in debts.fetchall()), first_lots)
+    for debit, lot, points in takes.fetchall():
+        book.taken_by.setdefault(debit, []).append((lot, points))
+    key_row = keyed.fetchone() if keyed is not None else None
+    reversals = dict(reversed_.fetchall()) if reversed_ is not None else {}
+    return CounterReads(tuple(stamp.fetchone()), members, Entry(*key_row) if key_row else None, book, tuple(about),
+                        reversals, first_entries, first_lots)
+
+
+def fetch_reversal_targets(db: Store, program_id: int, entry_id: int) -> list[Entry]:
+    """An entry and, for a side of a transfer, the other side: what reversing it reverses (none: no such
+    entry in the program)."""
+    return _fetch_entries(db, """e.program_id = :p AND (e.id = :e
+                                   OR (e.ref = :e AND e.kind = 'transfer_in'
+                                       AND (SELECT kind FROM entries WHERE id = :e) = 'transfer_out')
+                                   OR (e.kind = 'transfer_out'
+                                       AND e.id = (SELECT ref FROM entries WHERE id = :e AND kind = 'transfer_in')))
+                                   ORDER BY e.id != :e, e.id""", {"p": program_id, "e": entry_id})

@@ -10,11 +10,12 @@ from loyaltyctl.core.members import MemberIndex
 from loyaltyctl.errors import Refused
 from loyaltyctl.model import Member
 
-_COLUMNS = """m.member_id, m.name, m.email, m.birthday, m.card, m.joined,
+MEMBER_COLUMNS = """m.member_id, m.name, m.email, m.birthday, m.card, m.joined,
               (SELECT r.member_id FROM members r WHERE r.id = m.referred_by), m.referral_code, m.accepts_marketing"""
+MEMBER_FIELDS = 9  # columns in MEMBER_COLUMNS
 
 
-def _member(program: str, row: tuple) -> Member:
+def member_from_row(program: str, row: tuple) -> Member:
     member_id, name, email, birthday, card, joined, referred_by, code, consent = row
     return Member(
         program=program,
@@ -32,14 +33,14 @@ def _member(program: str, row: tuple) -> Member:
 
 def fetch_members(db: Store, program_id: int, program: str) -> dict[str, Member]:
     """Every member of a program, by member id."""
-    rows = db.execute(f"SELECT {_COLUMNS} FROM members m WHERE m.program_id = ? ORDER BY m.member_id", [program_id])
-    return {row[0]: _member(program, row) for row in rows}
+    rows = db.execute(f"SELECT {MEMBER_COLUMNS} FROM members m WHERE m.program_id = ? ORDER BY m.member_id", [program_id])
+    return {row[0]: member_from_row(program, row) for row in rows}
 
 
 def fetch_member_rows(db: Store, program_id: int, program: str) -> list[tuple[int, Member]]:
     """Every member of a program with its row id, by member id."""
-    rows = db.execute(f"SELECT m.id, {_COLUMNS} FROM members m WHERE m.program_id = ? ORDER BY m.member_id", [program_id])
-    return [(row[0], _member(program, row[1:])) for row in rows]
+    rows = db.execute(f"SELECT m.id, {MEMBER_COLUMNS} FROM members m WHERE m.program_id = ? ORDER BY m.member_id", [program_id])
+    return [(row[0], member_from_row(program, row[1:])) for row in rows]
 
 
 def find_member(db: Store, program_id: int, program: str, ident: str) -> tuple[int, Member]:
@@ -49,17 +50,17 @@ def find_member(db: Store, program_id: int, program: str, ident: str) -> tuple[i
     `member_id = ? OR card = ?` query by scanning every member.
     """
     for column in ("member_id", "card"):
-        row = db.execute(f"SELECT m.id, {_COLUMNS} FROM members m WHERE m.program_id = ? AND m.{column} = ?",
+        row = db.execute(f"SELECT m.id, {MEMBER_COLUMNS} FROM members m WHERE m.program_id = ? AND m.{column} = ?",
                          [program_id, ident]).fetchone()
         if row is not None:
             break
     else:
         raise Refused(f"unknown member {ident!r} in program {program!r}")
-    return row[0], _member(program, row[1:])
+    return row[0], member_from_row(program, row[1:])
 
 
 def fetch_member_by_row(db: Store, row_id: int, program: str) -> Member:
-    return _member(program, db.execute(f"SELECT {_COLUMNS} FROM members m WHERE m.id = ?", [row_id]).fetchone())
+    return member_from_row(program, db.execute(f"SELECT {MEMBER_COLUMNS} FROM members m WHERE m.id = ?", [row_id]).fetchone())
 
 
 def _values(program_id: int, member: Member) -> dict:

@@ -68,11 +68,7 @@ def apply(db: Store) -> None:
 
 def schema(db: Store, sql: str) -> str:
     """SQLite DDL as this backend writes it."""
-    if db.dialect == "sqlite":
-        return sql
-    from loyaltyctl.storage.postgres import postgres_ddl
-
-    return postgres_ddl(sql)
+    return db.ddl(sql)
 
 
 @migration

@@ -11,12 +11,13 @@ Nothing here needs what PostgreSQL-compatible distributed databases lack
 import re
 from collections import deque
 from decimal import Decimal
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 from loyaltyctl.errors import BadInput, LoyaltyError, Refused
 from loyaltyctl.storage.db import Store
+from loyaltyctl.storage.migrations import refuse_unknown
 
 MIGRATIONS_TABLE = "loyaltyctl_migrations"
 LOCK_TIMEOUT = "30s"  # as long as SQLite's busy timeout
@@ -73,10 +74,10 @@ class SequenceIds:
     one, an import a few round trips. Sequences never hand an id out twice, so writers of other programs
     never collide; a writer holds its program's lock, so its ids come after every id its chain has."""
 
-    def __init__(self, store: "PostgresStore", table: str):
+    def __init__(self, store: "PostgresStore", table: str, first: Iterable[int] = ()):
         self._store, self._table = store, table
-        self._ids: deque[int] = deque()
-        self._block = 1
+        self._ids: deque[int] = deque(first)
+        self._block = max(len(self._ids), 1)
 
     def _fill(self) -> None:
         rows = self._store.execute("SELECT nextval(pg_get_serial_sequence(?, 'id')) FROM generate_series(1, ?)",
@@ -109,10 +110,12 @@ def shown(url: str) -> str:
 class PostgresStore(Store):
     dialect = "postgresql"
     migrations_table = MIGRATIONS_TABLE
+    row_lock = "FOR NO KEY UPDATE"  # locks the row against other writers, not against foreign keys to it
 
     def __init__(self, conn: "psycopg.Connection", url: str):
         self.conn, self.location = conn, shown(url)
         self._cursors = 0
+        self._pipeline: "psycopg.Pipeline | None" = None  # a shared write's statements, sent without waiting
 
     def execute(self, sql: str, params: Sequence | dict = ()) -> "psycopg.Cursor":
         if not params:
@@ -125,7 +128,7 @@ class PostgresStore(Store):
             self.conn.cursor().executemany(_pyformat(sql), rows)
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
-        if len(rows) < COPY_FROM_ROWS:
+        if len(rows) < COPY_FROM_ROWS or self._pipeline is not None:  # no COPY in pipeline mode
             return super().insert(table, columns, rows)
         with self.conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
@@ -149,18 +152,41 @@ class PostgresStore(Store):
         return {row[0] for row in self.conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
 
-    def _begin(self, programs: Sequence[str]) -> None:
+    def _begin(self, programs: Sequence[str], shared: bool) -> None:
+        """Lock the programs' rows: FOR UPDATE for program-wide work, FOR KEY SHARE for postings (which
+        then lock their members' rows). A shared write is pipelined: its statements go out as they are
+        issued and the server's answers come back when one is read, so a posting that reads once and
+        writes once makes two round trips, the second with its COMMIT."""
+        if shared:
+            self._pipeline = self.conn.pipeline()
+            self._pipeline.__enter__()
         self.conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
         for code in sorted(set(programs)):  # one order everywhere: two writers never wait on each other in a ring
-            self.execute("SELECT id FROM programs WHERE code = ? FOR UPDATE", [code]).fetchall()
+            self.execute(f"SELECT id FROM programs WHERE code = ? {'FOR KEY SHARE' if shared else 'FOR UPDATE'}",
+                         [code])
 
     def _begin_snapshot(self) -> None:
         self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
     def _commit(self) -> None:
         self.conn.execute("COMMIT")
+        self._end_pipeline(None)
+
+    def _end_pipeline(self, error: BaseException | None) -> None:
+        """Send what is queued and wait for every answer (raising the first error, unless one is being
+        handled already)."""
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            pipeline.__exit__(type(error) if error else None, error, None)
 
     def _rollback(self) -> None:
+        if self._pipeline is not None and not self.conn.closed:
+            self.conn.execute("ROLLBACK")
+            try:
+                self._end_pipeline(RuntimeError("rolling back"))
+            except psycopg.Error:
+                pass  # an error of the statements rolled back
+        self._pipeline = None
         if not self.conn.closed and self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             self.conn.execute("ROLLBACK")
 
@@ -172,6 +198,23 @@ class PostgresStore(Store):
 
     def lot_ids(self) -> SequenceIds:
         return SequenceIds(self, "lots")
+
+    def reserve_ids(self, entries: int, lots: int) -> Callable[[], tuple[SequenceIds, SequenceIds]]:
+        """Drawn from the sequences after the statements before it, so after the member locks a posting
+        took: a member's entries get increasing ids in the order they are posted."""
+        found = self.execute(
+            """SELECT array(SELECT nextval(pg_get_serial_sequence('entries', 'id')) FROM generate_series(1, ?)),
+                      array(SELECT nextval(pg_get_serial_sequence('lots', 'id')) FROM generate_series(1, ?))""",
+            [entries, lots])
+
+        def ids() -> tuple[SequenceIds, SequenceIds]:
+            first_entries, first_lots = found.fetchone()
+            return SequenceIds(self, "entries", first_entries), SequenceIds(self, "lots", first_lots)
+
+        return ids
+
+    def ddl(self, sql: str) -> str:
+        return postgres_ddl(sql)
 
     def not_in(self, column: str, param: str) -> str:
         return f"NOT ({column} = ANY(CAST(:{param} AS BIGINT[])))"
@@ -204,8 +247,6 @@ class PostgresStore(Store):
 
 def open_postgres(url: str, *, create: bool) -> PostgresStore:
     """Connect in autocommit mode (each read sees what is committed; writes go through `write()`)."""
-    from loyaltyctl.storage.migrations import refuse_unknown
-
     if psycopg is None:
         raise BadInput("a PostgreSQL database needs the psycopg driver: pip install 'loyaltyctl[postgres]'")
     try:

@@ -1,47 +1,10 @@
-"""Programs and their versions."""
-
-import time
-from datetime import date
-from functools import lru_cache
+"""Programs and their versions, as stored: a version's definition is its TOML text (`operations.programs`
+reads it)."""
 
 from msgspec import Struct
-from msgspec.structs import replace
 
+from loyaltyctl.errors import Refused
 from loyaltyctl.storage.db import Store
-
-from loyaltyctl.core.versions import in_force
-from loyaltyctl.errors import BadInput, Refused
-from loyaltyctl.formats.program_toml import definition_digest, dump_program, parse_program
-from loyaltyctl.model import Program
-from loyaltyctl.storage.periods import fetch_closed_through
-
-
-class ProgramVersion(Struct, frozen=True):
-    program_id: int
-    version: int
-    effective_from: date
-    applied_at: int
-    program: Program
-
-
-class ApplyResult(Struct, frozen=True):
-    code: str
-    version: int
-    status: str  # created | updated | unchanged
-    effective_from: date
-
-
-@lru_cache(maxsize=256)
-def _parse_stored(definition: str) -> Program:
-    return parse_program(definition, "<stored program>")
-
-
-def _version_from_row(row: tuple) -> ProgramVersion:
-    program_id, version, effective_from, applied_at, definition = row
-    return ProgramVersion(program_id, version, date.fromisoformat(effective_from), applied_at, _parse_stored(definition))
-
-
-_VERSION_COLUMNS = "program_id, version, effective_from, applied_at, definition"
 
 
 class ProgramRef(Struct, frozen=True):
@@ -51,6 +14,18 @@ class ProgramRef(Struct, frozen=True):
     code: str
     currency: str
     timezone: str
+
+
+class VersionRow(Struct, frozen=True):
+    program_id: int
+    version: int
+    effective_from: str  # ISO date
+    applied_at: int
+    digest: str
+    definition: str  # TOML
+
+
+_VERSION_COLUMNS = "program_id, version, effective_from, applied_at, digest, definition"
 
 
 def fetch_program_ref(db: Store, code: str) -> ProgramRef:
@@ -68,41 +43,43 @@ def fetch_program_id(db: Store, code: str) -> int:
     return fetch_program_ref(db, code).id
 
 
+def find_program(db: Store, code: str) -> ProgramRef | None:
+    """The program, or None where there is none (yet) of that code."""
+    row = db.execute("SELECT id, code, currency, timezone FROM programs WHERE code = ?", [code]).fetchone()
+    return ProgramRef(*row) if row else None
+
+
 def count_members(db: Store, code: str) -> int:
     return db.execute("SELECT count(*) FROM members WHERE program_id = ?", [fetch_program_id(db, code)]).fetchone()[0]
 
 
-def fetch_latest_version(db: Store, code: str) -> ProgramVersion:
-    """The most recently applied version of a program."""
-    program_id = fetch_program_id(db, code)
-    row = db.execute(
-        f"SELECT {_VERSION_COLUMNS} FROM program_versions WHERE program_id = ? ORDER BY version DESC LIMIT 1",
-        [program_id],
-    ).fetchone()
-    return _version_from_row(row)
-
-
-def fetch_version_in_force(db: Store, code: str, on: date) -> ProgramVersion:
-    """The version in force on a date (see `core.versions.in_force`)."""
-    return in_force(sorted((v.effective_from, v.version, v) for v in fetch_versions(db, code)), on)
-
-
-def fetch_versions(db: Store, code: str) -> list[ProgramVersion]:
-    return db.remember(("versions", code), lambda: _versions(db, code))
-
-
-def _versions(db: Store, code: str) -> list[ProgramVersion]:
-    program_id = fetch_program_id(db, code)
-    rows = db.execute(
+def fetch_version_rows(db: Store, code: str) -> list[VersionRow]:
+    """Every version of a program, oldest first (read once per transaction)."""
+    return db.remember(("versions", code), lambda: [VersionRow(*row) for row in db.execute(
         f"SELECT {_VERSION_COLUMNS} FROM program_versions WHERE program_id = ? ORDER BY version",
-        [program_id],
-    ).fetchall()
-    return [_version_from_row(row) for row in rows]
+        [fetch_program_id(db, code)])])
 
 
-def fetch_program_summaries(db: Store) -> list[dict]:
-    """One row per program: code, latest name, currency, versions, members."""
+def fetch_program_state(db: Store, code: str) -> tuple[ProgramRef, list[VersionRow], tuple | None, int] | None:
+    """In one query: the program, its versions, its latest close (code, through, closed_before, timezone)
+    and how many closes it has; None for an unknown program."""
     rows = db.execute(
+        f"""SELECT p.id, p.code, p.currency, p.timezone, {', '.join('v.' + c for c in _VERSION_COLUMNS.split(', '))},
+                   c.through, c.closed_before, (SELECT count(*) FROM period_closes n WHERE n.program_id = p.id)
+            FROM programs p JOIN program_versions v ON v.program_id = p.id
+            LEFT JOIN period_closes c ON c.id = (SELECT max(id) FROM period_closes l WHERE l.program_id = p.id)
+            WHERE p.code = ? ORDER BY v.version""", [code]).fetchall()
+    if not rows:
+        return None
+    ref = ProgramRef(*rows[0][:4])
+    through, closed_before, closes = rows[0][10:]
+    latest_close = (ref.code, through, closed_before, ref.timezone) if through is not None else None
+    return ref, [VersionRow(*row[4:10]) for row in rows], latest_close, closes
+
+
+def fetch_program_summaries(db: Store) -> list[tuple[str, str, str, int, str, int]]:
+    """One row per program: code, currency, timezone, versions, latest definition, members."""
+    return db.execute(
         """SELECT p.code, p.currency, p.timezone,
                   (SELECT count(*) FROM program_versions v WHERE v.program_id = p.id),
                   (SELECT definition FROM program_versions v WHERE v.program_id = p.id
@@ -110,57 +87,14 @@ def fetch_program_summaries(db: Store) -> list[dict]:
                   (SELECT count(*) FROM members m WHERE m.program_id = p.id)
            FROM programs p ORDER BY p.code"""
     ).fetchall()
-    return [
-        {
-            "code": code,
-            "name": _parse_stored(definition).name,
-            "currency": currency,
-            "timezone": timezone,
-            "versions": versions,
-            "members": members,
-        }
-        for code, currency, timezone, versions, definition, members in rows
-    ]
 
 
-def apply_program(db: Store, program: Program, today: date) -> ApplyResult:
-    """Store a new version of `program` unless the latest one already says the same.
+def insert_program(db: Store, code: str, currency: str, timezone: str, now: int) -> int:
+    return db.execute("INSERT INTO programs (code, currency, timezone, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+                      [code, currency, timezone, now]).fetchone()[0]
 
-    Call inside a write transaction. A program's currency and time zone are
-    fixed once set: stored money and dates depend on them.
-    """
-    row = db.execute("SELECT id, currency, timezone FROM programs WHERE code = ?", [program.code]).fetchone()
-    now = int(time.time())
-    effective_from = program.effective_from or today
-    definition = dump_program(replace(program, effective_from=effective_from))
-    if row is None:
-        program_id = db.execute(
-            "INSERT INTO programs (code, currency, timezone, created_at) VALUES (?, ?, ?, ?) RETURNING id",
-            [program.code, program.currency, program.timezone, now],
-        ).fetchone()[0]
-        version, status = 1, "created"
-    else:
-        program_id, currency, timezone = row
-        for key, old, new in (("currency", currency, program.currency), ("timezone", timezone, program.timezone)):
-            if old != new:
-                raise BadInput(f"program {program.code!r}: program.{key} cannot change from {old!r} to {new!r}")
-        latest_version, latest_digest, latest_from = db.execute(
-            "SELECT version, digest, effective_from FROM program_versions WHERE program_id = ?"
-            " ORDER BY version DESC LIMIT 1",
-            [program_id],
-        ).fetchone()
-        latest_from = date.fromisoformat(latest_from)
-        if latest_digest == definition_digest(program) and program.effective_from in (None, latest_from):
-            return ApplyResult(program.code, latest_version, "unchanged", latest_from)
-        closed = fetch_closed_through(db, program_id)
-        if closed and effective_from <= closed.through:
-            raise Refused(f"program {program.code!r}: effective_from {effective_from} falls in a closed period "
-                          f"(closed through {closed.through}); a new version can take effect the day after")
-        version, status = latest_version + 1, "updated"
-    db.execute(
-        """INSERT INTO program_versions (program_id, version, effective_from, applied_at, digest, definition)
-           VALUES (?, ?, ?, ?, ?, ?)""",
-        [program_id, version, effective_from.isoformat(), now, definition_digest(program), definition],
-    )
+
+def insert_version(db: Store, row: VersionRow) -> None:
+    db.execute(f"INSERT INTO program_versions ({_VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+               [row.program_id, row.version, row.effective_from, row.applied_at, row.digest, row.definition])
     db.forget()
-    return ApplyResult(program.code, version, status, effective_from)

@@ -2,12 +2,13 @@
 
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlencode
 
 from loyaltyctl.errors import BadInput, LoyaltyError, Refused
 from loyaltyctl.storage.db import CountingIds, Store
+from loyaltyctl.storage.migrations import refuse_unknown
 
 # "LOY1" in the SQLite header marks a file as a loyaltyctl database.
 APPLICATION_ID = 0x4C4F5931
@@ -48,7 +49,7 @@ class SqliteStore(Store):
     def tables(self) -> set[str]:
         return {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
-    def _begin(self, programs: Sequence[str]) -> None:
+    def _begin(self, programs: Sequence[str], shared: bool) -> None:
         self.conn.execute("BEGIN IMMEDIATE")  # the file's write lock, taken before anything is read
 
     def _begin_snapshot(self) -> None:
@@ -70,6 +71,11 @@ class SqliteStore(Store):
 
     def lot_ids(self) -> CountingIds:
         return CountingIds((self.conn.execute("SELECT max(id) FROM lots").fetchone()[0] or 0) + 1)
+
+    def reserve_ids(self, entries: int, lots: int) -> Callable[[], tuple[CountingIds, CountingIds]]:
+        first = self.conn.execute("SELECT (SELECT coalesce(max(id), 0) + 1 FROM entries),"
+                                  " (SELECT coalesce(max(id), 0) + 1 FROM lots)").fetchone()
+        return lambda: (CountingIds(first[0]), CountingIds(first[1]))
 
     def not_in(self, column: str, param: str) -> str:
         return f"{column} NOT IN (SELECT value FROM json_each(:{param}))"
@@ -101,8 +107,6 @@ class SqliteStore(Store):
 
 def _check_is_ours(conn: sqlite3.Connection, path: Path) -> None:
     """Refuse, without writing anything, a file that is not (or not yet) ours."""
-    from loyaltyctl.storage.migrations import refuse_unknown
-
     try:
         application_id = conn.execute("PRAGMA application_id").fetchone()[0]
         tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
@@ -217,17 +221,7 @@ def sqlite_refusal(error: BaseException, path: str | None = None) -> LoyaltyErro
     return None
 
 
-def new_sqlite_file(target: Path) -> SqliteStore:
-    """A new, empty loyaltyctl SQLite file for a copy or a backup; an existing file is refused."""
-    from loyaltyctl.storage.db import open_db
-
-    _refuse_as_new_file(target)
-    store = open_db(target, create=True)
-    assert isinstance(store, SqliteStore)
-    return store
-
-
-def _refuse_as_new_file(target: Path) -> None:
+def refuse_as_new_file(target: Path) -> None:
     if target.exists():
         raise BadInput(f"{target}: already exists; choose a new file name")
     if not target.parent.is_dir():
@@ -239,7 +233,7 @@ def backup_file(db: SqliteStore, target: Path) -> None:
 
     One that fails (a full disk) removes what it wrote: a half copy must not pass for a backup.
     """
-    _refuse_as_new_file(target)
+    refuse_as_new_file(target)
     try:
         destination = sqlite3.connect(target)
     except sqlite3.OperationalError as error:

@@ -25,10 +25,6 @@ def insert_voucher(db: Store, program_id: int, voucher: Voucher) -> None:
          None if voucher.percent is None else str(voucher.percent)])
 
 
-def code_taken(db: Store, code: str) -> bool:
-    return db.execute("SELECT 1 FROM vouchers WHERE code = ?", [code]).fetchone() is not None
-
-
 def fetch_voucher(db: Store, code: str) -> tuple[str, Voucher] | None:
     """(program code, voucher) of a code in any program, or None."""
     row = db.execute(f"SELECT p.code, {_COLUMNS} {_FROM} JOIN programs p ON p.id = v.program_id WHERE v.code = ?",

@@ -54,7 +54,7 @@ def test_a_snapshot_reads_one_state_while_another_till_posts(shop, db_path):
     # What reports and statements read through (cli.common.snapshot): a posting that commits meanwhile
     # shows in the next command, never halfway through this one.
     from loyaltyctl.operations.ledger import member_balance
-    from loyaltyctl.storage.db import open_db
+    from loyaltyctl.storage.connect import open_db
 
     assert run("member", "add", "-p", "shop", "M1").exit_code == 0
     assert run("earn", "-p", "shop", "M1", "10", "-r", "first").exit_code == 0

@@ -14,7 +14,7 @@ from loyaltyctl.formats.program_toml import parse_program
 from loyaltyctl.operations import ledger as ops
 from loyaltyctl.operations.setup import apply_programs
 from loyaltyctl.storage import ledger as store
-from loyaltyctl.storage.db import open_db
+from loyaltyctl.storage.connect import open_db
 from loyaltyctl.storage.integrity import first_broken_link, reconciliation_problems
 from loyaltyctl.storage.members import find_member, save_members
 from loyaltyctl.model import Member

@@ -6,7 +6,7 @@ from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.formats.program_toml import parse_program
 from loyaltyctl.operations.imports import import_transactions
 from loyaltyctl.operations.setup import apply_programs
-from loyaltyctl.storage.db import open_db, schema_version
+from loyaltyctl.storage.connect import open_db, schema_version
 from loyaltyctl.storage.sqlite import APPLICATION_ID
 from loyaltyctl.storage.integrity import count_entries, first_broken_link
 from loyaltyctl.storage.migrations import applied, known_migrations

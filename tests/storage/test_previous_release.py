@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from loyaltyctl.storage.db import open_db
+from loyaltyctl.storage.connect import open_db
 from loyaltyctl.storage.migrations import applied, known_migrations
 from tests.conftest import new_postgres_database, run
 
