@@ -1,4 +1,4 @@
-"""Plain immutable values shared by every layer: programs and members.
+"""Plain immutable values shared by every layer: programs, members and ledger entries.
 
 Money fields are int minor units of the program's currency; rates and
 factors are Decimal; points are int.
@@ -142,3 +142,30 @@ class Member(Struct, frozen=True):
     referred_by: str | None = None  # the referrer's member id
     referral_code: str = ""
     accepts_marketing: bool | None = None  # consent to marketing mail; None: never said
+
+
+class ProgramRef(Struct, frozen=True):
+    """What never changes between a program's versions."""
+
+    id: int
+    code: str
+    currency: str
+    timezone: str
+
+
+class Entry(Struct, frozen=True):
+    """A ledger entry as stored (times as UTC epoch seconds, money in minor units)."""
+
+    id: int
+    member: int
+    member_id: str
+    kind: str
+    points: int
+    effective_at: int
+    recorded_at: int
+    key: str | None
+    reason: str | None
+    reward: str | None
+    money: int | None
+    charity: str | None
+    ref: int | None

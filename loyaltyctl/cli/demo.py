@@ -124,13 +124,14 @@ def _ledger_tour(database, console) -> None:
     use_voucher(database, program, gift.voucher.code, order="POS-1042", at="2026-10-12T11:30")
     ops.run_expire(database, program)
     balances = [ops.member_balance(database, program, member) for member in ("M001", "M002", "M003")]
+    names = fetch_members(database, programs.fetch_program_id(database, program), program)
     render.show(
         render.Grid(
             f"Balances in {program} after a few postings",
             ["member", "name", "points", "available", "pending", "next expiry"],
             [
-                (b.member.member_id, b.member.name, b.points, b.available, b.pending,
-                 f"{b.expiring[0][1]} on {b.expiring[0][0]}" if b.expiring else "")
+                (b.member, names[b.member].name, b.points, b.available, b.pending,
+                 f"{b.expiring[0].points} on {b.expiring[0].on}" if b.expiring else "")
                 for b in balances
             ],
         )

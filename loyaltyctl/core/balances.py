@@ -35,7 +35,8 @@ UNKNOWN = Kept()
 
 class MemberLedger(Struct):
     """The ledger's figures kept on a member's row: the head of the member's hash chain, the latest
-    instant anything happened to them (an entry or a refund), what they owe and their kept balance."""
+    instant anything happened to them (an entry or a refund), what they owe, their kept balance, and how
+    many times their ledger was written (what an optimistic posting checks is unchanged)."""
 
     id: int
     head_seq: int = 0  # entries in the member's chain
@@ -43,6 +44,7 @@ class MemberLedger(Struct):
     latest_at: int | None = None
     owed: int = 0
     kept: Kept = UNKNOWN
+    revision: int = 0
 
 
 def _changes(lot: Lot, at: int) -> list[int]:

@@ -8,6 +8,8 @@ from msgspec import Struct
 
 from loyaltyctl.core.dates import add_months
 
+ACTIVE_DAYS = 90  # a member is active with an entry in this many days up to the end of the period
+
 RATE_EXPONENT = Decimal("0.0001")
 
 

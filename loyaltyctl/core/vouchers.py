@@ -14,11 +14,12 @@ dated the expiry, and moves points, not the voucher.
 """
 
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from msgspec import Struct
 
+from loyaltyctl.core.dates import local_date
 from loyaltyctl.money import percent_of
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -177,3 +178,8 @@ def voucher_days(vouchers: Iterable[Voucher], start: int, end: int,
             else:
                 figures[2] += v.value
     return [VoucherDay(day, *figures) for day, figures in sorted(days.items())]
+
+
+def valid_through(voucher: Voucher, timezone: str) -> date | None:
+    """The last day a voucher can be used (it expires at the start of the next)."""
+    return None if voucher.expires_at is None else local_date(voucher.expires_at, timezone) - timedelta(days=1)

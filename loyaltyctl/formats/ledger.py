@@ -1,58 +1,66 @@
-"""What the ledger commands print, as report values: postings, a balance, a quote."""
+"""What the ledger commands print, as report values: postings, a balance, a quote; and the typed results
+(`loyaltyctl.results`) the ledger calls return, shaped from what the operations worked out."""
 
-from loyaltyctl.core.dates import format_instant
-from loyaltyctl.formats.shapes import entry_json, tier_json, tier_line
-from loyaltyctl.formats.vouchers import voucher_json
+from datetime import date
+
+from loyaltyctl import results
+from loyaltyctl.core.dates import format_instant, local_date
+from loyaltyctl.core.statements import available_points
+from loyaltyctl.core.tiers import TierStatus
+from loyaltyctl.core.vouchers import Voucher
+from loyaltyctl.formats.shapes import entry_result, next_tier_result, plain, tier_line, tier_standing
+from loyaltyctl.formats.vouchers import voucher_result
+from loyaltyctl.model import Entry, Member, ProgramRef, Tiers
 from loyaltyctl.money import format_money, plain_decimal
-from loyaltyctl.operations.ledger import Balance, Posted
-from loyaltyctl.operations.quote import Quote
 from loyaltyctl.render import Grid, Report, fields_grid
+from loyaltyctl.values import Quote
 
 
-def posted_view(posted: Posted) -> Report:
+def posted_result(ref: ProgramRef, member: Member, entries: tuple[Entry, ...], points: int, pending: int, *,
+                  unit: str, duplicate: bool = False, note: str | None = None,
+                  voucher: Voucher | None = None) -> results.Posted:
+    """A posting's entries and the member's points after it (at the end of today)."""
+    return results.Posted(ref.code, member.member_id, duplicate, tuple(entry_result(e, ref) for e in entries), points,
+                          available_points(points, pending), unit, note,
+                          voucher_result(voucher, ref, voucher.issued_at) if voucher is not None else None)
+
+
+def posted_view(posted: results.Posted) -> Report:
     """The entries a posting wrote (or had written, for a key used before) and the balance after."""
-    data = {
-        "program": posted.program.code,
-        "member": posted.member.member_id,
-        "duplicate": posted.duplicate,
-        "entries": [entry_json(e, posted.program) for e in posted.entries],
-        "balance": posted.points,
-        "available": posted.available,
-    }
     lines = []
     if posted.voucher is not None:
-        data["voucher"] = voucher_json(posted.voucher, posted.program, posted.voucher.issued_at)
-        through = data["voucher"]["valid_through"]
-        lines.append(f"voucher {posted.voucher.code}: {data['voucher']['value']} {posted.program.currency}"
-                     + (f", valid through {through}" if through else ", valid until used"))
+        v = posted.voucher
+        lines.append(f"voucher {v.code}: {v.value} {v.currency}"
+                     + (f", valid through {v.valid_through}" if v.valid_through else ", valid until used"))
     title = "Already posted (same --key); nothing changed" if posted.duplicate else "Posted"
-    rows = [(e["id"], e["member"], e["kind"], e["points"], e["effective_at"][:16].replace("T", " "), e["reason"],
-             e["value"]) for e in data["entries"]]
-    return Report(data, [
+    rows = [(e.id, e.member, e.kind, e.points, e.effective_at.strftime("%Y-%m-%d %H:%M"), e.reason,
+             str(e.value) if e.value is not None else None) for e in posted.entries]
+    return Report(plain(posted), [
         Grid(title, ["entry", "member", "kind", posted.unit, "effective", "reason", "value"], rows),
-        f"{posted.member.member_id} now has {posted.points} {posted.unit} ({posted.available} available)",
+        f"{posted.member} now has {posted.balance} {posted.unit} ({posted.available} available)",
         *lines])
 
 
-def balance_view(result: Balance) -> Report:
-    tier, next_tier = tier_json(result.tier, result.tiers, result.program)
-    data = {
-        "program": result.program.code,
-        "member": result.member.member_id,
-        "as_of": result.as_of.isoformat(),
-        "points": result.points,
-        "available": result.available,
-        "pending": result.pending,
-        "tier": tier,
-        "next_tier": next_tier,
-        "expiring": [{"on": on.isoformat(), "points": points} for on, points in result.expiring],
-    }
-    pairs = [("member", f"{result.member.member_id} {result.member.name}".strip()), ("as of", data["as_of"]),
-             (result.unit, result.points), ("available", result.available), ("pending", result.pending)]
-    if tier:
-        pairs.append(("tier", tier_line(result.tier, result.tiers, result.program, result.unit)))
-    pairs += [(f"expires {e['on']}", e["points"]) for e in data["expiring"]]
-    return Report(data, [fields_grid(f"Balance in {result.program.code}", pairs)])
+def balance_result(ref: ProgramRef, member: Member, as_of: date, points: int, pending: int,
+                   expiring: list[tuple[int, int]], unit: str, tier: TierStatus | None,
+                   tiers: Tiers | None) -> results.Balance:
+    """A member's figures at the end of `as_of`; `expiring` as (instant, points)."""
+    return results.Balance(
+        ref.code, member.member_id, as_of, points, available_points(points, pending), pending,
+        tier.level.code if tier is not None and tiers is not None else None, next_tier_result(tier, tiers, ref),
+        tuple(results.Expiring(local_date(at, ref.timezone), held) for at, held in expiring), unit, ref.currency,
+        tier_standing(tier) if tiers is not None else None)
+
+
+def balance_view(result: results.Balance) -> Report:
+    data = plain(result)
+    del data["tier_standing"]  # what the table's tier line says, not a figure of the balance
+    pairs = [("member", result.member), ("as of", data["as_of"]), (result.unit, result.points),
+             ("available", result.available), ("pending", result.pending)]
+    if result.tier:
+        pairs.append(("tier", tier_line(result.tier_standing, result.next_tier, result.currency, result.unit)))
+    pairs += [(f"expires {e.on}", e.points) for e in result.expiring]
+    return Report(data, [fields_grid(f"Balance in {result.program}", pairs)])
 
 
 def quote_view(result: Quote, partner: str) -> Report:

@@ -1,10 +1,11 @@
 """What the member commands print, as report values: a member changed, a list of standings, and one member
 in full (the profile, where they stand, tier and membership)."""
 
-from loyaltyctl.formats.shapes import member_json, term_json, tier_json, tier_line
+from loyaltyctl.formats.shapes import (member_json, next_tier_result, plain, term_json, tier_json, tier_line,
+                                       tier_standing)
 from loyaltyctl.money import format_money
-from loyaltyctl.operations.ledger import Balance
-from loyaltyctl.operations.member_state import MemberDetails
+from loyaltyctl.results import Balance
+from loyaltyctl.values import MemberDetails
 from loyaltyctl.core.members import Standing
 from loyaltyctl.model import Member
 from loyaltyctl.render import Grid, Report, fields_grid, listing, record
@@ -37,7 +38,7 @@ def member_view(details: MemberDetails, standing: Balance) -> Report:
         "points": standing.points,
         "available": standing.available,
         "pending": standing.pending,
-        "expiring": [{"on": on.isoformat(), "points": points} for on, points in standing.expiring],
+        "expiring": plain(standing.expiring),
         "tier": tier,
         "next_tier": next_tier,
         "tier_history": [{"on": c.on.isoformat(), "from": c.from_level, "to": c.to_level} for c in details.tier_history],
@@ -46,7 +47,8 @@ def member_view(details: MemberDetails, standing: Balance) -> Report:
     pairs = [(k, v) for k, v in data.items() if k not in ("tier", "next_tier", "tier_history", "membership", "expiring")]
     pairs += [(f"expires {e['on']}", e["points"]) for e in data["expiring"]]
     if tier:
-        pairs.append(("tier", tier_line(details.tier, version.tiers, ref, version.unit)))
+        pairs.append(("tier", tier_line(tier_standing(details.tier), next_tier_result(details.tier, version.tiers, ref),
+                                        ref.currency, version.unit)))
     membership = data["membership"]
     if membership:
         held = "not valid now"

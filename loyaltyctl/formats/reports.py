@@ -4,10 +4,10 @@ from decimal import Decimal
 
 from loyaltyctl.core.kpis import Kpis, bar, scale
 from loyaltyctl.money import Money, format_money, plain_decimal
-from loyaltyctl.operations.kpis import ACTIVE_DAYS
-from loyaltyctl.operations.reports import DonationLine, ExpiringLine, PartnerLine, Period
+from loyaltyctl.core.kpis import ACTIVE_DAYS
+from loyaltyctl.values import DonationLine, ExpiringLine, PartnerLine, Period
 from loyaltyctl.render import Grid, Report, bars
-from loyaltyctl.storage.programs import ProgramRef
+from loyaltyctl.model import ProgramRef
 
 NOTHING_IN_PERIOD = "nothing in this period"
 

@@ -14,7 +14,7 @@ from loyaltyctl.core.dates import format_instant, local_date
 from loyaltyctl.formats.csv_output import csv_text
 from loyaltyctl.formats.shapes import tier_json
 from loyaltyctl.money import display_money, format_money
-from loyaltyctl.operations.statements import Statement
+from loyaltyctl.values import Statement
 
 WIDTH = 80
 

@@ -1,32 +1,33 @@
 """Vouchers as report values: one voucher, a list, an export for a shop's discount codes, and what is outstanding."""
 
-from loyaltyctl.core.dates import format_instant
+from decimal import Decimal
+
+from loyaltyctl import results
 from loyaltyctl.core.vouchers import Voucher
+from loyaltyctl.formats.shapes import instant, money, plain
 from loyaltyctl.money import Money, format_money, plain_decimal
-from loyaltyctl.operations.vouchers import VoucherList, valid_through
+from loyaltyctl.core.vouchers import valid_through
+from loyaltyctl.values import VoucherList
 from loyaltyctl.render import Grid, Report, fields_grid
-from loyaltyctl.storage.programs import ProgramRef
+from loyaltyctl.model import ProgramRef
 
 LIST_COLUMNS = ["code", "member", "reward", "points", "value", "issued", "valid_through", "status", "used_at",
                 "order", "value_used", "points_returned"]
 
 
-def voucher_json(v: Voucher, ref: ProgramRef, at: int) -> dict:
+def voucher_result(v: Voucher, ref: ProgramRef, at: int) -> results.Voucher:
     """A voucher and where it stands at `at`."""
-    through = valid_through(v, ref.timezone)
-    return {
-        "code": v.code, "program": ref.code, "member": v.member_id, "reward": v.reward, "points": v.points,
-        "value": format_money(v.value, ref.currency), "currency": ref.currency,
-        "percent": plain_decimal(v.percent) if v.percent is not None else None,
-        "issued_at": format_instant(v.issued_at, ref.timezone),
-        "valid_through": through.isoformat() if through else None,
-        "status": v.status(at),
-        "used_at": format_instant(v.used_at, ref.timezone) if v.used_at is not None and v.used_at <= at else None,
-        "order": v.order if v.used_at is not None and v.used_at <= at else None,
-        "value_used": (format_money(v.value_used, ref.currency)
-                       if v.used_at is not None and v.used_at <= at and v.value_used is not None else None),
-        "points_returned": v.points_returned and v.reversed_at <= at,
-    }
+    used = v.used_at is not None and v.used_at <= at
+    return results.Voucher(
+        v.code, ref.code, v.member_id, v.reward, v.points, money(v.value, ref), ref.currency,
+        Decimal(plain_decimal(v.percent)) if v.percent is not None else None, instant(v.issued_at, ref),
+        valid_through(v, ref.timezone), v.status(at), instant(v.used_at, ref) if used else None,
+        v.order if used else None, money(v.value_used, ref) if used and v.value_used is not None else None,
+        bool(v.points_returned and v.reversed_at <= at))
+
+
+def voucher_json(v: Voucher, ref: ProgramRef, at: int) -> dict:
+    return plain(voucher_result(v, ref, at))
 
 
 def voucher_view(v: Voucher, ref: ProgramRef, at: int, title: str) -> Report:

@@ -16,7 +16,7 @@ from loyaltyctl.errors import BadInput
 from loyaltyctl.model import Accounting
 from loyaltyctl.operations.definitions import program_versions
 from loyaltyctl.operations.posting import expiries_moved_since, lots_as_of
-from loyaltyctl.operations.reports import Period
+from loyaltyctl.values import Period
 from loyaltyctl.storage import programs
 from loyaltyctl.storage import reports as store
 from loyaltyctl.storage import vouchers as voucher_store

@@ -16,7 +16,7 @@ from loyaltyctl.model import Program
 from loyaltyctl.storage import programs as store
 from loyaltyctl.storage.db import Store
 from loyaltyctl.storage.periods import fetch_closed_through
-from loyaltyctl.storage.programs import ProgramRef
+from loyaltyctl.model import ProgramRef
 
 
 class ProgramVersion(Struct, frozen=True):
@@ -105,20 +105,21 @@ def apply_program(db: Store, program: Program, today: date) -> ApplyResult:
 
 class ProgramState(Struct, frozen=True):
     """A program as a posting needs it, read in one query and kept by a connection between postings: a
-    posting checks `stamp` (versions and closes so far) under its lock and reads it again when it moved."""
+    posting checks the program's `epoch` (which every program-wide write moves on) and reads it again
+    when it moved."""
 
     ref: ProgramRef
     versions: VersionTable
     closed: ClosedThrough | None
-    stamp: tuple[int, int]
+    epoch: int
 
 
 def load_program(db: Store, code: str) -> ProgramState:
     found = store.fetch_program_state(db, code)
     if found is None:
         raise Refused(f"unknown program {code!r} (see `loyaltyctl program list`)")
-    ref, rows, close, closes = found
+    ref, rows, close, epoch = found
     closed = ClosedThrough(close[0], date.fromisoformat(close[1]), close[2], close[3]) if close else None
     versions = [_version(row) for row in rows]
     return ProgramState(ref, VersionTable([(v.effective_from, v.version, v.program) for v in versions]), closed,
-                        (len(rows), closes))
+                        epoch)

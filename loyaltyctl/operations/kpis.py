@@ -3,6 +3,7 @@
 from collections import Counter
 from datetime import date, timedelta
 
+from loyaltyctl.core.kpis import ACTIVE_DAYS
 from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
@@ -10,12 +11,12 @@ from loyaltyctl.core.dates import DAY, add_months, cutoff, start_of_day
 from loyaltyctl.core.kpis import Kpis, Month, months_ending
 from loyaltyctl.operations.definitions import program_versions
 from loyaltyctl.operations.member_state import MemberStates
-from loyaltyctl.operations.reports import Period, check_period
+from loyaltyctl.operations.reports import check_period
+from loyaltyctl.values import Period
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
 from loyaltyctl.storage import reports as store
 
-ACTIVE_DAYS = 90
 CHART_MONTHS = 12
 
 

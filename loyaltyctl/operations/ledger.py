@@ -45,8 +45,11 @@ from loyaltyctl.storage import ledger as store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
 from loyaltyctl.storage import vouchers as voucher_store
-from loyaltyctl.storage.db import Store, write
-from loyaltyctl.storage.ledger import Entry, NewEntry
+from loyaltyctl.storage.db import EXCLUSIVE, OPTIMISTIC, SHARED, Conflict, Store, write
+from loyaltyctl.model import Entry
+from loyaltyctl.storage.ledger import NewEntry
+from loyaltyctl.formats.ledger import balance_result, posted_result
+from loyaltyctl.results import Balance, Expired, Posted
 
 EXPIRING_WINDOW_DAYS = 90
 
@@ -55,50 +58,6 @@ def expiring_until(as_of: date, tz: str, days: int = EXPIRING_WINDOW_DAYS) -> in
     """The end of the "expiring soon" window: the end of the local day `days` after `as_of` (whole local
     days, so a daylight-saving change inside the window neither adds nor drops a day)."""
     return cutoff(as_of + timedelta(days=days), tz)
-
-
-class Posted(Struct, frozen=True):
-    """What a posting command did (or, for a repeated key, had already done), and the member's points and
-    pending points at the end of today after it."""
-
-    program: programs.ProgramRef
-    member: Member
-    entries: tuple[Entry, ...]
-    points: int
-    pending: int
-    duplicate: bool = False
-    note: str | None = None  # how the points were worked out, when not as typed
-    voucher: Voucher | None = None  # the voucher a redemption issued
-    unit: str = "points"
-
-    @property
-    def available(self) -> int:
-        return available_points(self.points, self.pending)
-
-
-class Balance(Struct, frozen=True):
-    program: programs.ProgramRef
-    member: Member
-    as_of: date
-    points: int
-    pending: int
-    expiring: tuple[tuple[date, int], ...]
-    unit: str = "points"
-    tier: TierStatus | None = None
-    tiers: Tiers | None = None  # the definition `tier` was worked out under
-
-    @property
-    def available(self) -> int:
-        return available_points(self.points, self.pending)
-
-
-class Expired(Struct, frozen=True):
-    program: str
-    as_of: date
-    lots: int
-    points: int
-    members: int
-    vouchers_returned: int = 0  # expired unused vouchers whose points came back
 
 
 def _sane(points: int) -> None:
@@ -118,11 +77,11 @@ class _Counter:
     """One posting at the counter: the program as kept by the connection, and what the posting read under
     the locks of its members (`storage.ledger.read_counter`)."""
 
-    def __init__(self, db: Store, state: ProgramState, at: str | None, reads: store.CounterReads, shared: bool):
+    def __init__(self, db: Store, state: ProgramState, at: str | None, reads: store.CounterReads, mode: str):
         self.db, self.state, self.ref, self.reads = db, state, state.ref, reads
         self.at = clock.at_or_now(at, self.ref.timezone)
         self.version: Program = state.versions.on(local_date(self.at, self.ref.timezone))
-        self.shared = shared
+        self.mode = mode
         self._poster: Poster | None = None
 
     def member(self, ident: str) -> tuple[int, Member]:
@@ -138,7 +97,8 @@ class _Counter:
         reads = self.reads
         preloaded = Preloaded({row: ledger for row, _, ledger in reads.members.values()}, reads.book, reads.about)
         with posting(self.db, self.ref, self.state.versions, closed=self.state.closed, preloaded=preloaded,
-                     entry_ids=reads.entry_ids, lot_ids=reads.lot_ids, may_replay=not self.shared) as poster:
+                     entry_ids=reads.entry_ids, lot_ids=reads.lot_ids,
+                     may_replay=self.mode == EXCLUSIVE or self.db.dialect == "sqlite") as poster:
             self._poster = poster
             yield poster
 
@@ -149,8 +109,8 @@ class _Counter:
             return None
         entries = (original, *store.fetch_entries_referring(self.db, original.id, "transfer_in"))
         row, member = member_store.find_member(self.db, self.ref.id, self.ref.code, original.member_id)
-        return Posted(self.ref, member, entries, *self._balance(row), duplicate=True,
-                      voucher=voucher_store.fetch_voucher_of_entry(self.db, original.id), unit=self.version.unit)
+        return posted_result(self.ref, member, entries, *self._balance(row), unit=self.version.unit, duplicate=True,
+                             voucher=voucher_store.fetch_voucher_of_entry(self.db, original.id))
 
     def posted(self, member_row: int, member: Member, entry_ids: list[int], note: str | None = None,
                voucher: Voucher | None = None) -> Posted:
@@ -164,7 +124,7 @@ class _Counter:
                         for i in entry_ids)
         kept = poster.rows[member_row].kept
         figures = (kept.points, kept.pending) if kept.holds_at(poster.kept_at) else self._balance(member_row)
-        return Posted(self.ref, member, entries, *figures, note=note, voucher=voucher, unit=self.version.unit)
+        return posted_result(self.ref, member, entries, *figures, unit=self.version.unit, note=note, voucher=voucher)
 
     def _balance(self, member_row: int) -> tuple[int, int]:
         """Points and pending points at the end of today, asked of the ledger."""
@@ -173,30 +133,37 @@ class _Counter:
 
 
 class StaleProgram(Exception):
-    """The program changed (a version applied, a period closed) since the connection read it."""
+    """A program-wide write (a version applied, a close, an import) has run since the connection read the
+    program: an optimistic posting reads it again and starts over."""
 
 
 def _counter(db: Store, program: str, idents: Sequence[str], key: str | None, at: str | None,
              work: Callable[[_Counter], Posted], *, about: Sequence[int] = (), entry_ids: int = 1,
              lot_ids: int = 1) -> Posted:
-    """Run one posting for the members `idents` name: on PostgreSQL first holding only their rows (and the
-    program shared), again holding the whole program if it turns out to be dated before what they have
-    (`NeedsReplay`); with the program's state as the connection keeps it, read again if it moved."""
-    modes = (True, False) if db.dialect == "postgresql" else (False,)
-    for attempt in range(3):
-        state = program_state(db, program, fresh=attempt > 0)
-        for shared in modes:
-            try:
-                with write(db, program, shared=shared):
-                    reads = store.read_counter(db, state.ref.id, program, idents, key, about, entry_ids, lot_ids)
-                    if reads.stamp != state.stamp:
+    """Run one posting for the members `idents` name, with the program's state as the connection keeps
+    it (read again when a program-wide write moved its epoch). On PostgreSQL: first OPTIMISTIC (no lock
+    while it decides; its write checks nothing changed), then, if another till got there first, SHARED
+    (holding its members' rows), and if it turns out to be dated before what they have, EXCLUSIVE
+    (holding the program: a replay may change members linked to them by transfers)."""
+    modes = [OPTIMISTIC, SHARED, EXCLUSIVE] if db.dialect == "postgresql" else [SHARED]
+    while True:
+        mode = modes[0]
+        state = program_state(db, program)
+        try:
+            with write(db, program, mode=mode):
+                reads = store.read_counter(db, state.ref.id, program, idents, key, about, entry_ids, lot_ids,
+                                           lock=mode != OPTIMISTIC)
+                if reads.epoch != state.epoch:
+                    if mode == OPTIMISTIC:
                         raise StaleProgram
-                    return work(_Counter(db, state, at, reads, shared))
-            except NeedsReplay:
-                continue
-            except StaleProgram:
-                break
-    raise StaleProgram(program)  # three changes of the program during one posting: not seen in practice
+                    state = program_state(db, program, fresh=True)  # under the lock: as it now is
+                return work(_Counter(db, state, at, reads, mode))
+        except StaleProgram:
+            program_state(db, program, fresh=True)
+        except Conflict:
+            modes.pop(0)
+        except NeedsReplay:
+            modes = [EXCLUSIVE]
 
 
 def program_state(db: Store, program: str, fresh: bool = False) -> ProgramState:
@@ -450,15 +417,7 @@ def member_balance(db: Store, program: str, ident: str, as_of: date | None = Non
     version = versions.on(as_of)
     expiring = expiring_as_of(db, ref, versions, member_row, before, expiring_until(as_of, ref.timezone))
     kept = store.fetch_member_ledgers(db, [member_row])[member_row].kept
-    return Balance(
-        program=ref,
-        member=member,
-        as_of=as_of,
-        points=kept.points if kept.holds_at(before) else store.balance_as_of(db, member_row, before),
-        pending=kept.pending if kept.holds_at(before) else store.pending_as_of(db, member_row, before),
-        expiring=tuple((local_date(at, ref.timezone), points) for at, points in expiring),
-        unit=version.unit,
-        tier=MemberStates(db, ref, versions).tier_status(member_row, before, version, as_of),
-        tiers=version.tiers,
-    )
-
+    points = kept.points if kept.holds_at(before) else store.balance_as_of(db, member_row, before)
+    pending = kept.pending if kept.holds_at(before) else store.pending_as_of(db, member_row, before)
+    tier = MemberStates(db, ref, versions).tier_status(member_row, before, version, as_of)
+    return balance_result(ref, member, as_of, points, pending, expiring, version.unit, tier, version.tiers)

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 from msgspec import Struct
 
+from loyaltyctl.values import MemberDetails
 from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
@@ -125,17 +126,6 @@ class MemberStates:
         if status is None:
             return MemberState(may_earn=may_earn, why_not=why_not, earned_today=today, earned_this_month=month)
         return MemberState(status.level.code, status.level.multiplier, may_earn, why_not, today, month)
-
-
-class MemberDetails(Struct, frozen=True):
-    ref: programs.ProgramRef
-    member: Member
-    version: Program  # in force at `at`
-    at: int
-    tier: TierStatus | None
-    tier_history: list[TierChange]
-    terms: list[Term]  # every paid membership term, oldest first
-    membership: Term | None  # the term valid at `at`
 
 
 def member_details(db: Store, program: str, ident: str, at: int | None = None) -> MemberDetails:

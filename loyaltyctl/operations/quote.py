@@ -3,6 +3,7 @@
 
 from msgspec import Struct
 
+from loyaltyctl.values import Quote
 from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
@@ -15,16 +16,6 @@ from loyaltyctl.operations.definitions import program_versions
 from loyaltyctl.operations.member_state import MemberStates
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
-
-
-class Quote(Struct, frozen=True):
-    ref: programs.ProgramRef
-    member: Member
-    version: Program
-    at: int
-    purchase: Purchase
-    state: MemberState
-    earning: Earning
 
 
 def basket_lines(amount: str | None, category: str, lines: list[str], currency: str) -> tuple[Line, ...]:

@@ -4,6 +4,7 @@ from datetime import date
 
 from msgspec import Struct
 
+from loyaltyctl.values import Period, PartnerLine, DonationLine, ExpiringLine
 from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
@@ -25,30 +26,10 @@ from loyaltyctl.storage import programs
 from loyaltyctl.storage import reports as store
 
 
-class Period(Struct, frozen=True):
-    start: date
-    end: date  # inclusive
-
-
 def check_period(start: date, end: date) -> Period:
     if end < start:
         raise BadInput(f"--to {end} is before --from {start}")
     return Period(start, end)
-
-
-class PartnerLine(Struct, frozen=True):
-    code: str
-    name: str
-    purchases: int
-    refunds: int
-    spend: int  # net, minor units
-    points_issued: int
-    points_clawed_back: int
-    value: int  # net points at the point value in force when they were earned, minor units
-
-    @property
-    def net_points(self) -> int:
-        return self.points_issued - self.points_clawed_back
 
 
 def partner_report(db: Store, program: str, period: Period) -> tuple[programs.ProgramRef, list[PartnerLine]]:
@@ -74,26 +55,11 @@ def partner_report(db: Store, program: str, period: Period) -> tuple[programs.Pr
     return ref, [PartnerLine(code, names.get(code, code), *figures) for code, figures in totals.items()]
 
 
-class DonationLine(Struct, frozen=True):
-    charity: str
-    donations: int
-    points: int
-    value: int  # minor units
-
-
 def donation_report(db: Store, program: str, period: Period) -> tuple[programs.ProgramRef, list[DonationLine]]:
     """Per charity: rewards donated in the period, their points and the money owed to the charity."""
     ref = programs.fetch_program_ref(db, program)
     rows = store.donation_totals(db, ref.id, start_of_day(period.start, ref.timezone), cutoff(period.end, ref.timezone))
     return ref, [DonationLine(*row) for row in rows]
-
-
-class ExpiringLine(Struct, frozen=True):
-    member: Member
-    points: int
-    first_expiry: date
-    available: int
-    rewards: list[Reward]  # what the available points still buy
 
 
 def _expiring_as_they_stood(db: Store, ref: programs.ProgramRef, versions: VersionTable, members: list[int],

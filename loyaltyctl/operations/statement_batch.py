@@ -16,7 +16,8 @@ from loyaltyctl.core.members import is_email
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats.csv_output import csv_text
 from loyaltyctl.operations.definitions import program_versions
-from loyaltyctl.operations.statements import Statement, StatementBuilder
+from loyaltyctl.operations.statements import StatementBuilder
+from loyaltyctl.values import Statement
 from loyaltyctl.storage import members as member_store
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")

@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 from msgspec import Struct
 
+from loyaltyctl.values import Statement
 from loyaltyctl.storage.db import Store
 
 from loyaltyctl.core.dates import add_months, cutoff, local_date, start_of_day, supported_day
@@ -18,26 +19,6 @@ from loyaltyctl.operations.posting import expiring_as_of
 from loyaltyctl.storage import ledger as store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
-
-
-class Statement(Struct, frozen=True):
-    ref: programs.ProgramRef
-    version: Program  # in force on the last day
-    member: Member
-    start: date
-    end: date
-    opening: int
-    closing: int
-    pending: int
-    lines: list[Line]
-    tier: TierStatus | None
-    expiring: list[tuple[date, int]]
-    rewards_available: list[Reward]
-    saved: int  # minor units, value of every reward redeemed up to the end
-
-    @property
-    def available(self) -> int:
-        return available_points(self.closing, self.pending)
 
 
 def period_of_month(text: str) -> tuple[date, date]:

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 from msgspec import Struct
 
+from loyaltyctl.values import VoucherList
 from loyaltyctl import clock
 from loyaltyctl.core.dates import cutoff, local_date, start_of_day, utc_now_instant
 from loyaltyctl.core.posting import Book, debit_reversal
@@ -32,11 +33,6 @@ def issue_voucher(db: Store, ref: programs.ProgramRef, reward: Reward, member: t
                       reward.return_points_on_expiry, reward.percent)
     store.insert_voucher(db, ref.id, voucher)
     return voucher
-
-
-def valid_through(voucher: Voucher, timezone: str) -> date | None:
-    """The last day a voucher can be used (it expires at the start of the next)."""
-    return None if voucher.expires_at is None else local_date(voucher.expires_at, timezone) - timedelta(days=1)
 
 
 def _find(db: Store, ref: programs.ProgramRef, text: str) -> Voucher:
@@ -99,13 +95,6 @@ def use_voucher(db: Store, program: str, text: str, order: str | None = None, at
             raise Refused(closed.refusal(instant, "a voucher use"))
         store.insert_use(db, voucher.code, instant, order, voucher.worth(amount))
         return VoucherUse(ref, _find(db, ref, voucher.code))
-
-
-class VoucherList(Struct, frozen=True):
-    ref: programs.ProgramRef
-    as_of: date
-    at: int  # the last instant of `as_of`: what the statuses are as of
-    vouchers: list[Voucher]
 
 
 def list_vouchers(db: Store, program: str, status: str | None = None, as_of: date | None = None) -> VoucherList:

@@ -28,12 +28,12 @@ class Table(Struct, frozen=True):
 
 # In the order their foreign keys need.
 TABLES = (
-    Table("programs", ("id", "code", "currency", "timezone", "created_at"), "id"),
+    Table("programs", ("id", "code", "currency", "timezone", "created_at", "epoch"), "id"),
     Table("program_versions", ("id", "program_id", "version", "effective_from", "applied_at", "digest", "definition"),
           "id"),
     Table("members", ("id", "program_id", "member_id", "name", "email", "birthday", "card", "joined", "referred_by",
                       "referral_code", "created_at", "accepts_marketing", "head_seq", "head_hash", "latest_at", "owed",
-                      "kept_at", "kept_points", "kept_pending", "kept_until"), "id", self_reference="referred_by"),
+                      "kept_at", "kept_points", "kept_pending", "kept_until", "revision"), "id", self_reference="referred_by"),
     Table("entries", ("id", "program_id", "member", "seq", "kind", "points", "effective_at", "recorded_at", "key",
                       "reason", "reward", "money", "charity", "ref", "hash"), "id"),
     Table("entry_totals", ("program_id", "week", "points", "entries"), "program_id, week", generated=False),

@@ -60,6 +60,9 @@ class CountingIds:
         return self
 
 
+EXCLUSIVE, SHARED, OPTIMISTIC = "exclusive", "shared", "optimistic"  # the modes of `write`
+
+
 class Store:
     """A loyaltyctl database connection. Subclasses: `storage.sqlite.SqliteStore`, `storage.postgres.PostgresStore`."""
 
@@ -67,6 +70,7 @@ class Store:
     location: str  # as shown to users (a URL without its password)
     migrations_table: str
     row_lock = ""  # what locks the rows a SELECT reads until the transaction ends (SQLite: the file is locked)
+    share_lock = ""  # what locks them against a FOR UPDATE, not against other postings (the program one is in)
 
     def execute(self, sql: str, params: Sequence | dict = ()) -> Any:
         """Run one statement; the result is a cursor (iterate it, or fetchone/fetchall)."""
@@ -100,9 +104,9 @@ class Store:
             self._between: dict = {}
         return self._between
 
-    def begin(self, programs: Sequence[str], shared: bool = False) -> None:
-        """Start a write transaction holding what it needs up front (see `write`)."""
-        self._begin(programs, shared)
+    def begin(self, programs: Sequence[str], mode: str = EXCLUSIVE) -> None:
+        """Start a write holding what it needs up front (see `write`)."""
+        self._begin(programs, mode)
         self._kept = {}
 
     def begin_snapshot(self) -> None:
@@ -132,8 +136,13 @@ class Store:
         if self._kept is not None:
             self._kept.clear()
 
-    def _begin(self, programs: Sequence[str], shared: bool) -> None:
+    def _begin(self, programs: Sequence[str], mode: str) -> None:
         raise NotImplementedError
+
+    def guard(self, sql: str, params: Sequence) -> None:
+        """An optimistic write's condition: a SELECT of one boolean, true while what the write read is as
+        it was. Its rows are written only where it holds, and `commit` raises Conflict where it does not.
+        (Backends that write optimistically only; a locked write needs none.)"""
 
     def _begin_snapshot(self) -> None:
         raise NotImplementedError
@@ -154,10 +163,36 @@ class Store:
     def lot_ids(self) -> Ids:
         raise NotImplementedError
 
-    def reserve_ids(self, entries: int, lots: int) -> Callable[[], tuple[Ids, Ids]]:
-        """Ask for the first `entries` entry ids and `lots` lot ids now; the returned function gives the
-        entry and lot ids (those, then more as needed) once the answer is wanted."""
+    def next_ids(self, table: str, count: int) -> str:
+        """SQL for the next `count` ids of a table, as one value for `ids_from` (a column of a SELECT)."""
         raise NotImplementedError
+
+    def ids_from(self, table: str, value: Any) -> Ids:
+        """The ids `next_ids` read, then more as they are needed."""
+        raise NotImplementedError
+
+    def json_rows(self, columns: str, from_sql: str) -> str:
+        """SQL for the rows of `SELECT columns from_sql` as one JSON array of arrays (for `json_value`): many
+        small reads as one column of one statement."""
+        raise NotImplementedError
+
+    def hex(self, column: str) -> str:
+        """SQL for a bytes column as hexadecimal text (NULL or empty where it is NULL)."""
+        raise NotImplementedError
+
+    def json_value(self, value: Any) -> Any:
+        """A JSON value as Python's, whichever way the driver returned it."""
+        return value
+
+    def update_rows(self, table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
+        """Set `columns` of the rows whose `key` is each row's last value."""
+        self.executemany(f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} WHERE {key} = ?", rows)
+
+    def upsert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence], key: str,
+               update: Sequence[str]) -> None:
+        """Insert rows, or where `key` is taken set the `update` columns."""
+        self.executemany(f"{insert_sql(table, columns)} ON CONFLICT ({key}) DO UPDATE SET "
+                         + ", ".join(f"{c} = excluded.{c}" for c in update), rows)
 
     def ddl(self, sql: str) -> str:
         """SQLite DDL as this backend writes it."""
@@ -198,20 +233,32 @@ class Discard(Exception):
     """Raised inside `write()` to roll the transaction back quietly (a dry run, a strict run with bad rows)."""
 
 
-@contextmanager
-def write(db: Store, *programs: str, shared: bool = False) -> Iterator[Store]:
-    """One write transaction that holds, from its first statement, the locks its decisions need.
+class Conflict(Exception):
+    """An optimistic write found that what it read had changed since (another till got there first), or
+    needed to read after it had begun to write: nothing was written; run it again, holding locks."""
 
-    SQLite locks the whole file. PostgreSQL locks the named programs' rows:
-    for their program-wide work (applying a version, an import, expiry, a
-    close) exclusively, so writers of one program take turns; `shared` for
-    postings, which then lock the rows of the members they touch, so tills
-    posting for different members never wait for each other, and send their
-    statements pipelined. Anything that stops it rolls it back; the driver's
-    own refusals (busy, read-only, disk full) leave as a one-line LoyaltyError.
+
+@contextmanager
+def write(db: Store, *programs: str, mode: str = EXCLUSIVE) -> Iterator[Store]:
+    """One write that holds, from its first statement, what its decisions need.
+
+    SQLite locks the whole file, whatever the mode. On PostgreSQL:
+    - EXCLUSIVE (program-wide work: applying a version, an import, expiry, a
+      close) locks the programs' rows, so writers of a program's whole
+      ledger take turns and postings wait for them;
+    - SHARED (a posting) locks nothing here: its first statement locks the
+      program shared and the rows of the members it touches
+      (`ledger.read_counter`), so tills posting for different members never
+      wait for each other;
+    - OPTIMISTIC (a posting, first try) holds no lock while it decides: it
+      reads in one statement and writes in one, which writes only if the
+      program's rules and its members' ledgers are as it read them (`guard`),
+      else raises Conflict (the poster runs it again SHARED).
+    Anything that stops it rolls it back; the driver's own refusals (busy,
+    read-only, disk full) leave as a one-line LoyaltyError.
     """
     try:
-        db.begin(programs, shared)
+        db.begin(programs, mode)
     except Exception as error:  # a lock not granted in time: PostgreSQL's transaction has begun and failed
         db.rollback()
         _raise_refusal(db, error)
@@ -220,6 +267,9 @@ def write(db: Store, *programs: str, shared: bool = False) -> Iterator[Store]:
         db.commit()
     except Discard:
         db.rollback()
+    except Conflict:
+        db.rollback()
+        raise
     except Exception as error:
         db.rollback()
         _raise_refusal(db, error)

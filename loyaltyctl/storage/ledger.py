@@ -13,8 +13,8 @@ from msgspec import Struct
 from loyaltyctl.core.balances import UNKNOWN, Kept, MemberLedger
 from loyaltyctl.core.chain import GENESIS, entry_digest
 from loyaltyctl.core.posting import Book, Debt, Lot, PostedExpiry, Posting, Refund
-from loyaltyctl.model import Member
-from loyaltyctl.storage.db import Ids, Store, in_chunks, insert_sql
+from loyaltyctl.model import Entry, Member
+from loyaltyctl.storage.db import Ids, Store, in_chunks
 from loyaltyctl.storage.members import MEMBER_COLUMNS, MEMBER_FIELDS, member_from_row
 
 
@@ -34,24 +34,6 @@ class NewEntry(Struct, frozen=True):
     available_at: int | None = None  # not stored with the entry: when a fresh credit's points stop pending
 
 
-class Entry(Struct, frozen=True):
-    """An entry as stored."""
-
-    id: int
-    member: int
-    member_id: str
-    kind: str
-    points: int
-    effective_at: int
-    recorded_at: int
-    key: str | None
-    reason: str | None
-    reward: str | None
-    money: int | None
-    charity: str | None
-    ref: int | None
-
-
 _ENTRY_COLUMNS = """e.id, e.member, m.member_id, e.kind, e.points, e.effective_at, e.recorded_at,
                     e.key, e.reason, e.reward, e.money, e.charity, e.ref"""
 # What an entry's digest covers, chained to the member's entry before it (`seq` counts the member's entries).
@@ -66,7 +48,6 @@ WEEK_OF_EFFECTIVE_AT = (f"(effective_at - ((effective_at % {WEEK_SECONDS}) + {WE
                         f" / {WEEK_SECONDS}")  # floored, as Python's // (SQL's / and % truncate toward zero)
 _TOTALS_FIELDS = ("program_id", "week", "points", "entries")
 _ENTRY_FIELDS = (*HASHED_COLUMNS.split(", "), "hash")
-_INSERT_ENTRY = insert_sql("entries", _ENTRY_FIELDS)
 _LOT_FIELDS = ("id", "entry", "member", "points", "earned_at", "expires_at", "available_at", "remaining", "expired",
                "issued_at")
 _TAKE_FIELDS = ("debit", "lot", "points", "at")
@@ -116,7 +97,7 @@ class ChainWriter:
     def append(self, entry: NewEntry) -> int:
         """Append one entry now (after anything buffered)."""
         self.flush()
-        self.db.execute(_INSERT_ENTRY, self._entry_row(entry))
+        self.db.insert("entries", _ENTRY_FIELDS, [self._entry_row(entry)])
         self._add_totals()
         return self.last_id
 
@@ -157,14 +138,14 @@ def _lot_row(lot: Lot) -> tuple:
 
 
 MEMBER_LEDGER_COLUMNS = ("id, head_seq, head_hash, latest_at, owed, kept_at, kept_points, kept_pending, "
-                         "kept_until")
+                         "kept_until, revision")
 
 
 def member_ledger(row: Sequence) -> MemberLedger:
     """A `MemberLedger` from a row of MEMBER_LEDGER_COLUMNS."""
-    member, seq, head, latest, owed, at, points, pending, until = row
+    member, seq, head, latest, owed, at, points, pending, until, revision = row
     return MemberLedger(member, seq, bytes(head) if head is not None else None, latest, owed,
-                        Kept(at, points, pending, until) if at is not None else UNKNOWN)
+                        Kept(at, points, pending, until) if at is not None else UNKNOWN, revision)
 
 
 def fetch_member_ledgers(db: Store, members: Sequence[int]) -> dict[int, MemberLedger]:
@@ -177,10 +158,10 @@ def fetch_member_ledgers(db: Store, members: Sequence[int]) -> dict[int, MemberL
 
 
 def write_member_ledgers(db: Store, rows: Iterable[MemberLedger]) -> None:
-    db.executemany("UPDATE members SET head_seq = ?, head_hash = ?, latest_at = ?, owed = ?, kept_at = ?,"
-                   " kept_points = ?, kept_pending = ?, kept_until = ? WHERE id = ?",
+    """The rows as they are now, each a revision on from the one read."""
+    db.update_rows("members", "id", MEMBER_LEDGER_COLUMNS.split(", ")[1:],
                    [(r.head_seq, r.head_hash, r.latest_at, r.owed, r.kept.at, r.kept.points, r.kept.pending,
-                     r.kept.until, r.id) for r in rows])
+                     r.kept.until, r.revision + 1, r.id) for r in rows])
 
 
 def fetch_book(db: Store, members: Sequence[int], about: Sequence[int], lot_ids: Iterator[int]) -> Book:
@@ -207,14 +188,13 @@ def write_book(db: Store, book: Book) -> None:
     """Write what a book changed: new lots, lots' remaining points and expiry, takes, debts."""
     new = {lot.id for lot in book.new_lots}
     db.insert("lots", _LOT_FIELDS, [_lot_row(lot) for lot in book.new_lots])
-    db.executemany("UPDATE lots SET remaining = ?, expired = ?, expires_at = ? WHERE id = ?",
-                        [(lot.remaining, lot.expired, lot.expires_at, lot.id)
-                         for lot_id in book.changed_lots - new if (lot := book.lots[lot_id])])
+    db.update_rows("lots", "id", ("remaining", "expired", "expires_at"),
+                   [(lot.remaining, lot.expired, lot.expires_at, lot.id)
+                    for lot_id in sorted(book.changed_lots - new) if (lot := book.lots[lot_id])])
     db.insert("consumptions", _TAKE_FIELDS, [(t.debit, t.lot, t.points, t.at) for t in book.takes])
-    db.executemany("INSERT INTO debts (debit, member, points, remaining, at) VALUES (?, ?, ?, ?, ?)"
-                        " ON CONFLICT (debit) DO UPDATE SET remaining = excluded.remaining",
-                        [(d.debit, d.member, d.points, d.remaining, d.at)
-                         for debit in book.changed_debts if (d := book.debts[debit])])
+    db.upsert("debts", _DEBT_FIELDS, [(d.debit, d.member, d.points, d.remaining, d.at)
+                                      for debit in sorted(book.changed_debts) if (d := book.debts[debit])],
+              "debit", ("remaining",))
 
 
 class History(Struct, frozen=True):
@@ -446,7 +426,7 @@ def expiring_by_member(db: Store, program_id: int, before: int, until: int,
 class CounterReads(Struct):
     """What a counter posting reads before it decides, in one round trip (see `read_counter`)."""
 
-    stamp: tuple[int, int]  # the program's versions and closes, to check a kept program state against
+    epoch: int  # the program's, to check a kept program state against
     members: dict[str, tuple[int, Member, MemberLedger]]  # by the member id or card they were asked by
     key_entry: Entry | None  # the entry already posted with the posting's key
     book: Book
@@ -457,51 +437,77 @@ class CounterReads(Struct):
 
 
 def read_counter(db: Store, program_id: int, program: str, idents: Sequence[str], key: str | None,
-                 about: Sequence[int] = (), entry_ids: int = 1, lot_ids: int = 1) -> CounterReads:
-    """Lock the members (by member id, else card) and read what a posting for them decides on: their
-    rows, every lot of theirs holding points and every debt, the lots and takes of the entries in
-    `about`, the entry a key was used for, and the first ids to write. Every statement is sent before
-    any result is read, so on PostgreSQL (in a pipelined write) this is one round trip.
+                 about: Sequence[int] = (), entry_ids: int = 1, lot_ids: int = 1, lock: bool = False
+                 ) -> CounterReads:
+    """Read what a posting for these members (by member id, else card) decides on, in one statement:
+    the program's epoch, their rows, every lot of theirs holding points and every debt, the lots, takes
+    and reversals of the entries in `about`, the entry a key was used for, and the first ids to write.
 
-    Call inside a write that holds the program; the member rows are locked first, in id order.
+    `lock`: first lock the program shared and the members' rows (in id order), so the read sees every
+    posting that held them before (a SHARED write; both statements go out together). Otherwise (an
+    OPTIMISTIC write) lock nothing, and guard the write: it writes only if the program's epoch and the
+    members' revisions are still as read.
     """
     found = ", ".join(f"coalesce((SELECT id FROM members WHERE program_id = :p AND member_id = :i{n}),"
                       f" (SELECT id FROM members WHERE program_id = :p AND card = :i{n}))" for n in range(len(idents)))
     params = {"p": program_id, "key": key, **{f"i{n}": ident for n, ident in enumerate(idents)}}
     about_marks = ",".join(f":a{n}" for n in range(len(about))) or "NULL"
     params |= {f"a{n}": entry for n, entry in enumerate(about)}
-    rows = db.execute(f"SELECT m.id, {MEMBER_COLUMNS}, {', '.join('m.' + c for c in MEMBER_LEDGER_COLUMNS.split(', ')[1:])}"
-                      f" FROM members m WHERE m.id IN ({found}) ORDER BY m.id {db.row_lock}", params)
-    stamp = db.execute("""SELECT (SELECT count(*) FROM program_versions WHERE program_id = :p),
-                                 (SELECT count(*) FROM period_closes WHERE program_id = :p)""", params)
-    lots = db.execute(f"""SELECT {_LOT_COLUMNS} FROM lots WHERE member IN ({found}) AND remaining > 0
-                          UNION SELECT {_LOT_COLUMNS} FROM lots WHERE entry IN ({about_marks})
-                          UNION SELECT {_LOT_COLUMNS} FROM lots
-                                WHERE id IN (SELECT lot FROM consumptions WHERE debit IN ({about_marks}))""", params)
-    takes = db.execute(f"""SELECT debit, lot, points FROM consumptions WHERE debit IN ({about_marks}) AND points > 0
-                           ORDER BY debit, rowid""", params)
-    debts = db.execute(f"SELECT {', '.join(_DEBT_FIELDS)} FROM debts WHERE member IN ({found}) AND remaining > 0",
-                       params)
-    keyed = db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries e JOIN members m ON m.id = e.member"
-                       " WHERE e.program_id = :p AND e.key = :key", params) if key is not None else None
-    reversed_ = db.execute(f"SELECT ref, id FROM entries WHERE kind = 'reverse' AND ref IN ({about_marks})",
-                           params) if about else None
-    ids = db.reserve_ids(entry_ids, lot_ids)
+    if lock:
+        db.execute(f"""SELECT m.id FROM members m
+                       WHERE m.id IN ({found}) AND EXISTS (SELECT 1 FROM programs WHERE id = :p {db.share_lock})
+                       ORDER BY m.id {db.row_lock}""", params)
+    ledger_columns = [f"m.{c}" for c in MEMBER_LEDGER_COLUMNS.split(", ")[1:]]
+    ledger_columns[1] = db.hex("m.head_hash")
+    lots = f"""SELECT {_LOT_COLUMNS} FROM lots WHERE member IN ({found}) AND remaining > 0
+               UNION SELECT {_LOT_COLUMNS} FROM lots WHERE entry IN ({about_marks})
+               UNION SELECT {_LOT_COLUMNS} FROM lots
+                     WHERE id IN (SELECT lot FROM consumptions WHERE debit IN ({about_marks}))"""
+    read = db.execute(
+        f"""SELECT (SELECT epoch FROM programs WHERE id = :p),
+                   {db.json_rows(f"m.id, {MEMBER_COLUMNS}, {', '.join(ledger_columns)}",
+                                 f"FROM members m WHERE m.id IN ({found})")},
+                   {db.json_rows(_LOT_COLUMNS, f"FROM ({lots}) AS held")},
+                   {db.json_rows(", ".join(_DEBT_FIELDS), f"FROM debts WHERE member IN ({found}) AND remaining > 0")},
+                   {db.json_rows("debit, lot, points, rowid",
+                                 f"FROM consumptions WHERE debit IN ({about_marks}) AND points > 0")},
+                   {db.json_rows(_ENTRY_COLUMNS, "FROM entries e JOIN members m ON m.id = e.member"
+                                                 " WHERE e.program_id = :p AND e.key = :key")},
+                   {db.json_rows("ref, id", f"FROM entries WHERE kind = 'reverse' AND ref IN ({about_marks})")},
+                   {db.next_ids("entries", entry_ids)}, {db.next_ids("lots", lot_ids)}""", params)
+    epoch, rows, held, debts, takes, keyed, reversed_, first_entry, first_lot = read.fetchone()
     members: dict[str, tuple[int, Member, MemberLedger]] = {}
-    for row in rows.fetchall():
+    revisions = []
+    for row in db.json_value(rows):
         member = member_from_row(program, row[1:MEMBER_FIELDS + 1])
-        ledger = member_ledger((row[0], *row[MEMBER_FIELDS + 1:]))
+        seq, head, *rest = row[MEMBER_FIELDS + 1:]
+        ledger = member_ledger((row[0], seq, bytes.fromhex(head) if head else None, *rest))
+        revisions.append((row[0], ledger.revision))
         for ident in idents:
             if ident == member.member_id or (ident == member.card and ident not in members):
                 members[ident] = (row[0], member, ledger)
-    first_entries, first_lots = ids()
-    book = Book((Lot(*row) for row in lots.fetchall()), (Debt(*row) for row in debts.fetchall()), first_lots)
-    for debit, lot, points in takes.fetchall():
+    if not lock:
+        _guard_counter(db, program_id, epoch, revisions)
+    first_entries, first_lots = db.ids_from("entries", first_entry), db.ids_from("lots", first_lot)
+    book = Book((Lot(*row) for row in db.json_value(held)), (Debt(*row) for row in db.json_value(debts)),
+                first_lots)
+    for debit, lot, points, _ in sorted(db.json_value(takes), key=lambda take: (take[0], take[3])):
         book.taken_by.setdefault(debit, []).append((lot, points))
-    key_row = keyed.fetchone() if keyed is not None else None
-    reversals = dict(reversed_.fetchall()) if reversed_ is not None else {}
-    return CounterReads(tuple(stamp.fetchone()), members, Entry(*key_row) if key_row else None, book, tuple(about),
-                        reversals, first_entries, first_lots)
+    key_rows = db.json_value(keyed)
+    return CounterReads(epoch, members, Entry(*key_rows[0]) if key_rows else None, book, tuple(about),
+                        dict(db.json_value(reversed_)), first_entries, first_lots)
+
+
+def _guard_counter(db: Store, program_id: int, epoch: int, revisions: Sequence[tuple[int, int]]) -> None:
+    """An optimistic posting writes only while its program has no new version or close (the epoch; its row
+    locked shared, so after any program-wide write under way) and its members' ledgers were not written
+    since it read them (their revisions; their rows locked in id order)."""
+    members = " OR ".join("(id = ? AND revision = ?)" for _ in revisions) or "false"
+    db.guard(f"""SELECT (SELECT count(*) FROM (SELECT 1 FROM programs WHERE id = ? AND epoch = ? {db.share_lock})
+                         AS program) = 1
+                    AND (SELECT count(*) FROM (SELECT 1 FROM members WHERE {members} ORDER BY id {db.row_lock})
+                         AS member) = ? AS ok""",
+             [program_id, epoch, *(value for pair in revisions for value in pair), len(revisions)])
 
 
 def fetch_reversal_targets(db: Store, program_id: int, entry_id: int) -> list[Entry]:

@@ -405,6 +405,7 @@ def m013_member_chains_and_kept_balances(db: Store) -> None:
                        "seals the chain as it upgrades the database and will not seal a broken one "
                        "(restore a backup, or run `db verify` with the loyaltyctl that wrote it)")
     db.executescript(schema(db, """
+        ALTER TABLE programs ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE members ADD COLUMN head_seq INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE members ADD COLUMN head_hash BLOB;
         ALTER TABLE members ADD COLUMN latest_at INTEGER;
@@ -413,6 +414,7 @@ def m013_member_chains_and_kept_balances(db: Store) -> None:
         ALTER TABLE members ADD COLUMN kept_points INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE members ADD COLUMN kept_pending INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE members ADD COLUMN kept_until INTEGER;
+        ALTER TABLE members ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE entries ADD COLUMN seq INTEGER;
         CREATE UNIQUE INDEX entries_member_seq ON entries(member, seq) WHERE seq IS NOT NULL;
         UPDATE members SET owed = (SELECT coalesce(sum(remaining), 0) FROM debts WHERE debts.member = members.id),

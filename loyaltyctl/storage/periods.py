@@ -47,6 +47,8 @@ def fetch_closed_through(db: Store, program_id: int) -> ClosedThrough | None:
 
 
 def insert_close(db: Store, program_id: int, close: Close) -> None:
+    """A close, and the program's epoch moved on (postings that read the program before see it)."""
+    db.execute("UPDATE programs SET epoch = epoch + 1 WHERE id = ?", [program_id])
     db.execute(
         f"INSERT INTO period_closes (program_id, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [program_id, close.through.isoformat(), close.closed_before, close.expiries_posted, close.closing_points,

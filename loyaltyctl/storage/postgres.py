@@ -11,12 +11,14 @@ Nothing here needs what PostgreSQL-compatible distributed databases lack
 import re
 from collections import deque
 from decimal import Decimal
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
+
+from msgspec import Struct
 from urllib.parse import urlsplit, urlunsplit
 
 from loyaltyctl.errors import BadInput, LoyaltyError, Refused
-from loyaltyctl.storage.db import Store
+from loyaltyctl.storage.db import EXCLUSIVE, OPTIMISTIC, SHARED, Conflict, Store
 from loyaltyctl.storage.migrations import refuse_unknown
 
 MIGRATIONS_TABLE = "loyaltyctl_migrations"
@@ -27,6 +29,7 @@ COPY_FROM_ROWS = 20  # from this many rows, COPY beats a pipelined executemany
 try:
     import psycopg
     from psycopg.adapt import Loader
+    from psycopg.types.json import Json
 except ImportError:  # the optional extra: `pip install 'loyaltyctl[postgres]'`
     psycopg = None
     Loader = object
@@ -38,6 +41,11 @@ class _WholeNumber(Loader):  # type: ignore[misc, valid-type]
     def load(self, data: bytes | memoryview) -> int | Decimal:
         text = bytes(data)
         return Decimal(text.decode()) if b"." in text or b"N" in text else int(text)
+
+
+def _json_cell(value: object) -> object:
+    """A value as json_populate_recordset reads it into its column (bytes as bytea's hex text)."""
+    return "\\x" + value.hex() if isinstance(value, bytes) else value
 
 
 _TOKENS = re.compile(r"('(?:[^']|'')*')|(\?)|(?<![:\w]):([A-Za-z_]\w*)|(%)")
@@ -107,32 +115,119 @@ def shown(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
+class _Write(Struct):
+    """Rows a shared write will insert, update or upsert (see `PostgresStore._flush`)."""
+
+    kind: str  # insert | update | upsert
+    table: str
+    columns: tuple[str, ...]
+    rows: list[Sequence]
+    key: str | None = None  # update: the column rows are found by; upsert: the conflict column
+    update: tuple[str, ...] = ()  # upsert: the columns set where the key is taken
+
+
 class PostgresStore(Store):
     dialect = "postgresql"
     migrations_table = MIGRATIONS_TABLE
     row_lock = "FOR NO KEY UPDATE"  # locks the row against other writers, not against foreign keys to it
+    share_lock = "FOR KEY SHARE"  # a posting's lock on its program: program-wide writes lock it FOR UPDATE
 
     def __init__(self, conn: "psycopg.Connection", url: str):
         self.conn, self.location = conn, shown(url)
         self._cursors = 0
         self._pipeline: "psycopg.Pipeline | None" = None  # a shared write's statements, sent without waiting
+        self._writes: list[_Write] = []  # a posting's rows, sent as one statement (`_flush`)
+        self._mode: str | None = None  # of the write under way
+        self._guard: tuple[str, list] | None = None  # an optimistic write's condition
 
     def execute(self, sql: str, params: Sequence | dict = ()) -> "psycopg.Cursor":
+        if self._writes and self._mode == OPTIMISTIC:
+            raise Conflict  # a read after writes that are not sent: only a transaction holding locks can
+        self._flush()
         if not params:
             return self.conn.execute(sql)  # no parameters: psycopg sends the text as it is
         return self.conn.execute(_pyformat(sql), params)
 
     def executemany(self, sql: str, rows: Iterable[Sequence | dict]) -> None:
+        self._flush()
         rows = list(rows)
         if rows:
             self.conn.cursor().executemany(_pyformat(sql), rows)
 
+    def _batching(self) -> bool:
+        return self._pipeline is not None or self._mode == OPTIMISTIC
+
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
-        if len(rows) < COPY_FROM_ROWS or self._pipeline is not None:  # no COPY in pipeline mode
+        if self._batching():
+            return self._queue(_Write("insert", table, tuple(columns), list(rows)))
+        if len(rows) < COPY_FROM_ROWS:
             return super().insert(table, columns, rows)
         with self.conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+
+    def update_rows(self, table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
+        if not self._batching():
+            return super().update_rows(table, key, columns, rows)
+        self._queue(_Write("update", table, (*columns, key), list(rows), key))
+
+    def upsert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence], key: str,
+               update: Sequence[str]) -> None:
+        if not self._batching():
+            return super().upsert(table, columns, rows, key, update)
+        self._queue(_Write("upsert", table, tuple(columns), list(rows), key, tuple(update)))
+
+    def _queue(self, write: _Write) -> None:
+        """Keep a posting's rows for one statement; rows for a table that already has pending inserts or
+        updates go after those are sent (a statement's parts cannot see each other's rows)."""
+        if not write.rows:
+            return
+        for pending in self._writes:
+            if pending.table == write.table:
+                if write.kind == pending.kind == "insert" and pending.columns == write.columns:
+                    pending.rows.extend(write.rows)
+                    return
+                if self._mode == OPTIMISTIC:
+                    raise Conflict  # two statements: only a transaction holding locks can
+                self._flush()
+                break
+        self._writes.append(write)
+
+    def _flush(self, guarded: bool = False) -> None:
+        """Send the pending rows as one statement: data-modifying WITH parts, each reading its rows from a
+        JSON parameter, so a posting's writes cost one statement however many tables they touch. An
+        optimistic write's (`guarded`) parts write only where its guard holds; Conflict where it does not."""
+        if not self._writes:
+            return
+        writes, self._writes = self._writes, []
+        guard, self._guard = self._guard if guarded else None, None
+        if guarded and guard is None:
+            raise RuntimeError("an optimistic write without a guard")
+        parts, params = [], []
+        if guard:
+            parts.append(f"ok AS MATERIALIZED ({guard[0]})")
+            params += guard[1]
+        condition = "(SELECT ok FROM ok)" if guard else "true"
+        for n, write in enumerate(writes):
+            rows = [{column: _json_cell(value) for column, value in zip(write.columns, row)} for row in write.rows]
+            source = f"json_populate_recordset(NULL::{write.table}, ?) WITH ORDINALITY AS v"
+            if write.kind == "update":
+                settings = ", ".join(f"{c} = v.{c}" for c in write.columns if c != write.key)
+                part = (f"UPDATE {write.table} SET {settings} FROM {source}"
+                        f" WHERE {write.table}.{write.key} = v.{write.key} AND {condition}")
+            else:
+                part = (f"INSERT INTO {write.table} ({', '.join(write.columns)})"
+                        f" SELECT {', '.join('v.' + c for c in write.columns)} FROM {source}"
+                        f" WHERE {condition} ORDER BY v.ordinality")
+                if write.kind == "upsert":
+                    part += (f" ON CONFLICT ({write.key}) DO UPDATE SET "
+                             + ", ".join(f"{c} = excluded.{c}" for c in write.update))
+            parts.append(f"w{n} AS ({part})")
+            params.append(Json(rows))
+        done = self.conn.execute(_pyformat(f"WITH {', '.join(parts)} SELECT {'ok FROM ok' if guard else '1'}"),
+                                 params)
+        if guard and not done.fetchone()[0]:
+            raise Conflict
 
     def executescript(self, sql: str) -> None:
         self.conn.execute(sql)
@@ -152,23 +247,33 @@ class PostgresStore(Store):
         return {row[0] for row in self.conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
 
-    def _begin(self, programs: Sequence[str], shared: bool) -> None:
-        """Lock the programs' rows: FOR UPDATE for program-wide work, FOR KEY SHARE for postings (which
-        then lock their members' rows). A shared write is pipelined: its statements go out as they are
-        issued and the server's answers come back when one is read, so a posting that reads once and
-        writes once makes two round trips, the second with its COMMIT."""
-        if shared:
+    def _begin(self, programs: Sequence[str], mode: str) -> None:
+        """EXCLUSIVE: lock the programs' rows. SHARED: a transaction whose first
+        statement locks (`ledger.read_counter`), pipelined: statements go out as they are issued, answers
+        come back when one is read, and the rows go out as one statement before the COMMIT. OPTIMISTIC:
+        no transaction at all: reads run as they come, rows wait for `commit` (one guarded statement)."""
+        self._mode = mode
+        if mode == OPTIMISTIC:
+            return
+        if mode == SHARED:
             self._pipeline = self.conn.pipeline()
             self._pipeline.__enter__()
         self.conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
-        for code in sorted(set(programs)):  # one order everywhere: two writers never wait on each other in a ring
-            self.execute(f"SELECT id FROM programs WHERE code = ? {'FOR KEY SHARE' if shared else 'FOR UPDATE'}",
-                         [code])
+        if mode == EXCLUSIVE:
+            for code in sorted(set(programs)):  # one order everywhere: two writers never wait in a ring
+                self.execute("SELECT id FROM programs WHERE code = ? FOR UPDATE", [code])
+
+    def guard(self, sql: str, params: Sequence) -> None:
+        self._guard = (sql, list(params))
 
     def _begin_snapshot(self) -> None:
         self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
     def _commit(self) -> None:
+        mode, self._mode = self._mode, None
+        if mode == OPTIMISTIC:
+            return self._flush(guarded=True)
+        self._flush()
         self.conn.execute("COMMIT")
         self._end_pipeline(None)
 
@@ -180,6 +285,10 @@ class PostgresStore(Store):
             pipeline.__exit__(type(error) if error else None, error, None)
 
     def _rollback(self) -> None:
+        self._writes, self._guard = [], None
+        mode, self._mode = self._mode, None
+        if mode == OPTIMISTIC:
+            return
         if self._pipeline is not None and not self.conn.closed:
             self.conn.execute("ROLLBACK")
             try:
@@ -199,19 +308,20 @@ class PostgresStore(Store):
     def lot_ids(self) -> SequenceIds:
         return SequenceIds(self, "lots")
 
-    def reserve_ids(self, entries: int, lots: int) -> Callable[[], tuple[SequenceIds, SequenceIds]]:
-        """Drawn from the sequences after the statements before it, so after the member locks a posting
-        took: a member's entries get increasing ids in the order they are posted."""
-        found = self.execute(
-            """SELECT array(SELECT nextval(pg_get_serial_sequence('entries', 'id')) FROM generate_series(1, ?)),
-                      array(SELECT nextval(pg_get_serial_sequence('lots', 'id')) FROM generate_series(1, ?))""",
-            [entries, lots])
+    def next_ids(self, table: str, count: int) -> str:
+        """Drawn when the statement runs: after the member locks a posting took before it, so a member's
+        entries get increasing ids in the order they are posted."""
+        return f"array(SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, {int(count)}))"
 
-        def ids() -> tuple[SequenceIds, SequenceIds]:
-            first_entries, first_lots = found.fetchone()
-            return SequenceIds(self, "entries", first_entries), SequenceIds(self, "lots", first_lots)
+    def ids_from(self, table: str, value: list[int]) -> SequenceIds:
+        return SequenceIds(self, table, value)
 
-        return ids
+    def hex(self, column: str) -> str:
+        return f"encode({column}, 'hex')"
+
+    def json_rows(self, columns: str, from_sql: str) -> str:
+        return (f"(SELECT coalesce(json_agg(j), '[]') FROM (SELECT json_build_array({columns}) AS j {from_sql})"
+                " AS found)")
 
     def ddl(self, sql: str) -> str:
         return postgres_ddl(sql)

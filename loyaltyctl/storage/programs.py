@@ -4,16 +4,8 @@ reads it)."""
 from msgspec import Struct
 
 from loyaltyctl.errors import Refused
+from loyaltyctl.model import ProgramRef
 from loyaltyctl.storage.db import Store
-
-
-class ProgramRef(Struct, frozen=True):
-    """What never changes between a program's versions."""
-
-    id: int
-    code: str
-    currency: str
-    timezone: str
 
 
 class VersionRow(Struct, frozen=True):
@@ -62,19 +54,19 @@ def fetch_version_rows(db: Store, code: str) -> list[VersionRow]:
 
 def fetch_program_state(db: Store, code: str) -> tuple[ProgramRef, list[VersionRow], tuple | None, int] | None:
     """In one query: the program, its versions, its latest close (code, through, closed_before, timezone)
-    and how many closes it has; None for an unknown program."""
+    and its epoch; None for an unknown program."""
     rows = db.execute(
         f"""SELECT p.id, p.code, p.currency, p.timezone, {', '.join('v.' + c for c in _VERSION_COLUMNS.split(', '))},
-                   c.through, c.closed_before, (SELECT count(*) FROM period_closes n WHERE n.program_id = p.id)
+                   c.through, c.closed_before, p.epoch
             FROM programs p JOIN program_versions v ON v.program_id = p.id
             LEFT JOIN period_closes c ON c.id = (SELECT max(id) FROM period_closes l WHERE l.program_id = p.id)
             WHERE p.code = ? ORDER BY v.version""", [code]).fetchall()
     if not rows:
         return None
     ref = ProgramRef(*rows[0][:4])
-    through, closed_before, closes = rows[0][10:]
+    through, closed_before, epoch = rows[0][10:]
     latest_close = (ref.code, through, closed_before, ref.timezone) if through is not None else None
-    return ref, [VersionRow(*row[4:10]) for row in rows], latest_close, closes
+    return ref, [VersionRow(*row[4:10]) for row in rows], latest_close, epoch
 
 
 def fetch_program_summaries(db: Store) -> list[tuple[str, str, str, int, str, int]]:
@@ -95,6 +87,8 @@ def insert_program(db: Store, code: str, currency: str, timezone: str, now: int)
 
 
 def insert_version(db: Store, row: VersionRow) -> None:
+    """A new version, and the program's epoch moved on (postings that read the program before see it)."""
     db.execute(f"INSERT INTO program_versions ({_VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
                [row.program_id, row.version, row.effective_from, row.applied_at, row.digest, row.definition])
+    db.execute("UPDATE programs SET epoch = epoch + 1 WHERE id = ?", [row.program_id])
     db.forget()

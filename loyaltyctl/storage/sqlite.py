@@ -1,8 +1,9 @@
 """The embedded backend: one SQLite file, in WAL mode, one writer at a time."""
 
+import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -49,8 +50,11 @@ class SqliteStore(Store):
     def tables(self) -> set[str]:
         return {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
-    def _begin(self, programs: Sequence[str], shared: bool) -> None:
+    def _begin(self, programs: Sequence[str], mode: str) -> None:
         self.conn.execute("BEGIN IMMEDIATE")  # the file's write lock, taken before anything is read
+
+    def guard(self, sql: str, params: Sequence) -> None:
+        """Nothing to guard: one writer at a time."""
 
     def _begin_snapshot(self) -> None:
         self.conn.execute("BEGIN")
@@ -72,17 +76,25 @@ class SqliteStore(Store):
     def lot_ids(self) -> CountingIds:
         return CountingIds((self.conn.execute("SELECT max(id) FROM lots").fetchone()[0] or 0) + 1)
 
-    def reserve_ids(self, entries: int, lots: int) -> Callable[[], tuple[CountingIds, CountingIds]]:
-        first = self.conn.execute("SELECT (SELECT coalesce(max(id), 0) + 1 FROM entries),"
-                                  " (SELECT coalesce(max(id), 0) + 1 FROM lots)").fetchone()
-        return lambda: (CountingIds(first[0]), CountingIds(first[1]))
+    def next_ids(self, table: str, count: int) -> str:
+        return f"(SELECT coalesce(max(id), 0) + 1 FROM {table})"  # one writer at a time: every id after it is free
+
+    def ids_from(self, table: str, value: int) -> CountingIds:
+        return CountingIds(value)
+
+    def json_rows(self, columns: str, from_sql: str) -> str:
+        return f"(SELECT json_group_array(json(j)) FROM (SELECT json_array({columns}) AS j {from_sql}) AS found)"
+
+    def hex(self, column: str) -> str:
+        return f"hex({column})"
+
+    def json_value(self, value: str) -> list:
+        return json.loads(value)
 
     def not_in(self, column: str, param: str) -> str:
         return f"{column} NOT IN (SELECT value FROM json_each(:{param}))"
 
     def id_list(self, ids: Sequence[int]) -> str:
-        import json
-
         return json.dumps(list(ids))
 
     def indexed_by(self, index: str) -> str:

@@ -17,12 +17,11 @@ def _voucher(row: tuple) -> Voucher:
 
 
 def insert_voucher(db: Store, program_id: int, voucher: Voucher) -> None:
-    db.execute(
-        """INSERT INTO vouchers (program_id, code, entry, member, reward, points, value, issued_at, expires_at,
-                                 returns_points, percent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [program_id, voucher.code, voucher.entry, voucher.member, voucher.reward, voucher.points, voucher.value,
-         voucher.issued_at, voucher.expires_at, int(voucher.returns_points),
-         None if voucher.percent is None else str(voucher.percent)])
+    db.insert("vouchers", ("program_id", "code", "entry", "member", "reward", "points", "value", "issued_at",
+                           "expires_at", "returns_points", "percent"),
+              [(program_id, voucher.code, voucher.entry, voucher.member, voucher.reward, voucher.points, voucher.value,
+                voucher.issued_at, voucher.expires_at, int(voucher.returns_points),
+                None if voucher.percent is None else str(voucher.percent))])
 
 
 def fetch_voucher(db: Store, code: str) -> tuple[str, Voucher] | None:
@@ -53,5 +52,9 @@ def returnable_points(db: Store, voucher: Voucher) -> int:
 
 
 def insert_use(db: Store, code: str, used_at: int, order: str | None, value_used: int) -> None:
+    """A voucher's use; its member's ledger revision moves on (a reversal of its redemption decided before
+    the use must not be written)."""
     db.execute("INSERT INTO voucher_uses (voucher, used_at, order_ref, value_used, recorded_at) "
                "SELECT id, ?, ?, ?, ? FROM vouchers WHERE code = ?", [used_at, order, value_used, int(time.time()), code])
+    db.execute("UPDATE members SET revision = revision + 1 WHERE id = (SELECT member FROM vouchers WHERE code = ?)",
+               [code])
