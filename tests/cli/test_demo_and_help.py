@@ -92,13 +92,18 @@ def test_every_command_has_help_that_reads_like_gits(name, found, monkeypatch):
     assert "\n" not in summary and len(summary) <= 62, f"{name}: a one-line summary fits the command list"
     result = run(*name.split(), "--help")
     assert result.exit_code == 0
-    usage = next(line for line in result.stdout.splitlines() if "Usage:" in line)
-    for artefact in ("{", "<bool>", "list[", "<str>", "<int>", "<path>"):
-        assert artefact not in usage, f"{name}: {usage.strip()}"
-    options = result.stdout[result.stdout.index("Options"):]
-    for artefact in ("<bool>", "list[", "<str>", "<int>", "<path>", "--no-"):
+    usage = next(line for line in result.stdout.splitlines() if "Usage:" in line).split()
+    assert usage[2:len(name.split()) + 3] == [*name.split(), "[OPTIONS]"]
+    arguments = [piece.strip("{}[]") for piece in usage[len(name.split()) + 3:]]
+    for piece in usage[len(name.split()) + 3:]:  # MEMBER, required {MEMBER} or optional [AMOUNT], in capitals
+        assert re.fullmatch(r"\{[A-Z_]+\}|\[[A-Z_]+\]|[A-Z_]+", piece), f"{name}: {' '.join(usage)}"
+    options = result.stdout[result.stdout.index("─ Options ─"):]
+    for artefact in ("list[", "--no-"):
         assert artefact not in options.replace("--no-declarations", ""), f"{name}: {artefact} in its options"
-    assert not re.search(r"<[a-z]+>", result.stdout), f"{name}: a type name in its help"
+    assert not re.search(r"<[a-z]+>", options), f"{name}: a type name, not a metavar, in its options"
+    if arguments:  # listed by the names the usage gives them (Typer 0.26.8+ adds each one's type: <str>)
+        panel = result.stdout[result.stdout.index("─ Arguments ─"):result.stdout.index("─ Options ─")]
+        assert re.findall(r"^│ [ *]\s+([A-Z_]+) ", panel, re.M) == arguments, f"{name}: {panel}"
     # each paragraph is one line for the terminal to wrap: none breaks where the docstring's lines end
     assert all("\n" not in paragraph for paragraph in found.help.split("\n\n")), name
 
