@@ -107,10 +107,30 @@ def command(app: typer.Typer, name: str, **settings: Any) -> Callable[[F], F]:
     argument is `{MEMBER}` in the usage line, and the Arguments panel gives each argument's type."""
 
     def register(func: F) -> F:
-        app.command(name, help=help_text(func.__doc__), **settings)(stop_on_errors(func))
+        options = {"help": help_text(func.__doc__), **settings}
+        wrapped = stop_on_errors(func)
+        app.command(name, **options)(wrapped)
+        _DEFINED.setdefault(app, {})[name] = (wrapped, options)
         return func
 
     return register
+
+
+# The commands `command` registered, by app and name: what registering one of them again on another
+# app takes (the root app `cli.make_app` builds holds only the command a run names).
+_DEFINED: dict[typer.Typer, dict[str, tuple[Callable[..., Any], dict[str, Any]]]] = {}
+
+
+def defined_commands(app: typer.Typer) -> list[str]:
+    """The names of the commands `command` registered on `app`, in order."""
+    return list(_DEFINED.get(app, {}))
+
+
+def add_command(target: typer.Typer, source: typer.Typer, name: str) -> None:
+    """Register on `target` the command `name` that `command` registered on `source`, and only that one:
+    Typer builds the parameters of every command an app holds, `balance` needs its own alone."""
+    wrapped, options = _DEFINED[source][name]
+    target.command(name, **options)(wrapped)
 
 
 def choices(kind: type[Enum]) -> str:
