@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from loyaltyctl.cli import app
+from loyaltyctl.cli import make_app
 
 # A PostgreSQL server tests may create databases on (`.ci/run` starts one and sets it): the URL of a
 # database to connect to for CREATE DATABASE, e.g. postgresql://postgres@127.0.0.1:5433/postgres.
@@ -142,8 +142,10 @@ def db_path(backend, tmp_path) -> Path | str:
 
 
 def run(*args: str):
-    """Invoke the CLI as a user would; stdout and stderr are kept apart."""
-    return CliRunner().invoke(app, [str(a) for a in args])
+    """Invoke the CLI as a user would, with the app `loyaltyctl` builds for these arguments (only the
+    command they name); stdout and stderr are kept apart."""
+    argv = [str(a) for a in args]
+    return CliRunner().invoke(make_app(argv), argv, prog_name="loyaltyctl")
 
 
 def write(path: Path, text: str) -> Path:

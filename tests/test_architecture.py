@@ -34,9 +34,21 @@ def test_only_storage_speaks_sql():
         assert "db.execute(" not in path.read_text(), f"{path} runs SQL outside storage"
 
 
-def test_nothing_imports_click():
+TYPER_INTERNALS = ("typer.core", "typer.main", "typer.models", "typer._")
+
+
+def test_the_cli_uses_only_typers_public_api():
+    """No click, and from Typer only what it documents (`typer.Typer`, `typer.Option`, ...): not its
+    modules typer.core, typer.main, typer.models or typer._*, which change from release to release."""
     for path in PACKAGE.rglob("*.py"):
-        assert not any(name == "click" or name.startswith("click.") for name in imports(path)), path
+        names = imports(path)
+        tree = ast.parse(path.read_text())
+        names |= {f"{node.module}.{alias.name}" for node in ast.walk(tree)  # from typer import main
+                  if isinstance(node, ast.ImportFrom) and node.module == "typer" for alias in node.names}
+        names |= {f"typer.{node.attr}" for node in ast.walk(tree)  # typer.main.get_command(...)
+                  if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "typer"}
+        bad = {name for name in names if name == "click" or name.startswith(("click.", *TYPER_INTERNALS))}
+        assert not bad, f"{path.relative_to(PACKAGE)} uses {sorted(bad)}"
 
 
 RULE_METHODS = {"credit", "debit", "extend_expiry", "carry", "give_back", "expire"}  # Book methods that apply a rule

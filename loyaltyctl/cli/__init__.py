@@ -1,18 +1,20 @@
 """The command-line interface: one Typer app, a group per concern, one error boundary.
 
-A command's module is imported when that command runs, not before: `balance` loads what a
-balance needs, not the importer, the reports and the demo (`--help` loads them all to list them).
+A command's module is imported when that command runs, not before: `main` builds the root app with
+only the command its arguments name, so `balance` loads what a balance needs, not the importer, the
+reports and the demo. `--help`, no command, or one it does not know (for "Did you mean") get them all,
+as does `app`, the whole app for tests and embedding.
 """
 
 import importlib
 import sys
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
-from typer.core import TyperGroup
 
 from loyaltyctl import __version__, render
-from loyaltyctl.cli.common import Settings, command, debug_enabled, settings
+from loyaltyctl.cli.common import Settings, add_command, command, debug_enabled, settings
 from loyaltyctl.storage.connect import open_db, schema_version
 
 # name -> "module:Typer app"; a group is the app itself, a command is found by name in its app
@@ -36,48 +38,12 @@ ORDER = ("init", "demo", "program", "member", "txn", "earn", "redeem", "adjust",
          "balance", "expire", "quote", "voucher", "statement", "bonus", "report", "period", "db")
 
 
-class LazyCommands(TyperGroup):
-    """The root group: commands defined here, and the others loaded from their module on first use."""
-
-    def list_commands(self, ctx: typer.Context) -> list[str]:
-        return list(ORDER)
-
-    def get_command(self, ctx: typer.Context, name: str):
-        if name not in self.commands and (name in GROUPS or name in COMMANDS):
-            module_name, attribute = (GROUPS.get(name) or COMMANDS[name]).split(":")
-            found: typer.Typer = getattr(importlib.import_module(module_name), attribute)
-            if name in GROUPS:
-                self.commands[name] = typer.main.get_group(found)
-                self.commands[name].name = name
-            else:  # only this command's parameters are built, not its neighbours'
-                info = next(info for info in found.registered_commands if info.name == name)
-                self.commands[name] = typer.main.get_command_from_info(
-                    info, pretty_exceptions_short=True, rich_markup_mode=self.rich_markup_mode)
-        return self.commands.get(name)
-
-    def resolve_command(self, ctx: typer.Context, args: list[str]):
-        if args and args[0] not in ORDER:  # a typo: load every command so "Did you mean" can name them
-            for name in ORDER:
-                self.get_command(ctx, name)
-        return super().resolve_command(ctx, args)
-
-
-app = typer.Typer(
-    cls=LazyCommands,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    help="Run a customer loyalty program from a terminal.",
-)
-
-
 def _version(value: bool) -> None:
     if value:
         print(f"loyaltyctl {__version__}")
         raise typer.Exit()
 
 
-@app.callback()
 def global_options(
     ctx: typer.Context,
     db: Annotated[
@@ -92,17 +58,78 @@ def global_options(
     ctx.obj = Settings(db=db)
 
 
-@command(app, "init")
+_root_commands = typer.Typer()  # what the root defines itself, for `make_app` to register
+
+
+@command(_root_commands, "init")
 def init(ctx: typer.Context) -> None:
     """Create the database, or migrate it to this version's schema."""
     db = open_db(settings(ctx).db_location(), create=True)
     print(f"{db.location}: loyaltyctl database, schema version {schema_version(db)}")
 
 
+def make_app(args: Sequence[str] | None = None) -> typer.Typer:
+    """The root app with the commands `args` need (every command when None): only the command they name,
+    its group or its module's command alone, so that only its module is imported and only its parameters
+    are built."""
+    root = typer.Typer(
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        help="Run a customer loyalty program from a terminal.",
+    )
+    root.callback()(global_options)
+    for name in ORDER if args is None else _needed(args):
+        if name in GROUPS:
+            root.add_typer(_loaded(GROUPS[name]), name=name)
+        else:  # a Typer of its own, added without a name: listed in ORDER among the groups, not before them
+            alone = typer.Typer()
+            add_command(alone, _root_commands if name == "init" else _loaded(COMMANDS[name]), name)
+            root.add_typer(alone)
+    return root
+
+
+def _loaded(target: str) -> typer.Typer:
+    module_name, attribute = target.split(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def _needed(args: Sequence[str]) -> Sequence[str]:
+    """The command `args` run, after the global options; none for `--version`, which answers before any
+    command is looked up; every command when they name none it knows (`--help`, nothing, a typo: the list
+    and "Did you mean" name them all)."""
+    position = 0
+    while position < len(args):
+        if args[position] == "--version":
+            return ()
+        if args[position] == "--db":
+            position += 2
+        elif args[position].startswith("--db="):
+            position += 1
+        else:
+            break
+    if position < len(args) and args[position] in ORDER:
+        return (args[position],)
+    return ORDER
+
+
+_whole_app: typer.Typer | None = None
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """`app`: every command, built on first use (importing this package stays cheap for `main`)."""
+    global _whole_app
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if _whole_app is None:
+        _whole_app = make_app()
+    return _whole_app
+
+
 def main() -> None:
     """Console entry point: no traceback reaches a user unless LOYALTYCTL_DEBUG is set."""
     try:
-        app()
+        make_app(sys.argv[1:])()
     except Exception as error:  # noqa: BLE001 - the last line of defence
         if debug_enabled():
             raise

@@ -1,18 +1,16 @@
 """What every command shares: options, the database, and the error boundary."""
 
-import copy
 import functools
 import inspect
 import os
 from collections.abc import Callable
 from datetime import date
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from msgspec import Struct
 import typer
-from typer._types import TyperChoice
-from typer.core import TyperArgument, TyperCommand
 
 from loyaltyctl import render
 from loyaltyctl.core.dates import parse_day
@@ -88,47 +86,63 @@ def stop_on_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class Command(TyperCommand):
-    """A command whose help reads like git's or sqlite-utils': `Usage: loyaltyctl balance [OPTIONS] MEMBER`,
-    `--program TEXT`, `--format [table|json]`, not Typer's `{member}` and `<str>`."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if self.help:  # a paragraph is one line of text for the terminal to wrap, not the docstring's lines
-            self.help = "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(self.help).split("\n\n"))
-        for param in self.params:
-            if isinstance(param, TyperArgument):
-                param.metavar = param.metavar or (param.name or "").upper()
-                if param.type.get_metavar(param=param, ctx=None) is None:  # not `MEMBER <str>` in Arguments
-                    param.type = copy.copy(param.type)
-                    param.type.get_metavar = lambda param, ctx=None: ""
-            elif param.metavar is None and not getattr(param, "is_flag", False):
-                param.metavar = _metavar(param.type)
-
-    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
-        return [piece[1:-1] if piece.startswith("{") and piece.endswith("}") else piece
-                for piece in super().collect_usage_pieces(ctx)]
+def help_text(doc: str | None) -> str | None:
+    """A docstring as help: each paragraph one line for the terminal to wrap, not broken where the
+    docstring's lines end (Typer keeps those breaks in every paragraph after the summary)."""
+    if not doc:
+        return None
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in inspect.cleandoc(doc).split("\n\n"))
 
 
-def _metavar(kind: Any) -> str:
-    if isinstance(kind, TyperChoice):
-        return f"[{'|'.join(str(choice) for choice in kind.choices)}]"
-    return {"integer": "INTEGER", "path": "PATH", "float": "NUMBER"}.get(kind.name, "TEXT")
+# The commands `command` registered, by app and name: what registering one of them again on another app
+# (the root's, which holds only what a run needs) takes.
+_DEFINED: dict[typer.Typer, dict[str, tuple[Callable[..., Any], dict[str, Any]]]] = {}
 
 
-def command(app: typer.Typer, name: str | None = None, **settings: Any) -> Callable[[F], F]:
-    """Register a command on `app` behind the error boundary."""
+def command(app: typer.Typer, name: str, **settings: Any) -> Callable[[F], F]:
+    """Register a command on `app` behind the error boundary, its help the docstring's paragraphs.
+
+    Help reads like git's or sqlite-utils' where Typer's public API lets it: each option and argument
+    names its metavar where it is declared (`--program CODE`, `--format [table|json]`, `MEMBER`, not
+    `<str>`). Typer's own spellings stay where only its internals could change them: a required
+    argument is `{MEMBER}` in the usage line, and the Arguments panel gives each argument's type."""
 
     def register(func: F) -> F:
-        app.command(name, cls=Command, **settings)(stop_on_errors(func))
+        options = {"help": help_text(func.__doc__), **settings}
+        wrapped = stop_on_errors(func)
+        app.command(name, **options)(wrapped)
+        _DEFINED.setdefault(app, {})[name] = (wrapped, options)
         return func
 
     return register
 
 
+# The commands `command` registered, by app and name: what registering one of them again on another
+# app takes (the root app `cli.make_app` builds holds only the command a run names).
+_DEFINED: dict[typer.Typer, dict[str, tuple[Callable[..., Any], dict[str, Any]]]] = {}
+
+
+def defined_commands(app: typer.Typer) -> list[str]:
+    """The names of the commands `command` registered on `app`, in order."""
+    return list(_DEFINED.get(app, {}))
+
+
+def add_command(target: typer.Typer, source: typer.Typer, name: str) -> None:
+    """Register on `target` the command `name` that `command` registered on `source`, and only that one:
+    Typer builds the parameters of every command an app holds, `balance` needs its own alone."""
+    wrapped, options = _DEFINED[source][name]
+    target.command(name, **options)(wrapped)
+
+
+def choices(kind: type[Enum]) -> str:
+    """A choice option's metavar: `[table|json]`."""
+    return f"[{'|'.join(str(choice.value) for choice in kind)}]"
+
+
 ProgramOption = Annotated[str, typer.Option("--program", "-p", metavar="CODE", help="Program code.")]
-FormatOption = Annotated[render.Format, typer.Option("--format", "-f", help="Output format.")]
-ReportFormatOption = Annotated[render.ReportFormat, typer.Option("--format", "-f", help="Output format.")]
+FormatOption = Annotated[render.Format, typer.Option("--format", "-f", metavar=choices(render.Format), help="Output format.")]
+ReportFormatOption = Annotated[render.ReportFormat, typer.Option("--format", "-f", metavar=choices(render.ReportFormat),
+                                                                   help="Output format.")]
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to this file instead of stdout.")]
 AsOfOption = Annotated[str | None, typer.Option("--as-of", metavar="DATE", help="End of this day, YYYY-MM-DD (default today).",
                                                  show_default=False)]

@@ -41,7 +41,7 @@ def verify(ctx: typer.Context, fmt: FormatOption = render.Format.table) -> None:
 
 
 @command(db_app, "backup")
-def backup(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="Where to write the copy (a new file).")]) -> None:
+def backup(ctx: typer.Context, file: Annotated[Path, typer.Argument(metavar="FILE", help="Where to write the copy (a new file).")]) -> None:
     """Write a consistent SQLite copy of the database.
 
     From SQLite or PostgreSQL, safe while others write."""
@@ -55,8 +55,8 @@ def backup(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="Where 
 
 @command(db_app, "copy")
 def copy(
-    source: Annotated[str, typer.Argument(help="The database to copy: a file or a postgresql:// URL.")],
-    target: Annotated[str, typer.Argument(help="A new file, or an empty PostgreSQL database.")],
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="The database to copy: a file or a postgresql:// URL.")],
+    target: Annotated[str, typer.Argument(metavar="TARGET", help="A new file, or an empty PostgreSQL database.")],
     fmt: FormatOption = render.Format.table,
 ) -> None:
     """Copy a whole database between SQLite and PostgreSQL.

@@ -12,10 +12,10 @@ from loyaltyctl.operations.quote import quote as quote_purchase
 
 ledger_app = typer.Typer()
 
-MemberArgument = Annotated[str, typer.Argument(help="Member id or card number.", show_default=False)]
-PointsArgument = Annotated[int, typer.Argument(help="Whole points.", show_default=False)]
-ReasonOption = Annotated[str, typer.Option("--reason", "-r", help="Why (shown on statements).")]
-KeyOption = Annotated[str | None, typer.Option("--key", help="Idempotency key: posting it again changes nothing.")]
+MemberArgument = Annotated[str, typer.Argument(metavar="MEMBER", help="Member id or card number.", show_default=False)]
+PointsArgument = Annotated[int, typer.Argument(metavar="POINTS", help="Whole points.", show_default=False)]
+ReasonOption = Annotated[str, typer.Option("--reason", "-r", metavar="TEXT", help="Why (shown on statements).")]
+KeyOption = Annotated[str | None, typer.Option("--key", metavar="TEXT", help="Idempotency key: posting it again changes nothing.")]
 AtOption = Annotated[str | None, typer.Option("--at", metavar="WHEN", help="When it happened (ISO date or time; default now).")]
 
 
@@ -41,8 +41,8 @@ def redeem(
     ctx: typer.Context,
     program: ProgramOption,
     member: MemberArgument,
-    reward: Annotated[str | None, typer.Option("--reward", help="Reward code from the program.")] = None,
-    points: Annotated[int | None, typer.Option("--points", help="Points to spend, valued at point_value.")] = None,
+    reward: Annotated[str | None, typer.Option("--reward", metavar="TEXT", help="Reward code from the program.")] = None,
+    points: Annotated[int | None, typer.Option("--points", metavar="INTEGER", help="Points to spend, valued at point_value.")] = None,
     amount: Annotated[str | None, typer.Option("--amount", metavar="MONEY",
                                                help="Money to take off: the points it takes at point_value.")] = None,
     order_amount: Annotated[str | None, typer.Option("--order-amount", metavar="MONEY",
@@ -62,7 +62,7 @@ def redeem(
 # Negative points (-50) must reach the argument instead of being read as an option.
 @command(ledger_app, "adjust", context_settings={"ignore_unknown_options": True})
 def adjust(ctx: typer.Context, program: ProgramOption, member: MemberArgument,
-           points: Annotated[int, typer.Argument(help="Signed points, e.g. 25 or -50.")],
+           points: Annotated[int, typer.Argument(metavar="POINTS", help="Signed points, e.g. 25 or -50.")],
            reason: ReasonOption, key: KeyOption = None, at: AtOption = None,
            fmt: FormatOption = render.Format.table) -> None:
     """Post a signed manual correction.
@@ -73,7 +73,7 @@ def adjust(ctx: typer.Context, program: ProgramOption, member: MemberArgument,
 
 @command(ledger_app, "reverse")
 def reverse(ctx: typer.Context, program: ProgramOption,
-            entry_id: Annotated[int, typer.Argument(help="The entry to undo.")],
+            entry_id: Annotated[int, typer.Argument(metavar="ENTRY_ID", help="The entry to undo.")],
             reason: ReasonOption, key: KeyOption = None, at: AtOption = None,
             fmt: FormatOption = render.Format.table) -> None:
     """Undo one entry, once.
@@ -84,8 +84,8 @@ def reverse(ctx: typer.Context, program: ProgramOption,
 
 @command(ledger_app, "transfer")
 def transfer(ctx: typer.Context, program: ProgramOption,
-             source: Annotated[str, typer.Argument(help="Member giving points.")],
-             target: Annotated[str, typer.Argument(help="Member receiving them.")],
+             source: Annotated[str, typer.Argument(metavar="SOURCE", help="Member giving points.")],
+             target: Annotated[str, typer.Argument(metavar="TARGET", help="Member receiving them.")],
              points: PointsArgument, key: KeyOption = None, at: AtOption = None,
              fmt: FormatOption = render.Format.table) -> None:
     """Move points to another member; they keep their expiry dates."""
@@ -119,12 +119,12 @@ def quote(
     ctx: typer.Context,
     program: ProgramOption,
     member: MemberArgument,
-    amount: Annotated[str | None, typer.Argument(help="Purchase amount, e.g. 42.50 (or give --line).",
+    amount: Annotated[str | None, typer.Argument(metavar="AMOUNT", help="Purchase amount, e.g. 42.50 (or give --line).",
                                                  show_default=False)] = None,
-    category: Annotated[str, typer.Option("--category", "-c", help="Product category.")] = "",
+    category: Annotated[str, typer.Option("--category", "-c", metavar="TEXT", help="Product category.")] = "",
     line: Annotated[list[str] | None, typer.Option(
         "--line", "-l", metavar="AMOUNT[:CATEGORY]", help="One line of a basket; repeat for each line.")] = None,
-    partner: Annotated[str, typer.Option("--partner", help="Partner code, for a purchase at a partner.")] = "",
+    partner: Annotated[str, typer.Option("--partner", metavar="TEXT", help="Partner code, for a purchase at a partner.")] = "",
     at: AtOption = None,
     fmt: FormatOption = render.Format.table,
 ) -> None:

@@ -41,13 +41,13 @@ member_app = typer.Typer(no_args_is_help=True, help="Add, update, import, list a
 def add(
     ctx: typer.Context,
     program: ProgramOption,
-    member_id: Annotated[str, typer.Argument(help="The member's id (as your till or shop knows them).")],
-    name: Annotated[str, typer.Option(help="Full name.")] = "",
-    email: Annotated[str, typer.Option(help="Email address.")] = "",
-    birthday: Annotated[str, typer.Option(help="YYYY-MM-DD.")] = "",
-    card: Annotated[str, typer.Option(help="Loyalty card number (unique in the program).")] = "",
-    referred_by: Annotated[str, typer.Option(help="Referrer's member id or referral code.")] = "",
-    joined: Annotated[str, typer.Option(help="YYYY-MM-DD; default today.")] = "",
+    member_id: Annotated[str, typer.Argument(metavar="MEMBER_ID", help="The member's id (as your till or shop knows them).")],
+    name: Annotated[str, typer.Option(metavar="TEXT", help="Full name.")] = "",
+    email: Annotated[str, typer.Option(metavar="TEXT", help="Email address.")] = "",
+    birthday: Annotated[str, typer.Option(metavar="TEXT", help="YYYY-MM-DD.")] = "",
+    card: Annotated[str, typer.Option(metavar="TEXT", help="Loyalty card number (unique in the program).")] = "",
+    referred_by: Annotated[str, typer.Option(metavar="TEXT", help="Referrer's member id or referral code.")] = "",
+    joined: Annotated[str, typer.Option(metavar="TEXT", help="YYYY-MM-DD; default today.")] = "",
     accepts_marketing: ConsentOption = "",
     fmt: FormatOption = render.Format.table,
 ) -> None:
@@ -65,11 +65,11 @@ def add(
 def update(
     ctx: typer.Context,
     program: ProgramOption,
-    member: Annotated[str, typer.Argument(help="Member id or card number.", show_default=False)],
-    name: Annotated[str, typer.Option(help="Full name.")] = "",
-    email: Annotated[str, typer.Option(help="Email address.")] = "",
+    member: Annotated[str, typer.Argument(metavar="MEMBER", help="Member id or card number.", show_default=False)],
+    name: Annotated[str, typer.Option(metavar="TEXT", help="Full name.")] = "",
+    email: Annotated[str, typer.Option(metavar="TEXT", help="Email address.")] = "",
     birthday: Annotated[str, typer.Option(metavar="DATE", help="YYYY-MM-DD.")] = "",
-    card: Annotated[str, typer.Option(help="Loyalty card number (unique in the program).")] = "",
+    card: Annotated[str, typer.Option(metavar="TEXT", help="Loyalty card number (unique in the program).")] = "",
     accepts_marketing: ConsentOption = "",
     fmt: FormatOption = render.Format.table,
 ) -> None:
@@ -88,7 +88,7 @@ def update(
 def anonymise(
     ctx: typer.Context,
     program: ProgramOption,
-    member: Annotated[str, typer.Argument(help="Member id or card number.", show_default=False)],
+    member: Annotated[str, typer.Argument(metavar="MEMBER", help="Member id or card number.", show_default=False)],
     fmt: FormatOption = render.Format.table,
 ) -> None:
     """Erase a member's personal fields and keep their ledger.
@@ -104,7 +104,7 @@ def anonymise(
 def import_members(
     ctx: typer.Context,
     program: ProgramOption,
-    file: Annotated[Path, typer.Argument(help="Members CSV: member_id, name, email, birthday, card, joined, referred_by, accepts_marketing.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Members CSV: member_id, name, email, birthday, card, joined, referred_by, accepts_marketing.")],
     reject_file: RejectFileOption = None,
     column_map: MapOption = None,
     dry_run: DryRunOption = False,
@@ -151,7 +151,7 @@ def list_members(
 def show(
     ctx: typer.Context,
     program: ProgramOption,
-    member_id: Annotated[str, typer.Argument(help="Member id or card number.")],
+    member_id: Annotated[str, typer.Argument(metavar="MEMBER_ID", help="Member id or card number.")],
     fmt: FormatOption = render.Format.table,
 ) -> None:
     """One member's details, balance, tier and paid membership.
@@ -168,9 +168,9 @@ def show(
 def pay(
     ctx: typer.Context,
     program: ProgramOption,
-    member_id: Annotated[str, typer.Argument(help="Member id or card number.")],
-    at: Annotated[str | None, typer.Option("--at", help="When it was paid (ISO date or time; default now).")] = None,
-    key: Annotated[str | None, typer.Option("--key", help="Idempotency key: recording it again changes nothing.")] = None,
+    member_id: Annotated[str, typer.Argument(metavar="MEMBER_ID", help="Member id or card number.")],
+    at: Annotated[str | None, typer.Option("--at", metavar="TEXT", help="When it was paid (ISO date or time; default now).")] = None,
+    key: Annotated[str | None, typer.Option("--key", metavar="TEXT", help="Idempotency key: recording it again changes nothing.")] = None,
     fmt: FormatOption = render.Format.table,
 ) -> None:
     """Record a paid membership fee.

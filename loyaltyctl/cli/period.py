@@ -24,7 +24,7 @@ def close_json(code: str, currency: str, timezone: str, close: Close) -> dict:
 
 @command(period_app, "close")
 def close(ctx: typer.Context, program: ProgramOption,
-          through: Annotated[str, typer.Option("--through", help="Last day to close, YYYY-MM-DD.", show_default=False)],
+          through: Annotated[str, typer.Option("--through", metavar="TEXT", help="Last day to close, YYYY-MM-DD.", show_default=False)],
           fmt: FormatOption = render.Format.table) -> None:
     """Close the books through a day.
 

@@ -19,7 +19,8 @@ from loyaltyctl.storage import programs
 
 program_app = typer.Typer(no_args_is_help=True, help="Define loyalty programs in TOML and store their versions.")
 
-FilesArgument = Annotated[list[Path], typer.Argument(help="Program TOML files.", show_default=False)]
+CodeArgument = Annotated[str, typer.Argument(metavar="CODE", show_default=False)]
+FilesArgument = Annotated[list[Path], typer.Argument(metavar="FILES", help="Program TOML files.", show_default=False)]
 
 
 def _load_all(files: list[Path]) -> list[Program]:
@@ -138,7 +139,7 @@ def _program_summary(program: Program) -> list[tuple[str, object]]:
 
 
 @command(program_app, "show")
-def show(ctx: typer.Context, code: str, fmt: FormatOption = render.Format.table) -> None:
+def show(ctx: typer.Context, code: CodeArgument, fmt: FormatOption = render.Format.table) -> None:
     """The rules in force today and the program's version history.
 
     In force is the version with the latest effective date on or before today,
@@ -168,7 +169,7 @@ def show(ctx: typer.Context, code: str, fmt: FormatOption = render.Format.table)
 
 
 @command(program_app, "export")
-def export(ctx: typer.Context, code: str, output: OutputOption = None) -> None:
+def export(ctx: typer.Context, code: CodeArgument, output: OutputOption = None) -> None:
     """Write a program's latest version back as TOML.
 
     Applying what it writes changes nothing: apply, export, apply is a no-op."""

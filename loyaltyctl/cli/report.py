@@ -5,7 +5,8 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import render
-from loyaltyctl.cli.common import AsOfOption, OutputOption, ProgramOption, ReportFormatOption, command, day_option, snapshot
+from loyaltyctl.cli.common import (AsOfOption, OutputOption, ProgramOption, ReportFormatOption, choices, command, day_option,
+                                   snapshot)
 from loyaltyctl.formats import accounting as accounting_out
 from loyaltyctl.formats import reports as views
 from loyaltyctl.formats import vouchers as voucher_views
@@ -16,7 +17,8 @@ report_app = typer.Typer(no_args_is_help=True, help="Reports for the owner, part
 
 FromOption = Annotated[str, typer.Option("--from", metavar="DATE", help="First day, YYYY-MM-DD.", show_default=False)]
 ToOption = Annotated[str, typer.Option("--to", metavar="DATE", help="Last day (inclusive), YYYY-MM-DD.", show_default=False)]
-AccountingFormatOption = Annotated[render.AccountingFormat, typer.Option("--format", "-f", help="Output format.")]
+AccountingFormatOption = Annotated[render.AccountingFormat, typer.Option("--format", "-f", metavar=choices(render.AccountingFormat),
+                                                                           help="Output format.")]
 
 
 def _period(start: str, end: str) -> reports.Period:
@@ -25,7 +27,7 @@ def _period(start: str, end: str) -> reports.Period:
 
 @command(report_app, "liability")
 def liability(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = None,
-              breakage: Annotated[str, typer.Option("--breakage", help="program: the program's breakage_rate; "
+              breakage: Annotated[str, typer.Option("--breakage", metavar="TEXT", help="program: the program's breakage_rate; "
                                                      "estimated: expired / (redeemed + expired), trailing 12 months.")
                                   ] = "program",
               fmt: AccountingFormatOption = render.AccountingFormat.table, output: OutputOption = None) -> None:
@@ -57,7 +59,8 @@ def rollforward(ctx: typer.Context, program: ProgramOption, start: FromOption, e
 
 @command(report_app, "journal")
 def journal(ctx: typer.Context, program: ProgramOption, start: FromOption, end: ToOption,
-            fmt: Annotated[render.JournalFormat, typer.Option("--format", "-f", help="Output format.")
+            fmt: Annotated[render.JournalFormat, typer.Option("--format", "-f", metavar=choices(render.JournalFormat),
+                                                                         help="Output format.")
                            ] = render.JournalFormat.csv,
             output: OutputOption = None,
             appending: Annotated[bool, typer.Option(
@@ -80,9 +83,9 @@ def journal(ctx: typer.Context, program: ProgramOption, start: FromOption, end: 
 
 @command(report_app, "kpis")
 def kpi_report(ctx: typer.Context, program: ProgramOption,
-               start: Annotated[str | None, typer.Option("--from", help="First day (default: 12 months to --to).",
+               start: Annotated[str | None, typer.Option("--from", metavar="TEXT", help="First day (default: 12 months to --to).",
                                                          show_default=False)] = None,
-               end: Annotated[str | None, typer.Option("--to", help="Last day (default today).",
+               end: Annotated[str | None, typer.Option("--to", metavar="TEXT", help="Last day (default today).",
                                                        show_default=False)] = None,
                fmt: ReportFormatOption = render.ReportFormat.table, output: OutputOption = None) -> None:
     """Members, activity, rates, tiers, fees and a monthly chart.
@@ -127,7 +130,7 @@ def vouchers(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = Non
 
 @command(report_app, "expiring")
 def expiring(ctx: typer.Context, program: ProgramOption,
-             within: Annotated[int, typer.Option("--within", help="Days after --as-of to look ahead.")] = 30,
+             within: Annotated[int, typer.Option("--within", metavar="INTEGER", help="Days after --as-of to look ahead.")] = 30,
              as_of: AsOfOption = None,
              fmt: ReportFormatOption = render.ReportFormat.table, output: OutputOption = None) -> None:
     """Members whose points expire soon: a mail-merge list.

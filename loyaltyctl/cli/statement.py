@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import clock, render
-from loyaltyctl.cli.common import OutputOption, command, ProgramOption, day_option, snapshot
+from loyaltyctl.cli.common import OutputOption, ProgramOption, choices, command, day_option, snapshot
 from loyaltyctl.core.dates import local_date
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats import statements as written
@@ -70,17 +70,18 @@ statement_app = typer.Typer()
 def statement(
     ctx: typer.Context,
     program: ProgramOption,
-    member: Annotated[str | None, typer.Argument(help="Member id or card number (or --all).", show_default=False)] = None,
-    period: Annotated[str | None, typer.Option("--period", help="A month, YYYY-MM (default: this month).")] = None,
-    start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="Last day (inclusive), YYYY-MM-DD.")] = None,
-    fmt: Annotated[StatementFormat, typer.Option("--format", "-f", help="Output format (eml: batch only).")] = StatementFormat.table,
+    member: Annotated[str | None, typer.Argument(metavar="MEMBER", help="Member id or card number (or --all).", show_default=False)] = None,
+    period: Annotated[str | None, typer.Option("--period", metavar="TEXT", help="A month, YYYY-MM (default: this month).")] = None,
+    start: Annotated[str | None, typer.Option("--from", metavar="TEXT", help="First day, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option("--to", metavar="TEXT", help="Last day (inclusive), YYYY-MM-DD.")] = None,
+    fmt: Annotated[StatementFormat, typer.Option("--format", "-f", metavar=choices(StatementFormat),
+                                                      help="Output format (eml: batch only).")] = StatementFormat.table,
     output: OutputOption = None,
     every: Annotated[bool, typer.Option("--all", help="Every member with activity or points: one file each.")] = False,
-    out_dir: Annotated[Path | None, typer.Option("--out-dir", help="Where --all writes (with an index.csv).")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out-dir", metavar="PATH", help="Where --all writes (with an index.csv).")] = None,
     include_inactive: Annotated[bool, typer.Option("--include-inactive",
                                                    help="With --all: members with no activity and no points too.")] = False,
-    sender: Annotated[str | None, typer.Option("--sender", help="From address of --format eml messages (default: the program's email).")] = None,
+    sender: Annotated[str | None, typer.Option("--sender", metavar="TEXT", help="From address of --format eml messages (default: the program's email).")] = None,
 ) -> None:
     """A member's statement, or with --all one file per member.
 

@@ -28,7 +28,7 @@ txn_app = typer.Typer(no_args_is_help=True, help="Import purchases and refunds."
 source_app = typer.Typer(no_args_is_help=True, help="The source profiles exports are read with.")
 txn_app.add_typer(source_app, name="source")
 SourceOption = Annotated[str, typer.Option(
-    "--source", "-s", help="How the file is laid out: a built-in source (see `txn sources`) or a profile FILE.toml.")]
+    "--source", "-s", metavar="TEXT", help="How the file is laid out: a built-in source (see `txn sources`) or a profile FILE.toml.")]
 
 
 @contextmanager
@@ -63,11 +63,11 @@ def _delimiter(text: str) -> str:
 def import_command(
     ctx: typer.Context,
     program: ProgramOption,
-    file: Annotated[Path, typer.Argument(help="The export (generic: txn_id, member_id, occurred_at, amount [, line, category, currency, store, partner, refund_of, description, name, email]).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The export (generic: txn_id, member_id, occurred_at, amount [, line, category, currency, store, partner, refund_of, description, name, email]).")],
     source: SourceOption = "generic",
     reject_file: RejectFileOption = None,
     column_map: MapOption = None,
-    delimiter: Annotated[str, typer.Option(help="Field separator: one character, or 'tab'.")] = ",",
+    delimiter: Annotated[str, typer.Option(metavar="TEXT", help="Field separator: one character, or 'tab'.")] = ",",
     dry_run: DryRunOption = False,
     strict: Annotated[bool, typer.Option("--strict", help="Any bad row refuses the whole file (exit 2).")] = False,
     create_members: Annotated[bool, typer.Option(
@@ -110,7 +110,7 @@ def sources_command(fmt: FormatOption = render.Format.table) -> None:
 
 
 @command(source_app, "show")
-def source_show(name: Annotated[str, typer.Argument(help="A built-in source (see `txn sources`).")]) -> None:
+def source_show(name: Annotated[str, typer.Argument(metavar="NAME", help="A built-in source (see `txn sources`).")]) -> None:
     """Print a built-in source's profile as TOML.
 
     A start for a profile of your own (--source FILE.toml)."""

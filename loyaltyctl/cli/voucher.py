@@ -12,6 +12,7 @@ from loyaltyctl.cli.common import (
     OutputOption,
     ProgramOption,
     ReportFormatOption,
+    choices,
     command,
     database,
     day_option,
@@ -22,7 +23,7 @@ from loyaltyctl.operations import vouchers as ops
 
 voucher_app = typer.Typer(no_args_is_help=True, help="Vouchers: use one at the till, show, list, export.")
 
-CodeArgument = Annotated[str, typer.Argument(help="The voucher code (any case; dashes and spaces are ignored).",
+CodeArgument = Annotated[str, typer.Argument(metavar="CODE", help="The voucher code (any case; dashes and spaces are ignored).",
                                              show_default=False)]
 StatusOption = Annotated[str | None, typer.Option("--status", metavar="STATUS",
                                                   help="issued, used, cancelled or expired.")]
@@ -72,7 +73,7 @@ class ExportFormat(str, Enum):
 
 @command(voucher_app, "export")
 def export(ctx: typer.Context, program: ProgramOption, status: StatusOption = "issued",
-           fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="shopify: one Code column; csv: with "
+           fmt: Annotated[ExportFormat, typer.Option("--format", "-f", metavar=choices(ExportFormat), help="shopify: one Code column; csv: with "
                                                      "value, last valid day and member.")] = ExportFormat.csv,
            output: OutputOption = None) -> None:
     """Codes for the shop: the vouchers still to be used, as CSV.

@@ -2,12 +2,14 @@ import importlib
 import re
 import json
 import sqlite3
+import subprocess
+import sys
 
 import pytest
-import typer
-from typer.core import TyperGroup
+from typer.testing import CliRunner
 
-from loyaltyctl.cli import COMMANDS, GROUPS, ORDER, app
+from loyaltyctl.cli import COMMANDS, GROUPS, ORDER, app, make_app
+from loyaltyctl.cli.common import defined_commands
 from loyaltyctl.samples import samples_dir
 from tests.conftest import run
 
@@ -60,13 +62,30 @@ def test_demo_twice_changes_nothing_the_second_time(tmp_path):
     assert "members: 0 added, 0 updated, 60 unchanged, 2 rejected" in again.stdout
 
 
-def _commands(group: TyperGroup, ctx: typer.Context, prefix: str = ""):
-    for name in group.list_commands(ctx):
-        found = group.get_command(ctx, name)
-        if isinstance(found, TyperGroup):
-            yield from _commands(found, ctx, f"{prefix}{name} ")
+def _wide_help(words: tuple[str, ...]) -> str:
+    """`loyaltyctl WORDS --help` on a terminal wide enough that Rich wraps nothing."""
+    argv = [*words, "--help"]
+    return CliRunner(env={"COLUMNS": "1000"}).invoke(make_app(argv), argv, prog_name="loyaltyctl").stdout
+
+
+def _listed(shown: str) -> list[str]:
+    """The commands a group's help lists, in order."""
+    if "─ Commands ─" not in shown:
+        return []
+    return re.findall(r"^│ (\S+) ", shown[shown.index("─ Commands ─"):], re.M)
+
+
+def _commands(words: tuple[str, ...] = ()):
+    """Every command a user can run, found as a user finds them: through the lists `--help` prints."""
+    for name in _listed(_wide_help(words)):
+        shown = _wide_help((*words, name))
+        if _listed(shown):
+            yield from _commands((*words, name))
         else:
-            yield f"{prefix}{name}", found
+            yield " ".join((*words, name)), shown
+
+
+COMMAND_HELP = dict(_commands())
 
 
 def test_the_root_group_lists_every_command_its_modules_define():
@@ -75,32 +94,75 @@ def test_the_root_group_lists_every_command_its_modules_define():
         module, attribute = target.split(":")
         found = getattr(importlib.import_module(module), attribute)
         if name in COMMANDS:
-            defined = {info.name for info in found.registered_commands}
-            assert defined == {n for n, t in COMMANDS.items() if t == target}, target
+            assert set(defined_commands(found)) == {n for n, t in COMMANDS.items() if t == target}, target
+        else:
+            assert set(defined_commands(found)) <= {c.split()[1] for c in COMMAND_HELP if c.split()[0] == name}
     assert sorted(ORDER) == sorted({"init", *GROUPS, *COMMANDS})
+    assert _listed(_wide_help(())) == list(ORDER)
 
 
-ROOT = typer.main.get_command(app)
-
-
-@pytest.mark.parametrize("name, found", list(_commands(ROOT, typer.Context(ROOT))),
-                         ids=lambda x: x if isinstance(x, str) else "")
-def test_every_command_has_help_that_reads_like_gits(name, found, monkeypatch):
+@pytest.mark.parametrize("name", list(COMMAND_HELP))
+def test_every_command_has_help_that_reads_like_gits(name, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
-    assert found.help, f"{name} has no help text"
-    summary = found.help.split("\n\n")[0]
-    assert "\n" not in summary and len(summary) <= 62, f"{name}: a one-line summary fits the command list"
+    # each paragraph is one line for the terminal to wrap: none breaks where the docstring's lines end
+    shown = COMMAND_HELP[name].splitlines()
+    start = next(n for n, line in enumerate(shown) if "Usage:" in line) + 1
+    end = next(n for n, line in enumerate(shown) if line.startswith("╭"))
+    paragraphs = "\n".join(line.strip() for line in shown[start:end]).strip().split("\n\n")
+    assert paragraphs[0], f"{name} has no help text"
+    assert all("\n" not in paragraph for paragraph in paragraphs), f"{name}: {paragraphs}"
+    assert len(paragraphs[0]) <= 62, f"{name}: a one-line summary fits the command list"
     result = run(*name.split(), "--help")
     assert result.exit_code == 0
-    usage = next(line for line in result.stdout.splitlines() if "Usage:" in line)
-    for artefact in ("{", "<bool>", "list[", "<str>", "<int>", "<path>"):
-        assert artefact not in usage, f"{name}: {usage.strip()}"
-    options = result.stdout[result.stdout.index("Options"):]
-    for artefact in ("<bool>", "list[", "<str>", "<int>", "<path>", "--no-"):
+    usage = next(line for line in result.stdout.splitlines() if "Usage:" in line).split()
+    assert usage[:len(name.split()) + 3] == ["Usage:", "loyaltyctl", *name.split(), "[OPTIONS]"]
+    arguments = [piece.strip("{}[]") for piece in usage[len(name.split()) + 3:]]
+    for piece in usage[len(name.split()) + 3:]:  # MEMBER, required {MEMBER} or optional [AMOUNT], in capitals
+        assert re.fullmatch(r"\{[A-Z_]+\}|\[[A-Z_]+\]|[A-Z_]+", piece), f"{name}: {' '.join(usage)}"
+    options = result.stdout[result.stdout.index("─ Options ─"):]
+    for artefact in ("list[", "--no-"):
         assert artefact not in options.replace("--no-declarations", ""), f"{name}: {artefact} in its options"
-    assert not re.search(r"<[a-z]+>", result.stdout), f"{name}: a type name in its help"
-    # each paragraph is one line for the terminal to wrap: none breaks where the docstring's lines end
-    assert all("\n" not in paragraph for paragraph in found.help.split("\n\n")), name
+    assert not re.search(r"<[a-z]+>", options), f"{name}: a type name, not a metavar, in its options"
+    if arguments:  # listed by the names the usage gives them (Typer 0.26.8+ adds each one's type: <str>)
+        panel = result.stdout[result.stdout.index("─ Arguments ─"):result.stdout.index("─ Options ─")]
+        assert re.findall(r"^│ [ *]\s+([A-Z_]+) ", panel, re.M) == arguments, f"{name}: {panel}"
+
+
+def test_a_typo_is_answered_with_the_command_meant():
+    result = run("--db", "x.db", "balanse", "-p", "club", "M1")
+    assert result.exit_code == 2
+    assert "No such command 'balanse'. Did you mean 'balance'?" in result.stderr
+    assert "Did you mean 'program'?" in run("progam", "list").stderr
+
+
+def test_version_and_the_command_list():
+    from loyaltyctl import __version__
+
+    assert run("--version").stdout == f"loyaltyctl {__version__}\n"
+    assert run("--version", "balance").stdout == f"loyaltyctl {__version__}\n"
+    for args in ((), ("--help",)):
+        assert _listed(run(*args).stdout) == list(ORDER), args
+    assert _listed(CliRunner().invoke(app, ["--help"]).stdout) == list(ORDER)  # the whole app, for embedding
+    missing = run("--db", "x.db")
+    assert (missing.exit_code, missing.stdout) == (2, "")
+    assert "Usage: loyaltyctl [OPTIONS] COMMAND [ARGS]..." in missing.stderr and "Missing command." in missing.stderr
+
+
+@pytest.mark.parametrize("args, modules", [
+    (["--db", "{db}", "balance", "-p", "club", "M1"], {"common", "ledger"}),
+    (["--db={db}", "txn", "sources", "--format", "json"], {"common", "txn"}),
+    (["init"], {"common"}),
+])
+def test_a_command_imports_its_own_module_only(tmp_path, args, modules):
+    """Start-up: a counter command loads its module, not the importer, the reports and the demo."""
+    script = ("import sys\nfrom loyaltyctl.cli import main\nsys.argv[1:] = sys.argv[2:]\n"
+              "try:\n    main()\nexcept SystemExit:\n    pass\n"
+              "print(sorted(m for m in sys.modules if m.startswith('loyaltyctl.cli.')))\n")
+    argv = [a.replace("{db}", str(tmp_path / "x.db")) for a in args]
+    done = subprocess.run([sys.executable, "-c", script, "loyaltyctl", *argv], capture_output=True, text=True,
+                          cwd=tmp_path)
+    loaded = done.stdout.strip().splitlines()[-1]
+    assert loaded == repr(sorted(f"loyaltyctl.cli.{m}" for m in modules)), done.stderr
 
 
 def test_demo_ends_with_a_liability_the_roll_forward_closes_at(tmp_path, monkeypatch):
