@@ -24,6 +24,11 @@ class Refused(LoyaltyError):
     exit_code = EXIT_REFUSED
 
 
+class Contended(Refused):
+    """Two writers crossed (a deadlock, a serialization failure, two first uses of one key): nothing was
+    written, and the same call can run again (the library does, a few times, before it says so)."""
+
+
 class BadInput(LoyaltyError):
     """Bad usage or a bad input file: invalid TOML, unreadable CSV, wrong database."""
 

@@ -114,3 +114,64 @@ class Expired(Struct, frozen=True):
     points: int
     members: int
     vouchers_returned: int
+
+
+class Bucket(Struct, frozen=True):
+    bucket: str
+    points: int
+    value: Decimal
+
+
+class UnpostedExpiries(Struct, frozen=True):
+    lots: int
+    points: int
+
+
+class VouchersOutstanding(Struct, frozen=True):
+    count: int
+    value: Decimal
+
+
+class Liability(Struct, frozen=True):
+    """Points outstanding at the end of `as_of`, valued: what members hold, what they owe, what breakage
+    is expected, by age and by time to expiry, and the vouchers not yet used."""
+
+    program: str
+    as_of: date
+    currency: str
+    members_with_points: int
+    outstanding_points: int
+    points_owed_by_members: int
+    net_points: int
+    point_value: Decimal
+    gross_liability: Decimal
+    net_liability: Decimal
+    breakage_rate: Decimal
+    breakage_basis: str
+    breakage_note: str
+    expected_liability: Decimal
+    aging: tuple[Bucket, ...]
+    aging_by_expiry: tuple[Bucket, ...]
+    unposted_expiries: UnpostedExpiries
+    vouchers_outstanding: VouchersOutstanding
+    total_liability: Decimal
+    unposted_voucher_returns: int  # vouchers expired unused whose points `expire` has not given back yet
+
+
+class Verification(Struct, frozen=True):
+    """`db verify`: every hash chain and seal recomputed, every kept figure reconciled with the entries."""
+
+    ok: bool
+    entries: int
+    first_bad_entry: int | None
+    problems: tuple[str, ...]
+    seals: dict[str, str]  # each program's last seal digest (hex), to compare with one kept elsewhere
+
+
+class Copied(Struct, frozen=True):
+    """`db copy`: rows per table, copied and verified."""
+
+    source: str
+    target: str
+    rows: dict[str, int]
+    verified: bool = True

@@ -94,3 +94,21 @@ class ExpiringLine(Struct, frozen=True):
     first_expiry: date
     available: int
     rewards: list[Reward]  # what the available points still buy
+
+
+class DayBonusRun(Struct, frozen=True):
+    program: str
+    day: date
+    members: int  # paid by this run
+    points: int
+    already_paid: int  # celebrating today, paid by an earlier run
+    bonus: int  # points per member (0: the program has no such bonus)
+
+
+class Close(Struct, frozen=True):
+    through: date
+    closed_before: int
+    expiries_posted: int
+    closing_points: int  # net points outstanding at the end of `through`, as the close saw them
+    closing_liability: int  # their value, minor units
+    recorded_at: int

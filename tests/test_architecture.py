@@ -83,3 +83,55 @@ def test_only_the_poster_writes_the_ledger_and_the_cli_decides_no_posting():
             bad = {n for n in imports(path) if n in ("loyaltyctl.core.posting", "loyaltyctl.operations.posting",
                                                      "loyaltyctl.storage.transactions")}
             assert not bad, f"{relative} imports {sorted(bad)}"
+
+
+def modules(folder: str) -> list[Path]:
+    return sorted((PACKAGE / folder).glob("*.py")) if folder else []
+
+
+def layer_imports(path: Path) -> set[str]:
+    """The loyaltyctl layers a module imports (`loyaltyctl.storage.ledger` -> `storage`), lazily or not."""
+    return {name.split(".")[1] for name in imports(path) if name.startswith("loyaltyctl.")}
+
+
+def test_layers_import_one_way():
+    """cli -> api -> operations -> {formats, storage} -> {results, values, core, model, money, errors}: each
+    layer imports only what lies below it."""
+    rules = {
+        "cli": {"operations", "storage"},  # the CLI calls the library (api) and renders, nothing else
+        "formats": {"operations", "storage", "api", "cli"},
+        "storage": {"formats", "operations", "api", "cli", "render"},
+        "core": {"formats", "operations", "storage", "api", "cli", "render", "results", "values"},
+    }
+    for layer, forbidden in rules.items():
+        for path in modules(layer):
+            bad = layer_imports(path) & forbidden
+            assert not bad, f"{layer}/{path.name} imports {sorted(bad)}"
+    assert not layer_imports(PACKAGE / "render.py") & {"operations", "storage", "api", "cli"}
+    for name in ("results.py", "values.py", "model.py", "money.py", "errors.py"):  # plain values, below everything
+        bad = layer_imports(PACKAGE / name) & {"formats", "storage", "render", "operations", "api", "cli"}
+        assert not bad, f"{name} imports {sorted(bad)}"
+
+
+def test_storage_modules_import_without_a_cycle():
+    """The storage modules' imports form no cycle (db, migrations, sqlite and postgres once did)."""
+    graph = {path.stem: {name.rsplit(".", 1)[1] for name in imports(path) if name.startswith("loyaltyctl.storage.")}
+             for path in modules("storage") if path.stem != "__init__"}
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        assert module not in path, f"storage import cycle: {' -> '.join(path + (module,))}"
+        if module not in done:
+            for imported in graph.get(module, ()):
+                visit(imported, path + (module,))
+            done.add(module)
+
+    for module in graph:
+        visit(module, ())
+
+
+def test_the_cli_calls_the_library_only():
+    """Every command reaches the database through `loyaltyctl.api` (the thin layer over it is the CLI)."""
+    for path in modules("cli"):
+        text = path.read_text()
+        assert "open_db" not in text and ".store" not in text, f"cli/{path.name} opens the database itself"

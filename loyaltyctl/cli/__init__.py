@@ -14,8 +14,8 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import __version__, render
-from loyaltyctl.cli.common import Settings, add_command, command, debug_enabled, settings
-from loyaltyctl.storage.connect import open_db, schema_version
+from loyaltyctl.cli import common
+from loyaltyctl.cli.common import Settings, add_command, command, debug_enabled
 
 # name -> "module:Typer app"; a group is the app itself, a command is found by name in its app
 GROUPS = {
@@ -64,8 +64,8 @@ _root_commands = typer.Typer()  # what the root defines itself, for `make_app` t
 @command(_root_commands, "init")
 def init(ctx: typer.Context) -> None:
     """Create the database, or migrate it to this version's schema."""
-    db = open_db(settings(ctx).db_location(), create=True)
-    print(f"{db.location}: loyaltyctl database, schema version {schema_version(db)}")
+    books = common.ledger(ctx, create=True)  # (`ledger` here is the package's cli.ledger module once loaded)
+    print(f"{books.location}: loyaltyctl database, schema version {books.schema_version()}")
 
 
 def make_app(args: Sequence[str] | None = None) -> typer.Typer:

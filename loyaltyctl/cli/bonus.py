@@ -13,12 +13,12 @@ from loyaltyctl.cli.common import (
     ProgramOption,
     RejectFileOption,
     command,
-    database,
+    ledger,
     day_option,
     report_rejects,
 )
 from loyaltyctl.formats.csv_input import parse_mapping
-from loyaltyctl.operations import bonuses
+from loyaltyctl.values import DayBonusRun
 
 bonus_app = typer.Typer(no_args_is_help=True, help="Birthday, anniversary and campaign bonuses.")
 
@@ -33,7 +33,7 @@ def birthday(
     """Post the birthday bonus to members born on a day.
 
     Once per member per year; safe to re-run."""
-    _emit_day_run(bonuses.run_birthdays(database(ctx), program, day_option("--date", day)), "birthday", fmt)
+    _emit_day_run(ledger(ctx).birthdays(program, day_option("--date", day)), "birthday", fmt)
 
 
 @command(bonus_app, "anniversary")
@@ -47,10 +47,10 @@ def anniversary(
 
     To members who joined on this month and day in an earlier year; once per member per year (29 February
     joiners on 28 February in other years); safe to re-run."""
-    _emit_day_run(bonuses.run_anniversaries(database(ctx), program, day_option("--date", day)), "anniversary", fmt)
+    _emit_day_run(ledger(ctx).anniversaries(program, day_option("--date", day)), "anniversary", fmt)
 
 
-def _emit_day_run(run: bonuses.DayBonusRun, bonus: str, fmt: render.Format) -> None:
+def _emit_day_run(run: DayBonusRun, bonus: str, fmt: render.Format) -> None:
     if not run.bonus:
         render.note(f"{run.program} has no {bonus} bonus on {run.day} ([bonuses] {bonus}); nothing posted")
     data = {"program": run.program, "date": run.day.isoformat(), "members": run.members, "points": run.points,
@@ -72,8 +72,8 @@ def grant(
     """Grant campaign bonuses from a CSV.
 
     Campaign bonuses (a social-media post, a survey); a key already granted is skipped. Exit 3 on bad rows."""
-    summary = bonuses.grant_bonuses(database(ctx), program, file, reject_file=reject_file,
-                                    mapping=parse_mapping(column_map or []), dry_run=dry_run, at=at)
+    summary = ledger(ctx).grant_bonuses(program, file, reject_file=reject_file,
+                                        mapping=parse_mapping(column_map or []), dry_run=dry_run, at=at)
     title = f"Bonus grant in {program}" + (" (dry run: nothing written)" if dry_run else "")
     data = summary.as_json()
     render.emit(render.Report(data, [render.fields_grid(title, [(k, v) for k, v in data.items() if k != "dry_run"])]), fmt)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from msgspec import Struct
 import typer
@@ -15,8 +15,10 @@ import typer
 from loyaltyctl import render
 from loyaltyctl.core.dates import parse_day
 from loyaltyctl.errors import EXIT_REJECTED_ROWS, BadInput, InvalidProgram, LoyaltyError
-from loyaltyctl.storage.connect import open_db, storage_refusal
-from loyaltyctl.storage.db import Store
+from loyaltyctl.api import driver_refusal
+
+if TYPE_CHECKING:
+    from loyaltyctl.api import Ledger
 
 DEFAULT_DB = "loyalty.db"
 
@@ -27,7 +29,7 @@ class Settings(Struct):
     """Global options, kept on the Typer context."""
 
     db: str | None = None  # a file path or a postgresql:// URL; None: not given, commands choose their default
-    store: Store | None = None  # the command's one connection, once opened
+    opened: "Ledger | None" = None  # the command's one connection, once opened
 
     def db_location(self, default: str = DEFAULT_DB) -> str:
         return self.db or default
@@ -40,21 +42,15 @@ def settings(ctx: typer.Context) -> Settings:
     return root.obj
 
 
-def database(ctx: typer.Context, *, create: bool = False) -> Store:
-    """The database the command works on, one connection per command (a posting and the balance it
-    prints share it); only the commands that set one up `create` it."""
+def ledger(ctx: typer.Context, *, create: bool = False) -> "Ledger":
+    """The database the command works on, one connection per command; only the commands that set one up
+    `create` it."""
+    from loyaltyctl.api import connect
+
     found = settings(ctx)
-    if found.store is None:
-        found.store = open_db(found.db_location(), create=create)
-    return found.store
-
-
-def snapshot(ctx: typer.Context) -> Store:
-    """The database for a command that only reads it, fixed at one consistent state: a report or
-    statement that runs while tills post reads every figure from the same moment."""
-    db = database(ctx)
-    db.begin_snapshot()
-    return db
+    if found.opened is None:
+        found.opened = connect(found.db_location(), create=create)
+    return found.opened
 
 
 def stop_on_errors(func: F) -> F:
@@ -77,7 +73,7 @@ def stop_on_errors(func: F) -> F:
             render.note(f"error: {error}")
             raise typer.Exit(error.exit_code) from None
         except Exception as error:  # a driver's error that escaped write(): busy, read-only, disk full, no server
-            refusal = storage_refusal(error)
+            refusal = driver_refusal(error)
             if refusal is None:
                 raise
             render.note(f"error: {refusal}")
@@ -92,11 +88,6 @@ def help_text(doc: str | None) -> str | None:
     if not doc:
         return None
     return "\n\n".join(" ".join(paragraph.split()) for paragraph in inspect.cleandoc(doc).split("\n\n"))
-
-
-# The commands `command` registered, by app and name: what registering one of them again on another app
-# (the root's, which holds only what a run needs) takes.
-_DEFINED: dict[typer.Typer, dict[str, tuple[Callable[..., Any], dict[str, Any]]]] = {}
 
 
 def command(app: typer.Typer, name: str, **settings: Any) -> Callable[[F], F]:

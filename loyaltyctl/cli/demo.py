@@ -8,27 +8,13 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import render
-from loyaltyctl.formats.accounting import liability_view, rollforward_view
-from loyaltyctl.formats.statements import statement_html, statement_text
-from loyaltyctl.operations.accounting import liability_report, rollforward_report
-from loyaltyctl.money import Money, plain_decimal
-from loyaltyctl.operations import bonuses, reports, setup
-from loyaltyctl.operations import ledger as ops
-from loyaltyctl.operations.member_state import member_details, pay_membership
-from loyaltyctl.operations.quote import quote
-from loyaltyctl.operations.statement_batch import write_statements
-from loyaltyctl.operations.vouchers import use_voucher
-from loyaltyctl.operations.statements import member_statement
-from loyaltyctl.storage import programs
-from loyaltyctl.storage.members import fetch_members
-from loyaltyctl.formats.sources import load_source
-from loyaltyctl.operations.imports import import_transactions
+from loyaltyctl.api import Ledger, connect
 from loyaltyctl.cli.common import command, settings
+from loyaltyctl.formats.accounting import liability_view, rollforward_view
 from loyaltyctl.formats.program_toml import load_program
+from loyaltyctl.formats.statements import statement_html, statement_text
+from loyaltyctl.money import Money, plain_decimal
 from loyaltyctl.samples import samples_dir
-from loyaltyctl.storage.connect import open_db
-from loyaltyctl.storage.db import is_postgres
-from loyaltyctl.storage.integrity import first_broken_link, reconciliation_problems
 
 
 demo_app = typer.Typer()
@@ -44,20 +30,18 @@ def demo(
 
     Applies them, imports members and transactions, posts, and shows balances and reports."""
     location = db or settings(ctx).db or "demo.db"
-    database = open_db(location, create=True)
-    path = Path("demo.db") if is_postgres(location) else Path(location)  # names the rejects and statements folders
+    database = connect(location, create=True)
+    path = Path("demo.db") if "://" in location else Path(location)  # names the rejects and statements folders
     rejects_dir = path.with_name(f"{path.stem}.rejects")
     console = render.out()
     console.rule(f"loyaltyctl demo on {database.location}")
     samples = samples_dir()
     files = sorted(samples.glob("*.toml"))
     rejects_dir.mkdir(exist_ok=True)
-    for result in setup.apply_programs(database, [load_program(f) for f in files]):
+    for result in database.apply_programs([load_program(f) for f in files]):
         console.print(f"program [bold]{result.code}[/]: version {result.version}, {result.status}")
         members_csv = samples / f"{result.code}.members.csv"
-        imported = setup.import_members(
-            database, result.code, members_csv, reject_file=rejects_dir / members_csv.name
-        ).as_json()
+        imported = database.import_members(result.code, members_csv, reject_file=rejects_dir / members_csv.name).as_json()
         line = f"  members: {imported['added']} added, {imported['updated']} updated, {imported['unchanged']} unchanged"
         if imported["rejected"]:
             line += f", {imported['rejected']} rejected (see {imported['reject_file']})"
@@ -73,17 +57,16 @@ def demo(
     _partners_and_donations(database, console)
     _statements(database, console, path.with_name(f"{path.stem}.statements"))
     _accounting(database)
-    problems = reconciliation_problems(database)
-    intact = first_broken_link(database) is None and not problems
-    console.print(f"db verify: {'hash chain intact, balances reconcile' if intact else 'PROBLEMS: ' + '; '.join(problems)}")
+    verified = database.verify()
+    console.print(f"db verify: {'hash chain intact, balances reconcile' if verified.ok else 'PROBLEMS: ' + '; '.join(verified.problems)}")
 
 
-def _import_transactions(database, console, samples: Path, rejects_dir: Path) -> None:
+def _import_transactions(database: Ledger, console, samples: Path, rejects_dir: Path) -> None:
     """Each sample's transactions CSV, with its deliberately bad rows going to a reject file."""
     rows = []
     for csv_path in sorted(samples.glob("*.transactions.csv")):
         program = csv_path.name.removesuffix(".transactions.csv")
-        summary = import_transactions(database, program, csv_path, reject_file=rejects_dir / csv_path.name)
+        summary = database.import_transactions(program, csv_path, reject_file=rejects_dir / csv_path.name)
         rows.append((program, summary.rows, summary.imported, summary.duplicates, summary.rejected,
                      summary.points_earned, summary.points_clawed_back, summary.without_membership,
                      summary.bonus_points))
@@ -98,33 +81,33 @@ SAMPLE_EXPORTS = (("shopify", "shopify_orders.csv"), ("square-items", "square_it
                   ("square", "square_transactions.csv"), ("stripe", "stripe_payments.csv"))
 
 
-def _import_exports(database, console, samples: Path, rejects_dir: Path) -> None:
+def _import_exports(database: Ledger, console, samples: Path, rejects_dir: Path) -> None:
     """The roastery's sales as Shopify, Square and Stripe export them, loaded without an edit; its
     customers are found by email in one system and by Square customer id (their card) in another."""
     rows = []
     for source, name in SAMPLE_EXPORTS:
-        summary = import_transactions(database, "roastery", samples / "exports" / name, source=load_source(source),
-                                      reject_file=rejects_dir / name, create_members=True)
+        summary = database.import_transactions("roastery", samples / "exports" / name, source=source,
+                                               reject_file=rejects_dir / name, create_members=True)
         rows.append((source, summary.rows, summary.transactions, summary.duplicates, summary.skipped,
                      summary.rejected, summary.points_earned, summary.points_clawed_back))
     render.show(render.Grid("roastery: sales exports as each system writes them (txn import --source)",
                                ["source", "rows", "new", "dupes", "skipped", "bad", "earned", "clawed"], rows))
 
 
-def _ledger_tour(database, console) -> None:
+def _ledger_tour(database: Ledger, console) -> None:
     """A few postings at the beauty club (with keys, so a re-run posts nothing) and the balances they leave."""
     program = "beauty-club"
-    ops.post_earn(database, program, "M001", 180, "welcome back visit", key="demo-1", at="2026-09-14T11:00")
-    ops.post_earn(database, program, "M002", 130, "spring order", key="demo-2", at="2026-04-02T16:20")
-    ops.post_redeem(database, program, "M001", reward_code="ten-off", key="demo-3", at="2026-10-01T12:00")
-    ops.post_redeem(database, program, "M002", reward_code="donate-ten", key="demo-4", at="2026-10-03T09:00")
-    ops.post_transfer(database, program, "M001", "M003", 30, key="demo-5", at="2026-10-05T10:00")
-    ops.post_adjust(database, program, "M003", -5, "duplicate scan", key="demo-6", at="2026-10-06T10:00")
-    gift = ops.post_redeem(database, program, "M004", reward_code="gift-15", key="demo-7", at="2026-10-10T15:00")
-    use_voucher(database, program, gift.voucher.code, order="POS-1042", at="2026-10-12T11:30")
-    ops.run_expire(database, program)
-    balances = [ops.member_balance(database, program, member) for member in ("M001", "M002", "M003")]
-    names = fetch_members(database, programs.fetch_program_id(database, program), program)
+    database.earn(program, "M001", 180, reason="welcome back visit", key="demo-1", at="2026-09-14T11:00")
+    database.earn(program, "M002", 130, reason="spring order", key="demo-2", at="2026-04-02T16:20")
+    database.redeem(program, "M001", reward="ten-off", key="demo-3", at="2026-10-01T12:00")
+    database.redeem(program, "M002", reward="donate-ten", key="demo-4", at="2026-10-03T09:00")
+    database.transfer(program, "M001", "M003", 30, key="demo-5", at="2026-10-05T10:00")
+    database.adjust(program, "M003", -5, reason="duplicate scan", key="demo-6", at="2026-10-06T10:00")
+    gift = database.redeem(program, "M004", reward="gift-15", key="demo-7", at="2026-10-10T15:00")
+    database.use_voucher(program, gift.voucher.code, order="POS-1042", at="2026-10-12T11:30")
+    database.expire(program)
+    balances = [database.balance(program, member) for member in ("M001", "M002", "M003")]
+    names = {standing.member.member_id: standing.member for standing in database.members(program)}
     render.show(
         render.Grid(
             f"Balances in {program} after a few postings",
@@ -140,74 +123,71 @@ def _ledger_tour(database, console) -> None:
                 "on 2026-10-12 for order POS-1042")
 
 
-def _pay_memberships(database, console) -> None:
+def _pay_memberships(database: Ledger, console) -> None:
     """The co-op sells a $20 lifetime membership; most members paid it the day they joined, every 8th did not."""
     program = "outdoor-coop"
-    members = fetch_members(database, programs.fetch_program_ref(database, program).id, program)
-    paid = [m for m in members.values() if int(m.member_id[1:]) % 8]
+    members = [standing.member for standing in database.members(program)]
+    paid = [m for m in members if int(m.member_id[1:]) % 8]
     for member in paid:
-        pay_membership(database, program, member.member_id, at=member.joined.isoformat(),
-                       key=f"demo-membership-{member.member_id}")
+        database.pay_membership(program, member.member_id, at=member.joined.isoformat(),
+                                key=f"demo-membership-{member.member_id}")
     console.print(f"{program}: {len(paid)} members paid the membership fee when they joined, "
                   f"{len(members) - len(paid)} did not (their purchases earn nothing)")
 
 
-def _bonuses(database, console, samples: Path, rejects_dir: Path) -> None:
+def _bonuses(database: Ledger, console, samples: Path, rejects_dir: Path) -> None:
     """A birthday run (the cafe's 29 February member is paid on 28 February 2026) and a campaign grant."""
-    run = bonuses.run_birthdays(database, "corner-cafe", date(2026, 2, 28))
+    run = database.birthdays("corner-cafe", date(2026, 2, 28))
     console.print(f"corner-cafe birthday bonuses for {run.day}: {run.points} stamps to {run.members} member(s)"
                   + (f" ({run.already_paid} already paid)" if run.already_paid else ""))
     grants = samples / "beauty-club.grants.csv"
-    grant = bonuses.grant_bonuses(database, "beauty-club", grants, reject_file=rejects_dir / grants.name,
-                                  at="2026-10-20T12:00")
+    grant = database.grant_bonuses("beauty-club", grants, reject_file=rejects_dir / grants.name,
+                                   at="2026-10-20T12:00")
     console.print(f"beauty-club campaign grant: {grant.granted} granted ({grant.points_granted} points), "
                   f"{grant.duplicates} duplicates, {grant.rejected} rejected")
 
 
-def _tiers_and_quote(database, console) -> None:
+def _tiers_and_quote(database: Ledger, console) -> None:
     """Fashion-house members by tier today, and what the top member would earn on a new-season purchase."""
     program = "fashion-house"
-    ref = programs.fetch_program_ref(database, program)
-    details = [member_details(database, program, member_id) for member_id in fetch_members(database, ref.id, program)]
+    details = [database.member(program, standing.member.member_id)[0] for standing in database.members(program)]
     by_tier = Counter(d.tier.level.code for d in details)
     levels = details[0].version.tiers.levels
     render.show(render.Grid(f"{program} members by tier today", ["tier", "multiplier", "members"],
                                [(level.name, str(level.multiplier), by_tier[level.code]) for level in levels]))
     top = max(details, key=lambda d: (d.tier.level.threshold, d.member.member_id))
-    result = quote(database, program, top.member.member_id, "120.00", category="new-season")
+    result = database.quote(program, top.member.member_id, "120.00", category="new-season")
     earning = result.earning
     console.print(f"quote at the counter: {top.member.name} ({top.tier.level.name}) buying £120.00 of new-season: "
                   f"120.00 x {earning.category_factor} (new-season) x {earning.tier_factor} (tier) "
                   f"= {plain_decimal(earning.unrounded)} -> {earning.points} points")
 
 
-def _partners_and_donations(database, console) -> None:
-    period = reports.Period(date(2025, 6, 1), date(2026, 10, 31))
-    ref, lines = reports.partner_report(database, "outdoor-coop", period)
+def _partners_and_donations(database: Ledger, console) -> None:
+    ref, period, lines = database.partners("outdoor-coop", date(2025, 6, 1), date(2026, 10, 31))
     render.show(render.Grid(
         f"What partners owe outdoor-coop, {period.start} to {period.end}",
         ["partner", "purchases", "net points", "value"],
         [(p.name, p.purchases, p.net_points, Money(p.value, ref.currency)) for p in lines]))
-    ref, gifts = reports.donation_report(database, "beauty-club", period)
+    ref, period, gifts = database.donations("beauty-club", period.start, period.end)
     render.show(render.Grid(
         f"Donations at beauty-club, {period.start} to {period.end}", ["charity", "donations", "points", "value"],
         [(d.charity, d.donations, d.points, Money(d.value, ref.currency)) for d in gifts]))
 
 
-def _accounting(database) -> None:
+def _accounting(database: Ledger) -> None:
     """What the accountant sees: the beauty club's points liability at the end of October, and the year's roll-forward."""
-    ref, liability = liability_report(database, "beauty-club", date(2026, 10, 31))
-    render.show(*liability_view(ref.code, liability).blocks[:4])  # the title and the figures, not the parameters
-    period = reports.Period(date(2026, 1, 1), date(2026, 10, 31))
-    ref, rolled = rollforward_report(database, "beauty-club", period)
+    liability = database.liability("beauty-club", date(2026, 10, 31))
+    render.show(*liability_view(liability).blocks[:4])  # the title and the figures, not the parameters
+    ref, rolled = database.rollforward("beauty-club", date(2026, 1, 1), date(2026, 10, 31))
     render.show(*rollforward_view(ref.code, rolled).blocks[:2])
 
 
-def _statements(database, console, out_dir: Path) -> None:
+def _statements(database: Ledger, console, out_dir: Path) -> None:
     """M001's October statement at the beauty club as a counter would print it, and October's batch as HTML."""
-    statement = member_statement(database, "beauty-club", "M001", date(2026, 10, 1), date(2026, 10, 31))
+    statement = database.statement("beauty-club", "M001", date(2026, 10, 1), date(2026, 10, 31))
     console.print(statement_text(statement), end="", markup=False, highlight=False)
-    batch = write_statements(database, "beauty-club", date(2026, 10, 1), date(2026, 10, 31), out_dir, "html",
-                             statement_html)
+    batch = database.write_statements("beauty-club", date(2026, 10, 1), date(2026, 10, 31), out_dir, "html",
+                                      statement_html)
     console.print(f"October statements: {batch.written} HTML files and {batch.index.name} in {out_dir}/ "
                   f"({batch.skipped_inactive} members without activity or points skipped)")

@@ -5,10 +5,10 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import render
-from loyaltyctl.cli.common import AsOfOption, FormatOption, ProgramOption, command, database, day_option, snapshot
+from loyaltyctl.cli.common import AsOfOption, FormatOption, ProgramOption, command, day_option, ledger
 from loyaltyctl.formats import ledger as views
-from loyaltyctl.operations import ledger as ops
-from loyaltyctl.operations.quote import quote as quote_purchase
+from loyaltyctl.formats.shapes import plain
+from loyaltyctl.results import Posted
 
 ledger_app = typer.Typer()
 
@@ -19,7 +19,7 @@ KeyOption = Annotated[str | None, typer.Option("--key", metavar="TEXT", help="Id
 AtOption = Annotated[str | None, typer.Option("--at", metavar="WHEN", help="When it happened (ISO date or time; default now).")]
 
 
-def _emit_posted(ctx: typer.Context, posted: ops.Posted, fmt: render.Format) -> None:
+def _emit_posted(posted: Posted, fmt: render.Format) -> None:
     if posted.note:
         render.note(posted.note)
     if posted.duplicate:
@@ -33,7 +33,7 @@ def earn(ctx: typer.Context, program: ProgramOption, member: MemberArgument, poi
     """Credit points by hand.
 
     A purchase the till missed, a goodwill gesture."""
-    _emit_posted(ctx, ops.post_earn(database(ctx), program, member, points, reason, key, at), fmt)
+    _emit_posted(ledger(ctx).earn(program, member, points, reason=reason, key=key, at=at), fmt)
 
 
 @command(ledger_app, "redeem")
@@ -55,8 +55,8 @@ def redeem(
 
     A reward (a voucher reward also issues its code), a number of points, or an amount of money (cashback:
     as many points as it takes, rounded up). Refused (exit 1) when the available balance is short."""
-    _emit_posted(ctx, ops.post_redeem(database(ctx), program, member, reward, points, key, at, amount, order_amount),
-                 fmt)
+    _emit_posted(ledger(ctx).redeem(program, member, reward=reward, points=points, amount=amount,
+                                    order_amount=order_amount, key=key, at=at), fmt)
 
 
 # Negative points (-50) must reach the argument instead of being read as an option.
@@ -68,7 +68,7 @@ def adjust(ctx: typer.Context, program: ProgramOption, member: MemberArgument,
     """Post a signed manual correction.
 
     A signed manual correction; a negative one beyond the balance leaves points owed."""
-    _emit_posted(ctx, ops.post_adjust(database(ctx), program, member, points, reason, key, at), fmt)
+    _emit_posted(ledger(ctx).adjust(program, member, points, reason=reason, key=key, at=at), fmt)
 
 
 @command(ledger_app, "reverse")
@@ -79,7 +79,7 @@ def reverse(ctx: typer.Context, program: ProgramOption,
     """Undo one entry, once.
 
     By what it still comes to: expired points are never taken or given twice."""
-    _emit_posted(ctx, ops.post_reverse(database(ctx), program, entry_id, reason, key, at), fmt)
+    _emit_posted(ledger(ctx).reverse(program, entry_id, reason=reason, key=key, at=at), fmt)
 
 
 @command(ledger_app, "transfer")
@@ -89,7 +89,7 @@ def transfer(ctx: typer.Context, program: ProgramOption,
              points: PointsArgument, key: KeyOption = None, at: AtOption = None,
              fmt: FormatOption = render.Format.table) -> None:
     """Move points to another member; they keep their expiry dates."""
-    _emit_posted(ctx, ops.post_transfer(database(ctx), program, source, target, points, key, at), fmt)
+    _emit_posted(ledger(ctx).transfer(program, source, target, points, key=key, at=at), fmt)
 
 
 @command(ledger_app, "balance")
@@ -98,8 +98,7 @@ def balance(ctx: typer.Context, program: ProgramOption, member: MemberArgument, 
     """A member's points, and what expires soon.
 
     Points, available and pending points, and what expires in the next 90 days."""
-    result = ops.member_balance(snapshot(ctx), program, member, day_option("--as-of", as_of))
-    render.emit(views.balance_view(result), fmt)
+    render.emit(views.balance_view(ledger(ctx).balance(program, member, day_option("--as-of", as_of))), fmt)
 
 
 @command(ledger_app, "expire")
@@ -108,10 +107,8 @@ def expire(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = None,
     """Post every expiry due up to a date.
 
     Each is dated the day it expired; re-running posts nothing."""
-    result = ops.run_expire(database(ctx), program, day_option("--as-of", as_of))
-    data = {"program": result.program, "as_of": result.as_of.isoformat(), "lots": result.lots,
-            "points": result.points, "members": result.members, "vouchers_returned": result.vouchers_returned}
-    render.emit(render.record(f"Expiry posted through {result.as_of}", data), fmt)
+    result = ledger(ctx).expire(program, day_option("--as-of", as_of))
+    render.emit(render.record(f"Expiry posted through {result.as_of}", plain(result)), fmt)
 
 
 @command(ledger_app, "quote")
@@ -131,5 +128,5 @@ def quote(
     """What a purchase would earn now, and why.
 
     A purchase or a basket of lines; writes nothing."""
-    result = quote_purchase(database(ctx), program, member, amount, category, partner, at, line)
+    result = ledger(ctx).quote(program, member, amount, category=category, lines=line or (), partner=partner, at=at)
     render.emit(views.quote_view(result, partner), fmt)

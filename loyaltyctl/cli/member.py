@@ -8,10 +8,6 @@ import typer
 from loyaltyctl import render
 from loyaltyctl.formats.members import member_change_view, member_view, standings_view
 from loyaltyctl.formats.shapes import member_json, term_json
-from loyaltyctl.operations import setup
-from loyaltyctl.operations.ledger import member_balance
-from loyaltyctl.operations.member_state import member_details, pay_membership
-from loyaltyctl.operations.reports import member_standings
 from loyaltyctl.cli.common import (
     AsOfOption,
     DryRunOption,
@@ -22,10 +18,9 @@ from loyaltyctl.cli.common import (
     RejectFileOption,
     ReportFormatOption,
     command,
-    database,
     day_option,
+    ledger,
     report_rejects,
-    snapshot,
 )
 from loyaltyctl.errors import BadInput
 from loyaltyctl.core.members import MemberFilter
@@ -56,7 +51,7 @@ def add(
     Posts the program's signup bonus, if it has one."""
     fields = dict(member_id=member_id, name=name, email=email, birthday=birthday, card=card, referred_by=referred_by,
                   joined=joined, accepts_marketing=accepts_marketing)
-    added, signup_points = setup.add_member(database(ctx), program, fields)
+    added, signup_points = ledger(ctx).add_member(program, fields)
     data = member_json(added) | {"signup_bonus_points": signup_points}
     render.emit(render.record(f"Added member {added.member_id}", data), fmt)
 
@@ -80,7 +75,7 @@ def update(
     fields = dict(name=name, email=email, birthday=birthday, card=card, accepts_marketing=accepts_marketing)
     if not any(fields.values()):
         raise BadInput("name what to change: --name, --email, --birthday, --card or --accepts-marketing")
-    updated, changed = setup.update_member(database(ctx), program, member, fields)
+    updated, changed = ledger(ctx).update_member(program, member, fields)
     render.emit(member_change_view(updated, changed, f"Member {updated.member_id}", " (unchanged)"), fmt)
 
 
@@ -96,7 +91,7 @@ def anonymise(
     Name, email, birthday, card and marketing consent are erased; an id that is an email address becomes
     anon-CODE (the member's referral code). Balances, statements and reports stay as they were; running
     it again changes nothing."""
-    erased, changed = setup.anonymise_member(database(ctx), program, member)
+    erased, changed = ledger(ctx).anonymise_member(program, member)
     render.emit(member_change_view(erased, changed, f"Member {erased.member_id} anonymised", " (already)"), fmt)
 
 
@@ -113,7 +108,8 @@ def import_members(
     """Add or update members from a CSV.
 
     The same file twice changes nothing; exit 3 if rows were rejected."""
-    summary = setup.import_members(database(ctx), program, file, reject_file, parse_mapping(column_map or []), dry_run)
+    summary = ledger(ctx).import_members(program, file, reject_file=reject_file,
+                                         mapping=parse_mapping(column_map or []), dry_run=dry_run)
     render.emit(render.record(f"Member import into {program}", summary.as_json()), fmt)
     report_rejects(file, summary.first_rejects, summary.rejected, summary.reject_file)
 
@@ -143,7 +139,7 @@ def list_members(
     earn or redemption and their tier at the end of --as-of; --format csv for a mail merge."""
     criteria = MemberFilter(tier, min_points, max_points, day_option("--active-since", active_since),
                             day_option("--inactive-since", inactive_since), accepts_marketing or None, expiring_within)
-    standings = member_standings(snapshot(ctx), program, criteria, day_option("--as-of", as_of))
+    standings = ledger(ctx).members(program, criteria, day_option("--as-of", as_of))
     render.emit(standings_view(program, standings, expiring_within is not None), fmt, output)
 
 
@@ -158,10 +154,7 @@ def show(
 
     The profile; points, available and pending points and what expires in the next 90 days (as `balance`
     shows them); the tier with its history; paid membership. By member id or card number."""
-    db = snapshot(ctx)
-    details = member_details(db, program, member_id)
-    standing = member_balance(db, program, details.member.member_id)
-    render.emit(member_view(details, standing), fmt)
+    render.emit(member_view(*ledger(ctx).member(program, member_id)), fmt)
 
 
 @command(member_app, "pay")
@@ -176,7 +169,7 @@ def pay(
     """Record a paid membership fee.
 
     The program's fee and term: lifetime, or a year from the day paid."""
-    paid = pay_membership(database(ctx), program, member_id, at, key)
+    paid = ledger(ctx).pay_membership(program, member_id, at=at, key=key)
     data = {"program": paid.ref.code, "member": paid.member.member_id, "duplicate": paid.duplicate,
             **term_json(paid.term, paid.ref)}
     if paid.duplicate:

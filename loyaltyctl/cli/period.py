@@ -5,11 +5,10 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import render
-from loyaltyctl.cli.common import FormatOption, OutputOption, ProgramOption, ReportFormatOption, command, database, day_option
+from loyaltyctl.cli.common import FormatOption, OutputOption, ProgramOption, ReportFormatOption, command, day_option, ledger
 from loyaltyctl.core.dates import format_instant
 from loyaltyctl.money import format_money
-from loyaltyctl.operations import periods
-from loyaltyctl.storage.periods import Close
+from loyaltyctl.values import Close
 
 period_app = typer.Typer(no_args_is_help=True, help="Close accounting periods: nothing can be posted into them after.")
 
@@ -29,7 +28,7 @@ def close(ctx: typer.Context, program: ProgramOption,
     """Close the books through a day.
 
     Post the expiries due through a day, then close it: later postings dated on or before it are refused."""
-    closed = periods.close_period(database(ctx), program, day_option("--through", through))
+    closed = ledger(ctx).close_period(program, day_option("--through", through))
     ref, c = closed.ref, closed.close
     data = {**close_json(ref.code, ref.currency, ref.timezone, c), "already_closed": closed.already}
     if closed.already:
@@ -46,7 +45,7 @@ def list_closes(ctx: typer.Context, program: ProgramOption, fmt: ReportFormatOpt
     """Every close of a program, with its figures.
 
     Oldest first, with the points and liability each closed at."""
-    ref, closes = periods.list_periods(database(ctx), program)
+    ref, closes = ledger(ctx).periods(program)
     data = {"program": ref.code, "currency": ref.currency,
             "periods": [close_json(ref.code, ref.currency, ref.timezone, c) for c in closes]}
     render.emit(render.listing(data, data["periods"],

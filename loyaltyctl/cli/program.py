@@ -5,17 +5,14 @@ from typing import Annotated
 
 import typer
 
-from loyaltyctl.operations.definitions import fetch_versions, latest_version, program_summaries
 from loyaltyctl import clock, render
-from loyaltyctl.operations import setup
-from loyaltyctl.cli.common import FormatOption, OutputOption, ReportFormatOption, command, database
+from loyaltyctl.cli.common import FormatOption, OutputOption, ReportFormatOption, command, ledger
 from loyaltyctl.core.versions import VersionTable
 from loyaltyctl.errors import BadInput, InvalidProgram
 from loyaltyctl.formats.program_toml import dump_program, load_program
 from loyaltyctl.model import Program
 from loyaltyctl.money import format_money
 from loyaltyctl.samples import template_names, template_path
-from loyaltyctl.storage import programs
 
 program_app = typer.Typer(no_args_is_help=True, help="Define loyalty programs in TOML and store their versions.")
 
@@ -73,7 +70,7 @@ def apply(ctx: typer.Context, files: FilesArgument, fmt: FormatOption = render.F
 
     Unchanged files are a no-op."""
     loaded = _load_all(files)
-    results = setup.apply_programs(database(ctx, create=True), loaded)
+    results = ledger(ctx, create=True).apply_programs(loaded)
     data = [
         {"code": r.code, "version": r.version, "status": r.status, "effective_from": r.effective_from.isoformat()}
         for r in results
@@ -89,7 +86,7 @@ def list_programs(ctx: typer.Context, fmt: ReportFormatOption = render.ReportFor
     """Programs in the database, with their versions.
 
     Each with its latest name, version count and members."""
-    data = program_summaries(database(ctx))
+    data = ledger(ctx).programs()
     render.emit(render.listing(data, data, ["code", "name", "currency", "timezone", "versions", "members"], "Programs"),
                 fmt, output)
 
@@ -145,7 +142,7 @@ def show(ctx: typer.Context, code: CodeArgument, fmt: FormatOption = render.Form
     In force is the version with the latest effective date on or before today,
     which is not always the last one applied (a version can be dated earlier).
     """
-    versions = fetch_versions(database(ctx), code)
+    versions = ledger(ctx).program_versions(code)
     current = VersionTable([(v.effective_from, v.version, v) for v in versions]).on(
         clock.today_in(versions[-1].program.timezone))
     program = current.program
@@ -173,4 +170,4 @@ def export(ctx: typer.Context, code: CodeArgument, output: OutputOption = None) 
     """Write a program's latest version back as TOML.
 
     Applying what it writes changes nothing: apply, export, apply is a no-op."""
-    render.emit_text(dump_program(latest_version(database(ctx), code).program), output)
+    render.emit_text(dump_program(ledger(ctx).program_versions(code)[-1].program), output)

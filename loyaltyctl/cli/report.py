@@ -6,12 +6,10 @@ import typer
 
 from loyaltyctl import render
 from loyaltyctl.cli.common import (AsOfOption, OutputOption, ProgramOption, ReportFormatOption, choices, command, day_option,
-                                   snapshot)
+                                   ledger)
 from loyaltyctl.formats import accounting as accounting_out
 from loyaltyctl.formats import reports as views
 from loyaltyctl.formats import vouchers as voucher_views
-from loyaltyctl.operations import accounting, kpis, reports
-from loyaltyctl.operations import vouchers as voucher_ops
 
 report_app = typer.Typer(no_args_is_help=True, help="Reports for the owner, partners and accountants.")
 
@@ -19,10 +17,6 @@ FromOption = Annotated[str, typer.Option("--from", metavar="DATE", help="First d
 ToOption = Annotated[str, typer.Option("--to", metavar="DATE", help="Last day (inclusive), YYYY-MM-DD.", show_default=False)]
 AccountingFormatOption = Annotated[render.AccountingFormat, typer.Option("--format", "-f", metavar=choices(render.AccountingFormat),
                                                                            help="Output format.")]
-
-
-def _period(start: str, end: str) -> reports.Period:
-    return reports.check_period(day_option("--from", start), day_option("--to", end))
 
 
 @command(report_app, "liability")
@@ -34,14 +28,14 @@ def liability(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = No
     """Points outstanding at the end of a day, valued and aged.
 
     With breakage, and aged by lot age and by time to expiry."""
-    ref, report = accounting.liability_report(snapshot(ctx), program, day_option("--as-of", as_of), breakage)
-    if report.unposted_expiries:
-        render.note(f"{report.unposted_expiries} expiries due by {report.as_of} are not posted yet "
-                    f"({report.unposted_points} points); they count as expired all the same")
+    report = ledger(ctx).liability(program, day_option("--as-of", as_of), breakage)
+    if report.unposted_expiries.lots:
+        render.note(f"{report.unposted_expiries.lots} expiries due by {report.as_of} are not posted yet "
+                    f"({report.unposted_expiries.points} points); they count as expired all the same")
     if report.unposted_voucher_returns:
         render.note(f"{report.unposted_voucher_returns} vouchers expired unused by {report.as_of} give their points "
                     "back, which `expire` has not posted yet: those points are not in this liability")
-    render.emit(accounting_out.liability_view(ref.code, report), fmt, output)
+    render.emit(accounting_out.liability_view(report), fmt, output)
 
 
 @command(report_app, "rollforward")
@@ -50,7 +44,7 @@ def rollforward(ctx: typer.Context, program: ProgramOption, start: FromOption, e
     """Opening to closing balance, with what moved between.
 
     Opening balance, points issued, redeemed, expired, clawed back and adjusted, closing balance; in money too."""
-    ref, report = accounting.rollforward_report(snapshot(ctx), program, _period(start, end))
+    ref, report = ledger(ctx).rollforward(program, day_option("--from", start), day_option("--to", end))
     if report.unposted_expiries:
         render.note(f"{report.unposted_expiries} expiries in the period are not posted yet; "
                     "they count as expired all the same")
@@ -71,7 +65,7 @@ def journal(ctx: typer.Context, program: ProgramOption, start: FromOption, end: 
 
     Balanced postings, one per day and kind, as CSV, a beancount file or an hledger journal."""
     declarations = not appending
-    j = accounting.journal_report(snapshot(ctx), program, _period(start, end), opening=declarations)
+    j = ledger(ctx).journal(program, day_option("--from", start), day_option("--to", end), opening=declarations)
     if fmt == render.JournalFormat.beancount:
         text = accounting_out.journal_beancount(j.ref.code, j.rollforward, j.accounts, j.entries, j.unit, declarations)
     elif fmt == render.JournalFormat.ledger:
@@ -92,7 +86,7 @@ def kpi_report(ctx: typer.Context, program: ProgramOption,
 
     Points issued, redeemed and expired, redemption and breakage rates, tiers, membership fees; --format
     csv gives (section, line, value) rows for a spreadsheet."""
-    ref, k = kpis.kpi_report(snapshot(ctx), program, day_option("--from", start), day_option("--to", end))
+    ref, k = ledger(ctx).kpis(program, day_option("--from", start), day_option("--to", end))
     render.emit(views.kpis_view(ref, k), fmt, output)
 
 
@@ -102,8 +96,7 @@ def partners(ctx: typer.Context, program: ProgramOption, start: FromOption, end:
     """What each partner issued and owes the program.
 
     Per partner: purchases, points issued and their value (what the partner owes the program)."""
-    period = _period(start, end)
-    ref, lines = reports.partner_report(snapshot(ctx), program, period)
+    ref, period, lines = ledger(ctx).partners(program, day_option("--from", start), day_option("--to", end))
     render.emit(views.partners_view(ref, period, lines), fmt, output)
 
 
@@ -113,8 +106,7 @@ def donations(ctx: typer.Context, program: ProgramOption, start: FromOption, end
     """What was donated to each charity, and is owed to it.
 
     Per charity: rewards donated, their points and the money owed to the charity."""
-    period = _period(start, end)
-    ref, lines = reports.donation_report(snapshot(ctx), program, period)
+    ref, period, lines = ledger(ctx).donations(program, day_option("--from", start), day_option("--to", end))
     render.emit(views.donations_view(ref, period, lines), fmt, output)
 
 
@@ -124,7 +116,7 @@ def vouchers(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = Non
     """Vouchers outstanding at the end of a day, and their value.
 
     Issued and not yet used, cancelled or expired: the liability's voucher line, voucher by voucher."""
-    found = voucher_ops.list_vouchers(snapshot(ctx), program, "issued", day_option("--as-of", as_of))
+    found = ledger(ctx).vouchers(program, "issued", day_option("--as-of", as_of))
     render.emit(voucher_views.vouchers_view(found, outstanding=True), fmt, output)
 
 
@@ -136,5 +128,5 @@ def expiring(ctx: typer.Context, program: ProgramOption,
     """Members whose points expire soon: a mail-merge list.
 
     With their email and the rewards their available points still buy."""
-    ref, day, lines = reports.expiring_report(snapshot(ctx), program, within, day_option("--as-of", as_of))
+    ref, day, lines = ledger(ctx).expiring(program, within, day_option("--as-of", as_of))
     render.emit(views.expiring_view(ref, day, within, lines), fmt, output)

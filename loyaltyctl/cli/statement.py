@@ -8,14 +8,12 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import clock, render
-from loyaltyctl.cli.common import OutputOption, ProgramOption, choices, command, day_option, snapshot
+from loyaltyctl.api import Ledger
+from loyaltyctl.cli.common import OutputOption, ProgramOption, choices, command, day_option, ledger
 from loyaltyctl.core.dates import local_date
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats import statements as written
-from loyaltyctl.operations import statement_batch as batch
-from loyaltyctl.operations import statements
-from loyaltyctl.operations.reports import check_period
-from loyaltyctl.storage import programs
+from loyaltyctl.values import Statement
 
 
 class StatementFormat(str, Enum):
@@ -34,22 +32,7 @@ RENDERERS = {
 }
 
 
-def statement_period(db, program: str, period: str | None, start: str | None, end: str | None) -> tuple[date, date]:
-    """--period YYYY-MM, or --from/--to, or the current month in the program's time zone."""
-    if period and (start or end):
-        raise BadInput("give either --period or --from/--to, not both")
-    if period:
-        return statements.period_of_month(period)
-    if start or end:
-        if not (start and end):
-            raise BadInput("--from and --to go together")
-        period_ = check_period(day_option("--from", start), day_option("--to", end))
-        return period_.start, period_.end
-    today = clock.today_in(programs.fetch_program_ref(db, program).timezone)
-    return statements.period_of_month(today.strftime("%Y-%m"))
-
-
-def _blocks(s: statements.Statement) -> list[render.Grid]:
+def _blocks(s: Statement) -> list[render.Grid]:
     unit = s.version.unit
     header = render.fields_grid(f"{s.version.name}: statement {s.start} to {s.end}", [
         ("member", f"{s.member.name} ({s.member.member_id})" if s.member.name else s.member.member_id),
@@ -87,25 +70,25 @@ def statement(
 
     Opening and closing balance, every entry, tier, expiring points, rewards and savings; --all writes
     one file per member (and an index) for a mail merge or a printer."""
-    db = snapshot(ctx)
-    first, last = statement_period(db, program, period, start, end)
+    books = ledger(ctx)
+    first, last = books.statement_period(program, period, day_option("--from", start), day_option("--to", end))
     if every:
         if output:
             raise BadInput("--all writes one file per member into --out-dir; -o is for one statement")
-        _batch(db, program, member, first, last, fmt, out_dir, include_inactive, sender)
+        _batch(books, program, member, first, last, fmt, out_dir, include_inactive, sender)
         return
     if member is None:
         raise BadInput("name a member, or give --all --out-dir DIR")
     if fmt == StatementFormat.eml:
         raise BadInput("--format eml is for batches: --all --out-dir DIR")
-    result = statements.member_statement(db, program, member, first, last)
+    result = books.statement(program, member, first, last)
     if fmt in (StatementFormat.table, StatementFormat.json):
         render.emit(render.Report(written.statement_json(result), _blocks(result)), fmt, output)
     else:
         render.emit_text(RENDERERS[fmt](result), output)
 
 
-def _batch(db, program: str, member: str | None, first: date, last: date, fmt: StatementFormat,
+def _batch(books: Ledger, program: str, member: str | None, first: date, last: date, fmt: StatementFormat,
            out_dir: Path | None, include_inactive: bool, sender: str | None) -> None:
     if member is not None:
         raise BadInput("--all writes every member; leave out the member id")
@@ -113,11 +96,10 @@ def _batch(db, program: str, member: str | None, first: date, last: date, fmt: S
         raise BadInput("--all needs --out-dir DIR")
     if fmt == StatementFormat.table:
         fmt = StatementFormat.html
-    sender = batch.email_sender(db, program, sender, last) if fmt == StatementFormat.eml else ""
+    sender = books.email_sender(program, sender, last) if fmt == StatementFormat.eml else ""
     renderer = _batch_renderer(fmt, sender)
-    total = programs.count_members(db, program)
-    with render.progress(total, f"statements {first} to {last}") as advance:
-        result = batch.write_statements(db, program, first, last, out_dir, fmt.value, renderer,
+    with render.progress(books.count_members(program), f"statements {first} to {last}") as advance:
+        result = books.write_statements(program, first, last, out_dir, fmt.value, renderer,
                                         include_inactive=include_inactive, on_member=advance)
     data = {"program": program, "from": first.isoformat(), "to": last.isoformat(), "written": result.written,
             "skipped_inactive": result.skipped_inactive, "skipped_no_email": result.skipped_no_email,

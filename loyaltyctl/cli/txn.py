@@ -16,13 +16,12 @@ from loyaltyctl.cli.common import (
     ProgramOption,
     RejectFileOption,
     command,
-    database,
+    ledger,
     report_rejects,
 )
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats.csv_input import parse_mapping
 from loyaltyctl.formats.sources import builtin_sources, load_source, source_text
-from loyaltyctl.operations.imports import import_transactions
 
 txn_app = typer.Typer(no_args_is_help=True, help="Import purchases and refunds.")
 source_app = typer.Typer(no_args_is_help=True, help="The source profiles exports are read with.")
@@ -79,8 +78,8 @@ def import_command(
     Idempotent by txn_id, atomic per run; skipped rows counted; exit 3 when rows were rejected."""
     profile = load_source(source)
     with _progress(file) as on_bytes:
-        summary = import_transactions(
-            database(ctx), program, file, source=profile, reject_file=reject_file,
+        summary = ledger(ctx).import_transactions(
+            program, file, source=profile, reject_file=reject_file,
             mapping=parse_mapping(column_map or []),
             delimiter=_delimiter(delimiter), dry_run=dry_run, strict=strict, create_members=create_members,
             on_bytes=on_bytes,

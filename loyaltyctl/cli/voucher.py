@@ -14,12 +14,10 @@ from loyaltyctl.cli.common import (
     ReportFormatOption,
     choices,
     command,
-    database,
+    ledger,
     day_option,
-    snapshot,
 )
 from loyaltyctl.formats import vouchers as views
-from loyaltyctl.operations import vouchers as ops
 
 voucher_app = typer.Typer(no_args_is_help=True, help="Vouchers: use one at the till, show, list, export.")
 
@@ -42,7 +40,7 @@ def use(ctx: typer.Context, program: ProgramOption, code: CodeArgument,
 
     Refused (exit 1) when it was used, cancelled or has expired, naming when and where; the same --order
     again changes nothing."""
-    result = ops.use_voucher(database(ctx), program, code, order, at, order_amount)
+    result = ledger(ctx).use_voucher(program, code, order=order, at=at, order_amount=order_amount)
     if result.duplicate:
         render.note(f"voucher {result.voucher.code} was already used for order {order}; nothing changed")
     title = f"Voucher {result.voucher.code}" + (" (already used)" if result.duplicate else " used")
@@ -52,7 +50,7 @@ def use(ctx: typer.Context, program: ProgramOption, code: CodeArgument,
 @command(voucher_app, "show")
 def show(ctx: typer.Context, program: ProgramOption, code: CodeArgument, fmt: FormatOption = render.Format.table) -> None:
     """One voucher: its member, reward, value and status."""
-    ref, voucher, now = ops.find_voucher(snapshot(ctx), program, code)
+    ref, voucher, now = ledger(ctx).voucher(program, code)
     render.emit(views.voucher_view(voucher, ref, now, f"Voucher {voucher.code}"), fmt)
 
 
@@ -62,7 +60,7 @@ def list_vouchers(ctx: typer.Context, program: ProgramOption, status: StatusOpti
     """The program's vouchers, as they stood at the end of a day.
 
     Each with its member, reward, value, last valid day and status; --status picks one kind."""
-    render.emit(views.vouchers_view(ops.list_vouchers(snapshot(ctx), program, status, day_option("--as-of", as_of))),
+    render.emit(views.vouchers_view(ledger(ctx).vouchers(program, status, day_option("--as-of", as_of))),
                 fmt, output)
 
 
@@ -79,5 +77,5 @@ def export(ctx: typer.Context, program: ProgramOption, status: StatusOption = "i
     """Codes for the shop: the vouchers still to be used, as CSV.
 
     --format shopify writes the one Code column the Shopify apps that load codes into a discount read."""
-    found = ops.list_vouchers(snapshot(ctx), program, status)
+    found = ledger(ctx).vouchers(program, status)
     render.emit_text(views.export_csv(found.vouchers, found.ref, fmt.value), output)

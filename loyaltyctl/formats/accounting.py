@@ -5,13 +5,18 @@ Journals are written as beancount, hledger/ledger or CSV postings.
 """
 
 from collections.abc import Sequence
+from decimal import Decimal
 
+from msgspec import convert
 from msgspec.structs import asdict
+
+from loyaltyctl import results
 
 from loyaltyctl.core.accounting import JournalEntry, Liability, Rollforward
 from loyaltyctl.formats.csv_output import csv_text
 from loyaltyctl.model import Accounting
-from loyaltyctl.money import MINOR_DIGITS, Money, format_money, plain_decimal
+from loyaltyctl.formats.shapes import plain
+from loyaltyctl.money import MINOR_DIGITS, Money, format_money, plain_decimal, to_minor
 from loyaltyctl.render import Grid, Report
 
 COLUMNS = ("line", "points", "value")
@@ -41,35 +46,46 @@ def liability_json(program: str, report: Liability) -> dict:
         "unposted_expiries": {"lots": report.unposted_expiries, "points": report.unposted_points},
         "vouchers_outstanding": {"count": report.vouchers, "value": _money(report.voucher_value, c)},
         "total_liability": _money(report.total, c),
+        "unposted_voucher_returns": report.unposted_voucher_returns,
     }
 
 
-def liability_sections(report: Liability) -> list[Grid]:
+def liability_result(program: str, report: Liability) -> results.Liability:
+    return convert(liability_json(program, report), results.Liability)
+
+
+def liability_sections(report: results.Liability) -> list[Grid]:
     c = report.currency
-    breakage = report.expected - report.gross
+
+    def money(value: Decimal) -> Money:
+        return Money(to_minor(value, c), c)
+
     return [
         _section("Liability", [
-            ("gross liability (members with a positive balance)", report.outstanding, Money(report.gross, c)),
-            ("points owed by members", -report.owed, Money(report.net - report.gross, c)),
-            ("net liability", report.net_points, Money(report.net, c)),
-            (f"expected breakage ({plain_decimal(report.breakage.rate)}, {report.breakage.basis})", None,
-             Money(breakage, c)),
-            ("expected liability (gross less breakage)", None, Money(report.expected, c)),
-            *([(f"vouchers outstanding ({report.vouchers})", None, Money(report.voucher_value, c)),
-               ("total liability (net points and vouchers)", None, Money(report.total, c))]
-              if report.vouchers else []),
+            ("gross liability (members with a positive balance)", report.outstanding_points,
+             money(report.gross_liability)),
+            ("points owed by members", -report.points_owed_by_members,
+             money(report.net_liability - report.gross_liability)),
+            ("net liability", report.net_points, money(report.net_liability)),
+            (f"expected breakage ({report.breakage_rate}, {report.breakage_basis})", None,
+             money(report.expected_liability - report.gross_liability)),
+            ("expected liability (gross less breakage)", None, money(report.expected_liability)),
+            *([(f"vouchers outstanding ({report.vouchers_outstanding.count})", None,
+                money(report.vouchers_outstanding.value)),
+               ("total liability (net points and vouchers)", None, money(report.total_liability))]
+              if report.vouchers_outstanding.count else []),
         ]),
-        _section("Aging by lot age", [(b.label, b.points, Money(b.value, c)) for b in report.by_age]),
-        _section("Aging by time to expiry", [(b.label, b.points, Money(b.value, c)) for b in report.by_expiry]),
+        _section("Aging by lot age", [(b.bucket, b.points, money(b.value)) for b in report.aging]),
+        _section("Aging by time to expiry", [(b.bucket, b.points, money(b.value)) for b in report.aging_by_expiry]),
         _section("Parameters", [
             ("as of (end of day)", None, report.as_of),
             ("currency", None, c),
             ("point value", None, report.point_value),
-            ("breakage rate", None, report.breakage.rate),
-            ("breakage basis", None, report.breakage.description),
+            ("breakage rate", None, report.breakage_rate),
+            ("breakage basis", None, report.breakage_note),
             ("members with points", None, report.members_with_points),
-            ("unposted expiries counted as expired (lots)", None, report.unposted_expiries),
-            ("unposted expiries counted as expired (points)", None, report.unposted_points),
+            ("unposted expiries counted as expired (lots)", None, report.unposted_expiries.lots),
+            ("unposted expiries counted as expired (points)", None, report.unposted_expiries.points),
         ], record=True),
     ]
 
@@ -196,9 +212,9 @@ def journal_csv(program: str, report: Rollforward, entries: Sequence[JournalEntr
     return csv_text(JOURNAL_CSV_COLUMNS, rows)
 
 
-def liability_view(program: str, report: Liability) -> Report:
-    return Report(liability_json(program, report),
-                  [f"Points liability of {program} as of the end of {report.as_of} ({report.currency})",
+def liability_view(report: results.Liability) -> Report:
+    return Report(plain(report),
+                  [f"Points liability of {report.program} as of the end of {report.as_of} ({report.currency})",
                    *liability_sections(report)])
 
 

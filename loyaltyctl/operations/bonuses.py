@@ -13,6 +13,7 @@ from pathlib import Path
 
 from msgspec import Struct
 
+from loyaltyctl.values import DayBonusRun
 from loyaltyctl.operations.definitions import version_in_force
 from loyaltyctl.storage.db import Store
 
@@ -108,15 +109,6 @@ class Referrals:
             credit_bonus(poster, referrer, bonuses.referral_referrer, at, referrer_key,
                          f"referral bonus: referred {member_id}")
         return bonuses.referral_referee + bonuses.referral_referrer
-
-
-class DayBonusRun(Struct, frozen=True):
-    program: str
-    day: date
-    members: int  # paid by this run
-    points: int
-    already_paid: int  # celebrating today, paid by an earlier run
-    bonus: int  # points per member (0: the program has no such bonus)
 
 
 class _DayBonus(Struct, frozen=True):

@@ -10,7 +10,9 @@ from loyaltyctl.storage.db import Store
 from loyaltyctl.core.dates import add_months, cutoff, local_date, start_of_day, supported_day
 from loyaltyctl.core.statements import Line, Movement, affordable, available_points, statement_lines
 from loyaltyctl.core.tiers import TierStatus
+from loyaltyctl import clock
 from loyaltyctl.errors import BadInput
+from loyaltyctl.operations.reports import check_period
 from loyaltyctl.model import Member, Program, Reward
 from loyaltyctl.operations.ledger import expiring_until
 from loyaltyctl.operations.definitions import program_versions
@@ -32,6 +34,22 @@ def period_of_month(text: str) -> tuple[date, date]:
     except ValueError as error:
         raise BadInput(f"--period {error}") from None
     return first, add_months(first, 1) - timedelta(days=1)
+
+
+def statement_period(db: Store, program: str, period: str | None, start: date | None, end: date | None
+                     ) -> tuple[date, date]:
+    """--period YYYY-MM, or --from/--to, or the current month in the program's time zone."""
+    if period and (start or end):
+        raise BadInput("give either --period or --from/--to, not both")
+    if period:
+        return period_of_month(period)
+    if start or end:
+        if not (start and end):
+            raise BadInput("--from and --to go together")
+        found = check_period(start, end)
+        return found.start, found.end
+    today = clock.today_in(programs.fetch_program_ref(db, program).timezone)
+    return period_of_month(today.strftime("%Y-%m"))
 
 
 class StatementBuilder:

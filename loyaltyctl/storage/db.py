@@ -109,17 +109,20 @@ class Store:
         self._begin(programs, mode)
         self._kept = {}
 
+    in_snapshot = False
+
     def begin_snapshot(self) -> None:
         """Start a read-only transaction that sees one consistent state (a report, a copy, a backup)."""
         self._begin_snapshot()
         self._kept = {}
+        self.in_snapshot = True
 
     def commit(self) -> None:
         self._kept = None
         self._commit()
 
     def rollback(self) -> None:
-        self._kept = None
+        self._kept, self.in_snapshot = None, False
         self._rollback()
 
     def remember(self, key: tuple, compute: Callable[[], Any]) -> Any:

@@ -2,20 +2,10 @@
 
 from datetime import date
 
-from msgspec import Struct
-
 from loyaltyctl.storage.db import Store
 
 from loyaltyctl.core.periods import ClosedThrough
-
-
-class Close(Struct, frozen=True):
-    through: date
-    closed_before: int
-    expiries_posted: int
-    closing_points: int  # net points outstanding at the end of `through`, as the close saw them
-    closing_liability: int  # their value, minor units
-    recorded_at: int
+from loyaltyctl.values import Close
 
 
 _COLUMNS = "through, closed_before, expiries_posted, closing_points, closing_liability, recorded_at"

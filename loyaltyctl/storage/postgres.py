@@ -17,7 +17,7 @@ from functools import lru_cache
 from msgspec import Struct
 from urllib.parse import urlsplit, urlunsplit
 
-from loyaltyctl.errors import BadInput, LoyaltyError, Refused
+from loyaltyctl.errors import BadInput, Contended, LoyaltyError, Refused
 from loyaltyctl.storage.db import EXCLUSIVE, OPTIMISTIC, SHARED, Conflict, Store
 from loyaltyctl.storage.migrations import refuse_unknown
 
@@ -379,11 +379,13 @@ def open_postgres(url: str, *, create: bool) -> PostgresStore:
     return store
 
 
-_BUSY = ("40001", "40P01", "55P03", "57014")  # serialization failure, deadlock, lock not available, cancelled
+_CROSSED = ("40001", "40P01")  # serialization failure, deadlock: the same call can simply run again
+_BUSY = ("55P03", "57014")  # lock not available (after the lock timeout), cancelled
 # Unique keys two first writes can race for (one program created by two tills, the schema by two
-# processes): the loser's command can simply run again. Any other duplicate key is a defect.
+# processes, one idempotency key or voucher code by two postings): the loser's call can simply run again.
+# Any other duplicate key is a defect.
 _RACED = {"programs_code_key", f"idx_{MIGRATIONS_TABLE}_migration_set_name", "pg_type_typname_nsp_index",
-          "pg_class_relname_nsp_index", "pg_namespace_nspname_index"}
+          "pg_class_relname_nsp_index", "pg_namespace_nspname_index", "entries_key", "vouchers_code_key"}
 
 
 def postgres_refusal(error: BaseException, location: str | None = None) -> LoyaltyError | None:
@@ -393,6 +395,8 @@ def postgres_refusal(error: BaseException, location: str | None = None) -> Loyal
     state = error.sqlstate or ""
     where = f"{location}: " if location else ""
     message = (error.diag.message_primary or str(error)).strip()
+    if state in _CROSSED:
+        return Contended(f"database is busy ({message}); try again")
     if state in _BUSY:
         return Refused(f"database is busy ({message}); try again")
     if state.startswith("53"):
@@ -403,7 +407,7 @@ def postgres_refusal(error: BaseException, location: str | None = None) -> Loyal
     if state == "42501":
         return BadInput(f"{where}permission denied ({message})")
     if state == "23505" and error.diag.constraint_name in _RACED:
-        return Refused(f"another writer got there first ({message}); try again")
+        return Contended(f"another writer got there first ({message}); try again")
     if isinstance(error, psycopg.OperationalError):
         return Refused(f"{where}lost the database connection ({message}); nothing was committed, try again")
     return None

@@ -258,6 +258,7 @@ JANUARY_LIABILITY = {
                                (TO_EXPIRY[3], 0, "0.00"), (TO_EXPIRY[4], 200, "3.00")),
     "unposted_expiries": {"lots": 0, "points": 0},
     "vouchers_outstanding": {"count": 0, "value": "0.00"}, "total_liability": "13.65",  # no vouchers: the net
+    "unposted_voucher_returns": 0,
 }
 # End of 2026-02-28 (cut-offs: 90 days back = 2025-11-30, 180 = 2025-09-01, 365 = 2025-02-28):
 #   held: T4 60, T2 60, T3 60, BD 60, T5 30 (all earned since 11-30) -> 0-90: 270
@@ -279,6 +280,7 @@ FEBRUARY_LIABILITY = {
                                (TO_EXPIRY[3], 0, "0.00"), (TO_EXPIRY[4], 200, "3.00")),
     "unposted_expiries": {"lots": 1, "points": 40},
     "vouchers_outstanding": {"count": 0, "value": "0.00"}, "total_liability": "6.60",
+    "unposted_voucher_returns": 0,
 }
 # End of 2026-03-31 (cut-offs: 90 days back = 2025-12-31, 180 = 2025-10-02, 365 = 2025-03-31):
 #   held: T7 45 (03-30), T5 30 (02-25), T8 11 (03-31), BD 60 (02-14), T6 70 (03-03) -> 0-90: 216
@@ -302,6 +304,7 @@ MARCH_LIABILITY = {
                                (TO_EXPIRY[3], 0, "0.00"), (TO_EXPIRY[4], 200, "3.00")),
     "unposted_expiries": {"lots": 4, "points": 230},
     "vouchers_outstanding": {"count": 0, "value": "0.00"}, "total_liability": "6.24",
+    "unposted_voucher_returns": 0,
 }
 MONTH_ENDS = {"2026-01-31": JANUARY_LIABILITY, "2026-02-28": FEBRUARY_LIABILITY, "2026-03-31": MARCH_LIABILITY}
 

@@ -24,7 +24,10 @@ def ledger(tmp_path):
 def test_verify_passes_on_an_untouched_ledger(ledger):
     result = run("db", "verify", "--format", "json")
     assert result.exit_code == 0
-    assert json_of(result) == {"ok": True, "entries": 7, "first_bad_entry": None, "problems": []}
+    verified = json_of(result)
+    sealed = verified.pop("seals")  # the `expire` run sealed the club's ledger: its digest, to keep elsewhere
+    assert verified == {"ok": True, "entries": 7, "first_bad_entry": None, "problems": []}
+    assert list(sealed) == ["club"] and len(bytes.fromhex(sealed["club"])) == 32
 
 
 def json_of(result):
