@@ -21,6 +21,7 @@ class RoundTripCounter:
         self.url = urlunsplit(parts._replace(netloc=f"{netloc[0]}@127.0.0.1:{port}" if len(netloc) == 2
                                              else f"127.0.0.1:{port}"))
         self.count = 0
+        self.cut_at: int | None = None  # the round trip whose answer never arrives (the connection drops)
         self._lock = threading.Lock()
         self._client_turn: dict[int, bool] = {}
         threading.Thread(target=self._accept, daemon=True).start()
@@ -51,6 +52,10 @@ class RoundTripCounter:
                     if from_client and not self._client_turn[key]:
                         self.count += 1
                     self._client_turn[key] = from_client
+                    cut = not from_client and self.cut_at is not None and self.count >= self.cut_at
+                if cut:  # the server answered; the network loses the answer and the connection
+                    self.cut_at = None
+                    break
                 target.sendall(data)
         except OSError:
             pass

@@ -334,9 +334,9 @@ def post_reverse(db: Store, program: str, entry_id: int, reason: str, key: str |
             raise Refused(f"--at {local_date(counter.at, counter.ref.timezone)} is before entry {entry_id} "
                           f"({local_date(target.effective_at, counter.ref.timezone)}); a reversal comes after it")
         member_row, member = counter.member(target.member_id)
-        if target.kind == "redeem" and (voucher := voucher_store.fetch_voucher_of_entry(db, target.id)):
+        if voucher := counter.reads.vouchers.get(target.id):
             refuse_reversal(voucher, counter.at, counter.ref.timezone)
-        taken_back = {side.id: store.fetch_clawed_back(db, side.id) for side in found if side.points > 0}
+        taken_back = counter.reads.clawed_back
 
         def reversal(book: Book) -> list[NewEntry]:
             entries = []

@@ -106,6 +106,7 @@ class Store:
 
     def begin(self, programs: Sequence[str], mode: str = EXCLUSIVE) -> None:
         """Start a write holding what it needs up front (see `write`)."""
+        self.reopen_if_lost()
         self._begin(programs, mode)
         self._kept = {}
 
@@ -113,6 +114,7 @@ class Store:
 
     def begin_snapshot(self) -> None:
         """Start a read-only transaction that sees one consistent state (a report, a copy, a backup)."""
+        self.reopen_if_lost()
         self._begin_snapshot()
         self._kept = {}
         self.in_snapshot = True
@@ -230,6 +232,9 @@ class Store:
 
     def close(self) -> None:
         raise NotImplementedError
+
+    def reopen_if_lost(self) -> None:
+        """Open the connection again if the server dropped it (a file's never is)."""
 
 
 class Discard(Exception):

@@ -13,9 +13,11 @@ from msgspec import Struct
 from loyaltyctl.core.balances import UNKNOWN, Kept, MemberLedger
 from loyaltyctl.core.chain import GENESIS, entry_digest
 from loyaltyctl.core.posting import Book, Debt, Lot, PostedExpiry, Posting, Refund
+from loyaltyctl.core.vouchers import Voucher
 from loyaltyctl.model import Entry, Member
 from loyaltyctl.storage.db import Ids, Store, in_chunks
 from loyaltyctl.storage.members import MEMBER_COLUMNS, MEMBER_FIELDS, member_from_row
+from loyaltyctl.storage.vouchers import VOUCHER_COLUMNS, VOUCHERS_FROM, voucher_from_row
 
 
 class NewEntry(Struct, frozen=True):
@@ -432,6 +434,8 @@ class CounterReads(Struct):
     book: Book
     about: tuple[int, ...]
     reversals: dict[int, int]  # of the entries in `about`, those reversed already: the reversal's id
+    clawed_back: dict[int, int]  # of the credits in `about`, what refunds took back (net of reversed clawbacks)
+    vouchers: dict[int, Voucher]  # of the redemptions in `about`, the voucher each issued
     entry_ids: Ids
     lot_ids: Ids
 
@@ -463,6 +467,8 @@ def read_counter(db: Store, program_id: int, program: str, idents: Sequence[str]
                UNION SELECT {_LOT_COLUMNS} FROM lots WHERE entry IN ({about_marks})
                UNION SELECT {_LOT_COLUMNS} FROM lots
                      WHERE id IN (SELECT lot FROM consumptions WHERE debit IN ({about_marks}))"""
+    clawbacks = f"""FROM entries c LEFT JOIN entries r ON r.ref = c.id AND r.kind = 'reverse'
+                    WHERE c.ref IN ({about_marks}) AND c.kind = 'clawback'"""
     read = db.execute(
         f"""SELECT (SELECT epoch FROM programs WHERE id = :p),
                    {db.json_rows(f"m.id, {MEMBER_COLUMNS}, {', '.join(ledger_columns)}",
@@ -474,8 +480,10 @@ def read_counter(db: Store, program_id: int, program: str, idents: Sequence[str]
                    {db.json_rows(_ENTRY_COLUMNS, "FROM entries e JOIN members m ON m.id = e.member"
                                                  " WHERE e.program_id = :p AND e.key = :key")},
                    {db.json_rows("ref, id", f"FROM entries WHERE kind = 'reverse' AND ref IN ({about_marks})")},
+                   {db.json_rows("c.ref, -c.points, coalesce(r.points, 0)", clawbacks)},
+                   {db.json_rows(VOUCHER_COLUMNS, f"{VOUCHERS_FROM} WHERE v.entry IN ({about_marks})")},
                    {db.next_ids("entries", entry_ids)}, {db.next_ids("lots", lot_ids)}""", params)
-    epoch, rows, held, debts, takes, keyed, reversed_, first_entry, first_lot = read.fetchone()
+    epoch, rows, held, debts, takes, keyed, reversed_, clawed, vouchers, first_entry, first_lot = read.fetchone()
     members: dict[str, tuple[int, Member, MemberLedger]] = {}
     revisions = []
     for row in db.json_value(rows):
@@ -493,9 +501,12 @@ def read_counter(db: Store, program_id: int, program: str, idents: Sequence[str]
                 first_lots)
     for debit, lot, points, _ in sorted(db.json_value(takes), key=lambda take: (take[0], take[3])):
         book.taken_by.setdefault(debit, []).append((lot, points))
-    key_rows = db.json_value(keyed)
+    key_rows, clawed_back = db.json_value(keyed), dict.fromkeys(about, 0)
+    for credit, taken, given_back in db.json_value(clawed):
+        clawed_back[credit] += taken - given_back
     return CounterReads(epoch, members, Entry(*key_rows[0]) if key_rows else None, book, tuple(about),
-                        dict(db.json_value(reversed_)), first_entries, first_lots)
+                        dict(db.json_value(reversed_)), clawed_back,
+                        {row[4]: voucher_from_row(row) for row in db.json_value(vouchers)}, first_entries, first_lots)
 
 
 def _guard_counter(db: Store, program_id: int, epoch: int, revisions: Sequence[tuple[int, int]]) -> None:

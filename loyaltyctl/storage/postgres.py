@@ -126,6 +126,15 @@ class _Write(Struct):
     update: tuple[str, ...] = ()  # upsert: the columns set where the key is taken
 
 
+def _overlap(first: _Write, second: _Write, key: str | None) -> bool:
+    """Whether two writes of a table may touch the same row: the same `key` value in both (any row, where
+    either has no such column)."""
+    if key not in first.columns or key not in second.columns:
+        return True
+    values = {row[first.columns.index(key)] for row in first.rows}
+    return any(row[second.columns.index(key)] in values for row in second.rows)
+
+
 class PostgresStore(Store):
     dialect = "postgresql"
     migrations_table = MIGRATIONS_TABLE
@@ -133,7 +142,7 @@ class PostgresStore(Store):
     share_lock = "FOR KEY SHARE"  # a posting's lock on its program: program-wide writes lock it FOR UPDATE
 
     def __init__(self, conn: "psycopg.Connection", url: str):
-        self.conn, self.location = conn, shown(url)
+        self.conn, self.location, self._url = conn, shown(url), url
         self._cursors = 0
         self._pipeline: "psycopg.Pipeline | None" = None  # a shared write's statements, sent without waiting
         self._writes: list[_Write] = []  # a posting's rows, sent as one statement (`_flush`)
@@ -178,15 +187,17 @@ class PostgresStore(Store):
         self._queue(_Write("upsert", table, tuple(columns), list(rows), key, tuple(update)))
 
     def _queue(self, write: _Write) -> None:
-        """Keep a posting's rows for one statement; rows for a table that already has pending inserts or
-        updates go after those are sent (a statement's parts cannot see each other's rows)."""
+        """Keep a posting's rows for one statement. A statement's parts cannot see each other's rows, so
+        rows that change a row another part already inserts or updates go after those are sent."""
         if not write.rows:
             return
         for pending in self._writes:
-            if pending.table == write.table:
-                if write.kind == pending.kind == "insert" and pending.columns == write.columns:
-                    pending.rows.extend(write.rows)
-                    return
+            if pending.table != write.table:
+                continue
+            if write.kind == pending.kind == "insert" and pending.columns == write.columns:
+                pending.rows.extend(write.rows)
+                return
+            if write.kind != "insert" and _overlap(pending, write, write.key):
                 if self._mode == OPTIMISTIC:
                     raise Conflict  # two statements: only a transaction holding locks can
                 self._flush()
@@ -354,11 +365,15 @@ class PostgresStore(Store):
     def close(self) -> None:
         self.conn.close()
 
+    def reopen_if_lost(self) -> None:
+        """A connection the server or the network dropped is opened again (a posting cut off half way is
+        then posted again by its caller, with the same key, once)."""
+        if self.conn.closed or self.conn.info.status == psycopg.pq.ConnStatus.BAD:
+            self.conn = _connect(self._url)
+            self._pipeline, self._writes, self._mode, self._guard = None, [], None, None
 
-def open_postgres(url: str, *, create: bool) -> PostgresStore:
-    """Connect in autocommit mode (each read sees what is committed; writes go through `write()`)."""
-    if psycopg is None:
-        raise BadInput("a PostgreSQL database needs the psycopg driver: pip install 'loyaltyctl[postgres]'")
+
+def _connect(url: str) -> "psycopg.Connection":
     try:
         conn = psycopg.connect(url, autocommit=True)
     except psycopg.Error as error:
@@ -366,6 +381,14 @@ def open_postgres(url: str, *, create: bool) -> PostgresStore:
         raise BadInput(f"{shown(url)}: cannot connect: {reason}") from None
     conn.adapters.register_loader("numeric", _WholeNumber)
     conn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+    return conn
+
+
+def open_postgres(url: str, *, create: bool) -> PostgresStore:
+    """Connect in autocommit mode (each read sees what is committed; writes go through `write()`)."""
+    if psycopg is None:
+        raise BadInput("a PostgreSQL database needs the psycopg driver: pip install 'loyaltyctl[postgres]'")
+    conn = _connect(url)
     store = PostgresStore(conn, url)
     tables = store.tables()
     if MIGRATIONS_TABLE in tables:
@@ -409,5 +432,6 @@ def postgres_refusal(error: BaseException, location: str | None = None) -> Loyal
     if state == "23505" and error.diag.constraint_name in _RACED:
         return Contended(f"another writer got there first ({message}); try again")
     if isinstance(error, psycopg.OperationalError):
-        return Refused(f"{where}lost the database connection ({message}); nothing was committed, try again")
+        return Refused(f"{where}lost the database connection ({message}); what was under way may or may not be "
+                       "written: run it again (a posting with the same --key posts once)")
     return None

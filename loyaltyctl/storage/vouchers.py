@@ -6,13 +6,13 @@ from decimal import Decimal
 from loyaltyctl.core.vouchers import Voucher
 from loyaltyctl.storage.db import Store
 
-_COLUMNS = """v.code, v.member, m.member_id, v.reward, v.entry, v.points, v.value, v.issued_at, v.expires_at,
+VOUCHER_COLUMNS = """v.code, v.member, m.member_id, v.reward, v.entry, v.points, v.value, v.issued_at, v.expires_at,
               v.returns_points, v.percent, u.used_at, u.order_ref, u.value_used,
               (SELECT min(r.effective_at) FROM entries r WHERE r.ref = v.entry AND r.kind = 'reverse')"""
-_FROM = "FROM vouchers v JOIN members m ON m.id = v.member LEFT JOIN voucher_uses u ON u.voucher = v.id"
+VOUCHERS_FROM = "FROM vouchers v JOIN members m ON m.id = v.member LEFT JOIN voucher_uses u ON u.voucher = v.id"
 
 
-def _voucher(row: tuple) -> Voucher:
+def voucher_from_row(row: tuple) -> Voucher:
     return Voucher(*row[:9], bool(row[9]), None if row[10] is None else Decimal(row[10]), *row[11:])
 
 
@@ -26,21 +26,21 @@ def insert_voucher(db: Store, program_id: int, voucher: Voucher) -> None:
 
 def fetch_voucher(db: Store, code: str) -> tuple[str, Voucher] | None:
     """(program code, voucher) of a code in any program, or None."""
-    row = db.execute(f"SELECT p.code, {_COLUMNS} {_FROM} JOIN programs p ON p.id = v.program_id WHERE v.code = ?",
+    row = db.execute(f"SELECT p.code, {VOUCHER_COLUMNS} {VOUCHERS_FROM} JOIN programs p ON p.id = v.program_id WHERE v.code = ?",
                      [code]).fetchone()
-    return (row[0], _voucher(row[1:])) if row else None
+    return (row[0], voucher_from_row(row[1:])) if row else None
 
 
 def fetch_voucher_of_entry(db: Store, entry: int) -> Voucher | None:
-    row = db.execute(f"SELECT {_COLUMNS} {_FROM} WHERE v.entry = ?", [entry]).fetchone()
-    return _voucher(row) if row else None
+    row = db.execute(f"SELECT {VOUCHER_COLUMNS} {VOUCHERS_FROM} WHERE v.entry = ?", [entry]).fetchone()
+    return voucher_from_row(row) if row else None
 
 
 def fetch_vouchers(db: Store, program_id: int, issued_before: int | None = None) -> list[Voucher]:
     """The program's vouchers (issued before an instant, if given), oldest first."""
-    rows = db.execute(f"SELECT {_COLUMNS} {_FROM} WHERE v.program_id = ? AND v.issued_at < ? ORDER BY v.issued_at, v.code",
+    rows = db.execute(f"SELECT {VOUCHER_COLUMNS} {VOUCHERS_FROM} WHERE v.program_id = ? AND v.issued_at < ? ORDER BY v.issued_at, v.code",
                       [program_id, issued_before if issued_before is not None else 2**62])
-    return [_voucher(row) for row in rows]
+    return [voucher_from_row(row) for row in rows]
 
 
 def returnable_points(db: Store, voucher: Voucher) -> int:

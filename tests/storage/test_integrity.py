@@ -111,3 +111,88 @@ def test_backup_into_a_missing_folder_is_bad_usage(ledger, tmp_path):
     result = run("db", "backup", target)
     assert (result.exit_code, result.stderr) == (2, f"error: {target}: cannot create the file: "
                                                     f"there is no folder {target.parent}\n")
+
+
+def behind_the_tools_back(location, *statements: str) -> None:
+    """Change the ledger as a superuser with a SQL shell could: with the append-only triggers off."""
+    if str(location).startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(str(location), autocommit=True) as conn:
+            conn.execute("SET session_replication_role = replica")  # user triggers and foreign keys off
+            for statement in statements:
+                conn.execute(statement)
+        return
+    conn = sqlite3.connect(location)
+    for trigger in ("entries_no_update", "entries_no_delete", "seals_no_update", "seals_no_delete",
+                    "seal_heads_no_update", "seal_heads_no_delete"):
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+
+
+def verify_problem(expected_entry=None) -> str:
+    result = run("db", "verify", "--format", "json")
+    assert result.exit_code == 1
+    verified = json_of(result)
+    assert (verified["ok"], verified["first_bad_entry"]) == (False, expected_entry)
+    return verified["problems"][0]
+
+
+def member_row(member_id: str) -> int:
+    return query("SELECT id FROM members WHERE member_id = ?", [member_id])[0][0]
+
+
+# The ledger fixture's chains, entry ids in posting order: M1: 1 earn, 3 redeem, 4 transfer out;
+# M2: 2 earn (2025-02-01), 5 transfer in, 6 adjust, 7 the expiry of entry 2's points on 2026-02-01.
+
+
+def test_an_entry_removed_from_a_members_chain_is_found(ledger, db_path):
+    second = query("SELECT id FROM entries WHERE member = ? AND seq = 2", [member_row("M1")])[0][0]
+    behind_the_tools_back(db_path, f"DELETE FROM entries WHERE id = {second}")
+    assert verify_problem(second + 1) == (f"entry {second + 1}: member M1's entry number 3 follows number 1 "
+                                          "(an entry was removed, inserted or moved)")
+
+
+def test_an_entry_inserted_with_a_forged_digest_is_found(ledger, db_path):
+    m2 = member_row("M2")
+    behind_the_tools_back(db_path,
+        f"""INSERT INTO entries (id, program_id, member, seq, kind, points, effective_at, recorded_at, hash)
+            SELECT 999, program_id, member, 99, 'adjust', 500, effective_at, recorded_at, hash
+            FROM entries WHERE member = {m2} AND seq = 1""")
+    assert verify_problem(999) == "entry 999: member M2's entry number 99 follows number 4 (an entry was removed, " \
+                                  "inserted or moved)"
+
+
+def test_a_members_history_removed_with_their_head_is_found_against_the_seal(ledger, db_path):
+    """Rewriting a member's row to match a cut chain passes the chain check; the seal still names the
+    entries that were there when it was made."""
+    m2 = member_row("M2")
+    behind_the_tools_back(db_path, f"DELETE FROM entries WHERE member = {m2}",
+                          f"UPDATE members SET head_seq = 0, head_hash = NULL WHERE id = {m2}")
+    assert verify_problem().startswith("member M2: entry number 4, sealed by seal")
+
+
+def test_a_rewritten_seal_is_found_and_the_digest_to_keep_changes(ledger, db_path):
+    kept = json_of(run("db", "seal", "--format", "json"))["seals"]["club"]  # nothing new: the expiry run's seal stands
+    assert json_of(run("db", "verify", "--format", "json"))["seals"]["club"] == kept
+    behind_the_tools_back(db_path, "UPDATE seal_heads SET seq = seq - 1 WHERE seq > 1")
+    assert verify_problem().endswith("does not match what it records (seals changed or removed?)")
+
+
+def test_a_kept_balance_changed_is_found(ledger, db_path):
+    behind_the_tools_back(db_path, "UPDATE members SET kept_points = kept_points + 50 WHERE kept_at IS NOT NULL")
+    result = run("db", "verify", "--format", "json")
+    assert result.exit_code == 1
+    assert any(problem.startswith("member M") and "keeps" in problem for problem in json_of(result)["problems"])
+
+
+def test_db_seal_seals_what_grew_since(ledger):
+    before = json_of(run("db", "verify", "--format", "json"))["seals"]["club"]
+    post("earn", "-p", "club", "M1", "5", "-r", "after the seal")
+    assert json_of(run("db", "verify", "--format", "json"))["seals"]["club"] == before  # not sealed yet
+    sealed = json_of(run("db", "seal", "--format", "json"))["seals"]["club"]
+    assert sealed != before and json_of(run("db", "verify", "--format", "json"))["seals"]["club"] == sealed
+    assert run("db", "verify").exit_code == 0

@@ -76,3 +76,61 @@ def test_previous_release_database_migrates_in_place_and_keeps_its_figures(previ
     finally:
         if drop:
             drop()
+
+
+@pytest.mark.sqlite_only
+def test_the_upgrade_verifies_the_program_chains_and_seals_where_each_ended(previous_file):
+    import sqlite3
+
+    conn = sqlite3.connect(previous_file)
+    ends = dict(conn.execute("SELECT program_id, entry FROM chain_heads").fetchall())
+    conn.close()
+    sealed = json.loads(ok("--db", previous_file, "db", "verify", "--format", "json"))["seals"]
+    assert sorted(sealed) == sorted(PROGRAMS)  # a seal a program, its digest to keep elsewhere
+    conn = sqlite3.connect(previous_file)
+    assert dict(conn.execute("SELECT program_id, legacy_entry FROM seals").fetchall()) == ends
+    assert conn.execute("SELECT count(*) FROM entries WHERE seq IS NOT NULL").fetchone()[0] == 0  # none rewritten
+    conn.close()
+
+
+@pytest.mark.sqlite_only
+def test_an_upgrade_will_not_seal_a_broken_chain(previous_file):
+    import sqlite3
+
+    conn = sqlite3.connect(previous_file)
+    conn.execute("DROP TRIGGER entries_no_update")
+    edited = conn.execute("SELECT min(id) FROM entries WHERE kind = 'earn'").fetchone()[0]
+    conn.execute(f"UPDATE entries SET points = points + 1 WHERE id = {edited}")
+    conn.commit()
+    conn.close()
+    result = run("--db", previous_file, "balance", "-p", "corner-cafe", "M001")
+    assert (result.exit_code, result.stderr) == (2, (
+        f"error: {previous_file}: the ledger's hash chain does not verify at entry {edited}; this loyaltyctl seals the "
+        "chain as it upgrades the database and will not seal a broken one (restore a backup, or run `db verify` "
+        "with the loyaltyctl that wrote it)\n"))
+
+
+@pytest.mark.postgres_only
+def test_a_postgresql_database_of_the_previous_release_migrates_in_place_and_keeps_its_figures(backend):
+    """Restored from the previous release's own dump: opened by this release it verifies that release's
+    chains, seals them, and prints what that release printed."""
+    import psycopg
+
+    db, drop = new_postgres_database()
+    dump = gzip.decompress((PREVIOUS / "postgres" / "demo.sql.gz").read_bytes()).decode()
+    with psycopg.connect(db, autocommit=True) as conn:  # psql's meta-commands (\restrict) left out
+        conn.execute("\n".join(line for line in dump.splitlines() if not line.startswith("\\")))
+    try:
+        verified = json.loads(ok("--db", db, "db", "verify", "--format", "json"))  # migrated by its first command
+        assert verified["ok"] and sorted(verified["seals"]) == sorted(PROGRAMS)
+        for program in PROGRAMS:
+            printed = json.loads((PREVIOUS / "postgres" / f"liability-{program}.json").read_text())
+            liability = json.loads(ok("--db", db, "report", "liability", "-p", program, "--as-of", "2026-10-31",
+                                      "-f", "json"))
+            assert liability == printed | {"unposted_voucher_returns": 0}, program
+        posted = json.loads(ok("--db", db, "earn", "-p", "corner-cafe", "M001", "7", "-r", "after the upgrade",
+                               "-f", "json"))
+        assert posted["entries"][0]["points"] == 7
+        assert json.loads(ok("--db", db, "db", "verify", "--format", "json"))["ok"]
+    finally:
+        drop()
