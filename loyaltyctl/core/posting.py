@@ -174,6 +174,7 @@ class Book:
         self.taken_by: dict[int, list[tuple[int, int]]] = {}  # debit -> [(lot, points)] this book recorded
         self.clawbacks: dict[int, list[int]] = {}  # credit -> the clawback debits against it, in posting order
         self.returned: dict[int, int] = {}  # clawback debit -> points revisions gave back from it
+        self.restored: dict[tuple[int, int], int] = {}  # (clawback debit, lot) -> points put back into the lot
         self.revisions: list["Revision"] = []  # clawbacks this replay found wrong (see `replay`)
 
     def _owe(self, debt: Debt) -> None:
@@ -289,17 +290,35 @@ class Book:
             self.credit(entry, member, amount, at, origin.expires_at, issued_at=origin.origin)
 
     def return_clawed(self, entry: int, member: int, credit: int, points: int, at: int) -> None:
-        """A clawback revised down: give back `points` from the credit's clawbacks, newest first, as
-        reversing that much of each would."""
+        """A clawback revised down: give back `points` from the credit's clawbacks, newest first, as if that
+        much of each had never been taken (`_undo_clawback`)."""
         left = points
         for debit in reversed(self.clawbacks.get(credit, [])):
             debt = self.debts.get(debit)
             took = sum(taken for _, taken in self.taken_by.get(debit, [])) + (debt.points if debt else 0)
             amount = min(left, took - self.returned.get(debit, 0))
             if amount > 0:
-                self.give_back(entry, member, debit, amount, at)
+                self._undo_clawback(entry, member, debit, amount, at)
                 self.returned[debit] = self.returned.get(debit, 0) + amount
                 left -= amount
+        if left:
+            self.credit(entry, member, left, at, None)
+
+    def _undo_clawback(self, entry: int, member: int, debit: int, points: int, at: int) -> None:
+        """Part of a clawback undone: what it still owes is cancelled first (by a lot that pays the member's
+        debts), then the points it took go back into the very lots they came from, newest take first, as
+        if never taken: they stay the purchase's points, with its expiry (into a lot past its expiry they
+        come back expired: breakage is never revived)."""
+        owed = min(self.owed_by(debit), points)
+        if owed:
+            self.credit(entry, member, owed, at, None)
+        left = points - owed
+        for lot_id, taken in reversed(self.taken_by.get(debit, [])):
+            back = min(left, taken - self.restored.get((debit, lot_id), 0))
+            if back > 0:
+                self._take(entry, self.lots[lot_id], -back, at)
+                self.restored[(debit, lot_id)] = self.restored.get((debit, lot_id), 0) + back
+                left -= back
         if left:
             self.credit(entry, member, left, at, None)
 
