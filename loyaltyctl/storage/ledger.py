@@ -440,6 +440,56 @@ class CounterReads(Struct):
     lot_ids: Ids
 
 
+_COUNTER_SQL: dict[tuple, tuple[str, str]] = {}
+
+
+def _counter_sql(db: Store, idents: int, about: int, keyed: bool, entry_ids: int, lot_ids: int) -> tuple[str, str]:
+    """`read_counter`'s two statements (lock, read) for so many members and entries, written once; what a
+    posting without entries to look into or without a key does not need is an empty list, not a query."""
+    shape = (db.dialect, idents, about, keyed, entry_ids, lot_ids)
+    if shape in _COUNTER_SQL:
+        return _COUNTER_SQL[shape]
+    each = " UNION ALL ".join(f"SELECT coalesce((SELECT id FROM members WHERE program_id = :p AND member_id = :i{n}),"
+                             f" (SELECT id FROM members WHERE program_id = :p AND card = :i{n})) AS id"
+                             for n in range(idents))
+    found = "SELECT id FROM found"
+    about_marks = ",".join(f":a{n}" for n in range(about))
+    locking = f"""SELECT m.id FROM members m
+                  WHERE m.id IN ({each}) AND EXISTS (SELECT 1 FROM programs WHERE id = :p {db.share_lock})
+                  ORDER BY m.id {db.row_lock}"""
+    ledger_columns = [f"m.{c}" for c in MEMBER_LEDGER_COLUMNS.split(", ")[1:]]
+    ledger_columns[1] = db.hex("m.head_hash")
+    lots = f"SELECT {_LOT_COLUMNS} FROM lots WHERE member IN ({found}) AND remaining > 0"
+    none = "'[]'"
+
+    def about_rows(columns: str, from_sql: str) -> str:
+        return db.json_rows(columns, from_sql) if about else none
+
+    if about:
+        lots += f""" UNION SELECT {_LOT_COLUMNS} FROM lots WHERE entry IN ({about_marks})
+                    UNION SELECT {_LOT_COLUMNS} FROM lots
+                          WHERE id IN (SELECT lot FROM consumptions WHERE debit IN ({about_marks}))"""
+    clawbacks = f"""FROM entries c LEFT JOIN entries r ON r.ref = c.id AND r.kind = 'reverse'
+                    WHERE c.ref IN ({about_marks}) AND c.kind = 'clawback'"""
+    key_entry = db.json_rows(_ENTRY_COLUMNS, "FROM entries e JOIN members m ON m.id = e.member"
+                                             " WHERE e.program_id = :p AND e.key = :key") if keyed else none
+    reading = f"""WITH found AS MATERIALIZED ({each})
+                  SELECT (SELECT epoch FROM programs WHERE id = :p),
+                  {db.json_rows(f"m.id, {MEMBER_COLUMNS}, {', '.join(ledger_columns)}",
+                                f"FROM members m WHERE m.id IN ({found})")},
+                  {db.json_rows(_LOT_COLUMNS, f"FROM ({lots}) AS held")},
+                  {db.json_rows(", ".join(_DEBT_FIELDS), f"FROM debts WHERE member IN ({found}) AND remaining > 0")},
+                  {about_rows("debit, lot, points, rowid",
+                              f"FROM consumptions WHERE debit IN ({about_marks}) AND points > 0")},
+                  {key_entry},
+                  {about_rows("ref, id", f"FROM entries WHERE kind = 'reverse' AND ref IN ({about_marks})")},
+                  {about_rows("c.ref, -c.points, coalesce(r.points, 0)", clawbacks)},
+                  {about_rows(VOUCHER_COLUMNS, f"{VOUCHERS_FROM} WHERE v.entry IN ({about_marks})")},
+                  {db.next_ids("entries", entry_ids)}, {db.next_ids("lots", lot_ids)}"""
+    _COUNTER_SQL[shape] = (locking, reading)
+    return locking, reading
+
+
 def read_counter(db: Store, program_id: int, program: str, idents: Sequence[str], key: str | None,
                  about: Sequence[int] = (), entry_ids: int = 1, lot_ids: int = 1, lock: bool = False
                  ) -> CounterReads:
@@ -452,37 +502,12 @@ def read_counter(db: Store, program_id: int, program: str, idents: Sequence[str]
     OPTIMISTIC write) lock nothing, and guard the write: it writes only if the program's epoch and the
     members' revisions are still as read.
     """
-    found = ", ".join(f"coalesce((SELECT id FROM members WHERE program_id = :p AND member_id = :i{n}),"
-                      f" (SELECT id FROM members WHERE program_id = :p AND card = :i{n}))" for n in range(len(idents)))
-    params = {"p": program_id, "key": key, **{f"i{n}": ident for n, ident in enumerate(idents)}}
-    about_marks = ",".join(f":a{n}" for n in range(len(about))) or "NULL"
-    params |= {f"a{n}": entry for n, entry in enumerate(about)}
-    if lock:
-        db.execute(f"""SELECT m.id FROM members m
-                       WHERE m.id IN ({found}) AND EXISTS (SELECT 1 FROM programs WHERE id = :p {db.share_lock})
-                       ORDER BY m.id {db.row_lock}""", params)
-    ledger_columns = [f"m.{c}" for c in MEMBER_LEDGER_COLUMNS.split(", ")[1:]]
-    ledger_columns[1] = db.hex("m.head_hash")
-    lots = f"""SELECT {_LOT_COLUMNS} FROM lots WHERE member IN ({found}) AND remaining > 0
-               UNION SELECT {_LOT_COLUMNS} FROM lots WHERE entry IN ({about_marks})
-               UNION SELECT {_LOT_COLUMNS} FROM lots
-                     WHERE id IN (SELECT lot FROM consumptions WHERE debit IN ({about_marks}))"""
-    clawbacks = f"""FROM entries c LEFT JOIN entries r ON r.ref = c.id AND r.kind = 'reverse'
-                    WHERE c.ref IN ({about_marks}) AND c.kind = 'clawback'"""
-    read = db.execute(
-        f"""SELECT (SELECT epoch FROM programs WHERE id = :p),
-                   {db.json_rows(f"m.id, {MEMBER_COLUMNS}, {', '.join(ledger_columns)}",
-                                 f"FROM members m WHERE m.id IN ({found})")},
-                   {db.json_rows(_LOT_COLUMNS, f"FROM ({lots}) AS held")},
-                   {db.json_rows(", ".join(_DEBT_FIELDS), f"FROM debts WHERE member IN ({found}) AND remaining > 0")},
-                   {db.json_rows("debit, lot, points, rowid",
-                                 f"FROM consumptions WHERE debit IN ({about_marks}) AND points > 0")},
-                   {db.json_rows(_ENTRY_COLUMNS, "FROM entries e JOIN members m ON m.id = e.member"
-                                                 " WHERE e.program_id = :p AND e.key = :key")},
-                   {db.json_rows("ref, id", f"FROM entries WHERE kind = 'reverse' AND ref IN ({about_marks})")},
-                   {db.json_rows("c.ref, -c.points, coalesce(r.points, 0)", clawbacks)},
-                   {db.json_rows(VOUCHER_COLUMNS, f"{VOUCHERS_FROM} WHERE v.entry IN ({about_marks})")},
-                   {db.next_ids("entries", entry_ids)}, {db.next_ids("lots", lot_ids)}""", params)
+    params = {"p": program_id, "key": key, **{f"i{n}": ident for n, ident in enumerate(idents)},
+              **{f"a{n}": entry for n, entry in enumerate(about)}}
+    locking, reading = _counter_sql(db, len(idents), len(about), key is not None, entry_ids, lot_ids)
+    if lock and db.row_lock:  # (SQLite's write holds the whole file already)
+        db.execute(locking, params)
+    read = db.execute(reading, params)
     epoch, rows, held, debts, takes, keyed, reversed_, clawed, vouchers, first_entry, first_lot = read.fetchone()
     members: dict[str, tuple[int, Member, MemberLedger]] = {}
     revisions = []

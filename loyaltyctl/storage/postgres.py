@@ -14,6 +14,7 @@ from decimal import Decimal
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 
+import msgspec
 from msgspec import Struct
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,7 +30,7 @@ COPY_FROM_ROWS = 20  # from this many rows, COPY beats a pipelined executemany
 try:
     import psycopg
     from psycopg.adapt import Loader
-    from psycopg.types.json import Json
+    from psycopg.types.json import Json, set_json_dumps, set_json_loads
 except ImportError:  # the optional extra: `pip install 'loyaltyctl[postgres]'`
     psycopg = None
     Loader = object
@@ -43,9 +44,15 @@ class _WholeNumber(Loader):  # type: ignore[misc, valid-type]
         return Decimal(text.decode()) if b"." in text or b"N" in text else int(text)
 
 
-def _json_cell(value: object) -> object:
-    """A value as json_populate_recordset reads it into its column (bytes as bytea's hex text)."""
-    return "\\x" + value.hex() if isinstance(value, bytes) else value
+_BYTES_COLUMNS = {"hash", "head_hash"}  # written as bytea's hex text, which json_populate_recordset reads
+
+
+def _json_rows(columns: Sequence[str], rows: Sequence[Sequence]) -> list[dict]:
+    """Rows as the objects json_populate_recordset reads into a table's columns."""
+    if _BYTES_COLUMNS.isdisjoint(columns):
+        return [dict(zip(columns, row)) for row in rows]
+    return [{column: "\\x" + value.hex() if column in _BYTES_COLUMNS and value is not None else value
+             for column, value in zip(columns, row)} for row in rows]
 
 
 _TOKENS = re.compile(r"('(?:[^']|'')*')|(\?)|(?<![:\w]):([A-Za-z_]\w*)|(%)")
@@ -135,6 +142,25 @@ def _overlap(first: _Write, second: _Write, key: str | None) -> bool:
     return any(row[second.columns.index(key)] in values for row in second.rows)
 
 
+@lru_cache(maxsize=256)
+def _flush_sql(writes: tuple[tuple, ...], guard: str | None) -> str:
+    """The one statement a posting's rows go out as (see `PostgresStore._flush`), written once per shape."""
+    parts = [f"ok AS MATERIALIZED ({guard})"] if guard else []
+    condition = "(SELECT ok FROM ok)" if guard else "true"
+    for n, (kind, table, columns, key, update) in enumerate(writes):
+        source = f"json_populate_recordset(NULL::{table}, ?) WITH ORDINALITY AS v"
+        if kind == "update":
+            settings = ", ".join(f"{c} = v.{c}" for c in columns if c != key)
+            part = f"UPDATE {table} SET {settings} FROM {source} WHERE {table}.{key} = v.{key} AND {condition}"
+        else:
+            part = (f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join('v.' + c for c in columns)}"
+                    f" FROM {source} WHERE {condition} ORDER BY v.ordinality")
+            if kind == "upsert":
+                part += f" ON CONFLICT ({key}) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in update)
+        parts.append(f"w{n} AS ({part})")
+    return _pyformat(f"WITH {', '.join(parts)} SELECT {'ok FROM ok' if guard else '1'}")
+
+
 class PostgresStore(Store):
     dialect = "postgresql"
     migrations_table = MIGRATIONS_TABLE
@@ -214,29 +240,10 @@ class PostgresStore(Store):
         guard, self._guard = self._guard if guarded else None, None
         if guarded and guard is None:
             raise RuntimeError("an optimistic write without a guard")
-        parts, params = [], []
-        if guard:
-            parts.append(f"ok AS MATERIALIZED ({guard[0]})")
-            params += guard[1]
-        condition = "(SELECT ok FROM ok)" if guard else "true"
-        for n, write in enumerate(writes):
-            rows = [{column: _json_cell(value) for column, value in zip(write.columns, row)} for row in write.rows]
-            source = f"json_populate_recordset(NULL::{write.table}, ?) WITH ORDINALITY AS v"
-            if write.kind == "update":
-                settings = ", ".join(f"{c} = v.{c}" for c in write.columns if c != write.key)
-                part = (f"UPDATE {write.table} SET {settings} FROM {source}"
-                        f" WHERE {write.table}.{write.key} = v.{write.key} AND {condition}")
-            else:
-                part = (f"INSERT INTO {write.table} ({', '.join(write.columns)})"
-                        f" SELECT {', '.join('v.' + c for c in write.columns)} FROM {source}"
-                        f" WHERE {condition} ORDER BY v.ordinality")
-                if write.kind == "upsert":
-                    part += (f" ON CONFLICT ({write.key}) DO UPDATE SET "
-                             + ", ".join(f"{c} = excluded.{c}" for c in write.update))
-            parts.append(f"w{n} AS ({part})")
-            params.append(Json(rows))
-        done = self.conn.execute(_pyformat(f"WITH {', '.join(parts)} SELECT {'ok FROM ok' if guard else '1'}"),
-                                 params)
+        params = list(guard[1]) if guard else []
+        params += [Json(_json_rows(write.columns, write.rows)) for write in writes]
+        shape = tuple((write.kind, write.table, write.columns, write.key, write.update) for write in writes)
+        done = self.conn.execute(_flush_sql(shape, guard[0] if guard else None), params)
         if guard and not done.fetchone()[0]:
             raise Conflict
 
@@ -322,7 +329,7 @@ class PostgresStore(Store):
     def next_ids(self, table: str, count: int) -> str:
         """Drawn when the statement runs: after the member locks a posting took before it, so a member's
         entries get increasing ids in the order they are posted."""
-        return f"array(SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, {int(count)}))"
+        return f"array(SELECT nextval('{table}_id_seq') FROM generate_series(1, {int(count)}))"  # identity's own
 
     def ids_from(self, table: str, value: list[int]) -> SequenceIds:
         return SequenceIds(self, table, value)
@@ -333,6 +340,9 @@ class PostgresStore(Store):
     def json_rows(self, columns: str, from_sql: str) -> str:
         return (f"(SELECT coalesce(json_agg(j), '[]') FROM (SELECT json_build_array({columns}) AS j {from_sql})"
                 " AS found)")
+
+    def json_value(self, value: object) -> object:
+        return msgspec.json.decode(value) if isinstance(value, str) else value  # a literal: text
 
     def ddl(self, sql: str) -> str:
         return postgres_ddl(sql)
@@ -380,6 +390,8 @@ def _connect(url: str) -> "psycopg.Connection":
         reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
         raise BadInput(f"{shown(url)}: cannot connect: {reason}") from None
     conn.adapters.register_loader("numeric", _WholeNumber)
+    set_json_loads(msgspec.json.decode, conn)  # what a posting reads and writes goes as JSON: msgspec's is C
+    set_json_dumps(msgspec.json.encode, conn)
     conn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
     return conn
 

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlencode
 
+import msgspec
+
 from loyaltyctl.errors import BadInput, LoyaltyError, Refused
 from loyaltyctl.storage.db import CountingIds, Store
 from loyaltyctl.storage.migrations import refuse_unknown
@@ -89,7 +91,7 @@ class SqliteStore(Store):
         return f"hex({column})"
 
     def json_value(self, value: str) -> list:
-        return json.loads(value)
+        return msgspec.json.decode(value)
 
     def not_in(self, column: str, param: str) -> str:
         return f"{column} NOT IN (SELECT value FROM json_each(:{param}))"
