@@ -181,10 +181,13 @@ class Ledger:
     # -- programs and members ---------------------------------------------------
 
     def apply_programs(self, definitions: Sequence[Any]) -> list:
-        """Store a new version of each program (parsed `model.Program`s), in one transaction."""
+        """Store a new version of each program whose rules changed, in one transaction: TOML files (paths)
+        or programs already read (`formats.program_toml.load_program`). A bad file is InvalidProgram."""
+        from loyaltyctl.formats.program_toml import load_program
         from loyaltyctl.operations.setup import apply_programs
 
-        return apply_programs(self.store, list(definitions))
+        return apply_programs(self.store, [load_program(Path(d)) if isinstance(d, (str, PathLike)) else d
+                                           for d in definitions])
 
     def programs(self) -> list[dict]:
         from loyaltyctl.operations.definitions import program_summaries

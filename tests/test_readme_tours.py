@@ -46,3 +46,17 @@ def test_every_tour_runs_as_written_on_a_fresh_database(tmp_path):
     assert (tmp_path / "liability.xlsx").stat().st_size > 0
     assert (tmp_path / "2026-10.beancount").read_text().count(" open ") > 0
     assert list(tmp_path.glob("loyalty-*.db")), "db backup wrote no file"
+
+
+def test_the_library_example_runs_as_written(tmp_path):
+    """The README's Python example, run from a fresh folder, prints what its comments say."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = text.split("```python\n", 1)[1].split("```", 1)[0]
+    shutil.copytree(ROOT / "sample_programs", tmp_path / "sample_programs")
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path),
+           "LOYALTYCTL_NOW": "2026-12-01T17:00:00+00:00"}
+    ran = subprocess.run([sys.executable, "-c", example], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    said = [line.split("#", 1)[1].strip() for line in example.splitlines() if "print(" in line]
+    assert ran.stdout.splitlines() == [comment.split(" (")[0] for comment in said]
