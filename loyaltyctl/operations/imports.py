@@ -93,7 +93,7 @@ class _Importer:
         self.held: list[Sale] | None = []  # refunds waiting for the end of the file (None once there)
 
     def flush(self) -> None:
-        self.poster.chain.flush()
+        self.poster.write_rows(forget=True)
         txn_store.insert_transactions(self.db, self.txn_rows)
         self.txn_rows.clear()
         self.buffered_members.clear()

@@ -89,7 +89,7 @@ class Poster:
         self.unsettled: set[int] = set()  # members with a credit posted out of date order, not yet replayed
         self.lot_ids = lot_ids or db.lot_ids()
         self.kept_at = cutoff(clock.today_in(ref.timezone), ref.timezone)  # balances are kept as of today's end
-        self.appended: list[tuple[int, NewEntry]] = []  # every entry written, with its id
+        self.appended: list[tuple[int, NewEntry]] | None = [] if preloaded else None  # a posting's entries
         self._preloaded = preloaded
         self.may_replay = may_replay  # False where only the members' own rows are locked (see `NeedsReplay`)
 
@@ -149,7 +149,7 @@ class Poster:
         if not in_order:
             self.unsettled.add(member)
         entry_id = self.chain.queue(entry, lots)
-        self.appended.append((entry_id, entry))
+        self._appended(entry_id, entry)
         row = self.rows[member]
         row.kept = kept_after_credit(row.kept, made[0], self.kept_at) if in_order else UNKNOWN
         self.saw(member, at)
@@ -272,9 +272,24 @@ class Poster:
         for entry in entries:
             self.check_open(entry.effective_at, f"the {entry.kind} entry")
             ids.append(self.chain.append(entry))
-            self.appended.append((ids[-1], entry))
+            self._appended(ids[-1], entry)
             self.saw(entry.member, entry.effective_at)
         return ids
+
+    def _appended(self, entry_id: int, entry: NewEntry) -> None:
+        """Keep what a counter posting wrote, to return it (an import's entries are not kept: memory flat)."""
+        if self.appended is not None:
+            self.appended.append((entry_id, entry))
+
+    def write_rows(self, forget: bool = False) -> None:
+        """Write the members' rows changed so far; `forget` them (an import, after each chunk: memory flat in
+        the members it touches; they are read again when needed)."""
+        self.chain.flush()
+        store.write_member_ledgers(self.db, [self.rows[m] for m in sorted(self.touched)])
+        if forget:
+            for member in self.touched - self.unsettled:
+                del self.rows[member]
+        self.touched.clear()
 
     def _keep(self, book: Book, members: Iterable[int]) -> None:
         """The members' debts and kept balances from a book that holds every lot of theirs with points."""
@@ -286,9 +301,7 @@ class Poster:
 
     def save(self) -> None:
         self.settle()
-        self.chain.flush()
-        store.write_member_ledgers(self.db, [self.rows[m] for m in sorted(self.touched)])
-        self.touched.clear()
+        self.write_rows()
 
 
 class NeedsReplay(Exception):
