@@ -147,11 +147,12 @@ def _flush_sql(writes: tuple[tuple, ...], guard: str | None) -> str:
     """The one statement a posting's rows go out as (see `PostgresStore._flush`), written once per shape."""
     parts = [f"ok AS MATERIALIZED ({guard})"] if guard else []
     condition = "(SELECT ok FROM ok)" if guard else "true"
-    for n, (kind, table, columns, key, update) in enumerate(writes):
+    for n, (kind, table, columns, key, update, rows) in enumerate(writes):
         source = f"json_populate_recordset(NULL::{table}, ?) WITH ORDINALITY AS v"
-        if kind == "update":
+        if kind == "update":  # LIMIT: the planner's guess is 100 rows, enough to scan the whole table instead
             settings = ", ".join(f"{c} = v.{c}" for c in columns if c != key)
-            part = f"UPDATE {table} SET {settings} FROM {source} WHERE {table}.{key} = v.{key} AND {condition}"
+            part = (f"UPDATE {table} SET {settings} FROM (SELECT * FROM {source} LIMIT {rows}) AS v"
+                    f" WHERE {table}.{key} = v.{key} AND {condition}")
         else:
             part = (f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join('v.' + c for c in columns)}"
                     f" FROM {source} WHERE {condition} ORDER BY v.ordinality")
@@ -242,7 +243,8 @@ class PostgresStore(Store):
             raise RuntimeError("an optimistic write without a guard")
         params = list(guard[1]) if guard else []
         params += [Json(_json_rows(write.columns, write.rows)) for write in writes]
-        shape = tuple((write.kind, write.table, write.columns, write.key, write.update) for write in writes)
+        shape = tuple((write.kind, write.table, write.columns, write.key, write.update,
+                       len(write.rows) if write.kind == "update" else 0) for write in writes)
         done = self.conn.execute(_flush_sql(shape, guard[0] if guard else None), params)
         if guard and not done.fetchone()[0]:
             raise Conflict
