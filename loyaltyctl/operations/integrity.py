@@ -1,11 +1,11 @@
 """The database as a whole: verify it, seal its programs, back it up, copy it to the other backend."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from loyaltyctl.results import Copied, Verification
 from loyaltyctl.operations.seals import seal
+from loyaltyctl.results import Copied, Verification
 from loyaltyctl.storage import copy as copying
 from loyaltyctl.storage import integrity
 from loyaltyctl.storage.connect import new_sqlite_file, open_db

@@ -1,8 +1,12 @@
 """Posting to the ledger and asking it for balances: earn, redeem, adjust, reverse, transfer, expire.
 
-Each posting runs in one write transaction: the idempotency key, the balance
-check and the new entries are read and written under the same lock, so two
-processes can never overspend a balance or post one key twice.
+A posting reads everything it decides on at once (`storage.ledger.read_counter`:
+the members' rows, lots and debts, the key's entry), the rules decide, and it
+writes what they decided at once; on SQLite under the file's write lock, on
+PostgreSQL first without a lock (the write writes only if nothing it read
+has changed) and then holding its members' rows (`_counter`). So two
+processes can never overspend a balance or post one key twice, and tills of
+different members never wait for each other.
 """
 
 from collections.abc import Callable, Iterator, Sequence
@@ -10,16 +14,13 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 
-from msgspec import Struct
-
 from loyaltyctl import clock
 from loyaltyctl.core.dates import cutoff, local_date
 from loyaltyctl.core.posting import REVERSIBLE, Book, contribution, debit_reversal
-from loyaltyctl.core.statements import available_points
-from loyaltyctl.core.tiers import TierStatus
 from loyaltyctl.core.vouchers import Voucher
 from loyaltyctl.errors import BadInput, Refused
-from loyaltyctl.model import Member, Program, Reward, Tiers
+from loyaltyctl.formats.ledger import balance_result, posted_result
+from loyaltyctl.model import Entry, Member, Program, Reward
 from loyaltyctl.money import (
     amount_option,
     check_points,
@@ -38,18 +39,22 @@ from loyaltyctl.operations.definitions import (
     program_versions,
 )
 from loyaltyctl.operations.member_state import MemberStates
-from loyaltyctl.operations.posting import NeedsReplay, Poster, Preloaded, expiring_as_of, posting
+from loyaltyctl.operations.posting import (
+    NeedsReplay,
+    Poster,
+    Preloaded,
+    expiring_as_of,
+    posting,
+)
 from loyaltyctl.operations.seals import seal
 from loyaltyctl.operations.vouchers import issue_voucher, post_returns, refuse_reversal
+from loyaltyctl.results import Balance, Expired, Posted
 from loyaltyctl.storage import ledger as store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
 from loyaltyctl.storage import vouchers as voucher_store
 from loyaltyctl.storage.db import EXCLUSIVE, OPTIMISTIC, SHARED, Conflict, Store, write
-from loyaltyctl.model import Entry
 from loyaltyctl.storage.ledger import NewEntry
-from loyaltyctl.formats.ledger import balance_result, posted_result
-from loyaltyctl.results import Balance, Expired, Posted
 
 EXPIRING_WINDOW_DAYS = 90
 

@@ -1,16 +1,14 @@
 """`quote`: what a purchase would earn now, with its breakdown; reads, never writes."""
 
 
-from msgspec import Struct
 
 from loyaltyctl.values import Quote
 from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
 from loyaltyctl.core.dates import local_date
-from loyaltyctl.core.rules import EarnRules, Earning, Line, MemberState, Purchase
+from loyaltyctl.core.rules import EarnRules, Line, Purchase
 from loyaltyctl.errors import BadInput, Refused
-from loyaltyctl.model import Member, Program
 from loyaltyctl.money import parse_export_money
 from loyaltyctl.operations.definitions import program_versions
 from loyaltyctl.operations.member_state import MemberStates

@@ -2,7 +2,6 @@
 
 from datetime import date
 
-from msgspec import Struct
 
 from loyaltyctl.values import Period, PartnerLine, DonationLine, ExpiringLine
 from loyaltyctl.storage.db import Store
@@ -12,7 +11,6 @@ from loyaltyctl.core.dates import cutoff, local_date, start_of_day
 from loyaltyctl.core.statements import affordable, available_points
 from loyaltyctl.core.versions import VersionTable
 from loyaltyctl.errors import BadInput
-from loyaltyctl.model import Member, Reward
 from loyaltyctl.money import points_value
 from loyaltyctl.operations.ledger import expiring_until
 from loyaltyctl.core.members import MemberFilter, Standing, selected

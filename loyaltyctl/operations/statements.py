@@ -2,18 +2,16 @@
 
 from datetime import date, timedelta
 
-from msgspec import Struct
 
 from loyaltyctl.values import Statement
 from loyaltyctl.storage.db import Store
 
 from loyaltyctl.core.dates import add_months, cutoff, local_date, start_of_day, supported_day
-from loyaltyctl.core.statements import Line, Movement, affordable, available_points, statement_lines
-from loyaltyctl.core.tiers import TierStatus
+from loyaltyctl.core.statements import Movement, affordable, statement_lines
 from loyaltyctl import clock
 from loyaltyctl.errors import BadInput
 from loyaltyctl.operations.reports import check_period
-from loyaltyctl.model import Member, Program, Reward
+from loyaltyctl.model import Member
 from loyaltyctl.operations.ledger import expiring_until
 from loyaltyctl.operations.definitions import program_versions
 from loyaltyctl.operations.member_state import MemberStates

@@ -275,16 +275,6 @@ def _fetch_entries(db: Store, where: str, params: list | dict) -> list[Entry]:
     return [Entry(*row) for row in rows]
 
 
-def fetch_entry(db: Store, program_id: int, entry_id: int) -> Entry | None:
-    found = _fetch_entries(db, "e.program_id = ? AND e.id = ?", [program_id, entry_id])
-    return found[0] if found else None
-
-
-def fetch_entry_by_key(db: Store, program_id: int, key: str) -> Entry | None:
-    found = _fetch_entries(db, "e.program_id = ? AND e.key = ?", [program_id, key])
-    return found[0] if found else None
-
-
 def fetch_entries_referring(db: Store, entry_id: int, kind: str) -> list[Entry]:
     return _fetch_entries(db, "e.ref = ? AND e.kind = ?", [entry_id, kind])
 
@@ -296,15 +286,6 @@ def fetch_key_owners(db: Store, program_id: int, keys: list[str]) -> dict[str, i
         owners.update(db.execute(f"SELECT key, member FROM entries WHERE program_id = ? AND key IN ({marks})",
                                  [program_id, *chunk]).fetchall())
     return owners
-
-
-def fetch_transfer_side(db: Store, entry: Entry) -> list[Entry]:
-    """The other side of a transfer entry (none for any other kind)."""
-    if entry.kind == "transfer_out":
-        return _fetch_entries(db, "e.ref = ? AND e.kind = 'transfer_in'", [entry.id])
-    if entry.kind == "transfer_in":
-        return _fetch_entries(db, "e.id = ? AND e.kind = 'transfer_out'", [entry.ref])
-    return []
 
 
 def fetch_clawed_back(db: Store, entry_id: int) -> int:
