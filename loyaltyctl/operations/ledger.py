@@ -150,7 +150,7 @@ def _counter(db: Store, program: str, idents: Sequence[str], key: str | None, at
     while it decides; its write checks nothing changed), then, if another till got there first, SHARED
     (holding its members' rows), and if it turns out to be dated before what they have, EXCLUSIVE
     (holding the program: a replay may change members linked to them by transfers)."""
-    modes = [OPTIMISTIC, SHARED, EXCLUSIVE] if db.dialect == "postgresql" else [SHARED]
+    modes = [OPTIMISTIC, OPTIMISTIC, SHARED, EXCLUSIVE] if db.dialect == "postgresql" else [SHARED]
     while True:
         mode = modes[0]
         state = program_state(db, program)
@@ -163,10 +163,11 @@ def _counter(db: Store, program: str, idents: Sequence[str], key: str | None, at
                         raise StaleProgram
                     state = program_state(db, program, fresh=True)  # under the lock: as it now is
                 return work(_Counter(db, state, at, reads, mode))
-        except StaleProgram:
+        except StaleProgram:  # read the program again, and try once more before holding locks
             program_state(db, program, fresh=True)
-        except Conflict:
             modes.pop(0)
+        except Conflict:  # another till got there first: hold the members' rows this time
+            modes = [m for m in modes if m != OPTIMISTIC]
         except NeedsReplay:
             modes = [EXCLUSIVE]
 
