@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from loyaltyctl.errors import LoyaltyError
+from loyaltyctl.errors import Contended, LoyaltyError
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -233,8 +233,12 @@ class Store:
     def close(self) -> None:
         raise NotImplementedError
 
+    def connection_lost(self) -> bool:
+        """Whether the server or the network dropped the connection (a file's never is)."""
+        return False
+
     def reopen_if_lost(self) -> None:
-        """Open the connection again if the server dropped it (a file's never is)."""
+        """Open the connection again if it was lost."""
 
 
 class Discard(Exception):
@@ -270,8 +274,10 @@ def write(db: Store, *programs: str, mode: str = EXCLUSIVE) -> Iterator[Store]:
     except Exception as error:  # a lock not granted in time: PostgreSQL's transaction has begun and failed
         db.rollback()
         _raise_refusal(db, error)
+    committing = False  # once the rows or the COMMIT go out, whether they were written is unknown
     try:
         yield db
+        committing = True
         db.commit()
     except Discard:
         db.rollback()
@@ -280,6 +286,9 @@ def write(db: Store, *programs: str, mode: str = EXCLUSIVE) -> Iterator[Store]:
         raise
     except Exception as error:
         db.rollback()
+        if not committing and db.connection_lost():  # before its COMMIT went out: rolled back by the server
+            raise Contended(f"{db.location}: lost the database connection before anything was written; "
+                            "run it again") from None
         _raise_refusal(db, error)
     except BaseException:
         db.rollback()

@@ -9,6 +9,7 @@ Nothing here needs what PostgreSQL-compatible distributed databases lack
 """
 
 import re
+import select
 from collections import deque
 from decimal import Decimal
 from collections.abc import Iterable, Iterator, Sequence
@@ -177,6 +178,8 @@ class PostgresStore(Store):
         self._guard: tuple[str, list] | None = None  # an optimistic write's condition
 
     def execute(self, sql: str, params: Sequence | dict = ()) -> "psycopg.Cursor":
+        if self._mode is None and not self.in_snapshot:  # a read between transactions
+            self.reopen_if_lost()
         if self._writes and self._mode == OPTIMISTIC:
             raise Conflict  # a read after writes that are not sent: only a transaction holding locks can
         self._flush()
@@ -264,8 +267,8 @@ class PostgresStore(Store):
                 yield rows
 
     def tables(self) -> set[str]:
-        return {row[0] for row in self.conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
+        return {row[0] for row in self.conn.execute(  # the catalog: every table, whoever may read it
+            "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema()")}
 
     def _begin(self, programs: Sequence[str], mode: str) -> None:
         """EXCLUSIVE: lock the programs' rows. SHARED: a transaction whose first
@@ -309,14 +312,17 @@ class PostgresStore(Store):
         mode, self._mode = self._mode, None
         if mode == OPTIMISTIC:
             return
-        if self._pipeline is not None and not self.conn.closed:
+        if self.connection_lost():  # the server rolled it back
+            self._pipeline = None
+            return
+        if self._pipeline is not None:
             self.conn.execute("ROLLBACK")
             try:
                 self._end_pipeline(RuntimeError("rolling back"))
             except psycopg.Error:
                 pass  # an error of the statements rolled back
         self._pipeline = None
-        if not self.conn.closed and self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             self.conn.execute("ROLLBACK")
 
     def refusal(self, error: BaseException) -> LoyaltyError | None:
@@ -377,10 +383,26 @@ class PostgresStore(Store):
     def close(self) -> None:
         self.conn.close()
 
+    def connection_lost(self) -> bool:
+        """Also an idle connection the server has ended (a restart, an idle timeout, an administrator):
+        its goodbye waits unread on the socket, found without a round trip."""
+        if self.conn.closed or self.conn.info.status == psycopg.pq.ConnStatus.BAD:
+            return True
+        if self._mode is not None or self.in_snapshot or self._pipeline is not None:
+            return False  # a transaction's statements report a loss themselves
+        if not select.select([self.conn.pgconn.socket], [], [], 0)[0]:
+            return False  # nothing arrived while idle: the usual case, one system call
+        try:
+            self.conn.pgconn.consume_input()
+            self.conn.pgconn.consume_input()  # the first reads the message, the second the closed socket
+        except psycopg.OperationalError:
+            return True
+        return self.conn.info.status == psycopg.pq.ConnStatus.BAD
+
     def reopen_if_lost(self) -> None:
         """A connection the server or the network dropped is opened again (a posting cut off half way is
         then posted again by its caller, with the same key, once)."""
-        if self.conn.closed or self.conn.info.status == psycopg.pq.ConnStatus.BAD:
+        if self.connection_lost():
             self.conn = _connect(self._url)
             self._pipeline, self._writes, self._mode, self._guard = None, [], None, None
 
@@ -389,7 +411,7 @@ def _connect(url: str) -> "psycopg.Connection":
     try:
         conn = psycopg.connect(url, autocommit=True)
     except psycopg.Error as error:
-        reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        reason = " ".join(line.strip() for line in str(error).splitlines()) or type(error).__name__
         raise BadInput(f"{shown(url)}: cannot connect: {reason}") from None
     conn.adapters.register_loader("numeric", _WholeNumber)
     set_json_loads(msgspec.json.decode, conn)  # what a posting reads and writes goes as JSON: msgspec's is C
@@ -442,7 +464,8 @@ def postgres_refusal(error: BaseException, location: str | None = None) -> Loyal
         return BadInput(f"{where}the database is read-only ({message}); nothing was written "
                         "(commands that only read it still work)")
     if state == "42501":
-        return BadInput(f"{where}permission denied ({message})")
+        return BadInput(f"{where}permission denied ({message}); loyaltyctl's role needs its tables: "
+                        "make the database its own (createdb -O ROLE) or grant them")
     if state == "23505" and error.diag.constraint_name in _RACED:
         return Contended(f"another writer got there first ({message}); try again")
     if isinstance(error, psycopg.OperationalError):

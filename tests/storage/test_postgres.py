@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
 
@@ -84,6 +85,45 @@ def test_a_server_that_does_not_answer_is_one_line_without_the_password():
     assert result.exit_code == 2
     assert result.stderr.startswith("error: postgresql://till:***@127.0.0.1:1/loyalty: cannot connect: ")
     assert "s3cret" not in result.stderr and result.stderr.count("\n") == 1
+    assert "Connection refused" in result.stderr and "\t" not in result.stderr  # the reason, on one line
+
+
+@pytest.fixture
+def till_role(db_path):
+    """A login role of its own (the README's `till`), dropped afterwards with all it owns."""
+    role = f"till_{uuid.uuid4().hex[:8]}"
+    with connect(db_path) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+    yield role
+    with connect(db_path) as conn:
+        for (name,) in conn.execute("SELECT datname FROM pg_database WHERE datdba = "
+                                    "(SELECT oid FROM pg_roles WHERE rolname = %s)", [role]).fetchall():
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        conn.execute(f"DROP ROLE {role}")
+
+
+def test_a_role_without_rights_to_the_ledger_hears_what_it_lacks(db_path, till_role):
+    assert run("init").exit_code == 0  # the server's owner made the tables: PostgreSQL 15 gives others none
+    before = snapshot(db_path)
+    result = run("--db", db_path.replace("postgres@", f"{till_role}@", 1), "program", "list")
+    assert (result.exit_code, result.stderr) == (
+        2, "error: permission denied (permission denied for table loyaltyctl_migrations); loyaltyctl's role "
+           "needs its tables: make the database its own (createdb -O ROLE) or grant them\n")
+    assert snapshot(db_path) == before
+
+
+def test_a_database_made_for_the_role_is_one_it_can_init_and_use(tmp_path, db_path, till_role):
+    """The README's recipe: `createdb -O till loyalty`, then every command as till."""
+    database = f"loyalty_{till_role}"
+    with connect(db_path) as conn:
+        conn.execute(f"CREATE DATABASE {database} OWNER {till_role}")
+    url = db_path.replace("postgres@", f"{till_role}@", 1).rsplit("/", 1)[0] + f"/{database}"
+    assert run("--db", url, "init").exit_code == 0
+    assert run("--db", url, "program", "apply", write(tmp_path / "club.toml", CLUB)).exit_code == 0
+    assert run("--db", url, "member", "add", "-p", "club", "M1").exit_code == 0
+    assert run("--db", url, "earn", "-p", "club", "M1", "25", "-r", "sale").exit_code == 0
+    result = run("--db", url, "balance", "-p", "club", "M1", "--format", "json")
+    assert (result.exit_code, json.loads(result.stdout)["points"]) == (0, 25)
 
 
 def test_a_writer_of_one_program_does_not_wait_for_another_programs_writer(tmp_path, db_path):

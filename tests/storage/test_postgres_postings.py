@@ -2,6 +2,7 @@
 connection lost half way posts once when the same key is posted again."""
 
 import os
+import select
 
 import pytest
 
@@ -89,3 +90,31 @@ def test_a_connection_lost_before_the_answer_posts_once_when_the_same_key_is_pos
     again = ledger.earn("club", "M2", 25, reason="sale", key="till1-0001")  # the till retries; a new connection
     assert (again.duplicate, again.balance) == (True, 25)
     assert ledger.verify().entries == 3  # M1's stock and sale, and this sale once
+
+
+def _drop_connections_of(ledger):
+    """What a server restart or an idle timeout does to a till's connection while it waits for a sale."""
+    pid = ledger.store.conn.info.backend_pid
+    with loyaltyctl.connect(os.environ["LOYALTYCTL_DB"]) as admin:
+        admin.store.execute("SELECT pg_terminate_backend(?, 5000)", [pid]).fetchall()  # gone when it returns
+    select.select([ledger.store.conn.pgconn.socket], [], [], 5)  # its goodbye has reached the till
+
+
+def test_a_connection_the_server_dropped_while_idle_is_opened_again_by_the_next_call(counted):
+    ledger, _ = counted
+    _drop_connections_of(ledger)
+    assert ledger.earn("club", "M1", 2, reason="sale").balance == 302  # the posting's read found it dropped
+    _drop_connections_of(ledger)
+    assert ledger.balance("club", "M1").points == 302  # so did the report's BEGIN
+    _drop_connections_of(ledger)
+    ledger.add_member("club", {"member_id": "M3"})  # and the BEGIN of a write that holds the program
+    assert [s.member.member_id for s in ledger.members("club")] == ["M1", "M2", "M3"]
+
+
+def test_a_connection_lost_while_the_posting_reads_posts_it_on_a_new_one(counted):
+    ledger, proxy = counted
+    ledger.earn("club", "M1", 1, reason="sale")
+    proxy.reset()
+    proxy.cut_at = 1  # the posting's read is cut off: nothing was written, so it simply runs again
+    assert ledger.earn("club", "M2", 25, reason="sale").balance == 25
+    assert ledger.verify().entries == 3
