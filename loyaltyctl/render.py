@@ -21,6 +21,7 @@ from msgspec import Struct
 
 from loyaltyctl.errors import BadInput
 from loyaltyctl.money import Money
+from loyaltyctl.private_files import write_file
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -170,12 +171,10 @@ def _csv(report: Report) -> str:
 
 
 def write_output(path: Path, content: str | bytes) -> None:
-    """Write a file the user named with -o; a path that cannot be written is bad usage (exit 2)."""
+    """Write a file the user named with -o (created readable by its owner only: it may hold members' data);
+    a path that cannot be written is bad usage (exit 2)."""
     try:
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
+        write_file(path, content)
     except OSError as error:
         raise BadInput(f"{path}: cannot write: {error.strerror}") from None
     note(f"wrote {path}")

@@ -14,6 +14,7 @@ from loyaltyctl.formats.accounting import liability_view, rollforward_view
 from loyaltyctl.formats.program_toml import load_program
 from loyaltyctl.formats.statements import statement_html, statement_text
 from loyaltyctl.money import Money, plain_decimal
+from loyaltyctl.private_files import make_folder
 from loyaltyctl.samples import samples_dir
 
 
@@ -37,7 +38,7 @@ def demo(
     console.rule(f"loyaltyctl demo on {database.location}")
     samples = samples_dir()
     files = sorted(samples.glob("*.toml"))
-    rejects_dir.mkdir(exist_ok=True)
+    make_folder(rejects_dir)
     for result in database.apply_programs([load_program(f) for f in files]):
         console.print(f"program [bold]{result.code}[/]: version {result.version}, {result.status}")
         members_csv = samples / f"{result.code}.members.csv"

@@ -2,13 +2,13 @@
 
 import csv
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from msgspec import Struct
 
 from loyaltyctl.errors import BadInput
+from loyaltyctl.private_files import temp_file
 
 
 class CsvRow(Struct, frozen=True):
@@ -172,7 +172,7 @@ class RejectWriter:
         self.count = 0
         self.first: list[tuple[int, str]] = []
         try:
-            handle, self.temp = tempfile.mkstemp(prefix=".rejects-", suffix=".csv", dir=target.parent)
+            handle, self.temp = temp_file(target.parent, ".rejects-", ".csv")
         except OSError as error:
             raise BadInput(f"{target}: cannot write the reject file there: {error.strerror}") from None
         self.handle = os.fdopen(handle, "w", encoding="utf-8", newline="")

@@ -1,9 +1,7 @@
 """Monthly statements for every member: one file each plus an index, each written atomically."""
 
 import hashlib
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -17,6 +15,7 @@ from loyaltyctl.errors import BadInput
 from loyaltyctl.formats.csv_output import csv_text
 from loyaltyctl.operations.definitions import program_versions
 from loyaltyctl.operations.statements import StatementBuilder
+from loyaltyctl.private_files import make_folder, replace_file
 from loyaltyctl.values import Statement
 from loyaltyctl.storage import members as member_store
 
@@ -29,23 +28,6 @@ def file_stem(member_id: str) -> str:
     if cleaned == member_id:
         return member_id
     return f"{cleaned[:40]}-{hashlib.sha256(member_id.encode()).hexdigest()[:8]}"
-
-
-def write_atomically(path: Path, data: str | bytes) -> None:
-    """Write next to the target and rename over it: a reader never sees half a file. The file gets the
-    mode any new file would (0666 less the umask, as `-o` writes), not the temporary file's 0600."""
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(handle, 0o666 & ~umask)
-        with os.fdopen(handle, "wb") as out:
-            out.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
 
 
 def email_sender(db: Store, program: str, given: str | None, on: date) -> str:
@@ -75,7 +57,7 @@ def write_statements(db: Store, program: str, start: date, end: date, out_dir: P
     `render` returns None for a member it cannot write for (an email without an address).
     """
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        make_folder(out_dir)
     except OSError as error:
         raise BadInput(f"{out_dir}: cannot create the output directory: {error.strerror}") from None
     builder = StatementBuilder(db, program)
@@ -94,10 +76,10 @@ def write_statements(db: Store, program: str, start: date, end: date, out_dir: P
             no_email += 1
             continue
         name = f"{file_stem(member.member_id)}.{extension}"
-        write_atomically(out_dir / name, content)
+        replace_file(out_dir / name, content)
         written += 1
         index_rows.append((member.member_id, member.name, member.email, name, statement.opening, statement.closing))
     index = out_dir / "index.csv"
-    write_atomically(index, csv_text(["member_id", "name", "email", "file", "opening_points", "closing_points"],
-                                     index_rows))
+    replace_file(index, csv_text(["member_id", "name", "email", "file", "opening_points", "closing_points"],
+                                 index_rows))
     return BatchResult(written, inactive, no_email, index)

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import msgspec
 
 from loyaltyctl.errors import BadInput, LoyaltyError, Refused
+from loyaltyctl.private_files import create_file
 from loyaltyctl.storage.db import CountingIds, Store
 from loyaltyctl.storage.migrations import refuse_unknown
 
@@ -187,6 +188,17 @@ def _connect(path: Path, *, create: bool, read_only: bool) -> sqlite3.Connection
         raise BadInput(f"{path}: cannot open database: {err}") from None
 
 
+def _create_private(path: Path) -> None:
+    """The new database file, made private before SQLite opens it: the -wal, -shm and -journal files SQLite
+    makes beside it take its mode (members' names, emails and birthdays are in them all)."""
+    try:
+        create_file(path)
+    except FileExistsError:
+        pass  # another process created it a moment ago: open theirs
+    except OSError as error:
+        raise BadInput(f"{path}: cannot create the database: {error.strerror}") from None
+
+
 def open_sqlite(path: Path, *, create: bool) -> SqliteStore:
     """A database file SQLite cannot write is opened read-only, so that reading still works; `write()`
     refuses the first write. The connection is in autocommit mode; writes go through `write()`."""
@@ -194,6 +206,8 @@ def open_sqlite(path: Path, *, create: bool) -> SqliteStore:
         raise BadInput(f"{path}: is a directory, not a database file")
     if not create and not path.exists():
         raise BadInput(f"no loyaltyctl database at {path}; `loyaltyctl init` creates one")
+    if create and not path.exists():
+        _create_private(path)
     read_only = _read_only_reason(path) if path.exists() else None
     conn = _connect(path, create=create, read_only=read_only is not None)
     try:
@@ -249,8 +263,13 @@ def backup_file(db: SqliteStore, target: Path) -> None:
     """
     refuse_as_new_file(target)
     try:
+        create_file(target)
+    except OSError as error:
+        raise BadInput(f"{target}: cannot create the backup: {error.strerror}") from None
+    try:
         destination = sqlite3.connect(target)
     except sqlite3.OperationalError as error:
+        target.unlink(missing_ok=True)
         raise BadInput(f"{target}: cannot create the backup: {error}") from None
     try:
         db.conn.backup(destination)

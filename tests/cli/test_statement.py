@@ -3,8 +3,6 @@
 import csv
 import io
 import json
-import os
-import stat
 import xml.etree.ElementTree as ET
 
 from tests.conftest import run, write
@@ -175,21 +173,6 @@ def test_batch_writes_one_file_per_active_member_with_an_index_and_reruns_cleanl
                 "--include-inactive")
     assert again.exit_code == 0
     assert sorted(p.name for p in out.iterdir()) == sorted([*files, "idle.json"])  # overwritten, no temp files left
-
-
-def test_batch_files_get_the_mode_of_any_other_output(tmp_path):
-    # with the usual umask 022: readable by all (0644), as `-o` writes, so a mail-merge user can read them
-    setup_member(tmp_path)
-    out = tmp_path / "out"
-    previous = os.umask(0o022)
-    try:
-        assert run("statement", "-p", "shop", "--all", "--period", "2025-10", "--out-dir", out).exit_code == 0
-        assert run("statement", "-p", "shop", "M1", "--period", "2025-10", "-o", tmp_path / "one.txt",
-                   "--format", "text").exit_code == 0
-    finally:
-        os.umask(previous)
-    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in [*out.iterdir(), tmp_path / "one.txt"]}
-    assert modes == {"M1.html": 0o644, "index.csv": 0o644, "one.txt": 0o644}
 
 
 def test_batch_as_email_has_text_and_html_and_skips_members_without_an_address(tmp_path):
