@@ -80,6 +80,12 @@ class Ledger:
     def schema_version(self) -> int:
         return schema_version(self.store)
 
+    @property
+    def has_written(self) -> bool:
+        """Whether this connection has committed a write (or sent the COMMIT of one) since it was opened,
+        migrating the database included: what a command stopped part way can say about what it left."""
+        return self.store.commits > 0
+
     def close(self) -> None:
         self.store.close()
 

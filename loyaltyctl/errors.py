@@ -1,7 +1,8 @@
 """One exception hierarchy; the only place exit codes are chosen (SPEC.md).
 
 0 done, 1 refused by a rule, 2 bad usage or bad input file, 3 import finished
-with rejected rows (chosen by the import commands, not raised).
+with rejected rows (chosen by the import commands, not raised), 130 stopped by
+Ctrl-C (128 + SIGINT, as shells report it).
 """
 
 from typing import ClassVar
@@ -10,6 +11,7 @@ EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_BAD_INPUT = 2
 EXIT_REJECTED_ROWS = 3
+EXIT_INTERRUPTED = 130
 
 
 class LoyaltyError(Exception):
@@ -27,6 +29,12 @@ class Refused(LoyaltyError):
 class Contended(Refused):
     """Two writers crossed (a deadlock, a serialization failure, two first uses of one key): nothing was
     written, and the same call can run again (the library does, a few times, before it says so)."""
+
+
+class Interrupted(LoyaltyError):
+    """Ctrl-C stopped a command; the message says what was written and what was not."""
+
+    exit_code = EXIT_INTERRUPTED
 
 
 class BadInput(LoyaltyError):

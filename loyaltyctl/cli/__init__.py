@@ -6,16 +6,23 @@ reports and the demo. `--help`, no command, or one it does not know (for "Did yo
 as does `app`, the whole app for tests and embedding.
 """
 
-import importlib
 import sys
-from collections.abc import Sequence
-from typing import Annotated
 
-import typer
+from loyaltyctl.errors import EXIT_INTERRUPTED
 
-from loyaltyctl import __version__, render
-from loyaltyctl.cli import common
-from loyaltyctl.cli.common import Settings, add_command, command, debug_enabled
+try:  # a tenth of a second of start-up: Ctrl-C here is one line too, not a traceback through Typer's imports
+    import importlib
+    from collections.abc import Sequence
+    from typing import Annotated
+
+    import typer
+
+    from loyaltyctl import __version__, render
+    from loyaltyctl.cli import common
+    from loyaltyctl.cli.common import Settings, add_command, command, debug_enabled
+except KeyboardInterrupt:
+    print("interrupted: nothing was written", file=sys.stderr)
+    sys.exit(EXIT_INTERRUPTED)
 
 # name -> "module:Typer app"; a group is the app itself, a command is found by name in its app
 GROUPS = {
@@ -130,6 +137,9 @@ def main() -> None:
     """Console entry point: no traceback reaches a user unless LOYALTYCTL_DEBUG is set."""
     try:
         make_app(sys.argv[1:])()
+    except KeyboardInterrupt:  # Ctrl-C before a command began (each command answers its own)
+        render.note(f"interrupted: {common.left_behind(None)}")
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as error:  # noqa: BLE001 - the last line of defence
         if debug_enabled():
             raise

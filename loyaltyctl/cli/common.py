@@ -14,7 +14,7 @@ import typer
 
 from loyaltyctl import render
 from loyaltyctl.core.dates import parse_day
-from loyaltyctl.errors import EXIT_REJECTED_ROWS, BadInput, InvalidProgram, LoyaltyError
+from loyaltyctl.errors import EXIT_INTERRUPTED, EXIT_REJECTED_ROWS, BadInput, Interrupted, InvalidProgram, LoyaltyError
 from loyaltyctl.api import driver_refusal
 
 if TYPE_CHECKING:
@@ -57,14 +57,21 @@ def stop_on_errors(func: F) -> F:
     """The error boundary: a LoyaltyError becomes a message on stderr and its exit code.
 
     Applied to every command, so CliRunner sees exactly what a user sees. A command's output options
-    (`fmt`, `output`) are checked here, before it does any work.
+    (`fmt`, `output`) are checked here, before it does any work. Ctrl-C is one line too, exit 130.
     """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            render.check_destination(kwargs.get("fmt"), kwargs.get("output"))
-            return func(*args, **kwargs)
+            try:
+                render.check_destination(kwargs.get("fmt"), kwargs.get("output"))
+                return func(*args, **kwargs)
+            except BaseException as error:
+                if not stopped_by_ctrl_c(error):
+                    raise
+                said = error if isinstance(error, Interrupted) else left_behind(kwargs.get("ctx"))
+                render.note(f"interrupted: {said}")
+                raise typer.Exit(EXIT_INTERRUPTED) from None
         except InvalidProgram as error:
             for problem in error.problems:
                 render.note(f"error: {problem}")
@@ -80,6 +87,29 @@ def stop_on_errors(func: F) -> F:
             raise typer.Exit(refusal.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def stopped_by_ctrl_c(error: BaseException) -> bool:
+    """Ctrl-C itself, or an error raised while it was being handled: a database driver stopped mid-statement
+    fails as it cleans up (psycopg: "another command is already in progress"), which is not the cause."""
+    seen: set[int] = set()
+    found: BaseException | None = error
+    while found is not None and id(found) not in seen:
+        if isinstance(found, (KeyboardInterrupt, Interrupted)):
+            return True
+        seen.add(id(found))
+        found = found.__context__
+    return False
+
+
+def left_behind(ctx: typer.Context | None) -> str:
+    """What a command stopped by Ctrl-C leaves: nothing, unless its connection had committed a write (each
+    write is one transaction: one cut short left nothing). Commands that write in parts say more themselves
+    (raising Interrupted)."""
+    opened = settings(ctx).opened if ctx is not None else None
+    if opened is not None and opened.has_written:
+        return f"{opened.location} had been written to before it stopped; what was written is kept"
+    return "nothing was written"
 
 
 def help_text(doc: str | None) -> str | None:

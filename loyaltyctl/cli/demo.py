@@ -31,7 +31,7 @@ def demo(
 
     Applies them, imports members and transactions, posts, and shows balances and reports."""
     location = db or settings(ctx).db or "demo.db"
-    database = connect(location, create=True)
+    database = settings(ctx).opened = connect(location, create=True)  # the command's connection (Ctrl-C asks it)
     path = Path("demo.db") if "://" in location else Path(location)  # names the rejects and statements folders
     rejects_dir = path.with_name(f"{path.stem}.rejects")
     console = render.out()

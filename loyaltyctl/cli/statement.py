@@ -9,9 +9,9 @@ import typer
 
 from loyaltyctl import clock, render
 from loyaltyctl.api import Ledger
-from loyaltyctl.cli.common import OutputOption, ProgramOption, choices, command, day_option, ledger
+from loyaltyctl.cli.common import OutputOption, ProgramOption, choices, command, day_option, ledger, stopped_by_ctrl_c
 from loyaltyctl.core.dates import local_date
-from loyaltyctl.errors import BadInput
+from loyaltyctl.errors import BadInput, Interrupted
 from loyaltyctl.formats import statements as written
 from loyaltyctl.values import Statement
 
@@ -98,9 +98,15 @@ def _batch(books: Ledger, program: str, member: str | None, first: date, last: d
         fmt = StatementFormat.html
     sender = books.email_sender(program, sender, last) if fmt == StatementFormat.eml else ""
     renderer = _batch_renderer(fmt, sender)
-    with render.progress(books.count_members(program), f"statements {first} to {last}") as advance:
-        result = books.write_statements(program, first, last, out_dir, fmt.value, renderer,
-                                        include_inactive=include_inactive, on_member=advance)
+    try:
+        with render.progress(books.count_members(program), f"statements {first} to {last}") as advance:
+            result = books.write_statements(program, first, last, out_dir, fmt.value, renderer,
+                                            include_inactive=include_inactive, on_member=advance)
+    except BaseException as error:
+        if not stopped_by_ctrl_c(error):
+            raise
+        raise Interrupted(f"the statements written so far are whole files in {out_dir}, the rest and its index.csv "
+                          "were not written; the database was not changed (run it again to write them all)") from None
     data = {"program": program, "from": first.isoformat(), "to": last.isoformat(), "written": result.written,
             "skipped_inactive": result.skipped_inactive, "skipped_no_email": result.skipped_no_email,
             "index": str(result.index)}

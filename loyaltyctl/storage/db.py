@@ -119,8 +119,11 @@ class Store:
         self._kept = {}
         self.in_snapshot = True
 
+    commits = 0  # COMMITs sent on this connection (one cut short may or may not have been written)
+
     def commit(self) -> None:
         self._kept = None
+        self.commits += 1
         self._commit()
 
     def rollback(self) -> None:
@@ -290,8 +293,11 @@ def write(db: Store, *programs: str, mode: str = EXCLUSIVE) -> Iterator[Store]:
             raise Contended(f"{db.location}: lost the database connection before anything was written; "
                             "run it again") from None
         _raise_refusal(db, error)
-    except BaseException:
-        db.rollback()
+    except BaseException:  # Ctrl-C: rolled back; a driver stopped mid-statement that cannot roll back now
+        try:               # drops the connection instead, which rolls it back on the server
+            db.rollback()
+        except Exception:
+            db.close()
         raise
 
 
