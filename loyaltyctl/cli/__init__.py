@@ -12,6 +12,7 @@ from loyaltyctl.errors import EXIT_INTERRUPTED
 
 try:  # a tenth of a second of start-up: Ctrl-C here is one line too, not a traceback through Typer's imports
     import importlib
+    import os
     from collections.abc import Sequence
     from typing import Annotated
 
@@ -41,6 +42,12 @@ COMMANDS = {
        for name in ("earn", "redeem", "adjust", "reverse", "transfer", "balance", "expire", "quote")},
     "statement": "loyaltyctl.cli.statement:statement_app",
 }
+# Set, with no arguments, by the scripts `--install-completion` installs when the shell asks what may come
+# next: the answer needs every command.
+COMPLETION_REQUEST = "_LOYALTYCTL_COMPLETE"
+COMPLETION_OPTIONS = ("--show-completion", "--install-completion")
+SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+NO_SHELL_DETECTION = "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION"
 ORDER = ("init", "demo", "program", "member", "txn", "earn", "redeem", "adjust", "reverse", "transfer",
          "balance", "expire", "quote", "voucher", "statement", "bonus", "report", "period", "db")
 
@@ -78,15 +85,19 @@ def init(ctx: typer.Context) -> None:
 def make_app(args: Sequence[str] | None = None) -> typer.Typer:
     """The root app with the commands `args` need (every command when None): only the command they name,
     its group or its module's command alone, so that only its module is imported and only its parameters
-    are built."""
+    are built. With every command come `--install-completion` and `--show-completion` (Typer's, which
+    import the shell detection a counter command does without)."""
+    names = ORDER if args is None else _needed(args)
+    if names == ORDER:
+        _shell_named_or_detected(args or ())
     root = typer.Typer(
         no_args_is_help=True,
         pretty_exceptions_enable=False,
-        add_completion=False,
+        add_completion=names == ORDER,
         help="Run a customer loyalty program from a terminal.",
     )
     root.callback()(global_options)
-    for name in ORDER if args is None else _needed(args):
+    for name in names:
         if name in GROUPS:
             root.add_typer(_loaded(GROUPS[name]), name=name)
         else:  # a Typer of its own, added without a name: listed in ORDER among the groups, not before them
@@ -94,6 +105,19 @@ def make_app(args: Sequence[str] | None = None) -> typer.Typer:
             add_command(alone, _root_commands if name == "init" else _loaded(COMMANDS[name]), name)
             root.add_typer(alone)
     return root
+
+
+def _shell_named_or_detected(args: Sequence[str]) -> None:
+    """`--show-completion zsh` prints zsh's script whichever shell runs it (for a dotfile or a package);
+    bare, `--show-completion` and `--install-completion` are for the shell they run in. Typer's options
+    take a shell name only when told not to detect the shell (its switch, read when the app built here
+    runs), so it is told exactly when one is named."""
+    named = any(option in COMPLETION_OPTIONS and value in SHELLS for option, value in zip(args, args[1:]))
+    named |= any(arg.partition("=")[0] in COMPLETION_OPTIONS for arg in args if "=" in arg)
+    if named:
+        os.environ[NO_SHELL_DETECTION] = "1"
+    else:
+        os.environ.pop(NO_SHELL_DETECTION, None)
 
 
 def _loaded(target: str) -> typer.Typer:
@@ -136,7 +160,7 @@ def __getattr__(name: str) -> typer.Typer:
 def main() -> None:
     """Console entry point: no traceback reaches a user unless LOYALTYCTL_DEBUG is set."""
     try:
-        make_app(sys.argv[1:])()
+        make_app(None if COMPLETION_REQUEST in os.environ else sys.argv[1:])()
     except KeyboardInterrupt:  # Ctrl-C before a command began (each command answers its own)
         render.note(f"interrupted: {common.left_behind(None)}")
         sys.exit(EXIT_INTERRUPTED)
