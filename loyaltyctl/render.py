@@ -88,6 +88,7 @@ class Grid(Struct, frozen=True):
     rows: Sequence[Sequence[Any]]
     record: bool = False  # one record: each row names a field first and gives its value last
     empty: str | None = None  # said at the terminal when there are no rows
+    whole: Sequence[str] = ()  # columns whose cells are never broken across lines (a date and time, a kind)
 
 
 class Report(Struct, frozen=True):
@@ -194,6 +195,22 @@ def show(*blocks: Grid | str) -> None:
                 note(block.empty)
 
 
+def words(key: str) -> str:
+    """A key as a table shows it to people: `signup_bonus_points` -> `signup bonus points`. Column and field
+    names go through it here; CSV and JSON keep the keys."""
+    return key.replace("_", " ")
+
+
+def yes_no(value: bool) -> str:
+    """A boolean as tables and CSV both write it (`--accepts-marketing` and member imports read it back)."""
+    return "yes" if value else "no"
+
+
+def unit_for(count: Any, unit: str) -> str:
+    """A program's unit, named in the plural (`points`, `stamps`), as a count of it reads: 1 point, 2 points."""
+    return unit.removesuffix("s") if str(count) == "1" else unit
+
+
 def _text(value: Any) -> Text:
     """A cell as plain text: what a member typed (`[vip] Ann`) is never read as Rich markup."""
     from rich.text import Text
@@ -203,7 +220,7 @@ def _text(value: Any) -> Text:
     if value is None:
         return Text("")
     if isinstance(value, bool):
-        return Text("yes" if value else "no")
+        return Text(yes_no(value))
     if isinstance(value, date):
         return Text(value.isoformat())
     return Text(str(value))
@@ -219,9 +236,10 @@ def _column_widths(grid: Grid, width: int, frame: int) -> list[int | None] | Non
     when the table cannot fit."""
     from rich.cells import cell_len
 
-    texts = [[name, *(str(_text(row[i])) for row in grid.rows)] for i, name in enumerate(grid.columns)]
+    texts = [[words(name), *(str(_text(row[i])) for row in grid.rows)] for i, name in enumerate(grid.columns)]
     natural = [max(cell_len(line) for text in column for line in text.splitlines() or [""]) for column in texts]
-    least = [max(cell_len(word) for text in column for word in text.split() or [""]) for column in texts]
+    least = [full if name in grid.whole else max(cell_len(word) for text in column for word in text.split() or [""])
+             for name, full, column in zip(grid.columns, natural, texts)]
     if sum(natural) + frame <= width:
         return [None] * len(texts)
     if sum(least) + frame > width:
@@ -247,7 +265,8 @@ def _table(grid: Grid, width: int) -> Table | None:
         return None
     result = Table(show_edge=edge)
     for name, number, fixed in zip(grid.columns, numeric, widths):
-        result.add_column(_text(name), justify="right" if number else "left", width=fixed)
+        result.add_column(_text(words(name)), justify="right" if number else "left", width=fixed,
+                          no_wrap=name in grid.whole)
     for row in grid.rows:
         result.add_row(*(_text(cell) for cell in row))
     return result
@@ -270,11 +289,12 @@ def _fitted(grid: Grid, console: Console) -> RenderableType:
     if shown is not None:
         return _titled(grid.title, shown)
 
-    key_width = max(len(name) for name in grid.columns)
+    names = [words(name) for name in grid.columns]
+    key_width = max(len(name) for name in names)
     lines: list[RenderableType] = [Text(grid.title)] if grid.title else []
     for row in grid.rows:
         lines.append(Text(""))
-        lines += [Text.assemble((name.ljust(key_width), "bold"), " ", _text(cell)) for name, cell in zip(grid.columns, row)]
+        lines += [Text.assemble((name.ljust(key_width), "bold"), " ", _text(cell)) for name, cell in zip(names, row)]
     return Group(*lines)
 
 
@@ -294,7 +314,7 @@ def _fields(title: str | None, pairs: Sequence[tuple[str, Any]]) -> RenderableTy
     result.add_column(style="bold", overflow="fold")
     result.add_column(overflow="fold")
     for key, value in pairs:
-        result.add_row(_text(key), _text(value))
+        result.add_row(_text(words(key) if isinstance(key, str) else key), _text(value))
     return _titled(title, result)
 
 

@@ -62,7 +62,7 @@ def global_options(
     ctx: typer.Context,
     db: Annotated[
         str | None,
-        typer.Option("--db", envvar="LOYALTYCTL_DB", show_default=False,
+        typer.Option("--db", envvar="LOYALTYCTL_DB", show_default=False, metavar="PATH",
                      help="Database: a file (default ./loyalty.db) or a postgresql:// URL."),
     ] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,

@@ -27,7 +27,7 @@ bonus_app = typer.Typer(no_args_is_help=True, help="Birthday, anniversary and ca
 def birthday(
     ctx: typer.Context,
     program: ProgramOption,
-    day: Annotated[str | None, typer.Option("--date", metavar="TEXT", help="The day to celebrate, YYYY-MM-DD (default today).")] = None,
+    day: Annotated[str | None, typer.Option("--date", metavar="DATE", help="The day to celebrate, YYYY-MM-DD (default today).")] = None,
     fmt: FormatOption = render.Format.table,
 ) -> None:
     """Post the birthday bonus to members born on a day.
@@ -40,7 +40,7 @@ def birthday(
 def anniversary(
     ctx: typer.Context,
     program: ProgramOption,
-    day: Annotated[str | None, typer.Option("--date", metavar="TEXT", help="The day to celebrate, YYYY-MM-DD (default today).")] = None,
+    day: Annotated[str | None, typer.Option("--date", metavar="DATE", help="The day to celebrate, YYYY-MM-DD (default today).")] = None,
     fmt: FormatOption = render.Format.table,
 ) -> None:
     """Post the anniversary bonus to members who joined on a day.
@@ -63,7 +63,7 @@ def grant(
     ctx: typer.Context,
     program: ProgramOption,
     file: Annotated[Path, typer.Argument(metavar="FILE", help="CSV: member_id, points, key [, reason].")],
-    at: Annotated[str | None, typer.Option("--at", metavar="TEXT", help="When the bonus is effective (default now).")] = None,
+    at: Annotated[str | None, typer.Option("--at", metavar="WHEN", help="When the bonus is effective (default now).")] = None,
     reject_file: RejectFileOption = None,
     column_map: MapOption = None,
     dry_run: DryRunOption = False,

@@ -24,7 +24,7 @@ demo_app = typer.Typer()
 @command(demo_app, "demo")
 def demo(
     ctx: typer.Context,
-    db: Annotated[str | None, typer.Option("--db", metavar="TEXT", show_default=False,
+    db: Annotated[str | None, typer.Option("--db", metavar="PATH", show_default=False,
                                            help="Database: a file (default ./demo.db) or a postgresql:// URL.")] = None,
 ) -> None:
     """The sample programs end to end, on a database of their own.

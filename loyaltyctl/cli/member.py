@@ -39,10 +39,10 @@ def add(
     member_id: Annotated[str, typer.Argument(metavar="MEMBER_ID", help="The member's id (as your till or shop knows them).")],
     name: Annotated[str, typer.Option(metavar="TEXT", help="Full name.")] = "",
     email: Annotated[str, typer.Option(metavar="TEXT", help="Email address.")] = "",
-    birthday: Annotated[str, typer.Option(metavar="TEXT", help="YYYY-MM-DD.")] = "",
+    birthday: Annotated[str, typer.Option(metavar="DATE", help="YYYY-MM-DD.")] = "",
     card: Annotated[str, typer.Option(metavar="TEXT", help="Loyalty card number (unique in the program).")] = "",
     referred_by: Annotated[str, typer.Option(metavar="TEXT", help="Referrer's member id or referral code.")] = "",
-    joined: Annotated[str, typer.Option(metavar="TEXT", help="YYYY-MM-DD; default today.")] = "",
+    joined: Annotated[str, typer.Option(metavar="DATE", help="YYYY-MM-DD; default today.")] = "",
     accepts_marketing: ConsentOption = "",
     fmt: FormatOption = render.Format.table,
 ) -> None:
@@ -162,7 +162,7 @@ def pay(
     ctx: typer.Context,
     program: ProgramOption,
     member_id: Annotated[str, typer.Argument(metavar="MEMBER_ID", help="Member id or card number.")],
-    at: Annotated[str | None, typer.Option("--at", metavar="TEXT", help="When it was paid (ISO date or time; default now).")] = None,
+    at: Annotated[str | None, typer.Option("--at", metavar="WHEN", help="When it was paid (ISO date or time; default now).")] = None,
     key: Annotated[str | None, typer.Option("--key", metavar="TEXT", help="Idempotency key: recording it again changes nothing.")] = None,
     fmt: FormatOption = render.Format.table,
 ) -> None:

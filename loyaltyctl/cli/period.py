@@ -23,7 +23,7 @@ def close_json(code: str, currency: str, timezone: str, close: Close) -> dict:
 
 @command(period_app, "close")
 def close(ctx: typer.Context, program: ProgramOption,
-          through: Annotated[str, typer.Option("--through", metavar="TEXT", help="Last day to close, YYYY-MM-DD.", show_default=False)],
+          through: Annotated[str, typer.Option("--through", metavar="DATE", help="Last day to close, YYYY-MM-DD.", show_default=False)],
           fmt: FormatOption = render.Format.table) -> None:
     """Close the books through a day.
 
@@ -50,9 +50,7 @@ def list_closes(ctx: typer.Context, program: ProgramOption, fmt: ReportFormatOpt
             "periods": [close_json(ref.code, ref.currency, ref.timezone, c) for c in closes]}
     render.emit(render.listing(data, data["periods"],
                                ["through", "expiries_posted", "closing_points", "closing_liability", "closed_at"],
-                               f"Closed periods of {ref.code} ({ref.currency})",
-                               headings={c: c.replace("_", " ") for c in ("expiries_posted", "closing_points",
-                                                                          "closing_liability", "closed_at")}),
+                               f"Closed periods of {ref.code} ({ref.currency})"),
                 fmt, output)
     if not closes:
         render.note(f"no period of {ref.code} is closed yet")

@@ -93,16 +93,17 @@ def list_programs(ctx: typer.Context, fmt: ReportFormatOption = render.ReportFor
 
 def _program_summary(program: Program) -> list[tuple[str, object]]:
     money = lambda minor: format_money(minor, program.currency)  # noqa: E731
+    per = lambda count: f"{count} {render.unit_for(count, program.unit)}"  # noqa: E731
     earn = program.earn
     pairs: list[tuple[str, object]] = [
         ("name", program.name),
         ("currency", program.currency),
         ("timezone", program.timezone),
-        ("point value", f"{program.point_value} {program.currency} per {program.unit.rstrip('s')}"),
-        ("earning", f"{earn.points_per_unit} {program.unit} per 1.00, rounding {earn.rounding}"),
+        ("point value", f"{program.point_value} {program.currency} per {render.unit_for(1, program.unit)}"),
+        ("earning", f"{per(earn.points_per_unit)} per 1.00, rounding {earn.rounding}"),
     ]
     if earn.points_per_visit:
-        pairs.append(("per visit", f"{earn.points_per_visit} {program.unit}"))
+        pairs.append(("per visit", per(earn.points_per_visit)))
     if earn.min_spend:
         pairs.append(("min spend", money(earn.min_spend)))
     if earn.max_points_per_txn:
@@ -123,15 +124,15 @@ def _program_summary(program: Program) -> list[tuple[str, object]]:
         for level in program.tiers.levels:
             pairs.append(("tier", f"{level.name}: from {level.threshold} {program.tiers.basis}, x{level.multiplier}"))
     for r in program.rewards:
-        pairs.append(("reward", f"{r.code}: {r.name} for {r.points} {program.unit} ({money(r.value)}, {r.kind})"))
+        pairs.append(("reward", f"{r.code}: {r.name} for {per(r.points)} ({money(r.value)}, {r.kind})"))
     if program.bonuses:
-        amounts = [(name.replace("_", " "), getattr(program.bonuses, name)) for name in
+        amounts = [(name, getattr(program.bonuses, name)) for name in
                    ("signup", "birthday", "anniversary", "first_purchase", "referral_referee", "referral_referrer")]
-        pairs += [(f"{name} bonus", f"{points} {program.unit}") for name, points in amounts if points]
+        pairs += [(f"{name} bonus", per(points)) for name, points in amounts if points]
     if program.membership:
         pairs.append(("membership", f"{money(program.membership.fee)} {program.membership.term}"))
     for partner in program.partners:
-        pairs.append(("partner", f"{partner.code}: {partner.name}, {partner.points_per_unit} per 1.00"))
+        pairs.append(("partner", f"{partner.code}: {partner.name}, {per(partner.points_per_unit)} per 1.00"))
     return pairs
 
 

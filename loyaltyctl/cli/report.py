@@ -77,9 +77,9 @@ def journal(ctx: typer.Context, program: ProgramOption, start: FromOption, end: 
 
 @command(report_app, "kpis")
 def kpi_report(ctx: typer.Context, program: ProgramOption,
-               start: Annotated[str | None, typer.Option("--from", metavar="TEXT", help="First day (default: 12 months to --to).",
+               start: Annotated[str | None, typer.Option("--from", metavar="DATE", help="First day (default: 12 months to --to).",
                                                          show_default=False)] = None,
-               end: Annotated[str | None, typer.Option("--to", metavar="TEXT", help="Last day (default today).",
+               end: Annotated[str | None, typer.Option("--to", metavar="DATE", help="Last day (default today).",
                                                        show_default=False)] = None,
                fmt: ReportFormatOption = render.ReportFormat.table, output: OutputOption = None) -> None:
     """Members, activity, rates, tiers, fees and a monthly chart.
@@ -122,7 +122,7 @@ def vouchers(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = Non
 
 @command(report_app, "expiring")
 def expiring(ctx: typer.Context, program: ProgramOption,
-             within: Annotated[int, typer.Option("--within", metavar="INTEGER", help="Days after --as-of to look ahead.")] = 30,
+             within: Annotated[int, typer.Option("--within", metavar="DAYS", help="Days after --as-of to look ahead.")] = 30,
              as_of: AsOfOption = None,
              fmt: ReportFormatOption = render.ReportFormat.table, output: OutputOption = None) -> None:
     """Members whose points expire soon: a mail-merge list.

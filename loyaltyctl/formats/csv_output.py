@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from loyaltyctl.money import Money, plain_decimal
+from loyaltyctl.render import yes_no
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -20,7 +21,8 @@ def safe_cell(value: Any) -> Any:
 
 
 def csv_cell(value: Any) -> Any:
-    """A report cell as CSV writes it: money and rates as plain numbers (12.30, 0.2), dates as ISO."""
+    """A report cell as CSV writes it: money and rates as plain numbers (12.30, 0.2), dates as ISO, yes/no as
+    tables show them."""
     if value is None:
         return ""
     if isinstance(value, Money):
@@ -28,7 +30,7 @@ def csv_cell(value: Any) -> Any:
     if isinstance(value, Decimal):
         return plain_decimal(value)
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return yes_no(value)
     if isinstance(value, date):
         return value.isoformat()
     return safe_cell(value)

@@ -12,7 +12,7 @@ from loyaltyctl.formats.shapes import entry_result, next_tier_result, plain, tie
 from loyaltyctl.formats.vouchers import voucher_result
 from loyaltyctl.model import Entry, Member, ProgramRef, Tiers
 from loyaltyctl.money import format_money, plain_decimal
-from loyaltyctl.render import Grid, Report, fields_grid
+from loyaltyctl.render import Grid, Report, fields_grid, unit_for, words
 from loyaltyctl.values import Quote
 
 
@@ -33,11 +33,12 @@ def posted_view(posted: results.Posted) -> Report:
         lines.append(f"voucher {v.code}: {v.value} {v.currency}"
                      + (f", valid through {v.valid_through}" if v.valid_through else ", valid until used"))
     title = "Already posted (same --key); nothing changed" if posted.duplicate else "Posted"
-    rows = [(e.id, e.member, e.kind, e.points, e.effective_at.strftime("%Y-%m-%d %H:%M"), e.reason,
+    rows = [(e.id, e.member, words(e.kind), e.points, e.effective_at.strftime("%Y-%m-%d %H:%M"), e.reason,
              str(e.value) if e.value is not None else None) for e in posted.entries]
     return Report(plain(posted), [
-        Grid(title, ["entry", "member", "kind", posted.unit, "effective", "reason", "value"], rows),
-        f"{posted.member} now has {posted.balance} {posted.unit} ({posted.available} available)",
+        Grid(title, ["entry", "member", "kind", posted.unit, "effective", "reason", "value"], rows,
+             whole=("kind", "effective")),
+        f"{posted.member} now has {posted.balance} {unit_for(posted.balance, posted.unit)} ({posted.available} available)",
         *lines])
 
 

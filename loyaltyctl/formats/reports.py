@@ -27,7 +27,7 @@ def partners_view(ref: ProgramRef, period: Period, lines: list[PartnerLine]) -> 
         "total_value": format_money(sum(p.value for p in lines), c),
     }
     grid = Grid(f"Partners of {ref.code}, {period.start} to {period.end} ({c})",
-                ["partner", "name", "purchases", "refunds", "spend", "points issued", "clawed back", "net points",
+                ["partner", "name", "purchases", "refunds", "spend", "points_issued", "points_clawed_back", "net_points",
                  "value"],
                 [[p.code, p.name, p.purchases, p.refunds, Money(p.spend, c), p.points_issued, p.points_clawed_back,
                   p.net_points, Money(p.value, c)] for p in lines], empty=NOTHING_IN_PERIOD)

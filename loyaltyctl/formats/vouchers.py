@@ -52,7 +52,7 @@ def vouchers_view(found: VoucherList, outstanding: bool = False) -> Report:
                 "vouchers": [voucher_json(v, ref, at) for v in vouchers],
                 "outstanding": sum(v.outstanding(at) for v in vouchers), "outstanding_value": value}
     shown = ["code", "member", "reward", "value", "valid_through", "status"]
-    grid = Grid(title, [c.replace("_", " ") for c in shown], [[row[c] for c in shown] for row in rows],
+    grid = Grid(title, shown, [[row[c] for c in shown] for row in rows],
                 empty="no vouchers")
     return Report(document, [grid], csv=Grid(None, LIST_COLUMNS, [[row[c] for c in LIST_COLUMNS] for row in rows]))
 

@@ -286,7 +286,7 @@ def test_marketing_consent_from_a_csv_and_by_hand_and_a_mail_merge_of_those_who_
     assert consent() == {"M1": False, "M2": None, "M3": None, "M5": True}
     merge = run("member", "list", "--program", "shop", "--accepts-marketing", "--format", "csv")
     assert merge.stdout == ("member_id,name,email,card,joined,points,last_activity,tier,accepts_marketing\n"
-                            "M5,,,,2026-06-15,0,,,true\n")
+                            "M5,,,,2026-06-15,0,,,yes\n")  # as the table says it, and as imports read it
     bad = run("member", "update", "--program", "shop", "M1", "--accepts-marketing", "sure")
     assert (bad.exit_code, bad.stderr) == (2, "error: accepts_marketing 'sure' is not yes or no\n")
 

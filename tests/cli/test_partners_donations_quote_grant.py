@@ -151,8 +151,8 @@ def test_partner_report_as_csv_has_plain_numbers_and_formula_safe_text(coalition
     result = run("report", "partners", "-p", "coal", "--from", "2026-03-01", "--to", "2026-03-31", "--format", "csv")
     assert result.exit_code == 0, result.stderr
     rows = list(csv.reader(io.StringIO(result.stdout)))
-    assert rows[0] == ["partner", "name", "purchases", "refunds", "spend", "points issued", "clawed back",
-                       "net points", "value"]
+    assert rows[0] == ["partner", "name", "purchases", "refunds", "spend", "points_issued", "points_clawed_back",
+                       "net_points", "value"]  # snake_case, as every report's CSV and the JSON name them
     body = sorted(rows[1:])
     assert body == [
         ["cafe", "'=Cafe Corner", "2", "0", "19.44", "58", "0", "58", "0.95"],   # name starts with "=": apostrophe
@@ -669,11 +669,13 @@ def test_partner_report_at_80_columns_gives_every_figure_whole(coalition, monkey
     assert result.stdout == (
         "Partners of coal, 2026-03-01 to 2026-03-31 (USD)\n"
         "\n"
-        "partner       cafe\n" "name          =Cafe Corner\n" "purchases     2\n" "refunds       0\n"
-        "spend         19.44\n" "points issued 58\n" "clawed back   0\n" "net points    58\n" "value         0.95\n"
+        "partner            cafe\n" "name               =Cafe Corner\n" "purchases          2\n"
+        "refunds            0\n" "spend              19.44\n" "points issued      58\n" "points clawed back 0\n"
+        "net points         58\n" "value              0.95\n"
         "\n"
-        "partner       fleet\n" "name          Fleet Rides\n" "purchases     2\n" "refunds       1\n"
-        "spend         55.75\n" "points issued 131\n" "clawed back   20\n" "net points    111\n" "value         1.71\n")
+        "partner            fleet\n" "name               Fleet Rides\n" "purchases          2\n"
+        "refunds            1\n" "spend              55.75\n" "points issued      131\n" "points clawed back 20\n"
+        "net points         111\n" "value              1.71\n")
     monkeypatch.setenv("COLUMNS", "120")  # wide enough: a table, each figure right-aligned in its cell
     wide = run("report", "partners", "-p", "coal", "--from", "2026-03-01", "--to", "2026-03-31").stdout
     assert "│ fleet   │ Fleet Rides  │         2 │       1 │ 55.75 │" in wide

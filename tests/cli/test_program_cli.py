@@ -91,7 +91,7 @@ def test_list_and_show(shop):
     assert [v["version"] for v in shown["versions"]] == [1]
     assert 'effective_from = 2026-06-15' in shown["definition"]
     table = run("program", "show", "shop").stdout
-    assert "1 points per 1.00, rounding floor" in table
+    assert "1 point per 1.00, rounding floor" in table
 
 
 def test_unknown_program_is_refused_with_exit_1():

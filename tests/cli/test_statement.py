@@ -186,7 +186,7 @@ def test_batch_as_email_has_text_and_html_and_skips_members_without_an_address(t
     out = tmp_path / "mail"
     result = run("statement", "-p", "shop", "--all", "--period", "2025-10", "--out-dir", out, "--format", "eml",
                  "--sender", "rewards@corner.example")
-    assert result.exit_code == 0 and "skipped_no_email" in result.stdout
+    assert result.exit_code == 0 and "skipped no email" in result.stdout
     message = BytesParser(policy=policy.default).parsebytes((out / "M1.eml").read_bytes())
     assert message["Subject"] == "Corner & Co Rewards: your statement for October 2025"
     assert (message["From"], message["To"]) == ("rewards@corner.example", '"Ann <Lee> & Co" <ann@example.com>')
