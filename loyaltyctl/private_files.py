@@ -7,7 +7,6 @@ A file that already exists and is written over in place keeps the mode its owner
 """
 
 import os
-import tempfile
 from pathlib import Path
 
 FILE_MODE = 0o600
@@ -31,6 +30,8 @@ def write_file(path: Path, content: str | bytes) -> None:
 
 def temp_file(folder: Path, prefix: str, suffix: str = "") -> tuple[int, str]:
     """A new temporary file in `folder` (its descriptor and path), to be moved into place with os.replace."""
+    import tempfile  # not at start-up: every command loads this module (through render), few write a file
+
     return tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)  # 0600 by construction
 
 

@@ -21,7 +21,6 @@ from msgspec import Struct
 
 from loyaltyctl.errors import BadInput
 from loyaltyctl.money import Money
-from loyaltyctl.private_files import write_file
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -174,6 +173,8 @@ def _csv(report: Report) -> str:
 def write_output(path: Path, content: str | bytes) -> None:
     """Write a file the user named with -o (created readable by its owner only: it may hold members' data);
     a path that cannot be written is bad usage (exit 2)."""
+    from loyaltyctl.private_files import write_file
+
     try:
         write_file(path, content)
     except OSError as error:
