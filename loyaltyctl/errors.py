@@ -37,6 +37,9 @@ class Interrupted(LoyaltyError):
     exit_code = EXIT_INTERRUPTED
 
 
+NOTHING_WRITTEN = "nothing was written"  # what Ctrl-C left, said after "interrupted: " where it is so
+
+
 class BadInput(LoyaltyError):
     """Bad usage or a bad input file: invalid TOML, unreadable CSV, wrong database."""
 

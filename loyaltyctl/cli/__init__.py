@@ -8,7 +8,7 @@ as does `app`, the whole app for tests and embedding.
 
 import sys
 
-from loyaltyctl.errors import EXIT_INTERRUPTED
+from loyaltyctl.errors import EXIT_INTERRUPTED, NOTHING_WRITTEN
 
 try:  # a tenth of a second of start-up: Ctrl-C here is one line too, not a traceback through Typer's imports
     import importlib
@@ -22,7 +22,7 @@ try:  # a tenth of a second of start-up: Ctrl-C here is one line too, not a trac
     from loyaltyctl.cli import common
     from loyaltyctl.cli.common import Settings, add_command, command, debug_enabled
 except KeyboardInterrupt:
-    print("interrupted: nothing was written", file=sys.stderr)
+    print(f"interrupted: {NOTHING_WRITTEN}", file=sys.stderr)
     sys.exit(EXIT_INTERRUPTED)
 
 # name -> "module:Typer app"; a group is the app itself, a command is found by name in its app

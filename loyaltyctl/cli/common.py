@@ -14,7 +14,8 @@ import typer
 
 from loyaltyctl import render
 from loyaltyctl.core.dates import parse_day
-from loyaltyctl.errors import EXIT_INTERRUPTED, EXIT_REJECTED_ROWS, BadInput, Interrupted, InvalidProgram, LoyaltyError
+from loyaltyctl.errors import (EXIT_INTERRUPTED, EXIT_REJECTED_ROWS, NOTHING_WRITTEN, BadInput, Interrupted, InvalidProgram,
+                               LoyaltyError)
 from loyaltyctl.api import driver_refusal
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def left_behind(ctx: typer.Context | None) -> str:
     opened = settings(ctx).opened if ctx is not None else None
     if opened is not None and opened.has_written:
         return f"{opened.location} had been written to before it stopped; what was written is kept"
-    return "nothing was written"
+    return NOTHING_WRITTEN
 
 
 def help_text(doc: str | None) -> str | None:
