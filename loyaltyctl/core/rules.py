@@ -100,6 +100,12 @@ class EarnRules:
     def _excluded(self, line: Line) -> bool:
         return bool(line.category) and bool(self.excluded) and line.category.casefold() in self.excluded
 
+    def base_points(self, purchase: Purchase) -> int:
+        """Its qualifying spend at the base rate alone, rounded as earning rounds: no category, promotion or
+        tier factor, no visit points, no min_spend (what a refund that names no sale takes back; the
+        lines' sign does not matter)."""
+        return round_points(abs(self.qualifying_spend(purchase)) * self.scale * self.rate, self.rounding)
+
     def knows_partner(self, code: str) -> bool:
         return code in self.partner_rates
 

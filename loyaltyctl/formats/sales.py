@@ -79,22 +79,25 @@ def open_export(path: Path, profile: SourceProfile, mapping: Mapping[str, str] |
         columns.setdefault(rule.column.strip().lower(), []).append(status_key(index))
         labels[status_key(index)] = f"{rule.column!r} (source {profile.name}: status[{index}].column)"
     keys = [*FIELDS, *sorted({key for found in columns.values() for key in found} - set(FIELDS))]
-    joined = time_keys(profile)[1:] if "occurred_at" not in (mapping or {}).values() else []
-    required = (*REQUIRED_FIELDS, *joined, *(status_key(i) for i in range(len(profile.statuses))))
+    mapped = set((mapping or {}).values())
+    joined = column_keys(profile, "occurred_at")[1:] if "occurred_at" not in mapped else []
+    # the columns an earning amount is worked out from: without them there is none
+    deducted = column_keys(profile, "deduct") if "deduct" in profile.columns and "deduct" not in mapped else []
+    required = (*REQUIRED_FIELDS, *joined, *deducted, *(status_key(i) for i in range(len(profile.statuses))))
     header, rows = read_csv(path, keys, required, mapping, delimiter, on_bytes, columns=columns, labels=labels,
                             mappable=tuple(FIELDS))
     present = {name.strip().lower() for name in header}
-    mapped = set((mapping or {}).values())
     line = profile.columns.get("line", ("",))[0].strip().lower()
     has_line = bool(line) and (line in present or "line" in mapped)
-    unread = tuple(f"{headers[0]} (columns.{field})" for field, headers in profile.columns.items()
-                   if field not in mapped and headers[0].strip().lower() not in present)
+    unread = tuple(f"{name} (columns.{field})" for field, headers in profile.columns.items() if field not in mapped
+                   for name in headers if name.strip().lower() not in present)
     return Export(header, rows, has_line, unread)
 
 
-def time_keys(profile: SourceProfile) -> list[str]:
-    """The row keys of the columns `occurred_at` is joined from."""
-    return ["occurred_at", *(f"occurred_at+{i}" for i in range(1, len(profile.columns["occurred_at"])))]
+def column_keys(profile: SourceProfile, field: str) -> list[str]:
+    """The row keys of the columns the profile names for a field (`occurred_at`, `occurred_at+1` …); just
+    the field when it names none (a column `--map` reads as it, if any)."""
+    return [field, *(f"{field}+{i}" for i in range(1, len(profile.columns.get(field, ()))))]
 
 
 def status_key(index: int) -> str:
@@ -107,7 +110,9 @@ class SaleReader:
         self.zone = profile.time_zone or timezone
         self.grouped = profile.basket == "first" or (profile.basket == "lines" and (
             "line" not in profile.columns or has_line_column))
-        self.times = time_keys(profile)
+        self.times = column_keys(profile, "occurred_at")
+        self.names = column_keys(profile, "name")
+        self.deducted = column_keys(profile, "deduct")
         self._zones: dict[str, str] = {}
         self.statuses = tuple(enumerate(profile.statuses))
         self.has_refunded = "refunded" in profile.columns
@@ -173,9 +178,9 @@ class SaleReader:
         if self.profile.basket == "lines":
             self._check_lines(rows)
         if len(rows) == 1 or self.profile.basket != "lines":
-            lines: tuple[Line, ...] = (Line(self._money(fields, "amount"), self._category(fields)),)
+            lines: tuple[Line, ...] = (Line(self._earning_amount(fields), self._category(fields)),)
         else:
-            lines = tuple(Line(self._money(row.fields, "amount"), self._category(row.fields)) for row in rows)
+            lines = tuple(Line(self._earning_amount(row.fields), self._category(row.fields)) for row in rows)
         amount = lines[0].amount if len(lines) == 1 else sum(line.amount for line in lines)
         refund_of = fields.get("refund_of", "")
         if is_refund and not amount:
@@ -184,14 +189,14 @@ class SaleReader:
             refund_of, txn_id = txn_id, f"{txn_id}/refund@{occurred_at}/{abs(amount)}"
             lines = tuple(Line(-abs(line.amount), line.category) for line in lines)
             amount = -abs(amount)
-        elif amount < 0 and not refund_of:
+        elif amount < 0 and not refund_of and self.profile.unlinked_refunds == "reject":
             raise ValueError("a refund (negative amount) must name refund_of")
         elif refund_of and amount >= 0:
             raise ValueError("refund_of is set but the amount is not negative")
         if amount < 0 and any(line.amount > 0 for line in lines):
             raise ValueError("a basket's lines are all purchases or all refunds")
         txn = TxnRow(txn_id, member, occurred_at, amount, lines, fields.get("store", ""), fields.get("partner", ""),
-                     refund_of, fields.get("description", ""), fields.get("name", ""), fields.get("email", ""),
+                     refund_of, fields.get("description", ""), self._joined(fields, self.names), fields.get("email", ""),
                      fields.get("accepts_marketing", ""))
         if self.has_refunded:
             return Sale(rows, txn, None, None, *self._refunded(fields, amount))
@@ -210,6 +215,23 @@ class SaleReader:
     def _category(self, fields: dict[str, str]) -> str:
         category = fields.get("category", "")
         return "" if category and category.casefold() in self.profile.no_category else category
+
+    def _earning_amount(self, fields: dict[str, str]) -> int:
+        """The amount less the profile's deductions (tax, tip, a discount), each taken off its size: a refund's
+        deductions make it a smaller refund, whichever sign the export writes them with."""
+        amount = self._money(fields, "amount")
+        if "deduct" not in fields:
+            return amount
+        left = abs(amount) - sum(abs(self._money(fields, key)) for key in self.deducted if fields.get(key))
+        if left < 0:
+            taken = ", ".join(self.label(key) for key in self.deducted)
+            raise ValueError(f"{self.label('amount')} {fields['amount']!r} is less than what {taken} take off it")
+        return -left if amount < 0 else left
+
+    @staticmethod
+    def _joined(fields: dict[str, str], keys: list[str]) -> str:
+        """The cells of a field named as several columns, joined with a space (empty ones left out)."""
+        return " ".join(fields[key] for key in keys if fields.get(key))
 
     def _money(self, fields: dict[str, str], field: str) -> int:
         text = fields[field]
@@ -245,9 +267,11 @@ class SaleReader:
         except ValueError as error:
             raise ValueError(f"{self.label(what)} {error}") from None
 
-    def label(self, field: str) -> str:
-        """What the export calls a field: its (first) column."""
-        return self.profile.columns.get(field, (field,))[0]
+    def label(self, key: str) -> str:
+        """What the export calls a row key: its column (`deduct+1` is the second column `deduct` names)."""
+        field, _, index = key.partition("+")
+        headers = self.profile.columns.get(field, (field,))
+        return headers[int(index or 0)]
 
     def _row_zone(self, text: str) -> str:
         if not text:

@@ -138,7 +138,7 @@ class _Importer:
             elif (closed := self.poster.closed) and closed.covers(txn.occurred_at):
                 self.reject(sale, closed.refusal(txn.occurred_at, "a transaction"))
                 continue
-            elif reason := self.refund(txn) if txn.amount < 0 else self.purchase(txn):
+            elif reason := self.post(txn):
                 if reason is HELD:
                     self.held.append(sale)
                 else:
@@ -150,6 +150,12 @@ class _Importer:
                 summary.transactions += 1
             if sale.refunded:
                 self.refunded_amount(sale)
+
+    def post(self, txn: TxnRow) -> str | None:
+        """Import a transaction; why not, if it cannot be (or HELD)."""
+        if txn.amount >= 0:
+            return self.purchase(txn)
+        return self.refund(txn) if txn.refund_of else self.unlinked_refund(txn)
 
     def reject(self, sale: Sale, reason: str) -> None:
         for row in sale.rows:
@@ -263,6 +269,32 @@ class _Importer:
         self.txn_rows.append((self.ref.id, txn.txn_id, member, txn.occurred_at, txn.amount, txn.category, txn.store,
                               txn.partner, None, txn.description, earning.points, entry_id, earning.no_points_because,
                               qualifying))
+        self.buffered_members.add(member)
+        self.buffered_txns.add(txn.txn_id)
+        return None
+
+    def unlinked_refund(self, txn: TxnRow) -> str | None:
+        """A till return that names no sale (a profile's `unlinked_refunds = "claw-back"`): its qualifying
+        spend at the program's base rate is clawed back from the member, like any clawback, so it may
+        leave points owed."""
+        if txn.partner:
+            return "a refund at a partner must name refund_of"
+        member = self.find(txn)  # a refund never adds a member
+        if member is None:
+            return HELD if self.held is not None else f"unknown member {txn.member_id!r}"
+        day = local_date(txn.occurred_at, self.ref.timezone)
+        rules = self.rules[id(self.versions.on(day))]
+        refund = Purchase(txn.lines, day)
+        points, qualifying = rules.base_points(refund), rules.qualifying_spend(refund)
+        entry_id = None
+        if points:
+            clawback = NewEntry(member, "clawback", -points, txn.occurred_at,
+                                reason=txn.description or "refund without its sale")
+            entry_id = self.poster.post([member], txn.occurred_at, lambda book: [clawback])[0]
+        self.summary.points_clawed_back += points
+        self.states.record_activity(member, txn.occurred_at, qualifying, -points)
+        self.txn_rows.append((self.ref.id, txn.txn_id, member, txn.occurred_at, txn.amount, txn.category, txn.store,
+                              txn.partner, None, txn.description, -points, entry_id, None, qualifying))
         self.buffered_members.add(member)
         self.buffered_txns.add(txn.txn_id)
         return None
