@@ -93,8 +93,17 @@ def import_command(
     data = summary.as_json()
     pairs = [(k, v) for k, v in data.items() if k not in ("dry_run", "skipped_reasons")]
     pairs += [(f"  skipped: {reason}", count) for reason, count in data["skipped_reasons"].items()]
-    render.emit(render.Report(data, [render.fields_grid(title, pairs)]), fmt)
+    shown = _nothing_new(data) if summary.nothing_new else render.fields_grid(title, pairs)
+    render.emit(render.Report(data, [shown]), fmt)
     report_rejects(file, summary.first_rejects, summary.rejected, summary.reject_file)
+
+
+def _nothing_new(data: dict) -> str:
+    """One line for a run that imported nothing: "nothing new: 12 duplicates, 1 rejected before"."""
+    said = ", ".join(f"{data[key]} {label}{'s' if key == 'duplicates' and data[key] != 1 else ''}"
+                     for key, label in (("duplicates", "duplicate"), ("skipped", "skipped"),
+                                        ("rejected_before", "rejected before")) if data[key])
+    return f"nothing new: {said or 'the file has no rows'}"
 
 
 @command(txn_app, "sources")

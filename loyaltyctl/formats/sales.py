@@ -7,10 +7,12 @@ says): a checked purchase or refund (`TxnRow`), or the reason it is skipped
 rejected (a bad cell). Memory holds one basket at a time.
 """
 
+import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import msgspec
 from msgspec import Struct
 
 from loyaltyctl.core.dates import parse_instant
@@ -62,6 +64,13 @@ class Export(Struct, frozen=True):
     # status columns as status#0 …)
     has_line: bool  # the file has the profile's `line` column
     unread: tuple[str, ...]  # optional columns the profile names and the file lacks (those fields stay empty)
+    reading: bytes  # how its rows are read: the profile's rules and the --map (see `digest`)
+
+    def digest(self, row: CsvRow) -> str:
+        """A row's fingerprint: its cells and how they are read. The same row of another day's export, read
+        the same way, has the same one (how an import knows a row an earlier import rejected); read
+        through a changed profile or --map it is a row judged afresh."""
+        return hashlib.sha256(self.reading + msgspec.json.encode(row.raw)).hexdigest()
 
 
 def open_export(path: Path, profile: SourceProfile, mapping: Mapping[str, str] | None = None, delimiter: str = ",",
@@ -91,7 +100,9 @@ def open_export(path: Path, profile: SourceProfile, mapping: Mapping[str, str] |
     has_line = bool(line) and (line in present or "line" in mapped)
     unread = tuple(f"{name} (columns.{field})" for field, headers in profile.columns.items() if field not in mapped
                    for name in headers if name.strip().lower() not in present)
-    return Export(header, rows, has_line, unread)
+    rules = msgspec.structs.replace(profile, name="", title="", export="")  # what it reads, not what it is called
+    reading = msgspec.json.encode((rules, sorted((mapping or {}).items())), order="deterministic")
+    return Export(header, rows, has_line, unread, reading)
 
 
 def column_keys(profile: SourceProfile, field: str) -> list[str]:

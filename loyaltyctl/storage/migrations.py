@@ -461,3 +461,15 @@ def m013_member_chains_and_kept_balances(db: Store) -> None:
     for program_id, legacy in sorted(ends.items()):
         insert_seal(db, Seal(program_id, sealed_at, 0, *legacy, GENESIS,
                              seal_digest(GENESIS, program_id, sealed_at, legacy, [])), [])
+
+
+@migration
+def m014_rejected_rows(db: Store) -> None:
+    """Rows an import rejected, by the digest of their cells: a nightly re-run counts a row rejected
+    before as such, and does not report it again."""
+    db.executescript(schema(db, """
+        CREATE TABLE rejected_rows (
+            program_id INTEGER NOT NULL REFERENCES programs(id),
+            digest TEXT NOT NULL,
+            PRIMARY KEY (program_id, digest)
+        );"""))

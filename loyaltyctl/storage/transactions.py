@@ -32,6 +32,19 @@ def fetch_known_txn_ids(db: Store, program_id: int, txn_ids: Sequence[str]) -> s
     return known
 
 
+def fetch_rejected_rows(db: Store, program_id: int, digests: Sequence[str]) -> set[str]:
+    """Which of these row digests an import into the program rejected already (one query per 500)."""
+    found: set[str] = set()
+    for chunk, marks in in_chunks(digests):
+        found.update(row[0] for row in db.execute(
+            f"SELECT digest FROM rejected_rows WHERE program_id = ? AND digest IN ({marks})", [program_id, *chunk]))
+    return found
+
+
+def insert_rejected_rows(db: Store, program_id: int, digests: Sequence[str]) -> None:
+    db.insert("rejected_rows", ("program_id", "digest"), [(program_id, digest) for digest in digests])
+
+
 def fetch_original(db: Store, program_id: int, txn_id: str) -> Original | None:
     row = db.execute(
         """SELECT t.id, t.member, t.amount, t.points, t.entry, t.refund_of IS NOT NULL,

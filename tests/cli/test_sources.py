@@ -374,7 +374,7 @@ def test_a_return_without_its_sale_is_rejected_unless_the_profile_claws_back(pro
     rejecting = write(tmp_path / "clover.toml",
                       (EXPORTS / "clover.toml").read_text().replace('unlinked_refunds = "claw-back"\n', ""))
     code, summary = load(path, str(rejecting), "--create-members")
-    assert (code, counts(summary)) == (3, (7, 2, 0, 2, 3, 2))
+    assert (code, counts(summary), summary["rejected_before"]) == (3, (7, 2, 0, 2, 3, 2), 0)
     reasons = {row.split(",")[1] for row in (tmp_path / "clover_orders.rejects.csv").read_text().splitlines()[1:]}
     assert reasons == {"a refund (negative amount) must name refund_of"}
     code, summary = load(path, str(EXPORTS / "clover.toml"))

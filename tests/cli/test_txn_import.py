@@ -91,7 +91,8 @@ def test_every_rule_and_bad_row_with_exact_points(shop):
     result, summary = imported(path)
     assert result.exit_code == 3
     assert summary == {
-        "rows": 13, "imported": 8, "duplicates": 1, "rejected": 4, "skipped": 0, "skipped_reasons": {},
+        "rows": 13, "imported": 8, "duplicates": 1, "rejected": 4, "rejected_before": 0, "skipped": 0,
+        "skipped_reasons": {},
         "transactions": 8,
         "points_earned": 50 + 40 + 60 + 51 + 500, "points_clawed_back": 25, "earned_nothing": 2,
             "without_membership": 0, "limited": 0, "bonus_points": 0,
@@ -315,3 +316,43 @@ def test_create_members_refuses_an_id_member_add_would_refuse(shop):
     result, summary = imported(path, "--create-members")
     assert (result.exit_code, summary["members_created"], summary["rejected"]) == (3, 0, 1)
     assert "cannot add the member: member_id 'XXXX" in result.stderr and "at most 64 printable characters" in result.stderr
+
+
+def test_a_nightly_rerun_reports_each_bad_row_once_and_says_nothing_new_in_one_line(shop, db_path):
+    path = write(shop / "day.csv", HEADER + GOOD + BAD)
+    assert imported(path)[0].exit_code == 3  # T9 to T12 rejected (see the first test)
+    first_rejects = (shop / "day.rejects.csv").read_text()
+    # The same file again: the 8 sales and the repeated T1 are duplicates, the 4 bad rows were rejected
+    # before: exit 0, and the reject file of the first run stays as it was.
+    again, summary = imported(path)
+    assert again.exit_code == 0, again.stderr
+    assert (summary["rows"], summary["duplicates"], summary["rejected"], summary["rejected_before"]) == (13, 9, 0, 4)
+    assert (shop / "day.rejects.csv").read_text() == first_rejects
+    table = run("txn", "import", "-p", "shop", path)
+    assert (table.exit_code, table.stdout, table.stderr) == (0, "nothing new: 9 duplicates, 4 rejected before\n", "")
+    # The next night's export: M9 was added since, so T10 imports; T9, T11 and T12 come again on other lines
+    # (rejected before); T13 is a new bad row: only it is reported, and the run exits 3 for it.
+    run("member", "add", "-p", "shop", "M9")
+    bad_again = "".join(line + "\n" for line in BAD.splitlines() if not line.startswith(("T10,", "T1,")))
+    night = write(shop / "night.csv", HEADER + "T13,M1,2026-04-16T10:00,1e3,,,,,,\n" + bad_again
+                  + "T10,M9,2026-04-15T10:00,12.50,makeup,USD,Main,,,\n")
+    result, summary = imported(night)
+    assert result.exit_code == 3
+    assert (summary["imported"], summary["rejected"], summary["rejected_before"]) == (1, 1, 3)
+    assert (shop / "night.rejects.csv").read_text().splitlines()[1:] == [
+        "2,amount '1e3' is not a plain decimal like 12.50,T13,M1,2026-04-16T10:00,1e3,,,,,,"]
+    # --strict refuses a file with any bad row, rejected before or not; nothing is written
+    before = snapshot(db_path)
+    strict = run("txn", "import", "-p", "shop", path, "--strict")
+    assert (strict.exit_code, snapshot(db_path)) == (2, before)
+
+
+def test_a_dry_run_remembers_no_rejected_row(shop):
+    path = write(shop / "day.csv", HEADER + BAD)
+    result, summary = imported(path, "--dry-run")
+    assert (result.exit_code, summary["rejected"], summary["rejected_before"]) == (3, 4, 0)
+    result, summary = imported(path)
+    assert (result.exit_code, summary["rejected"], summary["rejected_before"]) == (3, 4, 0)
+    result, summary = imported(path, "--dry-run")
+    assert (result.exit_code, summary["rejected"], summary["rejected_before"]) == (0, 0, 4)
+
