@@ -1,6 +1,7 @@
 """txn import end to end, with points worked out by hand."""
 
 import csv
+import io
 import json
 import os
 import signal
@@ -10,6 +11,8 @@ import time
 
 import pytest
 
+import loyaltyctl
+from loyaltyctl.cli import txn as txn_cli
 from tests.conftest import query, run, snapshot, write
 
 SHOP = """\
@@ -356,3 +359,40 @@ def test_a_dry_run_remembers_no_rejected_row(shop):
     result, summary = imported(path, "--dry-run")
     assert (result.exit_code, summary["rejected"], summary["rejected_before"]) == (0, 0, 4)
 
+
+def test_the_progress_bar_moves_as_the_file_is_read(shop, monkeypatch):
+    # A 4,000-row file of 280 KiB: the bar once moved only per MiB read, so on it never, and on a big file
+    # not for the first MiB (15 s of a slow import). It moves every 64 KiB read now, from the first chunk.
+    path = shop / "many.csv"
+    path.write_text(HEADER + "".join(f"P{n:05d},M{1 + n % 2},2026-04-10T10:{n % 60:02d},{5 + n % 90}.25,makeup,USD,"
+                                     f"Main Street,,,purchase {n}\n" for n in range(4000)))
+    size = path.stat().st_size
+    moves: list[int] = []
+
+    class Bar:  # stands in for rich's Progress: what the terminal would be shown
+        def __init__(self, *columns, **options):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *error):
+            return False
+
+        def add_task(self, description, total):
+            assert total == size
+            return 0
+
+        def advance(self, task, step):
+            moves.append(step)
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(txn_cli, "Progress", Bar)
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    with txn_cli._progress(path) as advance, loyaltyctl.connect(os.environ["LOYALTYCTL_DB"]) as ledger:
+        assert ledger.import_transactions("shop", path, on_bytes=advance).imported == 4000
+    assert size // txn_cli.PROGRESS_STEP == len(moves) == 4  # four moves of 64 KiB and a line or so
+    assert all(txn_cli.PROGRESS_STEP <= step < txn_cli.PROGRESS_STEP + 100 for step in moves)  # a line is < 100 bytes
