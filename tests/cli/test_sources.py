@@ -382,6 +382,17 @@ def test_a_return_without_its_sale_is_rejected_unless_the_profile_claws_back(pro
     assert (points(ANN), points(BO)) == (10, -15)
 
 
+def test_an_export_without_a_column_its_profile_deducts_is_refused(program, tmp_path, db_path):
+    # Without Tip the earning amount cannot be worked out: bad input, naming the column and the profile key.
+    program()
+    path = write(tmp_path / "c.csv", (EXPORTS / "clover_orders.csv").read_text().replace(",Tip,", ",Tips,", 1))
+    before = snapshot(db_path)
+    result = run("txn", "import", "-p", "shop", path, "--source", EXPORTS / "clover.toml")
+    assert result.exit_code == 2
+    assert "missing required column 'Tip' (source clover: columns.deduct[1])" in result.stderr
+    assert snapshot(db_path) == before
+
+
 def test_a_zone_in_the_stamp_wins_and_places_the_sale_on_the_programs_day(program, tmp_path):
     # A Halloween x2 on 10-31 (New York days). U1 at 02:00 UTC on 11-01 and U2 at +0000 are 22:00 EDT on 10-31:
     # 20 each. U3 has no zone: the file's (the program's) 02:00 EST on 11-01: 10. U4, 23:30 PDT on 10-31, is

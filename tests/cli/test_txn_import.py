@@ -321,6 +321,26 @@ def test_create_members_refuses_an_id_member_add_would_refuse(shop):
     assert "cannot add the member: member_id 'XXXX" in result.stderr and "at most 64 printable characters" in result.stderr
 
 
+def test_a_return_without_its_sale_claws_back_at_the_base_rate_when_the_profile_says_so(shop):
+    # The generic CSV through a profile with unlinked_refunds = "claw-back". P1 earns 50. U1, a skincare return
+    # on a May day naming no sale, takes back 20.10 at the base rate: 20 (not x2 for skincare, not x3 for May
+    # days). U2 returns gift cards, which earn nothing: it takes back nothing. U3 is at a partner: rejected.
+    profile = write(shop / "mine.toml", run("txn", "source", "show", "generic").stdout
+                    + 'unlinked_refunds = "claw-back"\n')
+    path = write(shop / "returns.csv", HEADER + "P1,M1,2026-04-10T10:00,50.00,makeup,,,,,\n"
+                 "U1,M1,2026-05-02T10:00,-20.10,skincare,,,,,no receipt\n"
+                 "U2,M1,2026-04-12T10:00,-100.00,gift-cards,,,,,\n"
+                 "U3,M2,2026-04-13T10:00,-25.75,,,Fleet,fleet,,\n")
+    result, summary = imported(path, "--source", profile)
+    assert result.exit_code == 3
+    assert (summary["imported"], summary["rejected"], summary["points_clawed_back"]) == (3, 1, 20)
+    assert "a refund at a partner must name refund_of" in result.stderr
+    assert points("M1")["points"] == 30
+    assert query("SELECT txn_id, amount, points FROM transactions WHERE amount < 0 ORDER BY txn_id") == [
+        ("U1", -2010, -20), ("U2", -10000, 0)]
+    assert run("db", "verify").exit_code == 0
+
+
 def test_a_nightly_rerun_reports_each_bad_row_once_and_says_nothing_new_in_one_line(shop, db_path):
     path = write(shop / "day.csv", HEADER + GOOD + BAD)
     assert imported(path)[0].exit_code == 3  # T9 to T12 rejected (see the first test)
