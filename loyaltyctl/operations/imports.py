@@ -179,6 +179,8 @@ class _Importer:
         """The chunk's rejected sales: one whose every row an earlier import rejected is counted as rejected
         before; the rest go to the reject file, and their rows are remembered."""
         rejecting, self.rejecting = self.rejecting, []
+        if not rejecting:
+            return
         if self.digest is None:
             for sale, reason in rejecting:
                 self.write_reject(sale, reason)
