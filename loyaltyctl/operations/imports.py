@@ -310,8 +310,11 @@ class _Importer:
 
     def clawback(self, txn: TxnRow, original: txn_store.Original) -> tuple[int, int] | None:
         """Post the refund's clawback, if it takes anything back: (entry id, points)."""
-        if original.entry is None or ledger_store.fetch_reversal(self.db, original.entry) is not None:
-            return None  # it earned nothing, or its earn entry was reversed: nothing more to take back
+        if original.entry is None:
+            return None  # it earned nothing
+        reversed_at = ledger_store.fetch_reversed_at(self.db, original.entry)
+        if reversed_at is not None and reversed_at <= txn.occurred_at:
+            return None  # its earn entry was reversed by then: nothing more to take back
         clawed = ledger_store.fetch_clawed_back(self.db, original.entry)
         decided: list[NewEntry] = []
 

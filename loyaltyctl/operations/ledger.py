@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from loyaltyctl import clock
 from loyaltyctl.core.dates import cutoff, local_date
-from loyaltyctl.core.posting import REVERSIBLE, Book, contribution, debit_reversal
+from loyaltyctl.core.posting import REVERSIBLE, Book, reversal_points
 from loyaltyctl.core.vouchers import Voucher
 from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.formats.ledger import balance_result, posted_result
@@ -347,8 +347,7 @@ def post_reverse(db: Store, program: str, entry_id: int, reason: str, key: str |
         def reversal(book: Book) -> list[NewEntry]:
             entries = []
             for side in found:
-                points = (-contribution(book, side.id, side.points, taken_back[side.id], counter.at)
-                          if side.points > 0 else debit_reversal(book, side.id, counter.at))
+                points = reversal_points(book, side.id, side.points, taken_back[side.id], counter.at)
                 if points:
                     entries.append(NewEntry(side.member, "reverse", points, counter.at, key=key if side is target else None,
                                             reason=reason, reward=side.reward, charity=side.charity, ref=side.id,

@@ -239,8 +239,9 @@ def fetch_history(db: Store, members: Sequence[int]) -> History:
 
 
 def _fetch_refunds(db: Store, members: Sequence[int]) -> list[Refund]:
-    """Refunds of purchases that earned, left out where an operator reversed the earn or one of its
-    clawbacks: what was taken back there is the operator's figure, not a refund's."""
+    """Refunds of purchases that earned, left out where an operator reversed the earn before (or as) the
+    refund, or reversed one of its clawbacks: what was taken back there is the operator's figure, not a
+    refund's."""
     marks = ",".join("?" * len(members))
     # The members' refunds first (MATERIALIZED): a planner that thinks the table empty (PostgreSQL inside a
     # first import) would otherwise walk every purchase and look for its refunds.
@@ -250,7 +251,8 @@ def _fetch_refunds(db: Store, members: Sequence[int]) -> list[Refund]:
             SELECT r.id, o.entry, r.member, r.occurred_at, -r.amount, o.amount, o.points
             FROM r JOIN transactions o ON o.id = r.refund_of
             WHERE o.entry IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM entries v WHERE v.kind = 'reverse' AND v.ref = o.entry)
+              AND NOT EXISTS (SELECT 1 FROM entries v WHERE v.kind = 'reverse' AND v.ref = o.entry
+                                                                AND v.effective_at <= r.occurred_at)
               AND NOT EXISTS (SELECT 1 FROM entries c JOIN entries v ON v.ref = c.id AND v.kind = 'reverse'
                               WHERE c.ref = o.entry AND c.kind = 'clawback')""", list(members))]
 
@@ -296,8 +298,9 @@ def fetch_clawed_back(db: Store, entry_id: int) -> int:
            WHERE c.ref = ? AND c.kind = 'clawback'""", [entry_id]).fetchone()[0]
 
 
-def fetch_reversal(db: Store, entry_id: int) -> int | None:
-    row = db.execute("SELECT id FROM entries WHERE ref = ? AND kind = 'reverse'", [entry_id]).fetchone()
+def fetch_reversed_at(db: Store, entry_id: int) -> int | None:
+    """When an entry was reversed (None: it was not)."""
+    row = db.execute("SELECT effective_at FROM entries WHERE ref = ? AND kind = 'reverse'", [entry_id]).fetchone()
     return row[0] if row else None
 
 
