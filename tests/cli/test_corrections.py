@@ -390,3 +390,20 @@ def test_a_refund_dated_before_the_reversal_of_its_purchase_but_imported_after_i
              for e in ok("statement", "-p", "fix", "A", "--from", "2026-02-01", "--to", "2026-03-31")["entries"]]
     assert moves == [("2026-02-14", "clawback", -11), ("2026-03-02", "reverse", -21), ("2026-03-02", "reverse", 11)]
     assert verified()
+
+
+def test_a_refused_posting_changes_no_figure_whatever_ids_it_skips(tmp_path, db_path):
+    # PostgreSQL skips the ids a refused posting drew (sequences are not transactional); SQLite does not.
+    # A script reverses by the id the posting printed, and every figure is the same on both backends:
+    # 50 + 30 earned, the redemption of 500 refused, the 30 reversed: 50.
+    program(tmp_path)
+    first = ok("earn", "-p", "fix", "A", "50", "--reason", "sale")["entries"][0]["id"]
+    assert refused("redeem", "-p", "fix", "A", "--points", "500").startswith("error: short balance")
+    second = ok("earn", "-p", "fix", "A", "30", "--reason", "sale")["entries"][0]["id"]
+    assert second > first
+    assert ok("reverse", "-p", "fix", str(second), "--reason", "typo")["entries"][0]["points"] == -30
+    assert ok("balance", "-p", "fix", "A")["points"] == 50
+    statement = ok("statement", "-p", "fix", "A", "--from", "2026-06-01", "--to", "2026-06-30")
+    assert [(e["kind"], e["points"], e["balance"]) for e in statement["entries"]] == [
+        ("earn", 50, 50), ("earn", 30, 80), ("reverse", -30, 50)]
+    assert verified()
