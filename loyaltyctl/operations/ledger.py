@@ -12,11 +12,11 @@ different members never wait for each other.
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
-from decimal import Decimal
 
 from loyaltyctl import clock
 from loyaltyctl.core.dates import cutoff, local_date
 from loyaltyctl.core.posting import REVERSIBLE, Book, reversal_points
+from loyaltyctl.core.rules import EarnRules
 from loyaltyctl.core.vouchers import Voucher
 from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.formats.ledger import balance_result, posted_result
@@ -29,7 +29,6 @@ from loyaltyctl.money import (
     plain_decimal,
     points_for,
     points_value,
-    round_points,
 )
 from loyaltyctl.operations.definitions import (
     ProgramState,
@@ -184,8 +183,10 @@ def post_earn(db: Store, program: str, ident: str, points: int, reason: str, key
               at: str | None = None) -> Posted:
     """Credit points by hand (a goodwill gesture, a purchase the till missed).
 
-    Earning, like a purchase, goes through the member's tier multiplier and
-    needs a valid membership where the program requires one.
+    Earning, like a purchase, goes through the member's tier multiplier
+    (`EarnRules.by_hand`), needs a valid membership where the program
+    requires one, and counts toward the daily and monthly earning limits:
+    one that would go over them is refused.
     """
     _positive(points)
 
@@ -194,17 +195,24 @@ def post_earn(db: Store, program: str, ident: str, points: int, reason: str, key
             return replayed
         member_row, member = counter.member(ident)
         ref, version = counter.ref, counter.version
-        state = MemberStates(db, ref, counter.state.versions).state(member_row, counter.at, version, purchase=False)
+        state = MemberStates(db, ref, counter.state.versions).state(member_row, counter.at, version)
+        earning = EarnRules(version).by_hand(points, state)
+        day = local_date(counter.at, ref.timezone)
         if not state.may_earn:
-            day = local_date(counter.at, ref.timezone)
             raise Refused(f"member {member.member_id!r} has no valid membership on {day}, which {program!r} requires "
                           "to earn (record the fee with `member pay`)")
-        earned, note = points, None
+        if earning.limited_by:
+            per_day = earning.limited_by == "max_points_per_day"
+            limit = version.earn.max_points_per_day if per_day else version.earn.max_points_per_month
+            earned = state.earned_today if per_day else state.earned_this_month
+            when = f"on {day}" if per_day else f"in {day:%Y-%m}"
+            raise Refused(f"{earning.limited_by} is {limit} {version.unit}: member {member.member_id!r} earned "
+                          f"{earned} {when} already, and {earning.points} more would go over it")
+        note = None
         if state.tier_multiplier != 1:
-            earned = round_points(Decimal(points) * state.tier_multiplier, version.earn.rounding)
-            note = f"{state.tier} tier: {points} x {state.tier_multiplier} = {earned} {version.unit}"
+            note = f"{state.tier} tier: {points} x {state.tier_multiplier} = {earning.points} {version.unit}"
         with counter.posting() as poster:
-            entry = poster.credit(NewEntry(member_row, "earn", earned, counter.at, key=key, reason=reason))
+            entry = poster.credit(NewEntry(member_row, "earn", earning.points, counter.at, key=key, reason=reason))
         return counter.posted(member_row, member, [entry], note=note)
 
     return _counter(db, program, [ident], key, at, earn)

@@ -298,6 +298,13 @@ def fetch_clawed_back(db: Store, entry_id: int) -> int:
            WHERE c.ref = ? AND c.kind = 'clawback'""", [entry_id]).fetchone()[0]
 
 
+def fetch_earned(db: Store, member: int, start: int, end: int) -> list[tuple[int, int]]:
+    """(effective_at, points) of the member's `earn` entries in [start, end): purchases and points by hand."""
+    return [tuple(row) for row in db.execute(
+        "SELECT effective_at, points FROM entries WHERE member = ? AND effective_at >= ? AND effective_at < ?"
+        " AND kind = 'earn' AND points > 0", [member, start, end])]
+
+
 def fetch_reversed_at(db: Store, entry_id: int) -> int | None:
     """When an entry was reversed (None: it was not)."""
     row = db.execute("SELECT effective_at FROM entries WHERE ref = ? AND kind = 'reverse'", [entry_id]).fetchone()
