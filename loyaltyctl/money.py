@@ -127,10 +127,25 @@ def points_for(minor: int, point_value: Decimal, currency: str) -> int:
     return int((from_minor(minor, currency) / point_value).to_integral_value(ROUND_CEILING))
 
 
+def scale_minor(minor: int, numerator: Decimal | int, denominator: Decimal | int = 1) -> int:
+    """An amount in minor units times numerator / denominator (a share, a percentage), rounded half up
+    to a whole minor unit: the one rounding of money scaled."""
+    return int((Decimal(minor) * numerator / denominator).to_integral_value(ROUND_HALF_UP))
+
+
 def percent_of(minor: int, percent: Decimal, most: int | None = None) -> int:
     """`percent` % of an amount in minor units, rounded half up to a whole minor unit, at most `most`."""
-    share = int((Decimal(minor) * percent / 100).to_integral_value(ROUND_HALF_UP))
+    share = scale_minor(minor, percent, 100)
     return share if most is None else min(share, most)
+
+
+RATE_PLACES = Decimal("0.0001")
+
+
+def ratio(part: int, whole: int, places: Decimal = RATE_PLACES) -> Decimal | None:
+    """part / whole rounded half up to `places` (a rate: four decimal places); None with no whole to
+    divide by: the one rounding of a rate or an average."""
+    return (Decimal(part) / whole).quantize(places, ROUND_HALF_UP) if whole else None
 
 
 def plain_decimal(value: Decimal) -> str:
