@@ -21,8 +21,26 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
+def email_key(text: str) -> str:
+    """An email (or a name given for a member) as emails compare: case-folded (`Jon.Smith@Gmail.Com` is
+    `jon.smith@gmail.com`)."""
+    return text.casefold()
+
+
+# Where a member named at a command or in a file is looked for, in order, the first match winning: (field,
+# compared case-folded). The member id as given, then a card (the id wins when both match), then an email,
+# then an id in another case (a member an import added by email has the folded email as id).
+LOOKUP_ORDER = (("member_id", False), ("card", False), ("email", True), ("member_id", True))
+
+
+def lookup_keys(ident: str) -> list[tuple[str, str]]:
+    """(field, value) to look for, in LOOKUP_ORDER, for a member named `ident`."""
+    return [(field, email_key(ident) if folded else ident) for field, folded in LOOKUP_ORDER]
+
+
 class MemberIndex:
-    """A program's members by id, card and email (case-folded): how an import finds a row's member."""
+    """A program's members by id, card and email (case-folded): how an import finds a row's member. Rows are
+    added in row id order, so of two members with one email the first added is found, as storage finds it."""
 
     def __init__(self, rows: Iterable[tuple[int, str, str | None, str | None]] = ()):
         self.by_id: dict[str, int] = {}
@@ -36,16 +54,17 @@ class MemberIndex:
         if card:
             self.by_card[card] = row
         if email:
-            self.by_email.setdefault(email.casefold(), row)
+            self.by_email.setdefault(email_key(email), row)
 
     def find(self, key: str, by: str = "member_id") -> int | None:
-        """`by` member_id: an id, a card, or an email; card: a card; email: an email (or an id written as one)."""
+        """`by` member_id: an id, a card, or an email (LOOKUP_ORDER); card: a card; email: an email (or an id
+        written as one)."""
         if by == "card":
             return self.by_card.get(key)
-        if by == "email":
-            return self.by_email.get(key.casefold()) or self.by_id.get(key) or self.by_id.get(key.casefold())
-        return (self.by_id.get(key) or self.by_card.get(key) or self.by_email.get(key.casefold())
-                or self.by_id.get(key.casefold()))
+        fields = {"member_id": self.by_id, "card": self.by_card, "email": self.by_email}
+        keys = lookup_keys(key) if by == "member_id" else [("email", email_key(key)), ("member_id", key),
+                                                             ("member_id", email_key(key))]
+        return next((fields[field][value] for field, value in keys if value in fields[field]), None)
 
 
 class Rejected(Struct, frozen=True):

@@ -45,6 +45,39 @@ def test_member_id_wins_over_a_card_with_the_same_text(shop):
     assert json.loads(shown.stdout)["member_id"] == "M2"
 
 
+def test_a_member_named_by_email_is_found_whatever_its_case_at_every_command(shop, tmp_path):
+    # jon.smith@gmail.com arrives from an import keyed by email (its id is the folded email); Bo was added
+    # by hand with an email in capitals, and is named in small letters
+    sales = write(tmp_path / "sales.csv", "txn_id,member_id,occurred_at,amount\nT1,jon.smith@gmail.com,2026-06-01,80.00\n")
+    assert run("txn", "import", "--program", "shop", sales, "--create-members").exit_code == 0
+    run("member", "add", "--program", "shop", "B7", "--name", "Bo", "--email", "Bo.Park@Example.COM")
+    jon, bo = "Jon.Smith@Gmail.Com", "bo.park@example.com"
+
+    def posted(*args):
+        result = run(*args, "--format", "json")
+        assert result.exit_code == 0, (args, result.stderr)
+        return json.loads(result.stdout)
+
+    assert posted("balance", "--program", "shop", jon)["points"] == 80
+    assert posted("earn", "--program", "shop", bo, "30", "--reason", "welcome")["member"] == "B7"
+    assert posted("transfer", "--program", "shop", jon, "BO.PARK@EXAMPLE.COM", "20")["balance"] == 60  # 80 - 20
+    assert posted("redeem", "--program", "shop", bo, "--points", "50")["balance"] == 0  # 30 + 20 - 50
+    assert posted("member", "show", "--program", "shop", bo)["member_id"] == "B7"
+    assert posted("member", "update", "--program", "shop", jon, "--name", "Jon")["name"] == "Jon"
+    assert posted("statement", "--program", "shop", jon)["closing_points"] == 60
+    assert posted("member", "anonymise", "--program", "shop", bo)["email"] == ""
+    assert run("balance", "--program", "shop", bo).exit_code == 1  # the email went with the person
+
+
+def test_of_two_members_with_one_email_the_first_added_is_found_and_an_id_wins(shop):
+    run("member", "add", "--program", "shop", "M1", "--email", "ann@example.com")
+    run("member", "add", "--program", "shop", "M2", "--email", "Ann@Example.com")
+    run("member", "add", "--program", "shop", "ann@example.com")
+    shown = lambda ident: json.loads(run("member", "show", "--program", "shop", ident, "--format", "json").stdout)  # noqa: E731
+    assert shown("ANN@EXAMPLE.COM")["member_id"] == "M1"
+    assert shown("ann@example.com")["member_id"] == "ann@example.com"  # a member id as given wins over an email
+
+
 def test_referred_by_a_referral_code(shop):
     run("member", "add", "--program", "shop", "M1")
     result = run("member", "add", "--program", "shop", "M2", "--referred-by", referral_code("shop", "M1"), "--format", "json")
