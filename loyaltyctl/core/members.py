@@ -234,6 +234,8 @@ def _conflict(
     """Why a row cannot be taken as it stands, or None."""
     if isinstance(row, str):
         return row
+    if reason := reserved_refusal(row, existing.get(row.member_id)):
+        return reason
     if row.member_id in first_line:
         return f"duplicate member_id {row.member_id!r} (first on line {first_line[row.member_id]})"
     if row.referred_by is not None:
@@ -287,14 +289,37 @@ def selected(standings: Iterable[Standing], criteria: MemberFilter) -> list[Stan
 ANONYMOUS_PREFIX = "anon-"
 
 
-def anonymised(member: Member) -> Member:
+def anonymised(member: Member, taken: Container[str] = ()) -> Member:
     """The member with every personal field erased: name, email, birthday and card; an id that is an
     email address becomes `anon-` and the member's referral code (unique in the program, and derived by
-    a one-way hash). The ledger keeps its entries: they point at the member's row, not at these fields."""
+    a one-way hash), or, where another member has that id (`taken`: one added before the form was
+    reserved), `anon-CODE-2`, `-3`... The ledger keeps its entries: they point at the member's row, not at
+    these fields."""
     member_id = member.member_id
     if is_email(member_id):
         member_id = f"{ANONYMOUS_PREFIX}{member.referral_code}"
+        attempt = 1
+        while member_id in taken:
+            attempt += 1
+            member_id = f"{ANONYMOUS_PREFIX}{member.referral_code}-{attempt}"
     return replace(member, member_id=member_id, name="", email="", birthday=None, card=None, accepts_marketing=None)
+
+
+def is_reserved(text: str) -> bool:
+    """An id or card in the form anonymised members' ids take (`anon-…`, in any case)."""
+    return text[:len(ANONYMOUS_PREFIX)].casefold() == ANONYMOUS_PREFIX
+
+
+def reserved_refusal(member: Member, previous: Member | None = None) -> str | None:
+    """Why a new member (or `previous` as `member` updates it) may not have its id or card: the `anon-…`
+    form is the anonymised members' alone, so anonymising never finds its id taken and a name in that
+    form never finds someone who was not anonymised. None when it may."""
+    if previous is None and is_reserved(member.member_id):
+        return (f"member_id {member.member_id!r} is reserved: ids starting with {ANONYMOUS_PREFIX!r} are given to "
+                "anonymised members")
+    if member.card and is_reserved(member.card) and (previous is None or previous.card != member.card):
+        return f"card {member.card!r} is reserved: {ANONYMOUS_PREFIX!r} starts the ids of anonymised members"
+    return None
 
 
 def unused_referral_code(program: str, member_id: str, taken: Container[str]) -> str:

@@ -76,6 +76,18 @@ def find_member(db: Store, program_id: int, program: str, ident: str) -> tuple[i
     return row[0], member_from_row(program, row[1:])
 
 
+class MemberIds:
+    """A program's member ids as a container asked about one id at a time, each an index probe (no need to
+    read every member to find one id free)."""
+
+    def __init__(self, db: Store, program_id: int):
+        self.db, self.program_id = db, program_id
+
+    def __contains__(self, member_id: object) -> bool:
+        return self.db.execute("SELECT 1 FROM members WHERE program_id = ? AND member_id = ?",
+                               [self.program_id, member_id]).fetchone() is not None
+
+
 def fetch_member_by_row(db: Store, row_id: int, program: str) -> Member:
     return member_from_row(program, db.execute(f"SELECT {MEMBER_COLUMNS} FROM members m WHERE m.id = ?", [row_id]).fetchone())
 

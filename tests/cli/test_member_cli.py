@@ -2,7 +2,7 @@ import csv
 import json
 
 from loyaltyctl.core.members import referral_code
-from tests.conftest import run, snapshot, write
+from tests.conftest import change, run, snapshot, write
 
 HEADER = "member_id,name,email,birthday,card,joined,referred_by\n"
 
@@ -257,6 +257,44 @@ def test_anonymise_erases_the_person_and_keeps_the_ledger(shop):
     again = run("member", "anonymise", "--program", "shop", anonymous, "--format", "json")
     assert json.loads(again.stdout)["changed"] is False
     assert run("db", "verify").exit_code == 0
+
+
+def test_anonymise_takes_a_free_id_when_an_older_member_holds_its_own(shop, db_path):
+    # a member added as anon-CODE before the form was reserved (set behind loyaltyctl's back here)
+    anonymous = "anon-" + referral_code("shop", "ann@example.com")
+    run("member", "add", "--program", "shop", "M9")
+    change(db_path, f"UPDATE members SET member_id = '{anonymous}' WHERE member_id = 'M9'")
+    run("member", "add", "--program", "shop", "ann@example.com", "--email", "ann@example.com")
+    result = run("member", "anonymise", "--program", "shop", "ann@example.com", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["member_id"] == anonymous + "-2"
+    assert run("db", "verify").exit_code == 0
+
+
+def test_ids_and_cards_in_the_anonymised_form_are_refused(shop, tmp_path, db_path):
+    run("member", "add", "--program", "shop", "M1")
+    before = snapshot(db_path)
+    reserved = "error: member_id 'anon-R7K2QX4M' is reserved: ids starting with 'anon-' are given to anonymised members\n"
+    added = run("member", "add", "--program", "shop", "anon-R7K2QX4M")
+    assert (added.exit_code, added.stderr) == (2, reserved)
+    assert run("member", "add", "--program", "shop", "ANON-X").exit_code == 2  # in any case
+    carded = run("member", "add", "--program", "shop", "M2", "--card", "anon-1")
+    assert (carded.exit_code, carded.stderr) == (
+        2, "error: card 'anon-1' is reserved: 'anon-' starts the ids of anonymised members\n")
+    assert member_update("M1", "--card", "Anon-2").exit_code == 2
+    assert snapshot(db_path) == before
+    imported = run("member", "import", "--program", "shop", write(tmp_path / "m.csv", HEADER + "anon-R7K2QX4M,Ann,,,,,\n"
+                                                                                        "M3,Bo,,,anon-3,,\n"
+                                                                                        "M4,Cy,,,,,\n"))
+    assert imported.exit_code == 3
+    with open(tmp_path / "m.rejects.csv", newline="") as handle:
+        assert [row["reason"] for row in csv.DictReader(handle)] == [reserved[len("error: "):-1],
+                                                                     "card 'anon-3' is reserved: 'anon-' starts the "
+                                                                     "ids of anonymised members"]
+    sales = write(tmp_path / "s.csv", "txn_id,member_id,occurred_at,amount\nT1,anon-Z,2026-06-01,10.00\n")
+    created = run("txn", "import", "--program", "shop", sales, "--create-members")
+    assert created.exit_code == 3 and "cannot add the member: member_id 'anon-Z' is reserved" in created.stderr
+    assert [m["member_id"] for m in members_json()] == ["M1", "M4"]
 
 
 def test_anonymise_keeps_an_id_that_is_not_personal(shop):

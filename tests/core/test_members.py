@@ -124,3 +124,10 @@ def test_a_name_finds_a_member_by_id_then_card_then_email_then_id_in_another_cas
     assert index.find("Bo@Example.com") == 5  # an email before an id in another case
     assert index.find("bo@example.com", by="email") == 5
     assert index.find("nobody") is None
+
+
+def test_an_anonymised_id_taken_by_another_member_moves_to_the_next_free_one():
+    ann = stored("ann@example.com")
+    own = "anon-" + ann.referral_code
+    assert anonymised(ann, {own}).member_id == own + "-2"
+    assert anonymised(ann, {own, own + "-2"}).member_id == own + "-3"
