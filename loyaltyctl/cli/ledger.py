@@ -12,7 +12,7 @@ from loyaltyctl.results import Posted
 
 ledger_app = typer.Typer()
 
-MemberArgument = Annotated[str, typer.Argument(metavar="MEMBER", help="Member id or card number.", show_default=False)]
+MemberArgument = Annotated[str, typer.Argument(metavar="MEMBER", help="Member id, card number or email.", show_default=False)]
 PointsArgument = Annotated[int, typer.Argument(metavar="POINTS", help="Whole points.", show_default=False,
                                                parser=integer)]
 ReasonOption = Annotated[str, typer.Option("--reason", "-r", metavar="TEXT", help="Why (shown on statements).")]

@@ -61,7 +61,7 @@ def add(
 def update(
     ctx: typer.Context,
     program: ProgramOption,
-    member: Annotated[str, typer.Argument(metavar="MEMBER", help="Member id or card number.", show_default=False)],
+    member: Annotated[str, typer.Argument(metavar="MEMBER", help="Member id, card number or email.", show_default=False)],
     name: Annotated[str, typer.Option(metavar="TEXT", help="Full name.")] = "",
     email: Annotated[str, typer.Option(metavar="TEXT", help="Email address.")] = "",
     birthday: Annotated[str, typer.Option(metavar="DATE", help="YYYY-MM-DD.")] = "",
@@ -84,14 +84,14 @@ def update(
 def anonymise(
     ctx: typer.Context,
     program: ProgramOption,
-    member: Annotated[str, typer.Argument(metavar="MEMBER", help="Member id or card number.", show_default=False)],
+    member: Annotated[str, typer.Argument(metavar="MEMBER", help="Member id, card number or email.", show_default=False)],
     fmt: FormatOption = render.Format.table,
 ) -> None:
     """Erase a member's personal fields and keep their ledger.
 
     Name, email, birthday, card and marketing consent are erased; an id that is an email address becomes
-    anon-CODE (the member's referral code). Balances, statements and reports stay as they were; running
-    it again changes nothing."""
+    anon-CODE (the member's referral code; ids and cards starting with anon- are reserved for these).
+    Balances, statements and reports stay as they were; running it again changes nothing."""
     erased, changed = ledger(ctx).anonymise_member(program, member)
     render.emit(member_change_view(erased, changed, f"Member {erased.member_id} anonymised", " (already)"), fmt)
 
@@ -150,13 +150,13 @@ def list_members(
 def show(
     ctx: typer.Context,
     program: ProgramOption,
-    member_id: Annotated[str, typer.Argument(metavar="MEMBER_ID", help="Member id or card number.")],
+    member_id: Annotated[str, typer.Argument(metavar="MEMBER_ID", help="Member id, card number or email.")],
     fmt: FormatOption = render.Format.table,
 ) -> None:
     """One member's details, balance, tier and paid membership.
 
     The profile; points, available and pending points and what expires in the next 90 days (as `balance`
-    shows them); the tier with its history; paid membership. By member id or card number."""
+    shows them); the tier with its history; paid membership. By member id, card number or email."""
     render.emit(member_view(*ledger(ctx).member(program, member_id)), fmt)
 
 
@@ -164,7 +164,7 @@ def show(
 def pay(
     ctx: typer.Context,
     program: ProgramOption,
-    member_id: Annotated[str, typer.Argument(metavar="MEMBER_ID", help="Member id or card number.")],
+    member_id: Annotated[str, typer.Argument(metavar="MEMBER_ID", help="Member id, card number or email.")],
     at: Annotated[str | None, typer.Option("--at", metavar="TEXT", help="When it was paid (ISO date or time; default now).")] = None,
     key: Annotated[str | None, typer.Option("--key", metavar="TEXT", help="Idempotency key: recording it again changes nothing.")] = None,
     fmt: FormatOption = render.Format.table,

@@ -70,7 +70,7 @@ def import_members(
 
 
 def update_member(db: Store, program: str, ident: str, fields: Mapping[str, str]) -> tuple[Member, bool]:
-    """Change the fields given (by member id or card) with `member add`'s checks: (the member, whether
+    """Change the fields given (by member id, card or email) with `member add`'s checks: (the member, whether
     anything changed). The same update twice changes nothing the second time."""
     ref = programs.fetch_program_ref(db, program)
     today = clock.today_in(ref.timezone)

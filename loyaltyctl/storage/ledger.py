@@ -482,9 +482,9 @@ def read_counter(db: Store, program_id: int, program: str, idents: Sequence[str]
     OPTIMISTIC write) lock nothing, and guard the write: it writes only if the program's epoch and the
     members' revisions are still as read.
     """
-    params = {"p": program_id, "key": key,
-              **{name: value for n, ident in enumerate(idents) for name, value in lookup_params(f"i{n}", ident).items()},
-              **{f"a{n}": entry for n, entry in enumerate(about)}}
+    params = {"p": program_id, "key": key, **{f"a{n}": entry for n, entry in enumerate(about)}}
+    for n, ident in enumerate(idents):
+        params |= lookup_params(f"i{n}", ident)
     locking, reading = _counter_sql(db, len(idents), len(about), key is not None, entry_ids, lot_ids)
     if lock and db.row_lock:  # (SQLite's write holds the whole file already)
         db.execute(locking, params)
