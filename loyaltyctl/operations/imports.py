@@ -22,7 +22,7 @@ from loyaltyctl.storage.db import Store
 from loyaltyctl.core.dates import DAY, local_date
 from loyaltyctl.core.posting import Book, clawback_points, contribution
 from loyaltyctl import clock
-from loyaltyctl.core.members import is_email, parse_member, unused_referral_code
+from loyaltyctl.core.members import is_email, parse_member, reserved_refusal, unused_referral_code
 from loyaltyctl.core.rules import EarnRules, Line, Purchase, refund_qualifying
 from loyaltyctl.formats.csv_input import RejectWriter
 from loyaltyctl.formats.sales import Sale, SaleReader, TxnRow, open_export
@@ -211,6 +211,8 @@ class _Importer:
         joined = local_date(txn.occurred_at, self.ref.timezone)
         checked = parse_member({"member_id": member_id, "name": txn.name, "accepts_marketing": txn.accepts_marketing},
                                self.ref.code, joined)  # ValueError: the row is rejected
+        if reason := reserved_refusal(replace(checked, card=card)):
+            raise ValueError(reason)
         member = replace(checked, email=email if is_email(email) else "", card=card, joined=joined,
                          referral_code=code)
         member_store.save_members(self.db, self.ref.id, (member,), ())

@@ -23,11 +23,12 @@ from loyaltyctl.formats.ledger import balance_result, posted_result
 from loyaltyctl.model import Entry, Member, Program, Reward
 from loyaltyctl.money import (
     amount_option,
-    check_points,
     format_money,
+    order_share,
     percent_of,
     plain_decimal,
     points_for,
+    points_option,
     points_value,
 )
 from loyaltyctl.operations.definitions import (
@@ -65,16 +66,11 @@ def expiring_until(as_of: date, tz: str, days: int = EXPIRING_WINDOW_DAYS) -> in
 
 
 def _sane(points: int) -> None:
-    try:
-        check_points(points)
-    except ValueError as error:
-        raise Refused(str(error)) from None
+    points_option(points, signed=True)
 
 
 def _positive(points: int, what: str = "points") -> None:
-    if points <= 0:
-        raise Refused(f"{what} must be a positive whole number, got {points}")
-    _sane(points)
+    points_option(points, what)
 
 
 class _Counter:
@@ -294,18 +290,13 @@ def _reward_value(reward: Reward, order_amount: str | None, currency: str) -> in
     if order_amount is None:
         raise BadInput(f"reward {reward.code!r} takes {plain_decimal(reward.percent)}% off the order: "
                        "give --order-amount")
-    value = percent_of(amount_option("--order-amount", order_amount, currency), reward.percent, reward.max_value)
-    if not value:
-        raise BadInput(f"--order-amount {order_amount}: {plain_decimal(reward.percent)}% of it is less than the "
-                       "smallest coin; nothing to take off")
-    return value
+    share = percent_of(amount_option("--order-amount", order_amount, currency), reward.percent, reward.max_value)
+    return order_share("--order-amount", order_amount, share, reward.percent)
 
 
 def post_adjust(db: Store, program: str, ident: str, points: int, reason: str, key: str | None = None,
                 at: str | None = None) -> Posted:
     """A signed manual correction. A negative one beyond the balance leaves points owed."""
-    if points == 0:
-        raise Refused("an adjustment must be a non-zero number of points")
     _sane(points)
 
     def adjust(counter: _Counter) -> Posted:
