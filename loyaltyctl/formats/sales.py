@@ -9,7 +9,6 @@ rejected (a bad cell). Memory holds one basket at a time.
 
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import msgspec
@@ -19,7 +18,7 @@ from loyaltyctl.core.dates import parse_instant
 from loyaltyctl.core.rules import Line
 from loyaltyctl.formats.csv_input import CsvRow, read_csv
 from loyaltyctl.formats.sources import FIELDS, REQUIRED_FIELDS, SourceProfile, zone_name
-from loyaltyctl.money import parse_export_money, parse_plain_money
+from loyaltyctl.money import parse_export_money, parse_plain_money, scale_minor
 
 NO_CUSTOMER = "no customer"
 
@@ -264,11 +263,11 @@ class SaleReader:
         basis = abs(self._money(fields, "refunded_of")) if fields.get("refunded_of") else amount
         if refunded > basis:
             raise ValueError(f"refunded {fields['refunded']!r} is more than {fields.get('refunded_of') or 'the amount'}")
-        share = (Decimal(amount) * refunded / basis).to_integral_value(ROUND_HALF_UP)
+        share = scale_minor(amount, refunded, basis)
         at = self._instant(fields, ["refunded_at"], "refunded_at") if fields.get("refunded_at") else None
         if at is not None and at < self._instant(fields, self.times, "occurred_at"):
             raise ValueError(f"{self.label('refunded_at')} {fields['refunded_at']!r} is before the purchase")
-        return int(share), at
+        return share, at
 
     def _instant(self, fields: dict[str, str], keys: list[str], what: str) -> int:
         text = fields[keys[0]] if len(keys) == 1 else " ".join(fields[key] for key in keys if fields.get(key))

@@ -25,7 +25,7 @@ from loyaltyctl.storage.db import Store
 from loyaltyctl.core.dates import DAY, local_date
 from loyaltyctl.core.posting import Book, clawback_points, contribution
 from loyaltyctl import clock
-from loyaltyctl.core.members import is_email, parse_member, unused_referral_code
+from loyaltyctl.core.members import is_email, parse_member, reserved_refusal, unused_referral_code
 from loyaltyctl.core.rules import EarnRules, Line, Purchase, refund_qualifying
 from loyaltyctl.formats.csv_input import CsvRow, RejectWriter
 from loyaltyctl.formats.sales import Sale, SaleReader, TxnRow, open_export
@@ -259,6 +259,8 @@ class _Importer:
         joined = local_date(txn.occurred_at, self.ref.timezone)
         checked = parse_member({"member_id": member_id, "name": txn.name, "accepts_marketing": txn.accepts_marketing},
                                self.ref.code, joined)  # ValueError: the row is rejected
+        if reason := reserved_refusal(replace(checked, card=card)):
+            raise ValueError(reason)
         member = replace(checked, email=email if is_email(email) else "", card=card, joined=joined,
                          referral_code=code)
         member_store.save_members(self.db, self.ref.id, (member,), ())
@@ -384,8 +386,11 @@ class _Importer:
 
     def clawback(self, txn: TxnRow, original: txn_store.Original) -> tuple[int, int] | None:
         """Post the refund's clawback, if it takes anything back: (entry id, points)."""
-        if original.entry is None or ledger_store.fetch_reversal(self.db, original.entry) is not None:
-            return None  # it earned nothing, or its earn entry was reversed: nothing more to take back
+        if original.entry is None:
+            return None  # it earned nothing
+        reversed_at = ledger_store.fetch_reversed_at(self.db, original.entry)
+        if reversed_at is not None and reversed_at <= txn.occurred_at:
+            return None  # its earn entry was reversed by then: nothing more to take back
         clawed = ledger_store.fetch_clawed_back(self.db, original.entry)
         decided: list[NewEntry] = []
 

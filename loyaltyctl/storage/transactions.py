@@ -61,14 +61,6 @@ TXN_COLUMNS = ("program_id", "txn_id", "member", "occurred_at", "amount", "categ
                "refund_of", "description", "points", "entry", "note", "qualifying")
 
 
-def fetch_purchase_points(db: Store, member: int, start: int, end: int) -> list[tuple[int, int]]:
-    """(occurred_at, points) of the member's purchases in [start, end) that earned points."""
-    return [tuple(row) for row in db.execute(
-        """SELECT occurred_at, points FROM transactions
-           WHERE member = ? AND occurred_at >= ? AND occurred_at < ? AND points > 0 AND refund_of IS NULL""",
-        [member, start, end])]
-
-
 def has_earned(db: Store, member: int) -> bool:
     """Whether a purchase of the member's ever earned points."""
     return db.execute("SELECT 1 FROM transactions WHERE member = ? AND points > 0 AND refund_of IS NULL LIMIT 1",

@@ -313,6 +313,16 @@ def test_a_txn_id_repeated_chunks_later_in_one_file_is_a_duplicate(shop):
     assert points("M1")["points"] == 10
 
 
+def test_an_amount_in_digits_other_than_ascii_is_a_rejected_row(shop):
+    path = write(shop / "wide.csv", "txn_id,member_id,occurred_at,amount\n"
+                                    "T1,M1,2026-04-10T10:00,１０.00\n"     # full-width digits: not 10.00
+                                    "T2,M1,2026-04-10T11:00,10.00\n")
+    result, summary = imported(path)
+    assert (result.exit_code, summary["imported"], summary["rejected"]) == (3, 1, 1)
+    assert f"{path}:2: amount '１０.00' is not a plain decimal like 12.50" in result.stderr
+    assert points("M1")["points"] == 10
+
+
 def test_create_members_refuses_an_id_member_add_would_refuse(shop):
     long_id = "X" * 70
     path = write(shop / "long-id.csv", f"txn_id,member_id,occurred_at,amount\nT1,{long_id},2026-04-10T10:00,10.00\n")
