@@ -285,15 +285,16 @@ class Ledger:
 
     # -- vouchers --------------------------------------------------------------
 
-    def use_voucher(self, program: str, code: str, *, order: str | None = None, at: Moment = None,
+    def use_voucher(self, program: str | None, code: str, *, order: str | None = None, at: Moment = None,
                     order_amount: str | None = None):
+        """Take a voucher at the till, once; `program` None: the one the code belongs to (codes are unique)."""
         from loyaltyctl.operations.vouchers import use_voucher
 
         return use_voucher(self.store, program, code, order, _text(at),
                            None if order_amount is None else str(order_amount))
 
-    def voucher(self, program: str, code: str):
-        """(program, voucher, the instant it is looked at) for a code."""
+    def voucher(self, program: str | None, code: str):
+        """(program, voucher, the instant it is looked at) for a code; `program` None: whichever holds it."""
         from loyaltyctl.operations.vouchers import find_voucher
 
         return self._read(lambda: find_voucher(self.store, program, code))

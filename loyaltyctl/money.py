@@ -32,7 +32,9 @@ MINOR_DIGITS: dict[str, int] = {
 MAX_POINTS = 10**12  # points in one posting
 MAX_MINOR = 10**13  # minor units in one amount (100 billion dollars)
 
-_PLAIN_DECIMAL = re.compile(r"-?(\d+(\.\d*)?|\.\d+)")
+# Digits are ASCII only everywhere here: `\d` would take `１０.00` (full-width) or `٣` (Arabic-Indic) as numbers.
+_PLAIN_DECIMAL = re.compile(r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+_WHOLE = re.compile(r"-?[0-9]+")
 
 ROUNDING_MODES = {"floor": ROUND_FLOOR, "round": ROUND_HALF_UP, "ceil": ROUND_CEILING}
 
@@ -77,11 +79,35 @@ def parse_money(text: str, currency: str) -> int:
     return minor
 
 
-def check_points(points: int, what: str = "points") -> int:
-    """A posting's points within MAX_POINTS; ValueError otherwise."""
+def parse_whole(text: str, what: str = "a number") -> int:
+    """A whole number written in ASCII digits (`120`, `-50`); ValueError for anything else (`１２０`, `1_000`,
+    `1e3`, `12.0`), all of which `int()` would accept or misread."""
+    cleaned = text.strip()
+    if not _WHOLE.fullmatch(cleaned):
+        raise ValueError(f"{what} {text!r} is not a whole number")
+    return int(cleaned)
+
+
+def check_points(points: int, what: str = "points", signed: bool = False) -> int:
+    """Points a posting is given: a whole number more than 0 (`signed`: other than 0), at most MAX_POINTS
+    either way; ValueError otherwise."""
+    if isinstance(points, bool) or not isinstance(points, int):
+        raise ValueError(f"{what} must be a whole number, got {points!r}")
+    if points == 0 or (points < 0 and not signed):
+        raise ValueError(f"{what} must be a {'non-zero' if signed else 'positive'} whole number, got {points}")
     if abs(points) > MAX_POINTS:
         raise ValueError(f"{what} {points} is more than the {MAX_POINTS:,} one posting may carry")
     return points
+
+
+def points_option(points: int, what: str = "points", signed: bool = False) -> int:
+    """A command's points (`check_points`); anything else is bad usage."""
+    from loyaltyctl.errors import BadInput
+
+    try:
+        return check_points(points, what, signed)
+    except ValueError as error:
+        raise BadInput(str(error)) from None
 
 
 def from_minor(minor: int, currency: str) -> Decimal:
@@ -122,15 +148,41 @@ def amount_option(option: str, text: str, currency: str) -> int:
     return minor
 
 
+def order_share(option: str, text: str, share: int, percent: Decimal) -> int:
+    """What a percent-off reward takes off the order `option` gave: `share`, its `percent` % of it. A share
+    under the smallest coin is bad usage: the reward would be spent and nothing taken off."""
+    from loyaltyctl.errors import BadInput
+
+    if not share:
+        raise BadInput(f"{option} {text}: {plain_decimal(percent)}% of it is less than the smallest coin; "
+                       "nothing to take off")
+    return share
+
+
 def points_for(minor: int, point_value: Decimal, currency: str) -> int:
     """The points an amount takes at `point_value`: rounded up, so the points are never worth less than it."""
     return int((from_minor(minor, currency) / point_value).to_integral_value(ROUND_CEILING))
 
 
+def scale_minor(minor: int, numerator: Decimal | int, denominator: Decimal | int = 1) -> int:
+    """An amount in minor units times numerator / denominator (a share, a percentage), rounded half up
+    to a whole minor unit: the one rounding of money scaled."""
+    return int((Decimal(minor) * numerator / denominator).to_integral_value(ROUND_HALF_UP))
+
+
 def percent_of(minor: int, percent: Decimal, most: int | None = None) -> int:
     """`percent` % of an amount in minor units, rounded half up to a whole minor unit, at most `most`."""
-    share = int((Decimal(minor) * percent / 100).to_integral_value(ROUND_HALF_UP))
+    share = scale_minor(minor, percent, 100)
     return share if most is None else min(share, most)
+
+
+RATE_PLACES = Decimal("0.0001")
+
+
+def ratio(part: int, whole: int, places: Decimal = RATE_PLACES) -> Decimal | None:
+    """part / whole rounded half up to `places` (a rate: four decimal places); None with no whole to
+    divide by: the one rounding of a rate or an average."""
+    return (Decimal(part) / whole).quantize(places, ROUND_HALF_UP) if whole else None
 
 
 def plain_decimal(value: Decimal) -> str:
@@ -150,7 +202,7 @@ def points_value(points: int, point_value: Decimal, currency: str) -> int:
 
 
 _EXPORT_MONEY = re.compile(
-    r"(?P<m1>-)?\s*(?P<pre>[^\d\s.,()-]*)\s*(?P<m2>-)?(?P<number>\d[\d.,' ]*?)\s*(?P<post>[^\d\s.,()-]*)\s*(?P<m3>-)?")
+    r"(?P<m1>-)?\s*(?P<pre>[^0-9\s.,()-]*)\s*(?P<m2>-)?(?P<number>[0-9][0-9.,' ]*?)\s*(?P<post>[^0-9\s.,()-]*)\s*(?P<m3>-)?")
 # Currency symbols as exports write them, and the currencies each may stand for.
 _SYMBOLS = {
     "$": {"USD", "CAD", "AUD", "NZD", "SGD", "HKD", "MXN", "TWD"}, "US$": {"USD"}, "C$": {"CAD"},
@@ -158,8 +210,8 @@ _SYMBOLS = {
     "R$": {"BRL"}, "€": {"EUR"}, "£": {"GBP"}, "¥": {"JPY", "CNY"}, "₹": {"INR"}, "₩": {"KRW"},
     "kr": {"SEK", "NOK", "DKK", "ISK"}, "zł": {"PLN"}, "Fr.": {"CHF"}, "R": {"ZAR"}, "₪": {"ILS"},
 }
-_POINT_NUMBER = re.compile(r"\d{1,3}([,' ]\d{3})*(\.\d+)?|\d+(\.\d+)?")
-_COMMA_NUMBER = re.compile(r"\d{1,3}([.' ]\d{3})*(,\d+)?|\d+(,\d+)?")
+_POINT_NUMBER = re.compile(r"[0-9]{1,3}([,' ][0-9]{3})*(\.[0-9]+)?|[0-9]+(\.[0-9]+)?")
+_COMMA_NUMBER = re.compile(r"[0-9]{1,3}([.' ][0-9]{3})*(,[0-9]+)?|[0-9]+(,[0-9]+)?")
 
 
 def parse_plain_money(text: str, currency: str) -> int:

@@ -16,6 +16,7 @@ from loyaltyctl import render
 from loyaltyctl.core.dates import parse_day
 from loyaltyctl.errors import (EXIT_INTERRUPTED, EXIT_REJECTED_ROWS, NOTHING_WRITTEN, BadInput, Interrupted, InvalidProgram,
                                LoyaltyError)
+from loyaltyctl.money import parse_whole
 from loyaltyctl.api import driver_refusal
 
 if TYPE_CHECKING:
@@ -168,6 +169,23 @@ ReportFormatOption = Annotated[render.ReportFormat, typer.Option("--format", "-f
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to this file instead of stdout.")]
 AsOfOption = Annotated[str | None, typer.Option("--as-of", metavar="DATE", help="End of this day, YYYY-MM-DD (default today).",
                                                  show_default=False)]
+
+
+LARGEST_INTEGER = 2**63 - 1  # what a database column holds
+
+
+def integer(text: str | int) -> int:
+    """A whole-number option or argument, as Typer's `parser`: ASCII digits, signed or not, that a database
+    can hold; anything else (`１０`, `1_000`, 10**30) is bad usage, never taken for 10 or an overflow."""
+    if isinstance(text, int):  # a default
+        return text
+    try:
+        number = parse_whole(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a whole number") from None
+    if abs(number) > LARGEST_INTEGER:
+        raise typer.BadParameter(f"{text} is out of range")
+    return number
 
 
 def day_option(option: str, text: str | None) -> date | None:

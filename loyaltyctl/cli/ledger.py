@@ -5,15 +5,16 @@ from typing import Annotated
 import typer
 
 from loyaltyctl import render
-from loyaltyctl.cli.common import AsOfOption, FormatOption, ProgramOption, command, day_option, ledger
+from loyaltyctl.cli.common import AsOfOption, FormatOption, ProgramOption, command, day_option, integer, ledger
 from loyaltyctl.formats import ledger as views
 from loyaltyctl.formats.shapes import plain
 from loyaltyctl.results import Posted
 
 ledger_app = typer.Typer()
 
-MemberArgument = Annotated[str, typer.Argument(metavar="MEMBER", help="Member id or card number.", show_default=False)]
-PointsArgument = Annotated[int, typer.Argument(metavar="POINTS", help="Whole points.", show_default=False)]
+MemberArgument = Annotated[str, typer.Argument(metavar="MEMBER", help="Member id, card number or email.", show_default=False)]
+PointsArgument = Annotated[int, typer.Argument(metavar="POINTS", help="Whole points.", show_default=False,
+                                               parser=integer)]
 ReasonOption = Annotated[str, typer.Option("--reason", "-r", metavar="TEXT", help="Why (shown on statements).")]
 KeyOption = Annotated[str | None, typer.Option("--key", metavar="TEXT", help="Idempotency key: posting it again changes nothing.")]
 AtOption = Annotated[str | None, typer.Option("--at", metavar="WHEN", help="When it happened (ISO date or time; default now).")]
@@ -42,7 +43,8 @@ def redeem(
     program: ProgramOption,
     member: MemberArgument,
     reward: Annotated[str | None, typer.Option("--reward", metavar="TEXT", help="Reward code from the program.")] = None,
-    points: Annotated[int | None, typer.Option("--points", metavar="INTEGER", help="Points to spend, valued at point_value.")] = None,
+    points: Annotated[int | None, typer.Option("--points", metavar="INTEGER", parser=integer,
+                                                          help="Points to spend, valued at point_value.")] = None,
     amount: Annotated[str | None, typer.Option("--amount", metavar="MONEY",
                                                help="Money to take off: the points it takes at point_value.")] = None,
     order_amount: Annotated[str | None, typer.Option("--order-amount", metavar="MONEY",
@@ -62,7 +64,8 @@ def redeem(
 # Negative points (-50) must reach the argument instead of being read as an option.
 @command(ledger_app, "adjust", context_settings={"ignore_unknown_options": True})
 def adjust(ctx: typer.Context, program: ProgramOption, member: MemberArgument,
-           points: Annotated[int, typer.Argument(metavar="POINTS", help="Signed points, e.g. 25 or -50.")],
+           points: Annotated[int, typer.Argument(metavar="POINTS", help="Signed points, e.g. 25 or -50.",
+                                                          parser=integer)],
            reason: ReasonOption, key: KeyOption = None, at: AtOption = None,
            fmt: FormatOption = render.Format.table) -> None:
     """Post a signed manual correction.
@@ -73,7 +76,7 @@ def adjust(ctx: typer.Context, program: ProgramOption, member: MemberArgument,
 
 @command(ledger_app, "reverse")
 def reverse(ctx: typer.Context, program: ProgramOption,
-            entry_id: Annotated[int, typer.Argument(metavar="ENTRY_ID", help="The entry to undo.")],
+            entry_id: Annotated[int, typer.Argument(metavar="ENTRY_ID", help="The entry to undo.", parser=integer)],
             reason: ReasonOption, key: KeyOption = None, at: AtOption = None,
             fmt: FormatOption = render.Format.table) -> None:
     """Undo one entry, once.

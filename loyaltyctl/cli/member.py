@@ -19,6 +19,7 @@ from loyaltyctl.cli.common import (
     ReportFormatOption,
     command,
     day_option,
+    integer,
     ledger,
     report_rejects,
 )
@@ -60,7 +61,7 @@ def add(
 def update(
     ctx: typer.Context,
     program: ProgramOption,
-    member: Annotated[str, typer.Argument(metavar="MEMBER", help="Member id or card number.", show_default=False)],
+    member: Annotated[str, typer.Argument(metavar="MEMBER", help="Member id, card number or email.", show_default=False)],
     name: Annotated[str, typer.Option(metavar="TEXT", help="Full name.")] = "",
     email: Annotated[str, typer.Option(metavar="TEXT", help="Email address.")] = "",
     birthday: Annotated[str, typer.Option(metavar="DATE", help="YYYY-MM-DD.")] = "",
@@ -83,14 +84,14 @@ def update(
 def anonymise(
     ctx: typer.Context,
     program: ProgramOption,
-    member: Annotated[str, typer.Argument(metavar="MEMBER", help="Member id or card number.", show_default=False)],
+    member: Annotated[str, typer.Argument(metavar="MEMBER", help="Member id, card number or email.", show_default=False)],
     fmt: FormatOption = render.Format.table,
 ) -> None:
     """Erase a member's personal fields and keep their ledger.
 
     Name, email, birthday, card and marketing consent are erased; an id that is an email address becomes
-    anon-CODE (the member's referral code). Balances, statements and reports stay as they were; running
-    it again changes nothing."""
+    anon-CODE (the member's referral code; ids and cards starting with anon- are reserved for these).
+    Balances, statements and reports stay as they were; running it again changes nothing."""
     erased, changed = ledger(ctx).anonymise_member(program, member)
     render.emit(member_change_view(erased, changed, f"Member {erased.member_id} anonymised", " (already)"), fmt)
 
@@ -119,13 +120,15 @@ def list_members(
     ctx: typer.Context,
     program: ProgramOption,
     tier: Annotated[str | None, typer.Option("--tier", metavar="CODE", help="Members at this tier.")] = None,
-    min_points: Annotated[int | None, typer.Option("--min-points", metavar="N", help="At least N points.")] = None,
-    max_points: Annotated[int | None, typer.Option("--max-points", metavar="N", help="At most N points.")] = None,
+    min_points: Annotated[int | None, typer.Option("--min-points", metavar="N", help="At least N points.",
+                                                                   parser=integer)] = None,
+    max_points: Annotated[int | None, typer.Option("--max-points", metavar="N", help="At most N points.",
+                                                                   parser=integer)] = None,
     active_since: Annotated[str | None, typer.Option("--active-since", metavar="DATE",
                                                      help="Earned or redeemed on or after DATE.")] = None,
     inactive_since: Annotated[str | None, typer.Option("--inactive-since", metavar="DATE",
                                                        help="Neither earned nor redeemed on or after DATE.")] = None,
-    expiring_within: Annotated[int | None, typer.Option("--expiring-within", metavar="DAYS",
+    expiring_within: Annotated[int | None, typer.Option("--expiring-within", metavar="DAYS", parser=integer,
                                                         help="With points expiring in the DAYS after --as-of.")] = None,
     accepts_marketing: Annotated[bool, typer.Option("--accepts-marketing",
                                                     help="Only members who said yes to marketing.")] = False,
@@ -147,13 +150,13 @@ def list_members(
 def show(
     ctx: typer.Context,
     program: ProgramOption,
-    member_id: Annotated[str, typer.Argument(metavar="MEMBER_ID", help="Member id or card number.")],
+    member_id: Annotated[str, typer.Argument(metavar="MEMBER_ID", help="Member id, card number or email.")],
     fmt: FormatOption = render.Format.table,
 ) -> None:
     """One member's details, balance, tier and paid membership.
 
     The profile; points, available and pending points and what expires in the next 90 days (as `balance`
-    shows them); the tier with its history; paid membership. By member id or card number."""
+    shows them); the tier with its history; paid membership. By member id, card number or email."""
     render.emit(member_view(*ledger(ctx).member(program, member_id)), fmt)
 
 
@@ -161,7 +164,7 @@ def show(
 def pay(
     ctx: typer.Context,
     program: ProgramOption,
-    member_id: Annotated[str, typer.Argument(metavar="MEMBER_ID", help="Member id or card number.")],
+    member_id: Annotated[str, typer.Argument(metavar="MEMBER_ID", help="Member id, card number or email.")],
     at: Annotated[str | None, typer.Option("--at", metavar="WHEN", help="When it was paid (ISO date or time; default now).")] = None,
     key: Annotated[str | None, typer.Option("--key", metavar="TEXT", help="Idempotency key: recording it again changes nothing.")] = None,
     fmt: FormatOption = render.Format.table,

@@ -6,7 +6,7 @@ import typer
 
 from loyaltyctl import render
 from loyaltyctl.cli.common import (AsOfOption, OutputOption, ProgramOption, ReportFormatOption, choices, command, day_option,
-                                   ledger)
+                                   integer, ledger)
 from loyaltyctl.formats import accounting as accounting_out
 from loyaltyctl.formats import reports as views
 from loyaltyctl.formats import vouchers as voucher_views
@@ -122,7 +122,8 @@ def vouchers(ctx: typer.Context, program: ProgramOption, as_of: AsOfOption = Non
 
 @command(report_app, "expiring")
 def expiring(ctx: typer.Context, program: ProgramOption,
-             within: Annotated[int, typer.Option("--within", metavar="DAYS", help="Days after --as-of to look ahead.")] = 30,
+             within: Annotated[int, typer.Option("--within", metavar="DAYS", parser=integer,
+                                                               help="Days after --as-of to look ahead.")] = 30,
              as_of: AsOfOption = None,
              fmt: ReportFormatOption = render.ReportFormat.table, output: OutputOption = None) -> None:
     """Members whose points expire soon: a mail-merge list.

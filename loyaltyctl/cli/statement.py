@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from loyaltyctl import clock, render
+from loyaltyctl import render
 from loyaltyctl.api import Ledger
 from loyaltyctl.cli.common import OutputOption, ProgramOption, choices, command, day_option, ledger, stopped_by_ctrl_c
 from loyaltyctl.core.dates import local_date
@@ -53,7 +53,7 @@ statement_app = typer.Typer()
 def statement(
     ctx: typer.Context,
     program: ProgramOption,
-    member: Annotated[str | None, typer.Argument(metavar="MEMBER", help="Member id or card number (or --all).", show_default=False)] = None,
+    member: Annotated[str | None, typer.Argument(metavar="MEMBER", help="Member id, card number or email (or --all).", show_default=False)] = None,
     period: Annotated[str | None, typer.Option("--period", metavar="MONTH", help="A month, YYYY-MM (default: this month).")] = None,
     start: Annotated[str | None, typer.Option("--from", metavar="DATE", help="First day, YYYY-MM-DD.")] = None,
     end: Annotated[str | None, typer.Option("--to", metavar="DATE", help="Last day (inclusive), YYYY-MM-DD.")] = None,
@@ -116,8 +116,7 @@ def _batch(books: Ledger, program: str, member: str | None, first: date, last: d
 def _batch_renderer(fmt: StatementFormat, sender: str):
     """What each batch file holds: an email (None without an address), JSON, or a written statement."""
     if fmt == StatementFormat.eml:
-        sent_at = clock.now()
-        return lambda s: written.statement_email(s, sender, sent_at)
+        return lambda s: written.statement_email(s, sender)
     if fmt == StatementFormat.json:
         return lambda s: render.json_text(written.statement_json(s))
     return RENDERERS[fmt]

@@ -28,11 +28,13 @@ source_app = typer.Typer(no_args_is_help=True, help="The source profiles exports
 txn_app.add_typer(source_app, name="source")
 SourceOption = Annotated[str, typer.Option(
     "--source", "-s", metavar="TEXT", help="How the file is laid out: a built-in source (see `txn sources`) or a profile FILE.toml.")]
+PROGRESS_STEP = 64 << 10  # bytes read between two moves of the progress bar: a chunk of rows is about 130 KiB
 
 
 @contextmanager
 def _progress(path: Path):
-    """A byte-based progress bar on stderr, only when stderr is a terminal."""
+    """A byte-based progress bar on stderr, only when stderr is a terminal: it moves as the import reads the
+    file, every PROGRESS_STEP bytes (not on every line: drawing costs a few microseconds a call)."""
     if not sys.stderr.isatty() or not path.is_file():
         yield None  # no terminal to draw on, or no file (the import says why)
         return
@@ -44,7 +46,7 @@ def _progress(path: Path):
         def advance(size: int) -> None:
             nonlocal pending
             pending += size
-            if pending >= 1 << 20:
+            if pending >= PROGRESS_STEP:
                 bar.advance(task, pending)
                 pending = 0
 
@@ -93,8 +95,17 @@ def import_command(
     data = summary.as_json()
     pairs = [(k, v) for k, v in data.items() if k not in ("dry_run", "skipped_reasons")]
     pairs += [(f"  skipped: {reason}", count) for reason, count in data["skipped_reasons"].items()]
-    render.emit(render.Report(data, [render.fields_grid(title, pairs)]), fmt)
+    shown = _nothing_new(data) if summary.nothing_new else render.fields_grid(title, pairs)
+    render.emit(render.Report(data, [shown]), fmt)
     report_rejects(file, summary.first_rejects, summary.rejected, summary.reject_file)
+
+
+def _nothing_new(data: dict) -> str:
+    """One line for a run that imported nothing: "nothing new: 12 duplicates, 1 rejected before"."""
+    said = ", ".join(f"{data[key]} {label}{'s' if key == 'duplicates' and data[key] != 1 else ''}"
+                     for key, label in (("duplicates", "duplicate"), ("skipped", "skipped"),
+                                        ("rejected_before", "rejected before")) if data[key])
+    return f"nothing new: {said or 'the file has no rows'}"
 
 
 @command(txn_app, "sources")

@@ -23,12 +23,15 @@ voucher_app = typer.Typer(no_args_is_help=True, help="Vouchers: use one at the t
 
 CodeArgument = Annotated[str, typer.Argument(metavar="CODE", help="The voucher code (any case; dashes and spaces are ignored).",
                                              show_default=False)]
+# A code is unique in the database: the till that has only the code needs no --program.
+AnyProgramOption = Annotated[str | None, typer.Option("--program", "-p", metavar="CODE",
+                                                      help="Program code (default: the code's own).")]
 StatusOption = Annotated[str | None, typer.Option("--status", metavar="STATUS",
                                                   help="issued, used, cancelled or expired.")]
 
 
 @command(voucher_app, "use")
-def use(ctx: typer.Context, program: ProgramOption, code: CodeArgument,
+def use(ctx: typer.Context, code: CodeArgument, program: AnyProgramOption = None,
         order: Annotated[str | None, typer.Option("--order", metavar="REF", help="The order or receipt it paid.")] = None,
         at: Annotated[str | None, typer.Option("--at", metavar="WHEN", help="When (ISO date or time; default now).")
                       ] = None,
@@ -48,7 +51,8 @@ def use(ctx: typer.Context, program: ProgramOption, code: CodeArgument,
 
 
 @command(voucher_app, "show")
-def show(ctx: typer.Context, program: ProgramOption, code: CodeArgument, fmt: FormatOption = render.Format.table) -> None:
+def show(ctx: typer.Context, code: CodeArgument, program: AnyProgramOption = None,
+         fmt: FormatOption = render.Format.table) -> None:
     """One voucher: its member, reward, value and status."""
     ref, voucher, now = ledger(ctx).voucher(program, code)
     render.emit(views.voucher_view(voucher, ref, now, f"Voucher {voucher.code}"), fmt)

@@ -9,20 +9,19 @@ roll-forward carries an explicit revaluation line for what the point value
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from msgspec import Struct
 
 from loyaltyctl.core.vouchers import VoucherDay, VoucherRollforward
 from loyaltyctl.model import Accounting
-from loyaltyctl.money import points_value
+from loyaltyctl.money import points_value, ratio, scale_minor
 
 AGE_BUCKETS = ("0-90 days", "91-180 days", "181-365 days", "over 365 days")
 AGE_LIMITS = (90, 180, 365)  # days since the lot was earned, inclusive upper bounds
 EXPIRY_BUCKETS = ("within 30 days", "31-60 days", "61-90 days", "later", "never")
 EXPIRY_LIMITS = (30, 60, 90)  # days from the as-of date to the expiry day, inclusive upper bounds
 NETTED_BUCKET = "netted against points owed"
-RATE_EXPONENT = Decimal("0.0001")
 
 
 def split_value(points: Sequence[int], point_value: Decimal, currency: str) -> list[int]:
@@ -77,7 +76,7 @@ def estimated_breakage(redeemed: int, expired: int, program_rate: Decimal | None
     if redeemed <= 0:
         fallback = program_breakage(program_rate)
         return Breakage(fallback.rate, fallback.basis, redeemed, expired, too_little_data=True)
-    rate = (Decimal(expired) / (redeemed + expired)).quantize(RATE_EXPONENT, ROUND_HALF_UP)
+    rate = ratio(expired, redeemed + expired)
     return Breakage(rate, "estimated", redeemed, expired)
 
 
@@ -122,12 +121,7 @@ class Liability(Struct, frozen=True):
     @property
     def expected(self) -> int:
         """Gross liability less the share expected never to be redeemed, rounded half up."""
-        return _scale(self.gross, 1 - self.breakage.rate)
-
-
-def _scale(minor: int, factor: Decimal) -> int:
-    """minor x factor, rounded half up to a whole minor unit."""
-    return int((Decimal(minor) * factor).to_integral_value(ROUND_HALF_UP))
+        return scale_minor(self.gross, 1 - self.breakage.rate)
 
 
 def aged(labels: Sequence[str], held: Sequence[int], outstanding: int, point_value: Decimal,

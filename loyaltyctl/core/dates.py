@@ -6,6 +6,8 @@ the program's time zone, so a query as of D counts what happened before the
 """
 
 import calendar
+import re
+from collections.abc import Sequence
 from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -61,28 +63,54 @@ def format_instant(instant: int, tz: str) -> str:
     return datetime.fromtimestamp(instant, ZoneInfo(tz)).isoformat(timespec="seconds")
 
 
-def parse_instant(text: str, tz: str, pattern: str = "iso") -> int:
-    """An ISO 8601 date or timestamp (or one written as the strptime `pattern` says); without an offset
-    it is local to `tz`.
+# Zone abbreviations as North American tills write them (`%Z` in a time format), with their UTC offsets.
+ZONE_ABBREVIATIONS = {
+    "UTC": 0, "GMT": 0,
+    "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
+    "AKST": -9, "AKDT": -8, "HST": -10,
+}
+_ABBREVIATION = re.compile(rf"\b({'|'.join(ZONE_ABBREVIATIONS)})\b", re.IGNORECASE)
+
+
+def parse_instant(text: str, tz: str, patterns: Sequence[str] = ("iso",)) -> int:
+    """An ISO 8601 date or timestamp, or one written as a strptime pattern says (several: tried in order,
+    the first that reads the text wins). A zone in the text (an ISO or `%z` offset, a `%Z` name from
+    ZONE_ABBREVIATIONS) places it; without one it is local to `tz`.
 
     A bare ISO date means the start of that day. ValueError for anything else.
     """
     text = text.strip()
-    try:
-        if pattern != "iso":
-            moment = datetime.strptime(text, pattern)
-        elif len(text) == 10:
-            moment = datetime.combine(date.fromisoformat(text), time(0))
-        else:
-            moment = datetime.fromisoformat(text)
-    except ValueError:
-        if pattern != "iso":
-            raise ValueError(f"{text!r} does not match {pattern!r}") from None
-        raise ValueError(f"{text!r} is not an ISO 8601 date or time (2026-06-15 or 2026-06-15T14:30)") from None
-    supported_day(moment.date())
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(tz))
-    return int(moment.timestamp())
+    for pattern in patterns:
+        try:
+            moment = _read_moment(text, pattern)
+        except ValueError:
+            continue
+        supported_day(moment.date())
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo(tz))
+        return int(moment.timestamp())
+    if tuple(patterns) == ("iso",):
+        raise ValueError(f"{text!r} is not an ISO 8601 date or time (2026-06-15 or 2026-06-15T14:30)")
+    zones = f" (%Z reads {', '.join(ZONE_ABBREVIATIONS)})" if any("%Z" in p for p in patterns) else ""
+    raise ValueError(f"{text!r} does not match {' or '.join(map(repr, patterns))}{zones}")
+
+
+def _read_moment(text: str, pattern: str) -> datetime:
+    if pattern == "iso":
+        return datetime.combine(date.fromisoformat(text), time(0)) if len(text) == 10 else datetime.fromisoformat(text)
+    if "%Z" in pattern:  # strptime reads only UTC, GMT and the machine's own zone names, and no offset for them
+        text, pattern = _abbreviation_as_offset(text), pattern.replace("%Z", "%z")
+    return datetime.strptime(text, pattern)
+
+
+def _abbreviation_as_offset(text: str) -> str:
+    """The text with its (last) zone abbreviation written as the offset it stands for, e.g. EDT as -0400."""
+    found = list(_ABBREVIATION.finditer(text))
+    if not found:
+        return text
+    last = found[-1]
+    hours = ZONE_ABBREVIATIONS[last.group(1).upper()]
+    return f"{text[:last.start()]}{'-' if hours < 0 else '+'}{abs(hours):02d}00{text[last.end():]}"
 
 
 def parse_day(text: str) -> date:

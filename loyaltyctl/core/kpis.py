@@ -2,20 +2,18 @@
 
 from collections.abc import Sequence
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from msgspec import Struct
 
 from loyaltyctl.core.dates import add_months
+from loyaltyctl.money import ratio
 
 ACTIVE_DAYS = 90  # a member is active with an entry in this many days up to the end of the period
 
-RATE_EXPONENT = Decimal("0.0001")
-
-
 def rate(part: int, whole: int) -> Decimal | None:
     """part / whole to four decimal places; None when there is no whole to divide by."""
-    return (Decimal(part) / whole).quantize(RATE_EXPONENT, ROUND_HALF_UP) if whole else None
+    return ratio(part, whole)
 
 
 def months_ending(last: date, count: int) -> list[tuple[date, date]]:
@@ -65,8 +63,7 @@ class Kpis(Struct, frozen=True):
     @property
     def average_balance(self) -> Decimal | None:
         """Points outstanding per member holding points, to two decimal places."""
-        return (Decimal(self.outstanding) / self.members_with_points).quantize(Decimal("0.01"), ROUND_HALF_UP) \
-            if self.members_with_points else None
+        return ratio(self.outstanding, self.members_with_points, Decimal("0.01"))
 
     @property
     def repeat_purchase_rate(self) -> Decimal | None:

@@ -21,8 +21,26 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
+def email_key(text: str) -> str:
+    """An email (or a name given for a member) as emails compare: case-folded (`Jon.Smith@Gmail.Com` is
+    `jon.smith@gmail.com`)."""
+    return text.casefold()
+
+
+# Where a member named at a command or in a file is looked for, in order, the first match winning: (field,
+# compared case-folded). The member id as given, then a card (the id wins when both match), then an email,
+# then an id in another case (a member an import added by email has the folded email as id).
+LOOKUP_ORDER = (("member_id", False), ("card", False), ("email", True), ("member_id", True))
+
+
+def lookup_keys(ident: str) -> list[tuple[str, str]]:
+    """(field, value) to look for, in LOOKUP_ORDER, for a member named `ident`."""
+    return [(field, email_key(ident) if folded else ident) for field, folded in LOOKUP_ORDER]
+
+
 class MemberIndex:
-    """A program's members by id, card and email (case-folded): how an import finds a row's member."""
+    """A program's members by id, card and email (case-folded): how an import finds a row's member. Rows are
+    added in row id order, so of two members with one email the first added is found, as storage finds it."""
 
     def __init__(self, rows: Iterable[tuple[int, str, str | None, str | None]] = ()):
         self.by_id: dict[str, int] = {}
@@ -36,16 +54,17 @@ class MemberIndex:
         if card:
             self.by_card[card] = row
         if email:
-            self.by_email.setdefault(email.casefold(), row)
+            self.by_email.setdefault(email_key(email), row)
 
     def find(self, key: str, by: str = "member_id") -> int | None:
-        """`by` member_id: an id, a card, or an email; card: a card; email: an email (or an id written as one)."""
+        """`by` member_id: an id, a card, or an email (LOOKUP_ORDER); card: a card; email: an email (or an id
+        written as one)."""
         if by == "card":
             return self.by_card.get(key)
-        if by == "email":
-            return self.by_email.get(key.casefold()) or self.by_id.get(key) or self.by_id.get(key.casefold())
-        return (self.by_id.get(key) or self.by_card.get(key) or self.by_email.get(key.casefold())
-                or self.by_id.get(key.casefold()))
+        fields = {"member_id": self.by_id, "card": self.by_card, "email": self.by_email}
+        keys = lookup_keys(key) if by == "member_id" else [("email", email_key(key)), ("member_id", key),
+                                                             ("member_id", email_key(key))]
+        return next((fields[field][value] for field, value in keys if value in fields[field]), None)
 
 
 class Rejected(Struct, frozen=True):
@@ -215,6 +234,8 @@ def _conflict(
     """Why a row cannot be taken as it stands, or None."""
     if isinstance(row, str):
         return row
+    if reason := reserved_refusal(row, existing.get(row.member_id)):
+        return reason
     if row.member_id in first_line:
         return f"duplicate member_id {row.member_id!r} (first on line {first_line[row.member_id]})"
     if row.referred_by is not None:
@@ -268,14 +289,37 @@ def selected(standings: Iterable[Standing], criteria: MemberFilter) -> list[Stan
 ANONYMOUS_PREFIX = "anon-"
 
 
-def anonymised(member: Member) -> Member:
+def anonymised(member: Member, taken: Container[str] = ()) -> Member:
     """The member with every personal field erased: name, email, birthday and card; an id that is an
     email address becomes `anon-` and the member's referral code (unique in the program, and derived by
-    a one-way hash). The ledger keeps its entries: they point at the member's row, not at these fields."""
+    a one-way hash), or, where another member has that id (`taken`: one added before the form was
+    reserved), `anon-CODE-2`, `-3`... The ledger keeps its entries: they point at the member's row, not at
+    these fields."""
     member_id = member.member_id
     if is_email(member_id):
         member_id = f"{ANONYMOUS_PREFIX}{member.referral_code}"
+        attempt = 1
+        while member_id in taken:
+            attempt += 1
+            member_id = f"{ANONYMOUS_PREFIX}{member.referral_code}-{attempt}"
     return replace(member, member_id=member_id, name="", email="", birthday=None, card=None, accepts_marketing=None)
+
+
+def is_reserved(text: str) -> bool:
+    """An id or card in the form anonymised members' ids take (`anon-…`, in any case)."""
+    return text[:len(ANONYMOUS_PREFIX)].casefold() == ANONYMOUS_PREFIX
+
+
+def reserved_refusal(member: Member, previous: Member | None = None) -> str | None:
+    """Why a new member (or `previous` as `member` updates it) may not have its id or card: the `anon-…`
+    form is the anonymised members' alone, so anonymising never finds its id taken and a name in that
+    form never finds someone who was not anonymised. None when it may."""
+    if previous is None and is_reserved(member.member_id):
+        return (f"member_id {member.member_id!r} is reserved: ids starting with {ANONYMOUS_PREFIX!r} are given to "
+                "anonymised members")
+    if member.card and is_reserved(member.card) and (previous is None or previous.card != member.card):
+        return f"card {member.card!r} is reserved: {ANONYMOUS_PREFIX!r} starts the ids of anonymised members"
+    return None
 
 
 def unused_referral_code(program: str, member_id: str, taken: Container[str]) -> str:

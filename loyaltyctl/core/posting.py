@@ -88,10 +88,19 @@ def _own_lots_first(book: "Book", member: int, own: int | None, usable: Callable
     yield from sorted((lot for lot in book.member_lots(member) if lot.entry != own and usable(lot)), key=_expiry_key)
 
 
+def _given_back_first(book: "Book", member: int, own: int | None, usable: Callable[[Lot], bool]) -> Iterator[Lot]:
+    """The lots the reversal `own` gave back, those that never expire first (where a give-back puts what it
+    could not return into a lot), then the latest-expiring; then the member's others, soonest-expiry."""
+    yield from sorted((lot for lot in book.lots_of(own) if lot.member == member and usable(lot)),
+                      key=lambda lot: (lot.expires_at is not None, -(lot.expires_at or 0), -lot.id))
+    yield from sorted((lot for lot in book.member_lots(member) if lot.entry != own and usable(lot)), key=_expiry_key)
+
+
 # The consumption orders, by name (like beancount's booking methods): the order a debit takes lots in.
 CONSUMPTION_ORDERS: dict[str, Callable[["Book", int, int | None, Callable[[Lot], bool]], Iterator[Lot]]] = {
     "soonest-expiry": _soonest_expiry,
     "own-lots-first": _own_lots_first,
+    "given-back-first": _given_back_first,
 }
 # Which order each debit uses, and whether it may take points still pending.
 DEBIT_RULES: dict[str, tuple[str, bool]] = {
@@ -100,6 +109,7 @@ DEBIT_RULES: dict[str, tuple[str, bool]] = {
     "adjust": ("soonest-expiry", True),
     "clawback": ("own-lots-first", True),
     "reverse": ("own-lots-first", True),
+    "revised_give_back": ("given-back-first", True),  # a reversal of a debit that gave back too much
 }
 
 
@@ -173,8 +183,9 @@ class Book:
         self.changed_debts: set[int] = set()
         self.taken_by: dict[int, list[tuple[int, int]]] = {}  # debit -> [(lot, points)] this book recorded
         self.clawbacks: dict[int, list[int]] = {}  # credit -> the clawback debits against it, in posting order
-        self.returned: dict[int, int] = {}  # clawback debit -> points revisions gave back from it
-        self.restored: dict[tuple[int, int], int] = {}  # (clawback debit, lot) -> points put back into the lot
+        self.returned: dict[int, int] = {}  # debit -> points revisions gave back from it
+        self.restored: dict[tuple[int, int], int] = {}  # (debit, lot) -> points put back into the lot
+        self.given_back: dict[tuple[int, int], int] = {}  # (debit, its nth take) -> points reversals returned
         self.revisions: list["Revision"] = []  # clawbacks this replay found wrong (see `replay`)
 
     def _owe(self, debt: Debt) -> None:
@@ -275,39 +286,45 @@ class Book:
 
     def give_back(self, entry: int, member: int, debit: int, points: int, at: int) -> None:
         """A reversed debit: what it still owes is cancelled, then what it took returns with each lot's
-        expiry (nothing into a lot past expiry at `at`)."""
+        expiry (nothing into a lot past expiry at `at`, nothing a reversal of it returned already)."""
         owed = min(self.owed_by(debit), points)
         left = points - owed
         returns = []
-        for lot_id, taken in self.taken_by.get(debit, []):
+        for n, (lot_id, taken) in enumerate(self.taken_by.get(debit, [])):
             origin = self.lots[lot_id]
-            if left and (origin.expires_at is None or origin.expires_at > at):
-                returns.append((min(taken, left), origin))
-                left -= returns[-1][0]
+            back = min(taken - self.given_back.get((debit, n), 0), left)
+            if back > 0 and (origin.expires_at is None or origin.expires_at > at):
+                returns.append((back, origin))
+                self.given_back[(debit, n)] = self.given_back.get((debit, n), 0) + back
+                left -= back
         if owed + left:  # first, so that it pays the debt and the points given back keep their expiry
             self.credit(entry, member, owed + left, at, None)
         for amount, origin in returns:
             self.credit(entry, member, amount, at, origin.expires_at, issued_at=origin.origin)
 
     def return_clawed(self, entry: int, member: int, credit: int, points: int, at: int) -> None:
-        """A clawback revised down: give back `points` from the credit's clawbacks, newest first, as if that
-        much of each had never been taken (`_undo_clawback`)."""
+        """A clawback revised down: give back `points` from the credit's clawbacks (`undo_debits`)."""
+        self.undo_debits(entry, member, self.clawbacks.get(credit, []), points, at)
+
+    def undo_debits(self, entry: int, member: int, debits: Sequence[int], points: int, at: int) -> None:
+        """Give back `points` of what these debits took, the last first, as if that much of each had never
+        been taken (`_undo_debit`); what they did not take arrives as points that never expire."""
         left = points
-        for debit in reversed(self.clawbacks.get(credit, [])):
+        for debit in reversed(debits):
             debt = self.debts.get(debit)
             took = sum(taken for _, taken in self.taken_by.get(debit, [])) + (debt.points if debt else 0)
             amount = min(left, took - self.returned.get(debit, 0))
             if amount > 0:
-                self._undo_clawback(entry, member, debit, amount, at)
+                self._undo_debit(entry, member, debit, amount, at)
                 self.returned[debit] = self.returned.get(debit, 0) + amount
                 left -= amount
         if left:
             self.credit(entry, member, left, at, None)
 
-    def _undo_clawback(self, entry: int, member: int, debit: int, points: int, at: int) -> None:
-        """Part of a clawback undone: what it still owes is cancelled first (by a lot that pays the member's
+    def _undo_debit(self, entry: int, member: int, debit: int, points: int, at: int) -> None:
+        """Part of a debit undone: what it still owes is cancelled first (by a lot that pays the member's
         debts), then the points it took go back into the very lots they came from, newest take first, as
-        if never taken: they stay the purchase's points, with its expiry (into a lot past its expiry they
+        if never taken: they stay the credit's points, with its expiry (into a lot past its expiry they
         come back expired: breakage is never revived)."""
         owed = min(self.owed_by(debit), points)
         if owed:
@@ -352,6 +369,12 @@ def debit_reversal(book: Book, debit: int, at: int) -> int:
         if lot.expires_at is None or lot.expires_at > at:
             given += taken
     return given
+
+
+def reversal_points(book: Book, entry: int, points: int, taken_back: int, at: int) -> int:
+    """What reversing an entry at `at` posts: a credit, less what it still contributes; a debit, what it
+    gives back."""
+    return -contribution(book, entry, points, taken_back, at) if points > 0 else debit_reversal(book, entry, at)
 
 
 def clawback_points(earned: int, paid: int, refunded_before: int, refund: int, clawed_before: int,
@@ -400,14 +423,65 @@ class Refund(Struct, frozen=True):
 
 
 class Revision(Struct, frozen=True):
-    """A clawback to post on a refund's instant so that its credit's clawbacks add up to what the
-    refunds take back in date order: `points` negative takes more back, positive gives back."""
+    """An entry a replay found missing: posted on the instant of what it revises, so that what was taken
+    back or given back there is what posting everything in date order takes or gives. A `clawback` on a
+    refund's instant (its purchase's clawbacks against what its refunds take back so far), or a `reverse`
+    on a reversal's instant (the reversal and its revisions against what reversing its entry came to then).
+    `points` negative takes more, positive gives back."""
 
-    txn: int  # the (last) refund at that instant
+    kind: str
     member: int
-    credit: int
+    ref: int  # clawback: the purchase's credit entry; reverse: the reversal, or its latest revision
     at: int
     points: int
+    txn: int | None = None  # clawback: the (last) refund at that instant
+
+
+class ReversalChains:
+    """The reversals among a set of postings and the revisions of each (a `reverse` entry whose ref is the
+    reversal or its previous revision: an entry is reversed once, and a revision revises once)."""
+
+    def __init__(self, postings: Sequence[Posting]):
+        self.target: dict[int, Posting] = {}  # reversal -> the entry it reversed
+        self.root: dict[int, int] = {}  # revision -> the reversal it revises
+        self.chain: dict[int, list[int]] = {}  # reversal -> it and its revisions, in posting order
+        self.total: dict[int, int] = {}  # reversal -> its points and its revisions'
+        by_id = {p.id: p for p in postings}
+        for p in sorted((p for p in postings if p.kind == "reverse"), key=lambda p: p.id):
+            revised = by_id.get(p.ref)
+            if revised is None:
+                continue
+            if revised.kind != "reverse":
+                self.target[p.id], self.chain[p.id], self.total[p.id] = revised, [p.id], p.points
+            elif (root := self.root.get(revised.id, revised.id)) in self.target:
+                self.root[p.id] = root
+                self.chain[root].append(p.id)
+                self.total[root] += p.points
+
+    def revise(self, book: Book, reversal: Posting, taken_back: int) -> Revision | None:
+        """Before the reversal is applied: the revision it needs, if what it and its revisions come to is not
+        what reversing its entry at its instant comes to now."""
+        target = self.target[reversal.id]
+        due = reversal_points(book, target.id, target.points, taken_back, reversal.at)
+        if due == self.total[reversal.id]:
+            return None
+        return Revision("reverse", reversal.member, self.chain[reversal.id][-1], reversal.at,
+                        due - self.total[reversal.id])
+
+    def apply_revision(self, book: Book, revision: Posting, root: int) -> None:
+        """A revision of the reversal `root`: a credit's reversal takes more of the credit's own points or
+        gives back what it took (the last take first); a debit's gives back more of what the debit took, or
+        takes back what it gave (`given-back-first`)."""
+        target, chain = self.target[root], self.chain[root]
+        if target.points > 0 and revision.points < 0:
+            book.debit(revision.id, revision.member, "reverse", -revision.points, revision.at, own=target.id)
+        elif target.points > 0:
+            book.undo_debits(revision.id, revision.member, [e for e in chain if e != revision.id], revision.points,
+                             revision.at)
+        elif revision.points > 0:
+            book.give_back(revision.id, revision.member, target.id, revision.points, revision.at)
+        else:
+            book.debit(revision.id, revision.member, "revised_give_back", -revision.points, revision.at, own=root)
 
 
 def is_fresh_credit(kind: str, points: int) -> bool:
@@ -420,25 +494,58 @@ def replay(postings: Sequence[Posting], rules: ExpiryRules, refunds: Sequence[Re
 
     The result holds every lot, take and debt the entries make when posted
     in that order; lots hold what they held when they expired (posted
-    expiries are applied by `allocate_expiries`). After the postings of a
-    refund's instant, what the refunds of that purchase take back so far is
-    worked out afresh; where the clawbacks posted against it add up to
-    something else, the difference is applied (with a provisional id, below
-    zero) and listed in `book.revisions`, for the caller to post and replay.
+    expiries are applied by `allocate_expiries`). Amounts that depend on
+    what came before are worked out afresh where they fall: after the
+    postings of a refund's instant, what the refunds of that purchase take
+    back so far; before a reversal, what reversing its entry comes to. Where
+    the entries posted say something else, the difference is applied (with a
+    provisional id, below zero) and listed in `book.revisions`, for the
+    caller to post and replay.
     """
     book = Book(lot_ids=lot_ids)
+    reversals = ReversalChains(postings)
     events: list[tuple[tuple[int, int, int], Posting | list[Refund]]] = [((p.at, 0, p.id), p) for p in postings]
     same_instant: dict[tuple[int, int], list[Refund]] = {}
     for refund in refunds:
         same_instant.setdefault((refund.credit, refund.at), []).append(refund)
     events += [((at, 1, max(r.txn for r in group)), group) for (_, at), group in same_instant.items()]
     posted: dict[int, int] = {}  # credit -> points its clawbacks took back so far
+    taken_back: dict[int, int] = {}  # credit -> the same, less what reversals of those clawbacks gave back
     due: dict[int, tuple[int, int]] = {}  # credit -> (refunded so far, points those refunds take back)
+
+    def revised(revision: Revision, root: int | None = None) -> None:
+        book.revisions.append(revision)
+        posting = Posting(-len(book.revisions), revision.member, revision.kind, revision.points, revision.at,
+                          revision.ref)
+        if root is None:
+            apply(book, posting, rules)
+        else:
+            reversals.apply_revision(book, posting, root)
+        track(posting, root)
+
+    def track(p: Posting, root: int | None) -> None:
+        if p.kind == "clawback":
+            posted[p.ref] = posted.get(p.ref, 0) - p.points
+            taken_back[p.ref] = taken_back.get(p.ref, 0) - p.points
+        elif root is not None and reversals.target[root].kind == "clawback":
+            credit = reversals.target[root].ref
+            taken_back[credit] = taken_back.get(credit, 0) - p.points
+
     for _, event in sorted(events, key=lambda e: e[0]):
         if isinstance(event, Posting):
-            apply(book, event, rules)
-            if event.kind == "clawback":
-                posted[event.ref] = posted.get(event.ref, 0) - event.points
+            root = reversals.root.get(event.id, event.id if event.id in reversals.target else None)
+            revision = None
+            if root == event.id:
+                target = reversals.target[root]
+                revision = reversals.revise(book, event, taken_back.get(target.id, 0))
+            if root is not None and root != event.id:
+                reversals.apply_revision(book, event, root)
+            else:
+                apply(book, event, rules)
+            track(event, root)
+            if revision is not None:
+                revised(revision, root)
+                reversals.chain[root].append(-len(book.revisions))
             continue
         first = event[0]
         refunded, clawed = due.get(first.credit, (0, 0))
@@ -447,12 +554,8 @@ def replay(postings: Sequence[Posting], rules: ExpiryRules, refunds: Sequence[Re
         clawed += clawback_points(first.earned, first.paid, refunded, amount, clawed, still)
         due[first.credit] = (refunded + amount, clawed)
         if clawed != posted.get(first.credit, 0):
-            revision = Revision(max(r.txn for r in event), first.member, first.credit, first.at,
-                                posted.get(first.credit, 0) - clawed)
-            book.revisions.append(revision)
-            apply(book, Posting(-len(book.revisions), revision.member, "clawback", revision.points, revision.at,
-                                revision.credit), rules)
-            posted[first.credit] = clawed
+            revised(Revision("clawback", first.member, first.credit, first.at, posted.get(first.credit, 0) - clawed,
+                             txn=max(r.txn for r in event)))
     return book
 
 

@@ -44,7 +44,7 @@ class MemberState(Struct, frozen=True):
     tier_multiplier: Decimal = ONE
     may_earn: bool = True  # False: a required membership is not valid
     why_not: str = ""
-    earned_today: int = 0  # points from the member's purchases already recorded for the same local day
+    earned_today: int = 0  # points the member earned already (purchases, by hand) on the same local day
     earned_this_month: int = 0  # and calendar month (both kept only under earning limits)
 
 
@@ -100,6 +100,12 @@ class EarnRules:
     def _excluded(self, line: Line) -> bool:
         return bool(line.category) and bool(self.excluded) and line.category.casefold() in self.excluded
 
+    def base_points(self, purchase: Purchase) -> int:
+        """Its qualifying spend at the base rate alone, rounded as earning rounds: no category, promotion or
+        tier factor, no visit points, no min_spend (what a refund that names no sale takes back; the
+        lines' sign does not matter)."""
+        return round_points(abs(self.qualifying_spend(purchase)) * self.scale * self.rate, self.rounding)
+
     def knows_partner(self, code: str) -> bool:
         return code in self.partner_rates
 
@@ -137,15 +143,11 @@ class EarnRules:
         category_factor = top.category_factor if top else max(e.category_factor for e in earning)
         promotion = top or max(earning, key=lambda e: e.promotion_factor)
         earned = top.unrounded if top else sum(e.unrounded for e in earning)
-        unrounded = (earned + self.per_visit * category_factor * promotion.promotion_factor) * member.tier_multiplier
-        points = round_points(unrounded, self.rounding)
+        unrounded, points = self._through_tier(earned + self.per_visit * category_factor * promotion.promotion_factor,
+                                               member)
         capped = bool(self.cap) and points > self.cap
         points = self.cap if capped else points
-        limited_by = None
-        for limit, earned, name in ((self.per_day, member.earned_today, "max_points_per_day"),
-                                    (self.per_month, member.earned_this_month, "max_points_per_month")):
-            if limit and points > limit - earned:
-                points, limited_by = max(0, limit - earned), name
+        points, limited_by = self._within_limits(points, member)
         return Earning(
             points=points,
             base=spend * self.scale * rate + self.per_visit,
@@ -159,6 +161,30 @@ class EarnRules:
             no_points_because=f"{limited_by} reached" if limited_by and not points else None,
             lines=explained,
         )
+
+    def by_hand(self, points: int, member: MemberState = MemberState()) -> Earning:
+        """Points an owner types in (a goodwill gesture, a sale the till missed): through the member's tier
+        multiplier and rounded as a purchase's are. Where the daily or monthly limit leaves less, they are
+        not cut short as a purchase's are: `limited_by` names the limit, and the caller refuses them."""
+        unrounded, earned = self._through_tier(Decimal(points), member)
+        allowed, limited_by = self._within_limits(earned, member)
+        return Earning(earned, base=Decimal(points), tier_factor=member.tier_multiplier, unrounded=unrounded,
+                       limited_by=limited_by if allowed < earned else None)
+
+    def _through_tier(self, points: Decimal, member: MemberState) -> tuple[Decimal, int]:
+        """Points times the member's tier multiplier, and that rounded once by the program's rounding."""
+        unrounded = points * member.tier_multiplier
+        return unrounded, round_points(unrounded, self.rounding)
+
+    def _within_limits(self, points: int, member: MemberState) -> tuple[int, str | None]:
+        """What the daily and monthly limits leave of `points` after what the member earned already that day
+        and month, and the limit that cut it (None: neither)."""
+        limited_by = None
+        for limit, earned, name in ((self.per_day, member.earned_today, "max_points_per_day"),
+                                    (self.per_month, member.earned_this_month, "max_points_per_month")):
+            if limit and points > limit - earned:
+                points, limited_by = max(0, limit - earned), name
+        return points, limited_by
 
     def _line(self, line: Line, rate: Decimal, day: date, excluded: bool = False) -> LineEarning:
         if excluded:

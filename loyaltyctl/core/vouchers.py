@@ -27,6 +27,7 @@ RANDOM_SYMBOLS = 11
 GROUP = 4
 _INDEX = {symbol: i for i, symbol in enumerate(ALPHABET)}
 STATUSES = ("issued", "used", "cancelled", "expired")
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2212"  # hyphen-minus, hyphen, non-breaking hyphen, figure, en and em dash, minus
 
 
 def check_symbol(body: str) -> str:
@@ -48,13 +49,17 @@ def new_code(random_bytes: bytes) -> str:
 
 def parse_code(text: str) -> str:
     """A code as typed (any case, spaces or dashes anywhere) in its written form; ValueError says what is
-    wrong: a symbol codes never use, the wrong length, or a check symbol that does not match (mistyped)."""
-    plain = "".join(text.split()).replace("-", "").upper()
-    if not plain:
+    wrong: a symbol codes never use, the wrong length, or a check symbol that does not match (mistyped).
+
+    Only the alphabet's own letters count, in either case: `ß` or `ſ` are refused, not read as the `SS`
+    or `S` that `upper()` makes of them. A dash is any a phone or word processor types between groups."""
+    typed = "".join(symbol for symbol in text if not symbol.isspace() and symbol not in _DASHES)
+    if not typed:
         raise ValueError("a voucher code is empty")
-    wrong = sorted({symbol for symbol in plain if symbol not in _INDEX})
+    wrong = sorted({symbol for symbol in typed if not symbol.isascii() or symbol.upper() not in _INDEX})
     if wrong:
         raise ValueError(f"{text!r} is not a voucher code: codes never use {', '.join(map(repr, wrong))}")
+    plain = typed.upper()
     if len(plain) != RANDOM_SYMBOLS + 1:
         raise ValueError(f"{text!r} is not a voucher code: a code has {RANDOM_SYMBOLS + 1} symbols")
     if check_symbol(plain[:-1]) != plain[-1]:

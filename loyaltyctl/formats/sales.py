@@ -7,17 +7,18 @@ says): a checked purchase or refund (`TxnRow`), or the reason it is skipped
 rejected (a bad cell). Memory holds one basket at a time.
 """
 
+import hashlib
 from collections.abc import Callable, Iterator, Mapping
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import msgspec
 from msgspec import Struct
 
 from loyaltyctl.core.dates import parse_instant
 from loyaltyctl.core.rules import Line
 from loyaltyctl.formats.csv_input import CsvRow, read_csv
 from loyaltyctl.formats.sources import FIELDS, REQUIRED_FIELDS, SourceProfile, zone_name
-from loyaltyctl.money import parse_export_money, parse_plain_money
+from loyaltyctl.money import parse_export_money, parse_plain_money, scale_minor
 
 NO_CUSTOMER = "no customer"
 
@@ -62,6 +63,13 @@ class Export(Struct, frozen=True):
     # status columns as status#0 …)
     has_line: bool  # the file has the profile's `line` column
     unread: tuple[str, ...]  # optional columns the profile names and the file lacks (those fields stay empty)
+    reading: bytes  # how its rows are read: the profile's rules and the --map (see `digest`)
+
+    def digest(self, row: CsvRow) -> str:
+        """A row's fingerprint: its cells and how they are read. The same row of another day's export, read
+        the same way, has the same one (how an import knows a row an earlier import rejected); read
+        through a changed profile or --map it is a row judged afresh."""
+        return hashlib.sha256(self.reading + msgspec.json.encode(row.raw)).hexdigest()
 
 
 def open_export(path: Path, profile: SourceProfile, mapping: Mapping[str, str] | None = None, delimiter: str = ",",
@@ -79,22 +87,27 @@ def open_export(path: Path, profile: SourceProfile, mapping: Mapping[str, str] |
         columns.setdefault(rule.column.strip().lower(), []).append(status_key(index))
         labels[status_key(index)] = f"{rule.column!r} (source {profile.name}: status[{index}].column)"
     keys = [*FIELDS, *sorted({key for found in columns.values() for key in found} - set(FIELDS))]
-    joined = time_keys(profile)[1:] if "occurred_at" not in (mapping or {}).values() else []
-    required = (*REQUIRED_FIELDS, *joined, *(status_key(i) for i in range(len(profile.statuses))))
+    mapped = set((mapping or {}).values())
+    joined = column_keys(profile, "occurred_at")[1:] if "occurred_at" not in mapped else []
+    # the columns an earning amount is worked out from: without them there is none
+    deducted = column_keys(profile, "deduct") if "deduct" in profile.columns and "deduct" not in mapped else []
+    required = (*REQUIRED_FIELDS, *joined, *deducted, *(status_key(i) for i in range(len(profile.statuses))))
     header, rows = read_csv(path, keys, required, mapping, delimiter, on_bytes, columns=columns, labels=labels,
                             mappable=tuple(FIELDS))
     present = {name.strip().lower() for name in header}
-    mapped = set((mapping or {}).values())
     line = profile.columns.get("line", ("",))[0].strip().lower()
     has_line = bool(line) and (line in present or "line" in mapped)
-    unread = tuple(f"{headers[0]} (columns.{field})" for field, headers in profile.columns.items()
-                   if field not in mapped and headers[0].strip().lower() not in present)
-    return Export(header, rows, has_line, unread)
+    unread = tuple(f"{name} (columns.{field})" for field, headers in profile.columns.items() if field not in mapped
+                   for name in headers if name.strip().lower() not in present)
+    rules = msgspec.structs.replace(profile, name="", title="", export="")  # what it reads, not what it is called
+    reading = msgspec.json.encode((rules, sorted((mapping or {}).items())), order="deterministic")
+    return Export(header, rows, has_line, unread, reading)
 
 
-def time_keys(profile: SourceProfile) -> list[str]:
-    """The row keys of the columns `occurred_at` is joined from."""
-    return ["occurred_at", *(f"occurred_at+{i}" for i in range(1, len(profile.columns["occurred_at"])))]
+def column_keys(profile: SourceProfile, field: str) -> list[str]:
+    """The row keys of the columns the profile names for a field (`occurred_at`, `occurred_at+1` …); just
+    the field when it names none (a column `--map` reads as it, if any)."""
+    return [field, *(f"{field}+{i}" for i in range(1, len(profile.columns.get(field, ()))))]
 
 
 def status_key(index: int) -> str:
@@ -107,7 +120,9 @@ class SaleReader:
         self.zone = profile.time_zone or timezone
         self.grouped = profile.basket == "first" or (profile.basket == "lines" and (
             "line" not in profile.columns or has_line_column))
-        self.times = time_keys(profile)
+        self.times = column_keys(profile, "occurred_at")
+        self.names = column_keys(profile, "name")
+        self.deducted = column_keys(profile, "deduct")
         self._zones: dict[str, str] = {}
         self.statuses = tuple(enumerate(profile.statuses))
         self.has_refunded = "refunded" in profile.columns
@@ -173,9 +188,9 @@ class SaleReader:
         if self.profile.basket == "lines":
             self._check_lines(rows)
         if len(rows) == 1 or self.profile.basket != "lines":
-            lines: tuple[Line, ...] = (Line(self._money(fields, "amount"), self._category(fields)),)
+            lines: tuple[Line, ...] = (Line(self._earning_amount(fields), self._category(fields)),)
         else:
-            lines = tuple(Line(self._money(row.fields, "amount"), self._category(row.fields)) for row in rows)
+            lines = tuple(Line(self._earning_amount(row.fields), self._category(row.fields)) for row in rows)
         amount = lines[0].amount if len(lines) == 1 else sum(line.amount for line in lines)
         refund_of = fields.get("refund_of", "")
         if is_refund and not amount:
@@ -184,14 +199,14 @@ class SaleReader:
             refund_of, txn_id = txn_id, f"{txn_id}/refund@{occurred_at}/{abs(amount)}"
             lines = tuple(Line(-abs(line.amount), line.category) for line in lines)
             amount = -abs(amount)
-        elif amount < 0 and not refund_of:
+        elif amount < 0 and not refund_of and self.profile.unlinked_refunds == "reject":
             raise ValueError("a refund (negative amount) must name refund_of")
         elif refund_of and amount >= 0:
             raise ValueError("refund_of is set but the amount is not negative")
         if amount < 0 and any(line.amount > 0 for line in lines):
             raise ValueError("a basket's lines are all purchases or all refunds")
         txn = TxnRow(txn_id, member, occurred_at, amount, lines, fields.get("store", ""), fields.get("partner", ""),
-                     refund_of, fields.get("description", ""), fields.get("name", ""), fields.get("email", ""),
+                     refund_of, fields.get("description", ""), self._joined(fields, self.names), fields.get("email", ""),
                      fields.get("accepts_marketing", ""))
         if self.has_refunded:
             return Sale(rows, txn, None, None, *self._refunded(fields, amount))
@@ -210,6 +225,23 @@ class SaleReader:
     def _category(self, fields: dict[str, str]) -> str:
         category = fields.get("category", "")
         return "" if category and category.casefold() in self.profile.no_category else category
+
+    def _earning_amount(self, fields: dict[str, str]) -> int:
+        """The amount less the profile's deductions (tax, tip, a discount), each taken off its size: a refund's
+        deductions make it a smaller refund, whichever sign the export writes them with."""
+        amount = self._money(fields, "amount")
+        if "deduct" not in fields:
+            return amount
+        left = abs(amount) - sum(abs(self._money(fields, key)) for key in self.deducted if fields.get(key))
+        if left < 0:
+            taken = ", ".join(self.label(key) for key in self.deducted)
+            raise ValueError(f"{self.label('amount')} {fields['amount']!r} is less than what {taken} take off it")
+        return -left if amount < 0 else left
+
+    @staticmethod
+    def _joined(fields: dict[str, str], keys: list[str]) -> str:
+        """The cells of a field named as several columns, joined with a space (empty ones left out)."""
+        return " ".join(fields[key] for key in keys if fields.get(key))
 
     def _money(self, fields: dict[str, str], field: str) -> int:
         text = fields[field]
@@ -231,11 +263,11 @@ class SaleReader:
         basis = abs(self._money(fields, "refunded_of")) if fields.get("refunded_of") else amount
         if refunded > basis:
             raise ValueError(f"refunded {fields['refunded']!r} is more than {fields.get('refunded_of') or 'the amount'}")
-        share = (Decimal(amount) * refunded / basis).to_integral_value(ROUND_HALF_UP)
+        share = scale_minor(amount, refunded, basis)
         at = self._instant(fields, ["refunded_at"], "refunded_at") if fields.get("refunded_at") else None
         if at is not None and at < self._instant(fields, self.times, "occurred_at"):
             raise ValueError(f"{self.label('refunded_at')} {fields['refunded_at']!r} is before the purchase")
-        return int(share), at
+        return share, at
 
     def _instant(self, fields: dict[str, str], keys: list[str], what: str) -> int:
         text = fields[keys[0]] if len(keys) == 1 else " ".join(fields[key] for key in keys if fields.get(key))
@@ -245,9 +277,11 @@ class SaleReader:
         except ValueError as error:
             raise ValueError(f"{self.label(what)} {error}") from None
 
-    def label(self, field: str) -> str:
-        """What the export calls a field: its (first) column."""
-        return self.profile.columns.get(field, (field,))[0]
+    def label(self, key: str) -> str:
+        """What the export calls a row key: its column (`deduct+1` is the second column `deduct` names)."""
+        field, _, index = key.partition("+")
+        headers = self.profile.columns.get(field, (field,))
+        return headers[int(index or 0)]
 
     def _row_zone(self, text: str) -> str:
         if not text:

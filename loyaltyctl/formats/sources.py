@@ -16,6 +16,7 @@ from typing import Any
 
 from msgspec import Struct
 
+from loyaltyctl.core.dates import parse_instant
 from loyaltyctl.errors import BadInput
 from loyaltyctl.formats.toml_tables import (
     Section,
@@ -33,6 +34,7 @@ FIELDS = {
     "member_id": "the customer: member id, card or email, as `member_key` says",
     "occurred_at": "when it happened (one column, or several joined with a space, e.g. date and time)",
     "amount": "the amount points are earned on (a line's, with baskets of lines)",
+    "deduct": "amounts taken off `amount` to give the earning amount (tax, tip, a discount; one or more columns)",
     "category": "the line's product category",
     "currency": "the amount's currency (any case)",
     "store": "the store or location",
@@ -40,7 +42,7 @@ FIELDS = {
     "refund_of": "the transaction a refund row refunds",
     "description": "a description for the ledger",
     "line": "a line number: consecutive rows with the same txn_id are one basket when the file has it",
-    "name": "the customer's name, for members --create-members adds",
+    "name": "the customer's name, for members --create-members adds (one column, or several joined with a space)",
     "email": "the customer's email, for members --create-members adds",
     "accepts_marketing": "the customer's consent to marketing (yes/no), for members --create-members adds",
     "time_zone": "the zone of the times, per row (IANA or the names Square writes)",
@@ -49,6 +51,7 @@ FIELDS = {
     "refunded_at": "when the refund happened",
 }
 REQUIRED_FIELDS = ("txn_id", "member_id", "occurred_at", "amount")
+MULTI_COLUMN_FIELDS = ("occurred_at", "name", "deduct")  # the fields a profile may give several columns
 MEMBER_KEYS = ("member_id", "card", "email")
 # one: every row is a whole transaction (a repeated txn_id is a duplicate);
 # lines: consecutive rows with the same txn_id are the lines of one basket;
@@ -58,6 +61,9 @@ BASKETS = ("one", "lines", "first")
 # plain: 12.50 and -3 only; "1,149.00": also currency symbols and codes, thousands separators, a minus before
 # or after the symbol, parentheses for negatives; "1.149,00": the same with a decimal comma.
 MONEY_FORMATS = ("plain", "1,149.00", "1.149,00")
+# What a refund row that names no sale (a till return without a link) does: it is rejected, or it claws back
+# its amount at the program's base rate from the member.
+UNLINKED_REFUNDS = ("reject", "claw-back")
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 # Zone names as Square (and Rails) write them, mapped to IANA.
@@ -132,11 +138,12 @@ class SourceProfile(Struct, frozen=True):
     columns: dict[str, tuple[str, ...]]  # field -> header(s)
     member_key: str
     basket: str
-    time_format: str  # "iso", or a strptime pattern
+    time_format: tuple[str, ...]  # "iso" or strptime patterns, tried in order
     time_zone: str | None  # IANA; None: the program's
     money: str  # one of MONEY_FORMATS
     statuses: tuple[StatusRule, ...]
     no_category: frozenset[str] = frozenset()  # category cells that mean none (case-folded), e.g. Square's "None"
+    unlinked_refunds: str = "reject"  # one of UNLINKED_REFUNDS
 
 
 def _headers(value: Any) -> tuple[str, ...]:
@@ -147,6 +154,13 @@ def _headers(value: Any) -> tuple[str, ...]:
     raise ValueError(f"must be a header or a non-empty array of headers, not {type_name(value)}")
 
 
+def _time_formats(value: Any) -> tuple[str, ...]:
+    """One format or a list of them, tried in order."""
+    if isinstance(value, list) and value:
+        return tuple(_time_format(item) for item in value)
+    return (_time_format(value),)
+
+
 def _time_format(value: Any) -> str:
     text = as_text(value)
     if text == "iso":
@@ -155,7 +169,7 @@ def _time_format(value: Any) -> str:
     try:
         if "%" not in text:
             raise ValueError
-        datetime.strptime(sample.strftime(text), text)  # a directive strptime does not know fails here
+        parse_instant(sample.strftime(text), "UTC", (text,))  # a directive strptime does not know fails here
     except ValueError:
         raise ValueError(f"{text!r} must be \"iso\" or a strptime pattern such as \"%Y-%m-%d %H:%M:%S %z\"") from None
     return text
@@ -195,8 +209,8 @@ def _read_profile(raw: dict[str, Any], problems: list[tuple[str, str]]) -> Sourc
                 continue
             headers = table.get(field, _headers)
             if headers:
-                if len(headers) > 1 and field != "occurred_at":
-                    table.problem(field, "only occurred_at may join several columns")
+                if len(headers) > 1 and field not in MULTI_COLUMN_FIELDS:
+                    table.problem(field, f"only {', '.join(MULTI_COLUMN_FIELDS)} may name several columns")
                 columns[field] = headers
         for field in REQUIRED_FIELDS:
             if field not in table.raw:
@@ -205,10 +219,11 @@ def _read_profile(raw: dict[str, Any], problems: list[tuple[str, str]]) -> Sourc
     read = root.table("read") or Section({}, "read", problems)
     member_key = read.get("member_key", as_choice(*MEMBER_KEYS), "member_id")
     basket = read.get("basket", as_choice(*BASKETS), "one")
-    time_format = read.get("time_format", _time_format, "iso")
+    time_format = read.get("time_format", _time_formats, ("iso",))
     time_zone = read.get("time_zone", _zone, None)
     money = read.get("money", as_choice(*MONEY_FORMATS), "1,149.00")
     no_category = read.get("no_category", _folded, frozenset())
+    unlinked_refunds = read.get("unlinked_refunds", as_choice(*UNLINKED_REFUNDS), "reject")
     read.finish()
     statuses = []
     for item in root.tables("status"):
@@ -223,7 +238,7 @@ def _read_profile(raw: dict[str, Any], problems: list[tuple[str, str]]) -> Sourc
         item.finish()
     root.finish()
     return SourceProfile(name or "", title, export, columns, member_key, basket, time_format, time_zone,
-                         money, tuple(statuses), no_category)
+                         money, tuple(statuses), no_category, unlinked_refunds)
 
 
 def parse_profile(text: str, source: str = "<source>") -> SourceProfile:

@@ -4,13 +4,15 @@ Pure functions of a `Statement`; the HTML is one self-contained file (inline
 CSS, no external assets) that is also well-formed XML.
 """
 
+import hashlib
 import html
 import textwrap
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, formataddr
+from zoneinfo import ZoneInfo
 
-from loyaltyctl.core.dates import format_instant, local_date
+from loyaltyctl.core.dates import cutoff, format_instant, local_date
 from loyaltyctl.formats.csv_output import csv_text
 from loyaltyctl.formats.shapes import tier_json
 from loyaltyctl.money import display_money, format_money
@@ -167,16 +169,23 @@ def period_label(s: Statement) -> str:
     return f"{s.start} to {s.end}"
 
 
-def statement_email(s: Statement, sender: str, sent_at: datetime) -> bytes | None:
-    """An RFC 5322 message with text and HTML alternatives; None for a member without an email address."""
+def statement_email(s: Statement, sender: str) -> bytes | None:
+    """An RFC 5322 message with text and HTML alternatives; None for a member without an email address.
+
+    The same statement gives the same bytes, whenever it is written: the Date is the end of the period
+    (midnight after its last day, in the program's time zone), and the Message-ID and the MIME boundary
+    derive from the program, member and period. So a mailer sending the files that are new or changed
+    sends none twice, and one message sent twice is one message to the member's mail client."""
     if not s.member.email:
         return None
+    identity = hashlib.sha256(f"{s.ref.code}\x00{s.member.member_id}\x00{s.start}\x00{s.end}".encode()).hexdigest()
     message = EmailMessage()
     message["Subject"] = f"{s.version.name}: your statement for {period_label(s)}"
     message["From"] = sender
     message["To"] = formataddr((s.member.name, s.member.email))
-    message["Date"] = format_datetime(sent_at)
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message["Date"] = format_datetime(datetime.fromtimestamp(cutoff(s.end, s.ref.timezone), ZoneInfo(s.ref.timezone)))
+    message["Message-ID"] = f"<stmt-{identity[:24]}@{sender.rpartition('@')[2]}>"  # short: one line, unfolded
     message.set_content(statement_text(s))
     message.add_alternative(statement_html(s), subtype="html")
+    message.set_boundary(f"=_statement_{identity[:32]}")
     return bytes(message)

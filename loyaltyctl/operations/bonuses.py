@@ -5,7 +5,6 @@ Bonuses are fixed amounts: no multiplier applies, and they do not count toward
 a tier. Their lots expire like any other under the program's expiry policy.
 """
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from itertools import islice
@@ -32,7 +31,7 @@ from loyaltyctl.core.versions import VersionTable
 from loyaltyctl.formats.csv_input import RejectWriter, read_csv
 from loyaltyctl.operations.csv_run import CsvSummary, run_csv
 from loyaltyctl.model import Member, Program
-from loyaltyctl.money import check_points
+from loyaltyctl.money import check_points, parse_whole
 from loyaltyctl.operations.definitions import program_versions
 from loyaltyctl.storage import ledger as ledger_store
 from loyaltyctl.storage import members as member_store
@@ -45,7 +44,6 @@ from loyaltyctl.storage.ledger import NewEntry
 GRANT_FIELDS = ("member_id", "points", "reason", "key")
 GRANT_REQUIRED = ("member_id", "points", "key")
 GRANT_CHUNK_ROWS = 500
-_WHOLE_NUMBER = re.compile(r"\d+")
 
 
 def credit_bonus(poster: Poster, member: int, points: int, at: int, key: str, reason: str) -> int:
@@ -180,9 +178,7 @@ class GrantSummary(CsvSummary):
 
 
 def _grant_points(text: str) -> int:
-    if not _WHOLE_NUMBER.fullmatch(text) or int(text) == 0:
-        raise ValueError(f"points {text!r} must be a positive whole number")
-    return check_points(int(text))
+    return check_points(parse_whole(text, "points"))
 
 
 def grant_bonuses(db: Store, program: str, path: Path, *, reject_file: Path | None = None,

@@ -6,7 +6,10 @@ purchases of members who owe nothing are buffered and written with
 executemany; refunds, and members with debt, take the exact one-by-one path
 (after a flush, so they see every row before them). Each purchase earns at
 the member's tier and membership at its own instant (`MemberStates`, kept
-current as rows import), and may pay a pending referral bonus.
+current as rows import), and may pay a pending referral bonus. A chunk's
+rejected rows are compared with those earlier imports rejected (by a digest of
+their cells and how they are read): a row rejected before is counted, not
+reported again.
 """
 
 from collections.abc import Callable, Mapping
@@ -22,9 +25,9 @@ from loyaltyctl.storage.db import Store
 from loyaltyctl.core.dates import DAY, local_date
 from loyaltyctl.core.posting import Book, clawback_points, contribution
 from loyaltyctl import clock
-from loyaltyctl.core.members import is_email, parse_member, unused_referral_code
+from loyaltyctl.core.members import is_email, parse_member, reserved_refusal, unused_referral_code
 from loyaltyctl.core.rules import EarnRules, Line, Purchase, refund_qualifying
-from loyaltyctl.formats.csv_input import RejectWriter
+from loyaltyctl.formats.csv_input import CsvRow, RejectWriter
 from loyaltyctl.formats.sales import Sale, SaleReader, TxnRow, open_export
 from loyaltyctl.formats.sources import SourceProfile, load_source
 from loyaltyctl.operations.csv_run import CsvSummary, run_csv
@@ -47,6 +50,7 @@ IMPORT_CACHE_KIB = 32768  # a larger page cache makes index inserts for big file
 class ImportSummary(CsvSummary):
     imported: int = 0  # file rows imported (a basket's lines each count)
     duplicates: int = 0
+    rejected_before: int = 0  # rows an earlier import into the program rejected, with the same content
     skipped: int = 0  # rows that are not loyalty purchases (see skipped_reasons)
     transactions: int = 0  # baskets imported
     points_earned: int = 0
@@ -64,6 +68,11 @@ class ImportSummary(CsvSummary):
         del data["unread_columns"]  # a warning for profiles of one's own (the CLI's), not a figure
         return data
 
+    @property
+    def nothing_new(self) -> bool:
+        """The run imported, posted and newly rejected nothing (a cron re-run of a file seen before)."""
+        return not (self.imported or self.rejected or self.points_clawed_back or self.members_created)
+
 
 class _Created(Struct):
     """A member this import added: dated by their earliest purchase in the file, whatever its order."""
@@ -74,7 +83,8 @@ class _Created(Struct):
 
 class _Importer:
     def __init__(self, db: Store, ref: programs.ProgramRef, poster: Poster, source: SourceProfile,
-                 create_members: bool, summary: ImportSummary, rejects: RejectWriter):
+                 create_members: bool, summary: ImportSummary, rejects: RejectWriter,
+                 digest: Callable[[CsvRow], str] | None):
         self.db, self.ref, self.poster = db, ref, poster
         self.member_key = source.member_key
         self.create_members = create_members
@@ -91,6 +101,9 @@ class _Importer:
         self.buffered_txns: set[str] = set()
         self.referral_codes: set[str] | None = None  # loaded when --create-members first needs it
         self.held: list[Sale] | None = []  # refunds waiting for the end of the file (None once there)
+        self.digest = digest  # a row's fingerprint (None: every bad row is reported, rejected before or not)
+        self.rejecting: list[tuple[Sale, str]] = []  # the chunk's rejected sales, sorted out at its end
+        self.rejected_now: set[str] = set()  # digests of the rows this run rejected (and remembered)
 
     def flush(self) -> None:
         self.poster.write_rows(forget=True)
@@ -103,6 +116,7 @@ class _Importer:
         self.summary.rows += sum(len(sale.rows) for sale in sales)
         self.take(sales)
         self.flush()  # what the chunk decided leaves memory: flat in file size, refunds or none
+        self.sort_rejects()
 
     def finish(self) -> None:
         """Refunds whose purchase came later in the file (newest-first exports), then the members added."""
@@ -111,6 +125,7 @@ class _Importer:
         if held:
             self.take(held)
             self.flush()
+            self.sort_rejects()
         self.welcome()
 
     def take(self, sales: list[Sale]) -> None:
@@ -138,7 +153,7 @@ class _Importer:
             elif (closed := self.poster.closed) and closed.covers(txn.occurred_at):
                 self.reject(sale, closed.refusal(txn.occurred_at, "a transaction"))
                 continue
-            elif reason := self.refund(txn) if txn.amount < 0 else self.purchase(txn):
+            elif reason := self.post(txn):
                 if reason is HELD:
                     self.held.append(sale)
                 else:
@@ -151,7 +166,40 @@ class _Importer:
             if sale.refunded:
                 self.refunded_amount(sale)
 
+    def post(self, txn: TxnRow) -> str | None:
+        """Import a transaction; why not, if it cannot be (or HELD)."""
+        if txn.amount >= 0:
+            return self.purchase(txn)
+        return self.refund(txn) if txn.refund_of else self.unlinked_refund(txn)
+
     def reject(self, sale: Sale, reason: str) -> None:
+        self.rejecting.append((sale, reason))
+
+    def sort_rejects(self) -> None:
+        """The chunk's rejected sales: one whose every row an earlier import rejected is counted as rejected
+        before; the rest go to the reject file, and their rows are remembered."""
+        rejecting, self.rejecting = self.rejecting, []
+        if not rejecting:
+            return
+        if self.digest is None:
+            for sale, reason in rejecting:
+                self.write_reject(sale, reason)
+            return
+        digests = [[self.digest(row) for row in sale.rows] for sale, _ in rejecting]
+        earlier = txn_store.fetch_rejected_rows(self.db, self.ref.id, [d for found in digests for d in found])
+        earlier -= self.rejected_now  # rows this run rejected are in the table too
+        new: set[str] = set()
+        for (sale, reason), found in zip(rejecting, digests):
+            if earlier.issuperset(found):
+                self.summary.rejected_before += len(sale.rows)
+            else:
+                self.write_reject(sale, reason)
+                new.update(found)
+        new -= self.rejected_now | earlier
+        txn_store.insert_rejected_rows(self.db, self.ref.id, sorted(new))
+        self.rejected_now |= new
+
+    def write_reject(self, sale: Sale, reason: str) -> None:
         for row in sale.rows:
             self.rejects.add(row.line, reason, row.raw)
 
@@ -211,6 +259,8 @@ class _Importer:
         joined = local_date(txn.occurred_at, self.ref.timezone)
         checked = parse_member({"member_id": member_id, "name": txn.name, "accepts_marketing": txn.accepts_marketing},
                                self.ref.code, joined)  # ValueError: the row is rejected
+        if reason := reserved_refusal(replace(checked, card=card)):
+            raise ValueError(reason)
         member = replace(checked, email=email if is_email(email) else "", card=card, joined=joined,
                          referral_code=code)
         member_store.save_members(self.db, self.ref.id, (member,), ())
@@ -267,6 +317,32 @@ class _Importer:
         self.buffered_txns.add(txn.txn_id)
         return None
 
+    def unlinked_refund(self, txn: TxnRow) -> str | None:
+        """A till return that names no sale (a profile's `unlinked_refunds = "claw-back"`): its qualifying
+        spend at the program's base rate is clawed back from the member, like any clawback, so it may
+        leave points owed."""
+        if txn.partner:
+            return "a refund at a partner must name refund_of"
+        member = self.find(txn)  # a refund never adds a member
+        if member is None:
+            return HELD if self.held is not None else f"unknown member {txn.member_id!r}"
+        day = local_date(txn.occurred_at, self.ref.timezone)
+        rules = self.rules[id(self.versions.on(day))]
+        refund = Purchase(txn.lines, day)
+        points, qualifying = rules.base_points(refund), rules.qualifying_spend(refund)
+        entry_id = None
+        if points:
+            clawback = NewEntry(member, "clawback", -points, txn.occurred_at,
+                                reason=txn.description or "refund without its sale")
+            entry_id = self.poster.post([member], txn.occurred_at, lambda book: [clawback])[0]
+        self.summary.points_clawed_back += points
+        self.states.record_activity(member, txn.occurred_at, qualifying, -points)
+        self.txn_rows.append((self.ref.id, txn.txn_id, member, txn.occurred_at, txn.amount, txn.category, txn.store,
+                              txn.partner, None, txn.description, -points, entry_id, None, qualifying))
+        self.buffered_members.add(member)
+        self.buffered_txns.add(txn.txn_id)
+        return None
+
     def refund(self, txn: TxnRow) -> str | None:
         member = self.find(txn)  # a refund never adds a member: its purchase must be there
         if member is None and self.held is not None:
@@ -310,8 +386,11 @@ class _Importer:
 
     def clawback(self, txn: TxnRow, original: txn_store.Original) -> tuple[int, int] | None:
         """Post the refund's clawback, if it takes anything back: (entry id, points)."""
-        if original.entry is None or ledger_store.fetch_reversal(self.db, original.entry) is not None:
-            return None  # it earned nothing, or its earn entry was reversed: nothing more to take back
+        if original.entry is None:
+            return None  # it earned nothing
+        reversed_at = ledger_store.fetch_reversed_at(self.db, original.entry)
+        if reversed_at is not None and reversed_at <= txn.occurred_at:
+            return None  # its earn entry was reversed by then: nothing more to take back
         clawed = ledger_store.fetch_clawed_back(self.db, original.entry)
         decided: list[NewEntry] = []
 
@@ -356,7 +435,8 @@ def import_transactions(
 
     def work(rejects: RejectWriter) -> None:
         with posting(db, ref) as poster:
-            importer = _Importer(db, ref, poster, source, create_members, summary, rejects)
+            importer = _Importer(db, ref, poster, source, create_members, summary, rejects,
+                                 None if strict else export.digest)  # --strict: any bad row refuses the file
             for number, chunk in enumerate(iter(lambda: list(islice(sales, CHUNK_ROWS)), []), start=1):
                 importer.chunk(chunk)
                 if number & (number - 1) == 0:  # after chunks 1, 2, 4, 8 …: the tables have doubled

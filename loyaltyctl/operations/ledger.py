@@ -12,24 +12,24 @@ different members never wait for each other.
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
-from decimal import Decimal
 
 from loyaltyctl import clock
 from loyaltyctl.core.dates import cutoff, local_date
-from loyaltyctl.core.posting import REVERSIBLE, Book, contribution, debit_reversal
+from loyaltyctl.core.posting import REVERSIBLE, Book, reversal_points
+from loyaltyctl.core.rules import EarnRules
 from loyaltyctl.core.vouchers import Voucher
 from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.formats.ledger import balance_result, posted_result
 from loyaltyctl.model import Entry, Member, Program, Reward
 from loyaltyctl.money import (
     amount_option,
-    check_points,
     format_money,
+    order_share,
     percent_of,
     plain_decimal,
     points_for,
+    points_option,
     points_value,
-    round_points,
 )
 from loyaltyctl.operations.definitions import (
     ProgramState,
@@ -66,16 +66,11 @@ def expiring_until(as_of: date, tz: str, days: int = EXPIRING_WINDOW_DAYS) -> in
 
 
 def _sane(points: int) -> None:
-    try:
-        check_points(points)
-    except ValueError as error:
-        raise Refused(str(error)) from None
+    points_option(points, signed=True)
 
 
 def _positive(points: int, what: str = "points") -> None:
-    if points <= 0:
-        raise Refused(f"{what} must be a positive whole number, got {points}")
-    _sane(points)
+    points_option(points, what)
 
 
 class _Counter:
@@ -184,8 +179,10 @@ def post_earn(db: Store, program: str, ident: str, points: int, reason: str, key
               at: str | None = None) -> Posted:
     """Credit points by hand (a goodwill gesture, a purchase the till missed).
 
-    Earning, like a purchase, goes through the member's tier multiplier and
-    needs a valid membership where the program requires one.
+    Earning, like a purchase, goes through the member's tier multiplier
+    (`EarnRules.by_hand`), needs a valid membership where the program
+    requires one, and counts toward the daily and monthly earning limits:
+    one that would go over them is refused.
     """
     _positive(points)
 
@@ -194,17 +191,24 @@ def post_earn(db: Store, program: str, ident: str, points: int, reason: str, key
             return replayed
         member_row, member = counter.member(ident)
         ref, version = counter.ref, counter.version
-        state = MemberStates(db, ref, counter.state.versions).state(member_row, counter.at, version, purchase=False)
+        state = MemberStates(db, ref, counter.state.versions).state(member_row, counter.at, version)
+        earning = EarnRules(version).by_hand(points, state)
+        day = local_date(counter.at, ref.timezone)
         if not state.may_earn:
-            day = local_date(counter.at, ref.timezone)
             raise Refused(f"member {member.member_id!r} has no valid membership on {day}, which {program!r} requires "
                           "to earn (record the fee with `member pay`)")
-        earned, note = points, None
+        if earning.limited_by:
+            per_day = earning.limited_by == "max_points_per_day"
+            limit = version.earn.max_points_per_day if per_day else version.earn.max_points_per_month
+            earned = state.earned_today if per_day else state.earned_this_month
+            when = f"on {day}" if per_day else f"in {day:%Y-%m}"
+            raise Refused(f"{earning.limited_by} is {limit} {version.unit}: member {member.member_id!r} earned "
+                          f"{earned} {when} already, and {earning.points} more would go over it")
+        note = None
         if state.tier_multiplier != 1:
-            earned = round_points(Decimal(points) * state.tier_multiplier, version.earn.rounding)
-            note = f"{state.tier} tier: {points} x {state.tier_multiplier} = {earned} {version.unit}"
+            note = f"{state.tier} tier: {points} x {state.tier_multiplier} = {earning.points} {version.unit}"
         with counter.posting() as poster:
-            entry = poster.credit(NewEntry(member_row, "earn", earned, counter.at, key=key, reason=reason))
+            entry = poster.credit(NewEntry(member_row, "earn", earning.points, counter.at, key=key, reason=reason))
         return counter.posted(member_row, member, [entry], note=note)
 
     return _counter(db, program, [ident], key, at, earn)
@@ -286,18 +290,13 @@ def _reward_value(reward: Reward, order_amount: str | None, currency: str) -> in
     if order_amount is None:
         raise BadInput(f"reward {reward.code!r} takes {plain_decimal(reward.percent)}% off the order: "
                        "give --order-amount")
-    value = percent_of(amount_option("--order-amount", order_amount, currency), reward.percent, reward.max_value)
-    if not value:
-        raise BadInput(f"--order-amount {order_amount}: {plain_decimal(reward.percent)}% of it is less than the "
-                       "smallest coin; nothing to take off")
-    return value
+    share = percent_of(amount_option("--order-amount", order_amount, currency), reward.percent, reward.max_value)
+    return order_share("--order-amount", order_amount, share, reward.percent)
 
 
 def post_adjust(db: Store, program: str, ident: str, points: int, reason: str, key: str | None = None,
                 at: str | None = None) -> Posted:
     """A signed manual correction. A negative one beyond the balance leaves points owed."""
-    if points == 0:
-        raise Refused("an adjustment must be a non-zero number of points")
     _sane(points)
 
     def adjust(counter: _Counter) -> Posted:
@@ -347,8 +346,7 @@ def post_reverse(db: Store, program: str, entry_id: int, reason: str, key: str |
         def reversal(book: Book) -> list[NewEntry]:
             entries = []
             for side in found:
-                points = (-contribution(book, side.id, side.points, taken_back[side.id], counter.at)
-                          if side.points > 0 else debit_reversal(book, side.id, counter.at))
+                points = reversal_points(book, side.id, side.points, taken_back[side.id], counter.at)
                 if points:
                     entries.append(NewEntry(side.member, "reverse", points, counter.at, key=key if side is target else None,
                                             reason=reason, reward=side.reward, charity=side.charity, ref=side.id,

@@ -22,6 +22,7 @@ from loyaltyctl.core.tiers import Activity, TierChange, TierRules, TierStatus, t
 from loyaltyctl.core.versions import VersionTable
 from loyaltyctl.errors import Refused
 from loyaltyctl.model import Member, Program
+from loyaltyctl.storage import ledger as ledger_store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import memberships as membership_store
 from loyaltyctl.storage import periods
@@ -62,17 +63,17 @@ class MemberStates:
             self._month_purchases(member, at).append((at, points))
 
     def _month_purchases(self, member: int, at: int) -> list[tuple[int, int]]:
-        """The member's earning purchases in the calendar month of `at`, read once, then kept by the import."""
+        """What the member earned in the calendar month of `at`, read once, then kept by the import."""
         first = local_date(at, self.ref.timezone).replace(day=1)
         if (member, first) not in self.purchases:
             start, end = (start_of_day(day, self.ref.timezone) for day in (first, add_months(first, 1)))
-            self.purchases[member, first] = txn_store.fetch_purchase_points(self.db, member, start, end)
+            self.purchases[member, first] = ledger_store.fetch_earned(self.db, member, start, end)
         return self.purchases[member, first]
 
     def earned_before(self, member: int, at: int) -> tuple[int, int]:
-        """Points from the member's purchases already recorded for the local day and the month of `at`
-        (at any time of them: a purchase imported after later ones still finds them): what the daily and
-        monthly limits have left."""
+        """Points the member earned already (purchases and by hand) on the local day and in the month of
+        `at` (at any time of them: a purchase imported after later ones still finds them): what the daily
+        and monthly limits have left."""
         purchases = self._month_purchases(member, at)
         day_start = start_of_day(local_date(at, self.ref.timezone), self.ref.timezone)
         day_end = start_of_day(local_date(at, self.ref.timezone) + timedelta(days=1), self.ref.timezone)
@@ -112,10 +113,9 @@ class MemberStates:
             self.terms.update(membership_store.fetch_terms(self.db, [member]))
         return term_at(self.terms[member], at)
 
-    def state(self, member: int, at: int, program: Program, purchase: bool = True) -> MemberState:
-        """What the earn rules need about a member at the instant of a purchase (or, not `purchase`, of
-        points earned by hand, which no earning limit counts)."""
-        limited = self.limited and purchase
+    def state(self, member: int, at: int, program: Program) -> MemberState:
+        """What the earn rules need about a member at the instant of a purchase or of points earned by hand."""
+        limited = self.limited
         if not self.bases and not self.membership_matters and not limited:
             return MemberState()
         status = self.tier_status(member, at, program)

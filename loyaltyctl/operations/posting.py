@@ -47,6 +47,11 @@ from loyaltyctl.storage.periods import fetch_closed_through
 
 Decide = Callable[[Book], list[NewEntry]]
 SETTLE_MEMBERS = 500  # members replayed together (well under SQLite's bound-parameter limit)
+REVISION_ROUNDS = 4  # replays after posting revisions, each of which may change what another comes to
+REVISED = {
+    "clawback": "refund's clawback revised: a posting dated before it changed what the purchase still contributed",
+    "reverse": "reversal revised: a posting dated before it changed what the reversed entry came to",
+}
 
 
 def expiry_rules(versions: VersionTable, tz: str) -> ExpiryRules:
@@ -224,9 +229,13 @@ class Poster:
         """Replay the group's whole history (and the new postings), revise clawbacks and give back posted
         expiries that no longer hold, and replace the group's lots, takes and debts with the replay's."""
         book = replay([*history.postings, *new], self.rules, history.refunds, self.lot_ids)
-        if book.revisions:
+        for _ in range(REVISION_ROUNDS):  # a revision posted may change what another comes to
+            if not book.revisions:
+                break
             new = new + self._revise(book.revisions)
             book = replay([*history.postings, *new], self.rules, history.refunds, self.lot_ids)
+        else:
+            raise AssertionError(f"revisions of members {group} did not settle in {REVISION_ROUNDS} replays")
         posted = list(history.expiries)
         for member, credit, expired_at, points in expiry_corrections(book, posted):
             correction = NewEntry(member, "expire", points, expired_at, ref=credit,
@@ -240,13 +249,11 @@ class Poster:
         return book
 
     def _revise(self, revisions: list[Revision]) -> list[Posting]:
-        """Post the clawbacks a replay found wrong; the refunds' recorded points follow."""
-        entries = [NewEntry(r.member, "clawback", r.points, r.at, ref=r.credit,
-                            reason="refund's clawback revised: a posting dated before it changed what the purchase "
-                                   "still contributed")
-                   for r in revisions]
+        """Post the clawbacks and reversals a replay found wrong; the refunds' recorded points follow."""
+        entries = [NewEntry(r.member, r.kind, r.points, r.at, ref=r.ref, reason=REVISED[r.kind]) for r in revisions]
         ids = self._append(entries)
-        txn_store.add_clawed_back(self.db, [(r.txn, r.points, entry_id) for r, entry_id in zip(revisions, ids)])
+        txn_store.add_clawed_back(self.db, [(r.txn, r.points, entry_id) for r, entry_id in zip(revisions, ids)
+                                            if r.kind == "clawback"])
         return [_posting(entry_id, entry) for entry_id, entry in zip(ids, entries)]
 
     def expire_due(self, before: int) -> list[tuple[int, int]]:

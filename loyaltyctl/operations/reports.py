@@ -72,9 +72,14 @@ def _expiring_as_they_stood(db: Store, ref: programs.ProgramRef, versions: Versi
     return [(member, points, first) for member, (points, first) in found.items()]
 
 
+MAX_WITHIN_DAYS = 36_500  # a hundred years: beyond it no point expires, and dates would overflow
+
+
 def _within_days(option: str, within: int) -> int:
     if within <= 0:
         raise BadInput(f"{option} must be a positive number of days, got {within}")
+    if within > MAX_WITHIN_DAYS:
+        raise BadInput(f"{option} {within} is more than {MAX_WITHIN_DAYS:,} days")
     return within
 
 

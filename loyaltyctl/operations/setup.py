@@ -7,7 +7,7 @@ from loyaltyctl.operations.definitions import ApplyResult, apply_program
 from loyaltyctl.storage.db import Store
 
 from loyaltyctl import clock
-from loyaltyctl.core.members import MEMBER_FIELDS, anonymised, parse_member, plan_members
+from loyaltyctl.core.members import MEMBER_FIELDS, anonymised, parse_member, plan_members, reserved_refusal
 from loyaltyctl.formats.csv_input import CsvRow, RejectWriter, read_csv
 from loyaltyctl.operations.csv_run import CsvSummary, run_csv
 from loyaltyctl.errors import BadInput, Refused
@@ -70,7 +70,7 @@ def import_members(
 
 
 def update_member(db: Store, program: str, ident: str, fields: Mapping[str, str]) -> tuple[Member, bool]:
-    """Change the fields given (by member id or card) with `member add`'s checks: (the member, whether
+    """Change the fields given (by member id, card or email) with `member add`'s checks: (the member, whether
     anything changed). The same update twice changes nothing the second time."""
     ref = programs.fetch_program_ref(db, program)
     today = clock.today_in(ref.timezone)
@@ -80,6 +80,8 @@ def update_member(db: Store, program: str, ident: str, fields: Mapping[str, str]
             incoming = parse_member({**fields, "member_id": current.member_id}, program, today)
         except ValueError as error:
             raise BadInput(str(error)) from None
+        if reason := reserved_refusal(incoming, current):
+            raise BadInput(reason)
         plan = plan_members([(0, (), incoming)], member_store.fetch_members(db, ref.id, program), today)
         if plan.rejected:
             raise Refused(plan.rejected[0].reason)
@@ -91,8 +93,9 @@ def anonymise_member(db: Store, program: str, ident: str) -> tuple[Member, bool]
     """Erase the member's personal fields and keep their ledger (a customer's right to be forgotten):
     (the member as stored now, whether anything changed)."""
     with write(db, program):
-        row, current = member_store.find_member(db, programs.fetch_program_ref(db, program).id, program, ident)
-        erased = anonymised(current)
+        program_id = programs.fetch_program_ref(db, program).id
+        row, current = member_store.find_member(db, program_id, program, ident)
+        erased = anonymised(current, member_store.MemberIds(db, program_id))
         if erased != current:
             member_store.rewrite_member(db, row, erased)
         return erased, erased != current
@@ -106,6 +109,8 @@ def add_member(db: Store, program: str, fields: Mapping[str, str]) -> tuple[Memb
         member = parse_member(fields, program, today)
     except ValueError as error:
         raise BadInput(str(error)) from None
+    if reason := reserved_refusal(member):
+        raise BadInput(reason)
     with write(db, program):
         existing = member_store.fetch_members(db, ref.id, program)
         if member.member_id in existing:

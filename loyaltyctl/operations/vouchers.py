@@ -12,7 +12,7 @@ from loyaltyctl.core.posting import Book, debit_reversal
 from loyaltyctl.core.vouchers import RANDOM_SYMBOLS, STATUSES, Voucher, new_code, parse_code
 from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.model import Reward
-from loyaltyctl.money import amount_option, plain_decimal
+from loyaltyctl.money import amount_option, order_share, plain_decimal
 from loyaltyctl.operations.posting import Poster
 from loyaltyctl.storage import periods, programs
 from loyaltyctl.storage import vouchers as store
@@ -35,7 +35,9 @@ def issue_voucher(db: Store, ref: programs.ProgramRef, reward: Reward, member: t
     return voucher
 
 
-def _find(db: Store, ref: programs.ProgramRef, text: str) -> Voucher:
+def _lookup(db: Store, text: str) -> tuple[str, Voucher]:
+    """(program code, voucher) of a code as typed, in whichever program holds it: codes are unique in the
+    database."""
     try:
         code = parse_code(text)
     except ValueError as error:
@@ -43,16 +45,26 @@ def _find(db: Store, ref: programs.ProgramRef, text: str) -> Voucher:
     found = store.fetch_voucher(db, code)
     if found is None:
         raise Refused(f"no voucher {code}")
-    program, voucher = found
+    return found
+
+
+def _find(db: Store, ref: programs.ProgramRef, text: str) -> Voucher:
+    program, voucher = _lookup(db, text)
     if program != ref.code:
-        raise Refused(f"voucher {code} belongs to program {program!r}, not {ref.code!r}")
+        raise Refused(f"voucher {voucher.code} belongs to program {program!r}, not {ref.code!r}")
     return voucher
 
 
-def find_voucher(db: Store, program: str, text: str) -> tuple[programs.ProgramRef, Voucher, int]:
-    """The voucher of a code in the program, and the instant it is looked at (now)."""
-    ref = programs.fetch_program_ref(db, program)
-    return ref, _find(db, ref, text), utc_now_instant(clock.now())
+def find_voucher(db: Store, program: str | None, text: str) -> tuple[programs.ProgramRef, Voucher, int]:
+    """The voucher of a code in the program (None: the program that holds it), and the instant it is
+    looked at (now)."""
+    if program is None:
+        program, voucher = _lookup(db, text)
+        ref = programs.fetch_program_ref(db, program)
+    else:
+        ref = programs.fetch_program_ref(db, program)
+        voucher = _find(db, ref, text)
+    return ref, voucher, utc_now_instant(clock.now())
 
 
 class VoucherUse(Struct, frozen=True):
@@ -61,12 +73,14 @@ class VoucherUse(Struct, frozen=True):
     duplicate: bool = False  # the same order used it before: nothing changed
 
 
-def use_voucher(db: Store, program: str, text: str, order: str | None = None, at: str | None = None,
+def use_voucher(db: Store, program: str | None, text: str, order: str | None = None, at: str | None = None,
                 order_amount: str | None = None) -> VoucherUse:
     """Mark a voucher used, once, on an order of `order_amount` if given: it takes off its value, or its
     percent of the order up to its value, never more than the order (the rest of its value is breakage).
     The same --order again changes nothing; any other second use is refused, as is a use before it was
-    issued, after it expired or was cancelled, or in a closed period."""
+    issued, after it expired or was cancelled, or in a closed period, and a percent of the order under
+    the smallest coin. `program` None: the program the code's voucher belongs to."""
+    program = program or _lookup(db, text)[0]  # a till that has only the code
     with write(db, program):
         ref = programs.fetch_program_ref(db, program)
         instant = clock.at_or_now(at, ref.timezone)
@@ -93,7 +107,10 @@ def use_voucher(db: Store, program: str, text: str, order: str | None = None, at
             raise Refused(f"voucher {voucher.code} expired on {day(voucher.expires_at)}")
         if (closed := periods.fetch_closed_through(db, ref.id)) and closed.covers(instant):
             raise Refused(closed.refusal(instant, "a voucher use"))
-        store.insert_use(db, voucher.code, instant, order, voucher.worth(amount))
+        taken = voucher.worth(amount)
+        if voucher.percent is not None:
+            order_share("--order-amount", order_amount, taken, voucher.percent)
+        store.insert_use(db, voucher.code, instant, order, taken)
         return VoucherUse(ref, _find(db, ref, voucher.code))
 
 

@@ -12,11 +12,12 @@ from msgspec import Struct
 
 from loyaltyctl.core.balances import UNKNOWN, Kept, MemberLedger
 from loyaltyctl.core.chain import GENESIS, entry_digest
+from loyaltyctl.core.members import MemberIndex
 from loyaltyctl.core.posting import Book, Debt, Lot, PostedExpiry, Posting, Refund
 from loyaltyctl.core.vouchers import Voucher
 from loyaltyctl.model import Entry, Member
 from loyaltyctl.storage.db import Ids, Store, in_chunks
-from loyaltyctl.storage.members import MEMBER_COLUMNS, MEMBER_FIELDS, member_from_row
+from loyaltyctl.storage.members import MEMBER_COLUMNS, MEMBER_FIELDS, lookup_params, member_from_row, member_lookup
 from loyaltyctl.storage.vouchers import VOUCHER_COLUMNS, VOUCHERS_FROM, voucher_from_row
 
 
@@ -239,8 +240,9 @@ def fetch_history(db: Store, members: Sequence[int]) -> History:
 
 
 def _fetch_refunds(db: Store, members: Sequence[int]) -> list[Refund]:
-    """Refunds of purchases that earned, left out where an operator reversed the earn or one of its
-    clawbacks: what was taken back there is the operator's figure, not a refund's."""
+    """Refunds of purchases that earned, left out where an operator reversed the earn before (or as) the
+    refund, or reversed one of its clawbacks: what was taken back there is the operator's figure, not a
+    refund's."""
     marks = ",".join("?" * len(members))
     # The members' refunds first (MATERIALIZED): a planner that thinks the table empty (PostgreSQL inside a
     # first import) would otherwise walk every purchase and look for its refunds.
@@ -250,7 +252,8 @@ def _fetch_refunds(db: Store, members: Sequence[int]) -> list[Refund]:
             SELECT r.id, o.entry, r.member, r.occurred_at, -r.amount, o.amount, o.points
             FROM r JOIN transactions o ON o.id = r.refund_of
             WHERE o.entry IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM entries v WHERE v.kind = 'reverse' AND v.ref = o.entry)
+              AND NOT EXISTS (SELECT 1 FROM entries v WHERE v.kind = 'reverse' AND v.ref = o.entry
+                                                                AND v.effective_at <= r.occurred_at)
               AND NOT EXISTS (SELECT 1 FROM entries c JOIN entries v ON v.ref = c.id AND v.kind = 'reverse'
                               WHERE c.ref = o.entry AND c.kind = 'clawback')""", list(members))]
 
@@ -296,8 +299,16 @@ def fetch_clawed_back(db: Store, entry_id: int) -> int:
            WHERE c.ref = ? AND c.kind = 'clawback'""", [entry_id]).fetchone()[0]
 
 
-def fetch_reversal(db: Store, entry_id: int) -> int | None:
-    row = db.execute("SELECT id FROM entries WHERE ref = ? AND kind = 'reverse'", [entry_id]).fetchone()
+def fetch_earned(db: Store, member: int, start: int, end: int) -> list[tuple[int, int]]:
+    """(effective_at, points) of the member's `earn` entries in [start, end): purchases and points by hand."""
+    return [tuple(row) for row in db.execute(
+        "SELECT effective_at, points FROM entries WHERE member = ? AND effective_at >= ? AND effective_at < ?"
+        " AND kind = 'earn' AND points > 0", [member, start, end])]
+
+
+def fetch_reversed_at(db: Store, entry_id: int) -> int | None:
+    """When an entry was reversed (None: it was not)."""
+    row = db.execute("SELECT effective_at FROM entries WHERE ref = ? AND kind = 'reverse'", [entry_id]).fetchone()
     return row[0] if row else None
 
 
@@ -410,7 +421,7 @@ class CounterReads(Struct):
     """What a counter posting reads before it decides, in one round trip (see `read_counter`)."""
 
     epoch: int  # the program's, to check a kept program state against
-    members: dict[str, tuple[int, Member, MemberLedger]]  # by the member id or card they were asked by
+    members: dict[str, tuple[int, Member, MemberLedger]]  # by the name (id, card or email) they were asked by
     key_entry: Entry | None  # the entry already posted with the posting's key
     book: Book
     about: tuple[int, ...]
@@ -430,9 +441,7 @@ def _counter_sql(db: Store, idents: int, about: int, keyed: bool, entry_ids: int
     shape = (db.dialect, idents, about, keyed, entry_ids, lot_ids)
     if shape in _COUNTER_SQL:
         return _COUNTER_SQL[shape]
-    each = " UNION ALL ".join(f"SELECT coalesce((SELECT id FROM members WHERE program_id = :p AND member_id = :i{n}),"
-                             f" (SELECT id FROM members WHERE program_id = :p AND card = :i{n})) AS id"
-                             for n in range(idents))
+    each = " UNION ALL ".join(f"SELECT {member_lookup(f'i{n}')} AS id" for n in range(idents))
     found = "SELECT id FROM found"
     about_marks = ",".join(f":a{n}" for n in range(about))
     locking = f"""SELECT m.id FROM members m
@@ -474,7 +483,7 @@ def _counter_sql(db: Store, idents: int, about: int, keyed: bool, entry_ids: int
 def read_counter(db: Store, program_id: int, program: str, idents: Sequence[str], key: str | None,
                  about: Sequence[int] = (), entry_ids: int = 1, lot_ids: int = 1, lock: bool = False
                  ) -> CounterReads:
-    """Read what a posting for these members (by member id, else card) decides on, in one statement:
+    """Read what a posting for these members (by member id, card or email) decides on, in one statement:
     the program's epoch, their rows, every lot of theirs holding points and every debt, the lots, takes
     and reversals of the entries in `about`, the entry a key was used for, and the first ids to write.
 
@@ -483,23 +492,25 @@ def read_counter(db: Store, program_id: int, program: str, idents: Sequence[str]
     OPTIMISTIC write) lock nothing, and guard the write: it writes only if the program's epoch and the
     members' revisions are still as read.
     """
-    params = {"p": program_id, "key": key, **{f"i{n}": ident for n, ident in enumerate(idents)},
-              **{f"a{n}": entry for n, entry in enumerate(about)}}
+    params = {"p": program_id, "key": key, **{f"a{n}": entry for n, entry in enumerate(about)}}
+    for n, ident in enumerate(idents):
+        params |= lookup_params(f"i{n}", ident)
     locking, reading = _counter_sql(db, len(idents), len(about), key is not None, entry_ids, lot_ids)
     if lock and db.row_lock:  # (SQLite's write holds the whole file already)
         db.execute(locking, params)
     read = db.execute(reading, params)
     epoch, rows, held, debts, takes, keyed, reversed_, clawed, vouchers, first_entry, first_lot = read.fetchone()
-    members: dict[str, tuple[int, Member, MemberLedger]] = {}
+    read_members: dict[int, tuple[int, Member, MemberLedger]] = {}
+    index = MemberIndex()  # which of them each ident named, as the lookup found them
     revisions = []
-    for row in db.json_value(rows):
+    for row in sorted(db.json_value(rows), key=lambda row: row[0]):
         member = member_from_row(program, row[1:MEMBER_FIELDS + 1])
         seq, head, *rest = row[MEMBER_FIELDS + 1:]
         ledger = member_ledger((row[0], seq, bytes.fromhex(head) if head else None, *rest))
         revisions.append((row[0], ledger.revision))
-        for ident in idents:
-            if ident == member.member_id or (ident == member.card and ident not in members):
-                members[ident] = (row[0], member, ledger)
+        read_members[row[0]] = (row[0], member, ledger)
+        index.add(row[0], member.member_id, member.card, member.email)
+    members = {ident: read_members[found] for ident in idents if (found := index.find(ident)) is not None}
     if not lock:
         _guard_counter(db, program_id, epoch, revisions)
     first_entries, first_lots = db.ids_from("entries", first_entry), db.ids_from("lots", first_lot)

@@ -6,7 +6,7 @@ from datetime import date
 
 from loyaltyctl.storage.db import Store
 
-from loyaltyctl.core.members import MemberIndex
+from loyaltyctl.core.members import LOOKUP_ORDER, MemberIndex, email_key, lookup_keys
 from loyaltyctl.errors import Refused
 from loyaltyctl.model import Member
 
@@ -43,20 +43,49 @@ def fetch_member_rows(db: Store, program_id: int, program: str) -> list[tuple[in
     return [(row[0], member_from_row(program, row[1:])) for row in rows]
 
 
-def find_member(db: Store, program_id: int, program: str, ident: str) -> tuple[int, Member]:
-    """A member by member id or, failing that, by card number (so a counter can scan a card).
+# The column each step of LOOKUP_ORDER reads: a folded email is the email_key column.
+_LOOKUP_COLUMNS = {("member_id", False): "member_id", ("card", False): "card", ("email", True): "email_key",
+                   ("member_id", True): "member_id"}
 
-    Two lookups, each on its unique index: after ANALYZE, SQLite answered one
-    `member_id = ? OR card = ?` query by scanning every member.
-    """
-    for column in ("member_id", "card"):
-        row = db.execute(f"SELECT m.id, {MEMBER_COLUMNS} FROM members m WHERE m.program_id = ? AND m.{column} = ?",
-                         [program_id, ident]).fetchone()
-        if row is not None:
-            break
-    else:
+
+def member_lookup(name: str) -> str:
+    """SQL for the row id of the member the parameters `lookup_params(name, ident)` name, in the program
+    `:p` (None if none): LOOKUP_ORDER's steps, each one probe of an index, taken until one matches.
+
+    One probe per step (after ANALYZE, SQLite answered one `member_id = ? OR card = ?` query by scanning
+    every member); both backends stop at the first step that finds one. Ids and cards are unique; of two
+    members with one email, the first added."""
+    steps = []
+    for n, step in enumerate(LOOKUP_ORDER):
+        column = _LOOKUP_COLUMNS[step]
+        first = " ORDER BY id LIMIT 1" if column == "email_key" else ""
+        steps.append(f"(SELECT id FROM members WHERE program_id = :p AND {column} = :{name}_{n}{first})")
+    return f"coalesce({', '.join(steps)})"
+
+
+def lookup_params(name: str, ident: str) -> dict[str, str]:
+    return {f"{name}_{n}": value for n, (_, value) in enumerate(lookup_keys(ident))}
+
+
+def find_member(db: Store, program_id: int, program: str, ident: str) -> tuple[int, Member]:
+    """A member by member id, card number (so a counter can scan a card) or email, in any case."""
+    row = db.execute(f"SELECT m.id, {MEMBER_COLUMNS} FROM members m WHERE m.id = {member_lookup('i')}",
+                     {"p": program_id, **lookup_params("i", ident)}).fetchone()
+    if row is None:
         raise Refused(f"unknown member {ident!r} in program {program!r}")
     return row[0], member_from_row(program, row[1:])
+
+
+class MemberIds:
+    """A program's member ids as a container asked about one id at a time, each an index probe (no need to
+    read every member to find one id free)."""
+
+    def __init__(self, db: Store, program_id: int):
+        self.db, self.program_id = db, program_id
+
+    def __contains__(self, member_id: object) -> bool:
+        return self.db.execute("SELECT 1 FROM members WHERE program_id = ? AND member_id = ?",
+                               [self.program_id, member_id]).fetchone() is not None
 
 
 def fetch_member_by_row(db: Store, row_id: int, program: str) -> Member:
@@ -69,6 +98,7 @@ def _values(program_id: int, member: Member) -> dict:
         "member_id": member.member_id,
         "name": member.name,
         "email": member.email,
+        "email_key": email_key(member.email) if member.email else None,
         "birthday": member.birthday.isoformat() if member.birthday else None,
         "card": member.card,
         "joined": member.joined.isoformat(),
@@ -81,9 +111,10 @@ def _values(program_id: int, member: Member) -> dict:
 def rewrite_member(db: Store, row_id: int, member: Member) -> None:
     """Store the member's id and personal fields as given (empty ones cleared), on its row."""
     values = _values(0, member)
-    db.execute("UPDATE members SET member_id = ?, name = ?, email = ?, birthday = ?, card = ?, accepts_marketing = ?"
-               " WHERE id = ?", [values[c] for c in ("member_id", "name", "email", "birthday", "card",
-                                                     "accepts_marketing")] + [row_id])
+    db.execute("UPDATE members SET member_id = ?, name = ?, email = ?, email_key = ?, birthday = ?, card = ?,"
+               " accepts_marketing = ? WHERE id = ?", [values[c] for c in ("member_id", "name", "email", "email_key",
+                                                                         "birthday", "card", "accepts_marketing")]
+               + [row_id])
 
 
 def save_members(db: Store, program_id: int, added: tuple[Member, ...], updated: tuple[Member, ...]) -> None:
@@ -94,9 +125,9 @@ def save_members(db: Store, program_id: int, added: tuple[Member, ...], updated:
     """
     now = int(time.time())
     db.executemany(
-        """INSERT INTO members (program_id, member_id, name, email, birthday, card, joined, referral_code,
+        """INSERT INTO members (program_id, member_id, name, email, email_key, birthday, card, joined, referral_code,
                                 accepts_marketing, created_at)
-           VALUES (:program_id, :member_id, :name, :email, :birthday, :card, :joined, :referral_code,
+           VALUES (:program_id, :member_id, :name, :email, :email_key, :birthday, :card, :joined, :referral_code,
                    :accepts_marketing, :now)""",
         [_values(program_id, m) | {"now": now} for m in added],
     )
@@ -105,8 +136,8 @@ def save_members(db: Store, program_id: int, added: tuple[Member, ...], updated:
         [(program_id, m.member_id) for m in updated],
     )
     db.executemany(
-        """UPDATE members SET name = :name, email = :email, birthday = :birthday, card = :card, joined = :joined,
-                              accepts_marketing = :accepts_marketing
+        """UPDATE members SET name = :name, email = :email, email_key = :email_key, birthday = :birthday, card = :card,
+                              joined = :joined, accepts_marketing = :accepts_marketing
            WHERE program_id = :program_id AND member_id = :member_id""",
         [_values(program_id, m) for m in updated],
     )
@@ -120,7 +151,8 @@ def save_members(db: Store, program_id: int, added: tuple[Member, ...], updated:
 
 def fetch_member_index(db: Store, program_id: int) -> MemberIndex:
     """The program's members by id, card and email, for fast lookups during an import."""
-    return MemberIndex(db.execute("SELECT id, member_id, card, email FROM members WHERE program_id = ?", [program_id]))
+    return MemberIndex(db.execute("SELECT id, member_id, card, email FROM members WHERE program_id = ? ORDER BY id",
+                                  [program_id]))
 
 
 def set_joined(db: Store, joined: Mapping[int, date]) -> None:

@@ -461,3 +461,29 @@ def m013_member_chains_and_kept_balances(db: Store) -> None:
     for program_id, legacy in sorted(ends.items()):
         insert_seal(db, Seal(program_id, sealed_at, 0, *legacy, GENESIS,
                              seal_digest(GENESIS, program_id, sealed_at, legacy, [])), [])
+
+
+@migration
+def m014_member_email_keys(db: Store) -> None:
+    """Each member's email as emails compare (case-folded, by Python, so both backends fold alike; SQL's
+    lower() folds ASCII only on SQLite), indexed: a command names a member by email in any case with
+    one index probe, not a scan (two members may share an email: the first added, the lowest id, is found)."""
+    from loyaltyctl.core.members import email_key
+
+    db.executescript(schema(db, """
+        ALTER TABLE members ADD COLUMN email_key TEXT;
+        CREATE INDEX members_email_key ON members(program_id, email_key, id);"""))
+    db.executemany("UPDATE members SET email_key = ? WHERE id = ?",
+                   [(email_key(email), row) for row, email in db.execute("SELECT id, email FROM members WHERE email != ''")])
+
+
+@migration
+def m015_rejected_rows(db: Store) -> None:
+    """Rows an import rejected, by the digest of their cells: a nightly re-run counts a row rejected
+    before as such, and does not report it again."""
+    db.executescript(schema(db, """
+        CREATE TABLE rejected_rows (
+            program_id INTEGER NOT NULL REFERENCES programs(id),
+            digest TEXT NOT NULL,
+            PRIMARY KEY (program_id, digest)
+        );"""))

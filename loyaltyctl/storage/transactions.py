@@ -32,6 +32,19 @@ def fetch_known_txn_ids(db: Store, program_id: int, txn_ids: Sequence[str]) -> s
     return known
 
 
+def fetch_rejected_rows(db: Store, program_id: int, digests: Sequence[str]) -> set[str]:
+    """Which of these row digests an import into the program rejected already (one query per 500)."""
+    found: set[str] = set()
+    for chunk, marks in in_chunks(digests):
+        found.update(row[0] for row in db.execute(
+            f"SELECT digest FROM rejected_rows WHERE program_id = ? AND digest IN ({marks})", [program_id, *chunk]))
+    return found
+
+
+def insert_rejected_rows(db: Store, program_id: int, digests: Sequence[str]) -> None:
+    db.insert("rejected_rows", ("program_id", "digest"), [(program_id, digest) for digest in digests])
+
+
 def fetch_original(db: Store, program_id: int, txn_id: str) -> Original | None:
     row = db.execute(
         """SELECT t.id, t.member, t.amount, t.points, t.entry, t.refund_of IS NOT NULL,
@@ -46,14 +59,6 @@ def fetch_original(db: Store, program_id: int, txn_id: str) -> Original | None:
 
 TXN_COLUMNS = ("program_id", "txn_id", "member", "occurred_at", "amount", "category", "store", "partner",
                "refund_of", "description", "points", "entry", "note", "qualifying")
-
-
-def fetch_purchase_points(db: Store, member: int, start: int, end: int) -> list[tuple[int, int]]:
-    """(occurred_at, points) of the member's purchases in [start, end) that earned points."""
-    return [tuple(row) for row in db.execute(
-        """SELECT occurred_at, points FROM transactions
-           WHERE member = ? AND occurred_at >= ? AND occurred_at < ? AND points > 0 AND refund_of IS NULL""",
-        [member, start, end])]
 
 
 def has_earned(db: Store, member: int) -> bool:

@@ -350,3 +350,60 @@ def test_expiring_points_as_of_a_past_day_are_as_they_stood_then_under_inactivit
     by_expiry = {b["bucket"]: b["points"] for b in liability("2026-03-31")["aging_by_expiry"]}
     assert by_expiry == {"within 30 days": 20, "31-60 days": 0, "61-90 days": 110, "later": 0, "never": 0}
     assert ok("balance", "-p", "fix", "A", "--as-of", "2026-02-10")["expiring"] == [{"on": "2026-04-05", "points": 100}]
+
+
+def test_a_credit_dated_before_a_reversed_redemption_revises_what_the_reversal_gave_back(tmp_path, db_path):
+    # Lots live 60 days. B earns 812 on 01-10 (expire 03-11), redeems 285 on 01-22, and the redemption is
+    # reversed on 03-01: all 285 come back. Then 100 earned on 2025-12-25 (expire 02-23) are posted. In date
+    # order the redemption spends those 100 first and 185 of January's; the 100 have expired by 03-01, so
+    # the reversal gives back 185, not 285: a revision of -100 on 03-01. On 03-05 B holds 627 + 185 = 812
+    # (not 912: 100 points made from nothing), and from 03-11 nothing.
+    program(tmp_path, 'policy = "lot"\ndays = 60')
+    ok("earn", "-p", "fix", "B", "812", "--reason", "sale", "--at", "2026-01-10T10:00")
+    redeemed = ok("redeem", "-p", "fix", "B", "--points", "285", "--at", "2026-01-22T10:00")["entries"][0]["id"]
+    assert ok("reverse", "-p", "fix", str(redeemed), "--reason", "wrong", "--at", "2026-03-01T10:00"
+              )["entries"][0]["points"] == 285
+    ok("earn", "-p", "fix", "B", "100", "--reason", "missed", "--at", "2025-12-25T10:00")
+    assert [balance("B", day) for day in ("2026-02-22", "2026-03-01", "2026-03-05", "2026-03-11")] == [
+        627, 812, 812, 0]
+    moves = [(e["at"][:10], e["kind"], e["points"])
+             for e in ok("statement", "-p", "fix", "B", "--from", "2026-03-01", "--to", "2026-03-31")["entries"]]
+    assert moves[:2] == [("2026-03-01", "reverse", 285), ("2026-03-01", "reverse", -100)]
+    assert rollforward("2026-03-01", "2026-03-31") == {
+        "opening_points": 627, "issued": 0, "redeemed": 0, "expired": 812, "clawed_back": 0, "adjusted": 185,
+        "closing_points": 0}
+    assert verified()
+
+
+def test_a_refund_dated_before_the_reversal_of_its_purchase_but_imported_after_it_still_claws_back(tmp_path):
+    # T1 (21.69, 21 points) on 01-08; its earn is reversed on 03-02 (-21); then a refund of 10.85 dated
+    # 02-14 is imported. In date order the refund claws back round(21 x 10.85 / 21.69) = round(10.50...) = 11,
+    # so February ends at 10, and on 03-02 the reversal takes what is left, 10: a revision of +11.
+    program(tmp_path)
+    load(tmp_path, "t1.csv", "T1,A,2026-01-08T10:00,21.69,,\n")
+    earned = query("SELECT entry FROM transactions WHERE txn_id = 'T1'")[0][0]
+    assert ok("reverse", "-p", "fix", str(earned), "--reason", "fraud", "--at", "2026-03-02T10:00"
+              )["entries"][0]["points"] == -21
+    assert load(tmp_path, "r1.csv", "R1,A,2026-02-14T10:00,-10.85,T1,\n")["points_clawed_back"] == 11
+    assert [balance("A", day) for day in ("2026-02-13", "2026-02-14", "2026-02-28", "2026-03-02")] == [21, 10, 10, 0]
+    moves = [(e["at"][:10], e["kind"], e["points"])
+             for e in ok("statement", "-p", "fix", "A", "--from", "2026-02-01", "--to", "2026-03-31")["entries"]]
+    assert moves == [("2026-02-14", "clawback", -11), ("2026-03-02", "reverse", -21), ("2026-03-02", "reverse", 11)]
+    assert verified()
+
+
+def test_a_refused_posting_changes_no_figure_whatever_ids_it_skips(tmp_path, db_path):
+    # PostgreSQL skips the ids a refused posting drew (sequences are not transactional); SQLite does not.
+    # A script reverses by the id the posting printed, and every figure is the same on both backends:
+    # 50 + 30 earned, the redemption of 500 refused, the 30 reversed: 50.
+    program(tmp_path)
+    first = ok("earn", "-p", "fix", "A", "50", "--reason", "sale")["entries"][0]["id"]
+    assert refused("redeem", "-p", "fix", "A", "--points", "500").startswith("error: short balance")
+    second = ok("earn", "-p", "fix", "A", "30", "--reason", "sale")["entries"][0]["id"]
+    assert second > first
+    assert ok("reverse", "-p", "fix", str(second), "--reason", "typo")["entries"][0]["points"] == -30
+    assert ok("balance", "-p", "fix", "A")["points"] == 50
+    statement = ok("statement", "-p", "fix", "A", "--from", "2026-06-01", "--to", "2026-06-30")
+    assert [(e["kind"], e["points"], e["balance"]) for e in statement["entries"]] == [
+        ("earn", 50, 50), ("earn", 30, 80), ("reverse", -30, 50)]
+    assert verified()

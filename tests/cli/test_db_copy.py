@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from loyaltyctl.samples import samples_dir
 from tests.conftest import change, new_postgres_database, query, run
 
 pytestmark = pytest.mark.postgres_only
@@ -56,6 +57,10 @@ def test_copy_to_postgresql_and_back_keeps_every_report_and_verifies(demo_file, 
         assert earned.exit_code == 0, earned.stderr
         assert json.loads(earned.stdout)["entries"][0]["id"] > copied["rows"]["entries"]
         assert run("--db", server_db, "db", "verify").exit_code == 0
+        # The cron job, moved, still knows the rows it rejected: the demo's 7 bad beauty-club rows alert no more.
+        rerun = run("--db", server_db, "txn", "import", "-p", "beauty-club", "--dry-run", "--format", "json",
+                    samples_dir() / "beauty-club.transactions.csv")
+        assert (rerun.exit_code, json.loads(rerun.stdout)["rejected_before"]) == (0, 7), rerun.stderr
     finally:
         drop()
 

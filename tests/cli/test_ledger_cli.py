@@ -105,15 +105,45 @@ def test_refusals_exit_1_with_one_line_and_write_nothing(club, tmp_path, db_path
     assert refused("redeem", "-p", "club", "M1", "--reward", "nope") == "error: unknown reward 'nope' in 'club' (rewards: ten-off, give)"
     assert refused("redeem", "-p", "club", "M1", "--reward", "gift") == "error: reward 'gift' belongs to program 'other', not 'club'"
     assert refused("transfer", "-p", "club", "M1", "C1", "5") == "error: cannot transfer from member 'M1' to themselves"
-    assert refused("transfer", "-p", "club", "M1", "M2", "0") == "error: points must be a positive whole number, got 0"
     assert refused("transfer", "-p", "club", "M1", "M2", "60") == "error: short balance: member 'M1' has 50 points available, needs 60"
-    assert refused("earn", "-p", "club", "M1", "0", "-r", "x") == "error: points must be a positive whole number, got 0"
-    assert refused("redeem", "-p", "club", "M1", "--points", "-5") == "error: points must be a positive whole number, got -5"
-    assert refused("adjust", "-p", "club", "M1", "0", "-r", "x") == "error: an adjustment must be a non-zero number of points"
     bad_time = run("earn", "-p", "club", "M1", "5", "-r", "x", "--at", "yesterday")
     assert (bad_time.exit_code, bad_time.stderr) == (
         2, "error: --at 'yesterday' is not an ISO 8601 date or time (2026-06-15 or 2026-06-15T14:30)\n")
     assert snapshot(db_path) == before
+
+
+def bad_usage(*args) -> str:
+    result = run(*args)
+    assert result.exit_code == 2, result.stdout
+    return result.stderr
+
+
+def test_a_number_of_points_that_is_not_a_count_is_bad_usage_and_writes_nothing(club, db_path):
+    post("earn", "-p", "club", "M1", "50", "-r", "x")
+    before = snapshot(db_path)
+    assert bad_usage("transfer", "-p", "club", "M1", "M2", "0") == "error: points must be a positive whole number, got 0\n"
+    assert bad_usage("earn", "-p", "club", "M1", "0", "-r", "x") == "error: points must be a positive whole number, got 0\n"
+    assert bad_usage("redeem", "-p", "club", "M1", "--points", "0") == "error: points must be a positive whole number, got 0\n"
+    assert bad_usage("redeem", "-p", "club", "M1", "--points", "-5") == (
+        "error: points must be a positive whole number, got -5\n")
+    assert bad_usage("adjust", "-p", "club", "M1", "0", "-r", "x") == "error: points must be a non-zero whole number, got 0\n"
+    assert bad_usage("adjust", "-p", "club", "M1", "-1000000000001", "-r", "x") == (
+        "error: points -1000000000001 is more than the 1,000,000,000,000 one posting may carry\n")
+    # beyond what a database holds, or not in ASCII digits: Typer's usage error, naming the argument
+    assert f"Invalid value for 'POINTS': {10**30} is out of range" in usage_error(
+        "earn", "-p", "club", "M1", str(10**30), "-r", "x")
+    assert "Invalid value for 'POINTS': '１０' is not a whole number" in usage_error(
+        "earn", "-p", "club", "M1", "１０", "-r", "x")
+    assert "Invalid value for '--points': '1_000' is not a whole number" in usage_error(
+        "redeem", "-p", "club", "M1", "--points", "1_000")
+    assert f"Invalid value for 'ENTRY_ID': {10**30} is out of range" in usage_error(  # not an OverflowError
+        "reverse", "-p", "club", str(10**30), "-r", "x")
+    assert snapshot(db_path) == before
+
+
+def usage_error(*args) -> str:
+    """Typer's boxed usage error as one line of words."""
+    return " ".join(bad_usage(*args).replace("│", " ").split())
 
 
 def test_reverse_a_redemption_once_and_its_points_come_back(club, db_path):

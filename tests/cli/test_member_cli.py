@@ -2,7 +2,7 @@ import csv
 import json
 
 from loyaltyctl.core.members import referral_code
-from tests.conftest import run, snapshot, write
+from tests.conftest import change, run, snapshot, write
 
 HEADER = "member_id,name,email,birthday,card,joined,referred_by\n"
 
@@ -43,6 +43,39 @@ def test_member_id_wins_over_a_card_with_the_same_text(shop):
     run("member", "add", "--program", "shop", "M2")
     shown = run("member", "show", "--program", "shop", "M2", "--format", "json")
     assert json.loads(shown.stdout)["member_id"] == "M2"
+
+
+def test_a_member_named_by_email_is_found_whatever_its_case_at_every_command(shop, tmp_path):
+    # jon.smith@gmail.com arrives from an import keyed by email (its id is the folded email); Bo was added
+    # by hand with an email in capitals, and is named in small letters
+    sales = write(tmp_path / "sales.csv", "txn_id,member_id,occurred_at,amount\nT1,jon.smith@gmail.com,2026-06-01,80.00\n")
+    assert run("txn", "import", "--program", "shop", sales, "--create-members").exit_code == 0
+    run("member", "add", "--program", "shop", "B7", "--name", "Bo", "--email", "Bo.Park@Example.COM")
+    jon, bo = "Jon.Smith@Gmail.Com", "bo.park@example.com"
+
+    def posted(*args):
+        result = run(*args, "--format", "json")
+        assert result.exit_code == 0, (args, result.stderr)
+        return json.loads(result.stdout)
+
+    assert posted("balance", "--program", "shop", jon)["points"] == 80
+    assert posted("earn", "--program", "shop", bo, "30", "--reason", "welcome")["member"] == "B7"
+    assert posted("transfer", "--program", "shop", jon, "BO.PARK@EXAMPLE.COM", "20")["balance"] == 60  # 80 - 20
+    assert posted("redeem", "--program", "shop", bo, "--points", "50")["balance"] == 0  # 30 + 20 - 50
+    assert posted("member", "show", "--program", "shop", bo)["member_id"] == "B7"
+    assert posted("member", "update", "--program", "shop", jon, "--name", "Jon")["name"] == "Jon"
+    assert posted("statement", "--program", "shop", jon)["closing_points"] == 60
+    assert posted("member", "anonymise", "--program", "shop", bo)["email"] == ""
+    assert run("balance", "--program", "shop", bo).exit_code == 1  # the email went with the person
+
+
+def test_of_two_members_with_one_email_the_first_added_is_found_and_an_id_wins(shop):
+    run("member", "add", "--program", "shop", "M1", "--email", "ann@example.com")
+    run("member", "add", "--program", "shop", "M2", "--email", "Ann@Example.com")
+    run("member", "add", "--program", "shop", "ann@example.com")
+    shown = lambda ident: json.loads(run("member", "show", "--program", "shop", ident, "--format", "json").stdout)  # noqa: E731
+    assert shown("ANN@EXAMPLE.COM")["member_id"] == "M1"
+    assert shown("ann@example.com")["member_id"] == "ann@example.com"  # a member id as given wins over an email
 
 
 def test_referred_by_a_referral_code(shop):
@@ -224,6 +257,44 @@ def test_anonymise_erases_the_person_and_keeps_the_ledger(shop):
     again = run("member", "anonymise", "--program", "shop", anonymous, "--format", "json")
     assert json.loads(again.stdout)["changed"] is False
     assert run("db", "verify").exit_code == 0
+
+
+def test_anonymise_takes_a_free_id_when_an_older_member_holds_its_own(shop, db_path):
+    # a member added as anon-CODE before the form was reserved (set behind loyaltyctl's back here)
+    anonymous = "anon-" + referral_code("shop", "ann@example.com")
+    run("member", "add", "--program", "shop", "M9")
+    change(db_path, f"UPDATE members SET member_id = '{anonymous}' WHERE member_id = 'M9'")
+    run("member", "add", "--program", "shop", "ann@example.com", "--email", "ann@example.com")
+    result = run("member", "anonymise", "--program", "shop", "ann@example.com", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["member_id"] == anonymous + "-2"
+    assert run("db", "verify").exit_code == 0
+
+
+def test_ids_and_cards_in_the_anonymised_form_are_refused(shop, tmp_path, db_path):
+    run("member", "add", "--program", "shop", "M1")
+    before = snapshot(db_path)
+    reserved = "error: member_id 'anon-R7K2QX4M' is reserved: ids starting with 'anon-' are given to anonymised members\n"
+    added = run("member", "add", "--program", "shop", "anon-R7K2QX4M")
+    assert (added.exit_code, added.stderr) == (2, reserved)
+    assert run("member", "add", "--program", "shop", "ANON-X").exit_code == 2  # in any case
+    carded = run("member", "add", "--program", "shop", "M2", "--card", "anon-1")
+    assert (carded.exit_code, carded.stderr) == (
+        2, "error: card 'anon-1' is reserved: 'anon-' starts the ids of anonymised members\n")
+    assert member_update("M1", "--card", "Anon-2").exit_code == 2
+    assert snapshot(db_path) == before
+    imported = run("member", "import", "--program", "shop", write(tmp_path / "m.csv", HEADER + "anon-R7K2QX4M,Ann,,,,,\n"
+                                                                                        "M3,Bo,,,anon-3,,\n"
+                                                                                        "M4,Cy,,,,,\n"))
+    assert imported.exit_code == 3
+    with open(tmp_path / "m.rejects.csv", newline="") as handle:
+        assert [row["reason"] for row in csv.DictReader(handle)] == [reserved[len("error: "):-1],
+                                                                     "card 'anon-3' is reserved: 'anon-' starts the "
+                                                                     "ids of anonymised members"]
+    sales = write(tmp_path / "s.csv", "txn_id,member_id,occurred_at,amount\nT1,anon-Z,2026-06-01,10.00\n")
+    created = run("txn", "import", "--program", "shop", sales, "--create-members")
+    assert created.exit_code == 3 and "cannot add the member: member_id 'anon-Z' is reserved" in created.stderr
+    assert [m["member_id"] for m in members_json()] == ["M1", "M4"]
 
 
 def test_anonymise_keeps_an_id_that_is_not_personal(shop):

@@ -500,7 +500,7 @@ def test_quote_unknown_partner_is_refused(quote_shop, db_path):
     assert snapshot(db_path) == before
 
 
-@pytest.mark.parametrize("amount", ["12,50", "€12", "1e3", "12.345"])
+@pytest.mark.parametrize("amount", ["12,50", "€12", "1e3", "12.345", "１２.50"])
 def test_quote_bad_amount_is_bad_usage(quote_shop, amount):
     result = run("quote", "-p", "shop", "M1", amount, "--format", "json")
     assert result.exit_code == 2
@@ -568,11 +568,12 @@ def test_bonus_grant_bad_rows_go_to_the_reject_file_with_line_numbers(grant_shop
                  "M1,0,zero,k4\n"          # line 5: zero
                  "M1,-5,negative,k5\n"     # line 6: negative
                  "M1,5,no key,\n"          # line 7: empty key
-                 "M2,15,ok,k6\n")          # line 8: +15
+                 "M1,１０,wide,k7\n"        # line 8: full-width digits, not 10
+                 "M2,15,ok,k6\n")          # line 9: +15
     result, summary = granted(path)
     assert result.exit_code == 3
     reject_file = grant_shop / "bad.rejects.csv"
-    assert summary == {"rows": 7, "granted": 2, "duplicates": 0, "rejected": 5, "points_granted": 40 + 15,
+    assert summary == {"rows": 8, "granted": 2, "duplicates": 0, "rejected": 6, "points_granted": 40 + 15,
                        "reject_file": str(reject_file), "dry_run": False}
     with open(reject_file, newline="") as handle:
         header, *body = list(csv.reader(handle))
@@ -580,11 +581,12 @@ def test_bonus_grant_bad_rows_go_to_the_reject_file_with_line_numbers(grant_shop
     assert header == ["line", "reject_reason", "member_id", "points", "reason", "key"]
     assert [(r[0], r[2], r[3], r[5]) for r in body] == [
         ("3", "M9", "10", "k2"), ("4", "M1", "abc", "k3"), ("5", "M1", "0", "k4"), ("6", "M1", "-5", "k5"),
-        ("7", "M1", "5", "")]
+        ("7", "M1", "5", ""), ("8", "M1", "１０", "k7")]
     reasons = [r[1] for r in body]
     assert "M9" in reasons[0]
     assert all("points" in reason for reason in reasons[1:4])
     assert "key" in reasons[4]
+    assert reasons[5] == "points '１０' is not a whole number"
     assert f"{path}:3:" in result.stderr
     assert (points("M1"), points("M2")) == (40, 15)
 

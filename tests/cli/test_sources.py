@@ -341,3 +341,76 @@ def test_a_square_refund_of_nothing_is_skipped_not_earned(program, tmp_path):
     body = "\n".join(",".join(row[name] for name in header.split(",")) for row in (payment, refund))
     code, summary = load(write(tmp_path / "zero.csv", f"{header}\n{body}\n"), "square-items", "--create-members")
     assert (code, summary["points_earned"], summary["skipped_reasons"]) == (0, 15, {"a refund of nothing": 1})
+
+
+def test_a_clover_like_export_with_zone_abbreviations_deductions_and_returns_without_their_sale(program, tmp_path):
+    # tests/data/exports/clover.toml, newest first. Points on Order Total less Tax Amount and Tip: Ann's
+    # N4TC 32.40 - 2.40 = 30.00 -> 30 (28-Oct 09:12 EDT); Bo's Q7MB 54.00 - 4.00 - 5.00 = 45.00 -> 45.
+    # Returns rung up without their sale (claw-back): Ann's R5XK |-21.60| - 1.60 = 20.00 -> 20 back; Bo's
+    # S3RB 64.80 - 4.80 = 60.00 -> 60 back from his 45: 15 owed. Both come before the purchase that adds
+    # their member, so they wait for the end of the file. Skipped: Voided, Open, and a sale with no customer.
+    program()
+    code, summary = load(copy(tmp_path, "clover_orders.csv"), str(EXPORTS / "clover.toml"), "--create-members")
+    assert code == 0, summary
+    assert counts(summary) == (7, 4, 0, 0, 3, 4)
+    assert summary["skipped_reasons"] == {"Payment State voided": 1, "Payment State open": 1, "no customer": 1}
+    assert (summary["points_earned"], summary["points_clawed_back"]) == (30 + 45, 20 + 60)
+    assert (points(ANN), points(BO)) == (10, -15)
+    # names joined from first and last; each joined on their earliest purchase, in New York
+    assert members() == [(ANN, "Ann Lee", ANN, "2026-10-28"), (BO, "Bo Chen", BO, "2026-11-02")]
+    entries = json.loads(run("statement", "-p", "shop", ANN, "--from", "2026-10-01", "--to", "2026-11-30",
+                             "--format", "json").stdout)["entries"]
+    assert [(e["at"], e["kind"], e["points"], e["description"]) for e in entries] == [
+        ("2026-10-28T09:12:00-04:00", "earn", 30, "purchase"),
+        ("2026-11-06T16:40:00-05:00", "clawback", -20, "return without receipt")]
+    assert run("db", "verify").exit_code == 0
+
+
+def test_a_return_without_its_sale_is_rejected_unless_the_profile_claws_back(program, tmp_path):
+    # The same export through the profile without `unlinked_refunds` (default "reject"): the two returns are
+    # rejected. Through the profile that claws back they are read another way, so judged afresh, and import.
+    program()
+    path = copy(tmp_path, "clover_orders.csv")
+    rejecting = write(tmp_path / "clover.toml",
+                      (EXPORTS / "clover.toml").read_text().replace('unlinked_refunds = "claw-back"\n', ""))
+    code, summary = load(path, str(rejecting), "--create-members")
+    assert (code, counts(summary), summary["rejected_before"]) == (3, (7, 2, 0, 2, 3, 2), 0)
+    reasons = {row.split(",")[1] for row in (tmp_path / "clover_orders.rejects.csv").read_text().splitlines()[1:]}
+    assert reasons == {"a refund (negative amount) must name refund_of"}
+    code, summary = load(path, str(EXPORTS / "clover.toml"))
+    assert (code, counts(summary), summary["points_clawed_back"]) == (0, (7, 2, 2, 0, 3, 2), 80)
+    assert (points(ANN), points(BO)) == (10, -15)
+
+
+def test_an_export_without_a_column_its_profile_deducts_is_refused(program, tmp_path, db_path):
+    # Without Tip the earning amount cannot be worked out: bad input, naming the column and the profile key.
+    program()
+    path = write(tmp_path / "c.csv", (EXPORTS / "clover_orders.csv").read_text().replace(",Tip,", ",Tips,", 1))
+    before = snapshot(db_path)
+    result = run("txn", "import", "-p", "shop", path, "--source", EXPORTS / "clover.toml")
+    assert result.exit_code == 2
+    assert "missing required column 'Tip' (source clover: columns.deduct[1])" in result.stderr
+    assert snapshot(db_path) == before
+
+
+def test_a_zone_in_the_stamp_wins_and_places_the_sale_on_the_programs_day(program, tmp_path):
+    # A Halloween x2 on 10-31 (New York days). U1 at 02:00 UTC on 11-01 and U2 at +0000 are 22:00 EDT on 10-31:
+    # 20 each. U3 has no zone: the file's (the program's) 02:00 EST on 11-01: 10. U4, 23:30 PDT on 10-31, is
+    # 01:30 EST on 11-01 in New York: 10. U5's CET is no zone loyaltyctl knows: rejected. M1: 20 + 20 + 10 + 10.
+    program('\n[[earn.promotions]]\nname = "halloween"\nstarts = 2026-10-31\nends = 2026-10-31\nfactor = "2"\n')
+    run("member", "add", "-p", "shop", "M1")
+    profile = write(tmp_path / "till.toml", '[source]\nname = "till"\n[columns]\ntxn_id = "id"\nmember_id = "card"\n'
+                    'occurred_at = "at"\namount = "total"\n[read]\ntime_format = '
+                    '["%Y-%m-%d %H:%M:%S %Z", "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S"]\n')
+    path = write(tmp_path / "till.csv", "id,card,at,total\nU1,M1,2026-11-01 02:00:00 UTC,10.00\n"
+                 "U2,M1,2026-11-01 02:00:00 +0000,10.00\nU3,M1,2026-11-01 02:00:00,10.00\n"
+                 "U4,M1,2026-10-31 23:30:00 PDT,10.00\nU5,M1,2026-10-31 20:00:00 CET,10.00\n")
+    code, summary = load(path, str(profile))
+    assert (code, summary["imported"], summary["rejected"], points("M1")) == (3, 4, 1, 60)
+    entries = json.loads(run("statement", "-p", "shop", "M1", "--from", "2026-10-31", "--to", "2026-11-01",
+                             "--format", "json").stdout)["entries"]
+    assert [(e["at"], e["points"]) for e in entries] == [
+        ("2026-10-31T22:00:00-04:00", 20), ("2026-10-31T22:00:00-04:00", 20),
+        ("2026-11-01T01:30:00-05:00", 10), ("2026-11-01T02:00:00-05:00", 10)]
+    assert "at '2026-10-31 20:00:00 CET' does not match '%Y-%m-%d %H:%M:%S %Z' or" in (
+        tmp_path / "till.rejects.csv").read_text()

@@ -3,6 +3,9 @@
 import csv
 import io
 import json
+import os
+import re
+import stat
 import xml.etree.ElementTree as ET
 
 from tests.conftest import run, write
@@ -193,6 +196,32 @@ def test_batch_as_email_has_text_and_html_and_skips_members_without_an_address(t
     assert "Closing balance" in message.get_body(("plain",)).get_content()
     assert "<table>" in message.get_body(("html",)).get_content()
     assert not (out / "M2.eml").exists()
+
+
+def test_batch_email_run_again_on_unchanged_data_writes_the_same_bytes(tmp_path, monkeypatch):
+    from email import policy
+    from email.parser import BytesParser
+
+    setup_member(tmp_path)
+    members = "member_id,email\nM1,ann@example.com\nM2,bo@example.com\n"
+    assert run("member", "import", "-p", "shop", write(tmp_path / "m.csv", members)).exit_code == 0
+    assert run("adjust", "-p", "shop", "M2", "5", "--reason", "x", "--at", "2025-10-02").exit_code == 0
+
+    def batch(out: str, period: str = "2025-10") -> dict[str, bytes]:
+        result = run("statement", "-p", "shop", "--all", "--period", period, "--out-dir", tmp_path / out,
+                     "--format", "eml", "--sender", "rewards@corner.example")
+        assert result.exit_code == 0, result.stderr
+        return {path.name: path.read_bytes() for path in (tmp_path / out).glob("*.eml")}
+
+    first = batch("first")
+    monkeypatch.setenv("LOYALTYCTL_NOW", "2026-07-01T09:30:00+00:00")  # a week later, another run of the cron job
+    assert batch("second") == first and set(first) == {"M1.eml", "M2.eml"}
+    m1, m2 = (BytesParser(policy=policy.default).parsebytes(first[name]) for name in ("M1.eml", "M2.eml"))
+    assert m1["Date"] == "Sat, 01 Nov 2025 00:00:00 +0000"  # the end of October, in the program's time zone (UTC)
+    ids = {m1["Message-ID"], m2["Message-ID"],
+           BytesParser(policy=policy.default).parsebytes(batch("september", "2025-09")["M1.eml"])["Message-ID"]}
+    assert len(ids) == 3  # one per member and period
+    assert all(re.fullmatch(r"<stmt-[0-9a-f]{24}@corner\.example>", i) for i in ids), ids
 
 
 def test_batch_email_comes_from_the_sender_or_the_programs_address_and_never_a_made_up_one(tmp_path):

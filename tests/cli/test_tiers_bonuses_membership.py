@@ -263,8 +263,8 @@ def test_membership_payments_are_recorded_in_date_order(tmp_path, db_path):
 def test_absurdly_large_points_and_amounts_are_refused_not_crashed_on(tmp_path, db_path):
     setup(tmp_path, "M1,Ann,,2025-01-01,\n")
     before = snapshot(db_path)
-    earn = run("earn", "-p", "club", "M1", "99999999999999999999", "--reason", "x")
-    assert earn.exit_code == 1 and "one posting may carry" in earn.stderr
+    earn = run("earn", "-p", "club", "M1", "9999999999999", "--reason", "x")
+    assert earn.exit_code == 2 and "one posting may carry" in earn.stderr
     assert snapshot(db_path) == before
     result = run("txn", "import", "-p", "club", write(tmp_path / "big.csv", TXNS + "T1,M1,2026-01-05,99999999999999999.99,\n"))
     assert result.exit_code == 3 and "too large for one amount" in result.stderr
@@ -375,6 +375,28 @@ def test_a_purchase_imported_after_later_ones_of_its_day_still_finds_them(tmp_pa
     # three rows with one date and no time share an instant: 40, 10, 0
     same = imported(tmp_path, "T4,M1,2026-03-05,40.00,\nT5,M1,2026-03-05,40.00,\nT6,M1,2026-03-05,40.00,\n", "t3.csv")
     assert (same["points_earned"], same["limited"]) == (50, 2)
+
+
+def test_points_earned_by_hand_count_toward_the_limits_and_are_refused_over_them(tmp_path):
+    setup(tmp_path, "M1,Ann,,2025-01-01,\n", LIMITED)
+    # limits 50 a day, 120 a month. By hand on 2 March: 30, then 25 would make 55 (refused, nothing written),
+    # 20 makes the day's 50; a purchase of 10.00 that day then earns nothing (the day is full).
+    def earn(points: int, at: str):
+        return run("earn", "-p", "club", "M1", str(points), "--reason", "goodwill", "--at", at)
+
+    assert earn(30, "2026-03-02T09:00").exit_code == 0
+    over = earn(25, "2026-03-02T10:00")
+    assert (over.exit_code, over.stderr) == (1, "error: max_points_per_day is 50 points: member 'M1' earned 30 on "
+                                                "2026-03-02 already, and 25 more would go over it\n")
+    assert earn(20, "2026-03-02T11:00").exit_code == 0
+    summary = imported(tmp_path, "T1,M1,2026-03-02T12:00,10.00,\n")
+    assert (summary["points_earned"], summary["limited"]) == (0, 1)
+    # 3 and 4 March by hand: 50 and 20 (the month's 120); then 1 more in March is refused by the month's limit
+    assert earn(50, "2026-03-03T09:00").exit_code == 0 and earn(20, "2026-03-04T09:00").exit_code == 0
+    month = earn(1, "2026-03-05T09:00")
+    assert (month.exit_code, month.stderr) == (1, "error: max_points_per_month is 120 points: member 'M1' earned "
+                                                  "120 in 2026-03 already, and 1 more would go over it\n")
+    assert earned("M1") == [30, 20, 50, 20]
 
 
 @pytest.mark.parametrize("limits, message", [

@@ -1,6 +1,7 @@
 """txn import end to end, with points worked out by hand."""
 
 import csv
+import io
 import json
 import os
 import signal
@@ -10,6 +11,8 @@ import time
 
 import pytest
 
+import loyaltyctl
+from loyaltyctl.cli import txn as txn_cli
 from tests.conftest import query, run, snapshot, write
 
 SHOP = """\
@@ -91,7 +94,8 @@ def test_every_rule_and_bad_row_with_exact_points(shop):
     result, summary = imported(path)
     assert result.exit_code == 3
     assert summary == {
-        "rows": 13, "imported": 8, "duplicates": 1, "rejected": 4, "skipped": 0, "skipped_reasons": {},
+        "rows": 13, "imported": 8, "duplicates": 1, "rejected": 4, "rejected_before": 0, "skipped": 0,
+        "skipped_reasons": {},
         "transactions": 8,
         "points_earned": 50 + 40 + 60 + 51 + 500, "points_clawed_back": 25, "earned_nothing": 2,
             "without_membership": 0, "limited": 0, "bonus_points": 0,
@@ -309,9 +313,116 @@ def test_a_txn_id_repeated_chunks_later_in_one_file_is_a_duplicate(shop):
     assert points("M1")["points"] == 10
 
 
+def test_an_amount_in_digits_other_than_ascii_is_a_rejected_row(shop):
+    path = write(shop / "wide.csv", "txn_id,member_id,occurred_at,amount\n"
+                                    "T1,M1,2026-04-10T10:00,１０.00\n"     # full-width digits: not 10.00
+                                    "T2,M1,2026-04-10T11:00,10.00\n")
+    result, summary = imported(path)
+    assert (result.exit_code, summary["imported"], summary["rejected"]) == (3, 1, 1)
+    assert f"{path}:2: amount '１０.00' is not a plain decimal like 12.50" in result.stderr
+    assert points("M1")["points"] == 10
+
+
 def test_create_members_refuses_an_id_member_add_would_refuse(shop):
     long_id = "X" * 70
     path = write(shop / "long-id.csv", f"txn_id,member_id,occurred_at,amount\nT1,{long_id},2026-04-10T10:00,10.00\n")
     result, summary = imported(path, "--create-members")
     assert (result.exit_code, summary["members_created"], summary["rejected"]) == (3, 0, 1)
     assert "cannot add the member: member_id 'XXXX" in result.stderr and "at most 64 printable characters" in result.stderr
+
+
+def test_a_return_without_its_sale_claws_back_at_the_base_rate_when_the_profile_says_so(shop):
+    # The generic CSV through a profile with unlinked_refunds = "claw-back". P1 earns 50. U1, a skincare return
+    # on a May day naming no sale, takes back 20.10 at the base rate: 20 (not x2 for skincare, not x3 for May
+    # days). U2 returns gift cards, which earn nothing: it takes back nothing. U3 is at a partner: rejected.
+    profile = write(shop / "mine.toml", run("txn", "source", "show", "generic").stdout
+                    + 'unlinked_refunds = "claw-back"\n')
+    path = write(shop / "returns.csv", HEADER + "P1,M1,2026-04-10T10:00,50.00,makeup,,,,,\n"
+                 "U1,M1,2026-05-02T10:00,-20.10,skincare,,,,,no receipt\n"
+                 "U2,M1,2026-04-12T10:00,-100.00,gift-cards,,,,,\n"
+                 "U3,M2,2026-04-13T10:00,-25.75,,,Fleet,fleet,,\n")
+    result, summary = imported(path, "--source", profile)
+    assert result.exit_code == 3
+    assert (summary["imported"], summary["rejected"], summary["points_clawed_back"]) == (3, 1, 20)
+    assert "a refund at a partner must name refund_of" in result.stderr
+    assert points("M1")["points"] == 30
+    assert query("SELECT txn_id, amount, points FROM transactions WHERE amount < 0 ORDER BY txn_id") == [
+        ("U1", -2010, -20), ("U2", -10000, 0)]
+    assert run("db", "verify").exit_code == 0
+
+
+def test_a_nightly_rerun_reports_each_bad_row_once_and_says_nothing_new_in_one_line(shop, db_path):
+    path = write(shop / "day.csv", HEADER + GOOD + BAD)
+    assert imported(path)[0].exit_code == 3  # T9 to T12 rejected (see the first test)
+    first_rejects = (shop / "day.rejects.csv").read_text()
+    # The same file again: the 8 sales and the repeated T1 are duplicates, the 4 bad rows were rejected
+    # before: exit 0, and the reject file of the first run stays as it was.
+    again, summary = imported(path)
+    assert again.exit_code == 0, again.stderr
+    assert (summary["rows"], summary["duplicates"], summary["rejected"], summary["rejected_before"]) == (13, 9, 0, 4)
+    assert (shop / "day.rejects.csv").read_text() == first_rejects
+    table = run("txn", "import", "-p", "shop", path)
+    assert (table.exit_code, table.stdout, table.stderr) == (0, "nothing new: 9 duplicates, 4 rejected before\n", "")
+    # The next night's export: M9 was added since, so T10 imports; T9, T11 and T12 come again on other lines
+    # (rejected before); T13 is a new bad row: only it is reported, and the run exits 3 for it.
+    run("member", "add", "-p", "shop", "M9")
+    bad_again = "".join(line + "\n" for line in BAD.splitlines() if not line.startswith(("T10,", "T1,")))
+    night = write(shop / "night.csv", HEADER + "T13,M1,2026-04-16T10:00,1e3,,,,,,\n" + bad_again
+                  + "T10,M9,2026-04-15T10:00,12.50,makeup,USD,Main,,,\n")
+    result, summary = imported(night)
+    assert result.exit_code == 3
+    assert (summary["imported"], summary["rejected"], summary["rejected_before"]) == (1, 1, 3)
+    assert (shop / "night.rejects.csv").read_text().splitlines()[1:] == [
+        "2,amount '1e3' is not a plain decimal like 12.50,T13,M1,2026-04-16T10:00,1e3,,,,,,"]
+    # --strict refuses a file with any bad row, rejected before or not; nothing is written
+    before = snapshot(db_path)
+    strict = run("txn", "import", "-p", "shop", path, "--strict")
+    assert (strict.exit_code, snapshot(db_path)) == (2, before)
+
+
+def test_a_dry_run_remembers_no_rejected_row(shop):
+    path = write(shop / "day.csv", HEADER + BAD)
+    result, summary = imported(path, "--dry-run")
+    assert (result.exit_code, summary["rejected"], summary["rejected_before"]) == (3, 4, 0)
+    result, summary = imported(path)
+    assert (result.exit_code, summary["rejected"], summary["rejected_before"]) == (3, 4, 0)
+    result, summary = imported(path, "--dry-run")
+    assert (result.exit_code, summary["rejected"], summary["rejected_before"]) == (0, 0, 4)
+
+
+def test_the_progress_bar_moves_as_the_file_is_read(shop, monkeypatch):
+    # A 4,000-row file of 280 KiB: the bar once moved only per MiB read, so on it never, and on a big file
+    # not for the first MiB (15 s of a slow import). It moves every 64 KiB read now, from the first chunk.
+    path = shop / "many.csv"
+    path.write_text(HEADER + "".join(f"P{n:05d},M{1 + n % 2},2026-04-10T10:{n % 60:02d},{5 + n % 90}.25,makeup,USD,"
+                                     f"Main Street,,,purchase {n}\n" for n in range(4000)))
+    size = path.stat().st_size
+    moves: list[int] = []
+
+    class Bar:  # stands in for rich's Progress: what the terminal would be shown
+        def __init__(self, *columns, **options):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *error):
+            return False
+
+        def add_task(self, description, total):
+            assert total == size
+            return 0
+
+        def advance(self, task, step):
+            moves.append(step)
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(txn_cli, "Progress", Bar)
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    with txn_cli._progress(path) as advance, loyaltyctl.connect(os.environ["LOYALTYCTL_DB"]) as ledger:
+        assert ledger.import_transactions("shop", path, on_bytes=advance).imported == 4000
+    assert size // txn_cli.PROGRESS_STEP == len(moves) == 4  # four moves of 64 KiB and a line or so
+    assert all(txn_cli.PROGRESS_STEP <= step < txn_cli.PROGRESS_STEP + 100 for step in moves)  # a line is < 100 bytes

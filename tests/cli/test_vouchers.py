@@ -135,6 +135,17 @@ def test_codes_refuse_typing_mistakes_rather_than_match_another_voucher():
         parse_code("O" + code[1:])
 
 
+def test_codes_take_only_their_alphabet_and_any_dash_between_groups():
+    body = "SSKQMX2RH9T"
+    code = body + check_symbol(body)
+    written = f"{code[:4]}-{code[4:8]}-{code[8:]}"
+    assert parse_code(f"{code[:4]}\u2013{code[4:8]} \u2014 {code[8:]}") == written  # en and em dash, as phones type
+    # `upper()` would make ß into SS and ſ (long s) into S: they would name this very voucher
+    for lookalike, symbol in ((code.replace("SS", "ß", 1), "ß"), ("ſ" + code[1:], "ſ"), (code.replace("2", "２"), "２")):
+        with pytest.raises(ValueError, match=f"codes never use '{symbol}'"):
+            parse_code(lookalike)
+
+
 def test_a_voucher_is_used_once_and_a_second_use_names_when_and_where(shop):
     code = redeem("five-off", "2026-06-01T09:00")["voucher"]["code"]
     used = json.loads(ok("voucher", "use", "-p", "shop", code.lower().replace("-", ""), "--order", "R-1",
@@ -143,6 +154,20 @@ def test_a_voucher_is_used_once_and_a_second_use_names_when_and_where(shop):
     assert ok("voucher", "use", "-p", "shop", code, "--order", "R-1", "--format", "json")  # the same order: exit 0
     assert refused("voucher", "use", "-p", "shop", code, "--order", "R-2") == (
         1, f"error: voucher {code} was already used on 2026-06-05 for order R-1\n")
+
+
+def test_the_till_needs_only_the_code(shop, tmp_path):
+    ok("program", "apply", write(tmp_path / "other.toml", SHOP.replace('code = "shop"', 'code = "other"')))
+    code = redeem("five-off", "2026-06-01T09:00")["voucher"]["code"]
+    shown = json.loads(ok("voucher", "show", code, "--format", "json"))
+    assert (shown["program"], shown["status"]) == ("shop", "issued")
+    used = json.loads(ok("voucher", "use", code, "--order", "R-1", "--at", "2026-06-05T12:00", "--format", "json"))
+    assert (used["program"], used["status"], used["order"]) == ("shop", "used", "R-1")
+    assert refused("voucher", "use", code, "--order", "R-2") == (
+        1, f"error: voucher {code} was already used on 2026-06-05 for order R-1\n")
+    body = "22222222222"
+    unknown = parse_code(body + check_symbol(body))
+    assert refused("voucher", "use", unknown) == (1, f"error: no voucher {unknown}\n")
 
 
 def test_codes_that_are_not_this_programs_unused_vouchers_are_refused(shop, tmp_path):
@@ -301,6 +326,10 @@ def test_a_voucher_takes_what_the_order_allows_and_the_rest_is_breakage(percent_
     assert (percent["value"], percent["percent"]) == ("15.00", "20")  # the liability counts it at its most
     assert refused("voucher", "use", "-p", "shop", percent["code"]) == (
         2, f"error: voucher {percent['code']} takes 20% off the order: give --order-amount\n")
+    # 20% of 0.04 = 0.008 -> 0.01; of 0.02 = 0.004 -> 0.00: nothing to take off, the voucher stays usable
+    assert refused("voucher", "use", "-p", "shop", percent["code"], "--order-amount", "0.02") == (
+        2, "error: --order-amount 0.02: 20% of it is less than the smallest coin; nothing to take off\n")
+    assert json.loads(ok("voucher", "show", percent["code"], "--format", "json"))["status"] == "issued"
     used = json.loads(ok("voucher", "use", "-p", "shop", percent["code"], "--order-amount", "40.00",
                          "--at", "2026-06-03T12:00", "--format", "json"))
     assert used["value_used"] == "8.00"

@@ -111,3 +111,23 @@ def test_anonymised_erases_personal_fields_and_an_email_id():
     kept = Member("shop", "C-1042", "Bo", "bo@example.com", referral_code="ABCD2345")
     assert anonymised(kept).member_id == "C-1042"
     assert anonymised(anonymised(ann)) == anonymised(ann)  # a second run changes nothing
+
+
+def test_a_name_finds_a_member_by_id_then_card_then_email_then_id_in_another_case():
+    from loyaltyctl.core.members import MemberIndex
+
+    index = MemberIndex([(1, "M1", "C1", "Ann@Example.com"), (2, "C1", None, None), (3, "M3", None, "ann@example.com"),
+                         (4, "bo@example.com", None, None), (5, "M5", None, "BO@example.com")])
+    assert index.find("C1") == 2  # an id wins over a card
+    assert index.find("ANN@EXAMPLE.COM") == 1  # of two members with one email, the first added
+    assert index.find("bo@example.com") == 4  # the id as given
+    assert index.find("Bo@Example.com") == 5  # an email before an id in another case
+    assert index.find("bo@example.com", by="email") == 5
+    assert index.find("nobody") is None
+
+
+def test_an_anonymised_id_taken_by_another_member_moves_to_the_next_free_one():
+    ann = stored("ann@example.com")
+    own = "anon-" + ann.referral_code
+    assert anonymised(ann, {own}).member_id == own + "-2"
+    assert anonymised(ann, {own, own + "-2"}).member_id == own + "-3"

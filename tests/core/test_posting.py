@@ -128,7 +128,7 @@ def test_a_replay_revises_a_clawback_that_a_debit_dated_before_its_refund_change
     refund = Refund(txn=9, credit=1, member=1, at=mar1, amount=10000, paid=10000, earned=100)
     postings = [Posting(1, 1, "earn", 100, jan5), Posting(2, 1, "redeem", -50, jan20)]
     book = replay(postings, LOT_1M, [refund])
-    assert book.revisions == [Revision(9, 1, 1, mar1, -50)]
+    assert book.revisions == [Revision("clawback", 1, 1, mar1, -50, txn=9)]
     assert book.debts[-1].remaining == 50
     # Once the revision is posted (entry 3), replaying again agrees with it.
     again = replay([*postings, Posting(3, 1, "clawback", -50, mar1, 1)], LOT_1M, [refund])
@@ -144,9 +144,55 @@ def test_a_replay_gives_back_what_a_clawback_took_too_much_of():
     postings = [Posting(1, 1, "earn", 100, jan5), Posting(2, 1, "redeem", -50, jan20),
                 Posting(3, 1, "clawback", -50, mar1, 1), Posting(4, 1, "adjust", 50, jan1)]
     book = replay(postings, LOT_1M, [refund])
-    assert book.revisions == [Revision(9, 1, 1, mar1, 50)]
+    assert book.revisions == [Revision("clawback", 1, 1, mar1, 50, txn=9)]
     assert book.debts[3].remaining == 0
     assert sum(lot.remaining for lot in book.lots.values() if lot.alive_at(mar1)) == 0
+
+
+LOT_60D = ExpiryRules(lambda at: Expiry("lot", days=60), "UTC")
+DEC25 = JAN - 7 * DAY  # 2025-12-25
+
+
+def held_at(book, at, member=1):
+    """What a member holds at an instant: lots alive then, less what they owe."""
+    return (sum(lot.remaining for lot in book.member_lots(member) if lot.alive_at(at))
+            - sum(d.remaining for d in book.debts.values() if d.member == member))
+
+
+def test_a_reversal_of_a_redemption_gives_back_only_what_is_still_alive_when_a_credit_is_dated_before_it():
+    # Lots live 60 days. 812 earned 01-10 (entry 1, expire 03-11); 285 redeemed 01-22 (2), reversed 03-01 (3)
+    # for all 285, then 100 earned 12-25 (4, expire 02-23) posted last. In date order the redemption takes
+    # those 100 first and 185 of entry 1; by 03-01 the 100 have expired, so the reversal gives back 185: a
+    # revision of -100, taken from the 100 the reversal could not return (never-expiring, so they would
+    # have lived on). Held on 03-05: 812 - 185 + 185 = 812 (not 912); from 03-11 nothing.
+    jan10, jan22, mar1 = JAN + 9 * DAY, JAN + 21 * DAY, JAN + 59 * DAY
+    postings = [Posting(1, 1, "earn", 812, jan10), Posting(2, 1, "redeem", -285, jan22),
+                Posting(3, 1, "reverse", 285, mar1, ref=2), Posting(4, 1, "earn", 100, DEC25)]
+    book = replay(postings, LOT_60D)
+    assert book.revisions == [Revision("reverse", 1, 3, mar1, -100)]
+    assert held_at(book, mar1 + 4 * DAY) == 812
+    assert held_at(book, JAN + 69 * DAY) == 0  # 03-11: entry 1's lot and what came back into it expire
+    again = replay([*postings, Posting(5, 1, "reverse", -100, mar1, ref=3)], LOT_60D)
+    assert again.revisions == [] and held_at(again, mar1 + 4 * DAY) == 812
+
+
+def test_a_reversal_of_a_credit_is_revised_both_ways_by_debits_and_credits_dated_before_it():
+    # Lots live 60 days. 100 earned 01-05 (entry 1, expire 03-06); 40 redeemed 01-20 (2) from it; entry 1
+    # reversed 03-10 (3) by what it still contributes: 100 - 60 expired = 40, all spent, so 40 owed.
+    jan1, jan5, jan20, jan25, mar10 = JAN, JAN + 4 * DAY, JAN + 19 * DAY, JAN + 24 * DAY, JAN + 68 * DAY
+    postings = [Posting(1, 1, "earn", 100, jan5), Posting(2, 1, "redeem", -40, jan20),
+                Posting(3, 1, "reverse", -40, mar10, ref=1)]
+    assert replay(postings, LOT_60D).revisions == []
+    # A redemption of 30 dated 01-25, posted after: only 30 of entry 1 expire, it contributes 70 on 03-10,
+    # so the reversal takes 30 more: owed 70 (without the revision, 40, and 30 points made from nothing).
+    spent_more = replay([*postings, Posting(4, 1, "redeem", -30, jan25)], LOT_60D)
+    assert spent_more.revisions == [Revision("reverse", 1, 3, mar10, -30)]
+    assert held_at(spent_more, mar10 + DAY) == -70
+    # Instead, 50 earned 01-01 (expire 03-02), posted after: the redemption takes them first, all 100 of
+    # entry 1 expire, it contributes nothing on 03-10, and the revision gives the 40 back: nothing owed.
+    earned_before = replay([*postings, Posting(4, 1, "earn", 50, jan1)], LOT_60D)
+    assert earned_before.revisions == [Revision("reverse", 1, 3, mar10, 40)]
+    assert held_at(earned_before, mar10 + DAY) == 0
 
 
 def test_refunds_of_one_purchase_at_one_instant_are_worked_out_together():

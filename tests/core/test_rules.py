@@ -131,3 +131,15 @@ def test_visit_points_come_once_per_basket_with_the_largest_line_factor():
               '[[earn.multipliers]]\ncategory = "beans"\nfactor = "2"\n')
     assert r.earn_points(basket((450, "coffee"), (1800, "beans"), (300, "coffee"))).points == 2
     assert r.earn_points(basket((450, "coffee"), (300, "cake"))).points == 1
+
+
+def test_base_points_are_the_qualifying_spend_at_the_base_rate_alone():
+    # What a return without its sale takes back: skincare's x2, the x3 promotion and the visit points do not
+    # apply (nor a tier: it takes no member state); the gift cards line counts nothing. 20.10 x 1 -> 20 (floor).
+    r = rules('points_per_unit = "1"\npoints_per_visit = "5"\nexclude_categories = ["gift-cards"]\n',
+              '[[earn.multipliers]]\ncategory = "skincare"\nfactor = "2"\n'
+              '[[earn.promotions]]\nname = "May"\nstarts = 2026-05-01\nends = 2026-05-31\nfactor = "3"\n')
+    refund = Purchase((Line(-2010, "skincare"), Line(-1000, "gift-cards")), DAY)
+    assert r.base_points(refund) == 20
+    # rounded as earning rounds: 12.50 x 1.5 = 18.75 -> 19 with "round"
+    assert rules('points_per_unit = "1.5"\nrounding = "round"\n').base_points(one(-1250)) == 19

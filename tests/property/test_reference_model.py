@@ -61,7 +61,7 @@ points_per_unit = "{ppu}"
 pending_days = {pending_days}
 [expiry]
 policy = "{policy}"
-months = {months}
+{life}
 """
 
 
@@ -103,12 +103,19 @@ class Terms:
     pending_days: int
     ppu: str  # points_per_unit
     tz: str
+    days: int = 0  # the points' life in days instead of months (when set)
+
+    @property
+    def life(self) -> str:
+        return f"days = {self.days}" if self.days else f"months = {self.months}"
 
     def expiry_for(self, instant: int) -> int | None:
-        """When points credited (or activity) at `instant` expire: local start of that day + months."""
+        """When points credited (or activity) at `instant` expire: local start of that day + months (or days)."""
         if self.policy == "none":
             return None
-        return midnight(months_later(day_of(instant, self.tz), self.months), self.tz)
+        earned = day_of(instant, self.tz)
+        return midnight(earned + timedelta(days=self.days) if self.days else months_later(earned, self.months),
+                        self.tz)
 
 
 @dataclass(frozen=True)
@@ -167,6 +174,16 @@ class ReferenceModel:
     def __init__(self, terms: Terms, entries: list[Entry]):
         self.terms = terms
         self.entries = sorted((e for e in entries if e.kind != "expire"), key=lambda e: (e.at, e.id))
+        # A `reverse` entry whose ref is another `reverse` revises that reversal's amount (after a posting
+        # dated before it changed what reversing its entry came to): chains[reversal] = its revisions.
+        self.by_id = {e.id: e for e in entries}
+        self.reversal_of: dict[int, int] = {}  # revision -> the reversal it revises
+        self.chains: dict[int, list[Entry]] = {}
+        for e in sorted(entries, key=lambda e: e.id):
+            if e.kind == "reverse" and self.by_id[e.ref].kind == "reverse":
+                first = self.reversal_of.get(e.ref, e.ref)
+                self.reversal_of[e.id] = first
+                self.chains.setdefault(first, []).append(e)
 
     def replay(self, before: int | None = None) -> "ReferenceModel":
         self.lots: dict[str, list[Lot]] = {}
@@ -174,7 +191,10 @@ class ReferenceModel:
         self.takes: dict[int, list[tuple[Lot, int]]] = {}  # debit entry -> lots it took from (debt payments too)
         self.clawbacks: dict[int, list[int]] = {}  # purchase's earn entry -> its clawbacks, in posting order
         self.returned: dict[int, int] = {}  # clawback -> points revisions gave back from it
-        self.restored: dict[tuple[int, int], int] = {}  # (clawback, id of a lot) -> points put back into it
+        self.restored: dict[tuple[int, int], int] = {}  # (debit, id of a lot) -> points put back into it
+        self.given: dict[tuple[int, int], int] = {}  # (debit, its nth take) -> points reversals gave back
+        self.taken_back: dict[int, int] = {}  # credit -> points clawbacks took from it, less reversals of them
+        self.due: dict[int, int] = {}  # reversal -> what reversing its entry came to at its instant
         self.lots_made = 0
         for entry in self.entries:
             if before is None or entry.at < before:
@@ -184,21 +204,64 @@ class ReferenceModel:
     # -- what each entry does --------------------------------------------------
 
     def post(self, e: Entry) -> None:
-        if e.kind == "transfer_in":
+        reversal = self.reversal_of.get(e.id, e.id) if e.kind == "reverse" else None
+        target = self.by_id[self.by_id[reversal].ref] if reversal is not None else None
+        if reversal is not None and reversal != e.id:
+            self.revise(e, reversal, target)
+        elif e.kind == "transfer_in":
             self.carry_transfer(e)
-        elif e.kind == "reverse" and e.points > 0:
-            self.give_back(e)
+        elif e.kind == "reverse":
+            self.due[e.id] = self.reversal_due(target, e.at)
+            if e.points > 0:
+                self.give_back(e)
+            elif e.points < 0:
+                self.take(e)
         elif e.kind == "clawback" and e.points > 0:
-            self.undo_clawbacks(e)
+            self.undo_debits(e, self.clawbacks.get(e.ref, []))
         elif e.points > 0:  # earn, bonus, positive adjust
             self.new_lot(e.member, e.id, e.points, e.at, self.terms.expiry_for(e.at), e.available_at)
         elif e.points < 0:
             self.take(e)
+        if e.kind == "clawback":
+            self.taken_back[e.ref] = self.taken_back.get(e.ref, 0) - e.points
+        elif target is not None and target.kind == "clawback":  # a reversal of a clawback gives back
+            self.taken_back[target.ref] = self.taken_back.get(target.ref, 0) - e.points
         if self.terms.policy == "inactivity" and e.kind in ("earn", "redeem"):
             pushed_to = self.terms.expiry_for(e.at)
             for lot in self.lots.get(e.member, []):
                 if lot.alive_at(e.at) and lot.expires_at is not None and lot.expires_at < pushed_to:
                     lot.expires_at = pushed_to
+
+    def reversal_due(self, target: Entry, at: int) -> int:
+        """SPEC: a credit is reversed by what it still contributes at T (its points less what was taken
+        back from it and what of its lots expired before T); a debit gives back what it still owes and
+        what it took from lots not past expiry at T."""
+        if target.points > 0:
+            expired = sum(lot.points_left for lot in self.all_lots()
+                          if lot.entry == target.id and lot.expires_at is not None and lot.expires_at <= at)
+            return -max(target.points - self.taken_back.get(target.id, 0) - expired, 0)
+        owed = sum(d.owed for d in self.debts.get(target.member, []) if d.debit == target.id)
+        return owed + sum(taken for lot, taken in self.takes.get(target.id, [])
+                          if lot.expires_at is None or lot.expires_at > at)
+
+    def all_lots(self) -> list[Lot]:
+        return [lot for lots in self.lots.values() for lot in lots]
+
+    def revise(self, e: Entry, reversal: int, target: Entry) -> None:
+        """A revision of a reversal: of a credit's, it takes more of the credit's own points or gives back
+        what the reversal took (the last debit of the chain first); of a debit's, it gives back more of
+        what the debit took, or takes back what the reversal gave (its never-expiring lot first)."""
+        chain = [self.by_id[reversal], *(r for r in self.chains[reversal] if r.id < e.id)]
+        if target.points > 0 and e.points < 0:
+            self.take(Entry(e.id, e.member, "reverse", e.points, e.at, target.id, e.at))
+        elif target.points > 0:
+            self.undo_debits(e, [r.id for r in chain])
+        elif e.points > 0:
+            self.give_back(Entry(e.id, e.member, "reverse", e.points, e.at, target.id, e.at))
+        else:
+            given = sorted((lot for lot in self.lots.get(e.member, []) if lot.entry == reversal),
+                           key=lambda lot: (lot.expires_at is not None, -(lot.expires_at or 0), -lot.created))
+            self.take(Entry(e.id, e.member, "reverse", e.points, e.at, reversal, e.at), first=given)
 
     def new_lot(self, member: str, entry: int, points: int, at: int, expires_at: int | None,
                 available_at: int | None = None) -> None:
@@ -214,13 +277,17 @@ class ReferenceModel:
                 lot.points_left -= paid
                 self.takes.setdefault(debt.debit, []).append((lot, paid))
 
-    def take(self, e: Entry) -> None:
+    def take(self, e: Entry, first: list[Lot] = ()) -> None:
+        """A debit: the lots of the entry it undoes first (`first`, in that order, when given), then the
+        soonest-expiring; what they cannot cover is owed."""
         own = e.ref if e.kind in ("clawback", "reverse") else None
         spend = e.kind in ("redeem", "transfer_out")  # may not take pending points
         usable = [lot for lot in self.lots.get(e.member, [])
                   if lot.points_left > 0 and lot.alive_at(e.at) and not (spend and lot.available_at > e.at)]
         wanted = -e.points
-        for lot in sorted(usable, key=lambda lot: (lot.entry != own, lot.consumption_key())):
+        ordered = [lot for lot in first if lot in usable] + sorted(
+            (lot for lot in usable if lot not in first), key=lambda lot: (lot.entry != own, lot.consumption_key()))
+        for lot in ordered:
             taken = min(wanted, lot.points_left)
             lot.points_left -= taken
             wanted -= taken
@@ -243,29 +310,33 @@ class ReferenceModel:
             self.new_lot(e.member, e.id, e.points - carried, e.at, None)
 
     def give_back(self, e: Entry) -> None:
-        """A reversed debit: cancel what it still owes, then return what it took with each lot's expiry
-        (nothing for a lot already past expiry), the rest as never-expiring points."""
+        """A reversed debit: cancel what it still owes, and return what it took with each lot's expiry
+        (nothing for a lot already past expiry, nothing a reversal of it gave back already); the rest
+        comes as never-expiring points, with what it cancels, before the returns."""
         took = list(self.takes.get(e.ref, []))
         owed = sum(d.owed for d in self.debts.get(e.member, []) if d.debit == e.ref)
         cancelled = min(owed, e.points)
         left = e.points - cancelled
-        if cancelled:
-            self.new_lot(e.member, e.id, cancelled, e.at, None)
-        for source, taken in took:
-            if left and (source.expires_at is None or source.expires_at > e.at):
-                returned = min(taken, left)
-                self.new_lot(e.member, e.id, returned, e.at, source.expires_at)
+        returns = []
+        for n, (source, taken) in enumerate(took):
+            returned = min(taken - self.given.get((e.ref, n), 0), left)
+            if returned > 0 and (source.expires_at is None or source.expires_at > e.at):
+                returns.append((returned, source))
+                self.given[(e.ref, n)] = self.given.get((e.ref, n), 0) + returned
                 left -= returned
-        if left:
-            self.new_lot(e.member, e.id, left, e.at, None)
+        if cancelled + left:  # first, so that it pays the debt and what comes back keeps its expiry
+            self.new_lot(e.member, e.id, cancelled + left, e.at, None)
+        for returned, source in returns:
+            self.new_lot(e.member, e.id, returned, e.at, source.expires_at)
 
-    def undo_clawbacks(self, e: Entry) -> None:
-        """A refund's clawback revised down: the purchase's clawbacks, newest first, are undone by that much,
-        as if never taken: what each still owes is cancelled (a never-expiring lot that pays debts), then
-        points go back into the very lots they were taken from, newest take first (into a lot already past
-        its expiry they come back expired)."""
+    def undo_debits(self, e: Entry, debits: list[int]) -> None:
+        """A clawback revised down (the purchase's clawbacks), or a credit's reversal revised down (the
+        reversal and its revisions): the debits, newest first, are undone by that much, as if never taken:
+        what each still owes is cancelled (a never-expiring lot that pays debts), then points go back into
+        the very lots they were taken from, newest take first (into a lot already past its expiry they come
+        back expired)."""
         left = e.points
-        for debit in reversed(self.clawbacks.get(e.ref, [])):
+        for debit in reversed(debits):
             debt = next((d for d in self.debts.get(e.member, []) if d.debit == debit), None)
             took = sum(taken for _, taken in self.takes.get(debit, [])) + (debt.points if debt else 0)
             amount = min(left, took - self.returned.get(debit, 0))
@@ -335,6 +406,7 @@ terms = st.builds(
     pending_days=st.sampled_from([0, 3]),
     ppu=st.sampled_from(["1", "3.3334", "0.5"]),
     tz=st.sampled_from(["America/New_York", "UTC", "Pacific/Auckland"]),
+    days=st.sampled_from([0, 0, 0, 20, 45, 60]),
 )
 earn = st.tuples(st.just("earn"), member, points, instant)
 purchase = st.tuples(st.just("purchase"), member, money, instant)
@@ -383,7 +455,7 @@ def setup(terms: Terms, folder: Path | None = None) -> tuple[str, Path]:
     folder = folder or Path(tempfile.mkdtemp(prefix="reference-"))
     folder.mkdir(parents=True, exist_ok=True)
     db = str(folder / "ledger.db")
-    toml = write(folder / "ref.toml", PROGRAM_TOML.format(**terms.__dict__))
+    toml = write(folder / "ref.toml", PROGRAM_TOML.format(**terms.__dict__, life=terms.life))
     assert run("--db", db, "program", "apply", toml).exit_code == 0
     for m in MEMBERS:
         assert run("--db", db, "member", "add", "-p", "ref", m, "--joined", "2025-01-01").exit_code == 0
@@ -572,6 +644,19 @@ def check_refund_totals(db: str, terms: Terms) -> list[str]:
     return problems
 
 
+def check_reversals(terms: Terms, entries: list[Entry]) -> list[str]:
+    """A reversal and its revisions come to what reversing its entry comes to at the reversal's instant,
+    in date order (SPEC), whatever was posted after it with an earlier date."""
+    model = ReferenceModel(terms, entries).replay()
+    problems = []
+    for reversal, due in sorted(model.due.items()):
+        posted = [model.by_id[reversal], *model.chains.get(reversal, [])]
+        if sum(e.points for e in posted) != due:
+            problems.append(f"reversal {reversal} of entry {posted[0].ref}: posted {[e.points for e in posted]}, "
+                            f"reversing it on its day comes to {due}")
+    return problems
+
+
 def run_and_compare(terms: Terms, steps: list[tuple]) -> str:
     """Run a sequence; '' when production agrees with the model, else what differs."""
     os.environ["LOYALTYCTL_NOW"] = NOW
@@ -580,6 +665,7 @@ def run_and_compare(terms: Terms, steps: list[tuple]) -> str:
     verify = run("--db", db, "db", "verify")
     problems = [] if verify.exit_code == 0 else [f"db verify exited {verify.exit_code}: {verify.stdout}{verify.stderr}"]
     problems += check_refund_totals(db, terms)
+    problems += check_reversals(terms, read_entries(db, terms))
     problems += compare(db, terms, steps)
     if not problems:
         shutil.rmtree(folder, ignore_errors=True)  # kept when something differs, to look into
@@ -663,6 +749,25 @@ REFUND_POSTED_AFTER_A_LATER_ONE = (Terms("lot", 2, 0, "1", NEW_YORK), [
 ])
 
 
+# (8) Found by an audit (issue 29): a reversal's amount stayed what it was when posted. Lots live 60 days;
+# the redemption's reversal gave back 285, but in date order the redemption spent the backdated 100
+# first, which had expired by 03-01: 185 come back, 812 on 03-05 (not 912).
+REVERSAL_THEN_A_BACKDATED_CREDIT = (Terms("lot", 1, 0, "1", NEW_YORK, days=60), [
+    ("earn", "B", 812, "2025-01-10T10:00"),
+    ("redeem", "B", 285, "2025-01-22T10:00"),
+    ("reverse", 1, "2025-03-01T10:00"),  # the redemption (the second entry)
+    ("earn", "B", 100, "2024-12-25T10:00"),
+])
+# (9) The same audit: a refund dated before its purchase's reversal, imported after it, clawed back nothing.
+# 21.69 earns 21; the refund of 10.85 on 02-14 takes round(10.50) = 11 back; the reversal on 03-02 then takes
+# the 10 left, not 21.
+REFUND_BEFORE_A_REVERSAL_IMPORTED_AFTER = (Terms("none", 1, 0, "1", NEW_YORK), [
+    ("purchase", "A", "21.69", "2025-01-08T10:00"),
+    ("reverse", 0, "2025-03-02T10:00"),
+    ("refund", 1, "10.85", "2025-02-14T10:00"),
+])
+
+
 @settings(max_examples=int(os.environ.get("REFERENCE_EXAMPLES", "25")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(terms=terms, steps=st.lists(step, min_size=1, max_size=10))
@@ -674,6 +779,8 @@ REFUND_POSTED_AFTER_A_LATER_ONE = (Terms("lot", 2, 0, "1", NEW_YORK), [
 @example(*TRANSFER_THEN_BACKDATED)
 @example(*TRANSFER_THEN_BACKDATED_CREDIT)
 @example(*REFUND_POSTED_AFTER_A_LATER_ONE)
+@example(*REVERSAL_THEN_A_BACKDATED_CREDIT)
+@example(*REFUND_BEFORE_A_REVERSAL_IMPORTED_AFTER)
 def test_production_agrees_with_the_reference_model(terms, steps):
     differences = run_and_compare(terms, steps)
     assert not differences, differences

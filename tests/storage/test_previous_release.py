@@ -72,6 +72,9 @@ def test_previous_release_database_migrates_in_place_and_keeps_its_figures(previ
         posted = json.loads(ok("--db", db, "earn", "-p", "corner-cafe", "M001", "7", "-r", "after the upgrade",
                                "--at", "2026-11-23", "-f", "json"))
         assert posted["entries"][0]["points"] == 7
+        # the upgrade folded the emails the release stored: a member is found by email in any case
+        found = json.loads(ok("--db", db, "balance", "-p", "corner-cafe", "Xavi.Brooks24@Example.com", "-f", "json"))
+        assert found["member"] == "M024"
         assert "hash chain intact" in ok("--db", db, "db", "verify")
     finally:
         if drop:
@@ -131,6 +134,9 @@ def test_a_postgresql_database_of_the_previous_release_migrates_in_place_and_kee
         posted = json.loads(ok("--db", db, "earn", "-p", "corner-cafe", "M001", "7", "-r", "after the upgrade",
                                "-f", "json"))
         assert posted["entries"][0]["points"] == 7
+        # the upgrade folded the emails the release stored: a member is found by email in any case
+        found = json.loads(ok("--db", db, "balance", "-p", "corner-cafe", "Xavi.Brooks24@Example.com", "-f", "json"))
+        assert found["member"] == "M024"
         assert json.loads(ok("--db", db, "db", "verify", "--format", "json"))["ok"]
     finally:
         drop()
