@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from msgspec import Struct
 
-from loyaltyctl.core.dates import local_date
+from loyaltyctl.core.dates import local_date, start_of_day
 from loyaltyctl.money import percent_of
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -67,6 +67,12 @@ def parse_code(text: str) -> str:
     return "-".join(plain[i:i + GROUP] for i in range(0, len(plain), GROUP))
 
 
+def expiry(issued_at: int, days: int, timezone: str) -> int | None:
+    """When a voucher issued at an instant, valid `days` days (0: for ever), expires: the start of the
+    day after its last valid day, in the program's time zone."""
+    return start_of_day(local_date(issued_at, timezone) + timedelta(days=days), timezone) if days else None
+
+
 def gives_points_back(reversed_at: int, expires_at: int | None) -> bool:
     """A reversal of a voucher's redemption on or after the voucher expired gives an expired voucher's points
     back; one before it cancels the voucher."""
@@ -98,6 +104,14 @@ class Voucher(Struct, frozen=True):
             return self.value
         return percent_of(order, self.percent, self.value) if self.percent is not None else min(order, self.value)
 
+    def used_by(self, at: int) -> bool:
+        return self.used_at is not None and self.used_at <= at
+
+    def used_within_life(self) -> bool:
+        """Unused, or used on or after its issue and before its expiry."""
+        return self.used_at is None or (self.issued_at <= self.used_at
+                                        and (self.expires_at is None or self.used_at < self.expires_at))
+
     def left_at(self) -> tuple[str, int] | None:
         """How and when it stopped being a liability: (used | cancelled | expired, instant), or None.
         A reversal after the expiry is the return of the points of an expired voucher, not its end."""
@@ -127,6 +141,9 @@ class Voucher(Struct, frozen=True):
     @property
     def points_returned(self) -> bool:
         return self.reversed_at is not None and gives_points_back(self.reversed_at, self.expires_at)
+
+    def points_returned_by(self, at: int) -> bool:
+        return self.points_returned and self.reversed_at <= at
 
 
 class VoucherRollforward(Struct, frozen=True):

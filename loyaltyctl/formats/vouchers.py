@@ -17,13 +17,13 @@ LIST_COLUMNS = ["code", "member", "reward", "points", "value", "issued", "valid_
 
 def voucher_result(v: Voucher, ref: ProgramRef, at: int) -> results.Voucher:
     """A voucher and where it stands at `at`."""
-    used = v.used_at is not None and v.used_at <= at
+    used = v.used_by(at)
     return results.Voucher(
         v.code, ref.code, v.member_id, v.reward, v.points, money(v.value, ref), ref.currency,
         Decimal(plain_decimal(v.percent)) if v.percent is not None else None, instant(v.issued_at, ref),
         valid_through(v, ref.timezone), v.status(at), instant(v.used_at, ref) if used else None,
         v.order if used else None, money(v.value_used, ref) if used and v.value_used is not None else None,
-        bool(v.points_returned and v.reversed_at <= at))
+        v.points_returned_by(at))
 
 
 def voucher_json(v: Voucher, ref: ProgramRef, at: int) -> dict:

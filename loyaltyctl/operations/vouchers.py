@@ -1,15 +1,15 @@
 """Vouchers: issued by redeeming a voucher reward, used once at the till, listed and exported; the points
 of an unused voucher whose reward says so come back when it expires (posted by `expire`)."""
 
-from datetime import date, timedelta
+from datetime import date
 
 from msgspec import Struct
 
 from loyaltyctl.values import VoucherList
 from loyaltyctl import clock
-from loyaltyctl.core.dates import cutoff, local_date, start_of_day, utc_now_instant
+from loyaltyctl.core.dates import cutoff, local_date, utc_now_instant
 from loyaltyctl.core.posting import Book, debit_reversal
-from loyaltyctl.core.vouchers import RANDOM_SYMBOLS, STATUSES, Voucher, new_code, parse_code
+from loyaltyctl.core.vouchers import RANDOM_SYMBOLS, STATUSES, Voucher, expiry, new_code, parse_code
 from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.model import Reward
 from loyaltyctl.money import amount_option, order_share, plain_decimal
@@ -27,9 +27,8 @@ def issue_voucher(db: Store, ref: programs.ProgramRef, reward: Reward, member: t
 
     code = new_code(secrets.token_bytes(RANDOM_SYMBOLS))  # 55 random bits: codes are unique in the database,
     # and a clash (all but impossible) fails the posting as a race would: the same command can run again
-    expires_at = (start_of_day(local_date(at, ref.timezone) + timedelta(days=reward.voucher_days), ref.timezone)
-                  if reward.voucher_days else None)
-    voucher = Voucher(code, member[0], member[1], reward.code, entry, reward.points, reward.value, at, expires_at,
+    voucher = Voucher(code, member[0], member[1], reward.code, entry, reward.points, reward.value, at,
+                      expiry(at, reward.voucher_days, ref.timezone),
                       reward.return_points_on_expiry, reward.percent)
     store.insert_voucher(db, ref.id, voucher)
     return voucher

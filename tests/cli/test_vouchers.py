@@ -22,6 +22,7 @@ import pytest
 
 from loyaltyctl.core.vouchers import check_symbol, parse_code
 from tests.conftest import run, write
+from tests.storage.test_integrity import behind_the_tools_back
 
 SHOP = """\
 [program]
@@ -212,6 +213,14 @@ def test_cancelled_expired_and_returned_vouchers(scenario):
     assert exit_code == 1 and "used on 2026-06-15: its points were spent" in message
     # earn, three redemptions, the cancellation, the return and one more redemption
     assert ok("db", "verify").startswith("7 entries: hash chain intact")
+
+
+def test_a_use_moved_past_the_vouchers_expiry_is_found_by_verify(scenario, db_path):
+    # V1 (valid through 06-30) was used on 06-05; a use moved 30 days on, to 07-05, is after its expiry.
+    behind_the_tools_back(db_path, "UPDATE voucher_uses SET used_at = used_at + 30 * 86400")
+    result = run("db", "verify", "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["problems"] == [f"voucher {scenario[0]}: used outside its life"]
 
 
 def test_a_voucher_that_gives_no_points_back_is_breakage_when_it_expires(shop):

@@ -125,7 +125,7 @@ def behind_the_tools_back(location, *statements: str) -> None:
         return
     conn = sqlite3.connect(location)
     for trigger in ("entries_no_update", "entries_no_delete", "seals_no_update", "seals_no_delete",
-                    "seal_heads_no_update", "seal_heads_no_delete"):
+                    "seal_heads_no_update", "seal_heads_no_delete", "voucher_uses_no_update", "voucher_uses_no_delete"):
         conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
     for statement in statements:
         conn.execute(statement)
