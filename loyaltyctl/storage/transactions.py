@@ -23,22 +23,23 @@ class Original(Struct, frozen=True):
     occurred_at: int
 
 
+def _already_in(db: Store, table: str, column: str, program_id: int, values: Sequence[str]) -> set[str]:
+    """Which of these values the program's `table` holds in `column` (one query per 500 values)."""
+    found: set[str] = set()
+    for chunk, marks in in_chunks(values):
+        found.update(row[0] for row in db.execute(
+            f"SELECT {column} FROM {table} WHERE program_id = ? AND {column} IN ({marks})", [program_id, *chunk]))
+    return found
+
+
 def fetch_known_txn_ids(db: Store, program_id: int, txn_ids: Sequence[str]) -> set[str]:
-    """Which of these txn ids are already imported (one query per 500 ids)."""
-    known: set[str] = set()
-    for chunk, marks in in_chunks(txn_ids):
-        known.update(row[0] for row in db.execute(
-            f"SELECT txn_id FROM transactions WHERE program_id = ? AND txn_id IN ({marks})", [program_id, *chunk]))
-    return known
+    """Which of these txn ids are already imported."""
+    return _already_in(db, "transactions", "txn_id", program_id, txn_ids)
 
 
 def fetch_rejected_rows(db: Store, program_id: int, digests: Sequence[str]) -> set[str]:
-    """Which of these row digests an import into the program rejected already (one query per 500)."""
-    found: set[str] = set()
-    for chunk, marks in in_chunks(digests):
-        found.update(row[0] for row in db.execute(
-            f"SELECT digest FROM rejected_rows WHERE program_id = ? AND digest IN ({marks})", [program_id, *chunk]))
-    return found
+    """Which of these row digests an import into the program rejected already."""
+    return _already_in(db, "rejected_rows", "digest", program_id, digests)
 
 
 def insert_rejected_rows(db: Store, program_id: int, digests: Sequence[str]) -> None:
