@@ -60,7 +60,7 @@ def kept_from(lots: Iterable[Lot], owed: int, at: int, latest_at: int | None) ->
     for lot in lots:
         if lot.remaining <= 0:
             continue
-        if lot.expires_at is None or lot.expires_at >= at:
+        if not lot.expired_at(at - 1):
             points += lot.remaining
             if lot.available_at >= at:
                 pending += lot.remaining
@@ -74,7 +74,7 @@ def kept_after_credit(kept: Kept, lot: Lot, at: int) -> Kept:
     `kept.at` when they still hold at `at`, unknown when they do not (a read will ask the ledger)."""
     if not kept.holds_at(at) or lot.earned_at >= at:
         return UNKNOWN
-    alive = lot.expires_at is None or lot.expires_at >= at
+    alive = not lot.expired_at(at - 1)
     until = kept.until
     for instant in _changes(lot, at):
         until = instant if until is None else min(until, instant)

@@ -47,7 +47,13 @@ class Lot(Struct):
     issued_at: int | None = None  # when carried-on points were first issued (aging); None: earned_at
 
     def alive_at(self, at: int) -> bool:
-        return self.earned_at <= at and (self.expires_at is None or at < self.expires_at)
+        """Earned by `at` and not yet expired: its points count at that instant (storage.lot_life says it
+        in SQL)."""
+        return self.earned_at <= at and not self.expired_at(at)
+
+    def expired_at(self, at: int) -> bool:
+        """Its points were gone by `at` (one that never expires, never)."""
+        return self.expires_at is not None and self.expires_at <= at
 
     @property
     def origin(self) -> int:
@@ -217,8 +223,7 @@ class Book:
 
     def expired_from(self, entry: int, at: int) -> int:
         """What the entry's lots lost to expiry before `at` (posted or not): all a lot held when it expired."""
-        return sum(lot.remaining + lot.expired for lot in self._by_entry.get(entry, ())
-                   if lot.expires_at is not None and lot.expires_at <= at)
+        return sum(lot.remaining + lot.expired for lot in self._by_entry.get(entry, ()) if lot.expired_at(at))
 
     # -- the rules -----------------------------------------------------------
 
@@ -268,8 +273,7 @@ class Book:
     def extend_expiry(self, member: int, at: int, until: int) -> None:
         """Inactivity: activity at `at` pushes the expiry of every lot alive then out to `until`."""
         for lot in self._by_member.get(member, ()):
-            if (lot.expires_at is not None and at < lot.expires_at < until
-                    and lot.earned_at <= at):
+            if lot.alive_at(at) and lot.expired_at(until - 1):
                 lot.expires_at = until
                 self.changed_lots.add(lot.id)
 

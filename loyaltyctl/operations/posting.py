@@ -346,7 +346,7 @@ def lots_as_of(db: Store, ref: programs.ProgramRef, versions: VersionTable, memb
         book = replay([p for p in history.postings if p.at < before], rules,
                       [r for r in history.refunds if r.at < before])
         alive += [lot for lot in book.lots.values() if lot.member in wanted and lot.remaining
-                  and lot.earned_at < before and (lot.expires_at is None or lot.expires_at >= before)]
+                  and lot.alive_at(before - 1)]
     return alive
 
 
@@ -358,6 +358,6 @@ def expiring_as_of(db: Store, ref: programs.ProgramRef, versions: VersionTable, 
         return store.expiring_as_of(db, member, before, until)
     expiring: dict[int, int] = {}
     for lot in lots_as_of(db, ref, versions, [member], before):
-        if lot.expires_at is not None and lot.expires_at < until:
+        if lot.expired_at(until - 1):
             expiring[lot.expires_at] = expiring.get(lot.expires_at, 0) + lot.remaining
     return sorted(expiring.items())

@@ -66,7 +66,7 @@ def _expiring_as_they_stood(db: Store, ref: programs.ProgramRef, versions: Versi
     replayed (their expiries have moved since)."""
     found: dict[int, tuple[int, int]] = {}
     for lot in lots_as_of(db, ref, versions, members, before):
-        if lot.expires_at is not None and lot.expires_at < until:
+        if lot.expired_at(until - 1):
             points, first = found.get(lot.member, (0, lot.expires_at))
             found[lot.member] = (points + lot.remaining, min(first, lot.expires_at))
     return [(member, points, first) for member, (points, first) in found.items()]

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from loyaltyctl.core.chain import GENESIS, entry_digest, seal_digest
 from loyaltyctl.storage.db import Store
+from loyaltyctl.storage.lot_life import alive_before
 from loyaltyctl.storage.ledger import (HASHED_COLUMNS, LEGACY_HASHED_COLUMNS, WEEK_OF_EFFECTIVE_AT, pending_at_sql,
                                        points_at_sql)
 from loyaltyctl.storage.periods import fetch_all_closes
@@ -154,9 +155,8 @@ def reconciliation_problems(db: Store) -> list[str]:
         if points != lots - takes - owed:
             problems.append(f"entry {entry}: {points} points, but its lots, takes and debt make {lots - takes - owed}")
     for debit, lot in _rows(db,
-        """SELECT c.debit, c.lot FROM consumptions c JOIN lots l ON l.id = c.lot JOIN entries e ON e.id = c.debit
-           WHERE e.kind != 'expire' AND c.points > 0
-             AND (c.at < l.earned_at OR (l.expires_at IS NOT NULL AND c.at >= l.expires_at))"""
+        f"""SELECT c.debit, c.lot FROM consumptions c JOIN lots l ON l.id = c.lot JOIN entries e ON e.id = c.debit
+           WHERE e.kind != 'expire' AND c.points > 0 AND NOT ({alive_before('l', 'c.at + 1')})"""
     ):
         problems.append(f"entry {debit}: took points from lot {lot} outside its life")
     for member, total, held, owed, kept_owed, latest, kept_latest in _rows(db,

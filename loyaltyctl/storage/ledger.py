@@ -17,6 +17,7 @@ from loyaltyctl.core.posting import Book, Debt, Lot, PostedExpiry, Posting, Refu
 from loyaltyctl.core.vouchers import Voucher
 from loyaltyctl.model import Entry, Member
 from loyaltyctl.storage.db import Ids, Store, in_chunks
+from loyaltyctl.storage.lot_life import alive_before, expired_before, expiring_between
 from loyaltyctl.storage.members import MEMBER_COLUMNS, MEMBER_FIELDS, lookup_params, member_from_row, member_lookup
 from loyaltyctl.storage.vouchers import VOUCHER_COLUMNS, VOUCHERS_FROM, voucher_from_row
 
@@ -318,7 +319,7 @@ def points_at_sql(member: str, instant: str) -> str:
     `remaining` is exactly what its unposted expiry would remove. (`member`, `instant`: SQL expressions.)"""
     return f"""((SELECT coalesce(sum(points), 0) FROM entries WHERE member = {member} AND effective_at < {instant})
                 - (SELECT coalesce(sum(remaining), 0) FROM lots
-                   WHERE member = {member} AND remaining > 0 AND expires_at < {instant}))"""
+                   WHERE member = {member} AND remaining > 0 AND {expired_before('lots', instant)}))"""
 
 
 def _lots_as_of(where: str, member: str = ":m", instant: str = ":t") -> str:
@@ -327,8 +328,7 @@ def _lots_as_of(where: str, member: str = ":m", instant: str = ":t") -> str:
                       l.points - coalesce((SELECT sum(c.points) FROM consumptions c
                                            WHERE c.lot = l.id AND c.at < {instant}), 0) AS held
                FROM lots l
-               WHERE l.member = {member} AND l.earned_at < {instant}
-                 AND (l.expires_at IS NULL OR l.expires_at >= {instant}) AND {where}"""
+               WHERE l.member = {member} AND {alive_before('l', instant)} AND {where}"""
 
 
 def pending_at_sql(member: str, instant: str) -> str:
@@ -348,7 +348,7 @@ def pending_as_of(db: Store, member: int, before: int) -> int:
 def expiring_as_of(db: Store, member: int, before: int, until: int) -> list[tuple[int, int]]:
     """(expiry instant, points) for lots alive at `before` that expire before `until`."""
     return db.execute(
-        f"""SELECT expires_at, sum(held) FROM ({_lots_as_of('l.expires_at < :u')}) AS alive
+        f"""SELECT expires_at, sum(held) FROM ({_lots_as_of(expired_before('l', ':u'))}) AS alive
             WHERE held > 0 GROUP BY expires_at ORDER BY expires_at""",
         {"m": member, "t": before, "u": until},
     ).fetchall()
@@ -358,7 +358,7 @@ def fetch_due_expiries(db: Store, program_id: int, before: int) -> list[Lot]:
     """Lots of a program expired before an instant with points left, by expiry."""
     return [Lot(*row) for row in db.execute(
         f"""SELECT {', '.join('l.' + c for c in _LOT_COLUMNS.split(', '))} FROM lots l JOIN members m ON m.id = l.member
-            WHERE m.program_id = ? AND l.remaining > 0 AND l.expires_at < ? ORDER BY l.expires_at, l.entry, l.id""",
+            WHERE m.program_id = ? AND l.remaining > 0 AND {expired_before('l', '?')} ORDER BY l.expires_at, l.entry, l.id""",
         [program_id, before])]
 
 def fetch_movements(db: Store, member: int, start: int, end: int) -> list[tuple[int, str, int, str | None]]:
@@ -373,8 +373,8 @@ def fetch_movements(db: Store, member: int, start: int, end: int) -> list[tuple[
 def fetch_unposted_expiries(db: Store, member: int, start: int, end: int) -> list[tuple[int, int]]:
     """Lots that expired in [start, end) with points `expire` has not posted yet: (expires_at, points)."""
     return db.execute(
-        """SELECT expires_at, sum(remaining) FROM lots
-           WHERE member = ? AND remaining > 0 AND expires_at >= ? AND expires_at < ?
+        f"""SELECT expires_at, sum(remaining) FROM lots
+           WHERE member = ? AND remaining > 0 AND {expiring_between('lots', '?', '?')}
            GROUP BY expires_at ORDER BY expires_at""",
         [member, start, end],
     ).fetchall()
@@ -410,8 +410,8 @@ def expiring_by_member(db: Store, program_id: int, before: int, until: int,
                       l.points - coalesce((SELECT sum(c.points) FROM consumptions c
                                            WHERE c.lot = l.id AND c.at < :t), 0) AS held
                FROM lots l JOIN members m ON m.id = l.member
-               WHERE m.program_id = :p AND l.expires_at >= :t AND l.expires_at < :u
-                 AND l.earned_at < :t AND {db.not_in("l.member", "skip")}) AS alive
+               WHERE m.program_id = :p AND l.earned_at < :t AND {expiring_between('l', ':t', ':u')}
+                 AND {db.not_in("l.member", "skip")}) AS alive
            WHERE held > 0 GROUP BY member ORDER BY min(expires_at), member""",
         {"p": program_id, "t": before, "u": until, "skip": db.id_list(skip)},
     ).fetchall()

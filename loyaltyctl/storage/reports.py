@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 from loyaltyctl.storage.db import Store
 from loyaltyctl.storage.ledger import WEEK_SECONDS
+from loyaltyctl.storage.lot_life import alive_before, expired_before, expiring_between
 
 
 def _segment(column: str, starts: Sequence[int]) -> tuple[str, list[int]]:
@@ -55,7 +56,7 @@ def donation_totals(db: Store, program_id: int, start: int, end: int) -> list[tu
 _PROGRAM_MEMBERS = "SELECT id FROM members WHERE program_id = :p"
 # `+member` keeps SQLite on `lots_due` (unposted lots are few) rather than walking every lot by member.
 _UNPOSTED = f"""SELECT +member AS member, sum(remaining) AS points FROM lots
-               WHERE remaining > 0 AND expires_at < :t AND +member IN ({_PROGRAM_MEMBERS}) GROUP BY 1"""
+               WHERE remaining > 0 AND {expired_before('lots', ':t')} AND +member IN ({_PROGRAM_MEMBERS}) GROUP BY 1"""
 
 
 # Each member's balance at :t (members with no entries before it are left out): entries less their lots
@@ -104,7 +105,7 @@ def unposted_expiries(db: Store, program_id: int, before: int, since: int | None
     """Lots expired in [since, before) whose expiry `expire` has not posted: (lots, points)."""
     return db.execute(
         f"""SELECT count(*), coalesce(sum(remaining), 0) FROM lots
-            WHERE remaining > 0 AND expires_at < :t AND expires_at >= :s AND +member IN ({_PROGRAM_MEMBERS})""",
+            WHERE remaining > 0 AND {expiring_between('lots', ':s', ':t')} AND +member IN ({_PROGRAM_MEMBERS})""",
         {"p": program_id, "t": before, "s": since if since is not None else -(2**62)},
     ).fetchone()
 
@@ -126,14 +127,14 @@ def lot_aging(db: Store, program_id: int, before: int, earned_since: Sequence[in
     """
     params = {"p": program_id, "t": before, "skip": db.id_list(skip),
               **{f"a{i}": v for i, v in enumerate(earned_since)}, **{f"e{i}": v for i, v in enumerate(expiring_before)}}
-    alive = "l.earned_at < :t AND (l.expires_at IS NULL OR l.expires_at >= :t)"
+    alive = alive_before("l", ":t")
     if skip:
         alive += f" AND {db.not_in('l.member', 'skip')}"
 
     def totals(points: str) -> str:
         return ", ".join(
             [f"sum({points}) FILTER (WHERE coalesce(l.issued_at, l.earned_at) >= :a{i})" for i in range(len(earned_since))]
-            + [f"sum({points}) FILTER (WHERE l.expires_at < :e{i})" for i in range(len(expiring_before))]
+            + [f"sum({points}) FILTER (WHERE {expired_before('l', f':e{i}')})" for i in range(len(expiring_before))]
             + [f"sum({points}) FILTER (WHERE l.expires_at IS NULL)", f"sum({points})"])
 
     held = db.execute(f"""SELECT {totals("l.remaining")} FROM lots l
@@ -225,7 +226,7 @@ def unposted_expiry_totals(db: Store, program_id: int, start: int, end: int) -> 
     """Unposted expiries falling in [start, end) per bucket of the expiry instant: (bucket, points)."""
     return db.execute(
         f"""SELECT expires_at / {BUCKET_SECONDS}, sum(remaining) FROM lots
-            WHERE remaining > 0 AND expires_at >= :s AND expires_at < :e AND +member IN ({_PROGRAM_MEMBERS})
+            WHERE remaining > 0 AND {expiring_between('lots', ':s', ':e')} AND +member IN ({_PROGRAM_MEMBERS})
             GROUP BY 1""",
         {"p": program_id, "s": start, "e": end},
     ).fetchall()

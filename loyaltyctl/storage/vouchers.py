@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from loyaltyctl.core.vouchers import Voucher
 from loyaltyctl.storage.db import Store
+from loyaltyctl.storage.lot_life import unexpired_before
 
 VOUCHER_COLUMNS = """v.code, v.member, m.member_id, v.reward, v.entry, v.points, v.value, v.issued_at, v.expires_at,
               v.returns_points, v.percent, u.used_at, u.order_ref, u.value_used,
@@ -46,8 +47,8 @@ def fetch_vouchers(db: Store, program_id: int, issued_before: int | None = None)
 def returnable_points(db: Store, voucher: Voucher) -> int:
     """What its redemption took from lots that outlive the voucher: what giving its points back can return."""
     return db.execute(
-        """SELECT coalesce(sum(c.points), 0) FROM consumptions c JOIN lots l ON l.id = c.lot
-           WHERE c.debit = ? AND (l.expires_at IS NULL OR l.expires_at > ?)""",
+        f"""SELECT coalesce(sum(c.points), 0) FROM consumptions c JOIN lots l ON l.id = c.lot
+           WHERE c.debit = ? AND {unexpired_before('l', '? + 1')}""",
         [voucher.entry, voucher.expires_at]).fetchone()[0]
 
 
