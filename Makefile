@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-slow clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The reference model's 2,000 random sequences (make test runs 25): before a release, not in CI.
+test-slow: $(STAMP)
+	REFERENCE_EXAMPLES=2000 $(BIN)/python -m pytest -q -p no:randomly tests/property/test_reference_model.py
 
 clean:
 	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm demo.rejects demo.statements .pytest_cache
