@@ -240,12 +240,20 @@ def generate(conn: sqlite3.Connection, program_id: int, members: int, seed: int 
             member_event(ledger, rng, member, at, expires_at)
         ledger.flush()
     ledger.write_lots()
-    conn.execute("INSERT INTO chain_heads (program_id, entry, hash) VALUES (?, ?, x'00')",
-                 [program_id, ledger.next_entry - 1])
-    from loyaltyctl.storage.ledger import WEEK_OF_EFFECTIVE_AT  # in the build's child process (see in_child)
+    # In the build's child process (see in_child).
+    from loyaltyctl.core.dates import cutoff
+    from loyaltyctl.storage.ledger import WEEK_OF_EFFECTIVE_AT, points_at_sql
 
     conn.execute(f"""INSERT INTO entry_totals (program_id, week, points, entries)
                      SELECT program_id, {WEEK_OF_EFFECTIVE_AT}, sum(points), count(*) FROM entries GROUP BY 1, 2""")
+    # Each member's figures kept as the Poster keeps them after the ledger's last day: points at the end of
+    # it, until the next expiry of a lot that still holds points (nobody owes; nothing is pending).
+    conn.execute(f"""UPDATE members SET
+                        latest_at = (SELECT max(effective_at) FROM entries WHERE member = members.id),
+                        kept_at = :k, kept_points = {points_at_sql('members.id', ':k')},
+                        kept_until = (SELECT min(expires_at) FROM lots
+                                      WHERE member = members.id AND remaining > 0 AND expires_at >= :k)""",
+                 {"k": cutoff(LAST_DAY, TZ)})
 
 
 def counts(db: Path) -> dict[str, int]:

@@ -54,30 +54,63 @@ def donation_totals(db: Store, program_id: int, start: int, end: int) -> list[tu
 
 
 _PROGRAM_MEMBERS = "SELECT id FROM members WHERE program_id = :p"
-# `+member` keeps SQLite on `lots_due` (unposted lots are few) rather than walking every lot by member.
-_UNPOSTED = f"""SELECT +member AS member, sum(remaining) AS points FROM lots
-               WHERE remaining > 0 AND {expired_before('lots', ':t')} AND +member IN ({_PROGRAM_MEMBERS}) GROUP BY 1"""
 
 
-# Each member's balance at :t (members with no entries before it are left out): entries less their lots
-# expired by then that `expire` has not posted, met in one GROUP BY over both (a LEFT JOIN of the two was
-# planned, on a database without ANALYZE, as a nested scan: 280 s at 10M entries instead of 1.7 s).
-_BALANCES = f"""WITH parts AS (
-                    SELECT member, sum(points) AS points FROM entries
-                    WHERE member IN ({_PROGRAM_MEMBERS}) AND effective_at < :t GROUP BY member
+def _unposted(members: str) -> str:
+    """Each of these members' lots expired by :t that `expire` has not posted: (member, points)."""
+    # `+member` keeps SQLite on `lots_due` (unposted lots are few) rather than walking every lot by member.
+    return f"""SELECT +member AS member, sum(remaining) AS points FROM lots
+               WHERE remaining > 0 AND {expired_before('lots', ':t')} AND +member IN ({members}) GROUP BY 1"""
+
+
+def _from_history(members: str) -> str:
+    """Parts of each of these members' balance at :t from their whole history: entries less their lots
+    expired by then that `expire` has not posted (met in one GROUP BY over both: a LEFT JOIN of the two was
+    planned, on a database without ANALYZE, as a nested scan: 280 s at 10M entries instead of 1.7 s)."""
+    return f"""SELECT member, sum(points) AS points FROM entries
+               WHERE member IN ({members}) AND effective_at < :t GROUP BY member
+               UNION ALL
+               SELECT member, -points FROM ({_unposted(members)}) AS unposted"""
+
+
+# Each member's balance at :t (members with no entries before it are left out).
+_BALANCES = f"""WITH parts AS ({_from_history(_PROGRAM_MEMBERS)}),
+                balances AS (SELECT member, sum(points) AS points FROM parts GROUP BY member)"""
+
+# The same from the balances kept on member rows (`kept_points` at `kept_at`, see core.balances): a kept
+# balance moved from kept_at to :t by what happened between them, entries effective and unposted expiries
+# falling in [kept_at, :t) added, or in [:t, kept_at) taken back out, read on `entries_member_time` and
+# `lots_held` (a month of them, not years); members without kept figures from their history. Members
+# with no entries before :t count with 0 points.
+_EARLIER = "CASE WHEN :t < m.kept_at THEN :t ELSE m.kept_at END"
+_LATER = "CASE WHEN :t < m.kept_at THEN m.kept_at ELSE :t END"
+_KEPT = "FROM members m WHERE m.program_id = :p AND m.kept_at IS NOT NULL"
+_KEPT_BALANCES = f"""WITH parts AS (
+                    {_from_history("SELECT id FROM members WHERE program_id = :p AND kept_at IS NULL")}
                     UNION ALL
-                    SELECT member, -points FROM ({_UNPOSTED}) AS unposted),
+                    SELECT m.id, m.kept_points {_KEPT}
+                    UNION ALL
+                    SELECT e.member, CASE WHEN e.effective_at < m.kept_at THEN -e.points ELSE e.points END
+                    FROM members m JOIN entries e ON e.member = m.id
+                    WHERE m.program_id = :p AND m.kept_at IS NOT NULL
+                      AND e.effective_at >= {_EARLIER} AND e.effective_at < {_LATER}
+                    UNION ALL
+                    SELECT l.member, CASE WHEN l.expires_at < m.kept_at THEN l.remaining ELSE -l.remaining END
+                    FROM members m JOIN lots l ON l.member = m.id
+                    WHERE m.program_id = :p AND m.kept_at IS NOT NULL AND l.remaining > 0
+                      AND {expiring_between('l', _EARLIER, _LATER)}),
                 balances AS (SELECT member, sum(points) AS points FROM parts GROUP BY member)"""
 
 
 def balance_totals(db: Store, program_id: int, before: int) -> tuple[int, int, int]:
     """Members' balances at an instant, summed: (members with points, points they hold, points owed).
 
-    A balance is as `balance_as_of` gives it; the entries are read on the covering index
-    `entries_member_time`, the unposted expiries on `lots_due`.
+    A balance is as `balance_as_of` gives it, worked out from the balance kept on the member's row where
+    there is one (`_KEPT_BALANCES`): a report as of the end of last month reads a month of entries, not
+    the ledger.
     """
     return db.execute(
-        f"""{_BALANCES}
+        f"""{_KEPT_BALANCES}
             SELECT count(*) FILTER (WHERE points > 0), coalesce(sum(points) FILTER (WHERE points > 0), 0),
                    coalesce(-sum(points) FILTER (WHERE points < 0), 0)
             FROM balances""",
