@@ -1134,6 +1134,31 @@ REFUND_BEFORE_A_REVERSAL_IMPORTED_AFTER = (Terms("none", 1, 0, "1", NEW_YORK), [
     ("refund", 1, "10.85", "2025-02-14T10:00"),
 ])
 
+# (10) Vouchers, used and cancelled out of date order (no defect found; kept as the model's worked case).
+# Lots live 20 days; the keep voucher 10 days, the back voucher 5. A earns 150 on 03-01 and, posted last,
+# 50 dated 02-20 (expiring 03-12), which the redemptions of 03-01 11:00 then spend first.
+VOUCHERS_OUT_OF_ORDER = (Terms("lot", 1, 0, "1", NEW_YORK, days=20, voucher_days=10, return_days=5), [
+    ("earn", "A", 150, "2025-03-01T10:00"),
+    ("voucher", "A", "back", 0, None),  # 40 points, 4.00, expires 03-06 and gives its points back
+    ("voucher", "A", "keep", 0, ("use", 300, 2)),  # 60 points, 5.00, used 03-03 on an order of 3.00
+    ("cancel", 1, 1),  # reversing keep's redemption on 03-02, before its use: refused
+    ("voucher", "A", "pct", 0, ("cancel", 3)),  # 30 points, 15% up to 6.00, cancelled 03-04
+    ("use", 2, 5000, 1),  # pct used on 03-02, before its cancellation: refused
+    ("expire", "2025-03-10"),  # back's 40 points return, dated 03-06
+    ("earn", "A", 50, "2025-02-20T10:00"),
+])
+# (11) Earning limits, 150 a day and 600 a month, purchases posted out of date order.
+LIMITS_OUT_OF_ORDER = (Terms("none", 1, 0, "1", NEW_YORK, per_day=150, per_month=600), [
+    ("purchase", "A", "100.00", "2025-04-10T15:00"),  # 100
+    ("purchase", "A", "100.00", "2025-04-10T09:00"),  # 50: what the day left, though it came first
+    ("earn", "A", 20, "2025-04-10T20:00"),  # refused: the day is full
+    ("purchase", "A", "160.00", "2025-04-11T10:00"),  # 150
+    ("purchase", "A", "150.00", "2025-04-12T10:00"),  # 150
+    ("purchase", "A", "150.00", "2025-04-13T10:00"),  # 150: the month is full (600)
+    ("purchase", "A", "100.00", "2025-04-05T10:00"),  # 0
+    ("earn", "A", 10, "2025-04-20T10:00"),  # refused: the month is full
+])
+
 
 @settings(max_examples=int(os.environ.get("REFERENCE_EXAMPLES", "25")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -1148,6 +1173,8 @@ REFUND_BEFORE_A_REVERSAL_IMPORTED_AFTER = (Terms("none", 1, 0, "1", NEW_YORK), [
 @example(*REFUND_POSTED_AFTER_A_LATER_ONE)
 @example(*REVERSAL_THEN_A_BACKDATED_CREDIT)
 @example(*REFUND_BEFORE_A_REVERSAL_IMPORTED_AFTER)
+@example(*VOUCHERS_OUT_OF_ORDER)
+@example(*LIMITS_OUT_OF_ORDER)
 def test_production_agrees_with_the_reference_model(terms, steps):
     differences = run_and_compare(terms, steps)
     assert not differences, differences
@@ -1274,3 +1301,51 @@ def test_refund_after_expiry_claws_back_the_same_whatever_the_posting_order(tmp_
         balances.append([_balance(db, "A", d) for d in ("2025-01-20", "2025-02-05", "2025-03-01")])
     assert balances[0] == [50, 0, -50]
     assert balances[1] == balances[0]
+
+
+def test_vouchers_used_and_cancelled_out_of_date_order(tmp_path):
+    # (10) Redemptions on 03-01 11:00, in date order: back 40 from the 02-20 lot (50 -> 10); keep 60: 10 of
+    # it, 50 of the 03-01 lot (150 -> 100); pct 30 of the 03-01 lot (-> 70). Balance 200 - 130 = 70.
+    # Cancelling pct on 03-04 gives 30 back (expiring 03-21): 100. back's return on 03-06 gives 40 back with
+    # the 02-20 lot's expiry, 03-12: 140, then 100 from 03-12, 0 from 03-21. Vouchers in March: 4.00 + 5.00 + 6.00 issued, keep used
+    # (5.00; it took 3.00 off the order), pct cancelled, back expired.
+    os.environ["LOYALTYCTL_NOW"] = NOW
+    terms, steps = VOUCHERS_OUT_OF_ORDER
+    db, folder = setup(terms, tmp_path)
+    assert perform(db, folder, terms.tz, steps) == [0, 0, 0, 1, 0, 1, 0, 0]
+    assert [_balance(db, "A", d) for d in ("2025-03-01", "2025-03-04", "2025-03-06", "2025-03-11", "2025-03-12",
+                                           "2025-03-21")] == [70, 100, 140, 140, 100, 0]
+    listed = report(db, "voucher", "list", "-p", "ref")["vouchers"]
+    assert sorted((v["reward"], v["status"], v["value_used"], v["points_returned"]) for v in listed) == [
+        ("back", "expired", None, True), ("keep", "used", "3.00", False), ("pct", "cancelled", None, False)]
+    rolled = report(db, "report", "rollforward", "-p", "ref", "--from", "2025-03-01", "--to", "2025-03-31")
+    assert rolled["vouchers"] == {"opening": "0.00", "issued": "15.00", "used": "5.00", "cancelled": "6.00",
+                                  "expired": "4.00", "closing": "0.00"}
+
+
+def test_earning_limits_fill_each_day_and_month_whatever_the_posting_order(tmp_path):
+    # (11) 04-10: 100 + 50 = 150 = min(150, 200), whichever purchase came first; the month: 150 x 4 = 600.
+    os.environ["LOYALTYCTL_NOW"] = NOW
+    terms, steps = LIMITS_OUT_OF_ORDER
+    db, folder = setup(terms, tmp_path)
+    assert perform(db, folder, terms.tz, steps) == [0, 0, 1, 0, 0, 0, 0, 1]
+    earned = query(db, "SELECT t.txn_id, coalesce(e.points, 0) FROM transactions t LEFT JOIN entries e "
+                       "ON e.id = t.entry ORDER BY t.id")
+    assert earned == [("T1", 100), ("T2", 50), ("T3", 150), ("T4", 150), ("T5", 150), ("T6", 0)]
+    assert [_balance(db, "A", d) for d in ("2025-04-09", "2025-04-10", "2025-04-30")] == [0, 150, 600]
+
+
+def test_a_month_limit_goes_to_the_purchase_posted_first(tmp_path):
+    # README: "first posted wins". Two purchases of 600.00 under max_points_per_month = 600: the month earns
+    # 600 in either order, but on the day of the purchase posted first. SPEC's "Order does not matter"
+    # (the same balance at every date as in date order) does not hold for 04-05..04-19 when 04-20 is
+    # posted first: the lead decides which document wins.
+    os.environ["LOYALTYCTL_NOW"] = NOW
+    terms = Terms("none", 1, 0, "1", NEW_YORK, per_month=600)
+    early, late = ("purchase", "A", "600.00", "2025-04-05T10:00"), ("purchase", "A", "600.00", "2025-04-20T10:00")
+    balances = []
+    for steps in ([early, late], [late, early]):
+        db, folder = setup(terms, tmp_path / str(len(balances)))
+        assert perform(db, folder, terms.tz, steps) == [0, 0]
+        balances.append([_balance(db, "A", d) for d in ("2025-04-10", "2025-04-30")])
+    assert balances == [[600, 600], [0, 600]]
