@@ -76,6 +76,9 @@ def test_errors_are_loyaltyctl_exceptions_with_their_exit_codes(ledger):
     assert issubclass(loyaltyctl.Refused, loyaltyctl.Error) and issubclass(loyaltyctl.BadInput, loyaltyctl.Error)
     assert (loyaltyctl.Refused.exit_code, loyaltyctl.BadInput.exit_code) == (1, 2)
     assert ledger.balance("club", "M1").points == 0  # nothing was written
+    for entry in (10**30, 2**63, 0):  # no entry has an id past 64 bits (an OverflowError on SQLite before)
+        with pytest.raises(loyaltyctl.Refused, match=f"unknown entry {entry} in 'club'"):
+            ledger.reverse("club", entry, reason="typo")
 
 
 def test_transfer_reverse_adjust_and_expire(ledger):

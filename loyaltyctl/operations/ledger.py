@@ -322,7 +322,7 @@ def post_reverse(db: Store, program: str, entry_id: int, reason: str, key: str |
     transfer reverses both.
     """
     state = program_state(db, program)
-    found = store.fetch_reversal_targets(db, state.ref.id, entry_id)
+    found = store.fetch_reversal_targets(db, state.ref.id, entry_id) if 0 < entry_id < 2**63 else None  # ids fit 64 bits
     if not found:
         raise Refused(f"unknown entry {entry_id} in {program!r}")
     target = found[0]
