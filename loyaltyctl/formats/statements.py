@@ -174,18 +174,21 @@ def statement_email(s: Statement, sender: str) -> bytes | None:
 
     The same statement gives the same bytes, whenever it is written: the Date is the end of the period
     (midnight after its last day, in the program's time zone), and the Message-ID and the MIME boundary
-    derive from the program, member and period. So a mailer sending the files that are new or changed
-    sends none twice, and one message sent twice is one message to the member's mail client."""
+    derive from the program, member, period and what the statement says. So a mailer sending the files
+    that are new or changed sends none twice, one message sent twice is one message to the member's mail
+    client, and a statement a correction changed is a new message, not one a client drops as seen."""
     if not s.member.email:
         return None
-    identity = hashlib.sha256(f"{s.ref.code}\x00{s.member.member_id}\x00{s.start}\x00{s.end}".encode()).hexdigest()
+    text = statement_text(s)
+    identity = hashlib.sha256(f"{s.ref.code}\x00{s.member.member_id}\x00{s.start}\x00{s.end}\x00{text}".encode()
+                              ).hexdigest()
     message = EmailMessage()
     message["Subject"] = f"{s.version.name}: your statement for {period_label(s)}"
     message["From"] = sender
     message["To"] = formataddr((s.member.name, s.member.email))
     message["Date"] = format_datetime(datetime.fromtimestamp(cutoff(s.end, s.ref.timezone), ZoneInfo(s.ref.timezone)))
     message["Message-ID"] = f"<stmt-{identity[:24]}@{sender.rpartition('@')[2]}>"  # short: one line, unfolded
-    message.set_content(statement_text(s))
+    message.set_content(text)
     message.add_alternative(statement_html(s), subtype="html")
     message.set_boundary(f"=_statement_{identity[:32]}")
     return bytes(message)

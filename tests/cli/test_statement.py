@@ -222,6 +222,11 @@ def test_batch_email_run_again_on_unchanged_data_writes_the_same_bytes(tmp_path,
            BytesParser(policy=policy.default).parsebytes(batch("september", "2025-09")["M1.eml"])["Message-ID"]}
     assert len(ids) == 3  # one per member and period
     assert all(re.fullmatch(r"<stmt-[0-9a-f]{24}@corner\.example>", i) for i in ids), ids
+    # A correction dated in October changes M2's statement: a new message; M1's stays byte for byte.
+    assert run("adjust", "-p", "shop", "M2", "3", "--reason", "late fix", "--at", "2025-10-20").exit_code == 0
+    corrected = batch("corrected")
+    assert corrected["M1.eml"] == first["M1.eml"]
+    assert BytesParser(policy=policy.default).parsebytes(corrected["M2.eml"])["Message-ID"] != m2["Message-ID"]
 
 
 def test_batch_email_comes_from_the_sender_or_the_programs_address_and_never_a_made_up_one(tmp_path):
