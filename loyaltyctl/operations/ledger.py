@@ -344,16 +344,15 @@ def post_reverse(db: Store, program: str, entry_id: int, reason: str, key: str |
         taken_back = counter.reads.clawed_back
 
         def reversal(book: Book) -> list[NewEntry]:
-            entries = []
-            for side in found:
-                points = reversal_points(book, side.id, side.points, taken_back[side.id], counter.at)
-                if points:
-                    entries.append(NewEntry(side.member, "reverse", points, counter.at, key=key if side is target else None,
-                                            reason=reason, reward=side.reward, charity=side.charity, ref=side.id,
-                                            money=-side.money if side.money is not None else None))
-            if not entries:
+            sides = [(side, points) for side in found
+                     if (points := reversal_points(book, side.id, side.points, taken_back[side.id], counter.at))]
+            if not sides:
                 raise Refused(f"nothing to reverse: entry {entry_id}'s points have expired or were taken back already")
-            return entries
+            keyed = next((side for side, _ in sides if side is target), sides[0][0])  # the key rides on an entry
+            # written: the target's reversal, or the other side's when the target's comes to nothing
+            return [NewEntry(side.member, "reverse", points, counter.at, key=key if side is keyed else None,
+                             reason=reason, reward=side.reward, charity=side.charity, ref=side.id,
+                             money=-side.money if side.money is not None else None) for side, points in sides]
 
         with counter.posting() as poster:
             entries = poster.post([side.member for side in found], counter.at, reversal,

@@ -407,3 +407,22 @@ def test_a_refused_posting_changes_no_figure_whatever_ids_it_skips(tmp_path, db_
     assert [(e["kind"], e["points"], e["balance"]) for e in statement["entries"]] == [
         ("earn", 50, 50), ("earn", 30, 80), ("reverse", -30, 50)]
     assert verified()
+
+
+def test_a_transfer_reversed_by_its_expired_side_keeps_its_key(tmp_path):
+    # Inactivity, 6 months. A earns 100 on 01-05 and gives B 50 on 01-06 (B's 50 keep A's expiry, 07-05).
+    # A buys again on 06-15, so A's lot lives to 12-15; B does nothing, so B's 50 expire on 07-05.
+    # Reversing B's side (transfer_in) on 09-01 takes nothing from B (expired) and gives A back 50: that one
+    # entry carries the key, so the same command again is a duplicate (exit 0), not "already reversed".
+    program(tmp_path, 'policy = "inactivity"\nmonths = 6')
+    ok("earn", "-p", "fix", "A", "100", "--reason", "welcome", "--at", "2025-01-05T12:00")
+    moved = ok("transfer", "-p", "fix", "A", "B", "50", "--at", "2025-01-06T12:00")["entries"]
+    ok("earn", "-p", "fix", "A", "10", "--reason", "visit", "--at", "2025-06-15T12:00")
+    transfer_in = next(e["id"] for e in moved if e["kind"] == "transfer_in")
+    command = ("reverse", "-p", "fix", str(transfer_in), "--reason", "wrong card", "--key", "undo-1",
+               "--at", "2025-09-01T12:00")
+    first = ok(*command)
+    assert [(e["member"], e["points"], e["key"]) for e in first["entries"]] == [("A", 50, "undo-1")]
+    again = ok(*command)
+    assert again["duplicate"] and [e["id"] for e in again["entries"]] == [e["id"] for e in first["entries"]]
+    assert balance("A", "2025-09-01") == 110 and balance("B", "2025-09-01") == 0
