@@ -240,8 +240,6 @@ def generate(conn: sqlite3.Connection, program_id: int, members: int, seed: int 
             member_event(ledger, rng, member, at, expires_at)
         ledger.flush()
     ledger.write_lots()
-    conn.execute("INSERT INTO chain_heads (program_id, entry, hash) VALUES (?, ?, x'00')",
-                 [program_id, ledger.next_entry - 1])
     from loyaltyctl.storage.ledger import WEEK_OF_EFFECTIVE_AT  # in the build's child process (see in_child)
 
     conn.execute(f"""INSERT INTO entry_totals (program_id, week, points, entries)
