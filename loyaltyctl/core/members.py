@@ -61,6 +61,8 @@ class MemberIndex:
         written as one)."""
         if by == "card":
             return self.by_card.get(key)
+        if by == "member_id" and (row := self.by_id.get(key)) is not None:
+            return row  # LOOKUP_ORDER's first step, the id as given: nearly every row of an import
         fields = {"member_id": self.by_id, "card": self.by_card, "email": self.by_email}
         keys = lookup_keys(key) if by == "member_id" else [("email", email_key(key)), ("member_id", key),
                                                              ("member_id", email_key(key))]
