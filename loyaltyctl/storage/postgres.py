@@ -27,6 +27,8 @@ MIGRATIONS_TABLE = "loyaltyctl_migrations"
 LOCK_TIMEOUT = "30s"  # as long as SQLite's busy timeout
 LARGEST_ID_BLOCK = 4096
 COPY_FROM_ROWS = 20  # from this many rows, COPY beats a pipelined executemany
+COPY_IN_WRITE_ROWS = 1000  # inside a write, smaller inserts wait to go out with its other rows (`_queue`)
+QUEUED_ROWS = 5000  # at most this many rows wait in memory for one statement
 
 try:
     import psycopg
@@ -45,14 +47,16 @@ class _WholeNumber(Loader):  # type: ignore[misc, valid-type]
         return Decimal(text.decode()) if b"." in text or b"N" in text else int(text)
 
 
-_BYTES_COLUMNS = {"hash", "head_hash"}  # written as bytea's hex text, which json_populate_recordset reads
+# Every BYTEA column's name (tests/storage/test_postgres.py checks the schema against it): written as
+# bytea's hex text, which json_populate_recordset reads (a TEXT column of the same name passes as it is).
+_BYTES_COLUMNS = {"hash", "head_hash", "legacy_hash", "previous", "digest"}
 
 
 def _json_rows(columns: Sequence[str], rows: Sequence[Sequence]) -> list[dict]:
     """Rows as the objects json_populate_recordset reads into a table's columns."""
     if _BYTES_COLUMNS.isdisjoint(columns):
         return [dict(zip(columns, row)) for row in rows]
-    return [{column: "\\x" + value.hex() if column in _BYTES_COLUMNS and value is not None else value
+    return [{column: "\\x" + bytes(value).hex() if isinstance(value, (bytes, memoryview)) else value
              for column, value in zip(columns, row)} for row in rows]
 
 
@@ -85,6 +89,12 @@ def postgres_ddl(sql: str) -> str:
     return re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', sql)
 
 
+def _nextval(table: str) -> str:
+    """The next id of a table's identity column (named once: pg_get_serial_sequence for each row costs
+    several times the nextval)."""
+    return f"nextval('{table}_id_seq')"
+
+
 class SequenceIds:
     """Ids drawn from a sequence in blocks that double (1, 2, 4 … LARGEST_ID_BLOCK): a counter posting takes
     one, an import a few round trips. Sequences never hand an id out twice, so writers of other programs
@@ -96,8 +106,8 @@ class SequenceIds:
         self._block = max(len(self._ids), 1)
 
     def _fill(self) -> None:
-        rows = self._store.execute("SELECT nextval(pg_get_serial_sequence(?, 'id')) FROM generate_series(1, ?)",
-                                   [self._table, self._block]).fetchall()
+        rows = self._store.execute(f"SELECT {_nextval(self._table)} FROM generate_series(1, ?)",
+                                   [self._block]).fetchall()
         self._ids.extend(sorted(row[0] for row in rows))
         self._block = min(self._block * 2, LARGEST_ID_BLOCK)
 
@@ -194,13 +204,16 @@ class PostgresStore(Store):
             self.conn.cursor().executemany(_pyformat(sql), rows)
 
     def _batching(self) -> bool:
-        return self._pipeline is not None or self._mode == OPTIMISTIC
+        """Inside a write, rows wait to go out as one statement with the others (`_flush`)."""
+        return self._mode is not None
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
-        if self._batching():
+        if self._pipeline is not None or self._mode == OPTIMISTIC or (
+                self._mode is not None and len(rows) < COPY_IN_WRITE_ROWS):
             return self._queue(_Write("insert", table, tuple(columns), list(rows)))
         if len(rows) < COPY_FROM_ROWS:
             return super().insert(table, columns, rows)
+        self._flush()
         with self.conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
@@ -221,6 +234,8 @@ class PostgresStore(Store):
         rows that change a row another part already inserts or updates go after those are sent."""
         if not write.rows:
             return
+        if self._mode == EXCLUSIVE and sum(len(pending.rows) for pending in self._writes) >= QUEUED_ROWS:
+            self._flush()  # memory stays flat however much a write writes
         for pending in self._writes:
             if pending.table != write.table:
                 continue
@@ -253,11 +268,13 @@ class PostgresStore(Store):
             raise Conflict
 
     def executescript(self, sql: str) -> None:
+        self._flush()
         self.conn.execute(sql)
 
     def stream(self, sql: str, size: int = 5000) -> Iterator[list[tuple]]:
         # A server-side cursor: rows arrive `size` at a time. Outside a transaction it must outlive the
         # statement's own (WITH HOLD); each scan gets its own name, as two may be open at once.
+        self._flush()
         outside = self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         self._cursors += 1
         with self.conn.cursor(name=f"loyaltyctl_stream_{self._cursors}", withhold=outside) as cursor:
@@ -267,6 +284,7 @@ class PostgresStore(Store):
                 yield rows
 
     def tables(self) -> set[str]:
+        self._flush()
         return {row[0] for row in self.conn.execute(  # the catalog: every table, whoever may read it
             "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema()")}
 
@@ -337,7 +355,7 @@ class PostgresStore(Store):
     def next_ids(self, table: str, count: int) -> str:
         """Drawn when the statement runs: after the member locks a posting took before it, so a member's
         entries get increasing ids in the order they are posted."""
-        return f"array(SELECT nextval('{table}_id_seq') FROM generate_series(1, {int(count)}))"  # identity's own
+        return f"array(SELECT {_nextval(table)} FROM generate_series(1, {int(count)}))"
 
     def ids_from(self, table: str, value: list[int]) -> SequenceIds:
         return SequenceIds(self, table, value)
@@ -366,6 +384,7 @@ class PostgresStore(Store):
         as if the tables it is filling were empty, and scans them whole, chunk after chunk. Its lock lasts
         until the import commits, so where another writer holds it (another program's import) this one
         goes without rather than wait."""
+        self._flush()
         self.conn.execute("SAVEPOINT statistics")
         try:
             self.conn.execute("SET LOCAL lock_timeout = '50ms'")
