@@ -27,7 +27,7 @@ MIGRATIONS_TABLE = "loyaltyctl_migrations"
 LOCK_TIMEOUT = "30s"  # as long as SQLite's busy timeout
 LARGEST_ID_BLOCK = 4096
 COPY_FROM_ROWS = 20  # from this many rows, COPY beats a pipelined executemany
-COPY_IN_WRITE_ROWS = 1000  # inside a write, smaller inserts wait to go out with its other rows (`_queue`)
+COPY_IN_WRITE_ROWS = 5000  # inside a write, smaller inserts go out with its other rows (`_queue`), pipelined
 QUEUED_ROWS = 5000  # at most this many rows wait in memory for one statement
 
 try:
@@ -182,7 +182,7 @@ class PostgresStore(Store):
     def __init__(self, conn: "psycopg.Connection", url: str):
         self.conn, self.location, self._url = conn, shown(url), url
         self._cursors = 0
-        self._pipeline: "psycopg.Pipeline | None" = None  # a shared write's statements, sent without waiting
+        self._pipeline = None  # pipeline mode (a context manager) of a write: statements sent without waiting
         self._writes: list[_Write] = []  # a posting's rows, sent as one statement (`_flush`)
         self._mode: str | None = None  # of the write under way
         self._guard: tuple[str, list] | None = None  # an optimistic write's condition
@@ -208,12 +208,12 @@ class PostgresStore(Store):
         return self._mode is not None
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
-        if self._pipeline is not None or self._mode == OPTIMISTIC or (
-                self._mode is not None and len(rows) < COPY_IN_WRITE_ROWS):
+        if self._mode in (SHARED, OPTIMISTIC) or (self._mode == EXCLUSIVE and len(rows) < COPY_IN_WRITE_ROWS):
             return self._queue(_Write("insert", table, tuple(columns), list(rows)))
         if len(rows) < COPY_FROM_ROWS:
             return super().insert(table, columns, rows)
         self._flush()
+        self._end_pipeline(None)  # COPY cannot go through a pipeline: the rest of the write goes without
         with self.conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
@@ -269,12 +269,14 @@ class PostgresStore(Store):
 
     def executescript(self, sql: str) -> None:
         self._flush()
+        self._end_pipeline(None)  # several statements in one go cannot be pipelined: the rest of the write goes without
         self.conn.execute(sql)
 
     def stream(self, sql: str, size: int = 5000) -> Iterator[list[tuple]]:
         # A server-side cursor: rows arrive `size` at a time. Outside a transaction it must outlive the
         # statement's own (WITH HOLD); each scan gets its own name, as two may be open at once.
         self._flush()
+        self._end_pipeline(None)  # nor can a server-side cursor
         outside = self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         self._cursors += 1
         with self.conn.cursor(name=f"loyaltyctl_stream_{self._cursors}", withhold=outside) as cursor:
@@ -290,15 +292,16 @@ class PostgresStore(Store):
 
     def _begin(self, programs: Sequence[str], mode: str) -> None:
         """EXCLUSIVE: lock the programs' rows. SHARED: a transaction whose first
-        statement locks (`ledger.read_counter`), pipelined: statements go out as they are issued, answers
-        come back when one is read, and the rows go out as one statement before the COMMIT. OPTIMISTIC:
+        statement locks (`ledger.read_counter`). Both pipelined: statements go out as they are issued,
+        answers come back when one is read, so a write's rows (one statement, `_flush`) and the read
+        after them cost one round trip, and an import's statements whose answers it does not read
+        cost none (an error among them is raised at the next read, or at the COMMIT). OPTIMISTIC:
         no transaction at all: reads run as they come, rows wait for `commit` (one guarded statement)."""
         self._mode = mode
         if mode == OPTIMISTIC:
             return
-        if mode == SHARED:
-            self._pipeline = self.conn.pipeline()
-            self._pipeline.__enter__()
+        self._pipeline = self.conn.pipeline()
+        self._pipeline.__enter__()
         self.conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
         if mode == EXCLUSIVE:
             for code in sorted(set(programs)):  # one order everywhere: two writers never wait in a ring
@@ -387,9 +390,10 @@ class PostgresStore(Store):
         self._flush()
         self.conn.execute("SAVEPOINT statistics")
         try:
-            self.conn.execute("SET LOCAL lock_timeout = '50ms'")
-            self.conn.execute("ANALYZE members, entries, lots, consumptions, transactions")
-            self.conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+            with self.conn.pipeline():  # answered at its end (in a write's pipeline too): a refusal is raised here
+                self.conn.execute("SET LOCAL lock_timeout = '50ms'")
+                self.conn.execute("ANALYZE members, entries, lots, consumptions, transactions")
+                self.conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         except psycopg.errors.LockNotAvailable:
             self.conn.execute("ROLLBACK TO SAVEPOINT statistics")  # the lock timeout reverts with it
         self.conn.execute("RELEASE SAVEPOINT statistics")
