@@ -54,10 +54,17 @@ _BYTES_COLUMNS = {"hash", "head_hash", "legacy_hash", "previous", "digest"}
 
 def _json_rows(columns: Sequence[str], rows: Sequence[Sequence]) -> list[dict]:
     """Rows as the objects json_populate_recordset reads into a table's columns."""
-    if _BYTES_COLUMNS.isdisjoint(columns):
+    marked = [(n, column) for n, column in enumerate(columns) if column in _BYTES_COLUMNS]
+    if not marked:
         return [dict(zip(columns, row)) for row in rows]
-    return [{column: "\\x" + bytes(value).hex() if isinstance(value, (bytes, memoryview)) else value
-             for column, value in zip(columns, row)} for row in rows]
+    found = []
+    for row in rows:  # only the marked columns looked at: an import's entries go through here
+        obj = dict(zip(columns, row))
+        for n, column in marked:
+            if isinstance(value := row[n], (bytes, memoryview)):
+                obj[column] = "\\x" + value.hex()
+        found.append(obj)
+    return found
 
 
 _TOKENS = re.compile(r"('(?:[^']|'')*')|(\?)|(?<![:\w]):([A-Za-z_]\w*)|(%)")
