@@ -153,15 +153,29 @@ def postgres_template(work: Path, server: str, program: str) -> tuple[str, str]:
     return name, url
 
 
+POSTGRES_VERIFIED: list[str] = []  # what `db verify` said of the last PostgreSQL import
+
+
 def postgres_import(data: Path, server: str, template: str) -> tuple[float, int]:
-    """(a) into a copy of the template database on `server`."""
+    """(a) into a copy of the template database on `server` (verified after the import, untimed)."""
     name = f"import_bench_{os.getpid()}"
     admin(server, f"CREATE DATABASE {name} TEMPLATE {template}")
     try:
         env = environment(server.rsplit("/", 1)[0] + f"/{name}")
-        return run([str(BIN / "loyaltyctl"), "txn", "import", "-p", "bench", str(data), "--format", "json"], env)
+        timed = run([str(BIN / "loyaltyctl"), "txn", "import", "-p", "bench", str(data), "--format", "json"], env)
+        verify = subprocess.run([str(BIN / "loyaltyctl"), "db", "verify"], env=env, capture_output=True, text=True)
+        POSTGRES_VERIFIED[:] = [verify.stdout.strip() or verify.stderr.strip()]
+        return timed
     finally:
         admin(server, f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def server_fsync(server: str) -> str:
+    """The server's fsync setting: a throwaway test server (.ci/with-postgres) runs with it off."""
+    import psycopg
+
+    with psycopg.connect(server, autocommit=True) as connection:
+        return connection.execute("SHOW fsync").fetchone()[0]
 
 
 def admin(server: str, statement: str) -> None:
@@ -217,9 +231,12 @@ def bench(rows: int, runs: int, baskets: bool = False, postgres: str | None = No
                   f"{rows / median[name]:10,.0f}  {max(r for _, r in timed[name]):4d} MiB")
         a, b, c = (median[name] for name in names[0:1] + names[2:4])
         print(f"  medians: a/b {a / b:.2f} (target <= 0.5), a/c {a / c:.1f} (target <= 15)"
-              + (f", PostgreSQL/a {median[names[4]] / a:.1f}" if postgres else ""))
+              + (f", PostgreSQL/a {median[names[4]] / a:.2f} (target <= 1.5)" if postgres else ""))
         verify = subprocess.run([str(BIN / "loyaltyctl"), "db", "verify"], env=environment(work / "a.db"), capture_output=True, text=True)
         print(f"  db verify after the last import: {verify.stdout.strip() or verify.stderr.strip()}")
+        if postgres:
+            print(f"  db verify after the last PostgreSQL import: {POSTGRES_VERIFIED[0]}"
+                  f" (server fsync {server_fsync(postgres)})")
     finally:
         if template_name:
             admin(postgres, f"DROP DATABASE {template_name} WITH (FORCE)")

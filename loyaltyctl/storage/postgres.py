@@ -27,6 +27,8 @@ MIGRATIONS_TABLE = "loyaltyctl_migrations"
 LOCK_TIMEOUT = "30s"  # as long as SQLite's busy timeout
 LARGEST_ID_BLOCK = 4096
 COPY_FROM_ROWS = 20  # from this many rows, COPY beats a pipelined executemany
+COPY_IN_WRITE_ROWS = 5000  # inside a write, smaller inserts go out with its other rows (`_queue`), pipelined
+QUEUED_ROWS = 5000  # at most this many rows wait in memory for one statement
 
 try:
     import psycopg
@@ -45,15 +47,24 @@ class _WholeNumber(Loader):  # type: ignore[misc, valid-type]
         return Decimal(text.decode()) if b"." in text or b"N" in text else int(text)
 
 
-_BYTES_COLUMNS = {"hash", "head_hash"}  # written as bytea's hex text, which json_populate_recordset reads
+# Every BYTEA column's name (tests/storage/test_postgres.py checks the schema against it): written as
+# bytea's hex text, which json_populate_recordset reads (a TEXT column of the same name passes as it is).
+_BYTES_COLUMNS = {"hash", "head_hash", "legacy_hash", "previous", "digest"}
 
 
 def _json_rows(columns: Sequence[str], rows: Sequence[Sequence]) -> list[dict]:
     """Rows as the objects json_populate_recordset reads into a table's columns."""
-    if _BYTES_COLUMNS.isdisjoint(columns):
+    marked = [(n, column) for n, column in enumerate(columns) if column in _BYTES_COLUMNS]
+    if not marked:
         return [dict(zip(columns, row)) for row in rows]
-    return [{column: "\\x" + value.hex() if column in _BYTES_COLUMNS and value is not None else value
-             for column, value in zip(columns, row)} for row in rows]
+    found = []
+    for row in rows:  # only the marked columns looked at: an import's entries go through here
+        obj = dict(zip(columns, row))
+        for n, column in marked:
+            if isinstance(value := row[n], (bytes, memoryview)):
+                obj[column] = "\\x" + value.hex()
+        found.append(obj)
+    return found
 
 
 _TOKENS = re.compile(r"('(?:[^']|'')*')|(\?)|(?<![:\w]):([A-Za-z_]\w*)|(%)")
@@ -85,6 +96,12 @@ def postgres_ddl(sql: str) -> str:
     return re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', sql)
 
 
+def _nextval(table: str) -> str:
+    """The next id of a table's identity column (named once: pg_get_serial_sequence for each row costs
+    several times the nextval)."""
+    return f"nextval('{table}_id_seq')"
+
+
 class SequenceIds:
     """Ids drawn from a sequence in blocks that double (1, 2, 4 … LARGEST_ID_BLOCK): a counter posting takes
     one, an import a few round trips. Sequences never hand an id out twice, so writers of other programs
@@ -96,8 +113,8 @@ class SequenceIds:
         self._block = max(len(self._ids), 1)
 
     def _fill(self) -> None:
-        rows = self._store.execute("SELECT nextval(pg_get_serial_sequence(?, 'id')) FROM generate_series(1, ?)",
-                                   [self._table, self._block]).fetchall()
+        rows = self._store.execute(f"SELECT {_nextval(self._table)} FROM generate_series(1, ?)",
+                                   [self._block]).fetchall()
         self._ids.extend(sorted(row[0] for row in rows))
         self._block = min(self._block * 2, LARGEST_ID_BLOCK)
 
@@ -163,6 +180,16 @@ def _flush_sql(writes: tuple[tuple, ...], guard: str | None) -> str:
     return _pyformat(f"WITH {', '.join(parts)} SELECT {'ok FROM ok' if guard else '1'}")
 
 
+# ANALYZE of the ledger's growing tables that this transaction added rows to, or that were never analyzed.
+_ANALYZE_GROWN = """DO $$DECLARE grown regclass; BEGIN
+    FOR grown IN SELECT oid FROM pg_class
+            WHERE oid = ANY (ARRAY['members', 'entries', 'lots', 'consumptions', 'transactions']::regclass[])
+            AND (pg_stat_get_xact_tuples_inserted(oid) > 0 OR reltuples < 0) ORDER BY relname LOOP
+        EXECUTE format('ANALYZE %s', grown);
+    END LOOP;
+END$$"""
+
+
 class PostgresStore(Store):
     dialect = "postgresql"
     migrations_table = MIGRATIONS_TABLE
@@ -172,7 +199,7 @@ class PostgresStore(Store):
     def __init__(self, conn: "psycopg.Connection", url: str):
         self.conn, self.location, self._url = conn, shown(url), url
         self._cursors = 0
-        self._pipeline: "psycopg.Pipeline | None" = None  # a shared write's statements, sent without waiting
+        self._pipeline = None  # pipeline mode (a context manager) of a write: statements sent without waiting
         self._writes: list[_Write] = []  # a posting's rows, sent as one statement (`_flush`)
         self._mode: str | None = None  # of the write under way
         self._guard: tuple[str, list] | None = None  # an optimistic write's condition
@@ -194,13 +221,16 @@ class PostgresStore(Store):
             self.conn.cursor().executemany(_pyformat(sql), rows)
 
     def _batching(self) -> bool:
-        return self._pipeline is not None or self._mode == OPTIMISTIC
+        """Inside a write, rows wait to go out as one statement with the others (`_flush`)."""
+        return self._mode is not None
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
-        if self._batching():
+        if self._mode in (SHARED, OPTIMISTIC) or (self._mode == EXCLUSIVE and len(rows) < COPY_IN_WRITE_ROWS):
             return self._queue(_Write("insert", table, tuple(columns), list(rows)))
         if len(rows) < COPY_FROM_ROWS:
             return super().insert(table, columns, rows)
+        self._flush()
+        self._end_pipeline(None)  # COPY cannot go through a pipeline: the rest of the write goes without
         with self.conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
@@ -221,6 +251,8 @@ class PostgresStore(Store):
         rows that change a row another part already inserts or updates go after those are sent."""
         if not write.rows:
             return
+        if self._mode == EXCLUSIVE and sum(len(pending.rows) for pending in self._writes) >= QUEUED_ROWS:
+            self._flush()  # memory stays flat however much a write writes
         for pending in self._writes:
             if pending.table != write.table:
                 continue
@@ -253,11 +285,15 @@ class PostgresStore(Store):
             raise Conflict
 
     def executescript(self, sql: str) -> None:
+        self._flush()
+        self._end_pipeline(None)  # several statements in one go cannot be pipelined: the rest of the write goes without
         self.conn.execute(sql)
 
     def stream(self, sql: str, size: int = 5000) -> Iterator[list[tuple]]:
         # A server-side cursor: rows arrive `size` at a time. Outside a transaction it must outlive the
         # statement's own (WITH HOLD); each scan gets its own name, as two may be open at once.
+        self._flush()
+        self._end_pipeline(None)  # nor can a server-side cursor
         outside = self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         self._cursors += 1
         with self.conn.cursor(name=f"loyaltyctl_stream_{self._cursors}", withhold=outside) as cursor:
@@ -267,20 +303,22 @@ class PostgresStore(Store):
                 yield rows
 
     def tables(self) -> set[str]:
+        self._flush()
         return {row[0] for row in self.conn.execute(  # the catalog: every table, whoever may read it
             "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema()")}
 
     def _begin(self, programs: Sequence[str], mode: str) -> None:
         """EXCLUSIVE: lock the programs' rows. SHARED: a transaction whose first
-        statement locks (`ledger.read_counter`), pipelined: statements go out as they are issued, answers
-        come back when one is read, and the rows go out as one statement before the COMMIT. OPTIMISTIC:
+        statement locks (`ledger.read_counter`). Both pipelined: statements go out as they are issued,
+        answers come back when one is read, so a write's rows (one statement, `_flush`) and the read
+        after them cost one round trip, and an import's statements whose answers it does not read
+        cost none (an error among them is raised at the next read, or at the COMMIT). OPTIMISTIC:
         no transaction at all: reads run as they come, rows wait for `commit` (one guarded statement)."""
         self._mode = mode
         if mode == OPTIMISTIC:
             return
-        if mode == SHARED:
-            self._pipeline = self.conn.pipeline()
-            self._pipeline.__enter__()
+        self._pipeline = self.conn.pipeline()
+        self._pipeline.__enter__()
         self.conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
         if mode == EXCLUSIVE:
             for code in sorted(set(programs)):  # one order everywhere: two writers never wait in a ring
@@ -337,7 +375,7 @@ class PostgresStore(Store):
     def next_ids(self, table: str, count: int) -> str:
         """Drawn when the statement runs: after the member locks a posting took before it, so a member's
         entries get increasing ids in the order they are posted."""
-        return f"array(SELECT nextval('{table}_id_seq') FROM generate_series(1, {int(count)}))"  # identity's own
+        return f"array(SELECT {_nextval(table)} FROM generate_series(1, {int(count)}))"
 
     def ids_from(self, table: str, value: list[int]) -> SequenceIds:
         return SequenceIds(self, table, value)
@@ -363,14 +401,18 @@ class PostgresStore(Store):
 
     def refresh_statistics(self) -> None:
         """ANALYZE counts the rows its own transaction wrote: without it, a first import plans every lookup
-        as if the tables it is filling were empty, and scans them whole, chunk after chunk. Its lock lasts
+        as if the tables it is filling were empty, and scans them whole, chunk after chunk. Only the tables
+        this transaction added rows to (or never analyzed): members, a third of the time, do not grow in
+        an import that adds none, and their counts stand (one statement either way). Its lock lasts
         until the import commits, so where another writer holds it (another program's import) this one
         goes without rather than wait."""
+        self._flush()
         self.conn.execute("SAVEPOINT statistics")
         try:
-            self.conn.execute("SET LOCAL lock_timeout = '50ms'")
-            self.conn.execute("ANALYZE members, entries, lots, consumptions, transactions")
-            self.conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+            with self.conn.pipeline():  # answered at its end (in a write's pipeline too): a refusal is raised here
+                self.conn.execute("SET LOCAL lock_timeout = '50ms'")
+                self.conn.execute(_ANALYZE_GROWN)
+                self.conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         except psycopg.errors.LockNotAvailable:
             self.conn.execute("ROLLBACK TO SAVEPOINT statistics")  # the lock timeout reverts with it
         self.conn.execute("RELEASE SAVEPOINT statistics")

@@ -168,3 +168,14 @@ def test_an_import_of_one_program_does_not_hold_up_another_programs_import(tmp_p
     assert long_one.wait(timeout=300) == 0, long_one.stderr.read()
     assert json.loads(run("balance", "-p", "shop", "S1", "--format", "json").stdout)["points"] == 30
     assert run("db", "verify").exit_code == 0
+
+
+def test_every_bytea_column_goes_through_a_write_as_hex(club):
+    """A write's rows go out as JSON (`PostgresStore._flush`): bytes reach a BYTEA column only as hex text."""
+    from loyaltyctl.storage.postgres import _BYTES_COLUMNS
+
+    with connect(club) as conn:
+        found = {row[0] for row in conn.execute(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND data_type = 'bytea'")}
+    assert found and found <= _BYTES_COLUMNS
