@@ -495,3 +495,14 @@ def m016_indexes_queries_use(db: Store) -> None:
     nothing `lots_held` does not (a member's lots holding points; no query asks for `expired > 0`), and
     every credit paid for it with one more index entry."""
     db.executescript(schema(db, "DROP INDEX lots_open;"))
+
+
+@migration
+def m017_members_updated_in_place(db: Store) -> None:
+    """PostgreSQL: room on each members page (fillfactor 70) for the new version of a row a posting
+    updates (its chain head and kept figures, none of them indexed), so the update stays on its page and
+    leaves the five indexes alone (a heap-only update). Pages filled from now on keep the room; a
+    database's existing pages get it when the table is rewritten (VACUUM FULL members). SQLite updates in
+    place already."""
+    if db.dialect == "postgresql":
+        db.executescript("ALTER TABLE members SET (fillfactor = 70)")
