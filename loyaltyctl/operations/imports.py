@@ -388,10 +388,9 @@ class _Importer:
         """Post the refund's clawback, if it takes anything back: (entry id, points)."""
         if original.entry is None:
             return None  # it earned nothing
-        reversed_at = ledger_store.fetch_reversed_at(self.db, original.entry)
+        reversed_at, clawed = ledger_store.fetch_refunds_standing(self.db, original.entry)
         if reversed_at is not None and reversed_at <= txn.occurred_at:
             return None  # its earn entry was reversed by then: nothing more to take back
-        clawed = ledger_store.fetch_clawed_back(self.db, original.entry)
         decided: list[NewEntry] = []
 
         def take_back(book: Book) -> list[NewEntry]:

@@ -292,12 +292,14 @@ def fetch_key_owners(db: Store, program_id: int, keys: list[str]) -> dict[str, i
     return owners
 
 
-def fetch_clawed_back(db: Store, entry_id: int) -> int:
-    """Points refunds took back from a credit entry (net of reversed clawbacks)."""
-    return db.execute(
-        """SELECT coalesce(sum(-c.points), 0) - coalesce(sum(r.points), 0) FROM entries c
-           LEFT JOIN entries r ON r.ref = c.id AND r.kind = 'reverse'
-           WHERE c.ref = ? AND c.kind = 'clawback'""", [entry_id]).fetchone()[0]
+def fetch_refunds_standing(db: Store, entry_id: int) -> tuple[int | None, int]:
+    """Of a purchase's credit entry, in one read: when it was reversed (None: it was not), and the points
+    refunds took back from it (net of reversed clawbacks)."""
+    return tuple(db.execute(
+        """SELECT (SELECT effective_at FROM entries WHERE ref = :e AND kind = 'reverse'),
+                  (SELECT coalesce(sum(-c.points), 0) - coalesce(sum(r.points), 0) FROM entries c
+                   LEFT JOIN entries r ON r.ref = c.id AND r.kind = 'reverse'
+                   WHERE c.ref = :e AND c.kind = 'clawback')""", {"e": entry_id}).fetchone())
 
 
 def fetch_earned(db: Store, member: int, start: int, end: int) -> list[tuple[int, int]]:
@@ -305,12 +307,6 @@ def fetch_earned(db: Store, member: int, start: int, end: int) -> list[tuple[int
     return [tuple(row) for row in db.execute(
         "SELECT effective_at, points FROM entries WHERE member = ? AND effective_at >= ? AND effective_at < ?"
         " AND kind = 'earn' AND points > 0", [member, start, end])]
-
-
-def fetch_reversed_at(db: Store, entry_id: int) -> int | None:
-    """When an entry was reversed (None: it was not)."""
-    row = db.execute("SELECT effective_at FROM entries WHERE ref = ? AND kind = 'reverse'", [entry_id]).fetchone()
-    return row[0] if row else None
 
 
 def points_at_sql(member: str, instant: str) -> str:
