@@ -355,10 +355,10 @@ class PostgresStore(Store):
             return
         if self._pipeline is not None:
             self.conn.execute("ROLLBACK")
-            try:
-                self._end_pipeline(RuntimeError("rolling back"))
+            try:  # ended as if all went well, so that psycopg raises what aborted it rather than log it
+                self._end_pipeline(None)
             except psycopg.Error:
-                pass  # an error of the statements rolled back
+                pass  # an error of the statements rolled back: the one being handled says what happened
         self._pipeline = None
         if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             self.conn.execute("ROLLBACK")

@@ -179,3 +179,26 @@ def test_every_bytea_column_goes_through_a_write_as_hex(club):
             "SELECT column_name FROM information_schema.columns"
             " WHERE table_schema = current_schema() AND data_type = 'bytea'")}
     assert found and found <= _BYTES_COLUMNS
+
+
+@pytest.mark.parametrize("command", [
+    ["txn", "import", "-p", "club", "{inbox}/sales.csv"],  # a program-wide write, pipelined
+    ["expire", "-p", "club"],
+    ["earn", "-p", "club", "M1", "5", "-r", "visit"],  # a posting
+])
+def test_a_read_only_database_refuses_a_write_in_one_line(club, tmp_path, command, caplog):
+    """A write the server refuses ends its pipeline quietly: the user reads one line (psycopg's own
+    'error ignored terminating <Pipeline>' warning came first), and nothing changes."""
+    write(tmp_path / "sales.csv", "txn_id,member_id,occurred_at,amount\nT1,M1,2026-06-05T10:00,5.00\n")
+    name = str(club).rsplit("/", 1)[1]
+    with connect(club) as conn:
+        conn.execute(f"ALTER DATABASE {name} SET default_transaction_read_only = on")
+    before = snapshot(club)
+    result = run(*(arg.format(inbox=tmp_path) for arg in command))
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: {club}: the database is read-only (cannot execute ")
+    assert line.endswith("in a read-only transaction); nothing was written (commands that only read it still work)")
+    # pytest takes log records before they reach stderr, where a user reads them: none from psycopg
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("psycopg")] == []
+    assert snapshot(club) == before
