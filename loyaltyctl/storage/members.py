@@ -118,22 +118,22 @@ def rewrite_member(db: Store, row_id: int, member: Member) -> None:
 
 
 def save_members(db: Store, program_id: int, added: tuple[Member, ...], updated: tuple[Member, ...]) -> None:
-    """Insert new members, then update changed ones. Call inside a write transaction.
+    """Insert new members and update changed ones. Call inside a write transaction.
 
-    Cards are cleared first for updated members so that two members can swap
-    cards in one import without tripping the unique index.
+    Updated members' cards are cleared first, so that a card an updated member gives up can go to another
+    member, new or not, in the same import without tripping the unique index.
     """
     now = int(time.time())
+    db.executemany(
+        "UPDATE members SET card = NULL WHERE program_id = ? AND member_id = ?",
+        [(program_id, m.member_id) for m in updated],
+    )
     db.executemany(
         """INSERT INTO members (program_id, member_id, name, email, email_key, birthday, card, joined, referral_code,
                                 accepts_marketing, created_at)
            VALUES (:program_id, :member_id, :name, :email, :email_key, :birthday, :card, :joined, :referral_code,
                    :accepts_marketing, :now)""",
         [_values(program_id, m) | {"now": now} for m in added],
-    )
-    db.executemany(
-        "UPDATE members SET card = NULL WHERE program_id = ? AND member_id = ?",
-        [(program_id, m.member_id) for m in updated],
     )
     db.executemany(
         """UPDATE members SET name = :name, email = :email, email_key = :email_key, birthday = :birthday, card = :card,

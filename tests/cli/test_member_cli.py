@@ -130,6 +130,17 @@ def test_import_adds_updates_and_is_idempotent(shop, tmp_path):
     ]
 
 
+def test_a_card_moves_from_a_member_to_a_new_one_in_one_import(shop, tmp_path):
+    # M1 had C1 and M2 C2; the next file gives M1 a new card, C5, and C1 to a new member, M9 (it was a
+    # crash on the unique index, exit 70).
+    run("member", "import", "--program", "shop", write(tmp_path / "a.csv", "member_id,name,card\nM1,One,C1\nM2,Two,C2\n"))
+    moved = run("member", "import", "--program", "shop", write(tmp_path / "b.csv", "member_id,name,card\nM1,One,C5\nM9,Nine,C1\n"),
+                "--format", "json")
+    assert moved.exit_code == 0, moved.stderr
+    assert (json.loads(moved.stdout)["added"], json.loads(moved.stdout)["updated"]) == (1, 1)
+    assert [(m["member_id"], m["card"]) for m in members_json()] == [("M1", "C5"), ("M2", "C2"), ("M9", "C1")]
+
+
 def test_import_headers_match_loosely_and_by_map(shop, tmp_path):
     path = write(tmp_path / "m.csv", " Member_ID ,Full Name,CARD\nM1,Ann,C1\n")
     result = run("member", "import", "--program", "shop", path, "--map", "Full Name=name")
