@@ -342,14 +342,16 @@ def post_reverse(db: Store, program: str, entry_id: int, reason: str, key: str |
         if voucher := counter.reads.vouchers.get(target.id):
             refuse_reversal(voucher, counter.at, counter.ref.timezone)
         taken_back = counter.reads.clawed_back
+        keyed_side = [target]
 
         def reversal(book: Book) -> list[NewEntry]:
             sides = [(side, points) for side in found
                      if (points := reversal_points(book, side.id, side.points, taken_back[side.id], counter.at))]
             if not sides:
                 raise Refused(f"nothing to reverse: entry {entry_id}'s points have expired or were taken back already")
-            keyed = next((side for side, _ in sides if side is target), sides[0][0])  # the key rides on an entry
-            # written: the target's reversal, or the other side's when the target's comes to nothing
+            # The key rides on an entry written: the target's reversal, or the other side's when the target's
+            # comes to nothing; the result is that member's, as a replay of the key finds it.
+            keyed_side[0] = keyed = next((side for side, _ in sides if side is target), sides[0][0])
             return [NewEntry(side.member, "reverse", points, counter.at, key=key if side is keyed else None,
                              reason=reason, reward=side.reward, charity=side.charity, ref=side.id,
                              money=-side.money if side.money is not None else None) for side, points in sides]
@@ -357,6 +359,8 @@ def post_reverse(db: Store, program: str, entry_id: int, reason: str, key: str |
         with counter.posting() as poster:
             entries = poster.post([side.member for side in found], counter.at, reversal,
                                   about=[side.id for side in found])
+        if keyed_side[0] is not target:
+            member_row, member = counter.member(keyed_side[0].member_id)
         return counter.posted(member_row, member, entries)
 
     return _counter(db, program, [side.member_id for side in found], key, at, reverse,

@@ -423,6 +423,8 @@ def test_a_transfer_reversed_by_its_expired_side_keeps_its_key(tmp_path):
                "--at", "2025-09-01T12:00")
     first = ok(*command)
     assert [(e["member"], e["points"], e["key"]) for e in first["entries"]] == [("A", 50, "undo-1")]
+    assert first["member"] == "A"  # the member whose entry it wrote, as a replay of the key says
     again = ok(*command)
     assert again["duplicate"] and [e["id"] for e in again["entries"]] == [e["id"] for e in first["entries"]]
+    assert again["member"] == "A"
     assert balance("A", "2025-09-01") == 110 and balance("B", "2025-09-01") == 0
