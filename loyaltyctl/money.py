@@ -30,6 +30,7 @@ MINOR_DIGITS: dict[str, int] = {
 
 # Bounds that keep every sum of a ledger inside SQLite's 64-bit integers.
 MAX_POINTS = 10**12  # points in one posting
+LARGEST_INTEGER = 2**63 - 1  # what a database's integer column holds (an id, a count)
 MAX_MINOR = 10**13  # minor units in one amount (100 billion dollars)
 
 # Digits are ASCII only everywhere here: `\d` would take `１０.00` (full-width) or `٣` (Arabic-Indic) as numbers.

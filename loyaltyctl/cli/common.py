@@ -16,7 +16,7 @@ from loyaltyctl import render
 from loyaltyctl.core.dates import parse_day
 from loyaltyctl.errors import (EXIT_INTERRUPTED, EXIT_REJECTED_ROWS, NOTHING_WRITTEN, BadInput, Interrupted, InvalidProgram,
                                LoyaltyError)
-from loyaltyctl.money import parse_whole
+from loyaltyctl.money import LARGEST_INTEGER, parse_whole
 from loyaltyctl.api import driver_refusal
 
 if TYPE_CHECKING:
@@ -169,9 +169,6 @@ ReportFormatOption = Annotated[render.ReportFormat, typer.Option("--format", "-f
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to this file instead of stdout.")]
 AsOfOption = Annotated[str | None, typer.Option("--as-of", metavar="DATE", help="End of this day, YYYY-MM-DD (default today).",
                                                  show_default=False)]
-
-
-LARGEST_INTEGER = 2**63 - 1  # what a database column holds
 
 
 def integer(text: str | int) -> int:

@@ -22,6 +22,7 @@ from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.formats.ledger import balance_result, posted_result
 from loyaltyctl.model import Entry, Member, Program, Reward
 from loyaltyctl.money import (
+    LARGEST_INTEGER,
     amount_option,
     format_money,
     order_share,
@@ -322,7 +323,7 @@ def post_reverse(db: Store, program: str, entry_id: int, reason: str, key: str |
     transfer reverses both.
     """
     state = program_state(db, program)
-    found = store.fetch_reversal_targets(db, state.ref.id, entry_id) if 0 < entry_id < 2**63 else None  # ids fit 64 bits
+    found = store.fetch_reversal_targets(db, state.ref.id, entry_id) if 0 < entry_id <= LARGEST_INTEGER else None
     if not found:
         raise Refused(f"unknown entry {entry_id} in {program!r}")
     target = found[0]
