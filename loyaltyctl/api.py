@@ -43,7 +43,13 @@ Moment = str | date | datetime | None  # an --at: ISO text (local to the program
 
 def connect(location: str | PathLike, *, create: bool = False) -> "Ledger":
     """A Ledger on a database file or a postgresql:// URL; `create` makes a missing one (as `init` does)."""
-    return Ledger(open_db(str(location), create=create))
+    return Ledger(open_db(str(location), create=create, after_migrating=_compile_programs))
+
+
+def _compile_programs(db: Store) -> None:
+    from loyaltyctl.operations.definitions import compile_stale_versions
+
+    compile_stale_versions(db)
 
 
 def _text(moment: Moment) -> str | None:

@@ -14,7 +14,6 @@ Ledgers written before per-member chains kept one chain per program; the
 first seal of such a program records where that chain ended.
 """
 
-import hashlib
 from collections.abc import Iterable
 
 GENESIS = b"\x00" * 32
@@ -26,6 +25,8 @@ def entry_digest(previous: bytes, fields: tuple) -> bytes:
     Fields are joined with a unit separator; None is written as an empty field
     marked apart from the empty string, so no two entries share a preimage.
     """
+    import hashlib  # here, not at the top: OpenSSL's start-up is a tenth of a `balance`, which hashes nothing
+
     canonical = "\x1f".join("\x00" if value is None else str(value) for value in fields)
     return hashlib.sha256(previous + canonical.encode()).digest()
 

@@ -3,8 +3,6 @@
 Pure functions over plain values; the storage layer writes what the plan says.
 """
 
-import base64
-import hashlib
 import re
 from collections.abc import Container, Iterable, Mapping
 from datetime import date
@@ -86,6 +84,9 @@ class MemberPlan(Struct, frozen=True):
 
 def referral_code(program: str, member_id: str, attempt: int = 0) -> str:
     """A short, stable code a member hands to friends (`R7K2QX4M`)."""
+    import base64
+    import hashlib  # here, not at the top: OpenSSL's start-up is a tenth of a `balance`
+
     digest = hashlib.sha256(f"{program}\x00{member_id}\x00{attempt}".encode()).digest()
     return base64.b32encode(digest).decode()[:8]
 

@@ -6,7 +6,6 @@ owner fixes a file in one pass. `dump_program` writes the canonical TOML that
 gives back an equal `Program`.
 """
 
-import hashlib
 import re
 from datetime import date
 from decimal import Decimal
@@ -14,7 +13,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from msgspec.structs import asdict, replace
-import tomli_w
 
 from loyaltyctl.core.dates import supported_day
 from loyaltyctl.core.members import is_email
@@ -566,6 +564,8 @@ def program_to_dict(program: Program) -> dict[str, Any]:
 
 def dump_program(program: Program) -> str:
     """Canonical TOML for a program (what `program export` writes)."""
+    import tomli_w  # writers only: a counter command reads programs, never writes one
+
     return tomli_w.dumps(program_to_dict(program))
 
 
@@ -575,4 +575,6 @@ def definition_digest(program: Program) -> str:
     Two applies of the same rules compare equal even when the file leaves
     `effective_from` to default to the (different) apply dates.
     """
+    import hashlib  # appliers only: OpenSSL's start-up is a tenth of a `balance`
+
     return hashlib.sha256(dump_program(replace(program, effective_from=None)).encode()).hexdigest()

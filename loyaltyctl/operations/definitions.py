@@ -11,7 +11,7 @@ from msgspec.structs import replace
 from loyaltyctl.core.periods import ClosedThrough
 from loyaltyctl.core.versions import VersionTable, in_force
 from loyaltyctl.errors import BadInput, Refused
-from loyaltyctl.formats.program_toml import definition_digest, dump_program, parse_program
+from loyaltyctl.formats.compiled_program import COMPILED_FORMAT, compile_definition, read_compiled
 from loyaltyctl.model import Program
 from loyaltyctl.storage import programs as store
 from loyaltyctl.storage.db import Store
@@ -36,12 +36,34 @@ class ApplyResult(Struct, frozen=True):
 
 @lru_cache(maxsize=256)
 def _parse_stored(definition: str) -> Program:
+    # The TOML parser only where a version has no compiled form of this format (see formats.compiled_program).
+    from loyaltyctl.formats.program_toml import parse_program
+
     return parse_program(definition, "<stored program>")
 
 
 def _version(row: store.VersionRow) -> ProgramVersion:
     return ProgramVersion(row.program_id, row.version, date.fromisoformat(row.effective_from), row.applied_at,
-                          _parse_stored(row.definition))
+                          read_compiled(row.compiled, row.compiled_by) or _parse_stored(row.definition))
+
+
+def compiled(row: store.VersionRow) -> store.VersionRow:
+    """The row with its definition compiled (see formats.compiled_program)."""
+    return replace(row, compiled=compile_definition(row.definition), compiled_by=COMPILED_FORMAT)
+
+
+def compile_stale_versions(db: Store) -> None:
+    """Compile each version that has no compiled form of this format (after migrating: a version stored by
+    an older release, or every version when `COMPILED_FORMAT` moved on). Call inside a write."""
+    store.update_compiled(db, [compiled(row) for row in store.fetch_all_version_rows(db)
+                               if row.compiled_by != COMPILED_FORMAT])
+
+
+def compiled_problems(db: Store) -> list[str]:
+    """Each version whose compiled form says other than its TOML (what `db verify` reports)."""
+    return [f"program {row.program_id} version {row.version}: its compiled form differs from its definition"
+            for row in store.fetch_all_version_rows(db) if row.compiled_by == COMPILED_FORMAT
+            and read_compiled(row.compiled, row.compiled_by) != _parse_stored(row.definition)]
 
 
 def fetch_versions(db: Store, code: str) -> list[ProgramVersion]:
@@ -77,6 +99,8 @@ def apply_program(db: Store, program: Program, today: date) -> ApplyResult:
     currency and time zone are fixed once set: stored money and dates depend
     on them; a version cannot take effect inside a closed period.
     """
+    from loyaltyctl.formats.program_toml import definition_digest, dump_program
+
     ref = store.find_program(db, program.code)
     now = int(time.time())
     effective_from = program.effective_from or today
@@ -98,8 +122,8 @@ def apply_program(db: Store, program: Program, today: date) -> ApplyResult:
             raise Refused(f"program {program.code!r}: effective_from {effective_from} falls in a closed period "
                           f"(closed through {closed.through}); a new version can take effect the day after")
         program_id, version, status = ref.id, latest.version + 1, "updated"
-    store.insert_version(db, store.VersionRow(program_id, version, effective_from.isoformat(), now,
-                                              definition_digest(program), definition))
+    store.insert_version(db, compiled(store.VersionRow(program_id, version, effective_from.isoformat(), now,
+                                                       definition_digest(program), definition)))
     return ApplyResult(program.code, version, status, effective_from)
 
 

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
+from loyaltyctl.operations.definitions import compile_stale_versions, compiled_problems
 from loyaltyctl.operations.seals import seal
 from loyaltyctl.results import Copied, Verification
 from loyaltyctl.storage import copy as copying
@@ -19,7 +20,7 @@ Progress = Callable[[int, str], AbstractContextManager[Callable[[int], object] |
 def verify(db: Store) -> Verification:
     """Inside a snapshot: the chains, seals and figures; writes nothing."""
     broken = integrity.first_broken_link(db)
-    problems = integrity.reconciliation_problems(db)
+    problems = integrity.reconciliation_problems(db) + compiled_problems(db)
     return Verification(broken is None and not problems, integrity.count_entries(db), broken[0] if broken else None,
                         tuple(([f"{'entry ' + str(broken[0]) + ': ' if broken[0] else ''}{broken[1]}"] if broken
                                else []) + problems), integrity.last_seals(db))
@@ -44,7 +45,7 @@ def backup(db: Store, target: Path, progress: Progress | None = None) -> None:
 
 def copy_database(source: str, target: str, progress: Progress | None = None) -> Copied:
     """A whole database into a new file or an empty PostgreSQL database, verified before it is kept."""
-    from_db = open_db(source)
+    from_db = open_db(source, after_migrating=compile_stale_versions)
     if is_postgres(target):
         to_db, created = open_db(target, create=True), None
     else:

@@ -1,6 +1,7 @@
 """Opening a loyaltyctl database: the backend a location names, migrated to this release's schema."""
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from loyaltyctl.errors import LoyaltyError
@@ -9,8 +10,10 @@ from loyaltyctl.storage.db import Store, is_postgres, write
 from loyaltyctl.storage.sqlite import SqliteStore, open_sqlite, refuse_as_new_file, sqlite_refusal
 
 
-def open_db(location: str | Path, *, create: bool = False) -> Store:
-    """Open a loyaltyctl database, migrating it when needed; `create` makes a missing one.
+def open_db(location: str | Path, *, create: bool = False,
+            after_migrating: Callable[[Store], None] | None = None) -> Store:
+    """Open a loyaltyctl database, migrating it when needed (and then calling `after_migrating` in the same
+    transaction); `create` makes a missing one.
 
     Only `init`, `demo` and `program apply` create: a mistyped location
     anywhere else is an error, not a new empty ledger (SPEC "Missing
@@ -27,7 +30,10 @@ def open_db(location: str | Path, *, create: bool = False) -> Store:
         store.check_writable_for_migration()
         try:
             with write(store):
-                migrations.apply(store)  # re-checked under the write lock: another process may have migrated
+                if migrations.pending(store):  # again under the write lock: another process may have migrated
+                    migrations.apply(store)
+                    if after_migrating:
+                        after_migrating(store)
         except LoyaltyError:
             if migrations.pending(store):  # not a race another process won: a real refusal
                 raise

@@ -29,8 +29,8 @@ class Table(Struct, frozen=True):
 # In the order their foreign keys need.
 TABLES = (
     Table("programs", ("id", "code", "currency", "timezone", "created_at", "epoch"), "id"),
-    Table("program_versions", ("id", "program_id", "version", "effective_from", "applied_at", "digest", "definition"),
-          "id"),
+    Table("program_versions", ("id", "program_id", "version", "effective_from", "applied_at", "digest", "definition",
+                                  "compiled", "compiled_by"), "id"),
     Table("members", ("id", "program_id", "member_id", "name", "email", "birthday", "card", "joined", "referred_by",
                       "referral_code", "created_at", "accepts_marketing", "head_seq", "head_hash", "latest_at", "owed",
                       "kept_at", "kept_points", "kept_pending", "kept_until", "revision", "email_key"), "id",

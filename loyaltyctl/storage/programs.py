@@ -15,9 +15,11 @@ class VersionRow(Struct, frozen=True):
     applied_at: int
     digest: str
     definition: str  # TOML
+    compiled: str | None = None  # the parsed definition (formats.compiled_program), or None
+    compiled_by: str | None = None  # its format (formats.compiled_program.COMPILED_FORMAT)
 
 
-_VERSION_COLUMNS = "program_id, version, effective_from, applied_at, digest, definition"
+_VERSION_COLUMNS = "program_id, version, effective_from, applied_at, digest, definition, compiled, compiled_by"
 
 
 def fetch_program_ref(db: Store, code: str) -> ProgramRef:
@@ -64,9 +66,9 @@ def fetch_program_state(db: Store, code: str) -> tuple[ProgramRef, list[VersionR
     if not rows:
         return None
     ref = ProgramRef(*rows[0][:4])
-    through, closed_before, epoch = rows[0][10:]
+    through, closed_before, epoch = rows[0][12:]
     latest_close = (ref.code, through, closed_before, ref.timezone) if through is not None else None
-    return ref, [VersionRow(*row[4:10]) for row in rows], latest_close, epoch
+    return ref, [VersionRow(*row[4:12]) for row in rows], latest_close, epoch
 
 
 def fetch_program_summaries(db: Store) -> list[tuple[str, str, str, int, str, int]]:
@@ -88,7 +90,20 @@ def insert_program(db: Store, code: str, currency: str, timezone: str, now: int)
 
 def insert_version(db: Store, row: VersionRow) -> None:
     """A new version, and the program's epoch moved on (postings that read the program before see it)."""
-    db.execute(f"INSERT INTO program_versions ({_VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-               [row.program_id, row.version, row.effective_from, row.applied_at, row.digest, row.definition])
+    db.execute(f"INSERT INTO program_versions ({_VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+               [row.program_id, row.version, row.effective_from, row.applied_at, row.digest, row.definition,
+                row.compiled, row.compiled_by])
     db.execute("UPDATE programs SET epoch = epoch + 1 WHERE id = ?", [row.program_id])
     db.forget()
+
+
+def fetch_all_version_rows(db: Store) -> list[VersionRow]:
+    """Every version of every program."""
+    return [VersionRow(*row) for row in db.execute(
+        f"SELECT {_VERSION_COLUMNS} FROM program_versions ORDER BY program_id, version")]
+
+
+def update_compiled(db: Store, rows: list[VersionRow]) -> None:
+    """Each row's compiled form, written again (its definition does not change)."""
+    db.executemany("UPDATE program_versions SET compiled = ?, compiled_by = ? WHERE program_id = ? AND version = ?",
+                   [(row.compiled, row.compiled_by, row.program_id, row.version) for row in rows])

@@ -196,3 +196,27 @@ def test_db_seal_seals_what_grew_since(ledger):
     sealed = json_of(run("db", "seal", "--format", "json"))["seals"]["club"]
     assert sealed != before and json_of(run("db", "verify", "--format", "json"))["seals"]["club"] == sealed
     assert run("db", "verify").exit_code == 0
+
+
+def _quoted_points(amount: str) -> int:
+    result = run("quote", "-p", "club", "M1", amount, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return json_of(result)["points"]
+
+
+def test_a_compiled_program_changed_behind_the_tools_back_is_found_and_one_of_another_format_is_not_read(ledger, db_path):
+    # the club earns 1 point a dollar; its version 1 compiled to say 5 is what commands read, and verify
+    # says it is not what the TOML says; tagged with another format, it is not read at all
+    assert _quoted_points("20.00") == 20
+    compiled = query("SELECT compiled FROM program_versions WHERE version = 1")[0][0]
+    assert '"points_per_unit":"1"' in compiled
+    tampered = compiled.replace('"points_per_unit":"1"', '"points_per_unit":"5"')
+    change(db_path, f"UPDATE program_versions SET compiled = '{tampered}' WHERE version = 1")
+    assert _quoted_points("20.00") == 100
+    result = run("db", "verify")
+    assert result.exit_code == 1
+    program = query("SELECT id FROM programs WHERE code = 'club'")[0][0]
+    assert f"error: program {program} version 1: its compiled form differs from its definition" in result.stderr
+    change(db_path, "UPDATE program_versions SET compiled_by = 'program/0' WHERE version = 1")
+    assert _quoted_points("20.00") == 20
+    assert run("db", "verify").exit_code == 0

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from loyaltyctl.formats.compiled_program import COMPILED_FORMAT
 from loyaltyctl.storage.connect import open_db
 from loyaltyctl.storage.migrations import applied, known_migrations
+from loyaltyctl.storage.programs import fetch_all_version_rows
 from tests.conftest import new_postgres_database, run
 
 PREVIOUS = Path(__file__).parent.parent / "data" / "previous-release"
@@ -62,6 +64,8 @@ def test_previous_release_database_migrates_in_place_and_keeps_its_figures(previ
     assert "hash chain intact" in ok("--db", previous_file, "db", "verify")
     store = open_db(str(previous_file))
     assert applied(store) == known_migrations()  # migrated in place by the first command that opened it
+    # and each program version it stored compiled, so no command parses a program's TOML again
+    assert {row.compiled_by for row in fetch_all_version_rows(store)} == {COMPILED_FORMAT}
     store.close()
     db, drop = str(previous_file), None
     if backend == "postgresql":
