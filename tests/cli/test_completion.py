@@ -59,7 +59,9 @@ def test_show_completion_prints_the_script_for_the_shell_named(shell, line):
 
 
 def test_install_completion_writes_the_script_the_shell_loads(tmp_path):
-    said = in_bash("loyaltyctl --install-completion", tmp_path)  # for the shell it runs in: bash
+    # for the shell it runs in: bash (not loyaltyctl's last word: `bash -c` runs a lone or last command in
+    # its own process, and loyaltyctl would find as its shell whatever ran the tests)
+    said = in_bash("loyaltyctl --install-completion; true", tmp_path)
     installed = tmp_path / ".bash_completions" / "loyaltyctl.sh"
     assert said[0] == f"bash completion installed in {installed}"
     assert f"source '{installed}'" in (tmp_path / ".bashrc").read_text()
