@@ -1,5 +1,6 @@
 import os
 import textwrap
+import traceback
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,13 @@ from loyaltyctl.cli import make_app
 # A PostgreSQL server tests may create databases on (`.ci/run` starts one and sets it): the URL of a
 # database to connect to for CREATE DATABASE, e.g. postgresql://postgres@127.0.0.1:5433/postgres.
 POSTGRES_SERVER = os.environ.get("LOYALTYCTL_TEST_POSTGRES")
+# The coordinator of a Citus cluster (`../shared/citus/with-citus` starts one): each test gets a schema of
+# its own in its database, the way a provider would give each shop one.
+CITUS_COORDINATOR = os.environ.get("LOYALTYCTL_TEST_CITUS")
+# The tests that also run on Citus: every kind of command (the whole suite on a third backend would take
+# CI past its time; README "Beyond one server" says which ones and why).
+ON_CITUS = ("tests/cli/test_ledger_cli.py",)
+SERVERS = ("postgresql", "citus")  # the backends on a server, whose database is a postgresql:// URL
 # Tests that work on a database run on both backends; these folders' tests work on plain data.
 DATA_ONLY = ("tests/core/", "tests/formats/", "tests/test_architecture.py", "tests/test_render.py",
              "tests/test_readme_tours.py")
@@ -33,6 +41,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: a test of the SQLite file itself (paths, pragmas, "
                                        "file permissions); PostgreSQL has its own in tests/storage/test_postgres.py")
     config.addinivalue_line("markers", "postgres_only: a test of what only the PostgreSQL backend has")
+    config.addinivalue_line("markers", "citus: a test that also runs on Citus (see ON_CITUS)")
 
 
 def pytest_generate_tests(metafunc):
@@ -45,6 +54,9 @@ def pytest_generate_tests(metafunc):
             backends = ["sqlite"]
         else:
             backends = ["sqlite", "postgresql"]
+        if "postgresql" in backends and (any(part in path for part in ON_CITUS)
+                                         or metafunc.definition.get_closest_marker("citus")):
+            backends.append("citus")
         metafunc.parametrize("backend", backends, indirect=True)
 
 
@@ -97,6 +109,41 @@ def new_postgres_database() -> tuple[str, Callable[[], None]]:
     return url, drop
 
 
+NO_CITUS = ("no Citus cluster for tests (set LOYALTYCTL_TEST_CITUS; "
+            "`../shared/citus/with-citus make test` starts one)")
+
+
+def new_citus_database() -> tuple[str, Callable[[], None]]:
+    """An empty schema on the Citus coordinator: a URL that works in it, and a function that drops it."""
+    import psycopg
+
+    if not CITUS_COORDINATOR:
+        if os.environ.get("CI"):
+            pytest.fail(NO_CITUS)
+        pytest.skip(NO_CITUS)
+    name = f"loyaltyctl_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(CITUS_COORDINATOR, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {name}")
+    separator = "&" if "?" in CITUS_COORDINATOR else "?"
+
+    def drop() -> None:
+        with psycopg.connect(CITUS_COORDINATOR, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+    # Four shards a table, two on each worker, rather than Citus's 32: a test's schema is made in a
+    # second, and its rows still spread over both workers.
+    return f"{CITUS_COORDINATOR}{separator}options=-csearch_path%3D{name}%20-ccitus.shard_count%3D4", drop
+
+
+def new_database(backend: str, folder: Path) -> tuple[Path | str, Callable[[], None] | None]:
+    """An empty database of the backend (a file in `folder` for SQLite) and what drops it."""
+    if backend == "postgresql":
+        return new_postgres_database()
+    if backend == "citus":
+        return new_citus_database()
+    return folder / "test.db", None
+
+
 def clone_database(source: Path | str, target: Path | str) -> None:
     """Make `target` (the test's database) a copy of `source`, on the same backend."""
     if str(source).startswith("postgresql://"):
@@ -121,12 +168,8 @@ def clone_database(source: Path | str, target: Path | str) -> None:
 @pytest.fixture(autouse=True)
 def isolated(backend, tmp_path, monkeypatch):
     """Every test gets its own database (a file, or a new PostgreSQL database) and a fixed clock."""
-    drop = None
-    if backend == "postgresql":
-        location, drop = new_postgres_database()
-    else:
-        location = str(tmp_path / "test.db")
-    monkeypatch.setenv("LOYALTYCTL_DB", location)
+    location, drop = new_database(backend, tmp_path)
+    monkeypatch.setenv("LOYALTYCTL_DB", str(location))
     monkeypatch.setenv("LOYALTYCTL_NOW", "2026-06-15T16:00:00+00:00")
     monkeypatch.delenv("LOYALTYCTL_DEBUG", raising=False)
     monkeypatch.chdir(tmp_path)
@@ -138,14 +181,17 @@ def isolated(backend, tmp_path, monkeypatch):
 @pytest.fixture
 def db_path(backend, tmp_path) -> Path | str:
     """The test's database: a file path, or a postgresql:// URL."""
-    return os.environ["LOYALTYCTL_DB"] if backend == "postgresql" else tmp_path / "test.db"
+    return os.environ["LOYALTYCTL_DB"] if backend in SERVERS else tmp_path / "test.db"
 
 
 def run(*args: str):
     """Invoke the CLI as a user would, with the app `loyaltyctl` builds for these arguments (only the
     command they name); stdout and stderr are kept apart."""
     argv = [str(a) for a in args]
-    return CliRunner().invoke(make_app(argv), argv, prog_name="loyaltyctl")
+    result = CliRunner().invoke(make_app(argv), argv, prog_name="loyaltyctl")
+    if result.exc_info and not isinstance(result.exception, SystemExit):  # escaped the command: shown on failure
+        traceback.print_exception(*result.exc_info)
+    return result
 
 
 def write(path: Path, text: str) -> Path:

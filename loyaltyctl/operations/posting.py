@@ -188,7 +188,7 @@ class Poster:
             ids = self._append(entries)
             for entry_id, entry in zip(ids, entries):
                 apply(book, _posting(entry_id, entry), self.rules)
-            store.write_book(self.db, book)
+            store.write_book(self.db, self.ref.id, book)
             self._keep(book, members)
             return ids
         if not self.may_replay:
@@ -242,7 +242,7 @@ class Poster:
                                   reason="expiry given back: activity or a posting dated before it changed what expired")
             posted.append(PostedExpiry(self._append([correction])[0], credit, expired_at, points))
         allocate_expiries(book, posted)
-        store.replace_books(self.db, group, book)
+        store.replace_books(self.db, self.ref.id, group, book)
         self._keep(book, group)
         for member in group:
             self.unsettled.discard(member)
@@ -271,7 +271,7 @@ class Poster:
             entry_id = self._append([NewEntry(lot.member, "expire", -lot.remaining, lot.expires_at,
                                               reason="points expired", ref=lot.entry)])[0]
             book.expire(lot.id, entry_id)
-        store.write_book(self.db, book)
+        store.write_book(self.db, self.ref.id, book)
         return expired
 
     def _append(self, entries: list[NewEntry]) -> list[int]:

@@ -81,7 +81,8 @@ class Store:
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
         """Append many rows to a table, the fastest way the backend has (PostgreSQL: COPY)."""
-        self.executemany(insert_sql(table, columns), rows)
+        if rows:  # (an empty statement is still prepared: a migration's may name columns a later one adds)
+            self.executemany(insert_sql(table, columns), rows)
 
     def executescript(self, sql: str) -> None:
         """Several statements without parameters (schema steps)."""
@@ -198,9 +199,13 @@ class Store:
 
     def upsert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence], key: str,
                update: Sequence[str]) -> None:
-        """Insert rows, or where `key` is taken set the `update` columns."""
-        self.executemany(f"{insert_sql(table, columns)} ON CONFLICT ({key}) DO UPDATE SET "
+        """Insert rows, or where `key` (the table's primary key) is taken set the `update` columns."""
+        self.executemany(f"{insert_sql(table, columns)} {self.conflict(table, key)} DO UPDATE SET "
                          + ", ".join(f"{c} = excluded.{c}" for c in update), rows)
+
+    def conflict(self, table: str, key: str) -> str:
+        """An upsert's ON CONFLICT for the table's primary key `key`."""
+        return f"ON CONFLICT ({key})"
 
     def ddl(self, sql: str) -> str:
         """SQLite DDL as this backend writes it."""
@@ -229,6 +234,9 @@ class Store:
 
     def mark_ours(self) -> None:
         """Label a database loyaltyctl's as its schema is created."""
+
+    def after_migrations(self) -> None:
+        """What the backend does with the tables migrations made (Citus distributes them)."""
 
     def after_copy(self, generated: Sequence[tuple[str, str]]) -> None:
         """Bring the generators of these (table, column) ids past the ids a copy wrote."""

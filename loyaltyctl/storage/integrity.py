@@ -106,7 +106,7 @@ def _broken_seal(db: Store, seals: list, heads: dict[int, tuple[str, int, bytes 
             return None, f"seal {seal.id} does not match what it records (seals changed or removed?)"
         previous[seal.program_id] = seal.digest
     gone = db.execute("""SELECT s.seal, s.member, s.seq FROM seal_heads s
-                         LEFT JOIN entries e ON e.member = s.member AND e.seq = s.seq
+                         LEFT JOIN entries e ON e.program_id = s.program_id AND e.member = s.member AND e.seq = s.seq
                          WHERE e.id IS NULL OR e.hash != s.hash ORDER BY s.seal, s.member LIMIT 1""").fetchone()
     if gone:
         seal, member, seq = gone
@@ -119,7 +119,9 @@ def last_seals(db: Store) -> dict[str, str]:
     """Each program's last seal digest (hex), by program code: what an owner keeps elsewhere."""
     return {code: bytes(digest).hex() for code, digest in db.execute(
         """SELECT p.code, s.digest FROM seals s JOIN programs p ON p.id = s.program_id
-           WHERE s.id = (SELECT max(id) FROM seals t WHERE t.program_id = s.program_id) ORDER BY p.code""")}
+           JOIN (SELECT program_id, max(id) AS id FROM seals GROUP BY program_id) AS last
+             ON last.program_id = s.program_id AND last.id = s.id
+           ORDER BY p.code""")}
 
 
 def reconciliation_problems(db: Store) -> list[str]:
@@ -140,34 +142,39 @@ def reconciliation_problems(db: Store) -> list[str]:
         """SELECT l.id, l.points, l.remaining, l.expired,
                   coalesce(sum(c.points), 0),
                   coalesce(sum(CASE WHEN e.kind = 'expire' THEN c.points END), 0)
-           FROM lots l LEFT JOIN consumptions c ON c.lot = l.id LEFT JOIN entries e ON e.id = c.debit
-           GROUP BY l.id"""
+           FROM lots l LEFT JOIN consumptions c ON c.program_id = l.program_id AND c.lot = l.id
+           LEFT JOIN entries e ON e.program_id = c.program_id AND e.id = c.debit
+           GROUP BY l.program_id, l.id"""
     ):
         if remaining != points - taken or remaining < 0 or expired != by_expiry:
             problems.append(f"lot {lot}: {remaining} left and {expired} expired, but its takes leave {points - taken}")
     for entry, points, lots, takes, owed in _rows(db,
         """SELECT e.id, e.points,
-                  (SELECT coalesce(sum(points), 0) FROM lots WHERE entry = e.id),
-                  (SELECT coalesce(sum(points), 0) FROM consumptions WHERE debit = e.id),
-                  (SELECT coalesce(sum(remaining), 0) FROM debts WHERE debit = e.id)
+                  (SELECT coalesce(sum(points), 0) FROM lots WHERE program_id = e.program_id AND entry = e.id),
+                  (SELECT coalesce(sum(points), 0) FROM consumptions WHERE program_id = e.program_id AND debit = e.id),
+                  (SELECT coalesce(sum(remaining), 0) FROM debts WHERE program_id = e.program_id AND debit = e.id)
            FROM entries e"""
     ):
         if points != lots - takes - owed:
             problems.append(f"entry {entry}: {points} points, but its lots, takes and debt make {lots - takes - owed}")
     for debit, lot in _rows(db,
-        f"""SELECT c.debit, c.lot FROM consumptions c JOIN lots l ON l.id = c.lot JOIN entries e ON e.id = c.debit
+        f"""SELECT c.debit, c.lot FROM consumptions c JOIN lots l ON l.program_id = c.program_id AND l.id = c.lot
+           JOIN entries e ON e.program_id = c.program_id AND e.id = c.debit
            WHERE e.kind != 'expire' AND c.points > 0 AND NOT ({alive_before('l', 'c.at + 1')})"""
     ):
         problems.append(f"entry {debit}: took points from lot {lot} outside its life")
     for member, total, held, owed, kept_owed, latest, kept_latest in _rows(db,
         """SELECT m.member_id,
-                  (SELECT coalesce(sum(points), 0) FROM entries WHERE member = m.id),
-                  (SELECT coalesce(sum(remaining), 0) FROM lots WHERE member = m.id),
-                  (SELECT coalesce(sum(remaining), 0) FROM debts WHERE member = m.id), m.owed,
-                  (SELECT max(at) FROM (SELECT max(effective_at) AS at FROM entries WHERE member = m.id
+                  (SELECT coalesce(sum(points), 0) FROM entries WHERE program_id = m.program_id AND member = m.id),
+                  (SELECT coalesce(sum(remaining), 0) FROM lots WHERE program_id = m.program_id AND member = m.id),
+                  (SELECT coalesce(sum(remaining), 0) FROM debts WHERE program_id = m.program_id AND member = m.id),
+                  m.owed,
+                  (SELECT max(at) FROM (SELECT max(effective_at) AS at FROM entries
+                                        WHERE program_id = m.program_id AND member = m.id
                                         UNION ALL
                                         SELECT max(occurred_at) FROM transactions
-                                        WHERE member = m.id AND refund_of IS NOT NULL) AS latest), m.latest_at
+                                        WHERE program_id = m.program_id AND member = m.id AND refund_of IS NOT NULL)
+                                  AS latest), m.latest_at
            FROM members m"""
     ):
         if total != held - owed:
@@ -177,7 +184,7 @@ def reconciliation_problems(db: Store) -> list[str]:
                             f"the ledger says {owed} and {latest}")
     problems += _kept_problems(db)
     for code, entry in _rows(db,
-        """SELECT v.code, v.entry FROM vouchers v LEFT JOIN entries e ON e.id = v.entry
+        """SELECT v.code, v.entry FROM vouchers v LEFT JOIN entries e ON e.program_id = v.program_id AND e.id = v.entry
            WHERE e.id IS NULL OR e.kind != 'redeem' OR e.member != v.member OR e.program_id != v.program_id
               OR e.points != -v.points OR e.effective_at != v.issued_at"""
     ):
@@ -199,8 +206,9 @@ def _kept_problems(db: Store) -> list[str]:
     problems, last = [], "coalesce(m.kept_until, m.kept_at)"
     for member, at, points, pending, until, *figures in _rows(db,
         f"""SELECT m.member_id, m.kept_at, m.kept_points, m.kept_pending, m.kept_until,
-                   {points_at_sql("m.id", "m.kept_at")}, {pending_at_sql("m.id", "m.kept_at")},
-                   {points_at_sql("m.id", last)}, {pending_at_sql("m.id", last)}
+                   {points_at_sql("m.id", "m.kept_at", "m.program_id")},
+                   {pending_at_sql("m.id", "m.kept_at", "m.program_id")},
+                   {points_at_sql("m.id", last, "m.program_id")}, {pending_at_sql("m.id", last, "m.program_id")}
             FROM members m WHERE m.kept_at IS NOT NULL"""
     ):
         for instant, ledger in ((at, figures[:2]), (until, figures[2:])):

@@ -13,7 +13,7 @@ from msgspec import Struct
 from loyaltyctl.core.balances import UNKNOWN, Kept, MemberLedger
 from loyaltyctl.core.chain import GENESIS, entry_digest
 from loyaltyctl.core.members import MemberIndex
-from loyaltyctl.core.posting import Book, Debt, Lot, PostedExpiry, Posting, Refund
+from loyaltyctl.core.posting import Book, Debt, Lot, PostedExpiry, Posting, Refund, Take
 from loyaltyctl.core.vouchers import Voucher
 from loyaltyctl.model import Entry, Member
 from loyaltyctl.storage.db import Ids, Store, in_chunks
@@ -56,6 +56,9 @@ _LOT_FIELDS = ("id", "entry", "member", "points", "earned_at", "expires_at", "av
                "issued_at")
 _TAKE_FIELDS = ("debit", "lot", "points", "at")
 _DEBT_FIELDS = ("debit", "member", "points", "remaining", "at")
+# Written with each row of lots, takes and debts: its program, the column a distributed database (Citus)
+# places every ledger row by (README "Beyond one server").
+_LOT_ROW, _TAKE_ROW, _DEBT_ROW = ((*fields, "program_id") for fields in (_LOT_FIELDS, _TAKE_FIELDS, _DEBT_FIELDS))
 
 
 def hashed_fields(program_id: int, entry_id: int, entry: NewEntry, seq: int, recorded_at: int) -> tuple:
@@ -108,14 +111,14 @@ class ChainWriter:
     def queue(self, entry: NewEntry, lots: Callable[[int], Iterable[Lot]]) -> int:
         """Buffer an entry and the lots `lots(entry_id)` gives it; written at the next `flush`."""
         self._entry_rows.append(self._entry_row(entry))
-        self._lot_rows.extend(_lot_row(lot) for lot in lots(self.last_id))
+        self._lot_rows.extend(_lot_row(self.program_id, lot) for lot in lots(self.last_id))
         return self.last_id
 
     def flush(self) -> None:
         """Write buffered entries before the lots that reference them."""
         if self._entry_rows:
             self.db.insert("entries", _ENTRY_FIELDS, self._entry_rows)
-            self.db.insert("lots", _LOT_FIELDS, self._lot_rows)
+            self.db.insert("lots", _LOT_ROW, self._lot_rows)
             self._entry_rows.clear()
             self._lot_rows.clear()
             self._add_totals()
@@ -136,9 +139,17 @@ def compact_totals(db: Store, program_id: int) -> None:
     db.insert("entry_totals", _TOTALS_FIELDS, [(program_id, week, points, entries) for week, points, entries in split])
 
 
-def _lot_row(lot: Lot) -> tuple:
+def _lot_row(program_id: int, lot: Lot) -> tuple:
     return (lot.id, lot.entry, lot.member, lot.points, lot.earned_at, lot.expires_at, lot.available_at,
-            lot.remaining, lot.expired, lot.issued_at)
+            lot.remaining, lot.expired, lot.issued_at, program_id)
+
+
+def _take_row(program_id: int, take: Take) -> tuple:
+    return take.debit, take.lot, take.points, take.at, program_id
+
+
+def _debt_row(program_id: int, debt: Debt) -> tuple:
+    return debt.debit, debt.member, debt.points, debt.remaining, debt.at, program_id
 
 
 MEMBER_LEDGER_COLUMNS = ("id, head_seq, head_hash, latest_at, owed, kept_at, kept_points, kept_pending, "
@@ -188,16 +199,17 @@ def fetch_book(db: Store, members: Sequence[int], about: Sequence[int], lot_ids:
     return book
 
 
-def write_book(db: Store, book: Book) -> None:
-    """Write what a book changed: new lots, lots' remaining points and expiry, takes, debts."""
+def write_book(db: Store, program_id: int, book: Book) -> None:
+    """Write what a book of a program's members changed: new lots, lots' remaining points and expiry, takes,
+    debts."""
     new = {lot.id for lot in book.new_lots}
-    db.insert("lots", _LOT_FIELDS, [_lot_row(lot) for lot in book.new_lots])
+    db.insert("lots", _LOT_ROW, [_lot_row(program_id, lot) for lot in book.new_lots])
     db.update_rows("lots", "id", ("remaining", "expired", "expires_at"),
                    [(lot.remaining, lot.expired, lot.expires_at, lot.id)
                     for lot_id in sorted(book.changed_lots - new) if (lot := book.lots[lot_id])])
-    db.insert("consumptions", _TAKE_FIELDS, [(t.debit, t.lot, t.points, t.at) for t in book.takes])
-    db.upsert("debts", _DEBT_FIELDS, [(d.debit, d.member, d.points, d.remaining, d.at)
-                                      for debit in sorted(book.changed_debts) if (d := book.debts[debit])],
+    db.insert("consumptions", _TAKE_ROW, [_take_row(program_id, take) for take in book.takes])
+    db.upsert("debts", _DEBT_ROW, [_debt_row(program_id, debt)
+                                   for debit in sorted(book.changed_debts) if (debt := book.debts[debit])],
               "debit", ("remaining",))
 
 
@@ -216,10 +228,11 @@ def linked_members(db: Store, members: Iterable[int]) -> list[int]:
     while todo:
         member = todo.pop()
         for (other,) in db.execute(
-            """SELECT o.member FROM entries e JOIN entries o ON o.id = e.ref
+            """SELECT o.member FROM entries e JOIN entries o ON o.program_id = e.program_id AND o.id = e.ref
                WHERE e.member = :m AND e.kind = 'transfer_in'
                UNION
-               SELECT o.member FROM entries e JOIN entries o ON o.ref = e.id AND o.kind = 'transfer_in'
+               SELECT o.member FROM entries e
+                    JOIN entries o ON o.program_id = e.program_id AND o.ref = e.id AND o.kind = 'transfer_in'
                WHERE e.member = :m AND e.kind = 'transfer_out'""", {"m": member}):
             if other not in found:
                 found.add(other)
@@ -231,11 +244,11 @@ def fetch_history(db: Store, members: Sequence[int]) -> History:
     marks = ",".join("?" * len(members))
     postings = [Posting(*row) for row in db.execute(
         f"""SELECT e.id, e.member, e.kind, e.points, e.effective_at, e.ref,
-                   (SELECT min(l.available_at) FROM lots l WHERE l.entry = e.id)
+                   (SELECT min(l.available_at) FROM lots l WHERE l.program_id = e.program_id AND l.entry = e.id)
             FROM entries e WHERE e.member IN ({marks}) AND e.kind != 'expire'""", list(members))]
     expiries = [PostedExpiry(*row) for row in db.execute(
-        f"""SELECT e.id, (SELECT l.entry FROM consumptions c JOIN lots l ON l.id = c.lot
-                          WHERE c.debit = e.id LIMIT 1), e.effective_at, e.points
+        f"""SELECT e.id, (SELECT l.entry FROM consumptions c JOIN lots l ON l.program_id = c.program_id AND l.id = c.lot
+                          WHERE c.program_id = e.program_id AND c.debit = e.id LIMIT 1), e.effective_at, e.points
             FROM entries e WHERE e.member IN ({marks}) AND e.kind = 'expire'""", list(members))]
     return History(postings, expiries, _fetch_refunds(db, members))
 
@@ -248,34 +261,38 @@ def _fetch_refunds(db: Store, members: Sequence[int]) -> list[Refund]:
     # The members' refunds first (MATERIALIZED): a planner that thinks the table empty (PostgreSQL inside a
     # first import) would otherwise walk every purchase and look for its refunds.
     return [Refund(*row) for row in db.execute(
-        f"""WITH r AS MATERIALIZED (SELECT id, member, occurred_at, amount, refund_of FROM transactions
+        f"""WITH r AS MATERIALIZED (SELECT program_id, id, member, occurred_at, amount, refund_of FROM transactions
                                     WHERE member IN ({marks}) AND refund_of IS NOT NULL)
             SELECT r.id, o.entry, r.member, r.occurred_at, -r.amount, o.amount, o.points
-            FROM r JOIN transactions o ON o.id = r.refund_of
+            FROM r JOIN transactions o ON o.program_id = r.program_id AND o.id = r.refund_of
             WHERE o.entry IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM entries v WHERE v.kind = 'reverse' AND v.ref = o.entry
+              AND NOT EXISTS (SELECT 1 FROM entries v WHERE v.program_id = o.program_id AND v.kind = 'reverse'
+                                                                AND v.ref = o.entry
                                                                 AND v.effective_at <= r.occurred_at)
-              AND NOT EXISTS (SELECT 1 FROM entries c JOIN entries v ON v.ref = c.id AND v.kind = 'reverse'
-                              WHERE c.ref = o.entry AND c.kind = 'clawback')""", list(members))]
+              AND NOT EXISTS (SELECT 1 FROM entries c
+                              JOIN entries v ON v.program_id = c.program_id AND v.ref = c.id AND v.kind = 'reverse'
+                              WHERE c.program_id = o.program_id AND c.ref = o.entry AND c.kind = 'clawback')""", list(members))]
 
 
-def replace_books(db: Store, members: Sequence[int], book: Book) -> None:
-    """Replace the members' lots, takes and debts with a replayed book's (entries are untouched)."""
+def replace_books(db: Store, program_id: int, members: Sequence[int], book: Book) -> None:
+    """Replace the lots, takes and debts of these members of a program with a replayed book's (entries are
+    untouched)."""
     marks = ",".join("?" * len(members))
     db.execute(f"DELETE FROM consumptions WHERE lot IN (SELECT id FROM lots WHERE member IN ({marks}))",
                list(members))
     db.execute(f"DELETE FROM debts WHERE member IN ({marks})", list(members))
     db.execute(f"DELETE FROM lots WHERE member IN ({marks})", list(members))
-    db.insert("lots", _LOT_FIELDS, [_lot_row(lot) for lot in book.lots.values()])
-    db.insert("consumptions", _TAKE_FIELDS, [(t.debit, t.lot, t.points, t.at) for t in book.takes])
-    db.insert("debts", _DEBT_FIELDS, [(d.debit, d.member, d.points, d.remaining, d.at) for d in book.debts.values()])
+    db.insert("lots", _LOT_ROW, [_lot_row(program_id, lot) for lot in book.lots.values()])
+    db.insert("consumptions", _TAKE_ROW, [_take_row(program_id, take) for take in book.takes])
+    db.insert("debts", _DEBT_ROW, [_debt_row(program_id, debt) for debt in book.debts.values()])
 
 
 _LOT_COLUMNS = ", ".join(_LOT_FIELDS)
 
 
 def _fetch_entries(db: Store, where: str, params: list | dict) -> list[Entry]:
-    rows = db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries e JOIN members m ON m.id = e.member WHERE {where}", params)
+    rows = db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries e JOIN members m ON m.program_id = e.program_id AND m.id = e.member"
+                      f" WHERE {where}", params)
     return [Entry(*row) for row in rows]
 
 
@@ -298,7 +315,7 @@ def fetch_refunds_standing(db: Store, entry_id: int) -> tuple[int | None, int]:
     return tuple(db.execute(
         """SELECT (SELECT effective_at FROM entries WHERE ref = :e AND kind = 'reverse'),
                   (SELECT coalesce(sum(-c.points), 0) - coalesce(sum(r.points), 0) FROM entries c
-                   LEFT JOIN entries r ON r.ref = c.id AND r.kind = 'reverse'
+                   LEFT JOIN entries r ON r.program_id = c.program_id AND r.ref = c.id AND r.kind = 'reverse'
                    WHERE c.ref = :e AND c.kind = 'clawback')""", {"e": entry_id}).fetchone())
 
 
@@ -309,28 +326,38 @@ def fetch_earned(db: Store, member: int, start: int, end: int) -> list[tuple[int
         " AND kind = 'earn' AND points > 0", [member, start, end])]
 
 
-def points_at_sql(member: str, instant: str) -> str:
+def _of_member(member: str, program: str | None, table: str = "") -> str:
+    """The condition for a member's rows of a table (`program`, the member's program where a query names it,
+    lets Citus find them on one shard)."""
+    column = f"{table}." if table else ""
+    return f"{column}program_id = {program} AND {column}member = {member}" if program else f"{column}member = {member}"
+
+
+def points_at_sql(member: str, instant: str, program: str | None = None) -> str:
     """SQL for a member's points at an instant: entries effective before it, less lots expired by then but
     not yet posted. Every take from an expired lot happened before its expiry, so a lot's current
-    `remaining` is exactly what its unposted expiry would remove. (`member`, `instant`: SQL expressions.)"""
-    return f"""((SELECT coalesce(sum(points), 0) FROM entries WHERE member = {member} AND effective_at < {instant})
+    `remaining` is exactly what its unposted expiry would remove. (`member`, `instant`, `program`: SQL
+    expressions.)"""
+    return f"""((SELECT coalesce(sum(points), 0) FROM entries
+                 WHERE {_of_member(member, program)} AND effective_at < {instant})
                 - (SELECT coalesce(sum(remaining), 0) FROM lots
-                   WHERE member = {member} AND remaining > 0 AND {expired_before('lots', instant)}))"""
+                   WHERE {_of_member(member, program)} AND remaining > 0 AND {expired_before('lots', instant)}))"""
 
 
-def _lots_as_of(where: str, member: str = ":m", instant: str = ":t") -> str:
+def _lots_as_of(where: str, member: str = ":m", instant: str = ":t", program: str | None = None) -> str:
     """Lots alive at an instant with the points they held then (takes dated before it deducted)."""
     return f"""SELECT l.id, l.expires_at, l.available_at,
                       l.points - coalesce((SELECT sum(c.points) FROM consumptions c
-                                           WHERE c.lot = l.id AND c.at < {instant}), 0) AS held
+                                           WHERE c.program_id = l.program_id AND c.lot = l.id
+                                             AND c.at < {instant}), 0) AS held
                FROM lots l
-               WHERE l.member = {member} AND {alive_before('l', instant)} AND {where}"""
+               WHERE {_of_member(member, program, 'l')} AND {alive_before('l', instant)} AND {where}"""
 
 
-def pending_at_sql(member: str, instant: str) -> str:
+def pending_at_sql(member: str, instant: str, program: str | None = None) -> str:
     """SQL for a member's points issued but not yet spendable (inside the pending window) at an instant."""
-    return (f"(SELECT coalesce(sum(held), 0) FROM ({_lots_as_of(f'l.available_at >= {instant}', member, instant)})"
-            " AS alive)")
+    pending = _lots_as_of(f"l.available_at >= {instant}", member, instant, program)
+    return f"(SELECT coalesce(sum(held), 0) FROM ({pending}) AS alive)"
 
 
 def balance_as_of(db: Store, member: int, before: int) -> int:
@@ -353,7 +380,7 @@ def expiring_as_of(db: Store, member: int, before: int, until: int) -> list[tupl
 def fetch_due_expiries(db: Store, program_id: int, before: int) -> list[Lot]:
     """Lots of a program expired before an instant with points left, by expiry."""
     return [Lot(*row) for row in db.execute(
-        f"""SELECT {', '.join('l.' + c for c in _LOT_COLUMNS.split(', '))} FROM lots l JOIN members m ON m.id = l.member
+        f"""SELECT {', '.join('l.' + c for c in _LOT_COLUMNS.split(', '))} FROM lots l JOIN members m ON m.program_id = l.program_id AND m.id = l.member
             WHERE m.program_id = ? AND l.remaining > 0 AND {expired_before('l', '?')} ORDER BY l.expires_at, l.entry, l.id""",
         [program_id, before])]
 
@@ -404,8 +431,9 @@ def expiring_by_member(db: Store, program_id: int, before: int, until: int,
         f"""SELECT member, sum(held), min(expires_at) FROM (
                SELECT l.member, l.expires_at,
                       l.points - coalesce((SELECT sum(c.points) FROM consumptions c
-                                           WHERE c.lot = l.id AND c.at < :t), 0) AS held
-               FROM lots l JOIN members m ON m.id = l.member
+                                           WHERE c.program_id = l.program_id AND c.lot = l.id
+                                             AND c.at < :t), 0) AS held
+               FROM lots l JOIN members m ON m.program_id = l.program_id AND m.id = l.member
                WHERE m.program_id = :p AND l.earned_at < :t AND {expiring_between('l', ':t', ':u')}
                  AND {db.not_in("l.member", "skip")}) AS alive
            WHERE held > 0 GROUP BY member ORDER BY min(expires_at), member""",
@@ -441,7 +469,7 @@ def _counter_sql(db: Store, idents: int, about: int, keyed: bool, entry_ids: int
     found = "SELECT id FROM found"
     about_marks = ",".join(f":a{n}" for n in range(about))
     locking = f"""SELECT m.id FROM members m
-                  WHERE m.id IN ({each}) AND EXISTS (SELECT 1 FROM programs WHERE id = :p {db.share_lock})
+                  WHERE m.program_id = :p AND m.id IN ({each}) AND EXISTS (SELECT 1 FROM programs WHERE id = :p {db.share_lock})
                   ORDER BY m.id {db.row_lock}"""
     ledger_columns = [f"m.{c}" for c in MEMBER_LEDGER_COLUMNS.split(", ")[1:]]
     ledger_columns[1] = db.hex("m.head_hash")
@@ -455,9 +483,10 @@ def _counter_sql(db: Store, idents: int, about: int, keyed: bool, entry_ids: int
         lots += f""" UNION SELECT {_LOT_COLUMNS} FROM lots WHERE entry IN ({about_marks})
                     UNION SELECT {_LOT_COLUMNS} FROM lots
                           WHERE id IN (SELECT lot FROM consumptions WHERE debit IN ({about_marks}))"""
-    clawbacks = f"""FROM entries c LEFT JOIN entries r ON r.ref = c.id AND r.kind = 'reverse'
+    clawbacks = f"""FROM entries c
+                    LEFT JOIN entries r ON r.program_id = c.program_id AND r.ref = c.id AND r.kind = 'reverse'
                     WHERE c.ref IN ({about_marks}) AND c.kind = 'clawback'"""
-    key_entry = db.json_rows(_ENTRY_COLUMNS, "FROM entries e JOIN members m ON m.id = e.member"
+    key_entry = db.json_rows(_ENTRY_COLUMNS, "FROM entries e JOIN members m ON m.program_id = e.program_id AND m.id = e.member"
                                              " WHERE e.program_id = :p AND e.key = :key") if keyed else none
     reading = f"""WITH found AS MATERIALIZED ({each})
                   SELECT (SELECT epoch FROM programs WHERE id = :p),
@@ -529,9 +558,9 @@ def _guard_counter(db: Store, program_id: int, epoch: int, revisions: Sequence[t
     members = " OR ".join("(id = ? AND revision = ?)" for _ in revisions) or "false"
     db.guard(f"""SELECT (SELECT count(*) FROM (SELECT 1 FROM programs WHERE id = ? AND epoch = ? {db.share_lock})
                          AS program) = 1
-                    AND (SELECT count(*) FROM (SELECT 1 FROM members WHERE {members} ORDER BY id {db.row_lock})
-                         AS member) = ? AS ok""",
-             [program_id, epoch, *(value for pair in revisions for value in pair), len(revisions)])
+                    AND (SELECT count(*) FROM (SELECT 1 FROM members WHERE program_id = ? AND ({members})
+                                               ORDER BY id {db.row_lock}) AS member) = ? AS ok""",
+             [program_id, epoch, program_id, *(value for pair in revisions for value in pair), len(revisions)])
 
 
 def fetch_reversal_targets(db: Store, program_id: int, entry_id: int) -> list[Entry]:

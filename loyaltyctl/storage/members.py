@@ -11,7 +11,7 @@ from loyaltyctl.errors import Refused
 from loyaltyctl.model import Member
 
 MEMBER_COLUMNS = """m.member_id, m.name, m.email, m.birthday, m.card, m.joined,
-              (SELECT r.member_id FROM members r WHERE r.id = m.referred_by), m.referral_code, m.accepts_marketing"""
+              (SELECT r.member_id FROM members r WHERE r.program_id = m.program_id AND r.id = m.referred_by), m.referral_code, m.accepts_marketing"""
 MEMBER_FIELDS = 9  # columns in MEMBER_COLUMNS
 
 
@@ -183,7 +183,7 @@ def fetch_members_by_day(db: Store, program_id: int, column: str, month_days: tu
 def fetch_referred_members(db: Store, program_id: int) -> list[tuple[int, int, str, str]]:
     """(row id, referrer's row id, member id, referrer's member id) of every referred member."""
     return db.execute(
-        """SELECT m.id, m.referred_by, m.member_id, r.member_id FROM members m JOIN members r ON r.id = m.referred_by
+        """SELECT m.id, m.referred_by, m.member_id, r.member_id FROM members m JOIN members r ON r.program_id = m.program_id AND r.id = m.referred_by
            WHERE m.program_id = ?""",
         [program_id],
     ).fetchall()

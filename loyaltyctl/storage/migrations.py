@@ -8,7 +8,8 @@ after the backend.
 """
 
 import datetime
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 from loyaltyctl.errors import BadInput
 from loyaltyctl.storage.db import Store
@@ -64,6 +65,7 @@ def apply(db: Store) -> None:
             db.execute(f"INSERT INTO {db.migrations_table} (migration_set, name, applied_at) VALUES (?, ?, ?)",
                        [MIGRATION_SET, name, str(datetime.datetime.now(datetime.timezone.utc))])
             step(db)
+    db.after_migrations()
 
 
 def schema(db: Store, sql: str) -> str:
@@ -516,3 +518,42 @@ def m018_compiled_programs(db: Store) -> None:
     db.executescript(schema(db, """
         ALTER TABLE program_versions ADD COLUMN compiled TEXT;
         ALTER TABLE program_versions ADD COLUMN compiled_by TEXT;"""))
+
+
+# The ledger's tables that named their program only through a member, an entry or a voucher, and where from.
+_PROGRAM_OF = {
+    "lots": "SELECT program_id FROM members WHERE id = lots.member",
+    "consumptions": "SELECT program_id FROM entries WHERE id = consumptions.debit",
+    "debts": "SELECT program_id FROM members WHERE id = debts.member",
+    "seal_heads": "SELECT program_id FROM members WHERE id = seal_heads.member",
+    "voucher_uses": "SELECT program_id FROM vouchers WHERE id = voucher_uses.voucher",
+}
+
+
+@migration
+def m019_program_on_every_ledger_row(db: Store) -> None:
+    """Every ledger row names its program: the column a distributed database (Citus) places rows by, so a
+    posting's rows all live on the shard of its program (README "Beyond one server"). PostgreSQL holds the
+    column NOT NULL."""
+    for table, source in _PROGRAM_OF.items():
+        db.executescript(schema(db, f"ALTER TABLE {table} ADD COLUMN program_id INTEGER"))
+        with _changes_allowed(db, table):
+            db.executescript(f"UPDATE {table} SET program_id = ({source})")
+        if db.dialect == "postgresql":
+            db.executescript(f"ALTER TABLE {table} ALTER COLUMN program_id SET NOT NULL")
+
+
+@contextmanager
+def _changes_allowed(db: Store, table: str) -> Iterator[None]:
+    """A migration's own change to rows of a table whose rows are otherwise never changed (inside the
+    migration's transaction: no one else sees the table without its triggers)."""
+    if table not in ("seal_heads", "voucher_uses"):
+        yield
+    elif db.dialect == "sqlite":
+        db.executescript(f"DROP TRIGGER {table}_no_update;\nDROP TRIGGER {table}_no_delete;")
+        yield
+        _append_only(db, table)
+    else:
+        db.executescript(f"ALTER TABLE {table} DISABLE TRIGGER {table}_no_change")
+        yield
+        db.executescript(f"ALTER TABLE {table} ENABLE TRIGGER {table}_no_change")

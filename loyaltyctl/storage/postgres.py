@@ -175,7 +175,7 @@ def _flush_sql(writes: tuple[tuple, ...], guard: str | None) -> str:
             part = (f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join('v.' + c for c in columns)}"
                     f" FROM {source} WHERE {condition} ORDER BY v.ordinality")
             if kind == "upsert":
-                part += f" ON CONFLICT ({key}) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in update)
+                part += f" ON CONFLICT ON CONSTRAINT {table}_pkey DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in update)
         parts.append(f"w{n} AS ({part})")
     return _pyformat(f"WITH {', '.join(parts)} SELECT {'ok FROM ok' if guard else '1'}")
 
@@ -393,6 +393,11 @@ class PostgresStore(Store):
     def ddl(self, sql: str) -> str:
         return postgres_ddl(sql)
 
+    def conflict(self, table: str, key: str) -> str:
+        """By the primary key's constraint, which keeps its name on Citus, where the key also holds the
+        distribution column (storage.citus)."""
+        return f"ON CONFLICT ON CONSTRAINT {table}_pkey"
+
     def not_in(self, column: str, param: str) -> str:
         return f"NOT ({column} = ANY(CAST(:{param} AS BIGINT[])))"
 
@@ -467,7 +472,19 @@ def open_postgres(url: str, *, create: bool) -> PostgresStore:
     if psycopg is None:
         raise BadInput("a PostgreSQL database needs the psycopg driver: pip install 'loyaltyctl[postgres]'")
     conn = _connect(url)
-    store = PostgresStore(conn, url)
+    citus, preloaded = conn.execute(  # (the preloaded libraries are hidden from a role without the right: false)
+        """SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus'),
+                  coalesce((SELECT 'citus' = ANY(string_to_array(replace(setting, ' ', ''), ',')) FROM pg_settings
+                            WHERE name = 'shared_preload_libraries'), false)""").fetchone()
+    if citus:
+        store: PostgresStore = CitusStore(conn, url)
+        try:
+            store.refuse_unusable()
+        except BadInput:
+            conn.close()
+            raise
+    else:
+        store = PostgresStore(conn, url)
     tables = store.tables()
     if MIGRATIONS_TABLE in tables:
         refuse_unknown(store.location, store.execute(f"SELECT name FROM {MIGRATIONS_TABLE}"))
@@ -477,7 +494,29 @@ def open_postgres(url: str, *, create: bool) -> PostgresStore:
     elif not create:
         conn.close()
         raise BadInput(f"no loyaltyctl database at {store.location}; `loyaltyctl init` creates one")
+    elif preloaded and not citus:
+        conn.close()
+        raise BadInput(f"{store.location}: the server runs Citus but this database has no citus extension; "
+                       "CREATE EXTENSION citus in it (and on every worker) first")
     return store
+
+
+class CitusStore(PostgresStore):
+    """A PostgresStore on the coordinator of a Citus cluster (distributed PostgreSQL): the tables the
+    migrations make are distributed by program (storage.citus)."""
+
+    def after_migrations(self) -> None:
+        from loyaltyctl.storage.citus import distribute
+
+        distribute(self)
+
+    def refuse_unusable(self) -> None:
+        """A cluster with no worker to place shards on is refused before anything is written."""
+        workers = self.execute("SELECT count(*) FROM pg_dist_node WHERE noderole = 'primary' AND groupid <> 0"
+                               " AND isactive").fetchone()[0]
+        if not workers:
+            raise BadInput(f"{self.location}: a Citus coordinator with no workers; add them first "
+                           "(SELECT citus_add_node('host', port) for each worker)")
 
 
 _CROSSED = ("40001", "40P01")  # serialization failure, deadlock: the same call can simply run again

@@ -78,8 +78,11 @@ def fetch_program_summaries(db: Store) -> list[tuple[str, str, str, int, str, in
                   (SELECT count(*) FROM program_versions v WHERE v.program_id = p.id),
                   (SELECT definition FROM program_versions v WHERE v.program_id = p.id
                    ORDER BY version DESC LIMIT 1),
-                  (SELECT count(*) FROM members m WHERE m.program_id = p.id)
-           FROM programs p ORDER BY p.code"""
+                  coalesce(m.members, 0)
+           FROM programs p
+           LEFT JOIN (SELECT program_id, count(*) AS members FROM members GROUP BY program_id) AS m
+                  ON m.program_id = p.id
+           ORDER BY p.code"""
     ).fetchall()
 
 

@@ -29,7 +29,7 @@ def partner_totals(db: Store, program_id: int, start: int, end: int,
                    count(*) FILTER (WHERE t.amount < 0), sum(t.amount),
                    coalesce(sum(t.points) FILTER (WHERE t.points > 0), 0),
                    coalesce(-sum(t.points) FILTER (WHERE t.points < 0), 0)
-            FROM transactions t LEFT JOIN transactions o ON o.id = t.refund_of
+            FROM transactions t LEFT JOIN transactions o ON o.program_id = t.program_id AND o.id = t.refund_of
             WHERE t.program_id = ? AND t.partner IS NOT NULL AND t.partner != ''
               AND t.occurred_at >= ? AND t.occurred_at < ?
             GROUP BY t.partner, segment ORDER BY t.partner, segment""",
@@ -60,7 +60,8 @@ def _unposted(members: str) -> str:
     """Each of these members' lots expired by :t that `expire` has not posted: (member, points)."""
     # `+member` keeps SQLite on `lots_due` (unposted lots are few) rather than walking every lot by member.
     return f"""SELECT +member AS member, sum(remaining) AS points FROM lots
-               WHERE remaining > 0 AND {expired_before('lots', ':t')} AND +member IN ({members}) GROUP BY 1"""
+               WHERE program_id = :p AND remaining > 0 AND {expired_before('lots', ':t')} AND +member IN ({members})
+               GROUP BY 1"""
 
 
 def _from_history(members: str) -> str:
@@ -68,7 +69,7 @@ def _from_history(members: str) -> str:
     expired by then that `expire` has not posted (met in one GROUP BY over both: a LEFT JOIN of the two was
     planned, on a database without ANALYZE, as a nested scan: 280 s at 10M entries instead of 1.7 s)."""
     return f"""SELECT member, sum(points) AS points FROM entries
-               WHERE member IN ({members}) AND effective_at < :t GROUP BY member
+               WHERE program_id = :p AND member IN ({members}) AND effective_at < :t GROUP BY member
                UNION ALL
                SELECT member, -points FROM ({_unposted(members)}) AS unposted"""
 
@@ -91,12 +92,12 @@ _KEPT_BALANCES = f"""WITH parts AS (
                     SELECT m.id, m.kept_points {_KEPT}
                     UNION ALL
                     SELECT e.member, CASE WHEN e.effective_at < m.kept_at THEN -e.points ELSE e.points END
-                    FROM members m JOIN entries e ON e.member = m.id
+                    FROM members m JOIN entries e ON e.program_id = m.program_id AND e.member = m.id
                     WHERE m.program_id = :p AND m.kept_at IS NOT NULL
                       AND e.effective_at >= {_EARLIER} AND e.effective_at < {_LATER}
                     UNION ALL
                     SELECT l.member, CASE WHEN l.expires_at < m.kept_at THEN l.remaining ELSE -l.remaining END
-                    FROM members m JOIN lots l ON l.member = m.id
+                    FROM members m JOIN lots l ON l.program_id = m.program_id AND l.member = m.id
                     WHERE m.program_id = :p AND m.kept_at IS NOT NULL AND l.remaining > 0
                       AND {expiring_between('l', _EARLIER, _LATER)}),
                 balances AS (SELECT member, sum(points) AS points FROM parts GROUP BY member)"""
@@ -130,7 +131,7 @@ def last_activity(db: Store, program_id: int, before: int, kinds: Sequence[str])
     wanted = {f"k{i}": kind for i, kind in enumerate(kinds)}
     return dict(db.execute(
         f"""SELECT member, max(effective_at) FROM entries
-            WHERE member IN ({_PROGRAM_MEMBERS}) AND effective_at < :t AND kind IN ({", ".join(f":{k}" for k in wanted)})
+            WHERE program_id = :p AND member IN ({_PROGRAM_MEMBERS}) AND effective_at < :t AND kind IN ({", ".join(f":{k}" for k in wanted)})
             GROUP BY member""", {"p": program_id, "t": before, **wanted}).fetchall())
 
 
@@ -138,7 +139,7 @@ def unposted_expiries(db: Store, program_id: int, before: int, since: int | None
     """Lots expired in [since, before) whose expiry `expire` has not posted: (lots, points)."""
     return db.execute(
         f"""SELECT count(*), coalesce(sum(remaining), 0) FROM lots
-            WHERE remaining > 0 AND {expiring_between('lots', ':s', ':t')} AND +member IN ({_PROGRAM_MEMBERS})""",
+            WHERE program_id = :p AND remaining > 0 AND {expiring_between('lots', ':s', ':t')} AND +member IN ({_PROGRAM_MEMBERS})""",
         {"p": program_id, "t": before, "s": since if since is not None else -(2**62)},
     ).fetchone()
 
@@ -171,9 +172,11 @@ def lot_aging(db: Store, program_id: int, before: int, earned_since: Sequence[in
             + [f"sum({points}) FILTER (WHERE l.expires_at IS NULL)", f"sum({points})"])
 
     held = db.execute(f"""SELECT {totals("l.remaining")} FROM lots l
-                          WHERE l.remaining > 0 AND {alive} AND l.member IN ({_PROGRAM_MEMBERS})""", params).fetchone()
-    given_up = db.execute(f"""SELECT {totals("c.points")} FROM consumptions c JOIN lots l ON l.id = c.lot
-                              WHERE c.at >= :t AND {alive} AND +l.member IN ({_PROGRAM_MEMBERS})""",
+                          WHERE l.program_id = :p AND l.remaining > 0 AND {alive}
+                            AND l.member IN ({_PROGRAM_MEMBERS})""", params).fetchone()
+    given_up = db.execute(f"""SELECT {totals("c.points")} FROM consumptions c
+                              JOIN lots l ON l.program_id = c.program_id AND l.id = c.lot
+                              WHERE c.program_id = :p AND c.at >= :t AND {alive} AND +l.member IN ({_PROGRAM_MEMBERS})""",
                           params).fetchone()
     running = [(a or 0) + (b or 0) for a, b in zip(held, given_up)]
     issued_since, expiring, never, total = (running[:len(earned_since)], running[len(earned_since):-2],
@@ -216,7 +219,7 @@ def kind_totals(db: Store, program_id: int, start: int, end: int) -> list[tuple[
     ).fetchall()
 
 
-_VOUCHER_OF_ENTRY = "v.entry = CASE WHEN e.kind = 'reverse' THEN e.ref ELSE e.id END"
+_VOUCHER_OF_ENTRY = "v.program_id = e.program_id AND v.entry = CASE WHEN e.kind = 'reverse' THEN e.ref ELSE e.id END"
 
 
 def money_totals(db: Store, program_id: int, start: int, end: int) -> list[tuple[int, str, bool, int, int]]:
@@ -259,7 +262,7 @@ def unposted_expiry_totals(db: Store, program_id: int, start: int, end: int) -> 
     """Unposted expiries falling in [start, end) per bucket of the expiry instant: (bucket, points)."""
     return db.execute(
         f"""SELECT expires_at / {BUCKET_SECONDS}, sum(remaining) FROM lots
-            WHERE remaining > 0 AND {expiring_between('lots', ':s', ':e')} AND +member IN ({_PROGRAM_MEMBERS})
+            WHERE program_id = :p AND remaining > 0 AND {expiring_between('lots', ':s', ':e')} AND +member IN ({_PROGRAM_MEMBERS})
             GROUP BY 1""",
         {"p": program_id, "s": start, "e": end},
     ).fetchall()

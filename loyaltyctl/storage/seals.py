@@ -42,7 +42,8 @@ def fetch_unsealed_heads(db: Store, program_id: int) -> list[tuple[int, int, byt
     return [(member, seq, bytes(digest)) for member, seq, digest in db.execute(
         """SELECT m.id, m.head_seq, m.head_hash FROM members m
            WHERE m.program_id = ? AND m.head_seq > coalesce((SELECT max(s.seq) FROM seal_heads s
-                                                           WHERE s.member = m.id), 0)
+                                                           WHERE s.program_id = m.program_id
+                                                             AND s.member = m.id), 0)
            ORDER BY m.id""", [program_id])]
 
 
@@ -50,7 +51,8 @@ def insert_seal(db: Store, seal: Seal, heads: Sequence[tuple[int, int, bytes]]) 
     seal_id = db.execute(f"INSERT INTO seals ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                          [seal.program_id, seal.sealed_at, seal.members, seal.legacy_entry, seal.legacy_hash,
                           seal.previous, seal.digest]).fetchone()[0]
-    db.insert("seal_heads", ("seal", "member", "seq", "hash"), [(seal_id, *head) for head in heads])
+    db.insert("seal_heads", ("seal", "member", "seq", "hash", "program_id"),
+              [(seal_id, *head, seal.program_id) for head in heads])
 
 
 def stream_seals(db: Store) -> Iterator[tuple[Seal, list[tuple[int, int, bytes]]]]:

@@ -9,8 +9,10 @@ from loyaltyctl.storage.lot_life import unexpired_before
 
 VOUCHER_COLUMNS = """v.code, v.member, m.member_id, v.reward, v.entry, v.points, v.value, v.issued_at, v.expires_at,
               v.returns_points, v.percent, u.used_at, u.order_ref, u.value_used,
-              (SELECT min(r.effective_at) FROM entries r WHERE r.ref = v.entry AND r.kind = 'reverse')"""
-VOUCHERS_FROM = "FROM vouchers v JOIN members m ON m.id = v.member LEFT JOIN voucher_uses u ON u.voucher = v.id"
+              (SELECT min(r.effective_at) FROM entries r
+               WHERE r.program_id = v.program_id AND r.ref = v.entry AND r.kind = 'reverse')"""
+VOUCHERS_FROM = ("FROM vouchers v JOIN members m ON m.program_id = v.program_id AND m.id = v.member"
+                 " LEFT JOIN voucher_uses u ON u.program_id = v.program_id AND u.voucher = v.id")
 
 
 def voucher_from_row(row: tuple) -> Voucher:
@@ -47,7 +49,7 @@ def fetch_vouchers(db: Store, program_id: int, issued_before: int | None = None)
 def returnable_points(db: Store, voucher: Voucher) -> int:
     """What its redemption took from lots that outlive the voucher: what giving its points back can return."""
     return db.execute(
-        f"""SELECT coalesce(sum(c.points), 0) FROM consumptions c JOIN lots l ON l.id = c.lot
+        f"""SELECT coalesce(sum(c.points), 0) FROM consumptions c JOIN lots l ON l.program_id = c.program_id AND l.id = c.lot
            WHERE c.debit = ? AND {unexpired_before('l', '? + 1')}""",
         [voucher.entry, voucher.expires_at]).fetchone()[0]
 
@@ -55,7 +57,9 @@ def returnable_points(db: Store, voucher: Voucher) -> int:
 def insert_use(db: Store, code: str, used_at: int, order: str | None, value_used: int) -> None:
     """A voucher's use; its member's ledger revision moves on (a reversal of its redemption decided before
     the use must not be written)."""
-    db.execute("INSERT INTO voucher_uses (voucher, used_at, order_ref, value_used, recorded_at) "
-               "SELECT id, ?, ?, ?, ? FROM vouchers WHERE code = ?", [used_at, order, value_used, int(time.time()), code])
-    db.execute("UPDATE members SET revision = revision + 1 WHERE id = (SELECT member FROM vouchers WHERE code = ?)",
+    db.execute("INSERT INTO voucher_uses (voucher, used_at, order_ref, value_used, recorded_at, program_id) "
+               "SELECT id, ?, ?, ?, ?, program_id FROM vouchers WHERE code = ?",
+               [used_at, order, value_used, int(time.time()), code])
+    db.execute("UPDATE members SET revision = revision + 1"
+               " WHERE (program_id, id) = (SELECT program_id, member FROM vouchers WHERE code = ?)",
                [code])

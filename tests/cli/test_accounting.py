@@ -65,7 +65,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import clone_database, new_postgres_database, run, snapshot, write
+from tests.conftest import clone_database, new_database, run, snapshot, write
 
 PROGRAM = """\
 [program]
@@ -169,7 +169,7 @@ def scenario(backend, built_scenarios, tmp_path_factory) -> dict:
 
 def _build_scenario(backend: str, tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("books")
-    db, drop = new_postgres_database() if backend == "postgresql" else (folder / "books.db", None)
+    db, drop = new_database(backend, folder)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LOYALTYCTL_DB", str(db))
         mp.setenv("LOYALTYCTL_NOW", "2026-06-15T16:00:00+00:00")
