@@ -19,6 +19,7 @@ CITUS_COORDINATOR = os.environ.get("LOYALTYCTL_TEST_CITUS")
 # The tests that also run on Citus: every kind of command (the whole suite on a third backend would take
 # CI past its time; README "Beyond one server" says which ones and why).
 ON_CITUS = ("tests/cli/test_ledger_cli.py",)
+CITUS_EVERYWHERE = bool(os.environ.get("LOYALTYCTL_TEST_CITUS_ALL"))  # every PostgreSQL test on Citus too
 SERVERS = ("postgresql", "citus")  # the backends on a server, whose database is a postgresql:// URL
 # Tests that work on a database run on both backends; these folders' tests work on plain data.
 DATA_ONLY = ("tests/core/", "tests/formats/", "tests/test_architecture.py", "tests/test_render.py",
@@ -42,19 +43,22 @@ def pytest_configure(config):
                                        "file permissions); PostgreSQL has its own in tests/storage/test_postgres.py")
     config.addinivalue_line("markers", "postgres_only: a test of what only the PostgreSQL backend has")
     config.addinivalue_line("markers", "citus: a test that also runs on Citus (see ON_CITUS)")
+    config.addinivalue_line("markers", "citus_only: a test of what only the Citus backend has")
 
 
 def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames:
         path = Path(metafunc.definition.fspath).as_posix()
         data_only = any(part in path for part in DATA_ONLY)
-        if metafunc.definition.get_closest_marker("postgres_only"):
+        if metafunc.definition.get_closest_marker("citus_only"):
+            backends = ["citus"]
+        elif metafunc.definition.get_closest_marker("postgres_only"):
             backends = ["postgresql"]
         elif data_only or metafunc.definition.get_closest_marker("sqlite_only"):
             backends = ["sqlite"]
         else:
             backends = ["sqlite", "postgresql"]
-        if "postgresql" in backends and (any(part in path for part in ON_CITUS)
+        if "postgresql" in backends and (CITUS_EVERYWHERE or any(part in path for part in ON_CITUS)
                                          or metafunc.definition.get_closest_marker("citus")):
             backends.append("citus")
         metafunc.parametrize("backend", backends, indirect=True)

@@ -193,6 +193,7 @@ END$$"""
 class PostgresStore(Store):
     dialect = "postgresql"
     migrations_table = MIGRATIONS_TABLE
+    transaction_settings: tuple[str, ...] = ()  # what a write transaction sets first
     row_lock = "FOR NO KEY UPDATE"  # locks the row against other writers, not against foreign keys to it
     share_lock = "FOR KEY SHARE"  # a posting's lock on its program: program-wide writes lock it FOR UPDATE
 
@@ -320,6 +321,8 @@ class PostgresStore(Store):
         self._pipeline = self.conn.pipeline()
         self._pipeline.__enter__()
         self.conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+        for setting in self.transaction_settings:
+            self.conn.execute(setting)
         if mode == EXCLUSIVE:
             for code in sorted(set(programs)):  # one order everywhere: two writers never wait in a ring
                 self.execute("SELECT id FROM programs WHERE code = ? FOR UPDATE", [code])
@@ -505,6 +508,10 @@ class CitusStore(PostgresStore):
     """A PostgresStore on the coordinator of a Citus cluster (distributed PostgreSQL): the tables the
     migrations make are distributed by program (storage.citus)."""
 
+    # A write's statements that reach several shards run one shard at a time: Citus refuses to change the
+    # programs' rows (a reference table) after a parallel access to the tables that refer to them.
+    transaction_settings = ("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'",)
+
     def after_migrations(self) -> None:
         from loyaltyctl.storage.citus import distribute
 
@@ -547,7 +554,7 @@ def postgres_refusal(error: BaseException, location: str | None = None) -> Loyal
     if state == "42501":
         return BadInput(f"{where}permission denied ({message}); loyaltyctl's role needs its tables: "
                         "make the database its own (createdb -O ROLE) or grant them")
-    if state == "23505" and error.diag.constraint_name in _RACED:
+    if state == "23505" and re.sub(r"_\d+$", "", error.diag.constraint_name or "") in _RACED:  # Citus: on a shard
         return Contended(f"another writer got there first ({message}); try again")
     if isinstance(error, psycopg.OperationalError):
         return Refused(f"{where}lost the database connection ({message}); what was under way may or may not be "

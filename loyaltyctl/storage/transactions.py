@@ -49,8 +49,10 @@ def insert_rejected_rows(db: Store, program_id: int, digests: Sequence[str]) -> 
 def fetch_original(db: Store, program_id: int, txn_id: str) -> Original | None:
     row = db.execute(
         """SELECT t.id, t.member, t.amount, t.points, t.entry, t.refund_of IS NOT NULL,
-                  (SELECT coalesce(sum(-r.amount), 0) FROM transactions r WHERE r.refund_of = t.id),
-                  t.qualifying + (SELECT coalesce(sum(r.qualifying), 0) FROM transactions r WHERE r.refund_of = t.id),
+                  (SELECT coalesce(sum(-r.amount), 0) FROM transactions r
+                   WHERE r.program_id = t.program_id AND r.refund_of = t.id),
+                  t.qualifying + (SELECT coalesce(sum(r.qualifying), 0) FROM transactions r
+                                  WHERE r.program_id = t.program_id AND r.refund_of = t.id),
                   t.partner, t.occurred_at
            FROM transactions t WHERE t.program_id = ? AND t.txn_id = ?""",
         [program_id, txn_id],

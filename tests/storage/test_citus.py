@@ -1,0 +1,143 @@
+"""Citus (distributed PostgreSQL): what `init` makes there, where the rows go, and the clusters it refuses.
+
+The commands' own behaviour on Citus is the rest of the suite's (conftest's ON_CITUS runs those tests on a
+third backend); these check what only Citus has.
+"""
+
+import json
+import uuid
+
+import pytest
+
+from tests.cli.test_ledger_cli import CLUB
+from tests.conftest import CITUS_COORDINATOR, run, write
+
+pytestmark = pytest.mark.citus_only
+
+
+@pytest.fixture
+def citus(db_path) -> str:
+    """The test's database: a new schema on the coordinator."""
+    return db_path
+
+
+def ok(*args) -> str:
+    result = run(*args)
+    assert result.exit_code == 0, (args, result.stderr)
+    return result.stdout
+
+
+def coordinator_rows(location: str, sql: str) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(location, autocommit=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_init_distributes_the_ledger_by_program_and_shares_the_small_tables(citus):
+    ok("--db", citus, "init")
+    tables = dict(coordinator_rows(citus, """
+        SELECT c.relname, CASE t.citus_table_type WHEN 'reference' THEN 'reference' ELSE t.distribution_column END
+        FROM public.citus_tables t JOIN pg_class c ON c.oid = t.table_name WHERE c.relnamespace = CAST(current_schema() AS regnamespace)"""))
+    shared = {"programs", "program_versions", "period_closes", "loyaltyctl_migrations"}
+    assert {table for table, kind in tables.items() if kind == "reference"} == shared
+    assert {table for table, kind in tables.items() if kind == "program_id"} == {
+        "members", "entries", "lots", "consumptions", "debts", "transactions", "memberships", "vouchers",
+        "voucher_uses", "seals", "seal_heads", "entry_totals", "rejected_rows"}
+    # co-located: one colocation group for every distributed table
+    groups = coordinator_rows(citus, """
+        SELECT DISTINCT t.colocation_id FROM public.citus_tables t JOIN pg_class c ON c.oid = t.table_name
+        WHERE c.relnamespace = CAST(current_schema() AS regnamespace) AND t.distribution_column = 'program_id'""")
+    assert len(groups) == 1
+    # every key of a distributed table holds the program first (Citus enforces them one shard at a time)
+    keys = coordinator_rows(citus, """
+        SELECT c.relname, i.indexrelid::regclass::text, a.attname FROM pg_index i
+        JOIN pg_class c ON c.oid = i.indrelid JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+        WHERE c.relnamespace = CAST(current_schema() AS regnamespace) AND i.indisunique
+          AND c.relname NOT IN ('programs', 'program_versions', 'period_closes', 'loyaltyctl_migrations')""")
+    assert keys and all(first == "program_id" for _, _, first in keys), keys
+
+
+def test_two_programs_postings_land_on_both_workers_and_each_program_on_one(citus, tmp_path):
+    ok("--db", citus, "init")
+    names = [f"club{n}" for n in range(8)]
+    for name in names:
+        ok("--db", citus, "program", "apply", write(tmp_path / f"{name}.toml", CLUB.replace('"club"', f'"{name}"')))
+        ok("--db", citus, "member", "add", "-p", name, "M1")
+        ok("--db", citus, "earn", "-p", name, "M1", "100", "-r", "sale")
+    placements = coordinator_rows(citus, """
+        SELECT s.table_name::text, s.shardid, s.nodeport FROM citus_shards s
+        JOIN pg_class c ON c.oid = s.table_name
+        WHERE c.relnamespace = CAST(current_schema() AS regnamespace) AND c.relname = 'entries'""")
+    programs = coordinator_rows(citus, "SELECT id, get_shard_id_for_distribution_column('entries', id) FROM programs")
+    on = {shard: port for _, shard, port in placements}
+    ports = {on[shard] for _, shard in programs}
+    assert len(ports) == 2  # eight programs hashed over four shards: both workers hold some
+    for name in names:
+        balance = json.loads(ok("--db", citus, "balance", "-p", name, "M1", "--format", "json"))
+        assert balance["points"] == 100
+    assert "hash chain intact" in ok("--db", citus, "db", "verify")
+
+
+def _database_on_the_coordinator(with_citus: bool) -> str:
+    import psycopg
+
+    name = f"loyaltyctl_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(CITUS_COORDINATOR, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    location = CITUS_COORDINATOR.split("?")[0].rsplit("/", 1)[0] + f"/{name}"
+    if with_citus:
+        with psycopg.connect(location, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION citus")
+    return location
+
+
+def _drop(location: str) -> None:
+    import psycopg
+
+    with psycopg.connect(CITUS_COORDINATOR, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {location.rsplit('/', 1)[1]} WITH (FORCE)")
+
+
+def test_a_coordinator_without_workers_is_refused_and_left_empty(citus):
+    location = _database_on_the_coordinator(with_citus=True)  # the extension, but no worker added
+    try:
+        result = run("--db", location, "init")
+        assert (result.exit_code, result.stderr) == (2, (
+            f"error: {location}: a Citus coordinator with no workers; add them first "
+            "(SELECT citus_add_node('host', port) for each worker)\n"))
+        assert coordinator_rows(location, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [(0,)]
+    finally:
+        _drop(location)
+
+
+def test_a_database_without_the_extension_on_a_citus_server_is_refused(citus):
+    location = _database_on_the_coordinator(with_citus=False)
+    try:
+        result = run("--db", location, "init")
+        assert (result.exit_code, result.stderr) == (2, (
+            f"error: {location}: the server runs Citus but this database has no citus extension; "
+            "CREATE EXTENSION citus in it (and on every worker) first\n"))
+        assert coordinator_rows(location, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [(0,)]
+    finally:
+        _drop(location)
+
+
+def test_the_demo_moves_to_citus_and_back_with_the_same_figures(citus, tmp_path):
+    """`db copy` SQLite -> Citus -> SQLite: each copy verified as it is made, and every program's liability,
+    roll-forward and a statement the same on all three."""
+    demo, back = tmp_path / "demo.db", tmp_path / "back.db"
+    ok("demo", "--db", demo)
+    ok("db", "copy", demo, citus)
+    ok("db", "copy", citus, back)
+
+    def figures(db) -> list[str]:
+        return [ok("--db", db, *report, "-p", program, *period, "-f", "json")
+                for program in ("beauty-club", "corner-cafe", "fashion-house", "outdoor-coop", "roastery")
+                for report, period in ((("report", "liability"), ("--as-of", "2026-10-31")),
+                                       (("report", "rollforward"), ("--from", "2026-01-01", "--to", "2026-10-31")))]
+
+    assert figures(citus) == figures(demo) == figures(back)
+    statement = ("statement", "-p", "fashion-house", "M001", "--from", "2026-01-01", "--to", "2026-10-31", "-f", "json")
+    assert ok("--db", citus, *statement) == ok("--db", demo, *statement)
+    assert "hash chain intact" in ok("--db", back, "db", "verify")
