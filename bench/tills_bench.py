@@ -1,6 +1,6 @@
 """Many tills at once on the public API (`loyaltyctl.connect`), against pgbench on the same server.
 
-    python bench/tills_bench.py [--postgres URL] [--tills 1,4,8] [--seconds 6] [--members 1000]
+    python bench/tills_bench.py [--postgres URL] [--citus URL] [--tills 1,4,8] [--seconds 6] [--members 1000]
 
 URL is a PostgreSQL server to create scratch databases on (default: $LOYALTYCTL_TEST_POSTGRES;
 `.ci/with-postgres python bench/tills_bench.py` starts a throwaway one). Each till is a process that
@@ -10,7 +10,10 @@ is short). Printed per backend and number of tills: postings per second in all (
 each is a posting's whole read and decision), p50 and p99 of one call, and, on PostgreSQL,
 `pgbench -s 10` (its default TPC-B-like script) with as many clients for as long, in the same run.
 Then the ledger is checked: every member's balance is the sum of what the tills were told they posted,
-and `db verify` passes. Last, one process posting in-process on SQLite (the embedded case).
+and `db verify` passes. With --citus URL (default $LOYALTYCTL_TEST_CITUS: the coordinator of a Citus
+cluster, `../shared/citus/with-citus` starts one), the same tills on a schema of their own there, the ledger
+distributed by program (README "Beyond one server"), beside pgbench on PostgreSQL. Last, one process
+posting in-process on SQLite (the embedded case).
 """
 
 import argparse
@@ -124,18 +127,46 @@ def pgbench_tps(url: str, clients: int, seconds: float) -> float | None:
     return float(re.search(r"tps = ([\d.]+)", done.stdout).group(1))
 
 
-def scratch_database(server: str, prefix: str) -> tuple[str, callable]:
+def _scratch(admin_url: str, create: str, remove: str) -> callable:
+    """Run `create` on the server, and return what runs `remove` there."""
     import psycopg
 
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(create)
 
     def drop() -> None:
-        with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(remove)
 
+    return drop
+
+
+def scratch_database(server: str, prefix: str) -> tuple[str, callable]:
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    drop = _scratch(server, f"CREATE DATABASE {name}", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     return server.rsplit("/", 1)[0] + f"/{name}", drop
+
+
+def scratch_schema(coordinator: str, prefix: str) -> tuple[str, callable]:
+    """A new schema on a Citus coordinator, as a URL that works in it."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    drop = _scratch(coordinator, f"CREATE SCHEMA {name}", f"DROP SCHEMA IF EXISTS {name} CASCADE")
+    return f"{coordinator}{'&' if '?' in coordinator else '?'}options=-csearch_path%3D{name}", drop
+
+
+def report(backend: str, tills: int, found: dict, verdict: str, tps: float | None) -> None:
+    ratio = f"{found['rate'] / tps:6.2f}" if tps else "     -"
+    print(f"  {backend:10} {tills:5d} {found['rate']:11.0f} {found['p50'] * 1000:7.1f} {found['p99'] * 1000:7.1f} "
+          f"{tps or 0:12.0f} {ratio}  {verdict} ({found['refused']} short-balance refusals)", flush=True)
+
+
+def measure(location: str, drop: callable, tills: int, args: argparse.Namespace, work: Path) -> tuple[dict, str]:
+    try:
+        prepare(location, args.members, work)
+        found = run_tills(location, tills, args.seconds, args.members)
+        return found, check(location, found["posted"], args.members)
+    finally:
+        drop()
 
 
 def in_process_sqlite(seconds: float, members: int, work: Path) -> tuple[float, float, float]:
@@ -165,6 +196,7 @@ def in_process_sqlite(seconds: float, members: int, work: Path) -> tuple[float, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", default=os.environ.get("LOYALTYCTL_TEST_POSTGRES"))
+    parser.add_argument("--citus", default=os.environ.get("LOYALTYCTL_TEST_CITUS"))
     parser.add_argument("--tills", default="1,4,8")
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--members", type=int, default=1000)
@@ -182,18 +214,12 @@ def main() -> None:
                 subprocess.run([binary, "-i", "-s", "10", "-q", pgbench_db], capture_output=True, check=True)
             try:
                 for tills in counts:
-                    location, drop = scratch_database(args.postgres, "tills_bench")
-                    try:
-                        prepare(location, args.members, work)
-                        found = run_tills(location, tills, args.seconds, args.members)
-                        verdict = check(location, found["posted"], args.members)
-                    finally:
-                        drop()
+                    found, verdict = measure(*scratch_database(args.postgres, "tills_bench"), tills, args, work)
                     tps = pgbench_tps(pgbench_db, tills, args.seconds) if binary else None
-                    ratio = f"{found['rate'] / tps:6.2f}" if tps else "     -"
-                    print(f"  {'PostgreSQL':10} {tills:5d} {found['rate']:11.0f} {found['p50'] * 1000:7.1f} "
-                          f"{found['p99'] * 1000:7.1f} {tps or 0:12.0f} {ratio}  {verdict} ({found['refused']} "
-                          "short-balance refusals)", flush=True)
+                    report("PostgreSQL", tills, found, verdict, tps)
+                    if args.citus:
+                        found, verdict = measure(*scratch_schema(args.citus, "tills_bench"), tills, args, work)
+                        report("Citus", tills, found, verdict, tps)
             finally:
                 drop_pgbench()
         else:

@@ -18,7 +18,11 @@ POSTGRES_SERVER = os.environ.get("LOYALTYCTL_TEST_POSTGRES")
 CITUS_COORDINATOR = os.environ.get("LOYALTYCTL_TEST_CITUS")
 # The tests that also run on Citus: every kind of command (the whole suite on a third backend would take
 # CI past its time; README "Beyond one server" says which ones and why).
-ON_CITUS = ("tests/cli/test_ledger_cli.py",)
+ON_CITUS = ("tests/cli/test_ledger_cli.py", "tests/cli/test_txn_import.py", "tests/cli/test_member_cli.py",
+            "tests/cli/test_vouchers.py", "tests/cli/test_statement.py", "tests/cli/test_accounting.py",
+            "tests/cli/test_period_close.py", "tests/cli/test_concurrency.py", "tests/test_concurrent_tills.py",
+            "tests/cli/test_tiers_bonuses_membership.py", "tests/cli/test_partners_donations_quote_grant.py",
+            "tests/storage/test_integrity.py")
 CITUS_EVERYWHERE = bool(os.environ.get("LOYALTYCTL_TEST_CITUS_ALL"))  # every PostgreSQL test on Citus too
 SERVERS = ("postgresql", "citus")  # the backends on a server, whose database is a postgresql:// URL
 # Tests that work on a database run on both backends; these folders' tests work on plain data.
@@ -93,6 +97,8 @@ def pytest_runtest_makereport(item, call):
     skipped = call.excinfo is not None and call.excinfo.errisinstance(pytest.skip.Exception)
     if report.skipped and skipped and call.excinfo.value.msg == NO_POSTGRES:
         report.longrepr = (__file__, postgres_server_url.__code__.co_firstlineno, NO_POSTGRES)
+    elif report.skipped and skipped and call.excinfo.value.msg == NO_CITUS:
+        report.longrepr = (__file__, new_citus_database.__code__.co_firstlineno, NO_CITUS)
     return report
 
 

@@ -276,7 +276,8 @@ def test_transfers_back_and_forth_then_expire_and_close(tmp_path, db_path):
     assert ok("period", "close", "-p", "fix", "--through", "2026-02-28")["closing_points"] == 0
     assert (balance("A", "2026-02-06"), balance("B", "2026-02-06")) == (0, 0)
     # each expiry names the entry whose lot expired: A's own earnings had all been moved by 01-12
-    refs = query("SELECT DISTINCT r.kind FROM entries e JOIN entries r ON r.id = e.ref WHERE e.kind = 'expire'")
+    refs = query("SELECT DISTINCT r.kind FROM entries e JOIN entries r ON r.program_id = e.program_id AND r.id = e.ref"
+                 " WHERE e.kind = 'expire'")
     assert sorted(kind for (kind,) in refs) == ["transfer_in"]
     assert verified()
 

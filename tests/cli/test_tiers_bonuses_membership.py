@@ -72,7 +72,7 @@ def balance(member: str, as_of: str | None = None) -> dict:
 def earned(member: str) -> list[int]:
     """Points of each earn entry, in order, read from the statement-free route: the database itself."""
     return [row[0] for row in query(
-        "SELECT e.points FROM entries e JOIN members m ON m.id = e.member"
+        "SELECT e.points FROM entries e JOIN members m ON m.program_id = e.program_id AND m.id = e.member"
         " WHERE m.member_id = ? AND e.kind = 'earn' ORDER BY e.effective_at", [member])]
 
 

@@ -99,25 +99,16 @@ def _drop(location: str) -> None:
         admin.execute(f"DROP DATABASE IF EXISTS {location.rsplit('/', 1)[1]} WITH (FORCE)")
 
 
-def test_a_coordinator_without_workers_is_refused_and_left_empty(citus):
-    location = _database_on_the_coordinator(with_citus=True)  # the extension, but no worker added
+@pytest.mark.parametrize("with_citus, refusal", [
+    (True, "a Citus coordinator with no workers; add them first (SELECT citus_add_node('host', port) for each worker)"),
+    (False, "the server runs Citus but this database has no citus extension; CREATE EXTENSION citus in it (and on "
+            "every worker) first"),
+], ids=["extension-without-workers", "no-extension"])
+def test_a_database_on_the_coordinator_without_a_usable_cluster_is_refused_and_left_empty(citus, with_citus, refusal):
+    location = _database_on_the_coordinator(with_citus)  # a new database there: no worker added to it
     try:
         result = run("--db", location, "init")
-        assert (result.exit_code, result.stderr) == (2, (
-            f"error: {location}: a Citus coordinator with no workers; add them first "
-            "(SELECT citus_add_node('host', port) for each worker)\n"))
-        assert coordinator_rows(location, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [(0,)]
-    finally:
-        _drop(location)
-
-
-def test_a_database_without_the_extension_on_a_citus_server_is_refused(citus):
-    location = _database_on_the_coordinator(with_citus=False)
-    try:
-        result = run("--db", location, "init")
-        assert (result.exit_code, result.stderr) == (2, (
-            f"error: {location}: the server runs Citus but this database has no citus extension; "
-            "CREATE EXTENSION citus in it (and on every worker) first\n"))
+        assert (result.exit_code, result.stderr) == (2, f"error: {location}: {refusal}\n")
         assert coordinator_rows(location, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [(0,)]
     finally:
         _drop(location)

@@ -118,8 +118,10 @@ def behind_the_tools_back(location, *statements: str) -> None:
     if str(location).startswith("postgresql://"):
         import psycopg
 
-        with psycopg.connect(str(location), autocommit=True) as conn:
-            conn.execute("SET session_replication_role = replica")  # user triggers and foreign keys off
+        with psycopg.connect(str(location)) as conn:  # one transaction
+            if conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'citus'").fetchone()[0]:
+                conn.execute("SET LOCAL citus.propagate_set_commands TO 'local'")  # the SET below on the workers too
+            conn.execute("SET LOCAL session_replication_role = replica")  # user triggers and foreign keys off
             for statement in statements:
                 conn.execute(statement)
         return
