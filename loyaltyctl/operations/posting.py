@@ -292,7 +292,7 @@ class Poster:
         """Write the members' rows changed so far; `forget` them (an import, after each chunk: memory flat in
         the members it touches; they are read again when needed)."""
         self.chain.flush()
-        store.write_member_ledgers(self.db, [self.rows[m] for m in sorted(self.touched)])
+        store.write_member_ledgers(self.db, self.ref.id, [self.rows[m] for m in sorted(self.touched)])
         if forget:
             for member in self.touched - self.unsettled:
                 del self.rows[member]

@@ -193,9 +193,13 @@ class Store:
         """A JSON value as Python's, whichever way the driver returned it."""
         return value
 
-    def update_rows(self, table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
-        """Set `columns` of the rows whose `key` is each row's last value."""
-        self.executemany(f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} WHERE {key} = ?", rows)
+    def update_rows(self, table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence],
+                    program_id: int | None = None) -> None:
+        """Set `columns` of the rows whose `key` is each row's last value (of the program, where one is given:
+        on Citus the statement then goes to that program's shard alone)."""
+        scoped, extra = (" AND program_id = ?", (program_id,)) if program_id is not None else ("", ())
+        self.executemany(f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} WHERE {key} = ?{scoped}",
+                         [(*row, *extra) for row in rows])
 
     def upsert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence], key: str,
                update: Sequence[str]) -> None:

@@ -149,6 +149,7 @@ class _Write(Struct):
     rows: list[Sequence]
     key: str | None = None  # update: the column rows are found by; upsert: the conflict column
     update: tuple[str, ...] = ()  # upsert: the columns set where the key is taken
+    program_id: int | None = None  # update: the program the rows are of (Citus: its shard alone)
 
 
 def _overlap(first: _Write, second: _Write, key: str | None) -> bool:
@@ -165,12 +166,13 @@ def _flush_sql(writes: tuple[tuple, ...], guard: str | None) -> str:
     """The one statement a posting's rows go out as (see `PostgresStore._flush`), written once per shape."""
     parts = [f"ok AS MATERIALIZED ({guard})"] if guard else []
     condition = "(SELECT ok FROM ok)" if guard else "true"
-    for n, (kind, table, columns, key, update, rows) in enumerate(writes):
+    for n, (kind, table, columns, key, update, rows, scoped) in enumerate(writes):
         source = f"json_populate_recordset(NULL::{table}, ?) WITH ORDINALITY AS v"
         if kind == "update":  # LIMIT: the planner's guess is 100 rows, enough to scan the whole table instead
             settings = ", ".join(f"{c} = v.{c}" for c in columns if c != key)
+            program = f" AND {table}.program_id = ?" if scoped else ""
             part = (f"UPDATE {table} SET {settings} FROM (SELECT * FROM {source} LIMIT {rows}) AS v"
-                    f" WHERE {table}.{key} = v.{key} AND {condition}")
+                    f" WHERE {table}.{key} = v.{key}{program} AND {condition}")
         else:
             part = (f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join('v.' + c for c in columns)}"
                     f" FROM {source} WHERE {condition} ORDER BY v.ordinality")
@@ -236,10 +238,11 @@ class PostgresStore(Store):
             for row in rows:
                 copy.write_row(row)
 
-    def update_rows(self, table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
+    def update_rows(self, table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence],
+                    program_id: int | None = None) -> None:
         if not self._batching():
-            return super().update_rows(table, key, columns, rows)
-        self._queue(_Write("update", table, (*columns, key), list(rows), key))
+            return super().update_rows(table, key, columns, rows, program_id)
+        self._queue(_Write("update", table, (*columns, key), list(rows), key, program_id=program_id))
 
     def upsert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence], key: str,
                update: Sequence[str]) -> None:
@@ -278,9 +281,12 @@ class PostgresStore(Store):
         if guarded and guard is None:
             raise RuntimeError("an optimistic write without a guard")
         params = list(guard[1]) if guard else []
-        params += [Json(_json_rows(write.columns, write.rows)) for write in writes]
+        for write in writes:
+            params += [Json(_json_rows(write.columns, write.rows)), *(() if write.program_id is None else
+                                                                      (write.program_id,))]
         shape = tuple((write.kind, write.table, write.columns, write.key, write.update,
-                       len(write.rows) if write.kind == "update" else 0) for write in writes)
+                       len(write.rows) if write.kind == "update" else 0, write.program_id is not None)
+                      for write in writes)
         done = self.conn.execute(_flush_sql(shape, guard[0] if guard else None), params)
         if guard and not done.fetchone()[0]:
             raise Conflict

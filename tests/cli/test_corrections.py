@@ -260,6 +260,7 @@ def test_expire_refuses_a_day_that_has_not_happened(tmp_path, db_path):
     assert ok("expire", "-p", "fix", "--as-of", "2026-06-15")["points"] == 0
 
 
+@pytest.mark.citus
 def test_transfers_back_and_forth_then_expire_and_close(tmp_path, db_path):
     # Lot policy, 1 month. A earns 100 on 01-05 (expires 02-05) and 40 on 01-06 (expires 02-06). Points go
     # back and forth between A and B, each lot carried on keeps its expiry; by 02-06 all 140 have expired.
@@ -300,6 +301,7 @@ def test_create_members_adds_nobody_for_rows_that_are_rejected(tmp_path):
     assert balance("N3", "2026-02-28") == 70
 
 
+@pytest.mark.citus
 def test_a_backdated_redemption_may_not_spend_points_a_later_one_spent(tmp_path, db_path):
     # 100 earned 01-01, 100 redeemed 01-20. A redemption of 50 dated 01-10 would leave the 01-20 one short:
     # refused, nothing written. One dated 01-10 after 50 more were earned on 01-05 fits: 150 - 50 - 100 = 0.

@@ -1,3 +1,4 @@
+import pytest
 import csv
 import json
 
@@ -11,6 +12,7 @@ def members_json(program="shop"):
     return json.loads(run("member", "list", "--program", program, "--format", "json").stdout)
 
 
+@pytest.mark.citus
 def test_add_then_show_by_id_or_card(shop):
     added = run("member", "add", "--program", "shop", "M1", "--name", "Ann Lee", "--email", "ann@example.com",
                 "--birthday", "1990-02-28", "--card", "4000123", "--format", "json")
@@ -111,6 +113,7 @@ def test_add_to_an_unknown_program_is_refused():
     assert (result.exit_code, result.stderr) == (1, "error: unknown program 'nope' (see `loyaltyctl program list`)\n")
 
 
+@pytest.mark.citus
 def test_import_adds_updates_and_is_idempotent(shop, tmp_path):
     path = write(tmp_path / "m.csv", HEADER + "M1,Ann,,,C1,2026-01-02,\nM2,Bob,,,C2,,M1\n")
     first = run("member", "import", "--program", "shop", path, "--format", "json")
@@ -221,6 +224,7 @@ def member_update(*args: str):
     return run("member", "update", "--program", "shop", *args, "--format", "json")
 
 
+@pytest.mark.citus
 def test_update_changes_only_the_fields_given_and_twice_changes_nothing(shop):
     run("member", "add", "--program", "shop", "M1", "--name", "Ann Lee", "--email", "ann@example.com", "--card", "77")
     first = member_update("77", "--email", "ann.lee@example.com", "--birthday", "1990-02-28")  # found by card
@@ -252,6 +256,7 @@ def test_update_refusals_change_nothing(shop, db_path):
     assert snapshot(db_path) == before
 
 
+@pytest.mark.citus
 def test_anonymise_erases_the_person_and_keeps_the_ledger(shop):
     run("member", "add", "--program", "shop", "ann@example.com", "--name", "Ann Lee", "--email", "ann@example.com",
         "--birthday", "1990-02-28", "--card", "77")
@@ -314,6 +319,7 @@ def test_anonymise_keeps_an_id_that_is_not_personal(shop):
     assert (erased["member_id"], erased["name"], erased["email"]) == ("C-1042", "", "")
 
 
+@pytest.mark.citus
 def test_member_list_picks_members_for_outreach_by_points_and_activity(shop):
     # the clock is 2026-06-15; an adjustment is not activity (only earns and redemptions are)
     for member in ("M1", "M2", "M3", "M4"):

@@ -96,6 +96,7 @@ def by_partner(report):
     return lines
 
 
+@pytest.mark.citus
 def test_partner_report_counts_each_partner_in_the_range_at_each_versions_point_value(coalition):
     result, _ = import_txns(coalition, "march.csv", PARTNER_ROWS)
     assert result.exit_code == 0, result.stderr
@@ -310,6 +311,7 @@ def by_charity(report):
     return {line["charity"]: line for line in report["charities"]}
 
 
+@pytest.mark.citus
 def test_donations_are_totalled_per_charity(club):
     report = donations_json("2026-06-01", "2026-06-30")
     assert set(report) == {"program", "from", "to", "currency", "charities", "total_value"}
@@ -429,6 +431,7 @@ def test_quote_plain_rate_rounds_down(quote_shop):
     assert (b["promotion"], b["rounding"], b["cap"], b["capped"]) == (None, "floor", 200, False)
 
 
+@pytest.mark.citus
 def test_quote_category_multiplier_and_promotion_on_its_day(quote_shop):
     q = quoted("20.15", "--category", "skincare", "--at", "2026-06-21T10:00")
     assert q["points"] == 60  # 20.15 x 1 x 2 x 1.5 = 60.45 -> floor 60
@@ -537,6 +540,7 @@ def points(member):
     return json.loads(run("balance", "-p", "shop", member, "--format", "json").stdout)["points"]
 
 
+@pytest.mark.citus
 def test_bonus_grant_posts_each_key_once(grant_shop):
     path = write(grant_shop / "grants.csv", GRANTS)
     result, summary = granted(path)
@@ -547,6 +551,7 @@ def test_bonus_grant_posts_each_key_once(grant_shop):
     assert points("M2") == 25 + 10
 
 
+@pytest.mark.citus
 def test_bonus_grant_rerun_of_the_same_file_grants_nothing(grant_shop, db_path):
     path = write(grant_shop / "grants.csv", GRANTS)
     assert granted(path)[0].exit_code == 0

@@ -8,6 +8,8 @@ import re
 import stat
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from tests.conftest import run, write
 
 SHOP = """\
@@ -85,6 +87,7 @@ def balance(as_of: str) -> int:
     return json.loads(run("balance", "-p", "shop", "M1", "--as-of", as_of, "--format", "json").stdout)["points"]
 
 
+@pytest.mark.citus
 def test_october_statement_has_every_figure(tmp_path):
     setup_member(tmp_path)
     s = statement("--period", "2025-10")
@@ -156,6 +159,7 @@ def test_default_period_is_this_month_and_bad_periods_are_bad_usage(tmp_path):
     assert run("statement", "-p", "shop", "M9").exit_code == 1
 
 
+@pytest.mark.citus
 def test_batch_writes_one_file_per_active_member_with_an_index_and_reruns_cleanly(tmp_path):
     setup_member(tmp_path)
     assert run("member", "add", "-p", "shop", "idle", "--joined", "2025-01-01").exit_code == 0  # nothing, ever
@@ -255,6 +259,7 @@ def test_a_program_email_must_be_an_address(tmp_path):
     assert f"{bad}:6: program.email: 'corner' is not an email address" in result.stderr
 
 
+@pytest.mark.citus
 def test_expiring_report_lists_members_to_warn_with_what_they_can_still_redeem(tmp_path):
     setup_member(tmp_path)
 

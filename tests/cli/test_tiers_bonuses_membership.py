@@ -76,6 +76,7 @@ def earned(member: str) -> list[int]:
         " WHERE m.member_id = ? AND e.kind = 'earn' ORDER BY e.effective_at", [member])]
 
 
+@pytest.mark.citus
 def test_one_member_upgrades_mid_import_and_lapses_when_the_window_ends(tmp_path, monkeypatch):
     monkeypatch.setenv("LOYALTYCTL_NOW", "2027-02-01T12:00:00+00:00")
     setup(tmp_path, "M1,Ann,,2025-01-01,\n")
@@ -136,6 +137,7 @@ def test_signup_bonus_is_posted_once_effective_on_the_join_day(tmp_path):
     assert balance("M1")["points"] == 50
 
 
+@pytest.mark.citus
 def test_birthday_bonus_once_per_year_with_leap_day_birthdays_on_28_february(tmp_path):
     setup(tmp_path, (
         "B1,Leap,2000-02-29,2025-01-01,\n"
@@ -163,6 +165,7 @@ def test_birthday_without_a_birthday_bonus_posts_nothing_and_says_so(tmp_path):
     assert "club has no birthday bonus on 2026-06-15" in result.stderr
 
 
+@pytest.mark.citus
 def test_referral_bonuses_on_the_first_qualifying_purchase_and_a_refund_keeps_them(tmp_path):
     setup(tmp_path, "R1,Referrer,,2025-01-01,\nR2,Friend,,2025-01-01,R1\n")
     rows = (
@@ -208,6 +211,7 @@ def test_annual_membership_that_lapses_mid_year_stops_earning(tmp_path):
     assert refused.exit_code == 1 and "no valid membership on 2026-03-15" in refused.stderr
 
 
+@pytest.mark.citus
 def test_renewals_extend_the_term_and_fees_add_up_in_member_show(tmp_path):
     setup(tmp_path, "M1,Ann,,2025-01-01,\n", COOP)
     for when in ("2025-03-10", "2026-03-20", "2026-06-01"):  # the last renews early: from 2027-03-20
@@ -336,6 +340,7 @@ LIMITED = CLUB.replace('[earn]\npoints_per_unit = "1"\n', '[earn]\npoints_per_un
                                                           'max_points_per_month = 120\n').split("[tiers]")[0]
 
 
+@pytest.mark.citus
 def test_purchases_earn_up_to_the_members_daily_and_monthly_limits(tmp_path):
     setup(tmp_path, "M1,Ann,,2025-01-01,\nM2,Bo,,2025-01-01,\n", LIMITED)
     # M1 on 2 March: T1 30 (30 that day), T2 40 -> 20 (the day's 50), T3 10 -> 0; 3 March T4 45 (95 in March);

@@ -89,6 +89,7 @@ def points(member, as_of=None):
     return json.loads(run(*args).stdout)
 
 
+@pytest.mark.citus
 def test_every_rule_and_bad_row_with_exact_points(shop):
     path = write(shop / "day.csv", HEADER + GOOD + BAD)
     result, summary = imported(path)
@@ -115,6 +116,7 @@ def test_every_rule_and_bad_row_with_exact_points(shop):
     assert run("db", "verify").exit_code == 0
 
 
+@pytest.mark.citus
 def test_the_same_file_twice_posts_nothing_the_second_time(shop, db_path):
     path = write(shop / "day.csv", HEADER + GOOD)
     first, _ = imported(path)
@@ -139,6 +141,7 @@ def test_a_refund_beyond_what_is_left_of_the_purchase_is_rejected(shop, tmp_path
     assert points("M1")["points"] == 0
 
 
+@pytest.mark.citus
 def test_a_clawback_beyond_the_balance_leaves_points_owed(shop):
     write(shop / "a.csv", HEADER + "T1,M1,2026-04-10T10:00,80.00,makeup,,,,,\n")
     imported(shop / "a.csv")
@@ -151,6 +154,7 @@ def test_a_clawback_beyond_the_balance_leaves_points_owed(shop):
     assert run("db", "verify").exit_code == 0
 
 
+@pytest.mark.citus
 def test_pending_points_wait_and_a_refund_in_the_window_cancels_them(tmp_path):
     run("program", "apply", write(tmp_path / "shop.toml", SHOP.format(pending=30)))
     run("member", "add", "-p", "shop", "M1")
@@ -255,6 +259,7 @@ def test_a_reject_file_in_a_missing_folder_is_bad_usage_and_writes_nothing(shop,
     assert snapshot(db_path) == before
 
 
+@pytest.mark.citus
 def test_a_generic_file_with_a_line_column_imports_baskets(shop):
     # T1 on 2026-04-10: skincare 10.15 x 2 = 20.30, makeup 5.45, gift cards 20.00 earn nothing: 25.75 -> 25,
     # rounded once (20 + 5 line by line). T2 (one line, 4.00 of makeup + its gift cards line): qualifying spend
@@ -351,6 +356,7 @@ def test_a_return_without_its_sale_claws_back_at_the_base_rate_when_the_profile_
     assert run("db", "verify").exit_code == 0
 
 
+@pytest.mark.citus
 def test_a_nightly_rerun_reports_each_bad_row_once_and_says_nothing_new_in_one_line(shop, db_path):
     path = write(shop / "day.csv", HEADER + GOOD + BAD)
     assert imported(path)[0].exit_code == 3  # T9 to T12 rejected (see the first test)

@@ -106,6 +106,7 @@ def points(as_of: str) -> int:
     return json.loads(ok("balance", "-p", "shop", "M1", "--as-of", as_of, "--format", "json"))["points"]
 
 
+@pytest.mark.citus
 def test_redeeming_a_voucher_reward_issues_a_code_the_till_can_type(shop):
     posted = redeem("five-off", "2026-06-01T09:00")
     voucher = posted["voucher"]
@@ -147,6 +148,7 @@ def test_codes_take_only_their_alphabet_and_any_dash_between_groups():
             parse_code(lookalike)
 
 
+@pytest.mark.citus
 def test_a_voucher_is_used_once_and_a_second_use_names_when_and_where(shop):
     code = redeem("five-off", "2026-06-01T09:00")["voucher"]["code"]
     used = json.loads(ok("voucher", "use", "-p", "shop", code.lower().replace("-", ""), "--order", "R-1",
@@ -192,6 +194,7 @@ def test_codes_that_are_not_this_programs_unused_vouchers_are_refused(shop, tmp_
     assert json.loads(ok("voucher", "show", "-p", "shop", code, "--format", "json"))["status"] == "issued"
 
 
+@pytest.mark.citus
 def test_cancelled_expired_and_returned_vouchers(scenario):
     v1, v2, v3 = scenario
     assert points("2026-06-15") == 2500
@@ -232,6 +235,7 @@ def test_a_voucher_that_gives_no_points_back_is_breakage_when_it_expires(shop):
     assert json.loads(ok("voucher", "show", "-p", "shop", code, "--format", "json"))["status"] == "issued"  # today
 
 
+@pytest.mark.citus
 def test_liability_counts_vouchers_outstanding(scenario):
     # end of 06-05: points 3000 - 2000 = 1000 ($10.00); V2 ($10) and V3 ($5) outstanding, V1 used that day
     report = json.loads(ok("report", "liability", "-p", "shop", "--as-of", "2026-06-05", "--format", "json"))
@@ -245,6 +249,7 @@ def test_liability_counts_vouchers_outstanding(scenario):
         scenario[1:], "15.00")
 
 
+@pytest.mark.citus
 def test_rollforward_and_journal_reconcile_with_vouchers(scenario):
     rolled = json.loads(ok("report", "rollforward", "-p", "shop", "--from", "2026-06-01", "--to", "2026-06-15",
                            "--format", "json"))
@@ -329,6 +334,7 @@ def test_a_percent_reward_takes_its_share_of_the_order_up_to_its_most(percent_sh
            "--order-amount)\n")
 
 
+@pytest.mark.citus
 def test_a_voucher_takes_what_the_order_allows_and_the_rest_is_breakage(percent_shop):
     # pct20 (most 15.00) on an order of 40.00 takes 8.00; five-off (5.00) on an order of 3.00 takes 3.00
     percent = redeem("pct20", "2026-06-01T09:00")["voucher"]

@@ -21,6 +21,7 @@ def ledger(tmp_path):
     post("expire", "-p", "club")
 
 
+@pytest.mark.citus
 def test_verify_passes_on_an_untouched_ledger(ledger):
     result = run("db", "verify", "--format", "json")
     assert result.exit_code == 0
@@ -46,6 +47,7 @@ def test_entries_cannot_be_changed_through_sql(ledger, db_path):
 
 
 @pytest.mark.sqlite_only  # PostgreSQL's: tests/storage/test_postgres.py
+@pytest.mark.citus
 def test_an_edit_behind_the_tools_back_is_found(ledger, db_path):
     conn = sqlite3.connect(db_path)
     conn.execute("DROP TRIGGER entries_no_update")
@@ -58,6 +60,7 @@ def test_an_edit_behind_the_tools_back_is_found(ledger, db_path):
     assert result.stderr.splitlines()[0] == "error: entry 2: member M2: its content or position does not match the hash chain"
 
 
+@pytest.mark.citus
 def test_a_lot_changed_behind_the_tools_back_is_found(ledger, db_path):
     lot = query("SELECT min(id) FROM lots")[0][0]
     change(db_path, f"UPDATE lots SET remaining = remaining + 5 WHERE id = {lot}")
@@ -177,6 +180,7 @@ def test_a_members_history_removed_with_their_head_is_found_against_the_seal(led
     assert verify_problem().startswith("member M2: entry number 4, sealed by seal")
 
 
+@pytest.mark.citus
 def test_a_rewritten_seal_is_found_and_the_digest_to_keep_changes(ledger, db_path):
     kept = json_of(run("db", "seal", "--format", "json"))["seals"]["club"]  # nothing new: the expiry run's seal stands
     assert json_of(run("db", "verify", "--format", "json"))["seals"]["club"] == kept
@@ -191,6 +195,7 @@ def test_a_kept_balance_changed_is_found(ledger, db_path):
     assert any(problem.startswith("member M") and "keeps" in problem for problem in json_of(result)["problems"])
 
 
+@pytest.mark.citus
 def test_db_seal_seals_what_grew_since(ledger):
     before = json_of(run("db", "verify", "--format", "json"))["seals"]["club"]
     post("earn", "-p", "club", "M1", "5", "-r", "after the seal")
