@@ -10,9 +10,12 @@ from loyaltyctl.cli import statement as statement_command
 from tests.conftest import run, snapshot, write
 
 # The CLI in a process of its own that gets a real SIGINT when the import meets its first bad row: by then
-# the first chunk of 2,000 rows has been written inside the import's transaction.
+# the first chunk of 2,000 rows has been written inside the import's transaction. Ctrl-C is heeded as at a
+# terminal even where the tests run in the background (whose shell started them ignoring SIGINT, and
+# a process inherits that).
 CTRL_C_AT_FIRST_BAD_ROW = (
     "import os, signal, sys\n"
+    "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
     "from loyaltyctl.formats import csv_input\n"
     "csv_input.RejectWriter.add = lambda self, *row: os.kill(os.getpid(), signal.SIGINT)\n"
     "from loyaltyctl.cli import main\n"
