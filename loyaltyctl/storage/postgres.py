@@ -140,6 +140,9 @@ def shown(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
+_TABLES = "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema()"
+
+
 class _Write(Struct):
     """Rows a shared write will insert, update or upsert (see `PostgresStore._flush`)."""
 
@@ -311,8 +314,7 @@ class PostgresStore(Store):
 
     def tables(self) -> set[str]:
         self._flush()
-        return {row[0] for row in self.conn.execute(  # the catalog: every table, whoever may read it
-            "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema()")}
+        return {row[0] for row in self.conn.execute(_TABLES)}  # the catalog: every table, whoever may read it
 
     def _begin(self, programs: Sequence[str], mode: str) -> None:
         """EXCLUSIVE: lock the programs' rows. SHARED: a transaction whose first
@@ -481,10 +483,11 @@ def open_postgres(url: str, *, create: bool) -> PostgresStore:
     if psycopg is None:
         raise BadInput("a PostgreSQL database needs the psycopg driver: pip install 'loyaltyctl[postgres]'")
     conn = _connect(url)
-    citus, preloaded = conn.execute(  # (the preloaded libraries are hidden from a role without the right: false)
-        """SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus'),
-                  coalesce((SELECT 'citus' = ANY(string_to_array(replace(setting, ' ', ''), ',')) FROM pg_settings
-                            WHERE name = 'shared_preload_libraries'), false)""").fetchone()
+    found, citus, preloaded = conn.execute(  # in one round trip: the tables (of the catalog: every table,
+        # whoever may read it), Citus here, and Citus on the server (hidden from a role without the right: false)
+        f"""SELECT array({_TABLES}), EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus'),
+                   coalesce((SELECT 'citus' = ANY(string_to_array(replace(setting, ' ', ''), ',')) FROM pg_settings
+                             WHERE name = 'shared_preload_libraries'), false)""").fetchone()
     if citus:
         store: PostgresStore = CitusStore(conn, url)
         try:
@@ -494,7 +497,7 @@ def open_postgres(url: str, *, create: bool) -> PostgresStore:
             raise
     else:
         store = PostgresStore(conn, url)
-    tables = store.tables()
+    tables = set(found)
     if MIGRATIONS_TABLE in tables:
         refuse_unknown(store.location, store.execute(f"SELECT name FROM {MIGRATIONS_TABLE}"))
     elif tables:
