@@ -469,11 +469,12 @@ def _counter_sql(db: Store, idents: int, about: int, keyed: bool, entry_ids: int
     found = "SELECT id FROM found"
     about_marks = ",".join(f":a{n}" for n in range(about))
     locking = f"""SELECT m.id FROM members m
-                  WHERE m.program_id = :p AND m.id IN ({each}) AND EXISTS (SELECT 1 FROM programs WHERE id = :p {db.share_lock})
+                  WHERE m.id IN ({each}) AND EXISTS (SELECT 1 FROM programs WHERE id = :p {db.share_lock})
                   ORDER BY m.id {db.row_lock}"""
     ledger_columns = [f"m.{c}" for c in MEMBER_LEDGER_COLUMNS.split(", ")[1:]]
     ledger_columns[1] = db.hex("m.head_hash")
-    # Every table named with the program: on Citus the statement then reads one shard.
+    # Lots, debts and the entries asked about are named with the program (on Citus, a shard of it); the
+    # members are found by id alone: SQLite, told their program too, read every member of it by an index.
     lots = f"SELECT {_LOT_COLUMNS} FROM lots WHERE program_id = :p AND member IN ({found}) AND remaining > 0"
     none = "'[]'"
 
@@ -493,7 +494,7 @@ def _counter_sql(db: Store, idents: int, about: int, keyed: bool, entry_ids: int
     reading = f"""WITH found AS MATERIALIZED ({each})
                   SELECT (SELECT epoch FROM programs WHERE id = :p),
                   {db.json_rows(f"m.id, {MEMBER_COLUMNS}, {', '.join(ledger_columns)}",
-                                f"FROM members m WHERE m.program_id = :p AND m.id IN ({found})")},
+                                f"FROM members m WHERE m.id IN ({found})")},
                   {db.json_rows(_LOT_COLUMNS, f"FROM ({lots}) AS held")},
                   {db.json_rows(", ".join(_DEBT_FIELDS),
                                 f"FROM debts WHERE program_id = :p AND member IN ({found}) AND remaining > 0")},
@@ -562,9 +563,9 @@ def _guard_counter(db: Store, program_id: int, epoch: int, revisions: Sequence[t
     members = " OR ".join("(id = ? AND revision = ?)" for _ in revisions) or "false"
     db.guard(f"""SELECT (SELECT count(*) FROM (SELECT 1 FROM programs WHERE id = ? AND epoch = ? {db.share_lock})
                          AS program) = 1
-                    AND (SELECT count(*) FROM (SELECT 1 FROM members WHERE program_id = ? AND ({members})
-                                               ORDER BY id {db.row_lock}) AS member) = ? AS ok""",
-             [program_id, epoch, program_id, *(value for pair in revisions for value in pair), len(revisions)])
+                    AND (SELECT count(*) FROM (SELECT 1 FROM members WHERE {members} ORDER BY id {db.row_lock})
+                         AS member) = ? AS ok""",
+             [program_id, epoch, *(value for pair in revisions for value in pair), len(revisions)])
 
 
 def fetch_reversal_targets(db: Store, program_id: int, entry_id: int) -> list[Entry]:
