@@ -71,6 +71,9 @@ class Store:
     migrations_table: str
     row_lock = ""  # what locks the rows a SELECT reads until the transaction ends (SQLite: the file is locked)
     share_lock = ""  # what locks them against a FOR UPDATE, not against other postings (the program one is in)
+    # Whether a member's row is found with its program as well as its id: on Citus the program names the
+    # shard (a locking read of all shards is refused); elsewhere the id alone is the cheaper probe.
+    members_by_program = False
 
     def execute(self, sql: str, params: Sequence | dict = ()) -> Any:
         """Run one statement; the result is a cursor (iterate it, or fetchone/fetchall)."""

@@ -462,19 +462,20 @@ _COUNTER_SQL: dict[tuple, tuple[str, str]] = {}
 def _counter_sql(db: Store, idents: int, about: int, keyed: bool, entry_ids: int, lot_ids: int) -> tuple[str, str]:
     """`read_counter`'s two statements (lock, read) for so many members and entries, written once; what a
     posting without entries to look into or without a key does not need is an empty list, not a query."""
-    shape = (db.dialect, idents, about, keyed, entry_ids, lot_ids)
+    shape = (db.dialect, db.members_by_program, idents, about, keyed, entry_ids, lot_ids)
     if shape in _COUNTER_SQL:
         return _COUNTER_SQL[shape]
     each = " UNION ALL ".join(f"SELECT {member_lookup(f'i{n}')} AS id" for n in range(idents))
     found = "SELECT id FROM found"
     about_marks = ",".join(f":a{n}" for n in range(about))
+    in_program = "m.program_id = :p AND " if db.members_by_program else ""
     locking = f"""SELECT m.id FROM members m
-                  WHERE m.id IN ({each}) AND EXISTS (SELECT 1 FROM programs WHERE id = :p {db.share_lock})
+                  WHERE {in_program}m.id IN ({each}) AND EXISTS (SELECT 1 FROM programs WHERE id = :p {db.share_lock})
                   ORDER BY m.id {db.row_lock}"""
     ledger_columns = [f"m.{c}" for c in MEMBER_LEDGER_COLUMNS.split(", ")[1:]]
     ledger_columns[1] = db.hex("m.head_hash")
     # Lots, debts and the entries asked about are named with the program (on Citus, a shard of it); the
-    # members are found by id alone: SQLite, told their program too, read every member of it by an index.
+    # members by id alone unless the store needs the program: SQLite, told it, read every member of it.
     lots = f"SELECT {_LOT_COLUMNS} FROM lots WHERE program_id = :p AND member IN ({found}) AND remaining > 0"
     none = "'[]'"
 
@@ -494,7 +495,7 @@ def _counter_sql(db: Store, idents: int, about: int, keyed: bool, entry_ids: int
     reading = f"""WITH found AS MATERIALIZED ({each})
                   SELECT (SELECT epoch FROM programs WHERE id = :p),
                   {db.json_rows(f"m.id, {MEMBER_COLUMNS}, {', '.join(ledger_columns)}",
-                                f"FROM members m WHERE m.id IN ({found})")},
+                                f"FROM members m WHERE {in_program}m.id IN ({found})")},
                   {db.json_rows(_LOT_COLUMNS, f"FROM ({lots}) AS held")},
                   {db.json_rows(", ".join(_DEBT_FIELDS),
                                 f"FROM debts WHERE program_id = :p AND member IN ({found}) AND remaining > 0")},
@@ -561,11 +562,12 @@ def _guard_counter(db: Store, program_id: int, epoch: int, revisions: Sequence[t
     locked shared, so after any program-wide write under way) and its members' ledgers were not written
     since it read them (their revisions; their rows locked in id order)."""
     members = " OR ".join("(id = ? AND revision = ?)" for _ in revisions) or "false"
+    in_program, program = ("program_id = ? AND ", [program_id]) if db.members_by_program else ("", [])
     db.guard(f"""SELECT (SELECT count(*) FROM (SELECT 1 FROM programs WHERE id = ? AND epoch = ? {db.share_lock})
                          AS program) = 1
-                    AND (SELECT count(*) FROM (SELECT 1 FROM members WHERE {members} ORDER BY id {db.row_lock})
-                         AS member) = ? AS ok""",
-             [program_id, epoch, *(value for pair in revisions for value in pair), len(revisions)])
+                    AND (SELECT count(*) FROM (SELECT 1 FROM members WHERE {in_program}({members})
+                                               ORDER BY id {db.row_lock}) AS member) = ? AS ok""",
+             [program_id, epoch, *program, *(value for pair in revisions for value in pair), len(revisions)])
 
 
 def fetch_reversal_targets(db: Store, program_id: int, entry_id: int) -> list[Entry]:

@@ -520,6 +520,7 @@ class CitusStore(PostgresStore):
     # A write's statements that reach several shards run one shard at a time: Citus refuses to change the
     # programs' rows (a reference table) after a parallel access to the tables that refer to them.
     transaction_settings = ("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'",)
+    members_by_program = True
 
     def after_migrations(self) -> None:
         from loyaltyctl.storage.citus import distribute
