@@ -19,16 +19,20 @@ from loyaltyctl.errors import BadInput
 from loyaltyctl.storage.db import Store
 
 DISTRIBUTION_COLUMN = "program_id"
-SHARED_TABLES = ("programs", "program_versions", "period_closes")  # and the migrations' record
+# Read by every posting, or keeping a key across programs (voucher codes); and the migrations' record.
+SHARED_TABLES = ("programs", "program_versions", "period_closes", "voucher_codes")
 
 
 def distribute(db: Store) -> None:
     """Make each table of the schema that is not yet a Citus table a reference table or a distributed one
     (inside the migrating transaction: the tables are new and empty, or it all rolls back)."""
     reference = (*SHARED_TABLES, db.migrations_table)
+    # Placed: distributed ('h') or reference ('n', replicated 't'). A table a later migration creates with
+    # a foreign key to a reference table is made a Citus local table on the spot ('n', 's'): placed below.
     done = {row[0] for row in db.execute(
         """SELECT c.relname FROM pg_dist_partition p JOIN pg_class c ON c.oid = p.logicalrelid
-           WHERE c.relnamespace = CAST(current_schema() AS regnamespace)""").fetchall()}
+           WHERE c.relnamespace = CAST(current_schema() AS regnamespace)
+             AND (p.partmethod = 'h' OR p.repmodel = 't')""").fetchall()}
     tables = sorted(db.tables() - done)
     if not tables:
         return

@@ -55,6 +55,7 @@ TABLES = (
                             "closing_liability", "recorded_at"), "id"),
     Table("vouchers", ("id", "program_id", "code", "entry", "member", "reward", "points", "value", "issued_at",
                        "expires_at", "returns_points", "percent"), "id"),
+    Table("voucher_codes", ("code", "program_id"), "code", generated=False),
     Table("voucher_uses", ("voucher", "used_at", "order_ref", "value_used", "recorded_at", "program_id"), "voucher",
           generated=False),
 )

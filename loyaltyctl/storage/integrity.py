@@ -189,6 +189,14 @@ def reconciliation_problems(db: Store) -> list[str]:
               OR e.points != -v.points OR e.effective_at != v.issued_at"""
     ):
         problems.append(f"voucher {code}: does not match the redemption (entry {entry}) that issued it")
+    for code, issued_in, claimed_by in _rows(db,
+        """SELECT v.code, v.program_id, c.program_id FROM vouchers v LEFT JOIN voucher_codes c ON c.code = v.code
+           WHERE c.program_id IS NULL OR c.program_id != v.program_id"""
+    ):
+        problems.append(f"voucher {code}: issued in program {issued_in}, but its code is claimed by "
+                        f"{'none' if claimed_by is None else f'program {claimed_by}'}")
+    for (code,) in _rows(db, "SELECT code FROM voucher_codes EXCEPT SELECT code FROM vouchers ORDER BY 1"):
+        problems.append(f"voucher code {code}: claimed, but no voucher has it")
     for (program_id,) in list(_rows(db, "SELECT id FROM programs ORDER BY id")):
         problems += [f"voucher {v.code}: used outside its life" for v in fetch_vouchers(db, program_id)
                      if not v.used_within_life()]

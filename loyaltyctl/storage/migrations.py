@@ -196,14 +196,13 @@ def _append_only(db: Store, *tables: str) -> None:
                     BEGIN SELECT RAISE(ABORT, '{what} append-only'); END;
                 CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
                     BEGIN SELECT RAISE(ABORT, '{what} append-only'); END;""")
-        else:
-            db.executescript(f"""
-                CREATE FUNCTION {table}_append_only() RETURNS trigger LANGUAGE plpgsql
-                    AS $$ BEGIN RAISE EXCEPTION '{what} append-only'; END $$;
-                CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table}
-                    FOR EACH ROW EXECUTE FUNCTION {table}_append_only();
-                CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
-                    FOR EACH STATEMENT EXECUTE FUNCTION {table}_append_only();""")
+        else:  # one statement each: Citus passes a new function on to its workers as it was sent
+            db.execute(f"""CREATE FUNCTION {table}_append_only() RETURNS trigger LANGUAGE plpgsql
+                           AS $$ BEGIN RAISE EXCEPTION '{what} append-only'; END $$""")
+            db.execute(f"""CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table}
+                           FOR EACH ROW EXECUTE FUNCTION {table}_append_only()""")
+            db.execute(f"""CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+                           FOR EACH STATEMENT EXECUTE FUNCTION {table}_append_only()""")
 
 
 @migration
@@ -541,6 +540,20 @@ def m019_program_on_every_ledger_row(db: Store) -> None:
             db.executescript(f"UPDATE {table} SET program_id = ({source})")
         if db.dialect == "postgresql":
             db.executescript(f"ALTER TABLE {table} ALTER COLUMN program_id SET NOT NULL")
+
+
+@migration
+def m020_voucher_codes(db: Store) -> None:
+    """Every voucher code once, whatever its program: where codes are kept unique in the whole database. On
+    Citus, `vouchers` lives with its program's shard and its own key holds the program (each shard checks
+    only its rows); this small table is a reference table there, one copy on every node."""
+    db.executescript(schema(db, """
+        CREATE TABLE voucher_codes (
+            code TEXT PRIMARY KEY,
+            program_id INTEGER NOT NULL REFERENCES programs(id)
+        );
+        INSERT INTO voucher_codes (code, program_id) SELECT code, program_id FROM vouchers;"""))
+    _append_only(db, "voucher_codes")
 
 
 @contextmanager

@@ -542,7 +542,8 @@ _BUSY = ("55P03", "57014")  # lock not available (after the lock timeout), cance
 # processes, one idempotency key or voucher code by two postings): the loser's call can simply run again.
 # Any other duplicate key is a defect.
 _RACED = {"programs_code_key", f"idx_{MIGRATIONS_TABLE}_migration_set_name", "pg_type_typname_nsp_index",
-          "pg_class_relname_nsp_index", "pg_namespace_nspname_index", "entries_key", "vouchers_code_key"}
+          "pg_class_relname_nsp_index", "pg_namespace_nspname_index", "entries_key", "vouchers_code_key",
+          "voucher_codes_pkey"}
 
 
 def postgres_refusal(error: BaseException, location: str | None = None) -> LoyaltyError | None:

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import msgspec
 
-from loyaltyctl.errors import BadInput, LoyaltyError, Refused
+from loyaltyctl.errors import BadInput, Contended, LoyaltyError, Refused
 from loyaltyctl.private_files import create_file
 from loyaltyctl.storage.db import CountingIds, Store
 from loyaltyctl.storage.migrations import refuse_unknown
@@ -233,6 +233,8 @@ def sqlite_refusal(error: BaseException, path: str | None = None) -> LoyaltyErro
     as SQLite failing to grow the -shm file.) A read-only database is bad usage
     (exit 2), like a wrong path: the command cannot work until the setup changes.
     """
+    if isinstance(error, sqlite3.IntegrityError) and str(error) == "UNIQUE constraint failed: voucher_codes.code":
+        return Contended(f"a new voucher code is already taken ({error}); try again")  # a draw of 55 random bits
     if not isinstance(error, sqlite3.OperationalError):
         return None
     extended = getattr(error, "sqlite_errorcode", None) or 0

@@ -20,6 +20,8 @@ def voucher_from_row(row: tuple) -> Voucher:
 
 
 def insert_voucher(db: Store, program_id: int, voucher: Voucher) -> None:
+    """A voucher, its code claimed in the whole database first (`voucher_codes`)."""
+    db.insert("voucher_codes", ("code", "program_id"), [(voucher.code, program_id)])
     db.insert("vouchers", ("program_id", "code", "entry", "member", "reward", "points", "value", "issued_at",
                            "expires_at", "returns_points", "percent"),
               [(program_id, voucher.code, voucher.entry, voucher.member, voucher.reward, voucher.points, voucher.value,

@@ -195,6 +195,25 @@ def test_codes_that_are_not_this_programs_unused_vouchers_are_refused(shop, tmp_
 
 
 @pytest.mark.citus
+def test_a_code_drawn_again_in_another_program_is_drawn_anew(shop, tmp_path, monkeypatch):
+    """Codes are unique across programs (on Citus, across shards): a till types only the code."""
+    first, second = (parse_code(body + check_symbol(body)) for body in ("22222222222", "33333333333"))
+    draws = iter([first, first, second])
+    monkeypatch.setattr("loyaltyctl.operations.vouchers.new_code", lambda random_bytes: next(draws))
+    assert redeem("five-off", "2026-06-01T09:00")["voucher"]["code"] == first
+    ok("program", "apply", write(tmp_path / "other.toml", SHOP.replace('code = "shop"', 'code = "other"')))
+    ok("member", "add", "-p", "other", "M1")
+    ok("earn", "-p", "other", "M1", "800", "-r", "opening points", "--at", "2026-05-01T10:00")
+    posted = json.loads(ok("redeem", "-p", "other", "M1", "--reward", "five-off", "--at", "2026-06-01T09:00",
+                           "--format", "json"))
+    assert (posted["voucher"]["code"], posted["balance"]) == (second, 300)
+    assert json.loads(ok("voucher", "show", "-p", "shop", first, "--format", "json"))["member"] == "M1"
+    assert refused("voucher", "use", "-p", "other", first) == (
+        1, f"error: voucher {first} belongs to program 'shop', not 'other'\n")
+    ok("db", "verify")
+
+
+@pytest.mark.citus
 def test_cancelled_expired_and_returned_vouchers(scenario):
     v1, v2, v3 = scenario
     assert points("2026-06-15") == 2500

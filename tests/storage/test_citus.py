@@ -10,9 +10,12 @@ import uuid
 import pytest
 
 from tests.cli.test_ledger_cli import CLUB
+from tests.cli.test_vouchers import SHOP
 from tests.conftest import CITUS_COORDINATOR, run, write
 
 pytestmark = pytest.mark.citus_only
+# Shared by every program: reference tables, a copy on every node.
+SHARED = {"programs", "program_versions", "period_closes", "voucher_codes", "loyaltyctl_migrations"}
 
 
 @pytest.fixture
@@ -34,13 +37,18 @@ def coordinator_rows(location: str, sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
 
 
+def citus_tables(location: str) -> dict[str, str]:
+    """Each Citus table of the test's schema: 'reference', or the column it is distributed by."""
+    return dict(coordinator_rows(location, """
+        SELECT c.relname, CASE t.citus_table_type WHEN 'reference' THEN 'reference' ELSE t.distribution_column END
+        FROM public.citus_tables t JOIN pg_class c ON c.oid = t.table_name
+        WHERE c.relnamespace = CAST(current_schema() AS regnamespace)"""))
+
+
 def test_init_distributes_the_ledger_by_program_and_shares_the_small_tables(citus):
     ok("--db", citus, "init")
-    tables = dict(coordinator_rows(citus, """
-        SELECT c.relname, CASE t.citus_table_type WHEN 'reference' THEN 'reference' ELSE t.distribution_column END
-        FROM public.citus_tables t JOIN pg_class c ON c.oid = t.table_name WHERE c.relnamespace = CAST(current_schema() AS regnamespace)"""))
-    shared = {"programs", "program_versions", "period_closes", "loyaltyctl_migrations"}
-    assert {table for table, kind in tables.items() if kind == "reference"} == shared
+    tables = citus_tables(citus)
+    assert {table for table, kind in tables.items() if kind == "reference"} == SHARED
     assert {table for table, kind in tables.items() if kind == "program_id"} == {
         "members", "entries", "lots", "consumptions", "debts", "transactions", "memberships", "vouchers",
         "voucher_uses", "seals", "seal_heads", "entry_totals", "rejected_rows"}
@@ -50,12 +58,30 @@ def test_init_distributes_the_ledger_by_program_and_shares_the_small_tables(citu
         WHERE c.relnamespace = CAST(current_schema() AS regnamespace) AND t.distribution_column = 'program_id'""")
     assert len(groups) == 1
     # every key of a distributed table holds the program first (Citus enforces them one shard at a time)
-    keys = coordinator_rows(citus, """
+    keys = coordinator_rows(citus, f"""
         SELECT c.relname, i.indexrelid::regclass::text, a.attname FROM pg_index i
         JOIN pg_class c ON c.oid = i.indrelid JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
         WHERE c.relnamespace = CAST(current_schema() AS regnamespace) AND i.indisunique
-          AND c.relname NOT IN ('programs', 'program_versions', 'period_closes', 'loyaltyctl_migrations')""")
+          AND c.relname NOT IN ({", ".join(f"'{table}'" for table in SHARED)})""")
     assert keys and all(first == "program_id" for _, _, first in keys), keys
+
+
+def test_a_later_migration_runs_on_a_distributed_database(citus, tmp_path, monkeypatch):
+    """A database distributed by an earlier release takes the next migration: its new table is placed too."""
+    from loyaltyctl.storage import migrations
+
+    latest = migrations._STEPS
+    monkeypatch.setattr(migrations, "_STEPS", [step for step in latest if step[0] != "m020_voucher_codes"])
+    ok("--db", citus, "program", "apply", write(tmp_path / "shop.toml", SHOP))
+    ok("--db", citus, "member", "add", "-p", "shop", "M1")
+    ok("--db", citus, "earn", "-p", "shop", "M1", "3000", "-r", "opening", "--at", "2026-05-01T10:00")
+    assert "voucher_codes" not in citus_tables(citus)
+    monkeypatch.setattr(migrations, "_STEPS", latest)
+    posted = json.loads(ok("--db", citus, "redeem", "-p", "shop", "M1", "--reward", "five-off",
+                           "--at", "2026-06-01T09:00", "--format", "json"))
+    assert posted["balance"] == 2500 and posted["voucher"]["code"]
+    assert citus_tables(citus)["voucher_codes"] == "reference"
+    ok("--db", citus, "db", "verify")
 
 
 def test_two_programs_postings_land_on_both_workers_and_each_program_on_one(citus, tmp_path):
