@@ -142,11 +142,12 @@ def _counter(db: Store, program: str, idents: Sequence[str], key: str | None, at
              work: Callable[[_Counter], Posted], *, about: Sequence[int] = (), entry_ids: int = 1,
              lot_ids: int = 1) -> Posted:
     """Run one posting for the members `idents` name, with the program's state as the connection keeps
-    it (read again when a program-wide write moved its epoch). On PostgreSQL: first OPTIMISTIC (no lock
-    while it decides; its write checks nothing changed), then, if another till got there first, SHARED
-    (holding its members' rows), and if it turns out to be dated before what they have, EXCLUSIVE
-    (holding the program: a replay may change members linked to them by transfers)."""
-    modes = [OPTIMISTIC, OPTIMISTIC, SHARED, EXCLUSIVE] if db.dialect == "postgresql" else [SHARED]
+    it (read again when a program-wide write moved its epoch), in the store's `posting_modes`. On
+    PostgreSQL: first OPTIMISTIC (no lock while it decides; its write checks nothing changed), then, if
+    another till got there first, SHARED (holding its members' rows; Citus starts there), and if it turns
+    out to be dated before what they have, EXCLUSIVE (holding the program: a replay may change members
+    linked to them by transfers)."""
+    modes = list(db.posting_modes)
     while True:
         mode = modes[0]
         state = program_state(db, program)

@@ -74,6 +74,9 @@ class Store:
     # Whether a member's row is found with its program as well as its id: on Citus the program names the
     # shard (a locking read of all shards is refused); elsewhere the id alone is the cheaper probe.
     members_by_program = False
+    ids_in_read = True  # whether a posting's read draws its ids (ledger.read_counter)
+    # How a posting's write runs, as tried in turn (operations.ledger._counter); SQLite's holds the file.
+    posting_modes: tuple[str, ...] = (SHARED,)
 
     def execute(self, sql: str, params: Sequence | dict = ()) -> Any:
         """Run one statement; the result is a cursor (iterate it, or fetchone/fetchall)."""

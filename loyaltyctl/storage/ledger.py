@@ -18,8 +18,8 @@ from loyaltyctl.core.vouchers import Voucher
 from loyaltyctl.model import Entry, Member
 from loyaltyctl.storage.db import Ids, Store, in_chunks
 from loyaltyctl.storage.lot_life import alive_before, expired_before, expiring_between
-from loyaltyctl.storage.members import MEMBER_COLUMNS, MEMBER_FIELDS, lookup_params, member_from_row, member_lookup
-from loyaltyctl.storage.vouchers import VOUCHER_COLUMNS, VOUCHERS_FROM, voucher_from_row
+from loyaltyctl.storage.members import MEMBER_FIELDS, lookup_params, member_columns, member_from_row, member_lookup
+from loyaltyctl.storage.vouchers import VOUCHERS_FROM, voucher_columns, voucher_from_row
 
 
 class NewEntry(Struct, frozen=True):
@@ -456,13 +456,15 @@ class CounterReads(Struct):
     lot_ids: Ids
 
 
-_COUNTER_SQL: dict[tuple, tuple[str, str]] = {}
+_COUNTER_SQL: dict[tuple, tuple[str, str, str | None]] = {}
 
 
-def _counter_sql(db: Store, idents: int, about: int, keyed: bool, entry_ids: int, lot_ids: int) -> tuple[str, str]:
-    """`read_counter`'s two statements (lock, read) for so many members and entries, written once; what a
-    posting without entries to look into or without a key does not need is an empty list, not a query."""
-    shape = (db.dialect, db.members_by_program, idents, about, keyed, entry_ids, lot_ids)
+def _counter_sql(db: Store, idents: int, about: int, keyed: bool, entry_ids: int, lot_ids: int
+                 ) -> tuple[str, str, str | None]:
+    """`read_counter`'s statements (lock, read, and the ids where the store draws them apart) for so many
+    members and entries, written once; what a posting without entries to look into or without a key does
+    not need is an empty list, not a query."""
+    shape = (type(db), idents, about, keyed, entry_ids, lot_ids)
     if shape in _COUNTER_SQL:
         return _COUNTER_SQL[shape]
     each = " UNION ALL ".join(f"SELECT {member_lookup(f'i{n}')} AS id" for n in range(idents))
@@ -474,10 +476,12 @@ def _counter_sql(db: Store, idents: int, about: int, keyed: bool, entry_ids: int
                   ORDER BY m.id {db.row_lock}"""
     ledger_columns = [f"m.{c}" for c in MEMBER_LEDGER_COLUMNS.split(", ")[1:]]
     ledger_columns[1] = db.hex("m.head_hash")
-    # Lots, debts and the entries asked about are named with the program (on Citus, a shard of it); the
-    # members by id alone unless the store needs the program: SQLite, told it, read every member of it.
+    # Lots, debts and the entries asked about are named with the program (on Citus, a shard of it), by
+    # value in correlated subqueries too: Citus then sends the whole read to that shard as one statement.
+    # The members by id alone unless the store needs the program: SQLite, told it, read every member of it.
     lots = f"SELECT {_LOT_COLUMNS} FROM lots WHERE program_id = :p AND member IN ({found}) AND remaining > 0"
     none = "'[]'"
+    ids = f"""{db.next_ids("entries", entry_ids)}, {db.next_ids("lots", lot_ids)}"""
 
     def about_rows(columns: str, from_sql: str) -> str:
         return db.json_rows(columns, from_sql) if about else none
@@ -494,7 +498,7 @@ def _counter_sql(db: Store, idents: int, about: int, keyed: bool, entry_ids: int
                                              " WHERE e.program_id = :p AND e.key = :key") if keyed else none
     reading = f"""WITH found AS MATERIALIZED ({each})
                   SELECT (SELECT epoch FROM programs WHERE id = :p),
-                  {db.json_rows(f"m.id, {MEMBER_COLUMNS}, {', '.join(ledger_columns)}",
+                  {db.json_rows(f"m.id, {member_columns(':p')}, {', '.join(ledger_columns)}",
                                 f"FROM members m WHERE {in_program}m.id IN ({found})")},
                   {db.json_rows(_LOT_COLUMNS, f"FROM ({lots}) AS held")},
                   {db.json_rows(", ".join(_DEBT_FIELDS),
@@ -505,10 +509,10 @@ def _counter_sql(db: Store, idents: int, about: int, keyed: bool, entry_ids: int
                   {about_rows("ref, id",
                               f"FROM entries WHERE program_id = :p AND kind = 'reverse' AND ref IN ({about_marks})")},
                   {about_rows("c.ref, -c.points, coalesce(r.points, 0)", clawbacks)},
-                  {about_rows(VOUCHER_COLUMNS, f"{VOUCHERS_FROM} WHERE v.program_id = :p AND v.entry IN ({about_marks})")},
-                  {db.next_ids("entries", entry_ids)}, {db.next_ids("lots", lot_ids)}"""
-    _COUNTER_SQL[shape] = (locking, reading)
-    return locking, reading
+                  {about_rows(voucher_columns(":p"), f"{VOUCHERS_FROM} WHERE v.program_id = :p AND v.entry IN ({about_marks})")}
+                  {f", {ids}" if db.ids_in_read else ""}"""
+    _COUNTER_SQL[shape] = (locking, reading, None if db.ids_in_read else f"SELECT {ids}")
+    return _COUNTER_SQL[shape]
 
 
 def read_counter(db: Store, program_id: int, program: str, idents: Sequence[str], key: str | None,
@@ -526,11 +530,13 @@ def read_counter(db: Store, program_id: int, program: str, idents: Sequence[str]
     params = {"p": program_id, "key": key, **{f"a{n}": entry for n, entry in enumerate(about)}}
     for n, ident in enumerate(idents):
         params |= lookup_params(f"i{n}", ident)
-    locking, reading = _counter_sql(db, len(idents), len(about), key is not None, entry_ids, lot_ids)
+    locking, reading, drawing = _counter_sql(db, len(idents), len(about), key is not None, entry_ids, lot_ids)
     if lock and db.row_lock:  # (SQLite's write holds the whole file already)
         db.execute(locking, params)
+    drawn = drawing and db.execute(drawing)  # after the locks, as in the read
     read = db.execute(reading, params)
-    epoch, rows, held, debts, takes, keyed, reversed_, clawed, vouchers, first_entry, first_lot = read.fetchone()
+    epoch, rows, held, debts, takes, keyed, reversed_, clawed, vouchers, *ids = read.fetchone()
+    first_entry, first_lot = drawn.fetchone() if drawn else ids
     read_members: dict[int, tuple[int, Member, MemberLedger]] = {}
     index = MemberIndex()  # which of them each ident named, as the lookup found them
     revisions = []

@@ -10,8 +10,17 @@ from loyaltyctl.core.members import LOOKUP_ORDER, MemberIndex, email_key, lookup
 from loyaltyctl.errors import Refused
 from loyaltyctl.model import Member
 
-MEMBER_COLUMNS = """m.member_id, m.name, m.email, m.birthday, m.card, m.joined,
-              (SELECT r.member_id FROM members r WHERE r.program_id = m.program_id AND r.id = m.referred_by), m.referral_code, m.accepts_marketing"""
+
+
+def member_columns(program: str = "m.program_id") -> str:
+    """A member's columns (of `members m`); `program` is its program in the statement: a parameter where it
+    has one, as Citus sends a statement to one shard only if its correlated subqueries name the program."""
+    return f"""m.member_id, m.name, m.email, m.birthday, m.card, m.joined,
+              (SELECT r.member_id FROM members r WHERE r.program_id = {program} AND r.id = m.referred_by),
+              m.referral_code, m.accepts_marketing"""
+
+
+MEMBER_COLUMNS = member_columns()
 MEMBER_FIELDS = 9  # columns in MEMBER_COLUMNS
 
 

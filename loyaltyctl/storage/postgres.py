@@ -185,6 +185,23 @@ def _flush_sql(writes: tuple[tuple, ...], guard: str | None) -> str:
     return _pyformat(f"WITH {', '.join(parts)} SELECT {'ok FROM ok' if guard else '1'}")
 
 
+def _router_statements(write: _Write) -> list[tuple[str, list]]:
+    """A write as statements that hold their rows' values, so that Citus finds the shard each goes to: one
+    INSERT of VALUES, or an UPDATE a row (found by its key and, where given, its program)."""
+    if write.kind == "update":
+        settings = ", ".join(f"{column} = %s" for column in write.columns if column != write.key)
+        at = write.columns.index(write.key)
+        program = ([write.program_id], " AND program_id = %s") if write.program_id is not None else ([], "")
+        sql = f"UPDATE {write.table} SET {settings} WHERE {write.key} = %s{program[1]}"
+        return [(sql, [*row[:at], *row[at + 1:], row[at], *program[0]]) for row in write.rows]
+    row = "(" + ", ".join(["%s"] * len(write.columns)) + ")"
+    sql = f"INSERT INTO {write.table} ({', '.join(write.columns)}) VALUES {', '.join([row] * len(write.rows))}"
+    if write.kind == "upsert":
+        sql += (f" ON CONFLICT ON CONSTRAINT {write.table}_pkey DO UPDATE SET "
+                + ", ".join(f"{column} = excluded.{column}" for column in write.update))
+    return [(sql, [value for row in write.rows for value in row])]
+
+
 # ANALYZE of the ledger's growing tables that this transaction added rows to, or that were never analyzed.
 _ANALYZE_GROWN = """DO $$DECLARE grown regclass; BEGIN
     FOR grown IN SELECT oid FROM pg_class
@@ -199,6 +216,7 @@ class PostgresStore(Store):
     dialect = "postgresql"
     migrations_table = MIGRATIONS_TABLE
     transaction_settings: tuple[str, ...] = ()  # what a write transaction sets first
+    posting_modes = (OPTIMISTIC, OPTIMISTIC, SHARED, EXCLUSIVE)  # see operations.ledger._counter
     row_lock = "FOR NO KEY UPDATE"  # locks the row against other writers, not against foreign keys to it
     share_lock = "FOR KEY SHARE"  # a posting's lock on its program: program-wide writes lock it FOR UPDATE
 
@@ -521,6 +539,26 @@ class CitusStore(PostgresStore):
     # programs' rows (a reference table) after a parallel access to the tables that refer to them.
     transaction_settings = ("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'",)
     members_by_program = True
+    # Citus sends a posting's read whole to the worker of its program's shard, where a sequence draws ids
+    # from that worker's range (its group << 48): the coordinator draws them, in a statement of their own.
+    ids_in_read = False
+
+    # A posting holds its members' rows while it decides (no optimistic first try): an optimistic write's
+    # one guarded statement (a WITH of the guard and every table's rows) is no statement Citus can send
+    # to one shard; it runs each part as a distributed subplan of its own, a round trip to a worker each.
+    posting_modes = (SHARED, EXCLUSIVE)
+
+    def _flush(self, guarded: bool = False) -> None:
+        """A posting's rows as one plain statement a table (rows as VALUES, updates a row each, naming
+        the program), each of which Citus sends straight to the program's shard; pipelined, they cost
+        the posting no more round trips. An import's many rows go as one statement (the parent's): Citus
+        gathers them on the coordinator and sends each shard its share."""
+        if guarded or self._mode == EXCLUSIVE:
+            return super()._flush(guarded)
+        writes, self._writes = self._writes, []
+        for write in writes:
+            for sql, params in _router_statements(write):
+                self.conn.execute(sql, params)
 
     def after_migrations(self) -> None:
         from loyaltyctl.storage.citus import distribute
@@ -546,6 +584,13 @@ _RACED = {"programs_code_key", f"idx_{MIGRATIONS_TABLE}_migration_set_name", "pg
           "voucher_codes_pkey"}
 
 
+def _unique_key(error: "psycopg.Error") -> str:
+    """The name of the unique key a duplicate broke; on Citus, of the table's key (not its shard's), which
+    a worker's error names only in its message."""
+    found = error.diag.constraint_name or re.search(r'unique constraint "(\w+)"', str(error))
+    return re.sub(r"_\d+$", "", found if isinstance(found, str) else found[1] if found else "")
+
+
 def postgres_refusal(error: BaseException, location: str | None = None) -> LoyaltyError | None:
     """PostgreSQL refusing for a reason outside loyaltyctl, as one line; None for other errors."""
     if psycopg is None or not isinstance(error, psycopg.Error):
@@ -565,8 +610,13 @@ def postgres_refusal(error: BaseException, location: str | None = None) -> Loyal
     if state == "42501":
         return BadInput(f"{where}permission denied ({message}); loyaltyctl's role needs its tables: "
                         "make the database its own (createdb -O ROLE) or grant them")
-    if state == "23505" and re.sub(r"_\d+$", "", error.diag.constraint_name or "") in _RACED:  # Citus: on a shard
+    if state == "23505" and _unique_key(error) in _RACED:
         return Contended(f"another writer got there first ({message}); try again")
+    worker = re.match(r"connection to the remote node (?:\S+@)?(\S+) failed with the following error: (.*)", message,
+                      re.DOTALL)
+    if worker:  # Citus: the coordinator lost a worker, and rolled the whole transaction back
+        return BadInput(f"{where}Citus worker {worker[1]} is unreachable ({' '.join(worker[2].split())}); nothing "
+                        "was written: bring it back and run it again (a posting with the same --key posts once)")
     if isinstance(error, psycopg.OperationalError):
         return Refused(f"{where}lost the database connection ({message}); what was under way may or may not be "
                        "written: run it again (a posting with the same --key posts once)")

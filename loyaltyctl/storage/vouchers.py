@@ -7,10 +7,17 @@ from loyaltyctl.core.vouchers import Voucher
 from loyaltyctl.storage.db import Store
 from loyaltyctl.storage.lot_life import unexpired_before
 
-VOUCHER_COLUMNS = """v.code, v.member, m.member_id, v.reward, v.entry, v.points, v.value, v.issued_at, v.expires_at,
+
+
+def voucher_columns(program: str = "v.program_id") -> str:
+    """A voucher's columns (of VOUCHERS_FROM); `program` as for `members.member_columns`."""
+    return f"""v.code, v.member, m.member_id, v.reward, v.entry, v.points, v.value, v.issued_at, v.expires_at,
               v.returns_points, v.percent, u.used_at, u.order_ref, u.value_used,
               (SELECT min(r.effective_at) FROM entries r
-               WHERE r.program_id = v.program_id AND r.ref = v.entry AND r.kind = 'reverse')"""
+               WHERE r.program_id = {program} AND r.ref = v.entry AND r.kind = 'reverse')"""
+
+
+VOUCHER_COLUMNS = voucher_columns()
 VOUCHERS_FROM = ("FROM vouchers v JOIN members m ON m.program_id = v.program_id AND m.id = v.member"
                  " LEFT JOIN voucher_uses u ON u.program_id = v.program_id AND u.voucher = v.id")
 

@@ -5,6 +5,7 @@ third backend); these check what only Citus has.
 """
 
 import json
+import os
 import uuid
 
 import pytest
@@ -158,3 +159,53 @@ def test_the_demo_moves_to_citus_and_back_with_the_same_figures(citus, tmp_path)
     statement = ("statement", "-p", "fashion-house", "M001", "--from", "2026-01-01", "--to", "2026-10-31", "-f", "json")
     assert ok("--db", citus, *statement) == ok("--db", demo, *statement)
     assert "hash chain intact" in ok("--db", back, "db", "verify")
+
+
+def _worker_holding(citus: str, program: str) -> str:
+    """The URL of the worker that holds a program's shard of the ledger."""
+    [(port,)] = coordinator_rows(citus, f"""
+        SELECT s.nodeport FROM citus_shards s JOIN programs p ON p.code = '{program}'
+        WHERE s.shardid = get_shard_id_for_distribution_column('entries', p.id)""")
+    [worker] = [url for url in os.environ["LOYALTYCTL_TEST_CITUS_WORKERS"].split() if f":{port}/" in url]
+    return worker
+
+
+def _admit(worker: str, admitted: bool) -> None:
+    """Let connections into the worker's database again, or shut them out and end the ones it has."""
+    import psycopg
+
+    with psycopg.connect(worker.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+        admin.execute(f"ALTER DATABASE loyalty ALLOW_CONNECTIONS {str(admitted).lower()}")
+        if not admitted:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'loyalty'")
+
+
+def test_a_worker_down_mid_posting_writes_nothing_and_the_retry_posts_once(citus, tmp_path, monkeypatch):
+    from loyaltyctl.storage import ledger
+
+    ok("--db", citus, "program", "apply", write(tmp_path / "club.toml", CLUB))
+    ok("--db", citus, "member", "add", "-p", "club", "M1")
+    ok("--db", citus, "earn", "-p", "club", "M1", "100", "-r", "sale", "--key", "k0")
+    worker = _worker_holding(citus, "club")
+    read_counter = ledger.read_counter
+
+    def read_then_lose_the_worker(*args, **kwargs):
+        reads = read_counter(*args, **kwargs)
+        _admit(worker, False)  # between the posting's read and its write
+        return reads
+
+    monkeypatch.setattr(ledger, "read_counter", read_then_lose_the_worker)
+    try:
+        down = run("--db", citus, "earn", "-p", "club", "M1", "50", "-r", "sale", "--key", "k1")
+    finally:
+        _admit(worker, True)
+    monkeypatch.undo()
+    port = worker.split(":")[2].split("/")[0]
+    assert down.exit_code == 2 and down.stderr.count("\n") == 1, down.stderr
+    assert f"Citus worker 127.0.0.1:{port}" in down.stderr and "nothing was written" in down.stderr, down.stderr
+    assert json.loads(ok("--db", citus, "balance", "-p", "club", "M1", "--format", "json"))["points"] == 100
+    ok("--db", citus, "earn", "-p", "club", "M1", "50", "-r", "sale", "--key", "k1")
+    again = json.loads(ok("--db", citus, "earn", "-p", "club", "M1", "50", "-r", "sale", "--key", "k1",
+                          "--format", "json"))
+    assert again["duplicate"] and again["balance"] == 150
+    ok("--db", citus, "db", "verify")
