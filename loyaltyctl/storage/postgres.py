@@ -565,6 +565,11 @@ class CitusStore(PostgresStore):
 
         distribute(self)
 
+    def refusal(self, error: BaseException) -> LoyaltyError | None:
+        """Also a worker lost: a connection error while the coordinator's own connection holds."""
+        alive = not self.conn.closed and self.conn.info.status == psycopg.pq.ConnStatus.OK
+        return (alive and _lost_worker(error, self.location)) or super().refusal(error)
+
     def refuse_unusable(self) -> None:
         """A cluster with no worker to place shards on is refused before anything is written."""
         workers = self.execute("SELECT count(*) FROM pg_dist_node WHERE noderole = 'primary' AND groupid <> 0"
@@ -582,6 +587,18 @@ _BUSY = ("55P03", "57014")  # lock not available (after the lock timeout), cance
 _RACED = {"programs_code_key", f"idx_{MIGRATIONS_TABLE}_migration_set_name", "pg_type_typname_nsp_index",
           "pg_class_relname_nsp_index", "pg_namespace_nspname_index", "entries_key", "vouchers_code_key",
           "voucher_codes_pkey"}
+
+
+def _lost_worker(error: BaseException, location: str) -> BadInput | None:
+    """A worker's connection failing, as the coordinator passes it on (it rolled the whole transaction
+    back): refused (exit 2), naming the worker, which the message or its context does."""
+    if not isinstance(error, psycopg.OperationalError):
+        return None
+    message = (error.diag.message_primary or str(error)).strip()
+    node = re.search(r"(?:remote node|command on) (?:\S+@)?(\S+:\d+)", f"{message} {error.diag.context or ''}")
+    reason = " ".join(message.split("following error:")[-1].split())
+    return BadInput(f"{location}: Citus worker {node[1] if node else '(one of them)'} is unreachable ({reason}); "
+                    "nothing was written: bring it back and run it again (a posting with the same --key posts once)")
 
 
 def _unique_key(error: "psycopg.Error") -> str:
@@ -612,11 +629,6 @@ def postgres_refusal(error: BaseException, location: str | None = None) -> Loyal
                         "make the database its own (createdb -O ROLE) or grant them")
     if state == "23505" and _unique_key(error) in _RACED:
         return Contended(f"another writer got there first ({message}); try again")
-    worker = re.match(r"connection to the remote node (?:\S+@)?(\S+) failed with the following error: (.*)", message,
-                      re.DOTALL)
-    if worker:  # Citus: the coordinator lost a worker, and rolled the whole transaction back
-        return BadInput(f"{where}Citus worker {worker[1]} is unreachable ({' '.join(worker[2].split())}); nothing "
-                        "was written: bring it back and run it again (a posting with the same --key posts once)")
     if isinstance(error, psycopg.OperationalError):
         return Refused(f"{where}lost the database connection ({message}); what was under way may or may not be "
                        "written: run it again (a posting with the same --key posts once)")
