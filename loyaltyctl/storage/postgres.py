@@ -185,23 +185,6 @@ def _flush_sql(writes: tuple[tuple, ...], guard: str | None) -> str:
     return _pyformat(f"WITH {', '.join(parts)} SELECT {'ok FROM ok' if guard else '1'}")
 
 
-def _router_statements(write: _Write) -> list[tuple[str, list]]:
-    """A write as statements that hold their rows' values, so that Citus finds the shard each goes to: one
-    INSERT of VALUES, or an UPDATE a row (found by its key and, where given, its program)."""
-    if write.kind == "update":
-        settings = ", ".join(f"{column} = %s" for column in write.columns if column != write.key)
-        at = write.columns.index(write.key)
-        program = ([write.program_id], " AND program_id = %s") if write.program_id is not None else ([], "")
-        sql = f"UPDATE {write.table} SET {settings} WHERE {write.key} = %s{program[1]}"
-        return [(sql, [*row[:at], *row[at + 1:], row[at], *program[0]]) for row in write.rows]
-    row = "(" + ", ".join(["%s"] * len(write.columns)) + ")"
-    sql = f"INSERT INTO {write.table} ({', '.join(write.columns)}) VALUES {', '.join([row] * len(write.rows))}"
-    if write.kind == "upsert":
-        sql += (f" ON CONFLICT ON CONSTRAINT {write.table}_pkey DO UPDATE SET "
-                + ", ".join(f"{column} = excluded.{column}" for column in write.update))
-    return [(sql, [value for row in write.rows for value in row])]
-
-
 # ANALYZE of the ledger's growing tables that this transaction added rows to, or that were never analyzed.
 _ANALYZE_GROWN = """DO $$DECLARE grown regclass; BEGIN
     FOR grown IN SELECT oid FROM pg_class
@@ -549,16 +532,20 @@ class CitusStore(PostgresStore):
     posting_modes = (SHARED, EXCLUSIVE)
 
     def _flush(self, guarded: bool = False) -> None:
-        """A posting's rows as one plain statement a table (rows as VALUES, updates a row each, naming
-        the program), each of which Citus sends straight to the program's shard; pipelined, they cost
-        the posting no more round trips. An import's many rows go as one statement (the parent's): Citus
-        gathers them on the coordinator and sends each shard its share."""
+        """A posting's rows as plain statements, a row each (`Store`'s own), which Citus sends straight
+        to the program's shard; pipelined, they cost the posting no more round trips. An import's many
+        rows go as one statement (the parent's): Citus gathers them on the coordinator and sends each
+        shard its share."""
         if guarded or self._mode == EXCLUSIVE:
             return super()._flush(guarded)
         writes, self._writes = self._writes, []
         for write in writes:
-            for sql, params in _router_statements(write):
-                self.conn.execute(sql, params)
+            if write.kind == "update":  # (its columns end with the key)
+                Store.update_rows(self, write.table, write.key, write.columns[:-1], write.rows, write.program_id)
+            elif write.kind == "upsert":
+                Store.upsert(self, write.table, write.columns, write.rows, write.key, write.update)
+            else:
+                Store.insert(self, write.table, write.columns, write.rows)
 
     def after_migrations(self) -> None:
         from loyaltyctl.storage.citus import distribute

@@ -47,7 +47,6 @@ def test_entries_cannot_be_changed_through_sql(ledger, db_path):
 
 
 @pytest.mark.sqlite_only  # PostgreSQL's: tests/storage/test_postgres.py
-@pytest.mark.citus
 def test_an_edit_behind_the_tools_back_is_found(ledger, db_path):
     conn = sqlite3.connect(db_path)
     conn.execute("DROP TRIGGER entries_no_update")
