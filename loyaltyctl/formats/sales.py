@@ -4,7 +4,9 @@
 per basket (a run of rows with the same txn id, as the profile's `basket`
 says): a checked purchase or refund (`TxnRow`), or the reason it is skipped
 (not a loyalty purchase: no customer, a failed or pending payment) or
-rejected (a bad cell). Memory holds one basket at a time.
+rejected (a bad cell). A walk-in (no customer) that reads as a purchase or
+refund is skipped with its `TxnRow` all the same: a non-member sale, kept for
+analytics. Memory holds one basket at a time.
 """
 
 import hashlib
@@ -47,7 +49,8 @@ class TxnRow(Struct):
 
 
 class Sale(Struct):
-    """One basket's rows and what they are: a transaction, or why they are skipped or rejected."""
+    """One basket's rows and what they are: a transaction, or why they are skipped or rejected (a skipped
+    walk-in keeps its transaction: a non-member sale)."""
 
     rows: tuple[CsvRow, ...]
     txn: TxnRow | None = None
@@ -175,9 +178,18 @@ class SaleReader:
             if verdict == "skip":
                 return Sale(rows, skipped=f"{rule.column} {value.strip().casefold()}")
             is_refund = is_refund or verdict == "refund"
-        member = fields["member_id"]
-        if not member:
+        if fields["member_id"]:
+            return self._basket(rows, is_refund)
+        try:  # a walk-in: skipped for points, kept as a non-member sale when it reads as one
+            walk_in = self._basket(rows, is_refund)
+        except ValueError:
             return Sale(rows, skipped=NO_CUSTOMER)
+        return msgspec.structs.replace(walk_in, skipped=NO_CUSTOMER) if walk_in.txn else Sale(rows, skipped=NO_CUSTOMER)
+
+    def _basket(self, rows: tuple[CsvRow, ...], is_refund: bool) -> Sale:
+        """The basket as a purchase or a refund (ValueError: a cell that does not read)."""
+        fields = rows[0].fields
+        member = fields["member_id"]
         txn_id = fields["txn_id"]
         if not txn_id:
             raise ValueError("txn_id is empty")

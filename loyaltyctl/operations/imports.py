@@ -60,6 +60,7 @@ class ImportSummary(CsvSummary):
     limited: int = 0  # purchases that earned less (or nothing) for the member's daily or monthly limit
     bonus_points: int = 0  # referral and first-purchase bonuses, and signup bonuses of --create-members
     members_created: int = 0
+    non_member_sales: int = 0  # skipped walk-in baskets recorded as non-member sales (for `report analytics`)
     skipped_reasons: dict[str, int] = field(default_factory=dict)
     unread_columns: list[str] = field(default_factory=list)  # optional profile columns the file lacks
 
@@ -87,6 +88,7 @@ class _Importer:
                  digest: Callable[[CsvRow], str] | None):
         self.db, self.ref, self.poster = db, ref, poster
         self.member_key = source.member_key
+        self.source = source.name
         self.create_members = create_members
         self.summary, self.rejects = summary, rejects
         self.versions = poster.versions
@@ -97,6 +99,8 @@ class _Importer:
         self.members = member_store.fetch_member_index(db, ref.id)
         self.created: dict[int, _Created] = {}
         self.txn_rows: list[tuple] = []
+        self.walk_in_rows: list[tuple] = []
+        self.walk_ins_known: set[str] = set()  # the chunk's walk-in txn ids recorded already, or just now
         self.buffered_members: set[int] = set()  # members and txn ids with rows not yet written
         self.buffered_txns: set[str] = set()
         self.referral_codes: set[str] | None = None  # loaded when --create-members first needs it
@@ -108,7 +112,9 @@ class _Importer:
     def flush(self) -> None:
         self.poster.write_rows(forget=True)
         txn_store.insert_transactions(self.db, self.txn_rows)
+        txn_store.insert_walk_ins(self.db, self.walk_in_rows)
         self.txn_rows.clear()
+        self.walk_in_rows.clear()
         self.buffered_members.clear()
         self.buffered_txns.clear()
 
@@ -129,8 +135,10 @@ class _Importer:
         self.welcome()
 
     def take(self, sales: list[Sale]) -> None:
-        txns = [sale.txn for sale in sales if sale.txn]
+        txns = [sale.txn for sale in sales if sale.txn and not sale.skipped]
         known = txn_store.fetch_known_txn_ids(self.db, self.ref.id, [t.txn_id for t in txns])
+        self.walk_ins_known = txn_store.fetch_known_walk_ins(
+            self.db, self.ref.id, [sale.txn.txn_id for sale in sales if sale.txn and sale.skipped])
         members = [m for t in txns if (m := self.find(t)) is not None]
         self.states.load(members)
         self.poster.preload(members)
@@ -140,6 +148,8 @@ class _Importer:
             if sale.skipped:
                 summary.skipped += len(sale.rows)
                 summary.skipped_reasons[sale.skipped] = summary.skipped_reasons.get(sale.skipped, 0) + len(sale.rows)
+                if txn is not None:
+                    self.walk_in(sale)
                 continue
             if txn is None:
                 self.reject(sale, sale.problem or "")
@@ -231,6 +241,22 @@ class _Importer:
         refund = TxnRow(f"{txn.txn_id}/refunded-{sale.refunded}", txn.member_id, self.refunded_at(sale), -grown,
                         (Line(-grown, txn.category),), txn.store, txn.partner, txn.txn_id, "refunded amount")
         self.refund(refund)  # what could refuse it was checked first (`refunded_refusal`)
+
+    def walk_in(self, sale: Sale) -> None:
+        """A sale without a member, recorded as a non-member sale (a re-import's are already there), with
+        what its refunded-amount column grew by since the last import as a refund of it."""
+        txn = sale.txn
+        if txn.txn_id not in self.walk_ins_known:
+            self.walk_ins_known.add(txn.txn_id)
+            self.walk_in_rows.append((self.ref.id, txn.txn_id, txn.occurred_at, txn.amount, txn.store or None,
+                                      self.source, txn.refund_of or None))
+            self.summary.non_member_sales += 1
+        if sale.refunded:
+            self.flush()
+            grown = sale.refunded - txn_store.fetch_walk_in_refunded(self.db, self.ref.id, txn.txn_id)
+            if grown > 0:
+                self.walk_in_rows.append((self.ref.id, f"{txn.txn_id}/refunded-{sale.refunded}", self.refunded_at(sale),
+                                          -grown, txn.store or None, self.source, txn.txn_id))
 
     def find(self, txn: TxnRow) -> int | None:
         return self.members.find(txn.member_id, self.member_key)

@@ -49,6 +49,8 @@ TABLES = (
                            "partner", "refund_of", "description", "points", "entry", "note", "qualifying"), "id",
           self_reference="refund_of"),
     Table("rejected_rows", ("program_id", "digest"), "program_id, digest", generated=False),
+    Table("walk_in_sales", ("program_id", "txn_id", "occurred_at", "amount", "store", "source", "refund_of"),
+          "program_id, txn_id", generated=False),
     Table("memberships", ("id", "program_id", "member", "paid_at", "fee", "term", "valid_from", "valid_until", "key",
                           "recorded_at"), "id"),
     Table("period_closes", ("id", "program_id", "through", "closed_before", "expiries_posted", "closing_points",

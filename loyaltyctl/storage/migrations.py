@@ -556,6 +556,25 @@ def m020_voucher_codes(db: Store) -> None:
     _append_only(db, "voucher_codes")
 
 
+@migration
+def m021_walk_in_sales(db: Store) -> None:
+    """Sales an import skips for points because no member made them (walk-ins), kept so analytics can set
+    members' purchases beside everyone else's. A refund names the walk-in txn id it refunds, if any. Not
+    ledger rows: nothing posts from them, and a txn id that is also a member's transaction counts as the
+    member's (`storage.analytics`)."""
+    db.executescript(schema(db, """
+        CREATE TABLE walk_in_sales (
+            program_id INTEGER NOT NULL REFERENCES programs(id),
+            txn_id TEXT NOT NULL,
+            occurred_at INTEGER NOT NULL,
+            amount INTEGER NOT NULL,
+            store TEXT,
+            source TEXT NOT NULL,
+            refund_of TEXT,
+            PRIMARY KEY (program_id, txn_id)
+        );"""))
+
+
 @contextmanager
 def _changes_allowed(db: Store, table: str) -> Iterator[None]:
     """A migration's own change to rows of a table whose rows are otherwise never changed (inside the

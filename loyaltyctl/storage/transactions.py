@@ -37,6 +37,11 @@ def fetch_known_txn_ids(db: Store, program_id: int, txn_ids: Sequence[str]) -> s
     return _already_in(db, "transactions", "txn_id", program_id, txn_ids)
 
 
+def fetch_known_walk_ins(db: Store, program_id: int, txn_ids: Sequence[str]) -> set[str]:
+    """Which of these txn ids are recorded already as non-member sales."""
+    return _already_in(db, "walk_in_sales", "txn_id", program_id, txn_ids)
+
+
 def fetch_rejected_rows(db: Store, program_id: int, digests: Sequence[str]) -> set[str]:
     """Which of these row digests an import into the program rejected already."""
     return _already_in(db, "rejected_rows", "digest", program_id, digests)
@@ -78,6 +83,22 @@ def insert_transactions(db: Store, rows: list[tuple]) -> None:
 def insert_transaction(db: Store, row: tuple) -> int:
     """One row in TXN_COLUMNS order, written at once; returns its id."""
     return db.execute(f"{insert_sql('transactions', TXN_COLUMNS)} RETURNING id", row).fetchone()[0]
+
+
+WALK_IN_COLUMNS = ("program_id", "txn_id", "occurred_at", "amount", "store", "source", "refund_of")
+
+
+def insert_walk_ins(db: Store, rows: Sequence[tuple]) -> None:
+    """Non-member sales in WALK_IN_COLUMNS order; one recorded before (a re-import) is left as it is."""
+    if rows:
+        db.executemany(f"{insert_sql('walk_in_sales', WALK_IN_COLUMNS)} "
+                       f"{db.conflict('walk_in_sales', 'program_id, txn_id')} DO NOTHING", rows)
+
+
+def fetch_walk_in_refunded(db: Store, program_id: int, txn_id: str) -> int:
+    """What refunds of a walk-in sale returned so far (positive minor units)."""
+    return db.execute("SELECT coalesce(sum(-amount), 0) FROM walk_in_sales WHERE program_id = ? AND refund_of = ?",
+                      [program_id, txn_id]).fetchone()[0]
 
 
 def add_clawed_back(db: Store, clawbacks: Sequence[tuple[int, int, int | None]]) -> None:

@@ -100,7 +100,7 @@ def test_every_rule_and_bad_row_with_exact_points(shop):
         "transactions": 8,
         "points_earned": 50 + 40 + 60 + 51 + 500, "points_clawed_back": 25, "earned_nothing": 2,
             "without_membership": 0, "limited": 0, "bonus_points": 0,
-        "members_created": 0, "reject_file": str(shop / "day.rejects.csv"), "dry_run": False,
+        "members_created": 0, "non_member_sales": 0, "reject_file": str(shop / "day.rejects.csv"), "dry_run": False,
     }
     assert points("M1")["points"] == 50 + 40 + 60 - 25
     assert points("M2")["points"] == 51 + 500
