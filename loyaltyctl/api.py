@@ -369,6 +369,13 @@ class Ledger:
 
         return self._read(lambda: kpi_report(self.store, program, start, end))
 
+    def analytics(self, program: str, start: date, end: date, active_days: int | None = None):
+        """(program, analytics) of the days from `start` to `end`: members against walk-ins, segments,
+        cohort retention and the monthly series (SPEC.md "Program analytics")."""
+        from loyaltyctl.operations.analytics import analytics_report
+
+        return self._read(lambda: analytics_report(self.store, program, start, end, active_days))
+
     def partners(self, program: str, start: date, end: date):
         """(program, period, one line per partner): what each issued and owes the program."""
         from loyaltyctl.operations.reports import check_period, partner_report

@@ -39,6 +39,13 @@ class ReportFormat(str, Enum):
     csv = "csv"
 
 
+class AnalyticsFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    html = "html"
+
+
 class AccountingFormat(str, Enum):
     table = "table"
     json = "json"

@@ -1,4 +1,5 @@
-"""`loyaltyctl report …`: accounting (liability, roll-forward, journal, KPIs), partners, donations, expiring points."""
+"""`loyaltyctl report …`: accounting (liability, roll-forward, journal), KPIs and analytics, partners, donations,
+expiring points."""
 
 from typing import Annotated
 
@@ -8,6 +9,8 @@ from loyaltyctl import render
 from loyaltyctl.cli.common import (AsOfOption, OutputOption, ProgramOption, ReportFormatOption, choices, command, day_option,
                                    integer, ledger)
 from loyaltyctl.formats import accounting as accounting_out
+from loyaltyctl.formats import analytics as analytics_out
+from loyaltyctl.formats.analytics_html import analytics_html
 from loyaltyctl.formats import reports as views
 from loyaltyctl.formats import vouchers as voucher_views
 
@@ -88,6 +91,29 @@ def kpi_report(ctx: typer.Context, program: ProgramOption,
     csv gives (section, line, value) rows for a spreadsheet."""
     ref, k = ledger(ctx).kpis(program, day_option("--from", start), day_option("--to", end))
     render.emit(views.kpis_view(ref, k), fmt, output)
+
+
+@command(report_app, "analytics")
+def analytics(ctx: typer.Context, program: ProgramOption, start: FromOption, end: ToOption,
+              active_days: Annotated[int, typer.Option("--active-days", metavar="DAYS", parser=integer,
+                                                       help="A member is active with a purchase in this many days "
+                                                            "ending on --to.")] = 90,
+              fmt: Annotated[render.AnalyticsFormat, typer.Option("--format", "-f", metavar=choices(render.AnalyticsFormat),
+                                                                  help="Output format.")
+                             ] = render.AnalyticsFormat.table,
+              output: OutputOption = None) -> None:
+    """Retention: members against walk-ins, segments, cohorts, months.
+
+    Membership rate and member share of sales, repeat customers, active and churned members, redeemers
+    against the rest, retention by join month and a monthly series; --format html is a page with charts,
+    --format csv a table per section."""
+    ref, report = ledger(ctx).analytics(program, day_option("--from", start), day_option("--to", end), active_days)
+    if fmt == render.AnalyticsFormat.html:
+        render.emit_text(analytics_html(ref, report), output)
+    elif fmt == render.AnalyticsFormat.csv:
+        render.emit_text(analytics_out.analytics_csv(ref, report), output)
+    else:
+        render.emit(analytics_out.analytics_view(ref, report), fmt, output)
 
 
 @command(report_app, "partners")

@@ -1,0 +1,74 @@
+"""`report analytics`: what the storage layer counts for a range, through `core.analytics`."""
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+from loyaltyctl.core import analytics as core
+from loyaltyctl.core.kpis import ACTIVE_DAYS
+from loyaltyctl.core.dates import cutoff, local_date, start_of_day
+from loyaltyctl.errors import BadInput
+from loyaltyctl.operations.reports import check_period
+from loyaltyctl.storage import analytics as store
+from loyaltyctl.storage import programs
+from loyaltyctl.storage import reports as report_store
+from loyaltyctl.storage.db import Store
+
+EVER = -(2**62)  # an instant before any entry
+
+
+def analytics_report(db: Store, program: str, start: date, end: date, active_days: int | None = None
+                     ) -> tuple[programs.ProgramRef, core.Analytics]:
+    """The range's retention figures, segments, cohorts and months (SPEC.md "Program analytics"); a member
+    is active with a purchase in the `active_days` (default 90) ending on `end`."""
+    period = check_period(start, end)
+    active_days = ACTIVE_DAYS if active_days is None else active_days
+    if active_days < 1:
+        raise BadInput(f"--active-days must be 1 or more, got {active_days}")
+    ref = programs.fetch_program_ref(db, program)
+    tz = ref.timezone
+    opens, closes = start_of_day(period.start, tz), cutoff(period.end, tz)
+    joined_by = period.end.isoformat()
+    members, new_members = report_store.member_counts(db, ref.id, period.start.isoformat(), joined_by)
+    segments = store.member_purchases(db, ref.id, joined_by, opens, closes,
+                                      start_of_day(period.end - timedelta(days=active_days - 1), tz),
+                                      start_of_day(period.start - timedelta(days=active_days), tz))
+    walk_ins = store.walk_in_purchases(db, ref.id, opens, closes)
+    unposted_ever = report_store.unposted_expiries(db, ref.id, closes)[1]
+    vouchers_issued, vouchers_used = store.voucher_usage(db, ref.id, opens, closes)
+    joiners, buyers = _cohorts(db, ref, period.end, closes)
+    return ref, core.analytics(core.AnalyticsFacts(
+        period.start, period.end, active_days, members, new_members,
+        core.Purchases(*segments.get(True, ())), core.Purchases(*segments.get(False, ())),
+        core.Purchases(*walk_ins),
+        core.points_flow(report_store.kind_sums(db, ref.id, EVER, closes), unposted_ever),
+        vouchers_issued, vouchers_used, _months(db, ref, period.start, period.end, closes), joiners, buyers))
+
+
+def _months(db: Store, ref: programs.ProgramRef, first: date, last: date, closes: int) -> tuple[core.MonthFacts, ...]:
+    tz = ref.timezone
+    months = core.months_in(first, last)
+    starts = [start_of_day(month_start, tz) for month_start, _ in months]
+    by_kind: dict[int, dict[str, int]] = defaultdict(dict)
+    for index, kind, points in store.monthly_points(db, ref.id, starts, closes):
+        by_kind[index][kind] = points
+    unposted: dict[int, int] = defaultdict(int)
+    for bucket, points in report_store.unposted_expiry_totals(db, ref.id, starts[0], closes):
+        day = local_date(bucket * report_store.BUCKET_SECONDS, tz)
+        unposted[next(i for i in range(len(months) - 1, -1, -1) if months[i][0] <= day)] += points
+    sales = store.monthly_sales(db, ref.id, last.isoformat(), starts, closes)
+    return tuple(core.MonthFacts(month_start, core.points_flow(by_kind[i], unposted[i]), sales[i][0], sales[i][2],
+                                 sales[i][1])
+                 for i, (month_start, _) in enumerate(months))
+
+
+def _cohorts(db: Store, ref: programs.ProgramRef, last: date, closes: int
+             ) -> tuple[dict[date, int], dict[tuple[date, date], int]]:
+    """Joiners per cohort month, and per (cohort month, month) those with a purchase in it."""
+    months = core.cohort_months(last)
+    joined_from, joined_by = months[0].isoformat(), last.isoformat()
+    joiners = {date.fromisoformat(f"{month}-01"): count
+               for month, count in store.joiners_by_month(db, ref.id, joined_from, joined_by).items()}
+    starts = [start_of_day(month, ref.timezone) for month in months]
+    buyers = {(date.fromisoformat(f"{month}-01"), months[index]): count
+              for month, index, count in store.cohort_purchases(db, ref.id, joined_from, joined_by, starts, closes)}
+    return joiners, buyers

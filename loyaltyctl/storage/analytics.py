@@ -1,0 +1,128 @@
+"""`report analytics` figures computed in SQL: purchases per segment, non-member sales, months and cohorts.
+
+Every query names its program on each table it reads (on Citus the whole
+query then runs on that program's shard). A purchase is a transaction with a
+positive amount, a refund one with a negative amount. Members count only
+when joined on or before `joined_by` (an ISO date). A walk-in sale whose txn id,
+or the txn id it refunds, is also a member's transaction counts as the
+member's alone (a basket imported once without its customer, then with one).
+"""
+
+from collections.abc import Sequence
+
+from loyaltyctl.storage.db import Store
+
+_MEMBERS_JOINED = "JOIN members mb ON mb.program_id = :p AND mb.id = t.member AND mb.joined <= :j"
+_WALK_INS_ALONE = """NOT EXISTS (SELECT 1 FROM transactions t
+                                 WHERE t.program_id = :p AND (t.txn_id = w.txn_id OR t.txn_id = w.refund_of))"""
+
+
+def _period_index(column: str, starts: Sequence[int], params: dict) -> str:
+    """A CASE giving the index of the last of `starts` at or before `column` (0 before the second)."""
+    cases = []
+    for index in range(len(starts) - 1, 0, -1):
+        params[f"m{index}"] = starts[index]
+        cases.append(f"WHEN {column} >= :m{index} THEN {index}")
+    return f"CASE {' '.join(cases)} ELSE 0 END" if cases else "0"
+
+
+def member_purchases(db: Store, program_id: int, joined_by: str, start: int, end: int, active_from: int,
+                     earlier_from: int) -> dict[bool, tuple[int, ...]]:
+    """Per segment (True: members with a redeem entry before `end`), over the members with a transaction
+    before `end`, in `core.analytics.Purchases` order: (purchases in [start, end), their amount, sales
+    (purchases plus refunds), members with a purchase in it, of them with 2 or more, members with a
+    purchase in [active_from, end), members with one in [earlier_from, start), of those without one in
+    [start, end), sales before `end`, members with a purchase before `end`)."""
+    rows = db.execute(
+        f"""SELECT redeemer, coalesce(sum(purchases), 0), coalesce(sum(purchased), 0), coalesce(sum(sales), 0),
+                   count(*) FILTER (WHERE purchases > 0), count(*) FILTER (WHERE purchases > 1),
+                   count(*) FILTER (WHERE active > 0), count(*) FILTER (WHERE earlier > 0),
+                   count(*) FILTER (WHERE earlier > 0 AND purchases = 0),
+                   coalesce(sum(lifetime_sales), 0), count(*) FILTER (WHERE lifetime_purchases > 0)
+            FROM (SELECT t.member,
+                         EXISTS (SELECT 1 FROM entries e WHERE e.program_id = :p AND e.member = t.member
+                                 AND e.kind = 'redeem' AND e.effective_at < :e) AS redeemer,
+                         count(*) FILTER (WHERE t.amount > 0 AND t.occurred_at >= :s) AS purchases,
+                         sum(t.amount) FILTER (WHERE t.amount > 0 AND t.occurred_at >= :s) AS purchased,
+                         sum(t.amount) FILTER (WHERE t.occurred_at >= :s) AS sales,
+                         count(*) FILTER (WHERE t.amount > 0 AND t.occurred_at >= :a) AS active,
+                         count(*) FILTER (WHERE t.amount > 0 AND t.occurred_at >= :b AND t.occurred_at < :s)
+                             AS earlier,
+                         sum(t.amount) AS lifetime_sales,
+                         count(*) FILTER (WHERE t.amount > 0) AS lifetime_purchases
+                  FROM transactions t {_MEMBERS_JOINED}
+                  WHERE t.program_id = :p AND t.occurred_at < :e
+                  GROUP BY t.member) AS per_member
+            GROUP BY redeemer""",
+        {"p": program_id, "j": joined_by, "s": start, "e": end, "a": active_from, "b": earlier_from})
+    return {bool(row[0]): tuple(row[1:]) for row in rows}
+
+
+def walk_in_purchases(db: Store, program_id: int, start: int, end: int) -> tuple[int, int, int]:
+    """Non-member sales in [start, end): (purchases, their amount, sales: purchases plus refunds)."""
+    return db.execute(
+        f"""SELECT count(*) FILTER (WHERE amount > 0), coalesce(sum(amount) FILTER (WHERE amount > 0), 0),
+                   coalesce(sum(amount), 0)
+            FROM walk_in_sales w
+            WHERE w.program_id = :p AND w.occurred_at >= :s AND w.occurred_at < :e AND {_WALK_INS_ALONE}""",
+        {"p": program_id, "s": start, "e": end}).fetchone()
+
+
+def monthly_sales(db: Store, program_id: int, joined_by: str, starts: Sequence[int], end: int
+                  ) -> dict[int, tuple[int, int, int]]:
+    """Per period of `starts` (index, the last ending at `end`): (member sales, members with a purchase in
+    it, non-member sales)."""
+    params: dict = {"p": program_id, "j": joined_by, "s": starts[0], "e": end}
+    members = _period_index("t.occurred_at", starts, params)
+    walk_ins = _period_index("w.occurred_at", starts, params)
+    found = {index: [0, 0, 0] for index in range(len(starts))}
+    for index, sales, buyers in db.execute(
+            f"""SELECT {members}, sum(t.amount), count(DISTINCT CASE WHEN t.amount > 0 THEN t.member END)
+                FROM transactions t {_MEMBERS_JOINED}
+                WHERE t.program_id = :p AND t.occurred_at >= :s AND t.occurred_at < :e GROUP BY 1""", params):
+        found[index][:2] = sales, buyers
+    for index, sales in db.execute(
+            f"""SELECT {walk_ins}, sum(w.amount) FROM walk_in_sales w
+                WHERE w.program_id = :p AND w.occurred_at >= :s AND w.occurred_at < :e AND {_WALK_INS_ALONE}
+                GROUP BY 1""", params):
+        found[index][2] = sales
+    return {index: (sales, buyers, walk_in) for index, (sales, buyers, walk_in) in found.items()}
+
+
+def monthly_points(db: Store, program_id: int, starts: Sequence[int], end: int) -> list[tuple[int, str, int]]:
+    """Entries effective in each period of `starts` summed per kind: (index, kind, points)."""
+    params: dict = {"p": program_id, "s": starts[0], "e": end}
+    index = _period_index("effective_at", starts, params)
+    return db.execute(f"""SELECT {index}, kind, sum(points) FROM entries
+                          WHERE program_id = :p AND effective_at >= :s AND effective_at < :e GROUP BY 1, 2""",
+                      params).fetchall()
+
+
+def cohort_purchases(db: Store, program_id: int, joined_from: str, joined_by: str, starts: Sequence[int],
+                     end: int) -> list[tuple[str, int, int]]:
+    """Members joined from `joined_from` through `joined_by` with a purchase in each period of `starts`:
+    (join month `YYYY-MM`, period index, members)."""
+    params: dict = {"p": program_id, "f": joined_from, "j": joined_by, "s": starts[0], "e": end}
+    index = _period_index("t.occurred_at", starts, params)
+    return db.execute(
+        f"""SELECT substr(mb.joined, 1, 7), {index}, count(DISTINCT t.member)
+            FROM transactions t {_MEMBERS_JOINED} AND mb.joined >= :f
+            WHERE t.program_id = :p AND t.amount > 0 AND t.occurred_at >= :s AND t.occurred_at < :e
+            GROUP BY 1, 2""", params).fetchall()
+
+
+def joiners_by_month(db: Store, program_id: int, joined_from: str, joined_by: str) -> dict[str, int]:
+    """Members joined from `joined_from` through `joined_by` (ISO dates), per join month `YYYY-MM`."""
+    return dict(db.execute(
+        """SELECT substr(joined, 1, 7), count(*) FROM members
+           WHERE program_id = ? AND joined >= ? AND joined <= ? GROUP BY 1""",
+        [program_id, joined_from, joined_by]).fetchall())
+
+
+def voucher_usage(db: Store, program_id: int, start: int, end: int) -> tuple[int, int]:
+    """Vouchers issued in [start, end), and of them those used before `end`."""
+    return db.execute(
+        """SELECT count(*), count(u.voucher) FROM vouchers v
+           LEFT JOIN voucher_uses u ON u.program_id = :p AND u.voucher = v.id AND u.used_at < :e
+           WHERE v.program_id = :p AND v.issued_at >= :s AND v.issued_at < :e""",
+        {"p": program_id, "s": start, "e": end}).fetchone()
