@@ -17,8 +17,7 @@ from loyaltyctl.render import Grid, Report
 
 NO_DATA = "–"
 COUNT, MONEY, RATE, NUMBER = "count", "money", "rate", "number"
-SEGMENTS = (("redeemers", "members who redeemed"), ("non_redeemers", "members who never redeemed"),
-            ("non_members", "non-members (walk-ins)"))
+SEGMENTS = (("redeemers", "redeemers"), ("non_redeemers", "non-redeemers"), ("non_members", "non-members"))
 COHORT_COLUMNS = tuple(str(k) for k in range(COHORT_MONTHS))  # months after joining: 0 is the join month
 MONTHLY_COLUMNS = ("month", "points_issued", "points_redeemed", "points_expired", "member_sales", "non_member_sales",
                    "active_members")
@@ -151,7 +150,7 @@ def analytics_view(ref: ProgramRef, a: Analytics) -> Report:
     title = f"{ref.code}: {a.start} to {a.end} ({c})"
     blocks: list[Grid | str] = [
         Grid(title, ("figure", "value"), [(f.label, shown(f.value, f.kind, c)) for f in headline(a)], record=True),
-        Grid("Segments (status at the end of the range)",
+        Grid("Segments: members who redeemed by the last day, the other members, and walk-ins",
              ("segment", "customers", "purchases", "sales", "average order", "purchases per customer"),
              [(label, shown(s.customers, COUNT, c), s.purchases, format_money(s.sales, c),
                shown(s.average_order_value, MONEY, c), shown(s.purchase_frequency, NUMBER, c))
