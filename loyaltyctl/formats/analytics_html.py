@@ -7,6 +7,7 @@ screen readers, and the table of its figures beside it, folded.
 """
 
 from collections.abc import Sequence
+import math
 import re
 from html import escape
 
@@ -16,7 +17,7 @@ from loyaltyctl.formats.analytics import (COHORT_COLUMNS, NO_DATA, RATE, SEGMENT
 from loyaltyctl.model import ProgramRef
 from loyaltyctl.money import format_money
 
-WIDTH, HEIGHT = 640, 260  # a chart's drawing units; the page scales it
+WIDTH, HEIGHT = 560, 260  # a chart's drawing units; the page scales it
 LEFT, RIGHT, TOP, BOTTOM = 56, 12, 16, 44  # room for axis labels
 
 STYLE = """
@@ -24,11 +25,11 @@ body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: 
        max-width: 60rem; padding: 1rem; }
 h1 { font-size: 1.5rem; margin: .2rem 0; } h2 { font-size: 1.15rem; margin: 1.8rem 0 .4rem; }
 p.lead { color: #4a5563; margin-top: 0; }
-dl.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(13rem, 1fr)); gap: .5rem; margin: 0; }
+dl.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(9.5rem, 1fr)); gap: .5rem; margin: 0; }
 dl.figures div { border: 1px solid #d5dae1; border-radius: 6px; padding: .45rem .6rem; }
 dl.figures dt { font-size: .8rem; color: #4a5563; } dl.figures dd { margin: 0; font-size: 1.2rem; font-weight: 600; }
 figure { margin: 0; } svg { width: 100%; height: auto; display: block; }
-svg text { font: 11px system-ui, sans-serif; fill: #333c47; }
+svg text { font: 12px system-ui, sans-serif; fill: #333c47; }
 .axis line, .axis path { stroke: #9aa3ad; } .grid line { stroke: #e4e8ec; }
 .issued { fill: #2f7d4f; } .redeemed { fill: #7b3fa0; } .expired { fill: #c2882b; } .active { fill: #2f6bb3; }
 .share { stroke: #c0392b; stroke-width: 2.5; fill: none; } .dot { fill: #c0392b; }
@@ -89,16 +90,16 @@ def _legend(series: Sequence[tuple[str, str]]) -> str:
                                           for css, name in series) + "</p>"
 
 
-def _nice_top(value: float) -> float:
-    """The axis top: the least of 1, 2, 2.5 or 5 times a power of ten at or above `value`."""
+def _scale(value: float) -> tuple[int, float]:
+    """An axis for values up to `value`: (steps, step), the step 1, 2 or 5 times a power of ten, at most
+    five steps (at least one)."""
     if value <= 0:
-        return 1
+        return 1, 1
     power = 1.0
-    while power * 10 <= value:
+    while power * 10 <= value / 5:
         power *= 10
-    while power > value:
-        power /= 10
-    return next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= value)
+    step = next(m * power for m in (1, 2, 5, 10) if m * power * 5 >= value)
+    return max(1, math.ceil(value / step)), step
 
 
 def _svg(title: str, desc: str, body: Sequence[str], height: int = HEIGHT) -> str:
@@ -108,30 +109,31 @@ def _svg(title: str, desc: str, body: Sequence[str], height: int = HEIGHT) -> st
             + "".join(body) + "</svg></figure>")
 
 
-def _axis(top: float, label=lambda v: f"{v:,.0f}") -> list[str]:
-    """Four grid lines from 0 to `top`, labelled at the left."""
+def _axis(steps: int, step: float, label=lambda v: f"{v:,.0f}") -> list[str]:
+    """Grid lines at 0, step … steps × step, labelled at the left."""
     inner = HEIGHT - TOP - BOTTOM
     body = ['<g class="grid">']
-    for step in range(5):
-        y = TOP + inner - inner * step / 4
+    for n in range(steps + 1):
+        y = TOP + inner - inner * n / steps
         body.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
-                    f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(label(top * step / 4))}</text>')
+                    f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(label(step * n))}</text>')
     body.append("</g>")
     return body
 
 
 def _month_labels(months: Sequence[str], slot: float) -> list[str]:
-    every = max(1, round(len(months) / 12))  # at most about twelve labels
+    every = -(-len(months) // 7)  # at most seven labels: each stays readable at a phone's width
     return [f'<text x="{LEFT + slot * (i + .5):.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">{escape(m)}</text>'
             for i, m in enumerate(months) if i % every == 0]
 
 
 def _bars(title: str, desc: str, months: Sequence[str], series: Sequence[tuple[str, Sequence[int]]]) -> str:
-    top = _nice_top(max((v for _, values in series for v in values), default=0))
+    steps, step = _scale(max((v for _, values in series for v in values), default=0))
+    top = steps * step
     inner = HEIGHT - TOP - BOTTOM
     slot = (WIDTH - LEFT - RIGHT) / max(len(months), 1)
     width = slot * .8 / len(series)
-    body = _axis(top)
+    body = _axis(steps, step)
     for s, (css, values) in enumerate(series):
         for i, value in enumerate(values):
             h = inner * max(value, 0) / top
@@ -145,7 +147,7 @@ def _bars(title: str, desc: str, months: Sequence[str], series: Sequence[tuple[s
 def _share_line(title: str, desc: str, months: Sequence[str], shares: Sequence) -> str:
     inner = HEIGHT - TOP - BOTTOM
     slot = (WIDTH - LEFT - RIGHT) / max(len(months), 1)
-    body = _axis(1, label=lambda v: f"{v:.0%}")
+    body = _axis(4, .25, label=lambda v: f"{v:.0%}")
     points = [(LEFT + slot * (i + .5), TOP + inner - inner * float(max(min(share, 1), 0)), months[i], share)
               for i, share in enumerate(shares) if share is not None]
     if len(points) > 1:
@@ -196,18 +198,19 @@ def _segment_bars(ref: ProgramRef, a: Analytics) -> str:
     charts = (("sales", lambda s: s.sales), ("average order", lambda s: s.average_order_value or 0))
     y = 22
     for heading, value in charts:
-        top = _nice_top(max((value(s) for _, s in rows), default=0))
+        steps, step = _scale(max((value(s) for _, s in rows), default=0))
+        top = steps * step
         body.append(f'<text x="0" y="{y}" font-weight="600">{escape(heading)} ({escape(c)})</text>')
         y += 8
         for label, s in rows:
-            w = (WIDTH - 300) * max(value(s), 0) / top
+            w = (WIDTH - 220) * max(value(s), 0) / top
             body.append(f'<text x="0" y="{y + 14}">{escape(label)}</text>'
-                        f'<rect class="active" x="200" y="{y + 2}" width="{w:.1f}" height="16"/>'
-                        f'<text x="{206 + w:.1f}" y="{y + 14}">{escape(format_money(value(s), c))}</text>')
+                        f'<rect class="active" x="110" y="{y + 2}" width="{w:.1f}" height="16"/>'
+                        f'<text x="{116 + w:.1f}" y="{y + 14}">{escape(format_money(value(s), c))}</text>')
             y += 24
         y += 12
     return _svg("Sales and average order by segment",
-                "Bars per segment (members who redeemed, members who never redeemed, non-members): their sales "
+                "Bars per segment (members who redeemed by the last day, the other members, non-members): their sales "
                 "in the range, then their average order.", body, height=max(height, y))
 
 

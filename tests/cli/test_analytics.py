@@ -38,6 +38,11 @@ Cohorts (2025-07 to 2026-06): 2026-01 A: Jan, Mar, Apr, May -> [1, 0, 1, 1, 1, 0
 import csv
 import io
 import json
+import os
+import re
+import shutil
+import subprocess
+from xml.etree import ElementTree
 
 import pytest
 
@@ -208,3 +213,35 @@ def test_bad_input_is_one_line_and_the_right_exit(shop, args, code, message):
     result = run("report", "analytics", *args)
     assert result.exit_code == code
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# As the machine's probe starts it: no sandbox (root), and none of the background connections a closed
+# network refuses.
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
+                    reason="Chromium is not installed (.ci/run installs it; under CI this test runs regardless)")
+def test_the_html_page_is_self_contained_and_loads_in_chromium(shop):
+    ok("report", "analytics", "-p", "shop", *RANGE, "--format", "html", "-o", "page.html")
+    page = (shop / "page.html").read_text(encoding="utf-8")
+    # nothing fetched, nothing run: no script, no link, no image or font from anywhere
+    assert not re.search(r"<script|<link|<img|<iframe|url\(|@import|https?://", page)
+    charts = re.findall(r"<svg .*?</svg>", page, re.S)
+    assert len(charts) == 4  # points, active members, member share of sales, segments
+    for chart in charts:
+        svg = ElementTree.fromstring(chart)  # well-formed: what a browser draws is what was written
+        assert svg.get("role") == "img" and svg.find("title").text and svg.find("desc").text
+    assert page.count("<details>") == 2 and "<table class=\"heat\">" in page  # the figures behind the charts
+    result = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={shop / 'chromium'}",
+                             f"--screenshot={shop / 'page.png'}", "--window-size=390,2400",
+                             (shop / "page.html").as_uri()], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (shop / "page.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    dom = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={shop / 'chromium'}", "--dump-dom",
+                          (shop / "page.html").as_uri()], capture_output=True, text=True, timeout=120).stdout
+    assert dom.count("<svg") == 4 and "<title>shop analytics, 2026-04-01 to 2026-06-14</title>" in dom
+    assert ">83.3%<" in dom and ">0.2500<" not in dom  # figures as people read them
