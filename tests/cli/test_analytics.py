@@ -42,6 +42,7 @@ import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
@@ -93,6 +94,7 @@ SALES = HEADER + (
     "T8,D,2026-06-01T10:00,80.00,\n"
     "T9,E,2026-06-10T10:00,25.00,\n"
 )
+EXPORTS = Path(__file__).parent.parent / "data" / "exports"
 RANGE = ("--from", "2026-04-01", "--to", "2026-06-14", "--active-days", "30")
 
 
@@ -168,6 +170,26 @@ def test_importing_the_files_again_doubles_nothing(shop):
     assert (again["skipped"], again["non_member_sales"]) == (6, 0)
     ok("txn", "import", "-p", "shop", shop / "sales.csv")
     assert analytics() == before
+
+
+def test_a_walk_ins_growing_refunded_amount_refunds_what_it_grew_by(shop):
+    # A guest's Stripe charge (no email) of 100.00 on 05-01, refunded 10.00 by 05-03, then 25.00 by 05-04:
+    # non-member sales 35.00 + 100.00 - 25.00 = 110.00, still 3 purchases; May 20.00 + 75.00.
+    header = (EXPORTS / "stripe_payments.csv").read_text().splitlines()[0]
+
+    def guest(refunded, refunded_on):
+        row = (f"ch_w,2026-05-01 15:00:00,100.00,{refunded},usd,true,100.00,{refunded},usd,,Web,1.46,{refunded_on},"
+               "B,Paid,ok,0.00,pm_1,cus_1,,,,")
+        return write(shop / "stripe.csv", f"{header}\n{row}\n")
+
+    for refunded, on, sales in (("0.00", "", "135.00"), ("10.00", "2026-05-03 15:00:00", "125.00"),
+                                ("25.00", "2026-05-04 15:00:00", "110.00"), ("25.00", "2026-05-04 15:00:00", "110.00")):
+        summary = json.loads(ok("txn", "import", "-p", "shop", guest(refunded, on), "--source", "stripe",
+                                "--format", "json").stdout)
+        assert summary["skipped_reasons"] == {"no customer": 1}
+        report = analytics()
+        assert (report["non_member_purchases"], report["non_member_sales"]) == (3, sales)
+    assert report["monthly"][1]["non_member_sales"] == "95.00"
 
 
 def test_the_csv_is_a_titled_table_per_section(shop):
