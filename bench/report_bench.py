@@ -240,6 +240,11 @@ def generate(conn: sqlite3.Connection, program_id: int, members: int, seed: int 
             member_event(ledger, rng, member, at, expires_at)
         ledger.flush()
     ledger.write_lots()
+    keep_figures(conn)
+
+
+def keep_figures(conn: sqlite3.Connection) -> None:
+    """The weekly entry totals, and each member's figures as the Poster keeps them after LAST_DAY."""
     # In the build's child process (see in_child).
     from loyaltyctl.core.dates import cutoff
     from loyaltyctl.storage.ledger import WEEK_OF_EFFECTIVE_AT, points_at_sql

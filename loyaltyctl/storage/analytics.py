@@ -34,14 +34,13 @@ def member_purchases(db: Store, program_id: int, joined_by: str, start: int, end
     purchase in [active_from, end), members with one in [earlier_from, start), of those without one in
     [start, end), sales before `end`, members with a purchase before `end`)."""
     rows = db.execute(
-        f"""SELECT redeemer, coalesce(sum(purchases), 0), coalesce(sum(purchased), 0), coalesce(sum(sales), 0),
-                   count(*) FILTER (WHERE purchases > 0), count(*) FILTER (WHERE purchases > 1),
+        f"""SELECT r.member IS NOT NULL, coalesce(sum(purchases), 0), coalesce(sum(purchased), 0),
+                   coalesce(sum(sales), 0), count(*) FILTER (WHERE purchases > 0),
+                   count(*) FILTER (WHERE purchases > 1),
                    count(*) FILTER (WHERE active > 0), count(*) FILTER (WHERE earlier > 0),
                    count(*) FILTER (WHERE earlier > 0 AND purchases = 0),
                    coalesce(sum(lifetime_sales), 0), count(*) FILTER (WHERE lifetime_purchases > 0)
             FROM (SELECT t.member,
-                         EXISTS (SELECT 1 FROM entries e WHERE e.program_id = :p AND e.member = t.member
-                                 AND e.kind = 'redeem' AND e.effective_at < :e) AS redeemer,
                          count(*) FILTER (WHERE t.amount > 0 AND t.occurred_at >= :s) AS purchases,
                          sum(t.amount) FILTER (WHERE t.amount > 0 AND t.occurred_at >= :s) AS purchased,
                          sum(t.amount) FILTER (WHERE t.occurred_at >= :s) AS sales,
@@ -53,7 +52,10 @@ def member_purchases(db: Store, program_id: int, joined_by: str, start: int, end
                   FROM transactions t {_MEMBERS_JOINED}
                   WHERE t.program_id = :p AND t.occurred_at < :e
                   GROUP BY t.member) AS per_member
-            GROUP BY redeemer""",
+            LEFT JOIN (SELECT DISTINCT member FROM entries
+                       WHERE program_id = :p AND kind = 'redeem' AND effective_at < :e) AS r
+                   ON r.member = per_member.member
+            GROUP BY 1""",
         {"p": program_id, "j": joined_by, "s": start, "e": end, "a": active_from, "b": earlier_from})
     return {bool(row[0]): tuple(row[1:]) for row in rows}
 

@@ -1,0 +1,180 @@
+"""Analytics benchmark: `report analytics` for a year against `report rollforward` for the same year.
+
+    python bench/analytics_bench.py [--members N] [--sales N] [--runs 3] [--db PATH]
+        (default: 100,000 members, 1,000,000 member sales and a quarter as many walk-ins,
+         in bench/.cache/analytics-bench-100000.db)
+
+The ledger is written directly in SQL as bench/report_bench.py writes its own
+(its LedgerBuilder: entries, lots and consumptions as the Poster keeps them),
+from sales this time: members join over the two years (2024-12-01 to
+2026-11-20); each sale is a transaction row and its earn entry (a dollar a
+point, a lot expiring 12 months later), 3% of them refunded a week later (a
+refund row and the clawback it took), and one member event in ten is a
+redemption when covered; walk-in sales (no member) are recorded beside them,
+3% of those refunded too; monthly expiry runs post what expired. Built once,
+reused while its counts and schema match.
+
+Then, as fresh processes in alternating rounds, wall clock:
+  (1) report rollforward --from 2025-12-01 --to 2026-11-30
+  (2) report analytics   --from 2025-12-01 --to 2026-11-30     target: at most 3x (1)
+"""
+
+import argparse
+import bisect
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from report_bench import (CACHE, FIRST_DAY, LAST_DAY, LAST_EXPIRY_RUN, LOYALTYCTL, PROGRAM, REWARDS, TZ,  # noqa: E402
+                          LedgerBuilder, in_child, keep_figures, rounds, schema, set_statistics)
+
+YEAR = ("2025-12-01", "2026-11-30")
+WALK_IN_SHARE = 0.25  # walk-in sales per member sale
+REFUND_SHARE = 0.03
+INSERT_TXN = """INSERT INTO transactions (id, program_id, txn_id, member, occurred_at, amount, store, refund_of, points,
+                                          entry, qualifying) VALUES (?, ?, ?, ?, ?, ?, 'Main', ?, ?, ?, ?)"""
+INSERT_WALK_IN = """INSERT INTO walk_in_sales (program_id, txn_id, occurred_at, amount, store, source, refund_of)
+                    VALUES (?, ?, ?, ?, 'Main', 'generic', ?)"""
+
+
+def generate(conn: sqlite3.Connection, program_id: int, members: int, sales: int, seed: int = 7) -> None:
+    # Imported here, in the build's own process (see report_bench.in_child).
+    from loyaltyctl.core.dates import add_months, start_of_day
+
+    rng = random.Random(seed)
+    days = (LAST_DAY - FIRST_DAY).days + 1
+    joined = sorted(rng.randrange(days) for _ in range(members))  # member n joins on day joined[n - 1]
+    conn.executemany(
+        """INSERT INTO members (id, program_id, member_id, name, email, joined, referral_code, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 1731628800)""",
+        ((n + 1, program_id, f"M{n:06d}", f"Member {n}", f"m{n}@example.com",
+          (FIRST_DAY + timedelta(joined[n])).isoformat(), f"R{n:07d}") for n in range(members)))
+    ledger = LedgerBuilder(conn, program_id, members)
+    txns: list[tuple] = []
+    walk_ins: list[tuple] = []
+    refunds: dict[int, list[tuple]] = {}  # day -> (txn row, member, lot, amount) refunded that day
+    per_day = sales / days
+    next_txn = 1
+    for n in range(days):
+        day = FIRST_DAY + timedelta(n)
+        opens = start_of_day(day, TZ)
+        if day.day == 1 and day <= LAST_EXPIRY_RUN:
+            ledger.post_expiries(opens)
+        expires_at = start_of_day(add_months(day, 12), TZ)
+        joined_by = bisect.bisect_right(joined, n)  # members 1 … joined_by have joined
+        if joined_by:
+            for at, member in sorted((opens + rng.randrange(8 * 3600, 21 * 3600), rng.randrange(1, joined_by + 1))
+                                     for _ in range(round(per_day * rng.uniform(0.8, 1.2)))):
+                if rng.random() < 0.1:
+                    points, code = rng.choices(REWARDS, weights=(6, 3, 1))[0]
+                    if ledger.spendable(member, at) >= points:
+                        ledger.debit(member, "redeem", points, at, reward=code, money=points)
+                        continue
+                amount = rng.randrange(500, 15000)
+                lot = ledger.credit(member, "earn", amount // 100, at, expires_at, "purchase")
+                txns.append((next_txn, program_id, f"T{next_txn}", member, at, amount, None, amount // 100,
+                             ledger.lot_entry[lot], amount))
+                if rng.random() < REFUND_SHARE:
+                    refunds.setdefault(n + 7, []).append((next_txn, member, lot, amount))
+                next_txn += 1
+        for original, member, lot, amount in refunds.pop(n, []):
+            at = opens + 12 * 3600
+            points = min(amount // 100, ledger.spendable(member, at), ledger.lot_remaining[lot])
+            entry = None
+            if points:
+                ledger.debit(member, "clawback", points, at, first=lot, reason="refund", ref=ledger.lot_entry[lot])
+                entry = ledger.next_entry - 1
+            txns.append((next_txn, program_id, f"T{next_txn}", member, at, -amount, original, -points, entry, -amount))
+            next_txn += 1
+        for k in range(round(per_day * WALK_IN_SHARE)):
+            at = opens + rng.randrange(8 * 3600, 21 * 3600)
+            amount = rng.randrange(300, 8000)
+            walk_ins.append((program_id, f"W{n}-{k}", at, amount, None))
+            if rng.random() < REFUND_SHARE:
+                walk_ins.append((program_id, f"W{n}-{k}/refund", at + 3600, -amount, f"W{n}-{k}"))
+        ledger.flush()
+        conn.executemany(INSERT_TXN, txns)
+        conn.executemany(INSERT_WALK_IN, walk_ins)
+        txns.clear()
+        walk_ins.clear()
+    ledger.write_lots()
+    keep_figures(conn)
+
+
+def counts(db: Path) -> dict[str, int]:
+    with sqlite3.connect(db) as conn:
+        return {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("members", "transactions", "walk_in_sales", "entries")}
+
+
+def build(db: Path, members: int, sales: int) -> None:
+    partial = db.with_suffix(".building")
+    partial.unlink(missing_ok=True)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    program = db.parent / "analytics-bench.toml"
+    program.write_text(PROGRAM)
+    for args in (["init"], ["program", "apply", str(program)]):
+        subprocess.run([LOYALTYCTL, "--db", str(partial), *args], check=True, stdout=subprocess.DEVNULL)
+    conn = sqlite3.connect(partial)
+    for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -256000"):
+        conn.execute(f"PRAGMA {pragma}")
+    program_id = conn.execute("SELECT id FROM programs WHERE code = 'bench'").fetchone()[0]
+    generate(conn, program_id, members, sales)
+    conn.commit()
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.close()
+    partial.rename(db)
+
+
+def ready(db: Path, members: int, sales: int) -> bool:
+    if not db.exists():
+        return False
+    fresh = db.with_suffix(".schema.db")
+    fresh.unlink(missing_ok=True)
+    subprocess.run([LOYALTYCTL, "--db", str(fresh), "init"], check=True, stdout=subprocess.DEVNULL)
+    same = schema(fresh) == schema(db)
+    fresh.unlink()
+    found = counts(db)
+    return same and found["members"] == members and abs(found["transactions"] - sales * 0.93) <= sales * 0.1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--sales", type=int, default=1_000_000)
+    parser.add_argument("--db", type=Path)
+    parser.add_argument("--runs", type=int, default=3)
+    options = parser.parse_args()
+    db = options.db or CACHE / f"analytics-bench-{options.members}.db"
+    if ready(db, options.members, options.sales):
+        print(f"reusing {db}")
+    else:
+        print(f"building {db} ({options.members:,} members, about {options.sales:,} sales)")
+        started = time.perf_counter()
+        in_child(build, db, options.members, options.sales)
+        print(f"  built in {time.perf_counter() - started:.0f} s")
+    print(f"  {db.stat().st_size / 2**20:,.0f} MiB; " + ", ".join(f"{n:,} {t}" for t, n in counts(db).items()))
+    for heading, analyze in (("as built, no ANALYZE", False), ("after ANALYZE", True)):
+        set_statistics(db, analyze)
+        cli = [LOYALTYCTL, "--db", str(db), "report"]
+        year = ["--program", "bench", "--from", YEAR[0], "--to", YEAR[1], "--format", "json"]
+        commands = {f"(1) report rollforward {YEAR[0]}..{YEAR[1]}": [*cli, "rollforward", *year],
+                    f"(2) report analytics {YEAR[0]}..{YEAR[1]}": [*cli, "analytics", *year]}
+        timed = rounds(commands, options.runs)
+        print(f"\n{heading}: {options.runs} alternating runs each, wall seconds")
+        medians = {name: statistics.median(s for s, _ in runs) for name, runs in timed.items()}
+        base = next(iter(medians.values()))
+        for name, runs in timed.items():
+            ratio = f"  {medians[name] / base:.2f}x (1), target <= 3x" if name.startswith("(2)") else ""
+            print(f"  {name:50} min {min(s for s, _ in runs):6.2f}  median {medians[name]:6.2f}  "
+                  f"peak RSS {max(r for _, r in runs):4d} MiB{ratio}")
+
+
+if __name__ == "__main__":
+    main()
