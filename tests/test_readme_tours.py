@@ -24,7 +24,7 @@ def test_the_tours_name_the_commands_they_teach():
     commands = [command for _, command in tour_commands()]
     assert len(commands) > 40
     for taught in ("earn", "redeem", "reverse", "transfer", "txn import", "statement", "report liability",
-                   "report journal", "period close", "db backup"):
+                   "report journal", "report analytics", "period close", "db backup"):
         assert any(f"loyaltyctl {taught} " in command for command in commands), taught
 
 
@@ -44,6 +44,8 @@ def test_every_tour_runs_as_written_on_a_fresh_database(tmp_path):
     # what the tours say they leave behind
     assert (tmp_path / "statements" / "2026-10" / "index.csv").exists()
     assert (tmp_path / "liability.xlsx").stat().st_size > 0
+    assert "<svg" in (tmp_path / "analytics-2026-10.html").read_text(encoding="utf-8")
+    assert (tmp_path / "analytics-2026-10.csv").read_text(encoding="utf-8").startswith("summary\n")
     assert (tmp_path / "2026-10.beancount").read_text().count(" open ") > 0
     assert list(tmp_path.glob("loyalty-*.db")), "db backup wrote no file"
 

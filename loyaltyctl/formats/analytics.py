@@ -144,6 +144,19 @@ def analytics_csv(ref: ProgramRef, a: Analytics) -> str:
     return "\n".join(f"{grid.title}\n{csv_text(grid.columns, grid.rows)}" for grid in section_grids(ref, a))
 
 
+def retention_text(a: Analytics) -> str:
+    """Retention by join month as aligned lines of whole percentages: twelve months beside each other fit 80
+    columns, which a table with rules does not."""
+    title = "Retention by join month: % of joiners with a purchase 0, 1, 2 … months after"
+    if not a.cohorts:
+        return f"{title}\n  no members joined in the 12 months to the last day"
+    lines = [title, f"{'joined':8}{'members':>8}" + "".join(f"{k:>4}" for k in COHORT_COLUMNS)]
+    for h in a.cohorts:
+        cells = "".join(f"{round(r * 100):>4}" if r is not None else "    " for r in h.retention)
+        lines.append(f"{_month(h.month):8}{h.members:>8,}{cells}".rstrip())
+    return "\n".join(lines)
+
+
 def analytics_view(ref: ProgramRef, a: Analytics) -> Report:
     """The JSON document, and for people: the headline figures, segments, retention by join month, months."""
     c = ref.currency
@@ -155,10 +168,7 @@ def analytics_view(ref: ProgramRef, a: Analytics) -> Report:
              [(label, shown(s.customers, COUNT, c), s.purchases, format_money(s.sales, c),
                shown(s.average_order_value, MONEY, c), shown(s.purchase_frequency, NUMBER, c))
               for (name, label), s in ((pair, a.segments[pair[0]]) for pair in SEGMENTS)]),
-        Grid("Retention: % of each month's joiners buying in month 0 (the join month), 1, 2 … after",
-             ("joined", "members", *COHORT_COLUMNS),
-             [(_month(h.month), h.members, *(round(r * 100) if r is not None else None for r in h.retention))
-              for h in a.cohorts], empty="no members joined in the 12 months to the last day"),
+        retention_text(a),
         Grid("By month", ("month", "issued", "redeemed", "expired", "member sales", "non-member sales",
                           "active members"),
              [(_month(m.month), m.points.issued, m.points.redeemed, m.points.expired,

@@ -72,7 +72,8 @@ class ImportSummary(CsvSummary):
     @property
     def nothing_new(self) -> bool:
         """The run imported, posted and newly rejected nothing (a cron re-run of a file seen before)."""
-        return not (self.imported or self.rejected or self.points_clawed_back or self.members_created)
+        return not (self.imported or self.rejected or self.points_clawed_back or self.members_created
+                    or self.non_member_sales)
 
 
 class _Created(Struct):
