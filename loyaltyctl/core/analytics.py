@@ -18,6 +18,7 @@ from loyaltyctl.money import ratio
 
 COHORT_MONTHS = 12  # cohorts: the months of joiners among the 12 ending with `to`'s, each followed for 12 months
 ISSUED_KINDS = ("earn", "bonus", "action")
+FLOW_KINDS = (*ISSUED_KINDS, "redeem", "expire")  # the entry kinds `points_flow` reads
 
 
 class Purchases(Struct, frozen=True):

@@ -43,7 +43,7 @@ def liability_report(db: Store, program: str, as_of: date | None = None, breakag
     by_age, by_expiry = _aging(db, ref, versions, before, as_of)
     if breakage == "estimated":
         since = cutoff(add_months(as_of, -12), tz)
-        sums = store.kind_sums(db, ref.id, since, before)
+        sums = store.kind_sums(db, ref.id, since, before, ("redeem", "expire"))
         unposted = store.unposted_expiries(db, ref.id, before, since)[1]
         rate = core.estimated_breakage(-sums.get("redeem", 0), unposted - sums.get("expire", 0),
                                        version.breakage_rate)

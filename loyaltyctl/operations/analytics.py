@@ -32,33 +32,42 @@ def analytics_report(db: Store, program: str, start: date, end: date, active_day
     segments = store.member_purchases(db, ref.id, joined_by, opens, closes,
                                       start_of_day(period.end - timedelta(days=active_days - 1), tz),
                                       start_of_day(period.start - timedelta(days=active_days), tz))
-    walk_ins = store.walk_in_purchases(db, ref.id, opens, closes)
-    unposted_ever = report_store.unposted_expiries(db, ref.id, closes)[1]
     vouchers_issued, vouchers_used = store.voucher_usage(db, ref.id, opens, closes)
     joiners, buyers = _cohorts(db, ref, period.end, closes)
+    months, walk_ins = _months(db, ref, period.start, period.end, closes)
     return ref, core.analytics(core.AnalyticsFacts(
         period.start, period.end, active_days, members, new_members,
         core.Purchases(*segments.get(True, ())), core.Purchases(*segments.get(False, ())),
-        core.Purchases(*walk_ins),
-        core.points_flow(report_store.kind_sums(db, ref.id, EVER, closes), unposted_ever),
-        vouchers_issued, vouchers_used, _months(db, ref, period.start, period.end, closes), joiners, buyers))
+        walk_ins,
+        _lifetime_points(db, ref, opens, months), vouchers_issued, vouchers_used, months, joiners, buyers))
 
 
-def _months(db: Store, ref: programs.ProgramRef, first: date, last: date, closes: int) -> tuple[core.MonthFacts, ...]:
+def _months(db: Store, ref: programs.ProgramRef, first: date, last: date, closes: int
+            ) -> tuple[tuple[core.MonthFacts, ...], core.Purchases]:
+    """The range's months, and the non-members' purchases in them."""
     tz = ref.timezone
     months = core.months_in(first, last)
     starts = [start_of_day(month_start, tz) for month_start, _ in months]
-    by_kind: dict[int, dict[str, int]] = defaultdict(dict)
-    for index, kind, points in store.monthly_points(db, ref.id, starts, closes):
-        by_kind[index][kind] = points
+    ends = [*starts[1:], closes]
     unposted: dict[int, int] = defaultdict(int)
     for bucket, points in report_store.unposted_expiry_totals(db, ref.id, starts[0], closes):
         day = local_date(bucket * report_store.BUCKET_SECONDS, tz)
         unposted[next(i for i in range(len(months) - 1, -1, -1) if months[i][0] <= day)] += points
     sales = store.monthly_sales(db, ref.id, last.isoformat(), starts, closes)
-    return tuple(core.MonthFacts(month_start, core.points_flow(by_kind[i], unposted[i]), sales[i][0], sales[i][2],
-                                 sales[i][1])
-                 for i, (month_start, _) in enumerate(months))
+    facts = tuple(core.MonthFacts(month_start, core.points_flow(
+                      report_store.kind_sums(db, ref.id, starts[i], ends[i], core.FLOW_KINDS), unposted[i]),
+                      sales[i][0], sales[i][4], sales[i][1])
+                  for i, (month_start, _) in enumerate(months))
+    return facts, core.Purchases(*(sum(month[n] for month in sales.values()) for n in (2, 3, 4)))
+
+
+def _lifetime_points(db: Store, ref: programs.ProgramRef, opens: int, months: tuple[core.MonthFacts, ...]
+                     ) -> core.PointsFlow:
+    """Points issued, redeemed and expired from the first entry through the range's end: those before the
+    range, and the range's months."""
+    before = core.points_flow(report_store.kind_sums(db, ref.id, EVER, opens, core.FLOW_KINDS),
+                              report_store.unposted_expiries(db, ref.id, opens)[1])
+    return sum((m.points for m in months), before)
 
 
 def _cohorts(db: Store, ref: programs.ProgramRef, last: date, closes: int

@@ -18,6 +18,7 @@ from loyaltyctl.storage import programs
 from loyaltyctl.storage import reports as store
 
 CHART_MONTHS = 12
+KPI_KINDS = ("earn", "bonus", "redeem", "expire")
 
 
 def kpi_period(first: date | None, last: date | None, today: date) -> Period:
@@ -37,7 +38,7 @@ def kpi_report(db: Store, program: str, first: date | None = None, last: date | 
     period = kpi_period(first, last, clock.today_in(tz))
     start, end = start_of_day(period.start, tz), cutoff(period.end, tz)
     members, new_members = store.member_counts(db, ref.id, period.start.isoformat(), period.end.isoformat())
-    sums = store.kind_sums(db, ref.id, start, end)
+    sums = store.kind_sums(db, ref.id, start, end, KPI_KINDS)
     issued, redeemed = _issued_redeemed(sums)
     expired = store.unposted_expiries(db, ref.id, end, start)[1] - sums.get("expire", 0)
     with_points, outstanding, _ = store.balance_totals(db, ref.id, end)
@@ -46,7 +47,7 @@ def kpi_report(db: Store, program: str, first: date | None = None, last: date | 
     months = []
     for first, last in months_ending(period.end, CHART_MONTHS):
         month_issued, month_redeemed = _issued_redeemed(
-            store.kind_sums(db, ref.id, start_of_day(first, tz), cutoff(last, tz)))
+            store.kind_sums(db, ref.id, start_of_day(first, tz), cutoff(last, tz), KPI_KINDS))
         months.append(Month(first, month_issued, month_redeemed))
     return ref, Kpis(period.start, period.end, members, new_members,
                      store.active_members(db, ref.id, end - ACTIVE_DAYS * DAY, end), issued, redeemed, expired,

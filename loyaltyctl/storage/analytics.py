@@ -12,9 +12,21 @@ from collections.abc import Sequence
 
 from loyaltyctl.storage.db import Store
 
-_MEMBERS_JOINED = "JOIN members mb ON mb.program_id = :p AND mb.id = t.member AND mb.joined <= :j"
-_WALK_INS_ALONE = """NOT EXISTS (SELECT 1 FROM transactions t
-                                 WHERE t.program_id = :p AND (t.txn_id = w.txn_id OR t.txn_id = w.refund_of))"""
+
+
+def _joined_by(db: Store, program_id: int, joined_by: str, params: dict) -> str:
+    """The condition leaving out the transactions of members joined after `joined_by`: few or none, so
+    they are looked up first (a join with every member's row cost a third of the report)."""
+    later = [row[0] for row in db.execute("SELECT id FROM members WHERE program_id = ? AND joined > ?",
+                                          [program_id, joined_by])]
+    if not later:
+        return "1 = 1"
+    params["later"] = db.id_list(later)
+    return db.not_in("t.member", "later")
+# (two probes of the (program_id, txn_id) key; one with an OR between them scans every transaction)
+_WALK_INS_ALONE = """NOT EXISTS (SELECT 1 FROM transactions t WHERE t.program_id = :p AND t.txn_id = w.txn_id)
+                     AND (w.refund_of IS NULL
+                          OR NOT EXISTS (SELECT 1 FROM transactions t WHERE t.program_id = :p AND t.txn_id = w.refund_of))"""
 
 
 def _period_index(column: str, starts: Sequence[int], params: dict) -> str:
@@ -33,8 +45,11 @@ def member_purchases(db: Store, program_id: int, joined_by: str, start: int, end
     (purchases plus refunds), members with a purchase in it, of them with 2 or more, members with a
     purchase in [active_from, end), members with one in [earlier_from, start), of those without one in
     [start, end), sales before `end`, members with a purchase before `end`)."""
+    params = {"p": program_id, "s": start, "e": end, "a": active_from, "b": earlier_from}
     rows = db.execute(
-        f"""SELECT r.member IS NOT NULL, coalesce(sum(purchases), 0), coalesce(sum(purchased), 0),
+        f"""SELECT member IN (SELECT e.member FROM entries e {db.indexed_by("entries_redeemers")}
+                                 WHERE e.program_id = :p AND e.kind = 'redeem' AND e.effective_at < :e),
+                   coalesce(sum(purchases), 0), coalesce(sum(purchased), 0),
                    coalesce(sum(sales), 0), count(*) FILTER (WHERE purchases > 0),
                    count(*) FILTER (WHERE purchases > 1),
                    count(*) FILTER (WHERE active > 0), count(*) FILTER (WHERE earlier > 0),
@@ -49,55 +64,36 @@ def member_purchases(db: Store, program_id: int, joined_by: str, start: int, end
                              AS earlier,
                          sum(t.amount) AS lifetime_sales,
                          count(*) FILTER (WHERE t.amount > 0) AS lifetime_purchases
-                  FROM transactions t {_MEMBERS_JOINED}
-                  WHERE t.program_id = :p AND t.occurred_at < :e
+                  FROM transactions t
+                  WHERE t.program_id = :p AND t.occurred_at < :e AND {_joined_by(db, program_id, joined_by, params)}
                   GROUP BY t.member) AS per_member
-            LEFT JOIN (SELECT DISTINCT member FROM entries
-                       WHERE program_id = :p AND kind = 'redeem' AND effective_at < :e) AS r
-                   ON r.member = per_member.member
-            GROUP BY 1""",
-        {"p": program_id, "j": joined_by, "s": start, "e": end, "a": active_from, "b": earlier_from})
+            GROUP BY 1""", params)
     return {bool(row[0]): tuple(row[1:]) for row in rows}
 
 
-def walk_in_purchases(db: Store, program_id: int, start: int, end: int) -> tuple[int, int, int]:
-    """Non-member sales in [start, end): (purchases, their amount, sales: purchases plus refunds)."""
-    return db.execute(
-        f"""SELECT count(*) FILTER (WHERE amount > 0), coalesce(sum(amount) FILTER (WHERE amount > 0), 0),
-                   coalesce(sum(amount), 0)
-            FROM walk_in_sales w
-            WHERE w.program_id = :p AND w.occurred_at >= :s AND w.occurred_at < :e AND {_WALK_INS_ALONE}""",
-        {"p": program_id, "s": start, "e": end}).fetchone()
-
-
 def monthly_sales(db: Store, program_id: int, joined_by: str, starts: Sequence[int], end: int
-                  ) -> dict[int, tuple[int, int, int]]:
-    """Per period of `starts` (index, the last ending at `end`): (member sales, members with a purchase in
-    it, non-member sales)."""
-    params: dict = {"p": program_id, "j": joined_by, "s": starts[0], "e": end}
+                  ) -> dict[int, tuple[int, int, int, int, int]]:
+    """Per period of `starts` (index; the last ends at `end`): (member sales, members with a purchase in
+    it, non-member purchases, their amount, non-member sales). Sales are purchases plus refunds."""
+    params: dict = {"p": program_id, "s": starts[0], "e": end}
     members = _period_index("t.occurred_at", starts, params)
     walk_ins = _period_index("w.occurred_at", starts, params)
-    found = {index: [0, 0, 0] for index in range(len(starts))}
+    joined = _joined_by(db, program_id, joined_by, params)
+    found = {index: [0, 0, 0, 0, 0] for index in range(len(starts))}
     for index, sales, buyers in db.execute(
             f"""SELECT {members}, sum(t.amount), count(DISTINCT CASE WHEN t.amount > 0 THEN t.member END)
-                FROM transactions t {_MEMBERS_JOINED}
-                WHERE t.program_id = :p AND t.occurred_at >= :s AND t.occurred_at < :e GROUP BY 1""", params):
+                FROM transactions t
+                WHERE t.program_id = :p AND t.occurred_at >= :s AND t.occurred_at < :e AND {joined}
+                GROUP BY 1""", params):
         found[index][:2] = sales, buyers
-    for index, sales in db.execute(
-            f"""SELECT {walk_ins}, sum(w.amount) FROM walk_in_sales w
+    for index, *walk_in in db.execute(
+            f"""SELECT {walk_ins}, count(*) FILTER (WHERE w.amount > 0),
+                       coalesce(sum(w.amount) FILTER (WHERE w.amount > 0), 0), sum(w.amount)
+                FROM walk_in_sales w
                 WHERE w.program_id = :p AND w.occurred_at >= :s AND w.occurred_at < :e AND {_WALK_INS_ALONE}
                 GROUP BY 1""", params):
-        found[index][2] = sales
-    return {index: (sales, buyers, walk_in) for index, (sales, buyers, walk_in) in found.items()}
-
-
-def monthly_points(db: Store, program_id: int, starts: Sequence[int], end: int) -> list[tuple[int, str, int]]:
-    """Entries effective in each period of `starts` summed per kind: (index, kind, points)."""
-    params: dict = {"p": program_id, "s": starts[0], "e": end}
-    index = _period_index("effective_at", starts, params)
-    return db.execute(f"""SELECT {index}, kind, sum(points) FROM entries
-                          WHERE program_id = :p AND effective_at >= :s AND effective_at < :e GROUP BY 1, 2""",
-                      params).fetchall()
+        found[index][2:] = walk_in
+    return {index: tuple(figures) for index, figures in found.items()}
 
 
 def cohort_purchases(db: Store, program_id: int, joined_from: str, joined_by: str, starts: Sequence[int],
@@ -108,7 +104,8 @@ def cohort_purchases(db: Store, program_id: int, joined_from: str, joined_by: st
     index = _period_index("t.occurred_at", starts, params)
     return db.execute(
         f"""SELECT substr(mb.joined, 1, 7), {index}, count(DISTINCT t.member)
-            FROM transactions t {_MEMBERS_JOINED} AND mb.joined >= :f
+            FROM transactions t JOIN members mb ON mb.program_id = :p AND mb.id = t.member
+                                               AND mb.joined >= :f AND mb.joined <= :j
             WHERE t.program_id = :p AND t.amount > 0 AND t.occurred_at >= :s AND t.occurred_at < :e
             GROUP BY 1, 2""", params).fetchall()
 

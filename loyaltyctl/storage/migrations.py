@@ -557,11 +557,12 @@ def m020_voucher_codes(db: Store) -> None:
 
 
 @migration
-def m021_walk_in_sales(db: Store) -> None:
+def m021_walk_in_sales_and_analytics(db: Store) -> None:
     """Sales an import skips for points because no member made them (walk-ins), kept so analytics can set
     members' purchases beside everyone else's. A refund names the walk-in txn id it refunds, if any. Not
     ledger rows: nothing posts from them, and a txn id that is also a member's transaction counts as the
-    member's (`storage.analytics`)."""
+    member's (`storage.analytics`). Analytics read the program's transactions member by member off an
+    index that holds all they need, and who has redeemed off one that holds only redemptions."""
     db.executescript(schema(db, """
         CREATE TABLE walk_in_sales (
             program_id INTEGER NOT NULL REFERENCES programs(id),
@@ -572,7 +573,9 @@ def m021_walk_in_sales(db: Store) -> None:
             source TEXT NOT NULL,
             refund_of TEXT,
             PRIMARY KEY (program_id, txn_id)
-        );"""))
+        );
+        CREATE INDEX transactions_program_member ON transactions(program_id, member, occurred_at, amount);
+        CREATE INDEX entries_redeemers ON entries(program_id, member, effective_at) WHERE kind = 'redeem';"""))
 
 
 @contextmanager
