@@ -164,6 +164,13 @@ def test_every_figure_as_worked_out_by_hand(shop):
     }
 
 
+def test_points_are_the_roll_forwards_lines(shop):
+    rollforward = json.loads(ok("report", "rollforward", "-p", "shop", *RANGE[:4], "--format", "json").stdout)
+    report = analytics()
+    assert (report["points_issued"], report["points_redeemed"], report["points_expired"]) == (
+        rollforward["issued"], rollforward["redeemed"], rollforward["expired"]) == (205, 100, 115)
+
+
 def test_importing_the_files_again_doubles_nothing(shop):
     before = analytics()
     again = json.loads(ok("txn", "import", "-p", "shop", shop / "walk-ins.csv", "--format", "json").stdout)
