@@ -31,8 +31,8 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report_bench import (CACHE, FIRST_DAY, LAST_DAY, LAST_EXPIRY_RUN, LOYALTYCTL, PROGRAM, REWARDS, TZ,  # noqa: E402
-                          LedgerBuilder, in_child, keep_figures, rounds, schema, set_statistics)
+from report_bench import (CACHE, FIRST_DAY, LAST_DAY, LAST_EXPIRY_RUN, LOYALTYCTL, REWARDS, TZ,  # noqa: E402
+                          LedgerBuilder, build, in_child, keep_figures, rounds, schema, set_statistics)
 
 YEAR = ("2025-12-01", "2026-11-30")
 WALK_IN_SHARE = 0.25  # walk-in sales per member sale
@@ -113,25 +113,6 @@ def counts(db: Path) -> dict[str, int]:
                 for table in ("members", "transactions", "walk_in_sales", "entries")}
 
 
-def build(db: Path, members: int, sales: int) -> None:
-    partial = db.with_suffix(".building")
-    partial.unlink(missing_ok=True)
-    db.parent.mkdir(parents=True, exist_ok=True)
-    program = db.parent / "analytics-bench.toml"
-    program.write_text(PROGRAM)
-    for args in (["init"], ["program", "apply", str(program)]):
-        subprocess.run([LOYALTYCTL, "--db", str(partial), *args], check=True, stdout=subprocess.DEVNULL)
-    conn = sqlite3.connect(partial)
-    for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -256000"):
-        conn.execute(f"PRAGMA {pragma}")
-    program_id = conn.execute("SELECT id FROM programs WHERE code = 'bench'").fetchone()[0]
-    generate(conn, program_id, members, sales)
-    conn.commit()
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.close()
-    partial.rename(db)
-
-
 def ready(db: Path, members: int, sales: int) -> bool:
     if not db.exists():
         return False
@@ -157,7 +138,7 @@ def main() -> None:
     else:
         print(f"building {db} ({options.members:,} members, about {options.sales:,} sales)")
         started = time.perf_counter()
-        in_child(build, db, options.members, options.sales)
+        in_child(build, db, options.members, generate, options.sales)
         print(f"  built in {time.perf_counter() - started:.0f} s")
     print(f"  {db.stat().st_size / 2**20:,.0f} MiB; " + ", ".join(f"{n:,} {t}" for t, n in counts(db).items()))
     for heading, analyze in (("as built, no ANALYZE", False), ("after ANALYZE", True)):

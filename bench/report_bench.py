@@ -267,12 +267,13 @@ def counts(db: Path) -> dict[str, int]:
                 for table in ("members", "entries", "lots", "consumptions")}
 
 
-def build(db: Path, members: int) -> None:
-    """Create the database the normal way (init, program apply), then write the ledger into a copy and rename it."""
+def build(db: Path, members: int, write=None, *more) -> None:
+    """Create the database the normal way (init, program apply), then write the ledger into a copy and rename
+    it: `write(conn, program_id, members, *more)`, by default this bench's `generate`."""
     partial = db.with_suffix(".building")
     partial.unlink(missing_ok=True)
     db.parent.mkdir(parents=True, exist_ok=True)
-    program = db.parent / "report-bench.toml"
+    program = db.parent / f"{db.stem}.toml"
     program.write_text(PROGRAM)
     for args in (["init"], ["program", "apply", str(program)]):
         subprocess.run([LOYALTYCTL, "--db", str(partial), *args], check=True, stdout=subprocess.DEVNULL)
@@ -281,7 +282,7 @@ def build(db: Path, members: int) -> None:
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA cache_size = -256000")
     program_id = conn.execute("SELECT id FROM programs WHERE code = 'bench'").fetchone()[0]
-    generate(conn, program_id, members)
+    (write or generate)(conn, program_id, members, *more)
     conn.commit()
     conn.execute("PRAGMA journal_mode = WAL")
     conn.close()
