@@ -102,7 +102,7 @@ def analytics(ctx: typer.Context, program: ProgramOption, start: FromOption, end
                                                                   help="Output format.")
                              ] = render.AnalyticsFormat.table,
               output: OutputOption = None) -> None:
-    """Retention: members against walk-ins, segments, cohorts, months.
+    """Retention: members against walk-ins, segments, cohorts.
 
     Membership rate and member share of sales, repeat customers, active and churned members, redeemers
     against the rest, retention by join month and a monthly series; --format html is a page with charts,
