@@ -1,6 +1,6 @@
 """Analytics benchmark: `report analytics` for a year against `report rollforward` for the same year.
 
-    python bench/analytics_bench.py [--members N] [--sales N] [--runs 3] [--db PATH]
+    python bench/analytics_bench.py [--members N] [--sales N] [--runs 3] [--db PATH] [--postgres URL]
         (default: 100,000 members, 1,000,000 member sales and a quarter as many walk-ins,
          in bench/.cache/analytics-bench-100000.db)
 
@@ -17,6 +17,8 @@ reused while its counts and schema match.
 Then, as fresh processes in alternating rounds, wall clock:
   (1) report rollforward --from 2025-12-01 --to 2026-11-30
   (2) report analytics   --from 2025-12-01 --to 2026-11-30     target: at most 3x (1)
+as built, after ANALYZE, and with --postgres URL on a copy in a scratch database on that server (as
+bench/report_bench.py makes its own).
 """
 
 import argparse
@@ -32,7 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from report_bench import (CACHE, FIRST_DAY, LAST_DAY, LAST_EXPIRY_RUN, LOYALTYCTL, REWARDS, TZ,  # noqa: E402
-                          LedgerBuilder, build, in_child, keep_figures, rounds, schema, set_statistics)
+                          LedgerBuilder, build, in_child, keep_figures, rounds, schema, set_statistics,
+                          to_postgres)
 
 YEAR = ("2025-12-01", "2026-11-30")
 WALK_IN_SHARE = 0.25  # walk-in sales per member sale
@@ -131,6 +134,7 @@ def main() -> None:
     parser.add_argument("--sales", type=int, default=1_000_000)
     parser.add_argument("--db", type=Path)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--postgres", help="also time both on a copy in a scratch database on this server")
     options = parser.parse_args()
     db = options.db or CACHE / f"analytics-bench-{options.members}.db"
     if ready(db, options.members, options.sales):
@@ -143,18 +147,27 @@ def main() -> None:
     print(f"  {db.stat().st_size / 2**20:,.0f} MiB; " + ", ".join(f"{n:,} {t}" for t, n in counts(db).items()))
     for heading, analyze in (("as built, no ANALYZE", False), ("after ANALYZE", True)):
         set_statistics(db, analyze)
-        cli = [LOYALTYCTL, "--db", str(db), "report"]
-        year = ["--program", "bench", "--from", YEAR[0], "--to", YEAR[1], "--format", "json"]
-        commands = {f"(1) report rollforward {YEAR[0]}..{YEAR[1]}": [*cli, "rollforward", *year],
-                    f"(2) report analytics {YEAR[0]}..{YEAR[1]}": [*cli, "analytics", *year]}
-        timed = rounds(commands, options.runs)
-        print(f"\n{heading}: {options.runs} alternating runs each, wall seconds")
-        medians = {name: statistics.median(s for s, _ in runs) for name, runs in timed.items()}
-        base = next(iter(medians.values()))
-        for name, runs in timed.items():
-            ratio = f"  {medians[name] / base:.2f}x (1), target <= 3x" if name.startswith("(2)") else ""
-            print(f"  {name:50} min {min(s for s, _ in runs):6.2f}  median {medians[name]:6.2f}  "
-                  f"peak RSS {max(r for _, r in runs):4d} MiB{ratio}")
+        time_year(db, heading, options.runs)
+    if options.postgres:
+        started = time.perf_counter()
+        url = in_child(to_postgres, db, options.postgres)
+        print(f"\ncopied to PostgreSQL in {time.perf_counter() - started:.0f} s (COPY, then ANALYZE)")
+        time_year(url, "PostgreSQL", options.runs)
+
+
+def time_year(db: Path | str, heading: str, runs: int) -> None:
+    cli = [LOYALTYCTL, "--db", str(db), "report"]
+    year = ["--program", "bench", "--from", YEAR[0], "--to", YEAR[1], "--format", "json"]
+    commands = {f"(1) report rollforward {YEAR[0]}..{YEAR[1]}": [*cli, "rollforward", *year],
+                f"(2) report analytics {YEAR[0]}..{YEAR[1]}": [*cli, "analytics", *year]}
+    timed = rounds(commands, runs)
+    print(f"\n{heading}: {runs} alternating runs each, wall seconds")
+    medians = {name: statistics.median(s for s, _ in found) for name, found in timed.items()}
+    base = next(iter(medians.values()))
+    for name, found in timed.items():
+        ratio = f"  {medians[name] / base:.2f}x (1), target <= 3x" if name.startswith("(2)") else ""
+        print(f"  {name:50} min {min(s for s, _ in found):6.2f}  median {medians[name]:6.2f}  "
+              f"peak RSS {max(r for _, r in found):4d} MiB{ratio}")
 
 
 if __name__ == "__main__":
