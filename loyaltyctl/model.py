@@ -76,6 +76,18 @@ class Reward(Struct, frozen=True):
     return_points_on_expiry: bool = False  # an unused voucher gives its points back when it expires
 
 
+class Action(Struct, frozen=True):
+    """A way to earn beyond purchases (a review, a share, a survey): points per action, within a limit."""
+
+    code: str
+    name: str
+    points: int
+    limit: str = "none"  # none | once | per-day | per-week | per-month | per-year
+    max: int = 1  # actions a member may earn for per period (per-*)
+    needs_key: bool = False  # each takes a key (the review id, the post's URL): paid once
+    kind: str = "plain"  # plain | survey (takes a score 0-10)
+
+
 class Bonuses(Struct, frozen=True):
     signup: int = 0
     birthday: int = 0
@@ -129,6 +141,7 @@ class Program(Struct, frozen=True):
     membership: Membership | None = None
     partners: tuple[Partner, ...] = ()
     accounting: Accounting | None = None
+    actions: tuple[Action, ...] = ()
 
 
 class Member(Struct, frozen=True):

@@ -11,7 +11,7 @@ import msgspec
 
 from loyaltyctl.model import Program
 
-COMPILED_FORMAT = "program/1"
+COMPILED_FORMAT = "program/2"
 
 
 def compile_program(program: Program) -> str:

@@ -29,6 +29,7 @@ from loyaltyctl.formats.toml_tables import (
 from loyaltyctl.errors import BadInput
 from loyaltyctl.model import (
     Accounting,
+    Action,
     Bonuses,
     EarnRules,
     Expiry,
@@ -373,6 +374,30 @@ def _read_partners(items: list[Section]) -> tuple[Partner, ...]:
     return tuple(partners)
 
 
+ACTION_LIMITS = ("none", "once", "per-day", "per-week", "per-month", "per-year")
+
+
+def _read_actions(items: list[Section]) -> tuple[Action, ...]:
+    actions = []
+    for item in items:
+        limit = item.get("limit", as_choice(*ACTION_LIMITS), "none")
+        if "max" in item.raw and not limit.startswith("per-"):
+            item.problem("max", f"is the most a member earns per period: only for limit per-day, per-week, "
+                                f"per-month or per-year, not {limit!r}")
+        actions.append(Action(
+            code=item.get("code", _code),
+            name=item.get("name", as_text),
+            points=item.get("points", _positive_integer),
+            limit=limit,
+            max=item.get("max", _positive_integer, 1),
+            needs_key=item.get("needs_key", as_boolean, False),
+            kind=item.get("kind", as_choice("plain", "survey"), "plain"),
+        ))
+        item.finish()
+    _check_unique(items, [action.code for action in actions], "action code")
+    return tuple(actions)
+
+
 def _read_accounting(section: Section) -> Accounting:
     defaults = Accounting()
     accounting = Accounting(
@@ -418,6 +443,7 @@ def _read_program(raw: dict[str, Any], problems: list[tuple[str, str]]) -> Progr
         membership=_read_membership(membership, money) if membership else None,
         partners=_read_partners(root.tables("partners")),
         accounting=_read_accounting(accounting) if accounting else None,
+        actions=_read_actions(root.tables("actions")),
     )
     if program.tiers and program.tiers.basis == "spend" and currency:
         for i, level in enumerate(program.tiers.levels):
@@ -553,6 +579,11 @@ def program_to_dict(program: Program) -> dict[str, Any]:
         doc["partners"] = [
             {"code": p.code, "name": p.name, "points_per_unit": _number(p.points_per_unit)} for p in program.partners
         ]
+    if program.actions:  # left out when there are none, so the digest of a program stored before them is unchanged
+        defaults = Action("", "", 0)
+        doc["actions"] = [{"code": a.code, "name": a.name, "points": a.points,
+                           **{key: getattr(a, key) for key in ("limit", "max", "needs_key", "kind")
+                              if getattr(a, key) != getattr(defaults, key)}} for a in program.actions]
     if program.accounting is not None:
         accounts = asdict(program.accounting)
         for later in ("opening", "vouchers"):  # added later: left out at their defaults, so the digest of
