@@ -49,6 +49,7 @@ TABLES = (
                            "partner", "refund_of", "description", "points", "entry", "note", "qualifying"), "id",
           self_reference="refund_of"),
     Table("rejected_rows", ("program_id", "digest"), "program_id, digest", generated=False),
+    Table("actions", ("program_id", "entry", "member", "code", "at", "score"), "program_id, entry", generated=False),
     Table("walk_in_sales", ("program_id", "txn_id", "occurred_at", "amount", "store", "source", "refund_of"),
           "program_id, txn_id", generated=False),
     Table("memberships", ("id", "program_id", "member", "paid_at", "fee", "term", "valid_from", "valid_until", "key",

@@ -578,6 +578,26 @@ def m021_walk_in_sales_and_analytics(db: Store) -> None:
         CREATE INDEX entries_redeemers ON entries(program_id, member, effective_at) WHERE kind = 'redeem';"""))
 
 
+@migration
+def m022_actions(db: Store) -> None:
+    """Each action posted (SPEC.md "Actions"): its entry, member, code, effective time and, for a survey, the
+    score. A limit counts a member's actions of a code in a period off `actions_member`; the feedback
+    score reads the latest answers of a range. Rows are never changed: a reversed action is its entry's
+    reversal. Programs compiled in format program/2 (with actions) after this step."""
+    db.executescript(schema(db, """
+        CREATE TABLE actions (
+            program_id INTEGER NOT NULL REFERENCES programs(id),
+            entry INTEGER NOT NULL,
+            member INTEGER NOT NULL REFERENCES members(id),
+            code TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            score INTEGER,
+            PRIMARY KEY (program_id, entry)
+        );
+        CREATE INDEX actions_member ON actions(member, code, at);"""))
+    _append_only(db, "actions")
+
+
 @contextmanager
 def _changes_allowed(db: Store, table: str) -> Iterator[None]:
     """A migration's own change to rows of a table whose rows are otherwise never changed (inside the
