@@ -289,6 +289,21 @@ class Ledger:
         return grant_bonuses(self.store, program, Path(path), reject_file=_path(reject_file), mapping=mapping,
                              dry_run=dry_run, at=_text(at))
 
+    def action(self, program: str, member: str, code: str, *, key: str | None = None, score: int | None = None,
+               at: Moment = None) -> results.Posted:
+        """Points for one action (a review, a share, a survey answer), within its limit."""
+        from loyaltyctl.operations.actions import post_action
+
+        return self._posting(lambda: post_action(self.store, program, member, code, key, score, _text(at)))
+
+    def import_actions(self, program: str, path: str | PathLike, *, reject_file: str | PathLike | None = None,
+                       mapping: Mapping[str, str] | None = None, dry_run: bool = False, strict: bool = False):
+        """Actions from a CSV (member_id, action, occurred_at, key, score), idempotent like `txn import`."""
+        from loyaltyctl.operations.actions import import_actions
+
+        return import_actions(self.store, program, Path(path), reject_file=_path(reject_file), mapping=mapping,
+                              dry_run=dry_run, strict=strict)
+
     # -- vouchers --------------------------------------------------------------
 
     def use_voucher(self, program: str | None, code: str, *, order: str | None = None, at: Moment = None,

@@ -31,6 +31,7 @@ GROUPS = {
     "member": "loyaltyctl.cli.member:member_app",
     "txn": "loyaltyctl.cli.txn:txn_app",
     "bonus": "loyaltyctl.cli.bonus:bonus_app",
+    "action": "loyaltyctl.cli.action:action_app",
     "voucher": "loyaltyctl.cli.voucher:voucher_app",
     "report": "loyaltyctl.cli.report:report_app",
     "period": "loyaltyctl.cli.period:period_app",
@@ -49,7 +50,7 @@ COMPLETION_OPTIONS = ("--show-completion", "--install-completion")
 SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
 NO_SHELL_DETECTION = "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION"
 ORDER = ("init", "demo", "program", "member", "txn", "earn", "redeem", "adjust", "reverse", "transfer",
-         "balance", "expire", "quote", "voucher", "statement", "bonus", "report", "period", "db")
+         "balance", "expire", "quote", "voucher", "statement", "bonus", "action", "report", "period", "db")
 
 
 def _version(value: bool) -> None:

@@ -20,7 +20,7 @@ KeyOption = Annotated[str | None, typer.Option("--key", metavar="TEXT", help="Id
 AtOption = Annotated[str | None, typer.Option("--at", metavar="WHEN", help="When it happened (ISO date or time; default now).")]
 
 
-def _emit_posted(posted: Posted, fmt: render.Format) -> None:
+def emit_posted(posted: Posted, fmt: render.Format) -> None:
     if posted.note:
         render.note(posted.note)
     if posted.duplicate:
@@ -34,7 +34,7 @@ def earn(ctx: typer.Context, program: ProgramOption, member: MemberArgument, poi
     """Credit points by hand.
 
     A purchase the till missed, a goodwill gesture."""
-    _emit_posted(ledger(ctx).earn(program, member, points, reason=reason, key=key, at=at), fmt)
+    emit_posted(ledger(ctx).earn(program, member, points, reason=reason, key=key, at=at), fmt)
 
 
 @command(ledger_app, "redeem")
@@ -57,7 +57,7 @@ def redeem(
 
     A reward (a voucher reward also issues its code), a number of points, or an amount of money (cashback:
     as many points as it takes, rounded up). Refused (exit 1) when the available balance is short."""
-    _emit_posted(ledger(ctx).redeem(program, member, reward=reward, points=points, amount=amount,
+    emit_posted(ledger(ctx).redeem(program, member, reward=reward, points=points, amount=amount,
                                     order_amount=order_amount, key=key, at=at), fmt)
 
 
@@ -71,7 +71,7 @@ def adjust(ctx: typer.Context, program: ProgramOption, member: MemberArgument,
     """Post a signed manual correction.
 
     A signed manual correction; a negative one beyond the balance leaves points owed."""
-    _emit_posted(ledger(ctx).adjust(program, member, points, reason=reason, key=key, at=at), fmt)
+    emit_posted(ledger(ctx).adjust(program, member, points, reason=reason, key=key, at=at), fmt)
 
 
 @command(ledger_app, "reverse")
@@ -82,7 +82,7 @@ def reverse(ctx: typer.Context, program: ProgramOption,
     """Undo one entry, once.
 
     By what it still comes to: expired points are never taken or given twice."""
-    _emit_posted(ledger(ctx).reverse(program, entry_id, reason=reason, key=key, at=at), fmt)
+    emit_posted(ledger(ctx).reverse(program, entry_id, reason=reason, key=key, at=at), fmt)
 
 
 @command(ledger_app, "transfer")
@@ -92,7 +92,7 @@ def transfer(ctx: typer.Context, program: ProgramOption,
              points: PointsArgument, key: KeyOption = None, at: AtOption = None,
              fmt: FormatOption = render.Format.table) -> None:
     """Move points to another member; they keep their expiry dates."""
-    _emit_posted(ledger(ctx).transfer(program, source, target, points, key=key, at=at), fmt)
+    emit_posted(ledger(ctx).transfer(program, source, target, points, key=key, at=at), fmt)
 
 
 @command(ledger_app, "balance")

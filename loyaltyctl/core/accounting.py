@@ -169,6 +169,7 @@ MOVEMENT_KINDS = {
     "earn": MovementKind("issued", "expense", "points earned on purchases"),
     "partner_earn": MovementKind("issued", "partners", "points earned on partner purchases"),
     "bonus": MovementKind("issued", "expense", "bonus points"),
+    "action": MovementKind("issued", "expense", "points for actions"),
     "redeem": MovementKind("redeemed", "redemptions", "points redeemed"),
     "donate": MovementKind("redeemed", "donations", "points donated"),
     "expire": MovementKind("expired", "breakage", "points expired"),
@@ -221,6 +222,7 @@ def day_movements(day: date, totals: DayTotals) -> list[Movement]:
         "earn": kind.get("earn", 0) - totals.partner_earned,
         "partner_earn": totals.partner_earned,
         "bonus": kind.get("bonus", 0),
+        "action": kind.get("action", 0),
         "redeem": kind.get("redeem", 0) - totals.donated[0] - totals.vouchers_issued[0],
         "donate": totals.donated[0],
         "expire": kind.get("expire", 0) + totals.unposted_expired,
@@ -257,6 +259,11 @@ class Rollforward(Struct, frozen=True):
     unposted_expiries: int = 0
     vouchers: VoucherRollforward | None = None  # vouchers in money, when the program has issued any
     voucher_days: tuple[VoucherDay, ...] = ()  # vouchers used and expired, per day
+
+    @property
+    def actions(self) -> int:
+        """Of the points issued, those for actions (a review, a share, a survey answer)."""
+        return sum(m.points for m in self.movements if m.kind == "action")
 
     @property
     def balances(self) -> bool:

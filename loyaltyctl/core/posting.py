@@ -29,7 +29,7 @@ from loyaltyctl.model import Expiry
 from loyaltyctl.money import round_points
 
 ACTIVITY_KINDS = ("earn", "redeem")  # what restarts the inactivity clock
-REVERSIBLE = ("earn", "bonus", "adjust", "redeem", "clawback", "transfer_out", "transfer_in")
+REVERSIBLE = ("earn", "bonus", "action", "adjust", "redeem", "clawback", "transfer_out", "transfer_in")
 
 
 class Lot(Struct):
@@ -489,7 +489,7 @@ class ReversalChains:
 
 
 def is_fresh_credit(kind: str, points: int) -> bool:
-    return points > 0 and kind in ("earn", "bonus", "adjust")
+    return points > 0 and kind in ("earn", "bonus", "action", "adjust")
 
 
 def replay(postings: Sequence[Posting], rules: ExpiryRules, refunds: Sequence[Refund] = (),

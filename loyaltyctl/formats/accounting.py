@@ -99,7 +99,8 @@ def rollforward_json(program: str, report: Rollforward) -> dict:
     c = report.currency
     return {
         "program": program, "from": report.start.isoformat(), "to": report.end.isoformat(), "currency": c,
-        "opening_points": report.opening_points, **report.points, "closing_points": report.closing_points,
+        "opening_points": report.opening_points, "issued": report.points["issued"], "actions": report.actions,
+        **report.points, "closing_points": report.closing_points,
         "opening_liability": _money(report.opening_liability, c),
         "closing_liability": _money(report.closing_liability, c),
         "values": {line: _money(value, c) for line, value in report.values.items()},
@@ -134,6 +135,7 @@ def rollforward_sections(report: Rollforward) -> list[Grid]:
             ("to (end of day)", None, report.end),
             ("currency", None, c),
             ("unposted expiries counted as expired (lots)", None, report.unposted_expiries),
+            ("of the points issued, for actions", None, report.actions),
         ], record=True),
     ]
 

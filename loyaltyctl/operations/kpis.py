@@ -18,7 +18,7 @@ from loyaltyctl.storage import programs
 from loyaltyctl.storage import reports as store
 
 CHART_MONTHS = 12
-KPI_KINDS = ("earn", "bonus", "redeem", "expire")
+KPI_KINDS = ("earn", "bonus", "action", "redeem", "expire")
 
 
 def kpi_period(first: date | None, last: date | None, today: date) -> Period:
@@ -28,7 +28,7 @@ def kpi_period(first: date | None, last: date | None, today: date) -> Period:
 
 
 def _issued_redeemed(sums: dict[str, int]) -> tuple[int, int]:
-    return sums.get("earn", 0) + sums.get("bonus", 0), -sums.get("redeem", 0)
+    return sums.get("earn", 0) + sums.get("bonus", 0) + sums.get("action", 0), -sums.get("redeem", 0)
 
 
 def kpi_report(db: Store, program: str, first: date | None = None, last: date | None = None

@@ -74,7 +74,7 @@ def _positive(points: int, what: str = "points") -> None:
     points_option(points, what)
 
 
-class _Counter:
+class Counter:
     """One posting at the counter: the program as kept by the connection, and what the posting read under
     the locks of its members (`storage.ledger.read_counter`)."""
 
@@ -138,8 +138,8 @@ class StaleProgram(Exception):
     program: an optimistic posting reads it again and starts over."""
 
 
-def _counter(db: Store, program: str, idents: Sequence[str], key: str | None, at: str | None,
-             work: Callable[[_Counter], Posted], *, about: Sequence[int] = (), entry_ids: int = 1,
+def counter_posting(db: Store, program: str, idents: Sequence[str], key: str | None, at: str | None,
+             work: Callable[[Counter], Posted], *, about: Sequence[int] = (), entry_ids: int = 1,
              lot_ids: int = 1) -> Posted:
     """Run one posting for the members `idents` name, with the program's state as the connection keeps
     it (read again when a program-wide write moved its epoch), in the store's `posting_modes`. On
@@ -159,7 +159,7 @@ def _counter(db: Store, program: str, idents: Sequence[str], key: str | None, at
                     if mode == OPTIMISTIC:
                         raise StaleProgram
                     state = program_state(db, program, fresh=True)  # under the lock: as it now is
-                return work(_Counter(db, state, at, reads, mode))
+                return work(Counter(db, state, at, reads, mode))
         except StaleProgram:  # read the program again, and try once more before holding locks
             program_state(db, program, fresh=True)
             modes.pop(0)
@@ -188,7 +188,7 @@ def post_earn(db: Store, program: str, ident: str, points: int, reason: str, key
     """
     _positive(points)
 
-    def earn(counter: _Counter) -> Posted:
+    def earn(counter: Counter) -> Posted:
         if replayed := counter.duplicate():
             return replayed
         member_row, member = counter.member(ident)
@@ -213,7 +213,7 @@ def post_earn(db: Store, program: str, ident: str, points: int, reason: str, key
             entry = poster.credit(NewEntry(member_row, "earn", earning.points, counter.at, key=key, reason=reason))
         return counter.posted(member_row, member, [entry], note=note)
 
-    return _counter(db, program, [ident], key, at, earn)
+    return counter_posting(db, program, [ident], key, at, earn)
 
 
 def _find_reward(db: Store, program: str, version: Program, code: str) -> Reward:
@@ -246,7 +246,7 @@ def post_redeem(db: Store, program: str, ident: str, reward_code: str | None = N
     if points is not None:
         _positive(points)
 
-    def redeem(counter: _Counter) -> Posted:
+    def redeem(counter: Counter) -> Posted:
         if replayed := counter.duplicate():
             return replayed
         member_row, member = counter.member(ident)
@@ -275,7 +275,7 @@ def post_redeem(db: Store, program: str, ident: str, reward_code: str | None = N
                    if reward is not None and reward.voucher else None)
         return counter.posted(member_row, member, entries, voucher=voucher)
 
-    return _counter(db, program, [ident], key, at, redeem, lot_ids=0)
+    return counter_posting(db, program, [ident], key, at, redeem, lot_ids=0)
 
 
 def _reward_value(reward: Reward, order_amount: str | None, currency: str) -> int:
@@ -301,7 +301,7 @@ def post_adjust(db: Store, program: str, ident: str, points: int, reason: str, k
     """A signed manual correction. A negative one beyond the balance leaves points owed."""
     _sane(points)
 
-    def adjust(counter: _Counter) -> Posted:
+    def adjust(counter: Counter) -> Posted:
         if replayed := counter.duplicate():
             return replayed
         member_row, member = counter.member(ident)
@@ -310,7 +310,7 @@ def post_adjust(db: Store, program: str, ident: str, points: int, reason: str, k
             entries = [poster.credit(entry)] if points > 0 else poster.post([member_row], counter.at, lambda book: [entry])
         return counter.posted(member_row, member, entries)
 
-    return _counter(db, program, [ident], key, at, adjust, lot_ids=int(points > 0))
+    return counter_posting(db, program, [ident], key, at, adjust, lot_ids=int(points > 0))
 
 
 def post_reverse(db: Store, program: str, entry_id: int, reason: str, key: str | None = None,
@@ -331,7 +331,7 @@ def post_reverse(db: Store, program: str, entry_id: int, reason: str, key: str |
     if target.kind not in REVERSIBLE:
         raise Refused(f"entry {entry_id} is {target.kind!r}; only {', '.join(REVERSIBLE)} entries can be reversed")
 
-    def reverse(counter: _Counter) -> Posted:
+    def reverse(counter: Counter) -> Posted:
         if replayed := counter.duplicate():
             return replayed
         for side in found:
@@ -365,7 +365,7 @@ def post_reverse(db: Store, program: str, entry_id: int, reason: str, key: str |
             member_row, member = counter.member(keyed_side[0].member_id)
         return counter.posted(member_row, member, entries)
 
-    return _counter(db, program, [side.member_id for side in found], key, at, reverse,
+    return counter_posting(db, program, [side.member_id for side in found], key, at, reverse,
                     about=[side.id for side in found], entry_ids=len(found), lot_ids=8)
 
 
@@ -374,7 +374,7 @@ def post_transfer(db: Store, program: str, source: str, target: str, points: int
     """Move points between two members; they keep the expiry dates of the lots they came from."""
     _positive(points)
 
-    def transfer(counter: _Counter) -> Posted:
+    def transfer(counter: Counter) -> Posted:
         if replayed := counter.duplicate():
             return replayed
         source_row, source_member = counter.member(source)
@@ -393,7 +393,7 @@ def post_transfer(db: Store, program: str, source: str, target: str, points: int
             entries = poster.post([source_row, target_row], counter.at, moved, spends=True)
         return counter.posted(source_row, source_member, entries)
 
-    return _counter(db, program, [source, target], key, at, transfer, entry_ids=2, lot_ids=8)
+    return counter_posting(db, program, [source, target], key, at, transfer, entry_ids=2, lot_ids=8)
 
 
 def run_expire(db: Store, program: str, as_of: date | None = None) -> Expired:

@@ -75,7 +75,7 @@ class Store:
     # shard (a locking read of all shards is refused); elsewhere the id alone is the cheaper probe.
     members_by_program = False
     ids_in_read = True  # whether a posting's read draws its ids (ledger.read_counter)
-    # How a posting's write runs, as tried in turn (operations.ledger._counter); SQLite's holds the file.
+    # How a posting's write runs, as tried in turn (operations.ledger.counter_posting); SQLite's holds the file.
     posting_modes: tuple[str, ...] = (SHARED,)
 
     def execute(self, sql: str, params: Sequence | dict = ()) -> Any:

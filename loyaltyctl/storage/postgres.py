@@ -199,7 +199,7 @@ class PostgresStore(Store):
     dialect = "postgresql"
     migrations_table = MIGRATIONS_TABLE
     transaction_settings: tuple[str, ...] = ()  # what a write transaction sets first
-    posting_modes = (OPTIMISTIC, OPTIMISTIC, SHARED, EXCLUSIVE)  # see operations.ledger._counter
+    posting_modes = (OPTIMISTIC, OPTIMISTIC, SHARED, EXCLUSIVE)  # see operations.ledger.counter_posting
     row_lock = "FOR NO KEY UPDATE"  # locks the row against other writers, not against foreign keys to it
     share_lock = "FOR KEY SHARE"  # a posting's lock on its program: program-wide writes lock it FOR UPDATE
 
