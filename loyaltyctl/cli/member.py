@@ -132,6 +132,9 @@ def list_members(
                                                         help="With points expiring in the DAYS after --as-of.")] = None,
     accepts_marketing: Annotated[bool, typer.Option("--accepts-marketing",
                                                     help="Only members who said yes to marketing.")] = False,
+    detractors: Annotated[bool, typer.Option("--detractors",
+                                             help="Only members whose latest survey score is 0-6 (to follow up).")
+                          ] = False,
     as_of: AsOfOption = None,
     fmt: ReportFormatOption = render.ReportFormat.table,
     output: OutputOption = None,
@@ -141,9 +144,10 @@ def list_members(
     Every member of the program, or those the filters pick, with their points, the day of their latest
     earn or redemption and their tier at the end of --as-of; --format csv for a mail merge."""
     criteria = MemberFilter(tier, min_points, max_points, day_option("--active-since", active_since),
-                            day_option("--inactive-since", inactive_since), accepts_marketing or None, expiring_within)
+                            day_option("--inactive-since", inactive_since), accepts_marketing or None, expiring_within,
+                            detractors or None)
     standings = ledger(ctx).members(program, criteria, day_option("--as-of", as_of))
-    render.emit(standings_view(program, standings, expiring_within is not None), fmt, output)
+    render.emit(standings_view(program, standings, expiring_within is not None, detractors), fmt, output)
 
 
 @command(member_app, "show")

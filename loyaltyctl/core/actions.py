@@ -82,7 +82,3 @@ def nps(latest_scores: dict[int, int]) -> Nps:
         return sum(latest_scores.get(score, 0) for score in scores)
 
     return Nps(sum(latest_scores.values()), answered(PROMOTERS), answered(range(7, 9)), answered(DETRACTORS))
-
-
-def is_detractor(score: int) -> bool:
-    return score in DETRACTORS

@@ -13,6 +13,7 @@ from decimal import Decimal
 from msgspec import Struct
 from msgspec.structs import astuple
 
+from loyaltyctl.core.actions import Nps
 from loyaltyctl.core.dates import add_months
 from loyaltyctl.money import ratio
 
@@ -85,6 +86,7 @@ class AnalyticsFacts(Struct, frozen=True):
     months: tuple[MonthFacts, ...]
     joiners: Mapping[date, int]  # cohort month (first day) -> members joined in it, on or before `end`
     cohort_buyers: Mapping[tuple[date, date], int]  # (cohort month, month) -> its joiners with a purchase in it
+    nps: Nps | None = None  # with survey actions: over each member's latest score in the range
 
 
 class Segment(Struct, frozen=True):
@@ -130,6 +132,7 @@ class Analytics(Struct, frozen=True):
     segments: dict[str, Segment]  # redeemers, non_redeemers, non_members
     cohorts: tuple[Cohort, ...]
     monthly: tuple[MonthFacts, ...]
+    nps: Nps | None = None
 
 
 def money_average(total: int, count: int) -> int | None:
@@ -195,4 +198,5 @@ def analytics(facts: AnalyticsFacts) -> Analytics:
         tuple(cohort(month, count, facts.cohort_buyers, facts.end)
               for month, count in sorted(facts.joiners.items()) if count),
         facts.months,
+        facts.nps,
     )

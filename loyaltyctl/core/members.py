@@ -10,6 +10,7 @@ from datetime import date
 from msgspec import Struct
 from msgspec.structs import replace
 
+from loyaltyctl.core.actions import DETRACTORS
 from loyaltyctl.core.dates import supported_day
 from loyaltyctl.model import Member
 
@@ -263,6 +264,7 @@ class Standing(Struct, frozen=True):
     last_activity: date | None  # the day of their latest earn or redemption (None: never)
     tier: str | None  # None: the program has no tiers
     expiring: int | None = None  # points expiring within the filter's days (None: not asked)
+    score: int | None = None  # the latest survey score, when the filter asks for detractors
 
 
 class MemberFilter(Struct, frozen=True):
@@ -275,6 +277,7 @@ class MemberFilter(Struct, frozen=True):
     inactive_since: date | None = None  # none on or after this day (or never)
     accepts_marketing: bool | None = None  # True: only members who said yes to marketing
     expiring_within: int | None = None  # only members with points expiring in this many days
+    detractors: bool | None = None  # True: only members whose latest survey score is 0-6
 
 
 def selected(standings: Iterable[Standing], criteria: MemberFilter) -> list[Standing]:
@@ -286,7 +289,8 @@ def selected(standings: Iterable[Standing], criteria: MemberFilter) -> list[Stan
             and (c.active_since is None or (s.last_activity is not None and s.last_activity >= c.active_since))
             and (c.inactive_since is None or s.last_activity is None or s.last_activity < c.inactive_since)
             and (c.accepts_marketing is None or s.member.accepts_marketing is c.accepts_marketing)
-            and (c.expiring_within is None or bool(s.expiring))]
+            and (c.expiring_within is None or bool(s.expiring))
+            and (c.detractors is None or s.score in DETRACTORS)]
 
 
 ANONYMOUS_PREFIX = "anon-"

@@ -59,6 +59,11 @@ def headline(a: Analytics) -> list[Figure]:
         Figure("reward_usage_rate", "vouchers issued in the range used", a.reward_usage_rate, RATE),
         Figure("average_lifetime_sales", "average lifetime sales per purchasing member", a.average_lifetime_sales,
                MONEY),
+        *([] if a.nps is None else [
+            Figure("nps.score", "net promoter score (latest survey answers)", a.nps.score, NUMBER),
+            Figure("nps.responses", "members answering a survey (their latest answer)", a.nps.responses, COUNT),
+            Figure("nps.promoters", "promoters (9-10)", a.nps.promoters, COUNT),
+            Figure("nps.detractors", "detractors (0-6)", a.nps.detractors, COUNT)]),
     ]
 
 
@@ -90,6 +95,8 @@ def analytics_document(ref: ProgramRef, a: Analytics) -> dict:
                                 "active_days": a.active_days, "currency": c}
     for figure in headline(a):
         key, _, part = figure.key.partition(".")
+        if key == "nps":
+            continue  # last, whole (below)
         value = json_value(figure.value, figure.kind, c)
         if part:
             document.setdefault(key, {})[part] = value
@@ -103,7 +110,9 @@ def analytics_document(ref: ProgramRef, a: Analytics) -> dict:
                             "member_sales": format_money(m.member_sales, c),
                             "non_member_sales": format_money(m.non_member_sales, c),
                             "active_members": m.active_members} for m in a.monthly]
-    document["nps"] = None  # survey actions come with SPEC.md "Actions"; no program has them yet
+    n = a.nps
+    document["nps"] = None if n is None else {"responses": n.responses, "promoters": n.promoters,
+                                              "passives": n.passives, "detractors": n.detractors, "score": n.score}
     return document
 
 

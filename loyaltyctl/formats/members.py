@@ -16,18 +16,19 @@ def member_change_view(member: Member, changed: bool, title: str, unchanged: str
     return record(title + ("" if changed else unchanged), member_json(member) | {"changed": changed})
 
 
-def standings_view(program: str, standings: list[Standing], with_expiring: bool) -> Report:
+def standings_view(program: str, standings: list[Standing], with_expiring: bool, with_score: bool = False) -> Report:
     """`member list`: every field in JSON and in the mail-merge CSV; a table of what a person scans."""
-    expiring = ["expiring_points"] if with_expiring else []
+    asked = (["expiring_points"] if with_expiring else []) + (["score"] if with_score else [])
     rows = [member_json(s.member) | {"points": s.points,
                                      "last_activity": s.last_activity.isoformat() if s.last_activity else None,
-                                     "tier": s.tier} | ({"expiring_points": s.expiring} if expiring else {})
+                                     "tier": s.tier, "expiring_points": s.expiring, "score": s.score}
             for s in standings]
-    columns = ["member_id", "name", "email", "card", "joined", "points", "last_activity", "tier", *expiring,
+    rows = [{k: v for k, v in row.items() if k not in ("expiring_points", "score") or k in asked} for row in rows]
+    columns = ["member_id", "name", "email", "card", "joined", "points", "last_activity", "tier", *asked,
                "accepts_marketing"]
     return listing(rows, rows, columns, f"Members of {program} ({len(rows)})",
                    headings={"member_id": "member", "last_activity": "last activity", "expiring_points": "expiring"},
-                   shown=["member_id", "name", "email", "points", "last_activity", "tier", *expiring])
+                   shown=["member_id", "name", "email", "points", "last_activity", "tier", *asked])
 
 
 def member_view(details: MemberDetails, standing: Balance) -> Report:

@@ -4,10 +4,13 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 from loyaltyctl.core import analytics as core
+from loyaltyctl.core.actions import nps
 from loyaltyctl.core.kpis import ACTIVE_DAYS
 from loyaltyctl.core.dates import cutoff, local_date, start_of_day
 from loyaltyctl.errors import BadInput
 from loyaltyctl.operations.reports import check_period
+from loyaltyctl.operations.definitions import program_versions
+from loyaltyctl.storage import actions as action_store
 from loyaltyctl.storage import analytics as store
 from loyaltyctl.storage import programs
 from loyaltyctl.storage import reports as report_store
@@ -35,11 +38,13 @@ def analytics_report(db: Store, program: str, start: date, end: date, active_day
     vouchers_issued, vouchers_used = store.voucher_usage(db, ref.id, opens, closes)
     joiners, buyers = _cohorts(db, ref, period.end, closes)
     months, walk_ins = _months(db, ref, period.start, period.end, closes)
+    surveys = any(action.kind == "survey" for action in program_versions(db, program).on(period.end).actions)
     return ref, core.analytics(core.AnalyticsFacts(
         period.start, period.end, active_days, members, new_members,
         core.Purchases(*segments.get(True, ())), core.Purchases(*segments.get(False, ())),
         walk_ins,
-        _lifetime_points(db, ref, opens, months), vouchers_issued, vouchers_used, months, joiners, buyers))
+        _lifetime_points(db, ref, opens, months), vouchers_issued, vouchers_used, months, joiners, buyers,
+        nps(action_store.latest_scores(db, ref.id, opens, closes)) if surveys else None))
 
 
 def _months(db: Store, ref: programs.ProgramRef, first: date, last: date, closes: int

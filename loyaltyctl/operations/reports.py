@@ -19,6 +19,7 @@ from loyaltyctl.operations.definitions import program_versions
 from loyaltyctl.operations.member_state import MemberStates
 from loyaltyctl.operations.posting import expiries_moved_since, lots_as_of
 from loyaltyctl.storage import ledger as ledger_store
+from loyaltyctl.storage import actions as action_store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
 from loyaltyctl.storage import reports as store
@@ -134,6 +135,7 @@ def member_standings(db: Store, program: str, criteria: MemberFilter, as_of: dat
     if criteria.expiring_within is not None:
         expiring = {row: points for row, points, _ in
                     expiring_points(db, ref, versions, as_of, _within_days("--expiring-within", criteria.expiring_within))}
+    scores = action_store.latest_score_by_member(db, ref.id, before) if criteria.detractors else None
     rows = member_store.fetch_member_rows(db, ref.id, program)
     balances = store.member_balances(db, ref.id, before)
     latest = store.last_activity(db, ref.id, before, ACTIVITY_KINDS)
@@ -147,5 +149,6 @@ def member_standings(db: Store, program: str, criteria: MemberFilter, as_of: dat
 
     return selected((Standing(member, balances.get(row, 0),
                               local_date(latest[row], ref.timezone) if row in latest else None, tier(row),
-                              None if expiring is None else expiring.get(row, 0))
+                              None if expiring is None else expiring.get(row, 0),
+                              None if scores is None else scores.get(row))
                      for row, member in rows), criteria)
