@@ -52,7 +52,7 @@ def test_init_distributes_the_ledger_by_program_and_shares_the_small_tables(citu
     assert {table for table, kind in tables.items() if kind == "reference"} == SHARED
     assert {table for table, kind in tables.items() if kind == "program_id"} == {
         "members", "entries", "lots", "consumptions", "debts", "transactions", "memberships", "vouchers",
-        "voucher_uses", "seals", "seal_heads", "entry_totals", "rejected_rows", "walk_in_sales"}
+        "voucher_uses", "seals", "seal_heads", "entry_totals", "rejected_rows", "walk_in_sales", "actions"}
     # co-located: one colocation group for every distributed table
     groups = coordinator_rows(citus, """
         SELECT DISTINCT t.colocation_id FROM public.citus_tables t JOIN pg_class c ON c.oid = t.table_name
