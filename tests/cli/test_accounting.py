@@ -401,7 +401,7 @@ def test_estimated_breakage_at_the_end_of_february_is_the_same_before_and_after_
 #   money 5.10 + 9.30 (3.00+2.25+2.40+0.75+0.90) - 0.75 = 13.65 = 910 x 0.015: revaluation 0.00
 JANUARY_ROLLFORWARD = {
     "program": "acct", "from": "2026-01-01", "to": "2026-01-31", "currency": "USD",
-    "opening_points": 340, "issued": 620, "redeemed": 0, "expired": 0, "clawed_back": 50, "adjusted": 0,
+    "opening_points": 340, "issued": 620, "actions": 0, "redeemed": 0, "expired": 0, "clawed_back": 50, "adjusted": 0,
     "closing_points": 910, "opening_liability": "5.10", "closing_liability": "13.65",
     "values": {"issued": "9.30", "redeemed": "0.00", "expired": "0.00", "clawed_back": "0.75", "adjusted": "0.00"},
     "revaluation": "0.00", "unposted_expiries": 0, "vouchers": None,
@@ -411,7 +411,7 @@ JANUARY_ROLLFORWARD = {
 #   unposted: T0 (expired 02-10)
 FEBRUARY_ROLLFORWARD = {
     "program": "acct", "from": "2026-02-01", "to": "2026-02-28", "currency": "USD",
-    "opening_points": 910, "issued": 90, "redeemed": 400, "expired": 40, "clawed_back": 0, "adjusted": -120,
+    "opening_points": 910, "issued": 90, "actions": 0, "redeemed": 400, "expired": 40, "clawed_back": 0, "adjusted": -120,
     "closing_points": 440, "opening_liability": "13.65", "closing_liability": "6.60",
     "values": {"issued": "1.35", "redeemed": "6.00", "expired": "0.60", "clawed_back": "0.00", "adjusted": "-1.80"},
     "revaluation": "0.00", "unposted_expiries": 1, "vouchers": None,
@@ -422,7 +422,7 @@ FEBRUARY_ROLLFORWARD = {
 #   unposted: T2 (03-10), R (03-20), T4 (03-28)
 MARCH_ROLLFORWARD = {
     "program": "acct", "from": "2026-03-01", "to": "2026-03-31", "currency": "USD",
-    "opening_points": 440, "issued": 156, "redeemed": 50, "expired": 190, "clawed_back": 40, "adjusted": 100,
+    "opening_points": 440, "issued": 156, "actions": 0, "redeemed": 50, "expired": 190, "clawed_back": 40, "adjusted": 100,
     "closing_points": 416, "opening_liability": "6.60", "closing_liability": "6.24",
     "values": {"issued": "2.35", "redeemed": "0.75", "expired": "2.85", "clawed_back": "0.60", "adjusted": "1.50"},
     "revaluation": "-0.01", "unposted_expiries": 3, "vouchers": None,
@@ -431,7 +431,7 @@ MARCH_ROLLFORWARD = {
 #   money 5.10 + 13.00 (9.30+1.35+2.35) - 6.75 - 3.45 - 1.35 - 0.30 = 6.25; closing 6.24: revaluation -0.01
 QUARTER_ROLLFORWARD = {
     "program": "acct", "from": "2026-01-01", "to": "2026-03-31", "currency": "USD",
-    "opening_points": 340, "issued": 866, "redeemed": 450, "expired": 230, "clawed_back": 90, "adjusted": -20,
+    "opening_points": 340, "issued": 866, "actions": 0, "redeemed": 450, "expired": 230, "clawed_back": 90, "adjusted": -20,
     "closing_points": 416, "opening_liability": "5.10", "closing_liability": "6.24",
     "values": {"issued": "13.00", "redeemed": "6.75", "expired": "3.45", "clawed_back": "1.35",
                "adjusted": "-0.30"},
