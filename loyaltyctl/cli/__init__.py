@@ -43,6 +43,8 @@ COMMANDS = {
        for name in ("earn", "redeem", "adjust", "reverse", "transfer", "balance", "expire", "quote")},
     "statement": "loyaltyctl.cli.statement:statement_app",
 }
+# `action MEMBER CODE` is a command of its own; `action import`, `action --help` and `action` the group
+ACTION_POSTING = "loyaltyctl.cli.action:posting_app"
 # Set, with no arguments, by the scripts `--install-completion` installs when the shell asks what may come
 # next: the answer needs every command.
 COMPLETION_REQUEST = "_LOYALTYCTL_COMPLETE"
@@ -99,7 +101,11 @@ def make_app(args: Sequence[str] | None = None) -> typer.Typer:
     )
     root.callback()(global_options)
     for name in names:
-        if name in GROUPS:
+        if name == "action" and _posts_an_action(args or ()):
+            alone = typer.Typer()
+            add_command(alone, _loaded(ACTION_POSTING), name)
+            root.add_typer(alone)
+        elif name in GROUPS:
             root.add_typer(_loaded(GROUPS[name]), name=name)
         else:  # a Typer of its own, added without a name: listed in ORDER among the groups, not before them
             alone = typer.Typer()
@@ -130,19 +136,34 @@ def _needed(args: Sequence[str]) -> Sequence[str]:
     """The command `args` run, after the global options; none for `--version`, which answers before any
     command is looked up; every command when they name none it knows (`--help`, nothing, a typo: the list
     and "Did you mean" name them all)."""
+    position = _command_position(args)
+    if position is None:
+        return ()
+    if position < len(args) and args[position] in ORDER:
+        return (args[position],)
+    return ORDER
+
+
+def _command_position(args: Sequence[str]) -> int | None:
+    """Where the command's name is in `args`, after the global options (None: `--version`)."""
     position = 0
     while position < len(args):
         if args[position] == "--version":
-            return ()
+            return None
         if args[position] == "--db":
             position += 2
         elif args[position].startswith("--db="):
             position += 1
         else:
             break
-    if position < len(args) and args[position] in ORDER:
-        return (args[position],)
-    return ORDER
+    return position
+
+
+def _posts_an_action(args: Sequence[str]) -> bool:
+    """`action` followed by anything but `import` or `--help`: the posting, not the group."""
+    position = _command_position(args)
+    following = args[position + 1:position + 2] if position is not None else []
+    return bool(following) and following[0] not in ("import", "--help")
 
 
 _whole_app: typer.Typer | None = None

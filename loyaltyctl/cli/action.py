@@ -1,14 +1,14 @@
 """`loyaltyctl action …`: points for a review, a share, a survey answer; `action import` for a platform's export.
 
-`action --program P MEMBER CODE` posts one; the group's other command is
-`import`. Anything else after `action` is the posting's (`ActionGroup`).
+`action --program P MEMBER CODE` posts one: the root app builds `action` as
+that command (`posting_app`) unless the word after it is `import` or `--help`
+or there is none, when it builds the group (`action_app`, `cli.make_app`).
 """
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from typer.core import TyperGroup
 
 from loyaltyctl import render
 from loyaltyctl.cli.common import (DryRunOption, FormatOption, MapOption, ProgramOption, RejectFileOption, command,
@@ -16,28 +16,16 @@ from loyaltyctl.cli.common import (DryRunOption, FormatOption, MapOption, Progra
 from loyaltyctl.cli.ledger import AtOption, MemberArgument, emit_posted
 from loyaltyctl.formats.csv_input import parse_mapping
 
-POST = "post"
-
-
-class ActionGroup(TyperGroup):
-    """A group whose default command is the posting: `action -p P M001 review` runs `post`, `action import`
-    the import."""
-
-    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
-        if args and args[0] in self.commands and args[0] != POST:
-            return super().resolve_command(ctx, args)
-        return POST, self.commands[POST], args
-
-
 action_app = typer.Typer(
-    cls=ActionGroup, no_args_is_help=True,
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "allow_interspersed_args": False},
+    no_args_is_help=True,
     help="Points for ways to earn beyond purchases: a review, a share, a survey answer.\n\n"
-         "loyaltyctl action --program P MEMBER CODE [--key K] [--score N] [--at WHEN] posts one (exit 1 past the "
-         "action's limit); `action import` reads a review platform's or survey tool's export.")
+         "loyaltyctl action --program P MEMBER CODE [--key K] [--score 0-10] [--at WHEN] posts one (exit 1 past "
+         "the action's limit; `action --program P --help` lists its options); `action import` reads a review "
+         "platform's or survey tool's export.")
+posting_app = typer.Typer()
 
 
-@command(action_app, POST, hidden=True)
+@command(posting_app, "action")
 def post(ctx: typer.Context, program: ProgramOption, member: MemberArgument,
          code: Annotated[str, typer.Argument(metavar="CODE", help="Action code from the program.", show_default=False)],
          key: Annotated[str | None, typer.Option("--key", metavar="TEXT", help="The review id, post address or response "

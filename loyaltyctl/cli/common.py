@@ -146,9 +146,8 @@ _DEFINED: dict[typer.Typer, dict[str, tuple[Callable[..., Any], dict[str, Any]]]
 
 
 def defined_commands(app: typer.Typer) -> list[str]:
-    """The names of the commands `command` registered on `app` that its help lists, in order (a hidden one,
-    such as `action`'s default command, is told of in the group's own help)."""
-    return [name for name, (_, options) in _DEFINED.get(app, {}).items() if not options.get("hidden")]
+    """The names of the commands `command` registered on `app`, in order."""
+    return list(_DEFINED.get(app, {}))
 
 
 def add_command(target: typer.Typer, source: typer.Typer, name: str) -> None:
