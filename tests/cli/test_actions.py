@@ -5,6 +5,7 @@ The clock is 2026-06-15 (a Monday) 12:00 in New York; the week before runs Monda
 """
 
 import csv
+import io
 import json
 
 import pytest
@@ -178,6 +179,14 @@ def test_action_points_are_issued_in_the_roll_forward_with_an_actions_line(cafe)
     kpis = json.loads(ok("report", "kpis", "-p", "cafe", "--from", "2026-06-01", "--to", "2026-06-14",
                          "--format", "json").stdout)
     assert kpis["points_issued"] == 67
+    journal = list(csv.DictReader(io.StringIO(ok("report", "journal", "-p", "cafe", "--from", "2026-06-01",
+                                                 "--to", "2026-06-14").stdout)))
+    actions = [(row["date"], row["account"], row["debit"], row["credit"]) for row in journal
+               if "points for actions" in row["narration"]]
+    assert actions == [("2026-06-02", "Expenses:Loyalty:Points", "0.50", ""),
+                       ("2026-06-02", "Liabilities:Loyalty:Points", "", "0.50"),
+                       ("2026-06-03", "Expenses:Loyalty:Points", "0.10", ""),
+                       ("2026-06-03", "Liabilities:Loyalty:Points", "", "0.10")]
 
 
 def test_nps_is_over_each_members_latest_answer_in_the_range(cafe):
