@@ -33,9 +33,8 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report_bench import (CACHE, FIRST_DAY, LAST_DAY, LAST_EXPIRY_RUN, LOYALTYCTL, REWARDS, TZ,  # noqa: E402
-                          LedgerBuilder, build, in_child, keep_figures, rounds, schema, set_statistics,
-                          to_postgres)
+from report_bench import (CACHE, FIRST_DAY, LAST_DAY, LOYALTYCTL, REWARDS, LedgerBuilder, build,  # noqa: E402
+                          in_child, keep_figures, ledger_days, rounds, schema, set_statistics, to_postgres)
 
 YEAR = ("2025-12-01", "2026-11-30")
 WALK_IN_SHARE = 0.25  # walk-in sales per member sale
@@ -47,9 +46,6 @@ INSERT_WALK_IN = """INSERT INTO walk_in_sales (program_id, txn_id, occurred_at, 
 
 
 def generate(conn: sqlite3.Connection, program_id: int, members: int, sales: int, seed: int = 7) -> None:
-    # Imported here, in the build's own process (see report_bench.in_child).
-    from loyaltyctl.core.dates import add_months, start_of_day
-
     rng = random.Random(seed)
     days = (LAST_DAY - FIRST_DAY).days + 1
     joined = sorted(rng.randrange(days) for _ in range(members))  # member n joins on day joined[n - 1]
@@ -64,12 +60,7 @@ def generate(conn: sqlite3.Connection, program_id: int, members: int, sales: int
     refunds: dict[int, list[tuple]] = {}  # day -> (txn row, member, lot, amount) refunded that day
     per_day = sales / days
     next_txn = 1
-    for n in range(days):
-        day = FIRST_DAY + timedelta(n)
-        opens = start_of_day(day, TZ)
-        if day.day == 1 and day <= LAST_EXPIRY_RUN:
-            ledger.post_expiries(opens)
-        expires_at = start_of_day(add_months(day, 12), TZ)
+    for n, _, opens, expires_at in ledger_days(ledger):
         joined_by = bisect.bisect_right(joined, n)  # members 1 … joined_by have joined
         if joined_by:
             for at, member in sorted((opens + rng.randrange(8 * 3600, 21 * 3600), rng.randrange(1, joined_by + 1))

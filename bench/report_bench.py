@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 from array import array
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -216,10 +217,20 @@ def member_event(ledger: LedgerBuilder, rng: random.Random, member: int, at: int
     ledger.last_earn[member] = ledger.credit(member, "earn", rng.randint(5, 250), at, expires_at, "purchase")
 
 
-def generate(conn: sqlite3.Connection, program_id: int, members: int, seed: int = 11) -> None:
-    # Imported here, in the build's own process (see in_child).
-    from loyaltyctl.core.dates import add_months, start_of_day
+def ledger_days(ledger: LedgerBuilder) -> Iterator[tuple[int, date, int, int]]:
+    """Each day of the bench ledger, after the expiry run on a month's first: (its number from 0, the day,
+    its first instant, when credits earned that day expire)."""
+    from loyaltyctl.core.dates import add_months, start_of_day  # in the build's own process (see in_child)
 
+    for n in range((LAST_DAY - FIRST_DAY).days + 1):
+        day = FIRST_DAY + timedelta(n)
+        opens = start_of_day(day, TZ)
+        if day.day == 1 and day <= LAST_EXPIRY_RUN:
+            ledger.post_expiries(opens)
+        yield n, day, opens, start_of_day(add_months(day, 12), TZ)
+
+
+def generate(conn: sqlite3.Connection, program_id: int, members: int, seed: int = 11) -> None:
     rng = random.Random(seed)
     conn.executemany(
         """INSERT INTO members (id, program_id, member_id, name, email, joined, referral_code, created_at)
@@ -228,12 +239,7 @@ def generate(conn: sqlite3.Connection, program_id: int, members: int, seed: int 
     ledger = LedgerBuilder(conn, program_id, members)
     days = (LAST_DAY - FIRST_DAY).days + 1
     per_day = round(members * EVENTS_PER_MEMBER / days)
-    for n in range(days):
-        day = FIRST_DAY + timedelta(n)
-        opens = start_of_day(day, TZ)
-        if day.day == 1 and day <= LAST_EXPIRY_RUN:
-            ledger.post_expiries(opens)
-        expires_at = start_of_day(add_months(day, 12), TZ)
+    for _, _, opens, expires_at in ledger_days(ledger):
         events = sorted((opens + rng.randrange(8 * 3600, 21 * 3600), rng.randrange(1, members + 1))
                         for _ in range(per_day))
         for at, member in events:
