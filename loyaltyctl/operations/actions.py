@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from itertools import islice
 from pathlib import Path
 
+import msgspec
 from msgspec import Struct
 
 from loyaltyctl.core.actions import action_problem, limit_period, limit_refusal
@@ -30,6 +31,7 @@ from loyaltyctl.storage import actions as store
 from loyaltyctl.storage import ledger as ledger_store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
+from loyaltyctl.storage import transactions as txn_store
 from loyaltyctl.storage.db import Store
 from loyaltyctl.storage.ledger import NewEntry
 
@@ -92,6 +94,7 @@ ACTION_CHUNK_ROWS = 500
 class ActionImportSummary(CsvSummary):
     posted: int = 0
     duplicates: int = 0
+    rejected_before: int = 0  # rows an earlier action import into the program rejected, with the same cells
     points: int = 0
 
 
@@ -101,7 +104,8 @@ def import_actions(db: Store, program: str, path: Path, *, reject_file: Path | N
     """Actions from a CSV a review platform or survey tool exports (member_id, action, occurred_at, key,
     score), idempotent like `txn import`: a row without a key is identified by member, action and time.
     A bad row (an unknown member or action, a score or key the action does not take, a limit reached, a
-    closed period) goes to the reject file; `strict` refuses the file instead."""
+    closed period) goes to the reject file once: one an earlier import rejected with the same cells is
+    counted under `rejected_before`. `strict` refuses the file on any bad row instead."""
     ref = programs.fetch_program_ref(db, program)
     header, rows = read_csv(path, ACTION_FIELDS, ACTION_REQUIRED, mapping)
     summary = ActionImportSummary(dry_run=dry_run)
@@ -110,9 +114,11 @@ def import_actions(db: Store, program: str, path: Path, *, reject_file: Path | N
         with posting(db, ref) as poster:
             index = member_store.fetch_member_index(db, ref.id)
             seen: dict[str, int] = {}  # key -> member, for keys earlier in the file
+            rejected_now: set[str] = set()  # digests of the rows this run rejected
             while chunk := list(islice(rows, ACTION_CHUNK_ROWS)):
                 read = [_read_row(row, index, ref, poster.versions) for row in chunk]
                 used = ledger_store.fetch_key_owners(db, ref.id, [r.key for r in read if r.key])
+                bad: list[tuple[CsvRow, str]] = []
                 for row, found in zip(chunk, read):
                     summary.rows += 1
                     try:
@@ -129,7 +135,7 @@ def import_actions(db: Store, program: str, path: Path, *, reject_file: Path | N
                         refuse_over_limit(db, ref.id, ref.timezone, found.action, found.member,
                                           row.fields["member_id"], found.at)
                     except (ValueError, Refused) as error:
-                        rejects.add(row.line, str(error), row.raw)
+                        bad.append((row, str(error)))
                         continue
                     seen[found.key] = found.member
                     entry = poster.credit(NewEntry(found.member, "action", found.action.points, found.at,
@@ -137,9 +143,34 @@ def import_actions(db: Store, program: str, path: Path, *, reject_file: Path | N
                     store.insert_action(db, ref.id, entry, found.member, found.action.code, found.at, found.score)
                     summary.posted += 1
                     summary.points += found.action.points
+                _sort_rejects(db, ref.id, bad, rejects, summary, rejected_now, remember=not strict)
 
     run_csv(db, program, path, header, summary, work, reject_file=reject_file, strict=strict)
     return summary
+
+
+def _sort_rejects(db: Store, program_id: int, bad: list[tuple[CsvRow, str]], rejects: RejectWriter,
+                  summary: ActionImportSummary, rejected_now: set[str], remember: bool) -> None:
+    """A chunk's bad rows: one an earlier import rejected (by a digest of its cells) is counted, not reported
+    again; the others go to the reject file and are remembered (not under --strict: every one refuses)."""
+    digests = [_digest(row) for row, _ in bad]
+    earlier = txn_store.fetch_rejected_rows(db, program_id, digests) - rejected_now if remember else set()
+    for (row, reason), digest in zip(bad, digests):
+        if digest in earlier:
+            summary.rejected_before += 1
+        else:
+            rejects.add(row.line, reason, row.raw)
+    new = set(digests) - earlier - rejected_now
+    if remember and new:
+        txn_store.insert_rejected_rows(db, program_id, sorted(new))
+        rejected_now |= new
+
+
+def _digest(row: CsvRow) -> str:
+    """A row's fingerprint among rejected rows (apart from sales rows, which `formats.sales` digests)."""
+    import hashlib
+
+    return hashlib.sha256(b"action import\0" + msgspec.json.encode(row.raw)).hexdigest()
 
 
 class _ActionRow(Struct):
