@@ -54,7 +54,7 @@ from loyaltyctl.storage import ledger as store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
 from loyaltyctl.storage import vouchers as voucher_store
-from loyaltyctl.storage.db import EXCLUSIVE, OPTIMISTIC, SHARED, Conflict, Store, write
+from loyaltyctl.storage.db import EXCLUSIVE, OPTIMISTIC, Conflict, Store, write
 from loyaltyctl.storage.ledger import NewEntry
 
 EXPIRING_WINDOW_DAYS = 90

@@ -3,9 +3,7 @@
 import csv
 import io
 import json
-import os
 import re
-import stat
 import xml.etree.ElementTree as ET
 
 import pytest
