@@ -49,6 +49,7 @@ def assert_same_figures(db: str) -> None:
         assert json.loads(liability) == printed, program
         rolled = ok("--db", db, "report", "rollforward", "-p", program, *YEAR, "-f", "json")
         printed = json.loads((FIGURES / f"rollforward-{program}.json").read_text()) | {"vouchers": None}
+        printed |= {"actions": 0}  # since issue 33 the roll-forward says how much of `issued` was for actions
         assert json.loads(rolled) == printed, program
     journal = ok("--db", db, "report", "journal", "-p", "beauty-club", *YEAR, "--format", "csv")
     assert journal == (FIGURES / "journal-beauty-club.csv").read_text()
