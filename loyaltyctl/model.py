@@ -7,6 +7,7 @@ factors are Decimal; points are int.
 from datetime import date
 from decimal import Decimal
 
+import msgspec
 from msgspec import Struct
 
 
@@ -110,6 +111,9 @@ class Partner(Struct, frozen=True):
     points_per_unit: Decimal
 
 
+PACKAGES = ("qbo", "xero", "sage50", "iif")  # the accounting packages `report journal` writes for
+
+
 class Accounting(Struct, frozen=True):
     liability: str = "Liabilities:Loyalty:Points"
     expense: str = "Expenses:Loyalty:Points"
@@ -119,6 +123,18 @@ class Accounting(Struct, frozen=True):
     partners: str = "Assets:Loyalty:PartnerReceivable"
     opening: str = "Equity:Opening-Balances"  # the other side of the opening balance of a journal that opens a book
     vouchers: str = "Liabilities:Loyalty:Vouchers"  # vouchers issued and not yet used or expired
+    # An accounting package's own names or codes for these accounts, and its settings (`[accounting.xero]`
+    # tax_rate, date_format): package -> key -> text.
+    packages: dict[str, dict[str, str]] = {}
+
+    def accounts(self) -> dict[str, str]:
+        """Each account key and the account it names."""
+        return {key: getattr(self, key) for key in self.__struct_fields__ if key != "packages"}
+
+    def in_package(self, package: str) -> "Accounting":
+        """The accounts as a package names them: its own names or codes where `[accounting.PACKAGE]` gives one."""
+        own = self.packages.get(package, {})
+        return msgspec.structs.replace(self, **{key: own[key] for key in self.accounts() if key in own})
 
 
 class Program(Struct, frozen=True):

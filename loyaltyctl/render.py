@@ -57,6 +57,10 @@ class JournalFormat(str, Enum):
     csv = "csv"
     beancount = "beancount"
     ledger = "ledger"
+    qbo = "qbo"  # QuickBooks Online
+    xero = "xero"
+    sage50 = "sage50"
+    iif = "iif"  # QuickBooks Desktop
 
 
 def out() -> Console:

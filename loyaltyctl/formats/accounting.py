@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from msgspec import convert
-from msgspec.structs import asdict
 
 from loyaltyctl import results
 
@@ -153,10 +152,10 @@ def _header(program: str, report: Rollforward, unit: str) -> list[str]:
 def _accounts(accounts: Accounting) -> list[str]:
     """Every account the program names, used this period or not, so a later month's journal appended with
     `--no-declarations` finds each account it posts to already open."""
-    return list(dict.fromkeys(asdict(accounts).values()))
+    return list(dict.fromkeys(accounts.accounts().values()))
 
 
-def _narration(program: str, entry: JournalEntry, unit: str) -> str:
+def journal_narration(program: str, entry: JournalEntry, unit: str) -> str:
     return f"{program}: {entry.narration}" + (f" ({entry.points:,} {unit})" if entry.points else "")
 
 
@@ -168,7 +167,7 @@ def journal_beancount(program: str, report: Rollforward, accounts: Accounting, e
     if declarations:
         lines += [f"{report.start} open {account} {c}" for account in _accounts(accounts)] + [""]
     for entry in entries:
-        lines.append(f'{entry.day} * "loyaltyctl" "{_narration(program, entry, unit)}"')
+        lines.append(f'{entry.day} * "loyaltyctl" "{journal_narration(program, entry, unit)}"')
         if entry.points:
             lines.append(f"  points: {entry.points}")
         width = max(len(account) for account, _ in entry.postings) + 2
@@ -192,7 +191,7 @@ def journal_ledger(program: str, report: Rollforward, accounts: Accounting, entr
         lines += [f"commodity {_commodity_sample(c)}"] + [f"account {a}" for a in _accounts(accounts)] + [""]
     for entry in entries:
         tag = f"  ; points: {entry.points}" if entry.points else ""
-        lines.append(f"{entry.day} {_narration(program, entry, unit)}{tag}")
+        lines.append(f"{entry.day} {journal_narration(program, entry, unit)}{tag}")
         width = max(len(account) for account, _ in entry.postings) + 2
         lines += [f"    {account:<{width}}{_money(amount, c):>16} {c}" for account, amount in entry.postings]
         lines.append("")
@@ -209,7 +208,7 @@ def journal_csv(program: str, report: Rollforward, entries: Sequence[JournalEntr
     for number, entry in enumerate(entries, 1):
         for account, amount in entry.postings:
             debit, credit = (Money(amount, c), None) if amount > 0 else (None, Money(-amount, c))
-            rows.append([entry.day.isoformat(), number, _narration(program, entry, unit), account, debit, credit, c,
+            rows.append([entry.day.isoformat(), number, journal_narration(program, entry, unit), account, debit, credit, c,
                          entry.points])
     return csv_text(JOURNAL_CSV_COLUMNS, rows)
 

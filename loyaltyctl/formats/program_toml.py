@@ -28,6 +28,7 @@ from loyaltyctl.formats.toml_tables import (
 )
 from loyaltyctl.errors import BadInput
 from loyaltyctl.model import (
+    PACKAGES,
     Accounting,
     Action,
     Bonuses,
@@ -398,13 +399,25 @@ def _read_actions(items: list[Section]) -> tuple[Action, ...]:
     return tuple(actions)
 
 
+ACCOUNT_KEYS = tuple(Accounting().accounts())
+PACKAGE_SETTINGS = {"xero": {"tax_rate": as_text, "date_format": as_choice("DD/MM/YYYY", "MM/DD/YYYY")}}
+
+
 def _read_accounting(section: Section) -> Accounting:
     defaults = Accounting()
-    accounting = Accounting(
-        **{name: section.get(name, _account, getattr(defaults, name)) for name in defaults.__struct_fields__}
-    )
+    accounts = {name: section.get(name, _account, getattr(defaults, name)) for name in ACCOUNT_KEYS}
+    packages = {}
+    for package in PACKAGES:
+        table = section.table(package)
+        if table is None:
+            continue
+        settings = PACKAGE_SETTINGS.get(package, {})
+        # names and codes in a package are free text (a Xero code is "2150")
+        packages[package] = {key: table.get(key, settings.get(key, as_text)) for key in (*ACCOUNT_KEYS, *settings)
+                             if key in table.raw}
+        table.finish()
     section.finish()
-    return accounting
+    return Accounting(**accounts, packages=packages)
 
 
 def _read_program(raw: dict[str, Any], problems: list[tuple[str, str]]) -> Program:
@@ -586,10 +599,11 @@ def program_to_dict(program: Program) -> dict[str, Any]:
                               if getattr(a, key) != getattr(defaults, key)}} for a in program.actions]
     if program.accounting is not None:
         accounts = asdict(program.accounting)
+        packages = accounts.pop("packages")
         for later in ("opening", "vouchers"):  # added later: left out at their defaults, so the digest of
             if accounts[later] == getattr(Accounting(), later):  # a program stored before them is unchanged
                 del accounts[later]
-        doc["accounting"] = accounts
+        doc["accounting"] = accounts | {package: dict(names) for package, names in packages.items()}
     return doc
 
 

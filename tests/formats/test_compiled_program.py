@@ -12,7 +12,7 @@ from loyaltyctl.samples import samples_dir
 # Program's shape (fields, types, defaults) when COMPILED_FORMAT was last set. A compiled form keeps the
 # shape that wrote it: when this changes, move COMPILED_FORMAT on and add a migration (any step will do:
 # the versions are compiled again after migrating), then record the new shape here.
-SHAPE_OF_PROGRAM = "9716779c8c1499ab"
+SHAPE_OF_PROGRAM = "fd48901eb5d279ad"
 
 
 def test_programs_shape_is_the_one_its_compiled_format_was_set_for():
