@@ -203,6 +203,13 @@ def run(*args: str):
     return result
 
 
+def ok(*args: str):
+    """`run`, which must succeed."""
+    result = run(*args)
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
 def write(path: Path, text: str) -> Path:
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     return path

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.conftest import run, write
+from tests.conftest import ok, run, write
 
 CAFE = """\
 [program]
@@ -50,12 +50,6 @@ name = "Installed the app"
 points = 20
 limit = "once"
 """
-
-
-def ok(*args):
-    result = run(*args)
-    assert result.exit_code == 0, result.stderr
-    return result
 
 
 @pytest.fixture

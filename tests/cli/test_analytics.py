@@ -47,7 +47,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tests.conftest import run, write
+from tests.conftest import ok, run, write
 
 SHOP = """\
 [program]
@@ -96,12 +96,6 @@ SALES = HEADER + (
 )
 EXPORTS = Path(__file__).parent.parent / "data" / "exports"
 RANGE = ("--from", "2026-04-01", "--to", "2026-06-14", "--active-days", "30")
-
-
-def ok(*args):
-    result = run(*args)
-    assert result.exit_code == 0, result.stderr
-    return result
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.conftest import run, write
+from tests.conftest import ok, run, write
 
 PROGRAM = """\
 [program]
@@ -56,12 +56,6 @@ breakage = "4900"
 opening = "3260"
 """
 MAY = ("--from", "2026-05-01", "--to", "2026-05-31")
-
-
-def ok(*args):
-    result = run(*args)
-    assert result.exit_code == 0, result.stderr
-    return result
 
 
 @pytest.fixture
