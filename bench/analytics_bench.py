@@ -34,7 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from report_bench import (CACHE, FIRST_DAY, LAST_DAY, LOYALTYCTL, REWARDS, LedgerBuilder, build,  # noqa: E402
-                          in_child, keep_figures, ledger_days, rounds, schema, set_statistics, to_postgres)
+                          in_child, keep_figures, ledger_days, placed, rounds, schema, set_statistics,
+                          to_postgres)
 
 YEAR = ("2025-12-01", "2026-11-30")
 WALK_IN_SHARE = 0.25  # walk-in sales per member sale
@@ -116,7 +117,8 @@ def ready(db: Path, members: int, sales: int) -> bool:
     same = schema(fresh) == schema(db)
     fresh.unlink()
     found = counts(db)
-    return same and found["members"] == members and abs(found["transactions"] - sales * 0.93) <= sales * 0.1
+    return (same and found["members"] == members and abs(found["transactions"] - sales * 0.93) <= sales * 0.1
+            and placed(db))
 
 
 def main() -> None:

@@ -97,9 +97,9 @@ LOYALTYCTL = str(BIN / "loyaltyctl")
 
 INSERT_ENTRY = """INSERT INTO entries (id, program_id, member, kind, points, effective_at, recorded_at, reason, reward,
                                        money, ref, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, x'00')"""
-INSERT_LOT = """INSERT INTO lots (id, entry, member, points, earned_at, expires_at, available_at, remaining, expired)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"""
-INSERT_CONSUMPTION = "INSERT INTO consumptions (debit, lot, points, at) VALUES (?, ?, ?, ?)"
+INSERT_LOT = """INSERT INTO lots (id, entry, member, points, earned_at, expires_at, available_at, remaining, expired,
+                                  program_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+INSERT_CONSUMPTION = "INSERT INTO consumptions (debit, lot, points, at, program_id) VALUES (?, ?, ?, ?, ?)"
 
 
 class LedgerBuilder:
@@ -180,13 +180,14 @@ class LedgerBuilder:
 
     def flush(self) -> None:
         self.conn.executemany(INSERT_ENTRY, self.entries)
-        self.conn.executemany(INSERT_CONSUMPTION, self.consumptions)
+        self.conn.executemany(INSERT_CONSUMPTION, ((*row, self.program_id) for row in self.consumptions))
         self.entries.clear()
         self.consumptions.clear()
 
     def write_lots(self) -> None:
         rows = zip(range(1, len(self.lot_points)), *(column[1:] for column in self.lots))
-        self.conn.executemany(INSERT_LOT, ((lot, entry, member, points, earned, expires, earned, remaining, expired)
+        self.conn.executemany(INSERT_LOT, ((lot, entry, member, points, earned, expires, earned, remaining, expired,
+                                            self.program_id)
                                            for lot, entry, member, points, earned, expires, remaining, expired in rows))
 
 
@@ -311,7 +312,14 @@ def ready(db: Path, members: int) -> bool:
         if schema(fresh) != schema(db):
             return False
     found = counts(db)
-    return found["members"] == members and abs(found["entries"] - 100 * members) <= 10 * members
+    return found["members"] == members and abs(found["entries"] - 100 * members) <= 10 * members and placed(db)
+
+
+def placed(db: Path) -> bool:
+    """Every lot and take names its program (builds before m019's column left it empty: PostgreSQL refuses them)."""
+    with sqlite3.connect(db) as conn:
+        return not conn.execute("""SELECT (SELECT count(*) FROM lots WHERE program_id IS NULL)
+                                        + (SELECT count(*) FROM consumptions WHERE program_id IS NULL)""").fetchone()[0]
 
 
 def describe(db: Path) -> None:
