@@ -168,6 +168,17 @@ def emit_text(text: str, output: Path | None = None) -> None:
         write_output(output, text)
 
 
+def emit_files(texts: Sequence[str], output: Path | None, what: str) -> None:
+    """Documents of one output (a package's line limit split it): one to stdout or -o; several to -o's name and
+    numbered ones beside it (FILE.csv, FILE-2.csv …), which stdout cannot hold apart (bad usage)."""
+    if len(texts) > 1 and output is None:
+        raise BadInput(f"{what}: it takes {len(texts)} files at the package's line limit: give -o FILE.csv "
+                       "(then FILE-2.csv, … beside it)")
+    for number, text in enumerate(texts, 1):
+        emit_text(text, output if number == 1 or output is None
+                  else output.with_name(f"{output.stem}-{number}{output.suffix}"))
+
+
 def _csv(report: Report) -> str:
     """One CSV: the report's one table, or every table under a leading `section` column."""
     from loyaltyctl.formats.csv_output import csv_text

@@ -1,13 +1,11 @@
 """`loyaltyctl report …`: accounting (liability, roll-forward, journal), KPIs and analytics, partners, donations,
 expiring points."""
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from loyaltyctl import render
-from loyaltyctl.errors import BadInput
 from loyaltyctl.cli.common import (AsOfOption, OutputOption, ProgramOption, ReportFormatOption, choices, command, day_option,
                                    integer, ledger)
 from loyaltyctl.formats import accounting as accounting_out
@@ -76,7 +74,7 @@ def journal(ctx: typer.Context, program: ProgramOption, start: FromOption, end: 
     j = ledger(ctx).journal(program, day_option("--from", start), day_option("--to", end), opening=declarations)
     if fmt.value in PACKAGES:
         files = package_journal(fmt.value, j.ref.code, j.accounts, j.entries, j.ref.currency, j.unit)
-        _emit_files(files, output, fmt.value)
+        render.emit_files(files, output, f"--format {fmt.value}")
         return
     if fmt == render.JournalFormat.beancount:
         text = accounting_out.journal_beancount(j.ref.code, j.rollforward, j.accounts, j.entries, j.unit, declarations)
@@ -85,16 +83,6 @@ def journal(ctx: typer.Context, program: ProgramOption, start: FromOption, end: 
     else:
         text = accounting_out.journal_csv(j.ref.code, j.rollforward, j.entries, j.unit)
     render.emit_text(text, output)
-
-
-def _emit_files(files: list[str], output: Path | None, package: str) -> None:
-    """One file to stdout or -o; several (Xero's line limit) to -o's name and numbered ones beside it."""
-    if len(files) > 1 and output is None:
-        raise BadInput(f"--format {package}: the journal takes {len(files)} files at the package's line limit: "
-                       "give -o FILE.csv (then FILE-2.csv, … beside it)")
-    for number, text in enumerate(files, 1):
-        target = output if number == 1 or output is None else output.with_name(f"{output.stem}-{number}{output.suffix}")
-        render.emit_text(text, target)
 
 
 @command(report_app, "kpis")

@@ -21,9 +21,9 @@ def standings_view(program: str, standings: list[Standing], with_expiring: bool,
     asked = (["expiring_points"] if with_expiring else []) + (["score"] if with_score else [])
     rows = [member_json(s.member) | {"points": s.points,
                                      "last_activity": s.last_activity.isoformat() if s.last_activity else None,
-                                     "tier": s.tier, "expiring_points": s.expiring, "score": s.score}
+                                     "tier": s.tier}
+            | {key: value for key, value in (("expiring_points", s.expiring), ("score", s.score)) if key in asked}
             for s in standings]
-    rows = [{k: v for k, v in row.items() if k not in ("expiring_points", "score") or k in asked} for row in rows]
     columns = ["member_id", "name", "email", "card", "joined", "points", "last_activity", "tier", *asked,
                "accepts_marketing"]
     return listing(rows, rows, columns, f"Members of {program} ({len(rows)})",

@@ -9,6 +9,7 @@ effective date, whatever order they were posted in (first posted wins).
 """
 
 from collections.abc import Mapping
+from datetime import date
 from itertools import islice
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from loyaltyctl.errors import BadInput, Refused
 from loyaltyctl.formats.csv_input import CsvRow, RejectWriter, read_csv
 from loyaltyctl.model import Action, Program
 from loyaltyctl.money import parse_whole
-from loyaltyctl.operations.csv_run import CsvSummary, run_csv
+from loyaltyctl.operations.csv_run import CsvSummary, run_csv, sort_rejects
 from loyaltyctl.operations.ledger import Counter, counter_posting
 from loyaltyctl.operations.posting import posting
 from loyaltyctl.results import Posted
@@ -31,7 +32,6 @@ from loyaltyctl.storage import actions as store
 from loyaltyctl.storage import ledger as ledger_store
 from loyaltyctl.storage import members as member_store
 from loyaltyctl.storage import programs
-from loyaltyctl.storage import transactions as txn_store
 from loyaltyctl.storage.db import Store
 from loyaltyctl.storage.ledger import NewEntry
 
@@ -79,8 +79,8 @@ def refuse_over_limit(db: Store, program_id: int, tz: str, action: Action, membe
     period = limit_period(action, day)
     if period is None:
         return
-    start = -(2**62) if period[0] == period[0].min else start_of_day(period[0], tz)
-    end = 2**62 if period[1] == period[1].max else cutoff(period[1], tz)
+    start = -(2**62) if period[0] == date.min else start_of_day(period[0], tz)  # `once`: all time
+    end = 2**62 if period[1] == date.max else cutoff(period[1], tz)
     taken = store.count_actions(db, program_id, member_row, action.code, start, end)
     if reason := limit_refusal(action, member_id, taken, day):
         raise Refused(reason)
@@ -143,27 +143,11 @@ def import_actions(db: Store, program: str, path: Path, *, reject_file: Path | N
                     store.insert_action(db, ref.id, entry, found.member, found.action.code, found.at, found.score)
                     summary.posted += 1
                     summary.points += found.action.points
-                _sort_rejects(db, ref.id, bad, rejects, summary, rejected_now, remember=not strict)
+                summary.rejected_before += sort_rejects(db, ref.id, [((row,), reason) for row, reason in bad],
+                                                        None if strict else _digest, rejects, rejected_now)
 
     run_csv(db, program, path, header, summary, work, reject_file=reject_file, strict=strict)
     return summary
-
-
-def _sort_rejects(db: Store, program_id: int, bad: list[tuple[CsvRow, str]], rejects: RejectWriter,
-                  summary: ActionImportSummary, rejected_now: set[str], remember: bool) -> None:
-    """A chunk's bad rows: one an earlier import rejected (by a digest of its cells) is counted, not reported
-    again; the others go to the reject file and are remembered (not under --strict: every one refuses)."""
-    digests = [_digest(row) for row, _ in bad]
-    earlier = txn_store.fetch_rejected_rows(db, program_id, digests) - rejected_now if remember else set()
-    for (row, reason), digest in zip(bad, digests):
-        if digest in earlier:
-            summary.rejected_before += 1
-        else:
-            rejects.add(row.line, reason, row.raw)
-    new = set(digests) - earlier - rejected_now
-    if remember and new:
-        txn_store.insert_rejected_rows(db, program_id, sorted(new))
-        rejected_now |= new
 
 
 def _digest(row: CsvRow) -> str:
@@ -195,10 +179,10 @@ def _read_row(row: CsvRow, index: MemberIndex, ref: programs.ProgramRef,
     member = index.find(fields["member_id"])
     if member is None:
         return _ActionRow(f"unknown member {fields['member_id']!r}")
-    version = versions.on(local_date(at, ref.timezone))
-    action = next((a for a in version.actions if a.code == fields["action"]), None)
-    if action is None:
-        return _ActionRow(f"unknown action {fields['action']!r}")
+    try:
+        action = find_action(versions.on(local_date(at, ref.timezone)), fields["action"], ref.code)
+    except Refused as refused:
+        return _ActionRow(str(refused))
     try:
         score = parse_whole(fields["score"], "score") if fields.get("score") else None
     except ValueError as error:

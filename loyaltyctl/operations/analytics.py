@@ -32,12 +32,13 @@ def analytics_report(db: Store, program: str, start: date, end: date, active_day
     opens, closes = start_of_day(period.start, tz), cutoff(period.end, tz)
     joined_by = period.end.isoformat()
     members, new_members = report_store.member_counts(db, ref.id, period.start.isoformat(), joined_by)
-    segments = store.member_purchases(db, ref.id, joined_by, opens, closes,
+    later = store.members_joined_after(db, ref.id, joined_by)
+    segments = store.member_purchases(db, ref.id, later, opens, closes,
                                       start_of_day(period.end - timedelta(days=active_days - 1), tz),
                                       start_of_day(period.start - timedelta(days=active_days), tz))
     vouchers_issued, vouchers_used = store.voucher_usage(db, ref.id, opens, closes)
     joiners, buyers = _cohorts(db, ref, period.end, closes)
-    months, walk_ins = _months(db, ref, period.start, period.end, closes)
+    months, walk_ins = _months(db, ref, period.start, period.end, closes, later)
     surveys = any(action.kind == "survey" for action in program_versions(db, program).on(period.end).actions)
     return ref, core.analytics(core.AnalyticsFacts(
         period.start, period.end, active_days, members, new_members,
@@ -47,7 +48,7 @@ def analytics_report(db: Store, program: str, start: date, end: date, active_day
         nps(action_store.latest_scores(db, ref.id, opens, closes)) if surveys else None))
 
 
-def _months(db: Store, ref: programs.ProgramRef, first: date, last: date, closes: int
+def _months(db: Store, ref: programs.ProgramRef, first: date, last: date, closes: int, later: list[int]
             ) -> tuple[tuple[core.MonthFacts, ...], core.Purchases]:
     """The range's months, and the non-members' purchases in them."""
     tz = ref.timezone
@@ -58,7 +59,7 @@ def _months(db: Store, ref: programs.ProgramRef, first: date, last: date, closes
     for bucket, points in report_store.unposted_expiry_totals(db, ref.id, starts[0], closes):
         day = local_date(bucket * report_store.BUCKET_SECONDS, tz)
         unposted[next(i for i in range(len(months) - 1, -1, -1) if months[i][0] <= day)] += points
-    sales = store.monthly_sales(db, ref.id, last.isoformat(), starts, closes)
+    sales = store.monthly_sales(db, ref.id, later, starts, closes)
     facts = tuple(core.MonthFacts(month_start, core.points_flow(
                       report_store.kind_sums(db, ref.id, starts[i], ends[i], core.FLOW_KINDS), unposted[i]),
                       sales[i][0], sales[i][4], sales[i][1])

@@ -6,7 +6,7 @@ the run is kept; a dry run, or a `--strict` run with bad rows, rolls
 everything back; an error or Ctrl-C leaves neither rows nor reject file.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from msgspec import Struct, field
@@ -15,7 +15,8 @@ from msgspec.structs import asdict
 from loyaltyctl.storage.db import Store
 
 from loyaltyctl.errors import BadInput
-from loyaltyctl.formats.csv_input import RejectWriter, default_reject_path
+from loyaltyctl.formats.csv_input import CsvRow, RejectWriter, default_reject_path
+from loyaltyctl.storage import transactions as txn_store
 from loyaltyctl.storage.db import Discard, write
 
 
@@ -54,3 +55,32 @@ def run_csv(db: Store, program: str, path: Path, header: tuple[str, ...], summar
     if strict and summary.rejected:
         line, reason = summary.first_rejects[0]
         raise BadInput(f"{path}:{line}: {reason} ({summary.rejected} bad rows; --strict imported nothing)")
+
+
+def sort_rejects(db: Store, program_id: int, bad: Sequence[tuple[Sequence[CsvRow], str]],
+                 digest: Callable[[CsvRow], str] | None, rejects: RejectWriter, rejected_now: set[str]) -> int:
+    """A chunk's bad rows, each group (a basket's rows) with its reason: a group whose every row an earlier
+    import into the program rejected (by `digest`, a fingerprint of the row's cells and how they are read)
+    is counted, not reported again; the others go to the reject file and their rows are remembered. Without
+    a digest (--strict) every one is reported. Returns the rows counted as rejected before; `rejected_now`
+    keeps the digests this run remembered (they are in the table too)."""
+    if digest is None:
+        for rows, reason in bad:
+            for row in rows:
+                rejects.add(row.line, reason, row.raw)
+        return 0
+    digests = [[digest(row) for row in rows] for rows, _ in bad]
+    earlier = txn_store.fetch_rejected_rows(db, program_id, [d for found in digests for d in found]) - rejected_now
+    before, new = 0, set()
+    for (rows, reason), found in zip(bad, digests):
+        if earlier.issuperset(found):
+            before += len(rows)
+            continue
+        for row in rows:
+            rejects.add(row.line, reason, row.raw)
+        new.update(found)
+    new -= rejected_now | earlier
+    if new:
+        txn_store.insert_rejected_rows(db, program_id, sorted(new))
+        rejected_now |= new
+    return before

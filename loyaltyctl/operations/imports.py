@@ -30,7 +30,7 @@ from loyaltyctl.core.rules import EarnRules, Line, Purchase, refund_qualifying
 from loyaltyctl.formats.csv_input import CsvRow, RejectWriter
 from loyaltyctl.formats.sales import Sale, SaleReader, TxnRow, open_export
 from loyaltyctl.formats.sources import SourceProfile, load_source
-from loyaltyctl.operations.csv_run import CsvSummary, run_csv
+from loyaltyctl.operations.csv_run import CsvSummary, run_csv, sort_rejects
 from loyaltyctl.model import Member
 from loyaltyctl.storage import ledger as ledger_store
 from loyaltyctl.storage import members as member_store
@@ -187,32 +187,12 @@ class _Importer:
         self.rejecting.append((sale, reason))
 
     def sort_rejects(self) -> None:
-        """The chunk's rejected sales: one whose every row an earlier import rejected is counted as rejected
-        before; the rest go to the reject file, and their rows are remembered."""
+        """The chunk's rejected sales, a sale's rows together (`csv_run.sort_rejects`)."""
         rejecting, self.rejecting = self.rejecting, []
-        if not rejecting:
-            return
-        if self.digest is None:
-            for sale, reason in rejecting:
-                self.write_reject(sale, reason)
-            return
-        digests = [[self.digest(row) for row in sale.rows] for sale, _ in rejecting]
-        earlier = txn_store.fetch_rejected_rows(self.db, self.ref.id, [d for found in digests for d in found])
-        earlier -= self.rejected_now  # rows this run rejected are in the table too
-        new: set[str] = set()
-        for (sale, reason), found in zip(rejecting, digests):
-            if earlier.issuperset(found):
-                self.summary.rejected_before += len(sale.rows)
-            else:
-                self.write_reject(sale, reason)
-                new.update(found)
-        new -= self.rejected_now | earlier
-        txn_store.insert_rejected_rows(self.db, self.ref.id, sorted(new))
-        self.rejected_now |= new
-
-    def write_reject(self, sale: Sale, reason: str) -> None:
-        for row in sale.rows:
-            self.rejects.add(row.line, reason, row.raw)
+        if rejecting:
+            self.summary.rejected_before += sort_rejects(
+                self.db, self.ref.id, [(sale.rows, reason) for sale, reason in rejecting], self.digest, self.rejects,
+                self.rejected_now)
 
     def refunded_at(self, sale: Sale) -> int:
         return sale.refunded_at or clock.at_or_now(None, self.ref.timezone)

@@ -3,7 +3,8 @@
 Every query names its program on each table it reads (on Citus the whole
 query then runs on that program's shard). A purchase is a transaction with a
 positive amount, a refund one with a negative amount. Members count only
-when joined on or before `joined_by` (an ISO date). A walk-in sale whose txn id,
+when joined on or before the report's last day: those who joined later (`members_joined_after`) are left
+out. A walk-in sale whose txn id,
 or the txn id it refunds, is also a member's transaction counts as the
 member's alone (a basket imported once without its customer, then with one).
 """
@@ -12,21 +13,25 @@ from collections.abc import Sequence
 
 from loyaltyctl.storage.db import Store
 
+# (two probes of the (program_id, txn_id) key; one with an OR between them scans every transaction)
+_WALK_INS_ALONE = """NOT EXISTS (SELECT 1 FROM transactions t WHERE t.program_id = :p AND t.txn_id = w.txn_id)
+                     AND (w.refund_of IS NULL OR NOT EXISTS (SELECT 1 FROM transactions t
+                                                             WHERE t.program_id = :p AND t.txn_id = w.refund_of))"""
 
 
-def _joined_by(db: Store, program_id: int, joined_by: str, params: dict) -> str:
-    """The condition leaving out the transactions of members joined after `joined_by`: few or none, so
-    they are looked up first (a join with every member's row cost a third of the report)."""
-    later = [row[0] for row in db.execute("SELECT id FROM members WHERE program_id = ? AND joined > ?",
-                                          [program_id, joined_by])]
+def members_joined_after(db: Store, program_id: int, joined_by: str) -> list[int]:
+    """The members (row ids) who joined after `joined_by` (an ISO date): few or none. The queries below leave
+    their transactions out by this list, where a join with every member's row cost a third of the report."""
+    return [row[0] for row in db.execute("SELECT id FROM members WHERE program_id = ? AND joined > ?",
+                                         [program_id, joined_by])]
+
+
+def _not_of(db: Store, later: Sequence[int], params: dict) -> str:
+    """The condition that a transaction `t` is not of the members in `later`."""
     if not later:
         return "1 = 1"
     params["later"] = db.id_list(later)
     return db.not_in("t.member", "later")
-# (two probes of the (program_id, txn_id) key; one with an OR between them scans every transaction)
-_WALK_INS_ALONE = """NOT EXISTS (SELECT 1 FROM transactions t WHERE t.program_id = :p AND t.txn_id = w.txn_id)
-                     AND (w.refund_of IS NULL
-                          OR NOT EXISTS (SELECT 1 FROM transactions t WHERE t.program_id = :p AND t.txn_id = w.refund_of))"""
 
 
 def _period_index(column: str, starts: Sequence[int], params: dict) -> str:
@@ -38,7 +43,7 @@ def _period_index(column: str, starts: Sequence[int], params: dict) -> str:
     return f"CASE {' '.join(cases)} ELSE 0 END" if cases else "0"
 
 
-def member_purchases(db: Store, program_id: int, joined_by: str, start: int, end: int, active_from: int,
+def member_purchases(db: Store, program_id: int, later: Sequence[int], start: int, end: int, active_from: int,
                      earlier_from: int) -> dict[bool, tuple[int, ...]]:
     """Per segment (True: members with a redeem entry before `end`), over the members with a transaction
     before `end`, in `core.analytics.Purchases` order: (purchases in [start, end), their amount, sales
@@ -65,20 +70,20 @@ def member_purchases(db: Store, program_id: int, joined_by: str, start: int, end
                          sum(t.amount) AS lifetime_sales,
                          count(*) FILTER (WHERE t.amount > 0) AS lifetime_purchases
                   FROM transactions t
-                  WHERE t.program_id = :p AND t.occurred_at < :e AND {_joined_by(db, program_id, joined_by, params)}
+                  WHERE t.program_id = :p AND t.occurred_at < :e AND {_not_of(db, later, params)}
                   GROUP BY t.member) AS per_member
             GROUP BY 1""", params)
     return {bool(row[0]): tuple(row[1:]) for row in rows}
 
 
-def monthly_sales(db: Store, program_id: int, joined_by: str, starts: Sequence[int], end: int
+def monthly_sales(db: Store, program_id: int, later: Sequence[int], starts: Sequence[int], end: int
                   ) -> dict[int, tuple[int, int, int, int, int]]:
     """Per period of `starts` (index; the last ends at `end`): (member sales, members with a purchase in
     it, non-member purchases, their amount, non-member sales). Sales are purchases plus refunds."""
     params: dict = {"p": program_id, "s": starts[0], "e": end}
     members = _period_index("t.occurred_at", starts, params)
     walk_ins = _period_index("w.occurred_at", starts, params)
-    joined = _joined_by(db, program_id, joined_by, params)
+    joined = _not_of(db, later, params)
     found = {index: [0, 0, 0, 0, 0] for index in range(len(starts))}
     for index, sales, buyers in db.execute(
             f"""SELECT {members}, sum(t.amount), count(DISTINCT CASE WHEN t.amount > 0 THEN t.member END)

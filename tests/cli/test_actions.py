@@ -156,7 +156,8 @@ def test_action_import_is_idempotent_and_rejects_bad_rows_with_their_reason(cafe
         assert [(row["line"], row["reason"]) for row in csv.DictReader(rejects)] == [
             ("4", "key 'g-10' already used for 'review'"),
             ("8", "M2 already earned 'share' 2 times in the week of 2026-06-08 (limit per-week, at most 2)"),
-            ("10", "score 'x' is not a whole number"), ("11", "unknown member 'M9'"), ("12", "unknown action 'selfie'")]
+            ("10", "score 'x' is not a whole number"), ("11", "unknown member 'M9'"),
+            ("12", "unknown action 'selfie' in program 'cafe' (its actions: review, share, survey, visit-app)")]
     assert (points("M1"), points("M2"), points("M3")) == (50, 20, 5)
     # the nightly re-run: the posted rows are duplicates, the bad ones were reported already (exit 0)
     again = run("action", "import", "-p", "cafe", path, "--format", "json")
